@@ -1,0 +1,179 @@
+"""Plant model configuration: calendar, lines, stages, machines and metric options."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+
+from lineside.drivers.modbus.config import ModbusSignal
+from lineside.drivers.opcua.config import OpcuaSignal
+
+StageKind = Literal[
+    "cleaning", "thawing", "cutting", "peeling", "dehairing", "mixing", "frying", "heating",
+    "packaging", "other",
+]
+STAGE_KINDS: tuple[str, ...] = StageKind.__args__  # type: ignore[attr-defined]
+State = Literal[
+    "producing", "idle", "starved", "blocked", "fault", "setup", "cleaning", "maintenance",
+    "unknown",
+]
+STATES: tuple[str, ...] = State.__args__  # type: ignore[attr-defined]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[str, ...] = Weekday.__args__  # type: ignore[attr-defined]
+IdPattern = r"^[A-Za-z0-9_-]+$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Break(_Strict):
+    start: dt.time
+    end: dt.time
+
+
+class Shift(_Strict):
+    name: str = Field(pattern=IdPattern)
+    start: dt.time
+    end: dt.time
+    overnight: bool = Field(False, description="ends on the next day")
+    weekdays: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS),
+                                    description="days the shift starts on")
+    breaks: list[Break] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _order(self) -> Shift:
+        if self.end <= self.start and not self.overnight:
+            raise ValueError(
+                f"shift ends ({self.end:%H:%M}) before it starts ({self.start:%H:%M}); "
+                "set `overnight: true` for a shift that ends the next day"
+            )
+        if self.end > self.start and self.overnight:
+            raise ValueError(f"shift {self.start:%H:%M}-{self.end:%H:%M} is marked overnight "
+                             "but ends the same day")
+        return self
+
+
+class Downtime(_Strict):
+    """Planned downtime: recurring (weekdays + times) or one-off (datetimes)."""
+
+    reason: str = "planned"
+    lines: list[str] = Field(default_factory=list, description="empty: every line")
+    weekdays: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS))
+    start: dt.time | dt.datetime
+    end: dt.time | dt.datetime
+
+    @model_validator(mode="after")
+    def _order(self) -> Downtime:
+        if type(self.start) is not type(self.end):
+            raise ValueError("start and end must both be times (recurring) or both datetimes")
+        if self.end <= self.start:  # type: ignore[operator]
+            raise ValueError("planned downtime ends before it starts")
+        return self
+
+
+class Calendar(_Strict):
+    shifts: list[Shift] = Field(default_factory=list)
+    holidays: list[dt.date] = Field(default_factory=list)
+    planned_downtime: list[Downtime] = Field(default_factory=list)
+
+
+class StateSource(_Strict):
+    """How a machine's canonical state is derived."""
+
+    map: Literal["packml", "weihenstephan", "machinery", "custom", "signals"] = "signals"
+    custom: dict[int, State] = Field(default_factory=dict, description="code -> state")
+
+    @model_validator(mode="after")
+    def _custom(self) -> StateSource:
+        if self.map == "custom" and not self.custom:
+            raise ValueError("map custom needs a `custom` table of code -> state")
+        return self
+
+
+class Counters(_Strict):
+    bits: Literal[16, 32, 64] = 32
+    mode: Literal["total", "increment"] = Field(
+        "total", description="total: cumulative counters; increment: per-cycle counts"
+    )
+
+
+def _signal_kind(v: Any) -> str:
+    if isinstance(v, dict):
+        return "opcua" if ("node" in v or "path" in v) else "modbus"
+    return "opcua" if isinstance(v, OpcuaSignal) else "modbus"
+
+
+Signal = Annotated[
+    Annotated[ModbusSignal, Tag("modbus")] | Annotated[OpcuaSignal, Tag("opcua")],
+    Discriminator(_signal_kind),
+]
+
+# Signal names with a meaning to the engine; any other name is a process value.
+ROLE_SIGNALS = (
+    "state", "running", "fault", "starved", "blocked", "auto_mode", "fault_code", "mode",
+    "program", "good", "reject", "total", "product",
+)
+
+
+class Machine(_Strict):
+    id: str = Field(pattern=IdPattern)
+    name: str = ""
+    automation: Literal["manual", "mechanized", "automatic"]
+    ideal_rate: float | None = Field(None, gt=0, description="units per minute")
+    ideal_cycle_s: float | None = Field(None, gt=0, description="seconds per unit")
+    products: dict[int, float] = Field(default_factory=dict,
+                                       description="product code -> ideal units per minute")
+    source: str = Field(description="device id")
+    state: StateSource = Field(default_factory=StateSource)
+    counters: Counters = Field(default_factory=Counters)
+    reasons: dict[int, str] = Field(default_factory=dict, description="fault code -> text")
+    signals: dict[str, Signal] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _rate(self) -> Machine:
+        if self.ideal_rate is None and self.ideal_cycle_s is None:
+            raise ValueError("give `ideal_rate` (units per minute) or `ideal_cycle_s`")
+        if self.ideal_rate is not None and self.ideal_cycle_s is not None:
+            raise ValueError("give only one of `ideal_rate` or `ideal_cycle_s`")
+        return self
+
+    @property
+    def ideal_cycle(self) -> float:
+        """Seconds per unit."""
+        return self.ideal_cycle_s if self.ideal_cycle_s else 60.0 / float(self.ideal_rate or 1)
+
+
+class Stage(_Strict):
+    id: str = Field(pattern=IdPattern)
+    name: str = ""
+    kind: StageKind
+    manual: bool = Field(False, description="done by hand: no equipment, automation 0")
+    weight: float = Field(1.0, gt=0, description="weight in the line's automation rate")
+    machines: list[Machine] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _machines(self) -> Stage:
+        if not self.manual and not self.machines:
+            raise ValueError("a stage needs machines, or `manual: true` when done by hand")
+        return self
+
+
+class Line(_Strict):
+    id: str = Field(pattern=IdPattern)
+    name: str = ""
+    output_stage: str | None = Field(None, description="stage whose OEE is the line's; "
+                                                       "default the last")
+    stages: list[Stage] = Field(min_length=1)
+
+
+class Metrics(_Strict):
+    bucket_s: int = Field(60, ge=1, le=3600)
+    small_stop_threshold_s: float = Field(120.0, ge=0)
+    stale_after_s: float = Field(10.0, gt=0, description="no good data for this long: unknown")
+    planned_states: list[State] = Field(default_factory=lambda: ["cleaning", "maintenance"])
+    reason_after_s: float = Field(300.0, ge=0, description="downtime needing a reason")
+    signal_deadband: float = Field(0.0, ge=0)
+    automation_target: float = Field(0.60, ge=0, le=1)

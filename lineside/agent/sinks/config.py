@@ -1,0 +1,78 @@
+"""Sink configuration (pydantic): where points go and how they are kept until then."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class QueueConfig(_Strict):
+    path: Path | None = Field(None, description="queue file; default <state_dir>/queue-<id>.db")
+    max_bytes: int = Field(1 << 30, ge=1 << 16, description="drop oldest above this size")
+    fsync: Literal["always", "batch", "off"] = "batch"
+
+
+class _SinkCommon(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    role: Literal["plant", "bureau"] = Field(
+        "plant", description="bureau: aggregates only (automation, site/line oee) leave"
+    )
+    batch_size: int = Field(5000, ge=1)
+    flush_interval_s: float = Field(1.0, gt=0)
+    timeout_s: float = Field(10.0, gt=0)
+    gzip: bool = True
+    max_retry_delay_s: float = Field(60.0, gt=0)
+    ca_file: Path | None = None
+    insecure_skip_verify: bool = False
+    dead_letter: Path | None = Field(None, description="default <state_dir>/dead-<id>.lp")
+    queue: QueueConfig = Field(default_factory=QueueConfig)
+
+
+class InfluxV2Sink(_SinkCommon):
+    """InfluxDB 1.8+/2.x/3.x/Cloud through the v2 write API (influxdb-client)."""
+
+    type: Literal["influxdb-v2"]
+    url: str = Field(pattern=r"^https?://")
+    org: str = ""
+    bucket: str
+    token_env: str | None = None
+    token_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _secret(self) -> InfluxV2Sink:
+        if self.token_env and self.token_file:
+            raise ValueError("give one of token_env or token_file")
+        return self
+
+
+class InfluxV1Sink(_SinkCommon):
+    """InfluxDB 1.x through /write (db, retention policy, user/password)."""
+
+    type: Literal["influxdb-v1"]
+    url: str = Field(pattern=r"^https?://")
+    database: str
+    retention_policy: str | None = None
+    username: str | None = None
+    password_env: str | None = None
+    password_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _secret(self) -> InfluxV1Sink:
+        if self.password_env and self.password_file:
+            raise ValueError("give one of password_env or password_file")
+        return self
+
+
+class LocalSink(_SinkCommon):
+    """Keep points in the local queue file only (`lineside export` reads it)."""
+
+    type: Literal["local"]
+
+
+SinkConfig = Annotated[InfluxV2Sink | InfluxV1Sink | LocalSink, Field(discriminator="type")]

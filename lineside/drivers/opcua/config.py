@@ -1,0 +1,64 @@
+"""OPC UA device and signal configuration (pydantic), kept beside the driver."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OpcuaSignal(_Strict):
+    """One node: by NodeId string (ns=2;s=..., i=..., g=..., nsu=URI;s=...) or browse path."""
+
+    node: str | None = None
+    path: str | None = Field(
+        None, description="browse path from Objects, e.g. '2:Line1/2:Fryer/2:State'"
+    )
+    sampling_interval_ms: float | None = Field(None, ge=0)
+    deadband: float | None = Field(None, ge=0)
+    deadband_type: Literal["absolute", "percent"] = "absolute"
+
+    @model_validator(mode="after")
+    def _one_address(self) -> OpcuaSignal:
+        if (self.node is None) == (self.path is None):
+            raise ValueError("give exactly one of `node` or `path`")
+        return self
+
+
+class OpcuaDevice(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    type: Literal["opcua"]
+    endpoint: str = Field(pattern=r"^opc\.tcp://")
+    mode: Literal["poll", "subscribe"] = "subscribe"
+    interval_s: float = Field(1.0, gt=0, description="poll interval / publishing interval")
+    timeout_s: float = Field(4.0, gt=0)
+    security_policy: Literal[
+        "None", "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss"
+    ] = "None"
+    security_mode: Literal["None", "Sign", "SignAndEncrypt"] = "None"
+    username: str | None = None
+    password_env: str | None = None
+    password_file: Path | None = None
+    certificate: Path | None = Field(None, description="client cert (created on first start)")
+    private_key: Path | None = None
+    trust_dir: Path | None = Field(None, description="trusted server certificates (DER/PEM)")
+    application_uri: str = "urn:lineside:agent"
+    max_nodes_per_read: int = Field(500, ge=1)
+    sampling_interval_ms: float = Field(500, ge=0)
+    queue_size: int = Field(10, ge=1)
+    discard_oldest: bool = True
+    items_per_request: int = Field(1000, ge=1)
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _security(self) -> OpcuaDevice:
+        if (self.security_policy == "None") != (self.security_mode == "None"):
+            raise ValueError("security_policy and security_mode must both be None or both set")
+        if self.password_env and self.password_file:
+            raise ValueError("give one of password_env or password_file")
+        return self

@@ -1,0 +1,15 @@
+"""Fixtures for real servers live in tests/fixtures/<server>.py, one file per server."""
+
+import importlib.util
+
+pytest_plugins = [
+    name
+    for name in (
+        "tests.fixtures.influxdb",
+        "tests.fixtures.modbus_peers",
+        "tests.fixtures.opcua_peers",
+        "tests.fixtures.prometheus",
+        "tests.fixtures.plant",
+    )
+    if importlib.util.find_spec(name) is not None
+]
