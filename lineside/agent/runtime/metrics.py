@@ -1,0 +1,354 @@
+"""The agent's own health as Prometheus metrics (prometheus-client, own registry).
+
+The runtime owns one `AgentMetrics` and feeds it what the components already count:
+`observe_poll()` after each device cycle (a `DriverStats`), `update_sinks()` with each
+sink's `SinkStats`, `update_engine()` with the engine's counters. Components keep
+*cumulative* counters; this module turns them into Prometheus counters by taking the
+difference to the previous snapshot, so a driver or sink re-created by a config reload
+(its counters back at 0) never makes a Prometheus counter go backwards.
+
+Every metric name starts with `lineside_`; docs/metrics.md lists them with their labels
+and deploy/prometheus/lineside-rules.yml alerts on them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+
+import lineside
+
+# Poll cycles range from a few ms (one Modbus request on a LAN) to the driver timeout.
+POLL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# A queue this full (share of its byte bound) makes the agent not ready: it is about to
+# drop the oldest points.
+QUEUE_READY_SHARE = 0.9
+
+
+def _get(obj: object, name: str, default: Any = None) -> Any:
+    """Field of a stats object or mapping; missing while the producing side evolves."""
+    if obj is None:
+        return default
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _num(v: Any) -> float | None:
+    if isinstance(v, bool):
+        return float(v)
+    if isinstance(v, int | float):
+        return float(v)
+    return None
+
+
+@dataclass
+class _DeviceSeen:
+    last_poll: float | None = None  # agent clock when the runtime last reported a cycle
+    last_good_ts: float | None = None
+    up: bool = False
+
+
+class _Deltas:
+    """Cumulative component counters -> increments of monotonic Prometheus counters."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, ...], float] = {}
+
+    def step(self, key: tuple[str, ...], value: float) -> float:
+        prev = self._last.get(key)
+        self._last[key] = value
+        if prev is None or value < prev:  # first sight, or the component was re-created
+            return value
+        return value - prev
+
+    def forget(self, prefix: tuple[str, ...]) -> None:
+        for k in [k for k in self._last if k[: len(prefix)] == prefix]:
+            del self._last[k]
+
+
+class AgentMetrics:
+    """Every `lineside_*` metric, in a dedicated `CollectorRegistry`."""
+
+    def __init__(self, registry: CollectorRegistry | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self._clock = clock
+        self._started = clock()
+        self._deltas = _Deltas()
+        self._devices: dict[str, _DeviceSeen] = {}
+        self._sinks: dict[str, dict[str, Any]] = {}
+        self._sink_bounds: dict[str, int] = {}
+        self._dropped_labels: dict[str, set[str]] = {}
+        self._error_kinds: dict[str, set[str]] = {}
+        self.config_loaded = False
+        r = self.registry
+
+        self.build_info = Info("lineside_build", "Version of the running agent", registry=r)
+        self.build_info.info({"version": lineside.__version__,
+                              "python": platform.python_version()})
+        self.start_time = Gauge("lineside_start_time_seconds",
+                                "Unix time the agent started", registry=r)
+        self.start_time.set(self._started)
+
+        # devices
+        self.device_up = Gauge(
+            "lineside_device_up",
+            "1 when the device's last cycle read its signals, 0 when it failed",
+            ["device"], registry=r)
+        self.poll_duration = Histogram(
+            "lineside_device_poll_duration_seconds", "Duration of one poll cycle",
+            ["device"], buckets=POLL_BUCKETS, registry=r)
+        self.polls = Counter("lineside_device_polls", "Poll cycles run",
+                             ["device"], registry=r)
+        self.requests = Counter("lineside_device_requests",
+                                "Protocol requests issued (Modbus reads, OPC UA reads)",
+                                ["device"], registry=r)
+        self.errors = Counter("lineside_device_errors", "Device errors by kind",
+                              ["device", "kind"], registry=r)
+        self.last_good_ts = Gauge(
+            "lineside_device_last_good_sample_timestamp_seconds",
+            "Unix time of the device's last GOOD sample (absent until there is one)",
+            ["device"], registry=r)
+        self.last_good_age = Gauge(
+            "lineside_device_last_good_sample_age_seconds",
+            "Seconds since the device's last GOOD sample (since agent start if none yet)",
+            ["device"], registry=r)
+
+        # sinks
+        self.sink_up = Gauge("lineside_sink_up",
+                             "1 when the sink's last write succeeded", ["sink"], registry=r)
+        self.queue_points = Gauge("lineside_sink_queue_points",
+                                  "Points waiting in the sink's disk queue", ["sink"], registry=r)
+        self.queue_bytes = Gauge("lineside_sink_queue_bytes",
+                                 "Bytes used by the sink's disk queue", ["sink"], registry=r)
+        self.queue_max_bytes = Gauge(
+            "lineside_sink_queue_max_bytes",
+            "The queue's size bound; above it the oldest points are dropped", ["sink"],
+            registry=r)
+        self.written = Counter("lineside_sink_points_written",
+                               "Points acknowledged by the sink's server", ["sink"], registry=r)
+        self.retried = Counter("lineside_sink_points_retried",
+                               "Points sent again after a failed write", ["sink"], registry=r)
+        self.dropped = Counter(
+            "lineside_sink_points_dropped",
+            "Points dropped because the queue reached its bound (oldest first)",
+            ["sink", "measurement"], registry=r)
+        self.dead_lettered = Counter(
+            "lineside_sink_points_dead_lettered",
+            "Points the server rejected (400/422), set aside in the dead-letter file",
+            ["sink"], registry=r)
+
+        # engine
+        self.buckets_closed = Counter("lineside_engine_buckets_closed",
+                                      "Metric buckets closed by the engine", registry=r)
+        self.late_samples = Counter(
+            "lineside_engine_late_samples",
+            "Samples older than the last closed bucket (counted, not applied)", registry=r)
+        self.samples_in = Counter("lineside_engine_samples",
+                                  "Samples fed to the engine", registry=r)
+
+        # runtime
+        self.config_loaded_gauge = Gauge("lineside_config_loaded",
+                                         "1 once a valid configuration is running",
+                                         registry=r)
+        self.reloads = Counter("lineside_config_reloads", "Configuration reloads by result",
+                               ["result"], registry=r)
+        self.last_reload_ok = Gauge("lineside_config_last_reload_successful",
+                                    "1 if the last reload applied, 0 if it was rejected",
+                                    registry=r)
+        for result in ("applied", "rejected"):
+            self.reloads.labels(result)  # both series exist from the start
+
+    # -- set-up ----------------------------------------------------------------------
+    def register(self, config: object) -> None:
+        """Pre-create series for the configured devices and sinks (a `LinesideConfig`).
+
+        A device that never answers still shows `lineside_device_up 0`, so alerts see it.
+        Devices and sinks no longer configured (after a reload) lose their series.
+        """
+        devices = [str(_get(d, "id")) for d in (_get(config, "devices") or [])]
+        sinks = list(_get(config, "sinks") or [])
+        for dev in set(self._devices) - set(devices):
+            self.forget_device(dev)
+        for dev in devices:
+            self._ensure_device(dev)
+        keep = {str(_get(s, "id")) for s in sinks}
+        for sink in set(self._sinks) - keep:
+            self.forget_sink(sink)
+        for s in sinks:
+            sid = str(_get(s, "id"))
+            self._ensure_sink(sid)
+            max_bytes = _num(_get(_get(s, "queue"), "max_bytes"))
+            if max_bytes is not None:
+                self._sink_bounds[sid] = int(max_bytes)
+                self.queue_max_bytes.labels(sid).set(max_bytes)
+        self.set_config_loaded(True)
+
+    def set_config_loaded(self, loaded: bool) -> None:
+        self.config_loaded = loaded
+        self.config_loaded_gauge.set(1 if loaded else 0)
+
+    def record_reload(self, applied: bool) -> None:
+        self.reloads.labels("applied" if applied else "rejected").inc()
+        self.last_reload_ok.set(1 if applied else 0)
+
+    def _ensure_device(self, device_id: str) -> _DeviceSeen:
+        seen = self._devices.get(device_id)
+        if seen is None:
+            seen = self._devices[device_id] = _DeviceSeen()
+            self.device_up.labels(device_id).set(0)
+            self.poll_duration.labels(device_id)
+            self.polls.labels(device_id)
+            self.requests.labels(device_id)
+            self.last_good_age.labels(device_id).set_function(
+                lambda s=seen: self._clock() - (s.last_good_ts or self._started))
+        return seen
+
+    def _ensure_sink(self, sink_id: str) -> dict[str, Any]:
+        known = self._sinks.get(sink_id)
+        if known is None:
+            known = self._sinks[sink_id] = {}
+            self._dropped_labels.setdefault(sink_id, set())
+            for m in (self.sink_up, self.queue_points, self.queue_bytes):
+                m.labels(sink_id).set(0)
+            for c in (self.written, self.retried, self.dead_lettered):
+                c.labels(sink_id)
+        return known
+
+    def forget_device(self, device_id: str) -> None:
+        self._devices.pop(device_id, None)
+        self._deltas.forget(("dev", device_id))
+        for m in (self.device_up, self.poll_duration, self.polls, self.requests,
+                  self.last_good_ts, self.last_good_age):
+            _remove(m, device_id)
+        for kind in self._error_kinds.pop(device_id, set()):
+            _remove(self.errors, device_id, kind)
+
+    def forget_sink(self, sink_id: str) -> None:
+        self._sinks.pop(sink_id, None)
+        self._sink_bounds.pop(sink_id, None)
+        self._deltas.forget(("sink", sink_id))
+        for m in (self.sink_up, self.queue_points, self.queue_bytes, self.queue_max_bytes,
+                  self.written, self.retried, self.dead_lettered):
+            _remove(m, sink_id)
+        for meas in self._dropped_labels.pop(sink_id, set()):
+            _remove(self.dropped, sink_id, meas)
+
+    # -- updates from the runtime ----------------------------------------------------
+    def observe_poll(self, device_id: str, duration_s: float | None, stats: object) -> None:
+        """After one cycle of a device (`stats` is its `DriverStats`).
+
+        `duration_s` None for subscription drivers that report without a poll cycle.
+        """
+        seen = self._ensure_device(device_id)
+        seen.last_poll = self._clock()
+        up = bool(_get(stats, "up", False))
+        seen.up = up
+        self.device_up.labels(device_id).set(1 if up else 0)
+        if duration_s is not None:
+            self.poll_duration.labels(device_id).observe(max(0.0, float(duration_s)))
+        for name, counter in (("cycles", self.polls), ("requests", self.requests)):
+            v = _num(_get(stats, name))
+            if v is not None:
+                counter.labels(device_id).inc(self._deltas.step(("dev", device_id, name), v))
+        errors = _get(stats, "errors") or {}
+        kinds = self._error_kinds.setdefault(device_id, set())
+        for kind, count in dict(errors).items():
+            v = _num(count)
+            if v is None:
+                continue
+            kinds.add(str(kind))
+            self.errors.labels(device_id, str(kind)).inc(
+                self._deltas.step(("dev", device_id, "err", str(kind)), v))
+        last_good = _num(_get(stats, "last_good_ts"))
+        if last_good is not None:
+            seen.last_good_ts = last_good
+            self.last_good_ts.labels(device_id).set(last_good)
+
+    def update_sinks(self, stats: Mapping[str, object]) -> None:
+        """Each sink's `SinkStats` by sink id (fields read defensively)."""
+        for sink_id, s in stats.items():
+            known = self._ensure_sink(sink_id)
+            known["up"] = bool(_get(s, "up", False))
+            known["last_error"] = _get(s, "last_error")
+            self.sink_up.labels(sink_id).set(1 if known["up"] else 0)
+            for name, gauge in (("queue_points", self.queue_points),
+                                ("queue_bytes", self.queue_bytes)):
+                v = _num(_get(s, name))
+                if v is not None:
+                    known[name] = v
+                    gauge.labels(sink_id).set(v)
+            bound = _num(_get(s, "queue_max_bytes"))
+            if bound is not None:
+                self._sink_bounds[sink_id] = int(bound)
+                self.queue_max_bytes.labels(sink_id).set(bound)
+            for name, counter in (("written", self.written), ("retried", self.retried),
+                                  ("dead_lettered", self.dead_lettered)):
+                v = _num(_get(s, name))
+                if v is not None:
+                    counter.labels(sink_id).inc(self._deltas.step(("sink", sink_id, name), v))
+            dropped = _get(s, "dropped")
+            if isinstance(dropped, Mapping):
+                items: Iterable[tuple[str, Any]] = dropped.items()
+            elif _num(dropped) is not None:  # a plain total: no measurement known
+                items = [("unknown", dropped)]
+            else:
+                items = []
+            for meas, count in items:
+                v = _num(count)
+                if v is None:
+                    continue
+                self._dropped_labels[sink_id].add(str(meas))
+                self.dropped.labels(sink_id, str(meas)).inc(
+                    self._deltas.step(("sink", sink_id, "dropped", str(meas)), v))
+
+    def update_engine(self, stats: object) -> None:
+        """The engine's cumulative counters: buckets_closed, late_samples, samples_in."""
+        for name, counter in (("buckets_closed", self.buckets_closed),
+                              ("late_samples", self.late_samples),
+                              ("samples_in", self.samples_in)):
+            v = _num(_get(stats, name))
+            if v is not None:
+                counter.inc(self._deltas.step(("engine", name), v))
+
+    # -- readiness -------------------------------------------------------------------
+    def readiness(self, poll_stale_s: float = 60.0) -> dict[str, Any]:
+        """JSON-able body of `/readyz`: ready when every check passes.
+
+        - config: a valid configuration is running;
+        - devices: every device reported a cycle within `poll_stale_s` (polled recently;
+          a device that is *down* but polled is still fine: it is the PLC's problem, and
+          `lineside_device_up` tells);
+        - queues: every sink's queue is below `QUEUE_READY_SHARE` of its byte bound.
+        """
+        now = self._clock()
+        stale = {}
+        for dev, seen in sorted(self._devices.items()):
+            age = now - seen.last_poll if seen.last_poll is not None else None
+            if age is None or age > poll_stale_s:
+                stale[dev] = None if age is None else round(age, 1)
+        full = {}
+        for sid, known in sorted(self._sinks.items()):
+            bound = self._sink_bounds.get(sid)
+            used = known.get("queue_bytes")
+            if bound and used is not None and used >= QUEUE_READY_SHARE * bound:
+                full[sid] = {"queue_bytes": int(used), "max_bytes": bound}
+        checks = {
+            "config": {"ok": self.config_loaded},
+            "devices": {"ok": not stale, "total": len(self._devices),
+                        "not_polled_recently": stale, "poll_stale_s": poll_stale_s},
+            "queues": {"ok": not full, "total": len(self._sinks), "near_bound": full},
+        }
+        return {"ready": all(c["ok"] for c in checks.values()), "checks": checks}
+
+
+def _remove(metric: Any, *labels: str) -> None:
+    with contextlib.suppress(KeyError):
+        metric.remove(*labels)
