@@ -19,7 +19,8 @@ class _Strict(BaseModel):
 
 
 class Site(_Strict):
-    enterprise_id: str = Field(pattern=r"^[A-Za-z0-9_-]+$", description="registered with the bureau")
+    enterprise_id: str = Field(pattern=r"^[A-Za-z0-9_-]+$",
+                               description="registered with the bureau")
     enterprise_name: str
     site_id: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
     region: str = Field(pattern=r"^[0-9A-Za-z_-]+$", description="region code, e.g. 510114")

@@ -1,0 +1,82 @@
+"""`lineside check CONFIG [--print]`: explain every mistake, or show what will run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lineside.agent.config import ConfigError, LinesideConfig, load_config
+
+SECRET_WORDS = ("password", "token", "secret", "private_key")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", type=Path, help="YAML configuration file")
+    p.add_argument("--print", dest="print_config", action="store_true",
+                   help="show the resolved configuration (secrets masked) and read plans")
+    p.add_argument("--json", action="store_true", help="errors as JSON (for tooling)")
+
+
+def mask(value: Any, key: str = "") -> Any:
+    """Mask anything that could be a secret; references (*_env, *_file) stay readable."""
+    if isinstance(value, dict):
+        return {k: mask(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask(v, key) for v in value]
+    lowered = key.lower()
+    if (value is not None and any(w in lowered for w in SECRET_WORDS)
+            and not lowered.endswith(("_env", "_file"))):
+        return "***"
+    return value
+
+
+def resolved_dump(cfg: LinesideConfig) -> str:
+    data = mask(cfg.model_dump(mode="json"))
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def read_plans(cfg: LinesideConfig) -> list[str]:
+    try:
+        from lineside.drivers.modbus.checks import describe_plan  # type: ignore[import-not-found]
+    except ImportError:
+        return []
+    from lineside.drivers.modbus.config import ModbusSignal
+
+    out: list[str] = []
+    for device in cfg.devices:
+        if device.type == "opcua":
+            continue
+        signals = [(f"{m.id}.{name}", sig)
+                   for line in cfg.lines for st in line.stages for m in st.machines
+                   if m.source == device.id
+                   for name, sig in m.signals.items() if isinstance(sig, ModbusSignal)]
+        out.append(f"# device {device.id} ({device.type})")
+        out.extend(f"  {line}" for line in describe_plan(device, signals))
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as e:
+        if args.json:
+            print(json.dumps([{"path": i.path, "line": i.line, "column": i.column,
+                               "message": i.message} for i in e.issues], indent=2))
+        else:
+            print(e.render(), file=sys.stderr)
+        return 2
+    n_machines = sum(len(s.machines) for ln in cfg.lines for s in ln.stages)
+    if args.print_config:
+        print(resolved_dump(cfg), end="")
+        plans = read_plans(cfg)
+        if plans:
+            print("# Modbus read plans")
+            print("\n".join(plans))
+    print(f"{args.config}: valid ({len(cfg.devices)} devices, {len(cfg.lines)} lines, "
+          f"{n_machines} machines, {len(cfg.sinks)} sinks)", file=sys.stderr)
+    return 0

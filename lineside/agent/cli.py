@@ -1,0 +1,56 @@
+"""`lineside` command line: check, run, simulate, demo, report, replay, export, trust."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from lineside import __version__
+
+# command -> (module with add_arguments/run, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("lineside.agent.check", "validate a configuration file (exit 2 when invalid)"),
+    "run": ("lineside.agent.runtime.cli", "run the agent"),
+    "simulate": ("lineside.agent.simulator.cli", "run the simulated food factory's PLCs"),
+    "demo": ("lineside.agent.demo", "simulated factory + agent + live terminal view"),
+    "report": ("lineside.agent.report.cli", "the bureau's automation report from InfluxDB"),
+    "replay": ("lineside.agent.engine.replay", "recompute all points from a sample log"),
+    "export": ("lineside.agent.sinks.export", "write queued points as line protocol"),
+    "trust": ("lineside.drivers.opcua.trust", "trust an OPC UA server's certificate"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lineside",
+        description="Edge agent for food-factory workshops: PLC data to states, OEE and "
+                    "automation rate in InfluxDB.")
+    parser.add_argument("--version", action="version", version=f"lineside {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        try:
+            mod = importlib.import_module(module)
+        except ImportError as e:
+            p.set_defaults(_unavailable=f"`lineside {name}` is unavailable: {e}")
+            continue
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "_unavailable", None):
+        print(args._unavailable, file=sys.stderr)
+        return 70
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Checks across sections that a single model cannot see (ids, references, overlaps)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from lineside.agent.config.models import LinesideConfig
+from lineside.agent.config.yamlpos import Loc
+from lineside.drivers.modbus.config import ModbusSignal
+
+Problem = tuple[Loc, str]
+
+# Signals the state map needs (besides them, boolean maps need `running`).
+_STATE_CODE_MAPS = ("packml", "weihenstephan", "machinery", "custom")
+
+
+def _duplicates(ids: list[str]) -> set[str]:
+    return {i for i, n in Counter(ids).items() if n > 1}
+
+
+def _items(v: Any) -> list[tuple[int, dict]]:
+    return [(i, x) for i, x in enumerate(v) if isinstance(x, dict)] if isinstance(v, list) else []
+
+
+def reference_check(data: dict) -> list[Problem]:
+    """Ids and references, on the raw document: runs even when other keys are invalid."""
+    problems: list[Problem] = []
+    add: Callable[[Loc, str], None] = lambda loc, msg: problems.append((loc, msg))  # noqa: E731
+
+    def unique(section: str, items: list[tuple[int, dict]], key: str, what: str,
+               prefix: Loc = ()) -> list[str]:
+        ids = [str(x.get(key)) for _, x in items if key in x]
+        dup = _duplicates(ids)
+        for i, x in items:
+            if str(x.get(key)) in dup:
+                add((*prefix, section, i, key), f"{what} {x.get(key)!r} is used more than once")
+        return ids
+
+    devices_raw = _items(data.get("devices"))
+    device_ids = unique("devices", devices_raw, "id", "device id")
+    device_types = {str(x.get("id")): x.get("type") for _, x in devices_raw}
+    unique("sinks", _items(data.get("sinks")), "id", "sink id")
+    lines = _items(data.get("lines"))
+    line_ids = unique("lines", lines, "id", "line id")
+    all_machines = [(li, si, mi, m) for li, ln in lines for si, st in _items(ln.get("stages"))
+                    for mi, m in _items(st.get("machines"))]
+    dup_machines = _duplicates([str(m.get("id")) for *_, m in all_machines if "id" in m])
+    for li, line in lines:
+        stages = _items(line.get("stages"))
+        stage_ids = unique("stages", stages, "id", "stage id", ("lines", li))
+        out = line.get("output_stage")
+        if out is not None and str(out) not in stage_ids:
+            add(("lines", li, "output_stage"),
+                f"unknown stage {out!r}, expected one of {stage_ids}")
+    for li, si, mi, m in all_machines:
+        mloc: Loc = ("lines", li, "stages", si, "machines", mi)
+        if str(m.get("id")) in dup_machines:
+            add((*mloc, "id"), f"machine id {m.get('id')!r} is used more than once "
+                               "(machine ids are unique per site)")
+        source = m.get("source")
+        if source is not None and str(source) not in device_ids:
+            add((*mloc, "source"), f"unknown device {source!r}, expected one of "
+                                   f"{sorted(device_ids) or 'the ids under devices'}")
+        signals = m.get("signals") if isinstance(m.get("signals"), dict) else {}
+        state = m.get("state") if isinstance(m.get("state"), dict) else {}
+        smap = state.get("map", "signals")
+        if smap in _STATE_CODE_MAPS and "state" not in signals:
+            add((*mloc, "signals"), f"state map {smap!r} needs a `state` signal")
+        if smap == "signals" and not ({"running", "state"} & set(signals)):
+            add((*mloc, "signals"), "a machine needs a `running` signal (or a `state` "
+                                    "signal with a state map) to know its state")
+        dtype = device_types.get(str(source))
+        for name, sig in signals.items():
+            if not isinstance(sig, dict) or dtype is None:
+                continue
+            is_node = "node" in sig or "path" in sig
+            if dtype == "opcua" and not is_node:
+                add((*mloc, "signals", name), f"device {source!r} is OPC UA: give `node` or "
+                                              "`path`, not a Modbus address")
+            elif dtype != "opcua" and is_node:
+                add((*mloc, "signals", name), f"device {source!r} is Modbus: give `address` "
+                                              "(and `table`, `type`), not an OPC UA node")
+    cal = data.get("calendar") if isinstance(data.get("calendar"), dict) else {}
+    for oi, dt in _items(cal.get("planned_downtime")):
+        for ki, lid in enumerate(dt.get("lines") or []):
+            if str(lid) not in line_ids:
+                add(("calendar", "planned_downtime", oi, "lines", ki),
+                    f"unknown line {lid!r}, expected one of {line_ids}")
+    unique("shifts", _items(cal.get("shifts")), "name", "shift name", ("calendar",))
+    return problems
+
+
+def model_check(cfg: LinesideConfig) -> list[Problem]:
+    """Checks that need parsed values (times, Modbus layouts)."""
+    problems: list[Problem] = []
+    for i, s in enumerate(cfg.calendar.shifts):
+        for bi, b in enumerate(s.breaks):
+            if not _break_inside(s.start, s.end, s.overnight, b.start, b.end):
+                problems.append((("calendar", "shifts", i, "breaks", bi),
+                                 f"break {b.start:%H:%M}-{b.end:%H:%M} is not inside the shift "
+                                 f"{s.start:%H:%M}-{s.end:%H:%M}"))
+    devices = {d.id: d for d in cfg.devices}
+    by_device: dict[str, list[tuple[Loc, ModbusSignal]]] = {}
+    for li, line in enumerate(cfg.lines):
+        for si, stage in enumerate(line.stages):
+            for mi, m in enumerate(stage.machines):
+                for name, sig in m.signals.items():
+                    if isinstance(sig, ModbusSignal) and m.source in devices:
+                        loc: Loc = ("lines", li, "stages", si, "machines", mi, "signals", name)
+                        by_device.setdefault(m.source, []).append((loc, sig))
+    problems.extend(_modbus_checks(cfg, by_device))
+    return problems
+
+
+def _minutes(t) -> int:  # type: ignore[no-untyped-def]
+    return t.hour * 60 + t.minute
+
+
+def _break_inside(s, e, overnight: bool, bs, be) -> bool:  # type: ignore[no-untyped-def]
+    start, end = _minutes(s), _minutes(e) + (1440 if overnight else 0)
+    b0, b1 = _minutes(bs), _minutes(be)
+    if overnight and b0 < start:
+        b0 += 1440
+    if (b1 <= b0 % 1440 and b1 < b0) or (overnight and b1 < start):
+        b1 += 1440
+    return start <= b0 < b1 <= end
+
+
+def _modbus_checks(cfg: LinesideConfig, by_device: dict[str, list[tuple[Loc, ModbusSignal]]]
+                   ) -> list[Problem]:
+    """Address ranges and overlaps: the Modbus driver knows its tables best."""
+    try:
+        from lineside.drivers.modbus.checks import check_device  # type: ignore[import-not-found]
+    except ImportError:
+        return []
+    devices = {d.id: d for d in cfg.devices}
+    out: list[Problem] = []
+    for dev_id, signals in by_device.items():
+        out.extend(check_device(devices[dev_id], signals))
+    return out

@@ -1,0 +1,140 @@
+"""`load_config`: parse, validate and cross-check a configuration file, all errors at once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from lineside.agent.config.checks import model_check, reference_check
+from lineside.agent.config.errors import ConfigError, ConfigIssue
+from lineside.agent.config.models import LinesideConfig
+from lineside.agent.config.yamlpos import Loc, format_loc, load_with_positions, position, resolve
+
+
+def _issue(data: Any, positions: dict, loc: Loc, message: str, missing: bool = False
+           ) -> ConfigIssue:
+    doc_loc = resolve(data, loc, missing)
+    pos = position(positions, doc_loc)
+    return ConfigIssue(format_loc(doc_loc), pos[0] if pos else None, pos[1] if pos else None,
+                       message)
+
+
+def _loc(err: Mapping[str, Any]) -> Loc:
+    loc = tuple(err["loc"])
+    if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        # point at the discriminating key itself (`type: modbus-udp`)
+        key = str((err.get("ctx") or {}).get("discriminator", "type")).strip("'")
+        return (*loc, key)
+    return loc
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return "unknown key (check its spelling and indentation)"
+    if err["type"] == "missing":
+        return "required key is missing"
+    ctx = err.get("ctx") or {}
+    if err["type"] == "literal_error" and "expected" in ctx:
+        return f"got {err['input']!r}, expected {ctx['expected']}"
+    if err["type"] == "union_tag_invalid" and "expected_tags" in ctx:
+        return f"unknown type {ctx.get('tag')!r}, expected one of {ctx['expected_tags']}"
+    if err["type"] == "union_tag_not_found":
+        return "required key is missing"
+    if "input" in err and not isinstance(err["input"], dict | list):
+        return f"{msg} (got {err['input']!r})"
+    return msg
+
+
+def parse_config(text: str, source: str = "<config>", base_dir: Path | None = None
+                 ) -> LinesideConfig:
+    """Validate a configuration text; raise ConfigError listing every problem."""
+    try:
+        data, positions = load_with_positions(text)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        raise ConfigError(source, [ConfigIssue("", line, col, f"invalid YAML: {e.problem}")]
+                          ) from None
+    except yaml.YAMLError as e:
+        raise ConfigError(source, [ConfigIssue("", None, None, f"invalid YAML: {e}")]) from None
+    if not isinstance(data, dict):
+        raise ConfigError(source, [ConfigIssue("", 1, 1, "the file must be a YAML mapping "
+                                               "with site, devices, lines, ...")])
+    problems = [_issue(data, positions, loc, msg) for loc, msg in reference_check(data)]
+    try:
+        cfg = LinesideConfig.model_validate(data)
+    except ValidationError as e:
+        for err in e.errors():
+            missing = err["type"] in ("missing", "union_tag_not_found")
+            problems.append(_issue(data, positions, _loc(err), _message(err), missing))
+        raise ConfigError(source, problems) from None
+    problems += [_issue(data, positions, loc, msg) for loc, msg in model_check(cfg)]
+    if problems:
+        raise ConfigError(source, problems)
+    if base_dir is not None:
+        cfg = _resolve_paths(cfg, base_dir)  # type: ignore[assignment]
+    return cfg
+
+
+def load_config(path: str | os.PathLike[str]) -> LinesideConfig:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(str(p), [ConfigIssue("", None, None, f"cannot read: {e.strerror}")]
+                          ) from None
+    return parse_config(text, str(p), base_dir=p.resolve().parent)
+
+
+def _resolve_paths(model: BaseModel, base: Path) -> BaseModel:
+    """Relative paths in the file are relative to the file's folder, not the cwd."""
+    updates: dict[str, Any] = {}
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        new = _resolve_value(value, base)
+        if new is not value:
+            updates[name] = new
+    return model.model_copy(update=updates) if updates else model
+
+
+def _resolve_value(value: Any, base: Path) -> Any:
+    if isinstance(value, Path):
+        return value if value.is_absolute() else (base / value).resolve()
+    if isinstance(value, BaseModel):
+        return _resolve_paths(value, base)
+    if isinstance(value, list):
+        new = [_resolve_value(v, base) for v in value]
+        return new if any(a is not b for a, b in zip(new, value, strict=True)) else value
+    if isinstance(value, dict):
+        newd = {k: _resolve_value(v, base) for k, v in value.items()}
+        return newd if any(newd[k] is not value[k] for k in value) else value
+    return value
+
+
+def iter_machines(cfg: LinesideConfig) -> Iterator[tuple[Any, Any, Any]]:
+    """(line, stage, machine) for every machine of the site."""
+    for line in cfg.lines:
+        for stage in line.stages:
+            for machine in stage.machines:
+                yield line, stage, machine
+
+
+def read_secret(env: str | None, file: Path | None, what: str) -> str | None:
+    """A secret from an environment variable or a file; a clear error when it is missing."""
+    if env:
+        value = os.environ.get(env)
+        if value is None:
+            raise RuntimeError(f"{what}: environment variable {env} is not set")
+        return value
+    if file:
+        try:
+            return file.read_text(encoding="utf-8").strip()
+        except OSError as e:
+            raise RuntimeError(f"{what}: cannot read secret file {file}: {e.strerror}") from None
+    return None

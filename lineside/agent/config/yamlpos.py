@@ -1,0 +1,98 @@
+"""Load YAML while remembering where each key and value was written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+Loc = tuple[str | int, ...]
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _no_duplicates(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, yaml.Node] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)  # type: ignore[arg-type]
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark,
+                f"found duplicate key {key!r}", key_node.start_mark)
+        seen[key] = key_node
+    return loader.construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
+def load_with_positions(text: str) -> tuple[Any, dict[Loc, tuple[int, int]]]:
+    """Parse YAML; return the data and a map from key path to (line, column), 1-based."""
+    node = yaml.compose(text, Loader=_Loader)
+    positions: dict[Loc, tuple[int, int]] = {}
+    if node is None:
+        return None, positions
+
+    def walk(n: yaml.Node, loc: Loc) -> None:
+        positions.setdefault(loc, (n.start_mark.line + 1, n.start_mark.column + 1))
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                key = k.value  # text form; resolve() maps int keys onto it
+                # Key position is where a reader looks for a wrong key; values nest below it.
+                positions[(*loc, key)] = (k.start_mark.line + 1, k.start_mark.column + 1)
+                walk(v, (*loc, key))
+        elif isinstance(n, yaml.SequenceNode):
+            for i, v in enumerate(n.value):
+                walk(v, (*loc, i))
+
+    walk(node, ())
+    data = yaml.load(text, Loader=_Loader)
+    return data, positions
+
+
+def resolve(data: Any, loc: Loc, missing: bool = False) -> Loc:
+    """Map a validator's error path onto the YAML document.
+
+    pydantic inserts union tags (``modbus-tcp``, ``function-after[...]``) into paths and
+    reports int-looking keys as ints; keep only the parts that exist in the document,
+    plus a final missing key.
+    """
+    out: list[str | int] = []
+    cur = data
+    parts = list(loc)
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+            out.append(part)
+            cur = cur[part]
+        elif isinstance(cur, dict) and str(part) in {str(k) for k in cur}:
+            key = next(k for k in cur if str(k) == str(part))
+            out.append(str(key))
+            cur = cur[key]
+        elif last and missing:
+            out.append(part)  # a missing key: name it, point at its parent
+        # else: a union tag or validator label that is not in the document
+    return tuple(out)
+
+
+def position(positions: dict[Loc, tuple[int, int]], loc: Loc) -> tuple[int, int] | None:
+    """Position of a path, or of its closest written parent."""
+    probe = tuple(str(p) if not isinstance(p, int) else p for p in loc)
+    while True:
+        if probe in positions:
+            return positions[probe]
+        if not probe:
+            return None
+        probe = probe[:-1]
+
+
+def format_loc(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out

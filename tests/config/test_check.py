@@ -1,0 +1,189 @@
+"""`lineside check`: one case per mistake, each with the key path, line and message.
+
+Each case edits a small valid file; the expected line is counted in the edited text, so a
+case reads as: "write this, get an error here saying that".
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from lineside.agent.check import mask
+from lineside.agent.config import ConfigError, parse_config
+
+VALID = textwrap.dedent("""\
+    site:
+      enterprise_id: sc-beef-01
+      enterprise_name: Sichuan Braised Beef Co.
+      site_id: chengdu-1
+      region: "510114"
+      timezone: Asia/Shanghai
+    calendar:
+      shifts:
+        - name: day
+          start: "08:00"
+          end: "17:00"
+          breaks:
+            - {start: "12:00", end: "12:30"}
+    devices:
+      - id: plc-cut
+        type: modbus-tcp
+        host: 127.0.0.1
+        port: 5020
+      - id: plc-pack
+        type: opcua
+        endpoint: opc.tcp://127.0.0.1:4840
+    lines:
+      - id: beef
+        stages:
+          - id: cutting
+            kind: cutting
+            machines:
+              - id: dicer-1
+                automation: automatic
+                ideal_rate: 60
+                source: plc-cut
+                state: {map: packml}
+                signals:
+                  state: {address: 0, type: uint16}
+                  good: {address: 2, type: uint32}
+          - id: packing
+            kind: packaging
+            machines:
+              - id: packer-1
+                automation: automatic
+                ideal_cycle_s: 0.5
+                source: plc-pack
+                signals:
+                  running: {node: "ns=2;s=Packer1.Running"}
+    sinks:
+      - id: plant
+        type: influxdb-v2
+        url: http://127.0.0.1:8086
+        bucket: lineside
+        token_env: INFLUX_TOKEN
+""")
+
+
+def test_valid_file_is_accepted() -> None:
+    cfg = parse_config(VALID, "ok.yaml")
+    assert [m.id for ln in cfg.lines for s in ln.stages for m in s.machines] == [
+        "dicer-1", "packer-1"]
+
+
+# (case, old text, new text, expected path, text on the expected line, words in the message)
+CASES = [
+    ("unknown device in a machine's source",
+     "source: plc-cut", "source: plc-cutter",
+     "lines[0].stages[0].machines[0].source", "source: plc-cutter", "unknown device 'plc-cutter'"),
+    ("Modbus address out of range",
+     "good: {address: 2, type: uint32}", "good: {address: 65535, type: uint32}",
+     "lines[0].stages[0].machines[0].signals.good", "good:", "65535"),
+    ("two signals overlapping registers with different types",
+     "good: {address: 2, type: uint32}", "good: {address: 0, type: float32}",
+     "lines[0].stages[0].machines[0].signals.good", "good:", "overlap"),
+    ("shift ending before it starts without overnight",
+     'end: "17:00"', 'end: "06:00"',
+     "calendar.shifts[0]", "- name: day", "overnight"),
+    ("misspelt key",
+     "host: 127.0.0.1", "hots: 127.0.0.1",
+     "devices[0].hots", "hots:", "unknown key"),
+    ("unknown stage kind",
+     "kind: cutting", "kind: slicing",
+     "lines[0].stages[0].kind", "kind: slicing", "expected 'cleaning'"),
+    ("unknown device type",
+     "type: modbus-tcp", "type: modbus-udp",
+     "devices[0].type", "modbus-udp", "modbus-udp"),
+    ("missing ideal rate",
+     "\n            ideal_rate: 60", "",
+     "lines[0].stages[0].machines[0]", "- id: dicer-1", "ideal_rate"),
+    ("OPC UA node on a Modbus device",
+     "good: {address: 2, type: uint32}", 'good: {node: "ns=2;s=Dicer.Good"}',
+     "lines[0].stages[0].machines[0].signals.good", "good:", "is Modbus"),
+    ("break outside its shift",
+     '{start: "12:00", end: "12:30"}', '{start: "18:00", end: "18:30"}',
+     "calendar.shifts[0].breaks[0]", "18:00", "not inside the shift"),
+    ("duplicate machine id",
+     "id: packer-1", "id: dicer-1",
+     "lines[0].stages[1].machines[0].id", "id: dicer-1", "more than once"),
+    ("unknown timezone",
+     "timezone: Asia/Shanghai", "timezone: China/Chengdu",
+     "site.timezone", "timezone:", "unknown IANA timezone"),
+    ("state map without a state signal",
+     "state: {address: 0, type: uint16}", "code: {address: 0, type: uint16}",
+     "lines[0].stages[0].machines[0].signals", "signals:\n              code",
+     "needs a `state` signal"),
+    ("secret written inline",
+     "token_env: INFLUX_TOKEN", "token: abc123",
+     "sinks[0].token", "token: abc", "unknown key"),
+    ("bad YAML",
+     "timezone: Asia/Shanghai", "timezone: Asia/Shanghai: x",
+     "", "timezone:", "invalid YAML"),
+]
+
+
+def line_of(text: str, needle: str) -> int:
+    """1-based line of the last occurrence (the edited one follows the valid original)."""
+    assert needle in text, needle
+    return text[: text.rindex(needle)].count("\n") + 1
+
+
+@pytest.mark.parametrize(("case", "old", "new", "path", "at", "words"), CASES,
+                         ids=[c[0] for c in CASES])
+def test_each_mistake_is_named(case: str, old: str, new: str, path: str, at: str,
+                               words: str) -> None:
+    assert old in VALID, case
+    text = VALID.replace(old, new, 1)
+    line = line_of(text, at)
+    with pytest.raises(ConfigError) as exc:
+        parse_config(text, "bad.yaml")
+    found = [i for i in exc.value.issues if i.path == path]
+    assert found, f"no error at {path}; got: {exc.value.render()}"
+    assert any(i.line == line for i in found), exc.value.render()
+    assert any(words in i.message for i in found), exc.value.render()
+
+
+def test_all_errors_in_one_run() -> None:
+    text = (VALID.replace("source: plc-cut", "source: nope")
+            .replace("host: 127.0.0.1", "hots: 127.0.0.1")
+            .replace('end: "17:00"', 'end: "06:00"'))
+    with pytest.raises(ConfigError) as exc:
+        parse_config(text, "bad.yaml")
+    assert {i.path for i in exc.value.issues} >= {
+        "lines[0].stages[0].machines[0].source", "devices[0].hots", "calendar.shifts[0]"}
+
+
+def test_cli_exit_codes_and_masking(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(VALID)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(VALID.replace("kind: cutting", "kind: slicing"))
+    cmd = [sys.executable, "-m", "lineside.agent.cli", "check"]
+    ok = subprocess.run([*cmd, str(good), "--print"], capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    assert "token_env: INFLUX_TOKEN" in ok.stdout
+    ko = subprocess.run([*cmd, str(bad)], capture_output=True, text=True, timeout=60)
+    assert ko.returncode == 2
+    assert f"bad.yaml:{line_of(bad.read_text(), 'kind: slicing')}:" in ko.stderr
+    assert "lines[0].stages[0].kind" in ko.stderr
+
+
+def test_mask_hides_secret_values_but_not_references() -> None:
+    masked = mask({"password": "hunter2", "password_env": "PW", "token_file": "/t",
+                   "nested": [{"token": "x"}]})
+    assert masked == {"password": "***", "password_env": "PW", "token_file": "/t",
+                      "nested": [{"token": "***"}]}
+
+
+def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:
+    from lineside.agent.config import load_config
+
+    f = tmp_path / "sub" / "c.yaml"
+    f.parent.mkdir()
+    f.write_text(VALID + "state_dir: ./state\n")
+    assert load_config(f).state_dir == (tmp_path / "sub" / "state").resolve()
