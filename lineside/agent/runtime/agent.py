@@ -1,0 +1,322 @@
+"""The agent: drivers -> engine -> sinks, scheduled by APScheduler, stopped cleanly.
+
+Jobs (AsyncIOScheduler, UTC):
+- one poll job per polled device: `max_instances=1` (a slow PLC skips its own cycles,
+  never delays another's), `coalesce=True`, misfire grace of one interval;
+- a bucket-close job on every wall-clock bucket boundary (plus a grace for in-flight
+  polls) and a shift-close job at every shift end of the calendar: both `engine.tick()`;
+- a housekeeping job: metrics from sinks/engine, engine snapshot to the state dir.
+
+Subscription devices (OPC UA `mode: subscribe`) deliver through `emit` on their own.
+Shutdown (SIGTERM/SIGINT): stop jobs and drivers, close the open bucket, snapshot,
+flush the queues within a deadline, exit 0. SIGHUP: reload (see `reload`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from lineside.agent.config import ConfigError, LinesideConfig, load_config
+from lineside.agent.runtime.wiring import build_drivers
+from lineside.points import Point
+from lineside.samples import Sample
+
+log = logging.getLogger("lineside.agent")
+
+SNAPSHOT_FILE = "engine-state.json"
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass
+class AgentOptions:
+    bucket_grace_s: float = 2.0  # wait this long after a boundary for in-flight polls
+    flush_timeout_s: float = 10.0  # shutdown deadline for draining queues
+    http: bool = True
+    restore_snapshot: bool = True
+
+
+class Agent:
+    def __init__(self, cfg: LinesideConfig, config_path: Path | None = None,
+                 options: AgentOptions | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.cfg = cfg
+        self.config_path = config_path
+        self.options = options or AgentOptions()
+        self.clock = clock
+        self.engine: Any = None
+        self.sinks: Any = None
+        self.drivers: list[Any] = []
+        self.metrics: Any = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self._http: Any = None
+        self._sink_task: asyncio.Task[None] | None = None
+        self._sample_log: Any = None
+        self._stop = asyncio.Event()
+        self._listeners: list[Callable[[Sequence[Point]], None]] = []
+        self.started_ts: float | None = None
+
+    # -- data path ---------------------------------------------------------------------
+    def on_samples(self, samples: Sequence[Sample]) -> None:
+        """Samples from any driver: through the engine, points into the durable queues."""
+        if not samples:
+            return
+        if self._sample_log is not None:
+            self._sample_log.write(samples)
+        self._deliver(self.engine.feed(samples))
+
+    def tick(self, now: float | None = None) -> None:
+        self._deliver(self.engine.tick(self.clock() if now is None else now))
+
+    def _deliver(self, points: Sequence[Point]) -> None:
+        if points:
+            self.sinks.enqueue(points)
+            for listener in self._listeners:
+                listener(points)
+
+    def add_listener(self, fn: Callable[[Sequence[Point]], None]) -> None:
+        self._listeners.append(fn)
+
+    # -- life cycle --------------------------------------------------------------------
+    async def start(self) -> None:
+        from lineside.agent.engine import Engine
+        from lineside.agent.runtime.metrics import AgentMetrics
+        from lineside.agent.sinks import SinkSet
+
+        cfg = self.cfg
+        Path(cfg.state_dir).mkdir(parents=True, exist_ok=True)
+        now = self.clock()
+        self.started_ts = now
+        self.engine = Engine(cfg, now, snapshot=self._load_snapshot())
+        self.sinks = SinkSet(cfg.sinks, Path(cfg.state_dir))
+        self._sink_task = asyncio.create_task(self.sinks.run(), name="sinks")
+        if cfg.record_samples is not None:
+            from lineside.agent.engine.replay import SampleLog
+
+            self._sample_log = SampleLog(Path(cfg.record_samples))
+        self.metrics = AgentMetrics(clock=self.clock)
+        self.metrics.register(cfg)
+        if self.options.http and cfg.http.enabled:
+            from lineside.agent.runtime.http import MetricsServer
+
+            self._http = MetricsServer(self.metrics.registry, cfg.http.listen,
+                                       ready=self._readiness)
+            await self._http.start()
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self._schedule_clock_jobs()
+        await self._start_drivers(build_drivers(cfg))
+        self.scheduler.start()
+        log.info("agent started: %d devices, %d lines, sinks %s", len(self.drivers),
+                 len(cfg.lines), [s.id for s in cfg.sinks] or ["local"])
+
+    def _schedule_clock_jobs(self) -> None:
+        assert self.scheduler is not None
+        cfg = self.cfg
+        b = cfg.metrics.bucket_s
+        now = self.clock()
+        first = (int(now) // b + 1) * b + self.options.bucket_grace_s
+        self.scheduler.add_job(self._job_tick, IntervalTrigger(
+            seconds=b, start_date=datetime.fromtimestamp(first, UTC), timezone=UTC),
+            id="bucket-close", max_instances=1, coalesce=True, misfire_grace_time=b)
+        for shift in cfg.calendar.shifts:
+            days = [_DAYS[(_DAYS.index(d) + (1 if shift.overnight else 0)) % 7]
+                    for d in shift.weekdays]
+            end = (datetime.combine(datetime(2000, 1, 1), shift.end)
+                   + timedelta(seconds=self.options.bucket_grace_s))
+            self.scheduler.add_job(self._job_tick, CronTrigger(
+                day_of_week=",".join(days), hour=end.hour, minute=end.minute, second=end.second,
+                timezone=cfg.site.timezone), id=f"shift-close-{shift.name}",
+                max_instances=1, coalesce=True, misfire_grace_time=300)
+        self.scheduler.add_job(self._job_housekeeping, IntervalTrigger(seconds=5, timezone=UTC),
+                               id="housekeeping", max_instances=1, coalesce=True)
+
+    async def _start_drivers(self, drivers: list[Any]) -> None:
+        assert self.scheduler is not None
+        devices = {d.id: d for d in self.cfg.devices}
+        for drv in drivers:
+            self.drivers.append(drv)
+            dev = devices[drv.device_id]
+            if getattr(dev, "mode", "poll") == "subscribe":
+                await drv.start(self.on_samples)
+                continue
+            self.scheduler.add_job(self._job_poll, IntervalTrigger(
+                seconds=dev.interval_s, timezone=UTC), args=[drv], id=f"poll-{drv.device_id}",
+                max_instances=1, coalesce=True, misfire_grace_time=max(1, int(dev.interval_s)),
+                next_run_time=datetime.now(UTC))
+
+    async def _job_poll(self, drv: Any) -> None:
+        t0 = time.perf_counter()
+        dev = next(d for d in self.cfg.devices if d.id == drv.device_id)
+        guard = max(dev.interval_s, dev.timeout_s) * 5 + 5
+        try:
+            samples = await asyncio.wait_for(drv.poll(), timeout=guard)
+        except TimeoutError:
+            log.error("poll of %s exceeded %.0fs; the driver did not time out by itself",
+                      drv.device_id, guard, extra={"device": drv.device_id})
+            return
+        except Exception:
+            log.exception("poll of %s failed", drv.device_id, extra={"device": drv.device_id})
+            return
+        self.on_samples(samples)
+        self.metrics.observe_poll(drv.device_id, time.perf_counter() - t0, drv.stats)
+
+    async def _job_tick(self) -> None:
+        self.tick()
+
+    async def _job_housekeeping(self) -> None:
+        self.metrics.update_sinks(self.sinks.stats())
+        self.metrics.update_engine(self.engine.stats)
+        for drv in self.drivers:  # subscription drivers report their health here
+            dev = next((d for d in self.cfg.devices if d.id == drv.device_id), None)
+            if dev is not None and getattr(dev, "mode", "poll") == "subscribe":
+                self.metrics.observe_poll(drv.device_id, None, drv.stats)
+        self._save_snapshot()
+
+    def _readiness(self) -> dict[str, Any]:
+        stale = max([3 * d.interval_s + 10 for d in self.cfg.devices] or [60])
+        return self.metrics.readiness(poll_stale_s=stale)
+
+    async def stop(self) -> None:
+        """Stop polling, close the open bucket, snapshot, flush within the deadline."""
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        for drv in self.drivers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(drv.close(), timeout=5)
+        if self.engine is not None:
+            close_open = getattr(self.engine, "close_open", None)
+            now = self.clock()
+            self._deliver(close_open(now) if close_open else self.engine.tick(now))
+            self._save_snapshot()
+        if self._sample_log is not None:
+            self._sample_log.close()
+        if self.sinks is not None:
+            drained = await self.sinks.flush(self.options.flush_timeout_s)
+            if not drained:
+                log.warning("shutdown: queue not drained within %.0fs; points stay queued on "
+                            "disk and are sent at the next start", self.options.flush_timeout_s)
+            if self._sink_task is not None:
+                self._sink_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._sink_task
+            await self.sinks.close()
+        if self._http is not None:
+            await self._http.stop()
+
+    # -- reload ------------------------------------------------------------------------
+    async def reload(self) -> bool:
+        """Re-read the config; apply it, or keep the running one with a clear error."""
+        if self.config_path is None:
+            return False
+        try:
+            new = load_config(self.config_path)
+        except ConfigError as e:
+            log.error("reload rejected, still running the previous configuration:\n%s",
+                      e.render())
+            self.metrics.record_reload(False)
+            return False
+        old = self.cfg
+        changed = {d.id for d in new.devices} ^ {d.id for d in old.devices}
+        olddev = {d.id: d for d in old.devices}
+        changed |= {d.id for d in new.devices if olddev.get(d.id) != d}
+        old_sig = _signals(old)
+        new_sig = _signals(new)
+        changed |= {dev for dev in set(old_sig) | set(new_sig)
+                    if old_sig.get(dev) != new_sig.get(dev)}
+        # engine: carry the state of every machine over (snapshot), rebuilt on the new model
+        now = self.clock()
+        self._deliver(self.engine.tick(now))
+        snap = self.engine.snapshot()
+        from lineside.agent.engine import Engine
+
+        self.engine = Engine(new, now, snapshot=snap)
+        assert self.scheduler is not None
+        for drv in [d for d in self.drivers if d.device_id in changed]:
+            with contextlib.suppress(Exception):
+                self.scheduler.remove_job(f"poll-{drv.device_id}")
+            with contextlib.suppress(Exception):
+                await drv.close()
+            self.drivers.remove(drv)
+        self.cfg = new
+        for job in list(self.scheduler.get_jobs()):
+            if job.id == "bucket-close" or job.id.startswith(("shift-close-", "housekeeping")):
+                job.remove()
+        self._schedule_clock_jobs()
+        if changed & {d.id for d in new.devices}:
+            await self._start_drivers(build_drivers(new, only=changed))
+        self.metrics.register(new)
+        self.metrics.record_reload(True)
+        log.info("reloaded %s: devices restarted: %s", self.config_path, sorted(changed) or "none")
+        return True
+
+    # -- snapshot ----------------------------------------------------------------------
+    def _snapshot_path(self) -> Path:
+        return Path(self.cfg.state_dir) / SNAPSHOT_FILE
+
+    def _load_snapshot(self) -> dict[str, Any] | None:
+        p = self._snapshot_path()
+        if not self.options.restore_snapshot or not p.exists():
+            return None
+        try:
+            return json.loads(p.read_text())
+        except (OSError, ValueError) as e:
+            bad = p.with_suffix(f".corrupt-{int(self.clock())}")
+            with contextlib.suppress(OSError):
+                p.rename(bad)
+            log.error("engine snapshot %s unreadable (%s); moved to %s, starting fresh",
+                      p, e, bad)
+            return None
+
+    def _save_snapshot(self) -> None:
+        p = self._snapshot_path()
+        tmp = p.with_suffix(".tmp")
+        try:
+            tmp.write_text(json.dumps(self.engine.snapshot()))
+            os.replace(tmp, p)
+        except OSError as e:
+            log.error("cannot write engine snapshot %s: %s", p, e)
+
+    # -- run until a signal ------------------------------------------------------------
+    async def run_forever(self, duration_s: float | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self._stop.set)
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        await self.start()
+        try:
+            if duration_s is None:
+                await self._stop.wait()
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=duration_s)
+        finally:
+            await self.stop()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+
+def _signals(cfg: LinesideConfig) -> dict[str, list[tuple[str, Any]]]:
+    out: dict[str, list[tuple[str, Any]]] = {}
+    for line in cfg.lines:
+        for st in line.stages:
+            for m in st.machines:
+                out.setdefault(m.source, []).extend(
+                    (f"{m.id}.{n}", s) for n, s in sorted(m.signals.items()))
+    return out

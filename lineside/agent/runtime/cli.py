@@ -1,0 +1,34 @@
+"""`lineside run CONFIG`: the agent, until SIGTERM/SIGINT (SIGHUP reloads)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from lineside.agent.config import ConfigError, load_config
+from lineside.agent.runtime.agent import Agent, AgentOptions
+from lineside.agent.runtime.logs import setup_logging
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", type=Path, help="YAML configuration file")
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--log-format", choices=("text", "json"), default=None,
+                   help="override logging.format")
+    p.add_argument("--flush-timeout", type=float, default=10.0,
+                   help="seconds to drain queues at shutdown (default 10)")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as e:
+        print(e.render(), file=sys.stderr)
+        return 2
+    setup_logging(cfg.logging.level, args.log_format or cfg.logging.format)
+    agent = Agent(cfg, config_path=args.config,
+                  options=AgentOptions(flush_timeout_s=args.flush_timeout))
+    asyncio.run(agent.run_forever(args.duration))
+    return 0

@@ -1,0 +1,82 @@
+"""Structured logging: text or JSON lines, context fields, repeated errors rate-limited."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+CONTEXT_KEYS = ("device", "line", "stage", "machine", "sink", "request")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": round(record.created, 3),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key in CONTEXT_KEYS:
+            if hasattr(record, key):
+                out[key] = getattr(record, key)
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s%(ctx)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        ctx = " ".join(f"{k}={getattr(record, k)}" for k in CONTEXT_KEYS if hasattr(record, k))
+        record.ctx = f" [{ctx}]" if ctx else ""
+        return super().format(record)
+
+
+class RateLimit(logging.Filter):
+    """Let the same (logger, message template, context) through once per `period_s`.
+
+    A PLC that is down produces the same error every cycle; the first one is logged, the
+    rest are counted and summarised when the next one passes.
+    """
+
+    def __init__(self, period_s: float = 60.0, clock: Any = time.monotonic) -> None:
+        super().__init__()
+        self.period_s = period_s
+        self.clock = clock
+        self._last: dict[tuple, float] = {}
+        self._suppressed: dict[tuple, int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        key = (record.name, record.msg, *(getattr(record, k, None) for k in CONTEXT_KEYS))
+        now = self.clock()
+        last = self._last.get(key)
+        if last is not None and now - last < self.period_s:
+            self._suppressed[key] = self._suppressed.get(key, 0) + 1
+            return False
+        self._last[key] = now
+        n = self._suppressed.pop(key, 0)
+        if n:
+            record.msg = f"{record.msg} (repeated {n} more times in the last {self.period_s:g}s)"
+        if len(self._last) > 10_000:  # bound memory if messages are unique
+            self._last.clear()
+        return True
+
+
+def setup_logging(level: str = "info", fmt: str = "text", period_s: float = 60.0) -> None:
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(RateLimit(period_s))
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    for noisy in ("asyncua", "pymodbus", "apscheduler", "urllib3", "influxdb_client"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
