@@ -10,11 +10,12 @@ ByteOrder = Literal["ABCD", "DCBA", "BADC", "CDAB"]
 Table = Literal["holding", "input", "coil", "discrete"]
 DataType = Literal[
     "bool", "int16", "uint16", "int32", "uint32", "int64", "uint64",
-    "float32", "float64", "string", "bits",
+    "float16", "float32", "float64", "string", "bits",
 ]
 # Registers each type occupies (string: `length`).
 TYPE_WORDS: dict[str, int] = {
-    "bool": 1, "int16": 1, "uint16": 1, "bits": 1, "int32": 2, "uint32": 2, "float32": 2,
+    "bool": 1, "int16": 1, "uint16": 1, "bits": 1, "float16": 1,
+    "int32": 2, "uint32": 2, "float32": 2,
     "int64": 4, "uint64": 4, "float64": 4,
 }
 
@@ -29,6 +30,12 @@ class ForbiddenRange(_Strict):
     table: Table = "holding"
     start: int = Field(ge=0, le=65535)
     end: int = Field(ge=0, le=65535, description="inclusive")
+
+    @model_validator(mode="after")
+    def _order(self) -> ForbiddenRange:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
 
 
 class ModbusSignal(_Strict):
@@ -80,8 +87,16 @@ class _ModbusCommon(_Strict):
     max_gap: int = Field(10, ge=0, le=124, description="registers read across to merge requests")
     max_registers_per_request: int = Field(125, ge=1, le=125)
     max_bits_per_request: int = Field(2000, ge=1, le=2000)
+    max_gap_bits: int | None = Field(None, ge=0, le=1999,
+                                     description="coils/discrete inputs read across to merge "
+                                                 "requests; default 16 x max_gap")
     forbidden: list[ForbiddenRange] = Field(default_factory=list)
     busy_retries: int = Field(3, ge=0, le=10)
+    busy_retry_delay_s: float = Field(0.05, ge=0, le=5,
+                                      description="wait before retrying a busy answer "
+                                                  "(doubles each retry)")
+    reconnect_min_s: float = Field(0.5, gt=0, description="first reconnect delay")
+    reconnect_max_s: float = Field(30.0, gt=0, description="backoff ceiling (jittered)")
     enabled: bool = True
 
 
