@@ -1,0 +1,100 @@
+"""Durable delivery of points: a disk queue per sink and an InfluxDB writer per sink.
+
+    sinks = SinkSet(cfg.sinks, state_dir)   # no sinks configured -> one local sink
+    sinks.enqueue(points)                   # durable (per fsync policy) before it returns
+    task = asyncio.create_task(sinks.run()) # delivery loops; cancel to stop
+    await sinks.flush(timeout_s)            # try to drain within the deadline
+    await sinks.close()
+
+See docs/delivery.md for the queue format, fsync policy and retry semantics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from lineside.agent.sinks.config import LocalSink, SinkConfig
+from lineside.agent.sinks.lineproto import to_lines
+from lineside.agent.sinks.sink import Sink, SinkStats
+from lineside.points import Point
+
+__all__ = ["Sink", "SinkSet", "SinkStats"]
+
+log = logging.getLogger(__name__)
+
+
+def _uplink_filter():
+    from lineside.agent.sinks.uplink import allowed_on_uplink
+
+    return allowed_on_uplink
+
+
+class SinkSet:
+    """All configured sinks; each has its own queue file and delivery task."""
+
+    def __init__(self, sinks: Sequence[SinkConfig], state_dir: Path | str,
+                 identity: tuple[str, str] | None = None) -> None:
+        """`identity` = (enterprise_id, region): stamped on points sent to bureau sinks."""
+        self.state_dir = Path(state_dir)
+        cfgs = list(sinks) or [LocalSink(type="local", id="local")]
+        self.sinks: dict[str, Sink] = {}
+        for c in cfgs:
+            if c.id in self.sinks:
+                raise ValueError(f"duplicate sink id {c.id!r}")
+            self.sinks[c.id] = Sink(c, self.state_dir)
+        self.identity = identity
+        self._allowed = _uplink_filter() if any(c.role == "bureau" for c in cfgs) else None
+
+    def enqueue(self, points: Sequence[Point]) -> None:
+        """Serialize once and append to every sink's queue (bureau: allowed points only)."""
+        if not points:
+            return
+        lines: list[str] | None = None
+        errors: list[BaseException] = []
+        for s in self.sinks.values():
+            try:
+                if s.cfg.role == "bureau":
+                    assert self._allowed is not None
+                    sel = [p for p in points if self._allowed(p)]
+                    if self.identity is not None and sel:
+                        from lineside.agent.sinks.uplink import tag_for_uplink
+
+                        sel = [tag_for_uplink(p, *self.identity) for p in sel]
+                    s.queue.put(to_lines(sel))
+                else:
+                    if lines is None:
+                        lines = to_lines(points)
+                    s.queue.put(lines)
+            except Exception as e:  # one sink's disk trouble must not starve the others
+                log.exception("sink %s: enqueue failed", s.id)
+                errors.append(e)
+        if errors:
+            raise errors[0]
+
+    async def run(self) -> None:
+        tasks = [asyncio.create_task(s.run(), name=f"sink-{s.id}") for s in self.sinks.values()]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(BaseException):
+                    await t
+
+    async def flush(self, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        results = await asyncio.gather(*(s.drain(deadline) for s in self.sinks.values()))
+        return all(results)
+
+    async def close(self) -> None:
+        for s in self.sinks.values():
+            await s.close()
+
+    def stats(self) -> dict[str, SinkStats]:
+        return {sid: s.stats() for sid, s in self.sinks.items()}

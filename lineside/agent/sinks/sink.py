@@ -1,0 +1,252 @@
+"""One sink = one durable queue + one delivery loop with its own cursor.
+
+Delivery of a batch (peeked, not removed) is a list of pieces sent in order; after each
+piece the server accepted, the queue cursor moves past it (and past any line set aside).
+What each answer does (docs/delivery.md has the table):
+
+- 2xx: acknowledged, removed from the queue;
+- 413: the piece is split in halves and the batch size for this sink is halved;
+- 400/422: the lines the server blamed (or, if it did not say, found by bisection) go to
+  the dead-letter file, the rest is sent again;
+- 401/403: nothing is removed; the auth problem is logged and kept as `last_error`,
+  the write is retried with backoff (capped) so delivery resumes once the token is fixed;
+- 429/503/other/network: retried with exponential backoff and jitter; a `Retry-After`
+  header sets the delay instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lineside.agent.sinks.config import InfluxV1Sink, InfluxV2Sink, LocalSink, SinkConfig
+from lineside.agent.sinks.queue import Batch, DiskQueue
+from lineside.agent.sinks.rejects import field_conflicts, offending_lines
+from lineside.agent.sinks.writers import Transport, V1Transport, V2Transport, WriteError
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE_S = 0.25
+RETRY_AFTER_CAP_S = 3600.0
+POLL_S = 0.05
+
+
+@dataclass
+class SinkStats:
+    queue_points: int = 0
+    queue_bytes: int = 0
+    written: int = 0
+    retried: int = 0  # failed write attempts that will be repeated
+    dropped: dict[str, int] = field(default_factory=dict)  # per measurement, queue full
+    dead_lettered: int = 0
+    last_error: str | None = None
+    up: bool = True
+
+
+def make_transport(cfg: SinkConfig) -> Transport | None:
+    if isinstance(cfg, InfluxV1Sink):
+        return V1Transport(cfg)
+    if isinstance(cfg, InfluxV2Sink):
+        return V2Transport(cfg)
+    return None
+
+
+@dataclass(slots=True)
+class _Piece:
+    idx: list[int]  # batch line indices still to send
+    end: int  # exclusive end of the batch range this piece covers
+
+
+class Sink:
+    def __init__(self, cfg: SinkConfig, state_dir: Path, transport: Transport | None = None):
+        self.cfg = cfg
+        self.id = cfg.id
+        self.local = isinstance(cfg, LocalSink)
+        qpath = cfg.queue.path or Path(state_dir) / f"queue-{cfg.id}.db"
+        self.queue = DiskQueue(qpath, cfg.queue.max_bytes, cfg.queue.fsync, name=cfg.id)
+        self.dead_path = cfg.dead_letter or Path(state_dir) / f"dead-{cfg.id}.lp"
+        self.transport = transport if transport is not None else make_transport(cfg)
+        self.batch_limit = cfg.batch_size
+        self.written = 0
+        self.retried = 0
+        self.dead_lettered = 0
+        self.last_error: str | None = None
+        self.up = True
+        self._attempt = 0
+        self._lock = asyncio.Lock()
+        self._last_send = 0.0
+        self._last_auth_log = 0.0
+
+    # -- stats ----------------------------------------------------------------------
+    def stats(self) -> SinkStats:
+        return SinkStats(self.queue.queue_points, self.queue.queue_bytes, self.written,
+                         self.retried, dict(self.queue.dropped), self.dead_lettered,
+                         self.last_error, self.up)
+
+    # -- loops ----------------------------------------------------------------------
+    async def run(self) -> None:
+        """Deliver forever (cancel to stop); a local sink only checkpoints its file."""
+        last_ckpt = time.monotonic()
+        while True:
+            now = time.monotonic()
+            if now - last_ckpt >= 1.0:  # fsync=batch: bounds what a power cut can take
+                await asyncio.to_thread(self.queue.checkpoint)
+                last_ckpt = now
+            if self.local or self.transport is None:
+                await asyncio.sleep(0.5)
+                continue
+            pending = self.queue.queue_points
+            due = time.monotonic() - self._last_send >= self.cfg.flush_interval_s
+            if pending and (pending >= self.batch_limit or due):
+                async with self._lock:
+                    await self._deliver_batch(None)
+                self._last_send = time.monotonic()
+            else:
+                await asyncio.sleep(POLL_S)
+
+    async def drain(self, deadline: float) -> bool:
+        """Send until the queue is empty or the monotonic deadline passes."""
+        if self.local or self.transport is None:
+            return True
+        while self.queue.queue_points and time.monotonic() < deadline:
+            async with self._lock:
+                if not await self._deliver_batch(deadline):
+                    break
+        return self.queue.queue_points == 0
+
+    # -- one batch ------------------------------------------------------------------
+    async def _deliver_batch(self, deadline: float | None) -> bool:
+        """Send one peeked batch piece by piece; False if it gave up (deadline)."""
+        batch = self.queue.peek(self.batch_limit)
+        if not batch:
+            return True
+        work = [_Piece(list(range(len(batch))), len(batch))]
+        try:
+            while work:
+                piece = work[0]
+                if not piece.idx:
+                    self.queue.ack(batch.position_after(piece.end))
+                    work.pop(0)
+                    continue
+                body = "\n".join(batch.lines[i] for i in piece.idx).encode()
+                try:
+                    assert self.transport is not None
+                    await asyncio.to_thread(self.transport.write, body)
+                except WriteError as e:
+                    delay = self._on_error(e, batch, piece, work)
+                    if delay is None:
+                        continue  # piece was split or trimmed: go on at once
+                    if deadline is not None and time.monotonic() + delay > deadline:
+                        return False
+                    await asyncio.sleep(delay)
+                    continue
+                self.written += len(piece.idx)
+                self.queue.ack(batch.position_after(piece.end))
+                work.pop(0)
+                if not self.up:
+                    log.info("sink %s: server accepts writes again; %d points queued",
+                             self.id, self.queue.queue_points)
+                self.up = True
+                self._attempt = 0
+            return True
+        finally:
+            self.queue.release()
+
+    def _backoff(self) -> float:
+        d = min(self.cfg.max_retry_delay_s, BACKOFF_BASE_S * (2 ** self._attempt))
+        self._attempt = min(self._attempt + 1, 30)
+        return d / 2 + random.uniform(0, d / 2)  # "equal jitter": never 0, spreads herds
+
+    def _on_error(self, e: WriteError, batch: Batch, piece: _Piece,
+                  work: list[_Piece]) -> float | None:
+        st = e.status
+        if st == 413:
+            if len(piece.idx) > 1:
+                h = len(piece.idx) // 2
+                self.batch_limit = max(1, min(self.batch_limit, h))
+                log.warning("sink %s: 413 request too large for %d points; splitting, batch"
+                            " size now %d", self.id, len(piece.idx), self.batch_limit)
+                work[0:1] = [_Piece(piece.idx[:h], piece.idx[h - 1] + 1),
+                             _Piece(piece.idx[h:], piece.end)]
+                return None
+            self._dead_letter(batch, piece.idx, st, "single line larger than the server accepts")
+            piece.idx = []
+            return None
+        if st in (400, 422):
+            lines = [batch.lines[i] for i in piece.idx]
+            bad, why = offending_lines(lines, e.message)
+            for c in field_conflicts(e.message):
+                log.error("sink %s: %s", self.id, c)
+            self.last_error = f"{st}: {why}"
+            if bad:
+                bad_idx = [piece.idx[j] for j in bad]
+                self._dead_letter(batch, bad_idx, st, why)
+                drop = set(bad_idx)
+                piece.idx = [i for i in piece.idx if i not in drop]
+                return None
+            if len(piece.idx) > 1:  # the server did not say which: bisect
+                h = len(piece.idx) // 2
+                work[0:1] = [_Piece(piece.idx[:h], piece.idx[h - 1] + 1),
+                             _Piece(piece.idx[h:], piece.end)]
+                return None
+            self._dead_letter(batch, piece.idx, st, e.message)
+            piece.idx = []
+            return None
+        self.retried += 1
+        self.up = False
+        if st in (401, 403):
+            self.last_error = (
+                f"authentication failed ({st}) at {getattr(self.cfg, 'url', '?')}: "
+                f"{e.message or 'no message'} — check the token/credentials of sink "
+                f"{self.id}; {self.queue.queue_points} points are kept in the queue")
+            now = time.monotonic()
+            if now - self._last_auth_log > 60:
+                log.error("sink %s: %s", self.id, self.last_error)
+                self._last_auth_log = now
+            return self._backoff()
+        self.last_error = f"{st or 'network'}: {e.message}"
+        if e.retry_after is not None and st in (429, 503):
+            delay = min(e.retry_after, RETRY_AFTER_CAP_S)
+            log.warning("sink %s: %s; server asks to retry after %.1fs", self.id,
+                        self.last_error, delay)
+            return delay
+        delay = self._backoff()
+        log.warning("sink %s: write failed (%s); %d points queued, retry in %.1fs",
+                    self.id, self.last_error, self.queue.queue_points, delay)
+        return delay
+
+    def _dead_letter(self, batch: Batch, idx: list[int], status: int | None,
+                     why: str) -> None:
+        """Append lines to the dead-letter file (commented header, replayable LP)."""
+        self.dead_path.parent.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        reason = why.replace("\n", " ")[:500]
+        with open(self.dead_path, "a", encoding="utf-8") as f:
+            f.write(f"# {stamp} sink={self.id} status={status} {len(idx)} line(s): {reason}\n")
+            for i in idx:
+                f.write(batch.lines[i] + "\n")
+            f.flush()
+            if self.cfg.queue.fsync != "off":
+                os.fsync(f.fileno())
+        self.dead_lettered += len(idx)
+        log.error("sink %s: server rejected %d point(s) (%s: %s); set aside in %s",
+                  self.id, len(idx), status, reason, self.dead_path)
+
+    async def close(self) -> None:
+        if self.transport is not None:
+            with contextlib.suppress(Exception):
+                self.transport.close()
+        self.queue.close()
+
+
+def count_by_measurement(lines: list[str]) -> Counter[str]:
+    from lineside.agent.sinks.lineproto import measurement_of
+
+    return Counter(measurement_of(ln) for ln in lines)
