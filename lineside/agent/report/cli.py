@@ -1,0 +1,147 @@
+"""`lineside report`: the bureau's report from its InfluxDB (the thin I/O layer).
+
+    lineside report --registry enterprises.yaml --url http://influx:8086 --db bureau \
+        --user bureau_reader --password-env BUREAU_PW --period month --date 2026-11-01 \
+        --html report.html --csv report.csv
+
+Queries InfluxQL over the v1 /query API (InfluxDB 1.x, 2.x with DBRP, 3.x), aggregates
+with `aggregate.build_report` (pure) and renders. Exit 0 on success, 1 when the
+database cannot be queried, 2 on bad arguments or an unreadable registry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from lineside.agent.report import html as html_render
+from lineside.agent.report import render
+from lineside.agent.report.aggregate import build_report
+from lineside.agent.report.model import DEFAULT_TARGET, RegistryError, load_registry
+from lineside.agent.report.period import (
+    custom_period,
+    parse_when,
+    period_containing,
+    previous_period,
+)
+from lineside.agent.report.query import QueryError, Source, load_rows
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    src = p.add_argument_group("bureau InfluxDB (InfluxQL over /query)")
+    src.add_argument("--url", default=os.environ.get("LINESIDE_BUREAU_URL",
+                                                     "http://127.0.0.1:8086"),
+                     help="InfluxDB base URL (default $LINESIDE_BUREAU_URL or "
+                          "http://127.0.0.1:8086)")
+    src.add_argument("--db", default="bureau",
+                     help="database (1.x) or DBRP-mapped database name (2.x/3.x)")
+    src.add_argument("--rp", default=None, help="retention policy (default: the db's)")
+    src.add_argument("--user", default=None, help="user with READ on the database (1.x)")
+    src.add_argument("--password-env", default="LINESIDE_BUREAU_PASSWORD", metavar="VAR",
+                     help="environment variable holding the password "
+                          "(default LINESIDE_BUREAU_PASSWORD)")
+    src.add_argument("--token-env", default=None, metavar="VAR",
+                     help="environment variable holding a 2.x/3.x read token "
+                          "(instead of user/password)")
+    src.add_argument("--timeout", type=float, default=30.0, help="seconds per query")
+
+    per = p.add_argument_group("period")
+    per.add_argument("--period", choices=("day", "week", "month", "custom"), default="day",
+                     help="day, ISO week (Monday first), calendar month, or custom "
+                          "(--from/--to); default day")
+    per.add_argument("--date", default=None,
+                     help="a day inside the period, YYYY-MM-DD (default: today in --tz)")
+    per.add_argument("--from", dest="from_", default=None, metavar="WHEN",
+                     help="custom period start (date or ISO datetime, inclusive)")
+    per.add_argument("--to", default=None, metavar="WHEN",
+                     help="custom period end (date or ISO datetime, exclusive)")
+    per.add_argument("--tz", default="UTC",
+                     help="time zone the period is drawn in, e.g. Asia/Shanghai "
+                          "(default UTC)")
+
+    p.add_argument("--registry", type=Path, required=True,
+                   help="enterprises registered with the bureau: YAML list or CSV "
+                        "with id, name, region")
+    p.add_argument("--target", type=float, default=DEFAULT_TARGET,
+                   help="automation target as a fraction (default 0.60)")
+    out = p.add_argument_group("output")
+    out.add_argument("--format", choices=("table", "csv", "json", "html"), default="table",
+                     help="what goes to standard output (default table)")
+    out.add_argument("--csv", type=Path, default=None, help="also write CSV here")
+    out.add_argument("--json", type=Path, default=None, help="also write JSON here")
+    out.add_argument("--html", type=Path, default=None,
+                     help="also write the self-contained HTML page here")
+
+
+def _period(args: argparse.Namespace):  # -> Period
+    ZoneInfo(args.tz)  # validate early
+    if args.from_ or args.to or args.period == "custom":
+        if not (args.from_ and args.to):
+            raise ValueError("a custom period needs both --from and --to")
+        return custom_period(parse_when(args.from_), parse_when(args.to), args.tz)
+    day = (parse_when(args.date).date() if args.date
+           else dt.datetime.now(ZoneInfo(args.tz)).date())
+    return period_containing(args.period, day, args.tz)
+
+
+def run(args: argparse.Namespace) -> int:
+    err = sys.stderr
+    try:
+        period = _period(args)
+    except (ValueError, ZoneInfoNotFoundError) as e:
+        print(f"lineside report: {e}", file=err)
+        return 2
+    if not 0 < args.target <= 1:
+        print("lineside report: --target is a fraction between 0 and 1 (e.g. 0.60)", file=err)
+        return 2
+    try:
+        registry = load_registry(args.registry)
+    except (OSError, RegistryError) as e:
+        print(f"lineside report: registry {args.registry}: {e}", file=err)
+        return 2
+    token = os.environ.get(args.token_env) if args.token_env else None
+    if args.token_env and not token:
+        print(f"lineside report: environment variable {args.token_env} is empty", file=err)
+        return 2
+    src = Source(url=args.url, db=args.db, rp=args.rp, user=args.user,
+                 password=os.environ.get(args.password_env) if args.user else None,
+                 token=token, timeout_s=args.timeout)
+    previous = previous_period(period)
+    try:
+        rows = load_rows(src, period)
+        prev_rows = load_rows(src, previous)
+    except QueryError as e:
+        print(f"lineside report: {e}", file=err)
+        return 1
+    report = build_report(registry, rows, prev_rows, period, previous,
+                          target=args.target, source=src.describe())
+    outputs = {
+        "csv": lambda: render.to_csv(report),
+        "json": lambda: render.to_json(report),
+        "html": lambda: html_render.to_html(report),
+    }
+    for fmt in ("csv", "json", "html"):
+        path: Path | None = getattr(args, fmt)
+        if path is not None:
+            # utf-8-sig would add a second BOM to CSV; the CSV text carries its own
+            path.write_text(outputs[fmt](), encoding="utf-8")
+    if args.format == "table":
+        render.print_table(report)
+    else:
+        sys.stdout.write(outputs[args.format]())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry (`python -m lineside.agent.report.cli`) until the CLI wires it."""
+    p = argparse.ArgumentParser(prog="lineside report", description=__doc__.split("\n")[0])
+    add_arguments(p)
+    return run(p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

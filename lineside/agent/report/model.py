@@ -1,0 +1,229 @@
+"""The bureau report's data: registry, period, input rows and report dataclasses.
+
+Everything here is plain data. `aggregate.build_report` turns rows (sums over a period,
+as the InfluxQL layer returns them) into a `Report`; the renderers turn a `Report` into
+text, CSV, JSON or HTML. No I/O happens in this module.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Stage kinds in process order (DESIGN.md / config `StageKind`).
+STAGE_KINDS: tuple[str, ...] = (
+    "cleaning", "thawing", "cutting", "peeling", "dehairing", "mixing", "frying", "heating",
+    "packaging", "other",
+)
+
+DEFAULT_TARGET = 0.60
+
+
+# --------------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """An enterprise registered with the bureau."""
+
+    id: str
+    name: str
+    region: str
+
+
+class RegistryError(ValueError):
+    pass
+
+
+def parse_registry(text: str, fmt: str) -> list[Registered]:
+    """Parse a registry: `csv` (header id,name,region) or `yaml` (list of mappings,
+    or a mapping with an `enterprises` list)."""
+    rows: list[Mapping[str, object]]
+    if fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(text)))
+    elif fmt in ("yaml", "yml", "json"):
+        import yaml
+
+        data = yaml.safe_load(text) or []
+        if isinstance(data, dict):
+            data = data.get("enterprises", [])
+        if not isinstance(data, list):
+            raise RegistryError("registry: expected a list of {id, name, region}")
+        rows = data
+    else:
+        raise RegistryError(f"registry: unknown format {fmt!r} (csv or yaml)")
+    out: list[Registered] = []
+    seen: set[str] = set()
+    for i, r in enumerate(rows, 1):
+        if not isinstance(r, Mapping):
+            raise RegistryError(f"registry entry {i}: expected a mapping")
+        missing = [k for k in ("id", "name", "region") if not str(r.get(k) or "").strip()]
+        if missing:
+            raise RegistryError(f"registry entry {i}: missing {', '.join(missing)}")
+        eid = str(r["id"]).strip()
+        if eid in seen:
+            raise RegistryError(f"registry entry {i}: enterprise id {eid!r} listed twice")
+        seen.add(eid)
+        out.append(Registered(eid, str(r["name"]).strip(), str(r["region"]).strip()))
+    return out
+
+
+def load_registry(path: Path) -> list[Registered]:
+    fmt = path.suffix.lstrip(".").lower() or "yaml"
+    return parse_registry(path.read_text(encoding="utf-8"), fmt)
+
+
+# --------------------------------------------------------------------------- period
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A half-open interval [start, end) in UTC, with the kind it was built from."""
+
+    kind: str  # day | week | month | custom
+    start: dt.datetime
+    end: dt.datetime
+    tz: str = "UTC"  # the zone the period's boundaries were drawn in
+
+    @property
+    def label(self) -> str:
+        from zoneinfo import ZoneInfo
+
+        z = ZoneInfo(self.tz)
+        s, e = self.start.astimezone(z), self.end.astimezone(z)
+        if self.kind == "day":
+            return f"{s:%Y-%m-%d}"
+        if self.kind == "week":
+            y, w, _ = s.date().isocalendar()
+            return f"{y}-W{w:02d}"
+        if self.kind == "month":
+            return f"{s:%Y-%m}"
+        return f"{s:%Y-%m-%d %H:%M} – {e:%Y-%m-%d %H:%M}"
+
+
+# --------------------------------------------------------------------------- input rows
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One group of an InfluxQL answer: tag values and the summed/counted fields.
+
+    `values` use the names of the fields summed (`run_s`, `auto_run_s`, ...), plus
+    `<field>_n` for counts where a mean is needed (`digitized_n`, `target_n`) and
+    `<field>_sum` for the sums those means divide (`digitized_sum`, `target_sum`).
+    """
+
+    measurement: str  # automation | oee
+    tags: Mapping[str, str]
+    values: Mapping[str, float | None]
+
+    def v(self, key: str) -> float:
+        x = self.values.get(key)
+        return float(x) if x is not None else 0.0
+
+    def has(self, key: str) -> bool:
+        return self.values.get(key) is not None
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass(frozen=True, slots=True)
+class KindFigures:
+    kind: str
+    auto_run: float  # summed auto_run (weighted where the engine weights it)
+    run: float
+    rate: float | None  # auto_run / run; None when run == 0
+    previous_rate: float | None = None
+
+    @property
+    def trend(self) -> float | None:
+        if self.rate is None or self.previous_rate is None:
+            return None
+        return self.rate - self.previous_rate
+
+
+@dataclass(frozen=True, slots=True)
+class LineFigures:
+    line: str
+    rate: float | None
+    planned_busy_s: float
+    kinds: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EnterpriseFigures:
+    id: str
+    name: str
+    region: str
+    status: str  # reporting | no_production | missing | unregistered
+    automation_rate: float | None = None
+    digitized: float | None = None
+    oee: float | None = None
+    planned_busy_s: float = 0.0
+    good_count: float = 0.0
+    run_s: float = 0.0
+    auto_run_s: float = 0.0
+    kinds: Mapping[str, KindFigures] = field(default_factory=dict)
+    lines: tuple[LineFigures, ...] = ()
+    previous_rate: float | None = None
+    previous_oee: float | None = None
+    meets_target: bool | None = None
+    flags: tuple[str, ...] = ()
+
+    @property
+    def trend(self) -> float | None:
+        if self.automation_rate is None or self.previous_rate is None:
+            return None
+        return self.automation_rate - self.previous_rate
+
+
+@dataclass(frozen=True, slots=True)
+class HoldBack:
+    """A stage kind and how much it holds enterprises back."""
+
+    kind: str
+    below_target: tuple[str, ...]  # enterprises whose rate for this kind is below target
+    weakest_of: tuple[str, ...]  # enterprises below target whose weakest kind it is
+    mean_rate: float | None  # mean of the enterprises' rates for this kind
+
+
+@dataclass(frozen=True, slots=True)
+class DistrictFigures:
+    registered: int
+    reporting: int  # with an automation rate
+    missing: int
+    mean_rate: float | None
+    weighted_rate: float | None  # weighted by output (good_count)
+    meeting: int
+    share_meeting: float | None  # meeting / reporting
+    mean_oee: float | None
+    previous_mean_rate: float | None
+    hold_backs: tuple[HoldBack, ...]
+
+    @property
+    def trend(self) -> float | None:
+        if self.mean_rate is None or self.previous_mean_rate is None:
+            return None
+        return self.mean_rate - self.previous_mean_rate
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    period: Period
+    previous: Period
+    target: float
+    enterprises: tuple[EnterpriseFigures, ...]
+    district: DistrictFigures
+    flags: tuple[str, ...]  # report-wide findings (unregistered ids, region mismatches)
+    generated_at: dt.datetime
+    source: str = ""
+
+    def kinds_present(self) -> tuple[str, ...]:
+        seen = {k for e in self.enterprises for k in e.kinds}
+        return tuple(k for k in STAGE_KINDS if k in seen) + tuple(
+            sorted(seen - set(STAGE_KINDS)))

@@ -1,0 +1,109 @@
+"""What may leave a factory through a bureau uplink (a sink with `role: bureau`).
+
+The district bureau receives aggregates only (DESIGN.md, "Safety and security"): the
+`automation` points and the line- and site-level `oee` / `oee_shift` points. Nothing with
+machine or stage detail, no raw `signal` values, no `machine_state` events, no free text.
+
+The sinks helper calls `allowed_on_uplink` at enqueue time for every point offered to a
+bureau sink, so the rule holds whatever the configuration says: a point the filter
+refuses is never written to that sink's queue. The filter is an allow-list on purpose
+(measurement, level, tag keys, field types): a measurement or tag added to the engine
+later stays inside the factory until someone decides here that it may leave.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from lineside.points import FieldValue, Point
+
+#: Measurements that may leave at all.
+UPLINK_MEASUREMENTS: frozenset[str] = frozenset({"automation", "oee", "oee_shift"})
+
+#: `level` values of oee/oee_shift points that may leave (no stage, no machine).
+UPLINK_OEE_LEVELS: frozenset[str] = frozenset({"line", "site"})
+
+#: Tag keys an uplink point may carry. `machine`, `stage`, `signal`, `state`, `reason`
+#: and any tag invented later are refused: they would identify equipment or carry text.
+UPLINK_TAG_KEYS: frozenset[str] = frozenset({
+    "enterprise", "region", "site", "line", "level", "stage_kind", "shift", "shift_date",
+})
+
+#: Tags every uplink point must carry so the bureau can tell enterprises apart.
+REQUIRED_UPLINK_TAGS: tuple[str, ...] = ("enterprise", "region")
+
+
+def _numeric(v: FieldValue) -> bool:
+    # bool is an int subclass; both are plain numbers. Strings could carry anything
+    # (reasons, product names, raw values), so they never leave.
+    if isinstance(v, bool | int):
+        return True
+    return isinstance(v, float) and math.isfinite(v)
+
+
+def uplink_refusal(point: Point) -> str | None:
+    """Why `point` may not leave through a bureau uplink, or None when it may."""
+    m = point.measurement
+    if m not in UPLINK_MEASUREMENTS:
+        return f"measurement {m!r} never leaves the factory"
+    tags = point.tags
+    extra = sorted(k for k, v in tags.items() if k not in UPLINK_TAG_KEYS and v != "")
+    if extra:
+        return f"{m}: tag(s) {', '.join(extra)} carry detail the bureau must not receive"
+    level = tags.get("level", "")
+    if m in ("oee", "oee_shift"):
+        if level not in UPLINK_OEE_LEVELS:
+            return f"{m}: level {level!r} is below line level"
+        if m == "oee" and (tags.get("shift") or tags.get("shift_date")):
+            return "oee: shift tags belong to oee_shift"
+    elif level and level not in ("line", "site", "enterprise", "stage_kind"):
+        # automation points are enterprise / line / stage-kind aggregates
+        return f"automation: level {level!r} is not an aggregate level"
+    if not point.fields:
+        return f"{m}: no fields"
+    bad = sorted(k for k, v in point.fields.items() if not _numeric(v))
+    if bad:
+        return f"{m}: non-numeric field(s) {', '.join(bad)}"
+    return None
+
+
+def allowed_on_uplink(point: Point) -> bool:
+    """True when `point` is an aggregate the bureau may receive (see module doc)."""
+    return uplink_refusal(point) is None
+
+
+def tag_for_uplink(point: Point, enterprise: str, region: str) -> Point:
+    """`point` with the enterprise id and region code the agent is registered with.
+
+    oee points carry no `region` tag inside the factory; the uplink adds it. The
+    configured identity wins over whatever the point carried, so one agent can only
+    ever speak for its own enterprise.
+    """
+    tags: dict[str, str] = dict(point.tags)
+    tags["enterprise"] = enterprise
+    tags["region"] = region
+    return Point(point.measurement, tags, point.fields, point.ts_ns, point.meta)
+
+
+def uplink_tag_problems(tags: Mapping[str, str], enterprise: str, region: str) -> list[str]:
+    """Problems with the identity tags of an uplink point (empty when it is fine)."""
+    problems: list[str] = []
+    for key in REQUIRED_UPLINK_TAGS:
+        if not tags.get(key):
+            problems.append(f"missing tag {key!r}")
+    if tags.get("enterprise") and tags["enterprise"] != enterprise:
+        problems.append(f"enterprise {tags['enterprise']!r} is not {enterprise!r}")
+    if tags.get("region") and tags["region"] != region:
+        problems.append(f"region {tags['region']!r} is not {region!r} "
+                        f"(registered for {enterprise!r})")
+    return problems
+
+
+def prepare_for_uplink(points: list[Point], enterprise: str, region: str) -> list[Point]:
+    """The points of `points` that may leave, tagged with the agent's identity.
+
+    Convenience for the sinks helper: filter, then tag (tagging never makes a refused
+    point acceptable: region/enterprise are on the allow-list anyway).
+    """
+    return [tag_for_uplink(p, enterprise, region) for p in points if allowed_on_uplink(p)]

@@ -1,0 +1,197 @@
+"""The bureau's arithmetic, table-driven: rows (period sums) in, figures out.
+
+Every expected figure is worked out by hand from the formulas in docs/bureau.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from lineside.agent.report.aggregate import build_report
+from lineside.agent.report.model import Registered, Row
+from lineside.agent.report.period import period_containing, previous_period
+
+P = period_containing("day", dt.date(2026, 11, 27))
+PREV = previous_period(P)
+REG = [Registered("E1", "一号食品", "510114"), Registered("E2", "二号食品", "510114"),
+       Registered("E3", "三号食品", "510115")]
+
+
+def kind(e: str, line: str, k: str, auto: float, run: float, region: str = "510114",
+         **extra: float) -> Row:
+    return Row("automation", {"enterprise": e, "region": region, "line": line,
+                              "stage_kind": k}, {"auto_run_s": auto, "run_s": run, **extra})
+
+
+def ent(e: str, dig_sum: float, dig_n: float, region: str = "510114") -> Row:
+    return Row("automation", {"enterprise": e, "region": region},
+               {"digitized_sum": dig_sum, "digitized_n": dig_n})
+
+
+def line(e: str, ln: str, pbt: float, ideal_good: float = 0.0, good: float = 0.0,
+         region: str = "510114") -> Row:
+    return Row("oee", {"enterprise": e, "region": region, "line": ln, "level": "line"},
+               {"planned_busy_s": pbt, "ideal_good_s": ideal_good, "good_count": good})
+
+
+def report(rows: list[Row], prev: list[Row] | None = None, target: float = 0.6):
+    return build_report(REG, rows, prev or [], P, PREV, target=target,
+                        generated_at=dt.datetime(2026, 11, 28, tzinfo=dt.UTC))
+
+
+def fig(rep, eid: str):
+    return next(e for e in rep.enterprises if e.id == eid)
+
+
+# (name, rows, enterprise, expected automation rate, expected meets)
+RATE_CASES = [
+    ("one line, mean of its stage kinds",
+     [kind("E1", "L1", "cutting", 30, 60), kind("E1", "L1", "packaging", 60, 60),
+      line("E1", "L1", 100)], "E1", 0.75, True),
+    ("lines weighted by planned busy time",
+     [kind("E1", "L1", "cutting", 50, 100), kind("E1", "L2", "cutting", 100, 100),
+      line("E1", "L1", 300), line("E1", "L2", 100)], "E1", (0.5 * 300 + 1.0 * 100) / 400, True),
+    ("summed fields, not averaged buckets: 20/200 not mean(0.5, 0.056)",
+     [kind("E1", "L1", "frying", 10, 20), kind("E1", "L1", "frying", 10, 180),
+      line("E1", "L1", 200)], "E1", 0.1, False),
+    ("no planned busy time on record: lines count equally",
+     [kind("E1", "L1", "mixing", 20, 100), kind("E1", "L2", "mixing", 60, 100)],
+     "E1", 0.4, False),
+    ("a manual stage counts 0 while its line runs",
+     [kind("E1", "L1", "peeling", 0, 100), kind("E1", "L1", "cutting", 100, 100),
+      line("E1", "L1", 120)], "E1", 0.5, False),
+    ("exactly at the target meets it",
+     [kind("E1", "L1", "heating", 60, 100), line("E1", "L1", 100)], "E1", 0.6, True),
+    ("ideal-rate-weighted sums win over plain seconds when present",
+     [kind("E1", "L1", "cutting", 10, 100, auto_run_w=900.0, run_w=1000.0),
+      line("E1", "L1", 100)], "E1", 0.9, True),
+    ("a stage kind without run time does not enter the line mean",
+     [kind("E1", "L1", "cutting", 80, 100), kind("E1", "L1", "thawing", 0, 0),
+      line("E1", "L1", 100)], "E1", 0.8, True),
+]
+
+
+@pytest.mark.parametrize(("name", "rows", "eid", "rate", "meets"), RATE_CASES,
+                         ids=[c[0] for c in RATE_CASES])
+def test_enterprise_rate(name, rows, eid, rate, meets):
+    e = fig(report(rows), eid)
+    assert e.status == "reporting"
+    assert e.automation_rate == pytest.approx(rate, abs=1e-12)
+    assert e.meets_target is meets
+
+
+# (name, rows, enterprise, expected status)
+STATUS_CASES = [
+    ("registered, nothing sent: missing, not 0%", [kind("E1", "L1", "cutting", 1, 2)],
+     "E2", "missing"),
+    ("points but no run time: no production", [ent("E2", 1, 1), line("E2", "L1", 0)],
+     "E2", "no_production"),
+    ("reporting", [kind("E2", "L1", "cutting", 1, 2)], "E2", "reporting"),
+    ("unregistered id kept apart", [kind("X9", "L1", "cutting", 1, 2)], "X9",
+     "unregistered"),
+]
+
+
+@pytest.mark.parametrize(("name", "rows", "eid", "status"), STATUS_CASES,
+                         ids=[c[0] for c in STATUS_CASES])
+def test_status(name, rows, eid, status):
+    e = fig(report(rows), eid)
+    assert e.status == status
+    if status in ("missing", "no_production"):
+        assert e.automation_rate is None  # never 0%
+        assert e.meets_target is None
+
+
+def test_missing_and_unregistered_stay_out_of_district_figures():
+    rep = report([kind("E1", "L1", "cutting", 80, 100), line("E1", "L1", 100, good=10),
+                  kind("X9", "L1", "cutting", 0, 100, region="999999")])
+    d = rep.district
+    assert (d.registered, d.reporting, d.missing) == (3, 1, 2)
+    assert d.mean_rate == pytest.approx(0.8)
+    assert d.meeting == 1 and d.share_meeting == 1.0
+    assert any("X9" in f and "999999" in f and "not in the registry" in f for f in rep.flags)
+
+
+def test_region_mismatch_is_flagged():
+    rep = report([kind("E3", "L1", "cutting", 80, 100, region="510114"),
+                  line("E3", "L1", 100, region="510114")])
+    e = fig(rep, "E3")
+    assert e.flags and "510114" in e.flags[0] and "510115" in e.flags[0]
+    assert any(f.startswith("E3") and "region" in f for f in rep.flags)
+    ok = report([kind("E1", "L1", "cutting", 80, 100)])
+    assert not fig(ok, "E1").flags and not ok.flags
+
+
+def test_points_without_enterprise_are_flagged():
+    rep = report([Row("automation", {"stage_kind": "cutting"}, {"run_s": 1.0})])
+    assert any("no enterprise tag" in f for f in rep.flags)
+
+
+def test_oee_digitized_and_kinds_from_sums():
+    rep = report([
+        kind("E1", "L1", "cutting", 30, 60), kind("E1", "L2", "cutting", 10, 40),
+        kind("E1", "L1", "packaging", 50, 50),
+        ent("E1", 45.0, 60.0),  # 60 buckets, mean coverage 0.75
+        line("E1", "L1", 300, ideal_good=150, good=100),
+        line("E1", "L2", 100, ideal_good=90, good=50),
+    ])
+    e = fig(rep, "E1")
+    assert e.kinds["cutting"].rate == pytest.approx(40 / 100)
+    assert e.kinds["packaging"].rate == pytest.approx(1.0)
+    assert e.digitized == pytest.approx(0.75)
+    assert e.oee == pytest.approx(240 / 400)
+    assert e.planned_busy_s == 400 and e.good_count == 150
+    # L1 = mean(0.5, 1.0) = 0.75 over 300 s; L2 = 0.25 over 100 s
+    assert e.automation_rate == pytest.approx((0.75 * 300 + 0.25 * 100) / 400)
+    assert [lf.line for lf in e.lines] == ["L1", "L2"]
+
+
+def test_district_means_and_hold_backs():
+    rows = [
+        # E1: cutting 0.9, packaging 0.9 -> 0.9, output 100
+        kind("E1", "L1", "cutting", 90, 100), kind("E1", "L1", "packaging", 90, 100),
+        line("E1", "L1", 100, good=100),
+        # E2: cutting 0.5, packaging 0.1 -> 0.3, output 300
+        kind("E2", "L1", "cutting", 50, 100), kind("E2", "L1", "packaging", 10, 100),
+        line("E2", "L1", 100, good=300),
+        # E3: cutting 0.2, packaging 0.8 -> 0.5, output 0 (no weight)
+        kind("E3", "L1", "cutting", 20, 100, region="510115"),
+        kind("E3", "L1", "packaging", 80, 100, region="510115"),
+        line("E3", "L1", 100, good=0, region="510115"),
+    ]
+    d = report(rows).district
+    assert d.reporting == 3 and d.missing == 0
+    assert d.mean_rate == pytest.approx((0.9 + 0.3 + 0.5) / 3)
+    assert d.weighted_rate == pytest.approx((0.9 * 100 + 0.3 * 300) / 400)
+    assert d.meeting == 1 and d.share_meeting == pytest.approx(1 / 3)
+    by_kind = {h.kind: h for h in d.hold_backs}
+    assert set(by_kind["cutting"].below_target) == {"E2", "E3"}
+    assert by_kind["cutting"].weakest_of == ("E3",)
+    assert by_kind["packaging"].below_target == ("E2",)
+    assert by_kind["packaging"].weakest_of == ("E2",)
+    assert by_kind["cutting"].mean_rate == pytest.approx((0.9 + 0.5 + 0.2) / 3)
+
+
+def test_trend_against_previous_period():
+    cur = [kind("E1", "L1", "cutting", 70, 100), line("E1", "L1", 100)]
+    prev = [kind("E1", "L1", "cutting", 55, 100), line("E1", "L1", 100),
+            kind("E2", "L1", "cutting", 10, 100)]
+    rep = report(cur, prev)
+    e1 = fig(rep, "E1")
+    assert e1.previous_rate == pytest.approx(0.55)
+    assert e1.trend == pytest.approx(0.15)
+    assert e1.kinds["cutting"].trend == pytest.approx(0.15)
+    e2 = fig(rep, "E2")  # sent last period, silent now: missing, no trend
+    assert e2.status == "missing" and e2.previous_rate == pytest.approx(0.1)
+    assert e2.trend is None
+    assert rep.district.previous_mean_rate == pytest.approx((0.55 + 0.1) / 2)
+    assert rep.district.trend == pytest.approx(0.7 - 0.325)
+
+
+def test_empty_database_reports_every_enterprise_missing():
+    rep = report([])
+    assert [e.status for e in rep.enterprises] == ["missing"] * 3
+    d = rep.district
+    assert (d.reporting, d.missing, d.mean_rate, d.share_meeting) == (0, 3, None, None)
