@@ -33,7 +33,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -51,6 +51,17 @@ _SYNCHRONOUS = {"always": "FULL", "batch": "NORMAL", "off": "OFF"}
 
 class QueueError(RuntimeError):
     """The queue file can neither be opened nor recreated (permissions, disk)."""
+
+
+def is_corruption(e: BaseException) -> bool:
+    """Damage to the file (move it aside) as opposed to locks, permissions, full disk."""
+    if not isinstance(e, sqlite3.DatabaseError):
+        return False
+    msg = str(e).lower()
+    if any(w in msg for w in ("malformed", "not a database", "corrupt", "queue format",
+                              "quick_check", "mismatch")):
+        return True
+    return type(e) is sqlite3.DatabaseError
 
 
 Position = tuple[int, int]  # (chunk id, lines of that chunk already consumed)
@@ -80,8 +91,9 @@ class DiskQueue:
     """Append-only durable queue with an ack cursor; thread-safe (one lock)."""
 
     def __init__(self, path: Path, max_bytes: int = 1 << 30, fsync: FsyncPolicy = "batch",
-                 name: str = "") -> None:
+                 name: str = "", busy_timeout_s: float = 30.0) -> None:
         self.path = Path(path)
+        self.busy_timeout_s = busy_timeout_s
         self.max_bytes = max_bytes
         self.fsync = fsync
         self.name = name or self.path.stem
@@ -100,7 +112,7 @@ class DiskQueue:
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                             timeout=30.0)
+                             timeout=self.busy_timeout_s)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={_SYNCHRONOUS[self.fsync]}")
         db.execute("PRAGMA journal_size_limit=67108864")
@@ -151,6 +163,8 @@ class DiskQueue:
                          self.path, self.queue_points, self._bytes)
             return
         except sqlite3.DatabaseError as e:
+            if not is_corruption(e):
+                raise QueueError(f"cannot open queue file {self.path}: {e}") from e
             reason = str(e)
             if db is not None:
                 with contextlib.suppress(Exception):
@@ -205,7 +219,7 @@ class DiskQueue:
             try:
                 self._put_rows(rows)
             except sqlite3.DatabaseError as e:
-                if isinstance(e, sqlite3.OperationalError) and "malformed" not in str(e):
+                if not is_corruption(e):
                     raise
                 self._recover_runtime(e)
                 self._put_rows(rows)
@@ -280,6 +294,8 @@ class DiskQueue:
             try:
                 return self._peek(max_points)
             except sqlite3.DatabaseError as e:
+                if not is_corruption(e):
+                    raise
                 self._recover_runtime(e)
                 return self._peek(max_points)
 
@@ -321,6 +337,8 @@ class DiskQueue:
             try:
                 self._ack(cid, off)
             except sqlite3.DatabaseError as e:
+                if not is_corruption(e):
+                    raise
                 self._recover_runtime(e)
 
     def _ack(self, cid: int, off: int) -> None:
@@ -348,6 +366,23 @@ class DiskQueue:
         """Nothing is in flight any more (batch given up or finished)."""
         with self._lock:
             self._inflight_upto = 0
+
+    def iter_chunks(self) -> Iterator[bytes]:
+        """Queued data chunk by chunk (bytes, '\\n'-joined), cursor untouched."""
+        with self._lock:
+            ids = list(self._index)
+            head = self._head_offset
+        for k, cid in enumerate(ids):
+            with self._lock:
+                row = self._db.execute("SELECT data FROM chunks WHERE id=?", (cid,)).fetchone()
+            if row is None:
+                continue
+            data = row[0]
+            if k == 0 and head:
+                data = b"\n".join(data.split(b"\n")[head:])
+                if not data:
+                    continue
+            yield data
 
     # -- maintenance and stats ------------------------------------------------------
     def checkpoint(self) -> None:

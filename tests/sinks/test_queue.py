@@ -1,0 +1,184 @@
+"""DiskQueue: FIFO with an ack cursor, byte bound with drop-oldest, restart, corruption."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lineside.agent.sinks.queue import CHUNK_LINES, DiskQueue
+
+
+def lines(meas: str, n: int, start: int = 0) -> list[str]:
+    return [f"{meas},machine=m{i % 7} value={i} {1_700_000_000_000_000_000 + i}"
+            for i in range(start, start + n)]
+
+
+def drain(q: DiskQueue, batch: int = 777) -> list[str]:
+    out: list[str] = []
+    while True:
+        b = q.peek(batch)
+        if not b:
+            return out
+        out.extend(b.lines)
+        q.ack(b.position_after(len(b)))
+        q.release()
+
+
+@pytest.mark.parametrize("fsync", ["always", "batch", "off"])
+def test_fifo_ack_and_restart(tmp_path: Path, fsync: str) -> None:
+    path = tmp_path / "q.db"
+    q = DiskQueue(path, fsync=fsync)  # type: ignore[arg-type]
+    data = lines("signal", 2500) + lines("oee", 10)
+    q.put(data[:1200])
+    q.put(data[1200:])
+    assert q.queue_points == len(data)
+    b = q.peek(1500)
+    assert b.lines == data[:1500]
+    q.ack(b.position_after(1234))  # a partial ack, e.g. after a 413 split
+    q.release()
+    q.close()
+
+    q2 = DiskQueue(path, fsync=fsync)  # type: ignore[arg-type]
+    assert q2.queue_points == len(data) - 1234
+    assert drain(q2) == data[1234:]
+    assert q2.queue_points == 0 and q2.queue_bytes == 0
+    q2.close()
+    assert DiskQueue(path).queue_points == 0
+
+
+def test_full_queue_drops_oldest_counted_per_measurement(tmp_path: Path) -> None:
+    q = DiskQueue(tmp_path / "q.db", max_bytes=1 << 16)
+    old = lines("signal", 600) + lines("machine_state", 400)
+    q.put(old)
+    q.put(lines("oee", 500))
+    assert q.queue_bytes <= 1 << 16
+    kept = drain(q)
+    assert kept[-500:] == lines("oee", 500), "the newest points are kept"
+    dropped = sum(q.dropped.values())
+    assert dropped + len(kept) == 1500
+    assert dropped > 0 and set(q.dropped) <= {"signal", "machine_state"}
+    assert kept == (old + lines("oee", 500))[dropped:], "exactly the oldest went"
+
+
+def test_points_in_flight_are_not_dropped(tmp_path: Path) -> None:
+    q = DiskQueue(tmp_path / "q.db", max_bytes=1 << 16)
+    first = lines("signal", CHUNK_LINES)
+    q.put(first)
+    b = q.peek(10)  # first chunk is being sent
+    q.put(lines("oee", 800))
+    q.put(lines("oee", 800, start=800))
+    assert q.dropped["oee"] > 0 and q.dropped["signal"] == 0
+    q.ack(b.position_after(len(b)))
+    q.release()
+    rest = drain(q)
+    assert rest[: CHUNK_LINES - 10] == first[10:]
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["put", "peek_ack", "reopen"]),
+                          st.integers(1, 2600)), max_size=12))
+def test_matches_a_list_model(tmp_path: Path, ops: list[tuple[str, int]]) -> None:
+    path = tmp_path / f"m{abs(hash(tuple(ops)))}.db"
+    q = DiskQueue(path, fsync="off")
+    model: list[str] = []
+    n = 0
+    for op, k in ops:
+        if op == "put":
+            new = lines("m", k, start=n)
+            n += k
+            q.put(new)
+            model.extend(new)
+        elif op == "peek_ack":
+            b = q.peek(k)
+            assert b.lines == model[: len(b)]
+            ack = k // 2
+            if len(b):
+                q.ack(b.position_after(min(ack, len(b))))
+                del model[: min(ack, len(b))]
+            q.release()
+        else:
+            q.close()
+            q = DiskQueue(path, fsync="off")
+        assert q.queue_points == len(model)
+    assert drain(q) == model
+    q.close()
+
+
+def _corrupt_garbage(p: Path) -> None:
+    p.write_bytes(os.urandom(64 * 1024))
+
+
+def _corrupt_truncate(p: Path) -> None:
+    size = p.stat().st_size
+    with open(p, "r+b") as f:
+        f.truncate(size // 3)
+
+
+def _corrupt_pages(p: Path) -> None:
+    with open(p, "r+b") as f:
+        f.seek(8192)
+        f.write(b"\xff" * 20000)
+
+
+@pytest.mark.parametrize("damage", [_corrupt_garbage, _corrupt_truncate, _corrupt_pages])
+def test_corrupt_file_is_moved_aside_and_a_fresh_queue_starts(
+        tmp_path: Path, damage, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "queue-plant.db"
+    q = DiskQueue(path)
+    q.put(lines("signal", 20_000))
+    q.close()  # checkpoints the WAL into the main file
+    damage(path)
+    caplog.set_level(logging.ERROR)
+    q2 = DiskQueue(path)
+    assert q2.queue_points == 0
+    assert len(q2.quarantined) == 1 and q2.quarantined[0].exists()
+    assert "unreadable" in caplog.text and str(q2.quarantined[0]) in caplog.text
+    q2.put(lines("oee", 3))
+    assert drain(q2) == lines("oee", 3)
+    q2.close()
+    # a third start does not loop on the quarantined file
+    assert DiskQueue(path).quarantined == []
+
+
+def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OSError):
+        DiskQueue(blocker / "q.db")
+    assert blocker.read_text() == "x"
+
+
+def test_a_locked_file_is_not_mistaken_for_a_corrupt_one(tmp_path: Path) -> None:
+    path = tmp_path / "q.db"
+    q = DiskQueue(path, busy_timeout_s=0.2)
+    q.put(lines("signal", 10))
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # e.g. `lineside export` holding the file
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            q.put(lines("signal", 5, start=10))
+    finally:
+        other.execute("ROLLBACK")
+    assert q.quarantined == []
+    q.put(lines("signal", 5, start=10))
+    assert drain(q) == lines("signal", 15)
+
+
+def test_wal_contents_survive_without_close(tmp_path: Path) -> None:
+    """Like a kill -9: the connection is never closed, the WAL is not checkpointed."""
+    path = tmp_path / "q.db"
+    q = DiskQueue(path, fsync="batch")
+    q.put(lines("signal", 5000))
+    assert Path(str(path) + "-wal").stat().st_size > 0
+    # open a second handle while the first is still open and never closed
+    q2 = DiskQueue(path)
+    assert q2.queue_points == 5000
+    del q
+    assert sqlite3.connect(path).execute("SELECT SUM(n) FROM chunks").fetchone()[0] == 5000
