@@ -29,6 +29,8 @@ h2{font-size:1.05rem;margin:1.4rem 0 .5rem}
 .box{background:#fff;border-radius:8px;padding:8px;box-shadow:0 1px 2px #0001;
 overflow-x:auto}
 svg{width:100%;height:auto;display:block}
+svg.rates{max-width:640px}
+svg.heatmap{max-width:820px}
 table{border-collapse:collapse;width:100%;font-size:.85rem}
 th,td{padding:4px 6px;border-bottom:1px solid #e3e7ee;text-align:right;white-space:nowrap}
 th:first-child,td:first-child{text-align:left}
@@ -61,8 +63,8 @@ def _trunc(s: str, n: int) -> str:
 def rates_chart(r: Report) -> str:
     """Horizontal bars of enterprise rates with the target line; missing ones greyed."""
     ents = list(r.enterprises)
-    label_w, bar_w, row_h, top = 150, 300, 26, 26
-    width = label_w + bar_w + 70
+    label_w, bar_w, row_h, top = 104, 210, 26, 26
+    width = label_w + bar_w + 50
     height = top + row_h * max(1, len(ents)) + 24
     x0 = label_w
     tx = x0 + bar_w * r.target
@@ -80,7 +82,7 @@ def rates_chart(r: Report) -> str:
     for i, e in enumerate(ents):
         y = top + i * row_h
         parts.append(f'<text x="{label_w - 6}" y="{y + 16}" font-size="12" text-anchor="end">'
-                     f'{escape(_trunc(_ename(e), 14))}</text>')
+                     f'{escape(_trunc(_ename(e), 8))}</text>')
         if e.automation_rate is None:
             parts.append(f'<rect class="bar missing" x="{x0}" y="{y + 4}" width="{bar_w}" '
                          f'height="{row_h - 8}" fill="none" stroke="{GREY}" '
@@ -110,11 +112,13 @@ def heatmap(r: Report) -> str:
     """Enterprises × stage kinds, cells coloured by rate (red below, green above)."""
     kinds = list(r.kinds_present())
     ents = [e for e in r.enterprises if e.kinds]
-    label_w, cell_w, cell_h, top = 130, 54, 28, 44
+    label_w, cell_w, cell_h, top = 96, 46, 28, 44
     width = label_w + cell_w * max(1, len(kinds)) + 4
     height = top + cell_h * max(1, len(ents)) + 4
     parts = [
+        # never shrunk below 3/4 scale on a phone: the box scrolls sideways instead
         f'<svg class="chart heatmap" viewBox="0 0 {width} {height}" role="img" '
+        f'style="min-width:{round(width * 0.75)}px" '
         f'aria-label="{escape(en("heatmap"))}" xmlns="http://www.w3.org/2000/svg">',
         f'<title>{escape(zh("heatmap"))} / {escape(en("heatmap"))}</title>',
     ]
@@ -130,7 +134,7 @@ def heatmap(r: Report) -> str:
     for i, e in enumerate(ents):
         y = top + i * cell_h
         parts.append(f'<text x="{label_w - 6}" y="{y + 18}" font-size="12" '
-                     f'text-anchor="end">{escape(_trunc(_ename(e), 12))}</text>')
+                     f'text-anchor="end">{escape(_trunc(_ename(e), 7))}</text>')
         for j, k in enumerate(kinds):
             x = label_w + j * cell_w
             kf = e.kinds.get(k)

@@ -1,0 +1,37 @@
+"""A report over three enterprises (above, below, missing), built without a server."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from lineside.agent.report.aggregate import build_report
+from lineside.agent.report.model import Registered, Report, Row
+from lineside.agent.report.period import period_containing, previous_period
+
+REGISTRY = [Registered("E1", "川味卤牛肉", "510114"), Registered("E2", "蜀香速冻水饺", "510114"),
+            Registered("E3", "天府乳业", "510115")]
+
+
+def _k(e: str, k: str, auto: float, run: float) -> Row:
+    return Row("automation", {"enterprise": e, "region": "510114", "line": "L1",
+                              "stage_kind": k}, {"auto_run_s": auto, "run_s": run})
+
+
+def _l(e: str, pbt: float, ideal_good: float, good: float) -> Row:
+    return Row("oee", {"enterprise": e, "region": "510114", "line": "L1", "level": "line"},
+               {"planned_busy_s": pbt, "ideal_good_s": ideal_good, "good_count": good})
+
+
+def sample_report() -> Report:
+    p = period_containing("week", dt.date(2026, 11, 25), "Asia/Shanghai")
+    rows = [
+        _k("E1", "cleaning", 80, 100), _k("E1", "cutting", 90, 100),
+        _k("E1", "frying", 70, 100), _k("E1", "packaging", 95, 100), _l("E1", 100, 72, 500),
+        Row("automation", {"enterprise": "E1", "region": "510114"},
+            {"digitized_sum": 50.0, "digitized_n": 60.0}),
+        _k("E2", "cleaning", 10, 100), _k("E2", "cutting", 50, 100),
+        _k("E2", "mixing", 30, 100), _k("E2", "packaging", 20, 100), _l("E2", 100, 55, 900),
+    ]
+    prev = [_k("E1", "cutting", 80, 100), _k("E2", "cutting", 40, 100)]
+    return build_report(REGISTRY, rows, prev, p, previous_period(p),
+                        generated_at=dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.UTC))

@@ -1,0 +1,106 @@
+"""Renderings: JSON schema, CSV, terminal table, and the HTML page in headless Chromium."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lineside.agent.report import html, render
+from tests.bureau.pngcheck import colour_counts
+from tests.bureau.sample import sample_report
+from tests.fixtures.common import require_binary
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--hide-scrollbars"]
+
+
+def test_json_schema():
+    d = json.loads(render.to_json(sample_report()))
+    assert d["schema"] == "lineside.bureau-report/1"
+    assert set(d) == {"schema", "period", "previous_period", "target", "generated_at",
+                      "source", "district", "enterprises", "flags"}
+    assert d["period"]["kind"] == "week" and d["period"]["label"] == "2026-W48"
+    assert d["period"]["start"] == "2026-11-22T16:00:00+00:00"  # Monday 00:00 Shanghai
+    e = {x["id"]: x for x in d["enterprises"]}
+    assert e["E1"]["automation_rate"] == pytest.approx(0.8375)
+    assert e["E1"]["meets_target"] is True and e["E2"]["meets_target"] is False
+    assert e["E3"]["status"] == "missing" and e["E3"]["automation_rate"] is None
+    assert e["E1"]["stage_kinds"]["cutting"] == {
+        "rate": 0.9, "previous_rate": 0.8, "trend": pytest.approx(0.1), "auto_run": 90.0,
+        "run": 100.0}
+    dist = d["district"]
+    assert dist["meeting"] == 1 and dist["reporting"] == 2 and dist["missing"] == 1
+    assert dist["hold_backs"][0]["kind"] == "cleaning"  # E2's weakest (10%)
+    assert dist["hold_backs"][0]["kind_zh"] == "清洗"
+
+
+def test_csv():
+    text = render.to_csv(sample_report())
+    assert text.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    assert [r["id"] for r in rows] == ["E1", "E2", "E3", "*"]
+    assert float(rows[0]["automation_rate"]) == pytest.approx(0.8375)
+    assert rows[2]["automation_rate"] == "" and rows[2]["status"] == "missing"
+    assert rows[1]["rate_cleaning"] == "0.100000" and rows[0]["rate_mixing"] == ""
+
+
+def test_terminal_table():
+    from rich.console import Console
+
+    con = Console(record=True, width=200, color_system=None)
+    render.print_table(sample_report(), con)
+    out = con.export_text()
+    for needle in ("川味卤牛肉", "83.8%", "未上报", "全区汇总", "Output-weighted", "清洗 cleaning"):
+        assert needle in out
+
+
+def test_html_is_self_contained():
+    page = html.to_html(sample_report())
+    assert "<script" not in page
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", page)
+    assert 'name="viewport"' in page
+    assert "自动化率" in page and "Automation rate" in page
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    return require_binary("chromium", "/usr/bin/chromium", "chromium-browser")
+
+
+def _chromium(binary: str, tmp: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [binary, *CHROMIUM_FLAGS, f"--user-data-dir={tmp / 'profile'}", *args],
+        capture_output=True, timeout=60, check=True)
+
+
+def test_html_renders_in_chromium_with_charts(chromium: str, tmp_path: Path):
+    rep = sample_report()
+    page = tmp_path / "report.html"
+    page.write_text(html.to_html(rep), encoding="utf-8")
+    url = page.as_uri()
+
+    dom = _chromium(chromium, tmp_path, "--dump-dom", url).stdout.decode()
+    assert dom.count("<svg") == 2
+    assert 'class="chart rates"' in dom and 'class="chart heatmap"' in dom
+    assert len(re.findall(r'class="bar"', dom)) == 2  # E1, E2 have rates
+    assert len(re.findall(r'class="bar missing"', dom)) == 1  # E3 greyed, not 0%
+    assert 'class="target"' in dom
+    assert len(re.findall(r'class="cell"', dom)) == 8  # 4 kinds each for E1, E2
+
+    shot = tmp_path / "phone.png"
+    _chromium(chromium, tmp_path, "--window-size=412,1600", f"--screenshot={shot}", url)
+    colours = colour_counts(shot.read_bytes())
+    total = sum(colours.values())
+    _background, n_bg = colours.most_common(1)[0]
+    assert n_bg < 0.95 * total, "screenshot is (nearly) blank"
+    # the bars are drawn in flat colours: green above the target, red below
+    assert colours[(0x2E, 0x9E, 0x4F)] > 200, "no green (above-target) bar visible"
+    assert colours[(0xD6, 0x45, 0x41)] > 100, "no red (below-target) bar visible"
+    assert len(colours) > 50
