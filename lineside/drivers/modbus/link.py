@@ -1,0 +1,165 @@
+"""One Modbus connection and the rule that only read requests ever leave it.
+
+A `Link` wraps one pymodbus client: a TCP connection, a serial port, or a TCP
+connection to a serial gateway (RTU framing). Devices on one serial bus or one
+gateway share a link, and its lock lets one request at a time on the wire, with an
+optional pause after each (slow RS-485 slaves need the silence).
+
+Safety: `read()` maps the four tables to function codes 1-4 and nothing else; a
+`trace_pdu` hook refuses, before framing, any PDU whose function code is not a read,
+so not even a bug elsewhere can put a write on the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+from pymodbus.framer import FramerType
+
+from lineside.drivers.modbus.planner import ReadRequest
+
+READ_FUNCTION_CODES = frozenset({1, 2, 3, 4})
+
+# The driver logs every failure itself with the device and the request; pymodbus'
+# own lines ("No response received ...") would repeat it without that context.
+logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+
+EXCEPTION_KINDS = {
+    1: "illegal_function", 2: "illegal_address", 3: "illegal_value", 4: "device_failure",
+    5: "busy", 6: "busy", 10: "gateway_path", 11: "gateway_no_response",
+}
+BUSY_CODES = frozenset({5, 6})  # acknowledge (still working), server busy
+
+
+class WriteRefused(RuntimeError):
+    """Something tried to send a function code that is not a read."""
+
+
+class ReadError(Exception):
+    """A request that produced no data. `kind` is a small, fixed vocabulary (metrics)."""
+
+    def __init__(self, kind: str, cause: str, exception_code: int | None = None):
+        super().__init__(cause)
+        self.kind, self.cause, self.exception_code = kind, cause, exception_code
+
+    @property
+    def unreachable(self) -> bool:
+        """No answer at all: further requests to the same slave would only wait too."""
+        return self.kind in ("timeout", "connect", "connection")
+
+
+class Link:
+    def __init__(self, name: str, make_client: Callable[[Callable], Any], *,
+                 pause_s: float = 0.0, serial: bool = False):
+        self.name = name
+        self.pause_s = pause_s
+        self.serial = serial  # one slave timing out does not end the serial connection
+        self.lock = asyncio.Lock()
+        self.sent: Counter[int] = Counter()  # function codes that went on the wire
+        self.users = 0
+        self._client = make_client(self._guard)
+
+    def _guard(self, sending: bool, pdu: Any) -> Any:
+        if sending:
+            fc = int(pdu.function_code)
+            if fc not in READ_FUNCTION_CODES:
+                raise WriteRefused(f"{self.name}: function code {fc} is not a read; refused")
+            self.sent[fc] += 1
+        return pdu
+
+    @property
+    def connected(self) -> bool:
+        return bool(self._client.connected)
+
+    async def _connect(self, timeout: float) -> None:
+        if self._client.connected:
+            return
+        try:
+            ok = await asyncio.wait_for(self._client.connect(), timeout)
+        except (TimeoutError, OSError, ModbusException) as e:
+            self._client.close()
+            raise ReadError("connect", f"cannot connect to {self.name}: "
+                            f"{type(e).__name__} {e}".rstrip()) from None
+        if not ok:
+            self._client.close()
+            raise ReadError("connect", f"cannot connect to {self.name} (refused or unreachable)")
+
+    async def read(self, req: ReadRequest, timeout: float) -> list[int] | list[bool]:
+        """Registers (or bits) of one request; raises ReadError, never anything else."""
+        async with self.lock:
+            try:
+                await self._connect(timeout)
+                return await self._read(req, timeout)
+            finally:
+                if self.pause_s:
+                    await asyncio.sleep(self.pause_s)
+
+    async def _read(self, req: ReadRequest, timeout: float) -> list[int] | list[bool]:
+        fn = {1: self._client.read_coils, 2: self._client.read_discrete_inputs,
+              3: self._client.read_holding_registers,
+              4: self._client.read_input_registers}[req.function_code]
+        # Devices sharing a bus may have different timeouts; pymodbus keeps its own copy.
+        self._client.ctx.comm_params.timeout_connect = timeout
+        try:
+            # pymodbus enforces `timeout` itself; the outer bound is a safety net.
+            resp = await asyncio.wait_for(fn(req.start, count=req.count, device_id=req.unit),
+                                          timeout + 0.5)
+        except (TimeoutError, ModbusIOException) as e:
+            if not self.serial:
+                # A late answer would otherwise be taken for the next request's.
+                self._client.close()
+            msg = str(e) if isinstance(e, ModbusIOException) else ""
+            kind = "timeout" if (not msg or "No response" in msg) else "garbled"
+            raise ReadError(kind, f"no valid answer within {timeout:g} s"
+                            + (f" ({msg})" if kind == "garbled" else "")) from None
+        except ConnectionException as e:
+            self._client.close()
+            raise ReadError("connection", f"connection lost: {e}") from None
+        except (OSError, ModbusException) as e:
+            self._client.close()
+            raise ReadError("connection", f"{type(e).__name__}: {e}") from None
+        if resp.isError():
+            code = int(getattr(resp, "exception_code", 0) or 0)
+            kind = EXCEPTION_KINDS.get(code, "exception")
+            raise ReadError(kind, f"exception response code {code} ({kind})", code)
+        if req.function_code in (1, 2):
+            bits = list(resp.bits)
+            if len(bits) < req.count:
+                raise ReadError("garbled", f"short answer: {len(bits)} of {req.count} bits")
+            return bits[:req.count]
+        regs = list(resp.registers)
+        if len(regs) != req.count:
+            raise ReadError("garbled", f"wrong length: {len(regs)} of {req.count} registers")
+        return regs
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def tcp_link(host: str, port: int, timeout: float, *, rtu: bool = False,
+             pause_s: float = 0.0) -> Link:
+    framer = FramerType.RTU if rtu else FramerType.SOCKET
+
+    def make(guard: Callable) -> AsyncModbusTcpClient:
+        return AsyncModbusTcpClient(host, port=port, framer=framer, timeout=timeout, retries=0,
+                                    reconnect_delay=0, trace_pdu=guard)
+
+    return Link(f"{'rtu-over-tcp ' if rtu else ''}{host}:{port}", make, pause_s=pause_s,
+                serial=rtu)
+
+
+def serial_link(port: str, *, baudrate: int, parity: str, stopbits: int, bytesize: int,
+                timeout: float, pause_s: float = 0.0) -> Link:
+    def make(guard: Callable) -> AsyncModbusSerialClient:
+        return AsyncModbusSerialClient(port, framer=FramerType.RTU, baudrate=baudrate,
+                                       parity=parity, stopbits=stopbits, bytesize=bytesize,
+                                       timeout=timeout, retries=0, reconnect_delay=0,
+                                       trace_pdu=guard)
+
+    return Link(f"serial {port}", make, pause_s=pause_s, serial=True)

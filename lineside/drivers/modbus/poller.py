@@ -1,0 +1,160 @@
+"""The Modbus driver: one poll cycle of one device, faults turned into BAD samples.
+
+The runtime runs one `poll()` per device at a time (its own APScheduler job or task),
+so a dead device only ever waits for itself: its requests are bounded by its own
+timeout, a request that gets no answer ends the cycle for that slave (the rest
+would only wait too), and after a failed cycle the device is not tried again until
+an exponential, jittered backoff has passed. Serial buses and gateways are the one
+shared resource: their `Link` lets one request at a time through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lineside.drivers.base import DriverStats, SignalRef
+from lineside.drivers.modbus.addressing import BIT_TABLES
+from lineside.drivers.modbus.backoff import Backoff
+from lineside.drivers.modbus.codec import Decoder, compile_decoder
+from lineside.drivers.modbus.layout import limits_for, resolve_all
+from lineside.drivers.modbus.link import BUSY_CODES, Link, ReadError
+from lineside.drivers.modbus.planner import ReadRequest, plan
+from lineside.drivers.modbus.values import Transform, compile_transform
+from lineside.samples import Quality, Sample
+
+log = logging.getLogger("lineside.drivers.modbus")
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    key: str
+    decode: Decoder
+    transform: Transform
+
+
+class ModbusDriver:
+    """Reads one device's signals; `poll()` never raises for device trouble."""
+
+    def __init__(self, device: Any, signals: Sequence[SignalRef], link: Link, *,
+                 clock: Callable[[], float] = time.time,
+                 rng: Callable[[], float] | None = None):
+        self.device = device
+        self.device_id: str = device.id
+        self.stats = DriverStats()
+        self.link = link
+        link.users += 1
+        self._clock = clock
+        self._keys = [ref.key for ref in signals]
+        resolved, bad = resolve_all(device, [(ref.key, ref.spec) for ref in signals])
+        self.plan = plan([r.item() for r in resolved], limits_for(device))
+        self._fields: dict[str, _Field] = {}
+        for r in resolved:
+            s = r.sig
+            self._fields[r.key] = _Field(
+                r.key,
+                compile_decoder(s.type, s.byte_order or device.byte_order, bit=s.bit,
+                                string_byte_order=device.string_byte_order,
+                                bits_table=r.address.table in BIT_TABLES),
+                compile_transform(s))
+        self.never_read = [(k, why) for k, why in bad] + [
+            (str(i.key), why) for i, why in self.plan.unreadable]
+        for key, why in self.never_read:
+            log.warning("modbus %s: signal %s is never read: %s", self.device_id, key, why)
+        kw = {"rng": rng} if rng else {}
+        self._backoff = Backoff(device.reconnect_min_s, device.reconnect_max_s, **kw)
+        self._retry_at = 0.0  # monotonic time before which the device is not tried
+        self._last_kind: dict[int, str] = {}  # request index -> last error kind (log once)
+
+    # -- one cycle ------------------------------------------------------------------
+    async def poll(self) -> list[Sample]:
+        ts = self._clock()
+        t0 = time.monotonic()
+        self.stats.cycles += 1
+        got: dict[str, Sample] = {}
+        if t0 >= self._retry_at:
+            ok, failed = await self._cycle(ts, got)
+            if ok or not failed:
+                self._backoff.reset()
+                self._retry_at = 0.0
+                self.stats.up = True
+                if ok:
+                    self.stats.last_good_ts = ts
+            else:
+                delay = self._backoff.next_delay()
+                self._retry_at = time.monotonic() + delay
+                self.stats.up = False
+                log.debug("modbus %s: nothing answered, next attempt in %.2f s",
+                          self.device_id, delay)
+        self.stats.last_cycle_s = time.monotonic() - t0
+        return [got.get(k) or Sample(k, None, Quality.BAD, ts) for k in self._keys]
+
+    async def _cycle(self, ts: float, got: dict[str, Sample]) -> tuple[int, int]:
+        ok = failed = 0
+        dead_units: set[int] = set()
+        all_dead = False
+        timeout = self.device.timeout_s
+        for n, req in enumerate(self.plan.requests):
+            if all_dead or req.unit in dead_units:
+                continue
+            try:
+                data = await self._read(req, timeout)
+            except ReadError as e:
+                failed += 1
+                self._fail(n, req, e)
+                if e.kind in ("connect", "connection") or (e.unreachable and not self.link.serial):
+                    all_dead = True
+                elif e.unreachable:
+                    dead_units.add(req.unit)
+                continue
+            ok += 1
+            if n in self._last_kind:
+                log.info("modbus %s: %s answers again", self.device_id, req.describe())
+                del self._last_kind[n]
+            self._decode(req, data, ts, got)
+        return ok, failed
+
+    async def _read(self, req: ReadRequest, timeout: float) -> list[int] | list[bool]:
+        delay = self.device.busy_retry_delay_s
+        for attempt in range(self.device.busy_retries + 1):
+            self.stats.requests += 1
+            try:
+                return await self.link.read(req, timeout)
+            except ReadError as e:
+                if e.exception_code not in BUSY_CODES or attempt == self.device.busy_retries:
+                    raise
+                self.stats.errors["busy_retried"] += 1
+                await asyncio.sleep(delay * (2 ** attempt))
+        raise AssertionError("unreachable")
+
+    def _fail(self, n: int, req: ReadRequest, e: ReadError) -> None:
+        self.stats.errors[e.kind] += 1
+        self.stats.last_error = f"{req.describe()}: {e.cause}"
+        # A dead device fails every cycle: say it when it starts or changes, then quietly.
+        level = logging.DEBUG if self._last_kind.get(n) == e.kind else logging.WARNING
+        self._last_kind[n] = e.kind
+        log.log(level, "modbus %s: %s failed: %s", self.device_id, req.describe(), e.cause)
+
+    def _decode(self, req: ReadRequest, data: list, ts: float, got: dict[str, Sample]) -> None:
+        for it in req.items:
+            f = self._fields[str(it.key)]
+            lo = it.address - req.start
+            try:
+                value, quality = f.transform(f.decode(data[lo:lo + it.count]))
+            except Exception as e:  # a decoder bug must not cost the other values
+                self.stats.errors["decode"] += 1
+                log.warning("modbus %s: cannot decode %s: %s", self.device_id, f.key, e)
+                value, quality = None, Quality.BAD
+            got[f.key] = Sample(f.key, value, quality, ts)
+
+    async def close(self) -> None:
+        self.link.users -= 1
+        if self.link.users <= 0:
+            self.link.close()
+
+    async def start(self, emit: Any) -> None:  # polling driver: the runtime calls poll()
+        raise NotImplementedError("ModbusDriver is polled: schedule poll()")
