@@ -22,11 +22,19 @@ class OpcuaSignal(_Strict):
     sampling_interval_ms: float | None = Field(None, ge=0)
     deadband: float | None = Field(None, ge=0)
     deadband_type: Literal["absolute", "percent"] = "absolute"
+    queue_size: int | None = Field(None, ge=1, description="overrides the device queue_size")
 
     @model_validator(mode="after")
     def _one_address(self) -> OpcuaSignal:
         if (self.node is None) == (self.path is None):
             raise ValueError("give exactly one of `node` or `path`")
+        # syntax is checked here so `lineside check` reports it with the key path
+        from lineside.drivers.opcua.addressing import AddressError, parse_address
+
+        try:
+            parse_address(self.node, self.path)
+        except AddressError as exc:
+            raise ValueError(str(exc)) from None
         return self
 
 
@@ -54,6 +62,20 @@ class OpcuaDevice(_Strict):
     discard_oldest: bool = True
     items_per_request: int = Field(1000, ge=1)
     enabled: bool = True
+    # --- additions by the OPC UA driver owner (all optional, defaults documented in
+    # docs/opcua.md) ---
+    data_change_trigger: Literal["status", "status_value", "status_value_timestamp"] = (
+        "status_value"
+    )
+    timestamp: Literal["source", "server"] = Field(
+        "source", description="which DataValue timestamp becomes Sample.ts"
+    )
+    keepalive_s: float = Field(
+        5.0, gt=0, description="subscription keep-alive period; silence beyond ~2x => reconnect"
+    )
+    session_timeout_s: float = Field(60.0, ge=10)
+    reconnect_min_s: float = Field(1.0, gt=0)
+    reconnect_max_s: float = Field(30.0, gt=0)
 
     @model_validator(mode="after")
     def _security(self) -> OpcuaDevice:
@@ -61,4 +83,10 @@ class OpcuaDevice(_Strict):
             raise ValueError("security_policy and security_mode must both be None or both set")
         if self.password_env and self.password_file:
             raise ValueError("give one of password_env or password_file")
+        if (self.password_env or self.password_file) and not self.username:
+            raise ValueError("a password needs a username")
+        if (self.certificate is None) != (self.private_key is None):
+            raise ValueError("give both certificate and private_key, or neither")
+        if self.reconnect_max_s < self.reconnect_min_s:
+            raise ValueError("reconnect_max_s must be >= reconnect_min_s")
         return self
