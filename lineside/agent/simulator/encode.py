@@ -1,0 +1,131 @@
+"""Engineering values -> Modbus registers, written independently of the driver's decoder.
+
+The simulator encodes with `struct` from the signal's declaration, so a test that reads
+the simulator's registers with the driver compares two implementations of one rule:
+
+- address: `zero` is the protocol address; `one` is address - 1; `plc` is the
+  4xxxx / 3xxxx / 1xxxx / 0xxxx notation (5 or 6 digits) minus its table's base;
+- raw = (value - offset) / scale, rounded for integer types;
+- byte order names the bytes of the value, most significant first being A: ABCD is
+  big-endian, DCBA little-endian, BADC swaps the bytes of each word, CDAB swaps the
+  words. The same rule applies to 16-bit (AB / BA) and 64-bit values;
+- string: UTF-8, NUL-padded to `length` registers; `string_byte_order` big puts the
+  first character in the high byte;
+- bool with `bit`: one bit (0 = least significant) of a register; several signals may
+  share the register.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from lineside.drivers.modbus.config import ModbusSignal
+
+_FMT = {"int16": "h", "uint16": "H", "bits": "H", "bool": "H", "int32": "i",
+        "uint32": "I", "int64": "q", "uint64": "Q", "float32": "f", "float64": "d"}
+_BASE = {"holding": (400001, 40001), "input": (300001, 30001), "discrete": (100001, 10001),
+         "coil": (1, 1)}
+
+
+def protocol_address(table: str, address: int, addressing: str) -> int:
+    if addressing == "zero":
+        return address
+    if addressing == "one":
+        return address - 1
+    six, five = _BASE[table]
+    if table == "coil":  # 0xxxx: 00001 -> 0
+        return address - 1
+    return address - six if address >= six else address - five
+
+
+def order_bytes(data: bytes, order: str) -> bytes:
+    """Reorder big-endian bytes into the PLC's byte order."""
+    words = [data[i:i + 2] for i in range(0, len(data), 2)]
+    if order in ("DCBA", "BADC"):
+        words = [w[::-1] for w in words]
+    if order in ("DCBA", "CDAB"):
+        words = words[::-1]
+    return b"".join(words)
+
+
+def to_raw(spec: ModbusSignal, value: object) -> int | float:
+    v = float(value) if not isinstance(value, bool) else float(int(value))  # type: ignore[arg-type]
+    raw = (v - spec.offset) / spec.scale if spec.scale else v
+    if spec.type in ("float32", "float64"):
+        return raw
+    r = round(raw)
+    fmt = _FMT[spec.type]
+    bits = struct.calcsize(fmt) * 8
+    if fmt.isupper():
+        return r % (1 << bits)
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return min(max(r, lo), hi)
+
+
+def encode_words(spec: ModbusSignal, value: object, byte_order: str,
+                 string_byte_order: str = "big") -> list[int]:
+    """The registers of one (non-bit) register signal, in address order."""
+    if spec.type == "string":
+        n = spec.length or 1
+        data = str(value).encode("utf-8")[: 2 * n].ljust(2 * n, b"\0")
+        if string_byte_order == "little":
+            data = b"".join(data[i:i + 2][::-1] for i in range(0, len(data), 2))
+    else:
+        data = order_bytes(struct.pack(">" + _FMT[spec.type], to_raw(spec, value)), byte_order)
+    return [int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2)]
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """A signal at its place on the wire."""
+
+    key: str
+    unit: int
+    table: str  # holding | input | coil | discrete
+    address: int  # protocol (0-based) address
+    spec: ModbusSignal
+    byte_order: str
+    string_byte_order: str
+
+    @property
+    def words(self) -> int:
+        return self.spec.words
+
+
+class RegisterImage:
+    """The four tables of every unit id, rebuilt from signal values."""
+
+    def __init__(self, placed: list[Placed]) -> None:
+        self.placed = placed
+        self.size: dict[tuple[int, str], int] = {}
+        for p in placed:
+            k = (p.unit, p.table)
+            self.size[k] = max(self.size.get(k, 0), p.address + p.words)
+        self.words: dict[tuple[int, str], list[int]] = {}
+        self.bits: dict[tuple[int, str], list[bool]] = {}
+
+    def update(self, values: dict[str, object]) -> None:
+        words: dict[tuple[int, str], list[int]] = {}
+        bits: dict[tuple[int, str], list[bool]] = {}
+        for (unit, table), n in self.size.items():
+            if table in ("coil", "discrete"):
+                bits[(unit, table)] = [False] * n
+            else:
+                words[(unit, table)] = [0] * n
+        for p in self.placed:
+            v = values.get(p.key)
+            if v is None:
+                continue
+            k = (p.unit, p.table)
+            if p.table in ("coil", "discrete"):
+                bits[k][p.address] = bool(v)
+            elif p.spec.type == "bool" and p.spec.bit is not None:
+                if v:
+                    words[k][p.address] |= 1 << p.spec.bit
+            elif p.spec.type == "bool":
+                words[k][p.address] = 1 if v else 0
+            else:
+                regs = encode_words(p.spec, v, p.byte_order, p.string_byte_order)
+                words[k][p.address:p.address + len(regs)] = regs
+        self.words, self.bits = words, bits

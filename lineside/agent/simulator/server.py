@@ -1,0 +1,401 @@
+"""The simulated factory's PLCs: one Modbus TCP server and one OPC UA server.
+
+    async with SimulatedFactory(cfg, seed=1, modbus_port=5020, opcua_port=4840) as sim:
+        agent_cfg = sim.config        # cfg with device hosts/ports pointing here
+        ...                           # poll it; sim.truth holds the ground truth
+
+Every Modbus device of the config (modbus-tcp and modbus-rtu-over-tcp are both served
+as Modbus TCP) answers on the one port under its unit id (signal `unit_id` overrides
+too); two devices may share a unit id only if their registers do not overlap. The OPC
+UA server exposes every node named by an OPC UA device's signals (NodeId strings or
+browse paths). Every `update_s` the model is advanced to the wall clock (times
+`speed`), the registers are re-encoded and changed OPC UA values written. Writes from
+clients are refused (Modbus exception 1): a PLC view, not a PLC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import functools
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from lineside.agent.config.models import LinesideConfig
+from lineside.agent.simulator.encode import Placed, RegisterImage, protocol_address
+from lineside.agent.simulator.model import Factory
+from lineside.agent.simulator.truth import Truth, TruthWriter
+
+log = logging.getLogger("lineside.simulator")
+
+SIM_NAMESPACE = "urn:lineside:simulator"
+_FC_TABLE = {1: "coil", 2: "discrete", 3: "holding", 4: "input"}
+_SPARE = 16  # registers served past the last configured one (readers merge across gaps)
+
+
+def demo_config_path() -> Path:
+    """config/demo.yaml of a source checkout, else the copy packaged in the wheel."""
+    here = Path(__file__).resolve()
+    for cand in (here.parents[3] / "config" / "demo.yaml",
+                 here.parents[2] / "_data" / "config" / "demo.yaml"):
+        if cand.exists():
+            return cand
+    raise FileNotFoundError("demo.yaml not found (neither in the checkout nor the package)")
+
+
+def with_ports(cfg: LinesideConfig, host: str = "127.0.0.1", modbus_port: int = 5020,
+               opcua_port: int = 4840) -> LinesideConfig:
+    """The config with every Modbus TCP / OPC UA device pointing at the simulator."""
+    devices = []
+    for d in cfg.devices:
+        if d.type in ("modbus-tcp", "modbus-rtu-over-tcp"):
+            d = d.model_copy(update={"host": host, "port": modbus_port})
+        elif d.type == "opcua":
+            path = d.endpoint.split("://", 1)[1].partition("/")[2]
+            d = d.model_copy(update={"endpoint": f"opc.tcp://{host}:{opcua_port}/{path}"})
+        devices.append(d)
+    return cfg.model_copy(update={"devices": devices})
+
+
+def place_modbus(cfg: LinesideConfig) -> list[Placed]:
+    """Every Modbus signal at its unit, table and protocol address; overlaps refused."""
+    devs = {d.id: d for d in cfg.devices if d.type in ("modbus-tcp", "modbus-rtu-over-tcp")}
+    placed: list[Placed] = []
+    used: dict[tuple[int, str, int], tuple[str, int | None]] = {}
+    for line in cfg.lines:
+        for stage in line.stages:
+            for m in stage.machines:
+                dev = devs.get(m.source)
+                if dev is None:
+                    continue
+                for name, spec in m.signals.items():
+                    if not hasattr(spec, "table"):
+                        continue
+                    p = Placed(key=f"{m.id}.{name}",
+                               unit=spec.unit_id if spec.unit_id is not None else dev.unit_id,
+                               table=spec.table,
+                               address=protocol_address(spec.table, spec.address,
+                                                        dev.addressing),
+                               spec=spec, byte_order=spec.byte_order or dev.byte_order,
+                               string_byte_order=dev.string_byte_order)
+                    if not 0 <= p.address <= 65535 - p.words + 1:
+                        raise ValueError(f"{p.key}: address {spec.address} ({dev.addressing}) "
+                                         "is outside the Modbus range")
+                    for a in range(p.address, p.address + p.words):
+                        k = (p.unit, p.table, a)
+                        bit = spec.bit if spec.type == "bool" else None
+                        other = used.get(k)
+                        if other and not (bit is not None and other[1] is not None
+                                          and bit != other[1]):
+                            raise ValueError(
+                                f"{p.key} overlaps {other[0]} at unit {p.unit} "
+                                f"{p.table} {a}: the simulator serves all devices on one "
+                                "port, so give them distinct unit ids")
+                        used[k] = (p.key, bit)
+                    placed.append(p)
+    return placed
+
+
+class ModbusSim:
+    """pymodbus server whose register blocks are refreshed from a `RegisterImage`."""
+
+    def __init__(self, cfg: LinesideConfig, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.image = RegisterImage(place_modbus(cfg))
+        self.forbidden: dict[int, list[tuple[str, int, int]]] = {}
+        for d in cfg.devices:
+            if d.type in ("modbus-tcp", "modbus-rtu-over-tcp"):
+                for f in d.forbidden:
+                    self.forbidden.setdefault(d.unit_id, []).append((f.table, f.start, f.end))
+        self.units = sorted({u for u, _ in self.image.size})
+        self.requests = 0
+        self._server: Any = None
+
+    def _blocks(self, unit: int, table: str) -> list[Any]:
+        from pymodbus.simulator import DataType, SimData
+
+        n = self.image.size.get((unit, table), 0) + _SPARE
+        bits = table in ("coil", "discrete")
+        if bits:
+            n = (n + 15) // 16 * 16
+        holes = sorted((s, e) for t, s, e in self.forbidden.get(unit, []) if t == table)
+        spans, a = [], 0
+        for s, e in holes:
+            if s > a:
+                spans.append((a, min(s, n) - a))
+            a = max(a, e + 1)
+        if a < n:
+            spans.append((a, n - a))
+        dt_ = DataType.BITS if bits else DataType.REGISTERS
+        out = [SimData(s, count=c, values=False if bits else 0, datatype=dt_)
+               for s, c in spans if c > 0]
+        return out or [SimData(0, count=16 if bits else 1, values=False if bits else 0,
+                               datatype=dt_)]
+
+    async def _action(self, unit: int, func_code: int, start_address: int, address: int,
+                      count: int, registers: list[int], set_values: Any) -> Any:
+        from pymodbus.constants import ExcCodes
+
+        self.requests += 1
+        table = _FC_TABLE.get(func_code)
+        if set_values is not None or table is None:
+            return ExcCodes.ILLEGAL_FUNCTION
+        key = (unit, table)
+        if table in ("coil", "discrete"):
+            bits = self.image.bits.get(key, [])
+            # Bit blocks are packed 16 bits per register, bit 0 first, from start_address.
+            for i in range(len(registers) - 1):
+                word, base = 0, (start_address + i) * 16
+                for b in range(16):
+                    if base + b < len(bits) and bits[base + b]:
+                        word |= 1 << b
+                registers[i] = word
+        else:
+            words = self.image.words.get(key, [])
+            lo = max(address - start_address, 0)
+            hi = min(address - start_address + count, len(registers) - 1)
+            for i in range(lo, hi):
+                a = start_address + i
+                registers[i] = words[a] if a < len(words) else 0
+        return None
+
+    async def start(self) -> None:
+        from pymodbus.server import ModbusTcpServer
+        from pymodbus.simulator import SimDevice
+
+        devices = [
+            SimDevice(id=u, simdata=(self._blocks(u, "coil"), self._blocks(u, "discrete"),
+                                     self._blocks(u, "holding"), self._blocks(u, "input")),
+                      action=functools.partial(self._action, u))
+            for u in self.units
+        ]
+        if not devices:
+            return
+        self._server = ModbusTcpServer(devices, address=(self.host, self.port))
+        await self._server.serve_forever(background=True)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await self._server.shutdown()
+            self._server = None
+
+
+class OpcuaSim:
+    """asyncua server exposing the configured OPC UA nodes of the simulated machines."""
+
+    def __init__(self, cfg: LinesideConfig, host: str, port: int) -> None:
+        self.cfg, self.host, self.port = cfg, host, port
+        self.signals: list[tuple[str, Any, str]] = []  # key, OpcuaSignal, role
+        devs = {d.id: d for d in cfg.devices if d.type == "opcua"}
+        self.path = "lineside/sim"
+        for d in devs.values():
+            self.path = d.endpoint.split("://", 1)[1].partition("/")[2] or self.path
+            break
+        for line in cfg.lines:
+            for stage in line.stages:
+                for m in stage.machines:
+                    if m.source in devs:
+                        for name, spec in m.signals.items():
+                            if hasattr(spec, "node"):
+                                self.signals.append((f"{m.id}.{name}", spec, m.id))
+        self._server: Any = None
+        self._nodes: dict[str, tuple[Any, Any]] = {}  # key -> (NodeId, VariantType)
+        self._last: dict[str, Any] = {}
+
+    async def _ns(self, server: Any, index: int | None, uri: str | None) -> int:
+        if uri is not None:
+            return int(await server.register_namespace(uri))
+        assert index is not None
+        arr = await server.get_namespace_array()
+        while len(arr) <= index:
+            await server.register_namespace(
+                SIM_NAMESPACE if len(arr) == 2 else f"{SIM_NAMESPACE}:{len(arr)}")
+            arr = await server.get_namespace_array()
+        return index
+
+    @staticmethod
+    def _vtype(ua: Any, value: Any, bits: int, role: str) -> Any:
+        if isinstance(value, bool):
+            return ua.VariantType.Boolean
+        if isinstance(value, int):
+            if role in ("good", "reject", "total"):
+                return {16: ua.VariantType.UInt16, 32: ua.VariantType.UInt32}.get(
+                    bits, ua.VariantType.UInt64)
+            return ua.VariantType.Int32
+        if isinstance(value, float):
+            return ua.VariantType.Double
+        return ua.VariantType.String
+
+    async def start(self, values: dict[str, Any], machines: dict[str, Any]) -> None:
+        if not self.signals:
+            return
+        from asyncua import Server, ua
+
+        server = Server()
+        await server.init()
+        server.set_endpoint(f"opc.tcp://{self.host}:{self.port}/{self.path}")
+        server.set_server_name("lineside simulated factory")
+        sim_idx = await self._ns(server, 2, None)
+        objects = server.nodes.objects
+        folders: dict[str, Any] = {}
+        for key, spec, mid in self.signals:
+            role = key.split(".", 1)[1]
+            v = values[key]
+            vt = self._vtype(ua, v, machines[mid].cfg.counters.bits, role)
+            if spec.node is not None:
+                text = spec.node.strip()
+                if text.startswith("nsu="):  # nsu=<uri>;s=... : register the URI first
+                    uri, _, rest = text[4:].partition(";")
+                    idx = await self._ns(server, None, uri)
+                    nid = ua.NodeId.from_string(f"ns={idx};{rest}")
+                else:
+                    nid = ua.NodeId.from_string(text)
+                    await self._ns(server, nid.NamespaceIndex, None)
+                parent = folders.get(mid)
+                if parent is None:
+                    parent = folders[mid] = await objects.add_folder(
+                        ua.NodeId(f"Machines.{mid}", sim_idx), ua.QualifiedName(mid, sim_idx))
+                await parent.add_variable(
+                    nid, ua.QualifiedName(role, nid.NamespaceIndex), ua.Variant(v, vt))
+            else:
+                parts = [p.split(":", 1) for p in spec.path.strip("/").split("/")]
+                node = objects
+                for i, (ns_s, name) in enumerate(parts):
+                    ns = await self._ns(server, int(ns_s), None)
+                    pkey = "/".join(f"{a}:{b}" for a, b in parts[: i + 1])
+                    if i == len(parts) - 1:
+                        var = await node.add_variable(
+                            ua.NodeId(pkey, ns), ua.QualifiedName(name, ns), ua.Variant(v, vt))
+                        nid = var.nodeid
+                    else:
+                        nxt = folders.get(pkey)
+                        if nxt is None:
+                            nxt = folders[pkey] = await node.add_folder(
+                                ua.NodeId(pkey, ns), ua.QualifiedName(name, ns))
+                        node = nxt
+            self._nodes[key] = (nid, vt)
+            self._last[key] = v
+        await server.start()
+        self._server = server
+
+    async def update(self, values: dict[str, Any]) -> None:
+        if self._server is None:
+            return
+        from asyncua import ua
+
+        now = dt.datetime.now(dt.UTC)
+        for key, (nid, vt) in self._nodes.items():
+            v = values.get(key)
+            if v is None or v == self._last.get(key):
+                continue
+            self._last[key] = v
+            await self._server.write_attribute_value(
+                nid, ua.DataValue(ua.Variant(v, vt), SourceTimestamp=now, ServerTimestamp=now))
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await self._server.stop()
+            self._server = None
+
+
+class SimulatedFactory:
+    """The model plus its servers, advanced by the wall clock (× `speed`)."""
+
+    def __init__(self, cfg: LinesideConfig, seed: int = 0, host: str = "127.0.0.1",
+                 modbus_port: int = 5020, opcua_port: int = 4840,
+                 truth_path: str | Path | None = None, speed: float = 1.0,
+                 start_ts: float | None = None, update_s: float = 0.1,
+                 profiles: dict[str, Any] | None = None, keep_truth: bool = True) -> None:
+        self.source_config = cfg
+        self.config = with_ports(cfg, host, modbus_port, opcua_port)
+        self.seed, self.host, self.speed, self.update_s = seed, host, speed, update_s
+        self.modbus_port, self.opcua_port = modbus_port, opcua_port
+        self.truth_path = Path(truth_path) if truth_path else None
+        self.truth: Truth | None = Truth() if keep_truth else None
+        self._start_ts, self._profiles = start_ts, profiles
+        self.factory: Factory | None = None
+        self.modbus = ModbusSim(self.config, host, modbus_port)
+        self.opcua = OpcuaSim(self.config, host, opcua_port)
+        self._writer: TruthWriter | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._wall0 = 0.0
+        self.sim_t0 = 0.0
+        self.updates = 0
+
+    def sim_time(self, wall: float | None = None) -> float:
+        """Simulated time for a wall-clock instant (equal to it when speed is 1)."""
+        w = time.time() if wall is None else wall
+        return self.sim_t0 + (w - self._wall0) * self.speed
+
+    async def start(self) -> SimulatedFactory:
+        self._wall0 = time.time()
+        self.sim_t0 = self._start_ts if self._start_ts is not None else self._wall0
+        recorders: list[Any] = []
+        if self.truth is not None:
+            recorders.append(self.truth)
+        if self.truth_path is not None:
+            self._writer = TruthWriter(self.truth_path)
+            recorders.append(self._writer)
+        self.factory = Factory.from_config(self.source_config, self.seed, self.sim_t0,
+                                           profiles=self._profiles, recorders=recorders)
+        self.factory.advance(self.sim_t0)
+        values = self.factory.values()
+        self.modbus.image.update(values)
+        try:
+            await self.modbus.start()
+            await self.opcua.start(values, self.factory.by_id)
+        except BaseException:
+            await self.stop()
+            raise
+        self._task = asyncio.create_task(self._run(), name="lineside-simulator")
+        log.info("simulated factory: %d machines, Modbus %s:%d (units %s), OPC UA %s",
+                 len(self.factory.machines), self.host, self.modbus_port, self.modbus.units,
+                 f"opc.tcp://{self.host}:{self.opcua_port}/{self.opcua.path}"
+                 if self.opcua.signals else "none")
+        return self
+
+    def step(self) -> dict[str, Any]:
+        """Advance the model to now and refresh the Modbus image; returns the values."""
+        assert self.factory is not None
+        self.factory.advance(self.sim_time())
+        values = self.factory.values()
+        self.modbus.image.update(values)
+        self.updates += 1
+        return values
+
+    async def _run(self) -> None:
+        next_t = time.monotonic()
+        while True:
+            values = self.step()
+            await self.opcua.update(values)
+            next_t += self.update_s
+            delay = next_t - time.monotonic()
+            if delay < 0:  # fell behind (slow machine, huge --speed): do not spiral
+                next_t, delay = time.monotonic(), 0.0
+            await asyncio.sleep(delay)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        await self.modbus.stop()
+        await self.opcua.stop()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    async def __aenter__(self) -> SimulatedFactory:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+__all__ = ["SimulatedFactory", "demo_config_path", "place_modbus", "with_ports"]
