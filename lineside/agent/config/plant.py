@@ -85,6 +85,12 @@ class StateSource(_Strict):
 
     map: Literal["packml", "weihenstephan", "machinery", "custom", "signals"] = "signals"
     custom: dict[int, State] = Field(default_factory=dict, description="code -> state")
+    modes: dict[int, State] | None = Field(
+        None, description="`mode` signal value -> planned state (setup/cleaning/maintenance); "
+        "default per map, see docs/engine.md")
+    programs: dict[int, State] | None = Field(
+        None, description="`program` signal value (or bit, Weihenstephan WS_Cur_Prog) -> state; "
+        "default {8: cleaning, 16: setup, 32: maintenance}")
 
     @model_validator(mode="after")
     def _custom(self) -> StateSource:
@@ -130,6 +136,8 @@ class Machine(_Strict):
     state: StateSource = Field(default_factory=StateSource)
     counters: Counters = Field(default_factory=Counters)
     reasons: dict[int, str] = Field(default_factory=dict, description="fault code -> text")
+    stale_after_s: float | None = Field(
+        None, gt=0, description="overrides metrics.stale_after_s for this machine")
     signals: dict[str, Signal] = Field(default_factory=dict)
 
     @model_validator(mode="after")

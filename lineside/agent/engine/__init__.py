@@ -1,0 +1,14 @@
+"""Sans-I/O engine: samples and clock ticks in, points out (DESIGN.md, docs/engine.md)."""
+
+from lineside.agent.engine.core import (
+    Engine,
+    EngineStats,
+    Figures,
+    LineView,
+    MachineView,
+    SiteView,
+    StageView,
+)
+
+__all__ = ["Engine", "EngineStats", "Figures", "LineView", "MachineView", "SiteView",
+           "StageView"]

@@ -1,0 +1,884 @@
+"""The engine: samples and clock ticks in, points out. No I/O, no wall clock.
+
+Time is what samples and ticks say. The engine keeps one "segment" open: the span
+between two consecutive cut points, which are the bucket boundaries (epoch multiples
+of `metrics.bucket_s`) and every change point of the calendar (shift start/end, break
+start/end, planned downtime start/end). Inside a segment the calendar is constant, so
+a machine's time is accounted by adding `t - since` to one slot of its accumulator.
+At the end of a segment every machine's accumulator is added to its bucket and shift
+accumulators; at a bucket end the `oee` and `automation` points are computed, at a
+shift end the `oee_shift` points. docs/engine.md documents every rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from lineside.agent.config.models import LinesideConfig
+from lineside.agent.config.plant import ROLE_SIGNALS, STATES, Line, Machine
+from lineside.agent.engine import fields as F
+from lineside.agent.engine.calendar import ShiftInstance, Status, Timeline
+from lineside.agent.engine.states import (
+    BLOCKED,
+    FAULT,
+    IDLE,
+    PRODUCING,
+    SIDX,
+    STARVED,
+    UNKNOWN,
+    StateMap,
+    _as_int,
+    _truthy,
+)
+from lineside.points import Point
+from lineside.samples import Quality
+
+# Role numbers: 0..7 decide the state (the order of `raw`), then the others.
+R_STATE, R_RUNNING, R_FAULT, R_STARVED, R_BLOCKED, R_MODE, R_PROGRAM, R_FAULT_CODE = range(8)
+R_AUTO, R_GOOD, R_REJECT, R_TOTAL, R_PRODUCT, R_PV = 8, 9, 10, 11, 12, 13
+ROLE = {
+    "state": R_STATE, "running": R_RUNNING, "fault": R_FAULT, "starved": R_STARVED,
+    "blocked": R_BLOCKED, "mode": R_MODE, "program": R_PROGRAM, "fault_code": R_FAULT_CODE,
+    "auto_mode": R_AUTO, "good": R_GOOD, "reject": R_REJECT, "total": R_TOTAL,
+    "product": R_PRODUCT,
+}
+assert set(ROLE) == set(ROLE_SIGNALS)
+
+OFF, DOWN, ON = 0, 1, 2  # calendar mode of a machine's line during the open segment
+BAD = Quality.BAD
+NEVER = 1e18  # "no deadline" (finite, so snapshots stay strict JSON)
+STOP_STATES = frozenset((IDLE, STARVED, BLOCKED, FAULT))
+REASON_STATES = frozenset((FAULT, IDLE))  # stops nobody explained: they need a reason
+SNAPSHOT_VERSION = 1
+
+
+def _ns(t: float) -> int:
+    # Microsecond resolution: t * 1e6 is exact enough in a double, t * 1e9 is not.
+    return round(t * 1e6) * 1000
+
+
+@dataclass
+class EngineStats:
+    samples_in: int = 0
+    late_samples: int = 0
+    buckets_closed: int = 0
+    shifts_closed: int = 0
+    unknown_signals: int = 0
+    counter_resets: int = 0
+    counter_rollovers: int = 0
+    state_changes: int = 0
+
+
+class _PV:
+    """A process value reported as a `signal` point on change (with deadband)."""
+
+    __slots__ = ("deadband", "key", "last", "tags")
+
+    def __init__(self, key: str, tags: dict[str, str], deadband: float) -> None:
+        self.key, self.tags, self.deadband = key, tags, deadband
+        self.last: Any = None
+
+
+class _M:
+    """Runtime state of one machine (slots: the hot path reads these directly)."""
+
+    __slots__ = (
+        "acc",
+        "acc_since",
+        "auto",
+        "auto_decl",
+        "bacc",
+        "bad",
+        "cfg",
+        "cnt",
+        "code",
+        "cycle",
+        "default_cycle",
+        "dirty",
+        "has_auto",
+        "id",
+        "incr",
+        "kinds",
+        "last_good",
+        "line_i",
+        "live",
+        "mask",
+        "mod",
+        "mode",
+        "product",
+        "products",
+        "rate",
+        "raw",
+        "reason",
+        "reasons",
+        "sacc",
+        "since",
+        "slot",
+        "smap",
+        "stage_i",
+        "stale_at",
+        "stale_s",
+        "state",
+        "stop_start",
+        "tags",
+    )
+
+    def __init__(self, cfg: Machine, line_i: int, stage_i: int, tags: dict[str, str],
+                 stale_s: float, planned: frozenset[int], start: float) -> None:
+        self.cfg = cfg
+        self.id = cfg.id
+        self.line_i, self.stage_i, self.tags = line_i, stage_i, tags
+        self.smap = StateMap(cfg)
+        self.stale_s = float(cfg.stale_after_s or stale_s)
+        self.default_cycle = float(cfg.ideal_cycle)
+        self.products = {int(k): 60.0 / float(v) for k, v in cfg.products.items()}
+        self.cycle = self.default_cycle
+        self.rate = 60.0 / self.cycle  # ideal units per minute
+        self.product: Any = None
+        self.reasons = {int(k): v for k, v in cfg.reasons.items()}
+        self.has_auto = "auto_mode" in cfg.signals
+        self.auto_decl = cfg.automation == "automatic"
+        # Without an auto_mode signal an automatic machine is always in auto; manual
+        # and mechanized equipment never counts (DESIGN.md, automation rate).
+        self.auto = self.auto_decl and not self.has_auto
+        self.incr = cfg.counters.mode == "increment"
+        self.mod = 1 << cfg.counters.bits
+        self.mask = self.mod - 1
+        self.kinds = ((F.G if "good" in cfg.signals else 0) | (F.R if "reject" in cfg.signals
+                      else 0) | (F.T if "total" in cfg.signals else 0))
+        # Where each state's time goes inside planned busy time.
+        slot = [F.RUN, F.IDLE_S, F.STARVED_S, F.BLOCKED_S, F.FAULT_S, F.SETUP_S,
+                F.SETUP_S,  # cleaning that is not planned: a changeover-like loss
+                F.FAULT_S,  # maintenance that is not planned: unplanned repair
+                F.UNKNOWN_S]
+        for st in planned:
+            slot[st] = F.PDOWN
+        self.slot = slot
+        self.raw: list[Any] = [None] * 8
+        self.state = UNKNOWN
+        self.since = start
+        self.code: int | None = None
+        self.reason = "no data"
+        self.acc_since = start
+        self.mode = OFF
+        self.last_good: float | None = None
+        self.stale_at = NEVER
+        self.bad = False
+        self.cnt: list[int | None] = [None, None, None]
+        self.acc = [0.0] * F.ACC_N
+        self.bacc = [0.0] * F.ACC_N
+        self.sacc = [0.0] * F.ACC_N
+        self.stop_start: float | None = None
+        self.live = False
+        self.dirty = False
+
+    # -- snapshot ----------------------------------------------------------------------
+    _SNAP = ("acc", "acc_since", "auto", "bacc", "bad", "cnt", "code", "cycle", "last_good",
+             "live", "product", "rate", "raw", "reason", "sacc", "since", "stale_at",
+             "state", "stop_start")
+
+    def dump(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self._SNAP}
+
+    def load(self, d: dict[str, Any]) -> None:
+        for k in self._SNAP:
+            if k in d:
+                v = d[k]
+                if k in ("acc", "bacc", "sacc"):
+                    v = (list(v) + [0.0] * F.ACC_N)[: F.ACC_N]
+                elif k in ("raw", "cnt"):
+                    v = list(v)
+                setattr(self, k, v)
+
+
+# -- read-only view for the live terminal ------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Figures:
+    availability: float | None
+    performance: float | None
+    quality: float | None
+    oee: float | None
+    automation_rate: float | None
+    good: int
+    reject: int
+    run_s: float
+    planned_busy_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class MachineView:
+    id: str
+    name: str
+    state: str
+    since_s: float
+    reason: str
+    auto: bool | None
+    figures: Figures
+
+
+@dataclass(frozen=True, slots=True)
+class StageView:
+    id: str
+    name: str
+    kind: str
+    manual: bool
+    machines: tuple[MachineView, ...]
+    figures: Figures
+
+
+@dataclass(frozen=True, slots=True)
+class LineView:
+    id: str
+    name: str
+    output_stage: str
+    stages: tuple[StageView, ...]
+    figures: Figures
+
+
+@dataclass(frozen=True, slots=True)
+class SiteView:
+    ts: float
+    period: str  # "shift <name> <date>" or "since <iso start>"
+    period_start: float
+    scheduled: bool
+    lines: tuple[LineView, ...]
+    figures: Figures
+
+
+def _figures(vec: list[float], rate: float | None) -> Figures:
+    f = F.to_fields(vec, rate)
+    return Figures(
+        f.get("availability"), f.get("performance"), f.get("quality"), f.get("oee"),  # type: ignore[arg-type]
+        rate, round(vec[14]), round(vec[15]), vec[3], vec[2])
+
+
+class Engine:
+    """See the module docstring and docs/engine.md."""
+
+    def __init__(self, cfg: LinesideConfig, start_ts: float,
+                 snapshot: dict[str, Any] | None = None) -> None:
+        self.cfg = cfg
+        met = cfg.metrics
+        self.bucket_s = int(met.bucket_s)
+        self.small_stop_s = float(met.small_stop_threshold_s)
+        self.reason_after_s = float(met.reason_after_s)
+        self.target = float(met.automation_target)
+        self.timeline = Timeline(cfg.calendar, cfg.site.timezone)
+        self.stats = EngineStats()
+        planned = frozenset(SIDX[s] for s in met.planned_states)
+        site = cfg.site
+        base = {"enterprise": site.enterprise_id, "site": site.site_id}
+        self._site_tags = {**base, "level": "site"}
+        self._lines: list[Line] = list(cfg.lines)
+        self._line_tags: list[dict[str, str]] = []
+        self._stage_tags: list[list[dict[str, str]]] = []
+        self._stage_machines: list[list[list[_M]]] = []
+        self._output: list[int] = []
+        self._machines: list[_M] = []
+        self._route: dict[str, tuple[Any, int]] = {}
+        self._pvs: list[_PV] = []
+        start_ts = float(start_ts)
+        for li, line in enumerate(cfg.lines):
+            lt = {**base, "line": line.id, "level": "line"}
+            self._line_tags.append(lt)
+            st_tags: list[dict[str, str]] = []
+            st_ms: list[list[_M]] = []
+            out_i = len(line.stages) - 1
+            for si, stage in enumerate(line.stages):
+                if line.output_stage is not None and stage.id == line.output_stage:
+                    out_i = si
+                stt = {**base, "line": line.id, "stage": stage.id, "level": "stage"}
+                st_tags.append(stt)
+                ms: list[_M] = []
+                for mc in stage.machines:
+                    mt = {**base, "line": line.id, "stage": stage.id, "machine": mc.id,
+                          "level": "machine"}
+                    m = _M(mc, li, si, mt, met.stale_after_s, planned, start_ts)
+                    ms.append(m)
+                    self._machines.append(m)
+                    for name, spec in mc.signals.items():
+                        key = f"{mc.id}.{name}"
+                        role = ROLE.get(name)
+                        if role is not None:
+                            self._route[key] = (m, role)
+                        else:
+                            db = getattr(spec, "deadband", None)
+                            pv = _PV(key, {**mt, "signal": name},
+                                     float(met.signal_deadband if db is None else db))
+                            self._pvs.append(pv)
+                            self._route[key] = (pv, R_PV)
+                st_ms.append(ms)
+            self._stage_tags.append(st_tags)
+            self._stage_machines.append(st_ms)
+            self._output.append(out_i)
+        self._by_id = {m.id: m for m in self._machines}
+        self._dirty: list[_M] = []
+        self._start = start_ts
+        self._now = start_ts
+        self._closed_until = -math.inf
+        self._bucket_start = math.floor(start_ts / self.bucket_s) * self.bucket_s
+        self._seg_start = start_ts
+        if snapshot is not None:
+            self._restore(snapshot)
+        self._open_segment(self._seg_start)
+
+    # =================================================================== feeding samples
+    def feed(self, samples: Iterable[Any]) -> list[Point]:
+        """Samples in (any order of signals; time should not go backwards): points out.
+
+        Returns `machine_state` points on state changes and `signal` points for process
+        values; also the `oee`/`oee_shift`/`automation` points of any bucket or shift a
+        sample's timestamp has moved past (when samples run ahead of `tick`).
+        """
+        out: list[Point] = []
+        route = self._route
+        now = self._now
+        seg_end = self._seg_end
+        dirty = self._dirty
+        st = self.stats
+        n = 0
+        unknown_sig = 0
+        for s in samples:
+            n += 1
+            ts = s.ts
+            if ts != now:
+                if ts > now:
+                    if dirty:
+                        self._eval_dirty(now, out)
+                    if ts >= seg_end:
+                        self._advance(ts, out)
+                        seg_end = self._seg_end
+                    now = self._now = ts
+                else:
+                    if ts < self._closed_until:
+                        st.late_samples += 1
+                    ts = now  # late: taken as arriving now (never rewrites closed buckets)
+            r = route.get(s.signal)
+            if r is None:
+                unknown_sig += 1
+                continue
+            m, role = r
+            q = s.quality
+            if role >= R_GOOD and role <= R_TOTAL:  # ---- counters (the most frequent)
+                if q is BAD:
+                    continue
+                v = s.value
+                try:
+                    iv = int(v) & m.mask
+                except (TypeError, ValueError, OverflowError):
+                    continue
+                k = role - R_GOOD
+                if m.incr:
+                    d = iv
+                else:
+                    prev = m.cnt[k]
+                    if iv == prev:
+                        continue
+                    m.cnt[k] = iv
+                    if prev is None:  # first value: the baseline
+                        continue
+                    if iv > prev:
+                        d = iv - prev
+                    else:
+                        w = iv + m.mod - prev
+                        if w < (m.mod >> 2):
+                            d = w
+                            st.counter_rollovers += 1
+                        else:  # a reset: counted from zero, never as a jump
+                            d = iv
+                            st.counter_resets += 1
+                if d and m.mode == ON:
+                    acc = m.acc
+                    acc[F.CG + k] += d
+                    acc[F.IG + k] += d * m.cycle
+            elif role < R_AUTO:  # ---- state signals
+                if q is BAD:
+                    m.bad = True
+                    continue
+                if ts > m.stale_at and m.state != UNKNOWN:
+                    self._go_unknown(m, m.stale_at, out)
+                m.last_good = ts
+                m.stale_at = ts + m.stale_s
+                m.bad = False
+                v = s.value
+                raw = m.raw
+                if v != raw[role] or m.state == UNKNOWN:
+                    raw[role] = v
+                    if not m.dirty:
+                        m.dirty = True
+                        dirty.append(m)
+            elif role == R_PV:
+                if q is BAD:
+                    continue
+                self._pv(m, s, out)
+            elif role == R_AUTO:
+                if q is BAD:
+                    continue
+                a = _truthy(s.value)
+                if a != m.auto:
+                    self._accum_to(m, ts, out)
+                    m.auto = a
+            else:  # R_PRODUCT
+                if q is BAD:
+                    continue
+                v = s.value
+                if v != m.product:
+                    self._accum_to(m, ts, out)
+                    m.product = v
+                    c = _as_int(v)
+                    m.cycle = m.products.get(c, m.default_cycle) if c is not None \
+                        else m.default_cycle
+                    m.rate = 60.0 / m.cycle
+        st.samples_in += n
+        st.unknown_signals += unknown_sig
+        return out
+
+    def _pv(self, pv: _PV, s: Any, out: list[Point]) -> None:
+        v = s.value
+        if isinstance(v, (bool, int, float)):
+            fv = float(v)
+            if fv != fv:  # NaN: nothing to report
+                return
+            last = pv.last
+            if last is not None and not isinstance(last, str):
+                dv = abs(fv - last)
+                if dv == 0 or dv <= pv.deadband:
+                    return
+            pv.last = fv
+            out.append(Point("signal", pv.tags, {"value": fv}, _ns(s.ts)))
+        elif v is not None:
+            sv = str(v)
+            if sv == pv.last:
+                return
+            pv.last = sv
+            out.append(Point("signal", pv.tags, {"text": sv}, _ns(s.ts)))
+
+    # ====================================================================== clock ticks
+    def tick(self, now_ts: float) -> list[Point]:
+        """Advance to now_ts: close every bucket and shift ending at or before it."""
+        out: list[Point] = []
+        now_ts = float(now_ts)
+        if now_ts <= self._now:
+            return out
+        if self._dirty:
+            self._eval_dirty(self._now, out)
+        if now_ts >= self._seg_end:
+            self._advance(now_ts, out)
+        # Machines that went silent: their `unknown` starts at the exact deadline.
+        for m in self._machines:
+            if m.stale_at <= now_ts and m.state != UNKNOWN:
+                self._go_unknown(m, m.stale_at, out)
+        self._now = now_ts
+        return out
+
+    def close_open(self, now_ts: float) -> list[Point]:
+        """At shutdown: tick, then provisional points for the open bucket and shift.
+
+        They carry the bucket's / shift's own timestamp, so the final points written
+        after a restart (from the snapshot) overwrite them in InfluxDB.
+        """
+        out = self.tick(now_ts)
+        t = max(self._now, float(now_ts))
+        vecs = [F.vector(self._partial(m, t, m.bacc), m.kinds) for m in self._machines]
+        out += self._entity_points("oee", vecs, {}, _ns(self._bucket_start),
+                                   with_automation=False)
+        shift = self._status.shift
+        if shift is not None:
+            vecs = [F.vector(self._partial(m, t, m.sacc), m.kinds) for m in self._machines]
+            out += self._entity_points("oee_shift", vecs,
+                                       {"shift": shift.name, "shift_date": shift.date},
+                                       _ns(shift.start), with_automation=False)
+        return out
+
+    # ================================================================ state transitions
+    def _eval_dirty(self, t: float, out: list[Point]) -> None:
+        for m in self._dirty:
+            m.dirty = False
+            raw = m.raw
+            new = m.smap.derive(raw)
+            reason = ""
+            if new == FAULT:
+                fc = _as_int(raw[R_FAULT_CODE])
+                if fc:
+                    reason = m.reasons.get(fc, f"code {fc}")
+            elif new == UNKNOWN:
+                c = m.smap.code_of(raw)
+                reason = "no state code" if c is None else f"state code {c}"
+            self._set_state(m, new, t, reason, out, m.smap.code_of(raw))
+        self._dirty.clear()
+
+    def _go_unknown(self, m: _M, t: float, out: list[Point]) -> None:
+        reason = "bad quality" if m.bad else ("no data" if m.last_good is None else "stale")
+        self._set_state(m, UNKNOWN, max(t, m.acc_since), reason, out, None)
+
+    def _set_state(self, m: _M, new: int, t: float, reason: str, out: list[Point],
+                   code: int | None) -> None:
+        prev = m.state
+        if new == prev and reason == m.reason:
+            m.code = code
+            return
+        self._accum(m, t)
+        if m.mode == ON:  # small stops: a stop that started and ended in scheduled time
+            if new == PRODUCING:
+                ss = m.stop_start
+                if ss is not None:
+                    d = t - ss
+                    if d < self.small_stop_s:
+                        m.acc[F.SMALL_N] += 1
+                        m.acc[F.SMALL_S] += d
+                m.stop_start = None
+            elif new in STOP_STATES:
+                if prev == PRODUCING:
+                    m.stop_start = t
+            else:
+                m.stop_start = None
+        dur = t - m.since
+        fields: dict[str, Any] = {"state": STATES[new], "prev_state": STATES[prev],
+                                  "prev_duration_s": round(dur, 6)}
+        if code is not None:
+            fields["code"] = code
+        if reason:
+            fields["reason"] = reason
+        if new == FAULT:
+            fc = _as_int(m.raw[R_FAULT_CODE])
+            if fc:
+                fields["fault_code"] = fc
+        if prev in REASON_STATES and self.reason_after_s > 0 and dur >= self.reason_after_s:
+            fields["needs_reason"] = True
+        out.append(Point("machine_state", m.tags, fields, _ns(t)))
+        self.stats.state_changes += 1
+        m.state = new
+        m.since = t
+        m.reason = reason
+        m.code = code
+        if new != UNKNOWN:
+            m.live = True
+
+    def _accum_to(self, m: _M, t: float, out: list[Point]) -> None:
+        if t > m.stale_at and m.state != UNKNOWN:
+            self._go_unknown(m, m.stale_at, out)
+        self._accum(m, t)
+
+    @staticmethod
+    def _accum(m: _M, t: float) -> None:
+        """Account [acc_since, t) in the machine's current state, within the segment."""
+        d = t - m.acc_since
+        if d > 0:
+            mode = m.mode
+            if mode == ON:
+                acc = m.acc
+                acc[F.SCHED] += d
+                st = m.state
+                acc[m.slot[st]] += d
+                if st == PRODUCING:
+                    w = m.rate * d / 60.0
+                    acc[F.RUN_W] += w
+                    if m.auto:
+                        acc[F.AUTO_RUN] += d
+                        acc[F.AUTO_W] += w
+            elif mode == DOWN:
+                acc = m.acc
+                acc[F.SCHED] += d
+                acc[F.PDOWN] += d
+            m.acc_since = t
+
+    @staticmethod
+    def _partial(m: _M, t: float, base: list[float]) -> list[float]:
+        """base + open segment + [acc_since, t), without touching the machine."""
+        acc = [a + b for a, b in zip(base, m.acc, strict=True)]
+        d = t - m.acc_since
+        if d > 0 and m.mode != OFF:
+            acc[F.SCHED] += d
+            if m.mode == DOWN:
+                acc[F.PDOWN] += d
+            else:
+                acc[m.slot[m.state]] += d
+                if m.state == PRODUCING:
+                    w = m.rate * d / 60.0
+                    acc[F.RUN_W] += w
+                    if m.auto:
+                        acc[F.AUTO_RUN] += d
+                        acc[F.AUTO_W] += w
+        return acc
+
+    # ===================================================================== segments
+    def _open_segment(self, t: float) -> None:
+        self._seg_start = t
+        tl = self.timeline
+        st: Status = tl.status(t)
+        self._status = st
+        self._seg_end = min(self._bucket_start + self.bucket_s, tl.next_change(t))
+        line_mode = [OFF if not st.scheduled else (DOWN if st.line_down(ln.id) else ON)
+                     for ln in self._lines]
+        for m in self._machines:
+            mode = line_mode[m.line_i]
+            if mode != ON:
+                m.stop_start = None  # a stop interrupted by a break is no small stop
+            m.mode = mode
+
+    def _advance(self, t: float, out: list[Point]) -> None:
+        while self._seg_end <= t:
+            end = self._seg_end
+            self._close_segment(end, out)
+            self._open_segment(end)
+
+    def _close_segment(self, end: float, out: list[Point]) -> None:
+        st = self._status
+        into_shift = st.shift is not None or self.timeline.always
+        for m in self._machines:
+            if m.stale_at <= end and m.state != UNKNOWN:
+                self._go_unknown(m, m.stale_at, out)
+            self._accum(m, end)
+            m.acc_since = end
+            acc = m.acc
+            if any(acc):
+                b = m.bacc
+                for i, v in enumerate(acc):
+                    b[i] += v
+                if into_shift:
+                    s = m.sacc
+                    for i, v in enumerate(acc):
+                        s[i] += v
+                m.acc = [0.0] * F.ACC_N
+        if end >= self._bucket_start + self.bucket_s:
+            self._close_bucket(out)
+        sh = st.shift
+        if sh is not None and end >= sh.end:
+            self._close_shift(sh, out)
+
+    def _close_bucket(self, out: list[Point]) -> None:
+        start = self._bucket_start
+        vecs = [F.vector(m.bacc, m.kinds) for m in self._machines]
+        live = [m.live for m in self._machines]
+        out += self._entity_points("oee", vecs, {}, _ns(start), with_automation=True,
+                                   live=live)
+        for m in self._machines:
+            m.bacc = [0.0] * F.ACC_N
+            m.live = m.state != UNKNOWN
+        self._bucket_start = start + self.bucket_s
+        self._closed_until = self._bucket_start
+        self.stats.buckets_closed += 1
+
+    def _close_shift(self, sh: ShiftInstance, out: list[Point]) -> None:
+        vecs = [F.vector(m.sacc, m.kinds) for m in self._machines]
+        out += self._entity_points("oee_shift", vecs,
+                                   {"shift": sh.name, "shift_date": sh.date}, _ns(sh.start),
+                                   with_automation=False)
+        for m in self._machines:
+            m.sacc = [0.0] * F.ACC_N
+        self.stats.shifts_closed += 1
+
+    # ===================================================================== aggregation
+    def _aggregate(self, vecs: list[list[float]]) -> dict[str, Any]:
+        """Machine vectors -> stage/line/site vectors and automation rates."""
+        mi = 0
+        stage_vecs: list[list[list[float]]] = []
+        stage_rates: list[list[float | None]] = []
+        line_vecs: list[list[float]] = []
+        line_all: list[list[float]] = []
+        line_rates: list[float | None] = []
+        for li, line in enumerate(self._lines):
+            svs: list[list[float]] = []
+            for _stage, ms in zip(line.stages, self._stage_machines[li], strict=True):
+                svs.append(F.vsum(vecs[mi:mi + len(ms)]))
+                mi += len(ms)
+            allv = F.vsum(svs)
+            line_runs = allv[3] > 0
+            rates: list[float | None] = []
+            for stage, sv in zip(line.stages, svs, strict=True):
+                if stage.manual and not stage.machines:
+                    rates.append(0.0 if line_runs else None)
+                else:
+                    rates.append(F.machine_rate(sv))
+            num = sum(stage.weight * r for stage, r in zip(line.stages, rates, strict=True)
+                      if r is not None)
+            den = sum(stage.weight for stage, r in zip(line.stages, rates, strict=True)
+                      if r is not None)
+            stage_vecs.append(svs)
+            stage_rates.append(rates)
+            line_vecs.append(svs[self._output[li]])
+            line_all.append(allv)
+            line_rates.append(num / den if den > 0 else None)
+        site_vec = F.vsum(line_vecs)
+        num = sum(lv[2] * r for lv, r in zip(line_vecs, line_rates, strict=True)
+                  if r is not None and lv[2] > 0)
+        den = sum(lv[2] for lv, r in zip(line_vecs, line_rates, strict=True)
+                  if r is not None and lv[2] > 0)
+        return {"stage_vecs": stage_vecs, "stage_rates": stage_rates, "line_vecs": line_vecs,
+                "line_all": line_all, "line_rates": line_rates, "site_vec": site_vec,
+                "site_rate": num / den if den > 0 else None}
+
+    def _entity_points(self, measurement: str, vecs: list[list[float]],
+                       extra_tags: dict[str, str], ts_ns: int, with_automation: bool,
+                       live: list[bool] | None = None) -> list[Point]:
+        def tags(t: dict[str, str]) -> dict[str, str]:
+            return {**t, **extra_tags} if extra_tags else t
+
+        agg = self._aggregate(vecs)
+        out: list[Point] = []
+        for m, v in zip(self._machines, vecs, strict=True):
+            out.append(Point(measurement, tags(m.tags), F.to_fields(v, F.machine_rate(v)),
+                             ts_ns))
+        for li, line in enumerate(self._lines):
+            for si, stage in enumerate(line.stages):
+                sv = agg["stage_vecs"][li][si]
+                fl = F.to_fields(sv, agg["stage_rates"][li][si])
+                if stage.manual:
+                    fl["manual"] = True
+                out.append(Point(measurement, tags(self._stage_tags[li][si]), fl, ts_ns))
+            out.append(Point(measurement, tags(self._line_tags[li]),
+                             F.to_fields(agg["line_vecs"][li], agg["line_rates"][li]), ts_ns))
+        out.append(Point(measurement, tags(self._site_tags),
+                         F.to_fields(agg["site_vec"], agg["site_rate"]), ts_ns))
+        if with_automation:
+            out += self._automation_points(agg, live or [], ts_ns)
+        return out
+
+    def _automation_points(self, agg: dict[str, Any], live: list[bool],
+                           ts_ns: int) -> list[Point]:
+        site = self.cfg.site
+        base = {"region": site.region, "enterprise": site.enterprise_id}
+        target = self.target
+        out: list[Point] = []
+        mi = 0
+        all_dig = 0
+        all_stages = 0
+        all_vec: list[list[float]] = []
+        for li, line in enumerate(self._lines):
+            dig: list[bool] = []
+            for stage, ms in zip(line.stages, self._stage_machines[li], strict=True):
+                dig.append(not stage.manual and bool(ms) and any(live[mi:mi + len(ms)]))
+                mi += len(ms)
+            kinds: dict[str, list[int]] = {}
+            for si, stage in enumerate(line.stages):
+                kinds.setdefault(stage.kind, []).append(si)
+            for kind, idxs in kinds.items():
+                rates = agg["stage_rates"][li]
+                num = sum(line.stages[i].weight * rates[i] for i in idxs if rates[i] is not None)
+                den = sum(line.stages[i].weight for i in idxs if rates[i] is not None)
+                sv = F.vsum([agg["stage_vecs"][li][i] for i in idxs])
+                out.append(self._auto_point(
+                    {**base, "line": line.id, "stage_kind": kind, "level": "stage_kind"},
+                    num / den if den > 0 else None, sv,
+                    sum(dig[i] for i in idxs) / len(idxs), target, ts_ns))
+            lv = agg["line_all"][li]
+            out.append(self._auto_point({**base, "line": line.id, "level": "line"},
+                                        agg["line_rates"][li], lv, sum(dig) / len(dig),
+                                        target, ts_ns))
+            all_dig += sum(dig)
+            all_stages += len(dig)
+            all_vec.append(lv)
+        out.append(self._auto_point({**base, "level": "enterprise"}, agg["site_rate"],
+                                    F.vsum(all_vec), all_dig / max(all_stages, 1), target,
+                                    ts_ns))
+        return out
+
+    @staticmethod
+    def _auto_point(tags: dict[str, str], rate: float | None, vec: list[float],
+                    digitized: float, target: float, ts_ns: int) -> Point:
+        f: dict[str, Any] = {"auto_run_s": round(vec[10], 6), "run_s": round(vec[3], 6),
+                             "digitized": digitized, "target": target}
+        if rate is not None:
+            f["automation_rate"] = rate
+        return Point("automation", tags, f, ts_ns)
+
+    # ========================================================================= view
+    def view(self, now_ts: float) -> SiteView:
+        """Current shift (or since start without shifts) figures, for the terminal."""
+        t = max(float(now_ts), self._now)
+        shift = self._status.shift
+        vecs = [F.vector(self._partial(m, t, [a + b for a, b in zip(m.sacc, m.bacc,
+                                                                      strict=True)]),
+                         m.kinds) for m in self._machines]
+        agg = self._aggregate(vecs)
+        lines: list[LineView] = []
+        mi = 0
+        for li, line in enumerate(self._lines):
+            stages: list[StageView] = []
+            for si, (stage, ms) in enumerate(zip(line.stages, self._stage_machines[li],
+                                                 strict=True)):
+                mvs: list[MachineView] = []
+                for m in ms:
+                    v = vecs[mi]
+                    mi += 1
+                    mvs.append(MachineView(
+                        m.id, m.cfg.name or m.id, STATES[m.state], max(0.0, t - m.since),
+                        m.reason, (m.auto if (m.has_auto or m.auto_decl) else None),
+                        _figures(v, F.machine_rate(v))))
+                stages.append(StageView(stage.id, stage.name or stage.id, stage.kind,
+                                        stage.manual, tuple(mvs),
+                                        _figures(agg["stage_vecs"][li][si],
+                                                 agg["stage_rates"][li][si])))
+            lines.append(LineView(line.id, line.name or line.id,
+                                  line.stages[self._output[li]].id, tuple(stages),
+                                  _figures(agg["line_vecs"][li], agg["line_rates"][li])))
+        if shift is not None:
+            period, pstart = f"shift {shift.name} {shift.date}", max(shift.start, self._start)
+        elif self.timeline.always:
+            period = "since " + dt.datetime.fromtimestamp(self._start, dt.UTC).isoformat()
+            pstart = self._start
+        else:
+            period, pstart = "no shift", t
+        return SiteView(t, period, pstart, self._status.scheduled, tuple(lines),
+                        _figures(agg["site_vec"], agg["site_rate"]))
+
+    # ===================================================================== snapshot
+    def snapshot(self) -> dict[str, Any]:
+        """Everything needed to resume identically (strict JSON types only)."""
+        return {
+            "version": SNAPSHOT_VERSION,
+            "start": self._start,
+            "now": self._now,
+            "seg_start": self._seg_start,
+            "bucket_start": self._bucket_start,
+            "bucket_s": self.bucket_s,
+            "closed_until": self._closed_until if math.isfinite(self._closed_until) else None,
+            "dirty": [m.id for m in self._dirty],
+            "stats": asdict(self.stats),
+            "machines": {m.id: m.dump() for m in self._machines},
+            "signals": {pv.key: pv.last for pv in self._pvs if pv.last is not None},
+        }
+
+    def _restore(self, snap: dict[str, Any]) -> None:
+        if snap.get("version") != SNAPSHOT_VERSION:
+            raise ValueError(f"engine snapshot version {snap.get('version')!r} is not "
+                             f"{SNAPSHOT_VERSION}")
+        self._start = float(snap["start"])
+        self._now = float(snap["now"])
+        self._seg_start = float(snap["seg_start"])
+        if int(snap.get("bucket_s", self.bucket_s)) == self.bucket_s:
+            self._bucket_start = float(snap["bucket_start"])
+        else:  # bucket size changed: realign (the open bucket mixes both sizes once)
+            self._bucket_start = math.floor(self._seg_start / self.bucket_s) * self.bucket_s
+        cu = snap.get("closed_until")
+        self._closed_until = -math.inf if cu is None else float(cu)
+        for k, v in snap.get("stats", {}).items():
+            if hasattr(self.stats, k):
+                setattr(self.stats, k, int(v))
+        for mid, d in snap.get("machines", {}).items():
+            m = self._by_id.get(mid)
+            if m is not None:  # machines removed from the config are dropped
+                m.load(d)
+        for mid in snap.get("dirty", []):
+            m = self._by_id.get(mid)
+            if m is not None and not m.dirty:
+                m.dirty = True
+                self._dirty.append(m)
+        pvs = {pv.key: pv for pv in self._pvs}
+        for k, v in snap.get("signals", {}).items():
+            if k in pvs:
+                pvs[k].last = v
+        # New machines (added to the config) start `unknown` at the resume instant.
+        for m in self._machines:
+            if mid_missing(snap, m.id):
+                m.since = m.acc_since = self._now
+
+
+def mid_missing(snap: dict[str, Any], mid: str) -> bool:
+    return mid not in snap.get("machines", {})
+
+

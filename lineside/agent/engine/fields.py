@@ -1,0 +1,107 @@
+"""Accumulator layout and the OEE fields computed from it.
+
+A machine accumulates raw seconds and counter deltas in a flat list (`ACC_N` floats);
+at a bucket or shift close the list is turned into a *vector* of additive quantities
+(`VEC_FIELDS`), vectors are summed upwards (stage, line, site) and only then are the
+ratios computed, so a ratio is never averaged (DESIGN.md, OEE).
+"""
+
+from __future__ import annotations
+
+from lineside.points import FieldValue
+
+# -- per-machine accumulator (raw) -------------------------------------------------------
+SCHED, PDOWN, RUN, FAULT_S, SETUP_S, STARVED_S, BLOCKED_S, IDLE_S, UNKNOWN_S = range(9)
+AUTO_RUN, SMALL_N, SMALL_S = 9, 10, 11
+CG, CR, CT = 12, 13, 14  # counter deltas: good, reject, total
+IG, IR, IT = 15, 16, 17  # the same deltas times the ideal cycle time (s) at count time
+RUN_W, AUTO_W = 18, 19  # ideal units while producing / while producing automatically
+ACC_N = 20
+
+# -- additive vector (what is summed over machines, buckets and shifts) -------------------
+VEC_FIELDS = (
+    "scheduled_s", "planned_down_s", "planned_busy_s", "run_s", "fault_s", "setup_s",
+    "starved_s", "blocked_s", "idle_s", "unknown_s", "auto_run_s", "small_stops",
+    "small_stop_s", "total_count", "good_count", "reject_count", "ideal_s", "ideal_good_s",
+    "run_ideal_units", "auto_ideal_units",
+)
+V = {name: i for i, name in enumerate(VEC_FIELDS)}
+VEC_N = len(VEC_FIELDS)
+INT_FIELDS = frozenset(("small_stops", "total_count", "good_count", "reject_count"))
+# The durations that partition scheduled time (property: they add up to scheduled_s).
+PARTITION = ("planned_down_s", "run_s", "fault_s", "setup_s", "starved_s", "blocked_s",
+             "idle_s", "unknown_s")
+RATIOS = ("availability", "performance", "quality", "oee", "automation_rate")
+
+# Counter combination a machine has: which of good / reject / total it exposes.
+G, R, T = 1, 2, 4
+
+
+def vector(acc: list[float], kinds: int) -> list[float]:
+    """Raw accumulator -> additive vector. Linear in `acc`, so sums commute."""
+    dg, dr, dt = acc[CG], acc[CR], acc[CT]
+    ig, ir, it = acc[IG], acc[IR], acc[IT]
+    if kinds & G and kinds & R:
+        good, rej, igood, irej = dg, dr, ig, ir
+    elif kinds & G and kinds & T:
+        good, rej, igood, irej = dg, dt - dg, ig, it - ig
+    elif kinds & T and kinds & R:
+        good, rej, igood, irej = dt - dr, dr, it - ir, ir
+    elif kinds & G:
+        good, rej, igood, irej = dg, 0.0, ig, 0.0
+    elif kinds & T:  # a total counter alone: no reject information, quality 1
+        good, rej, igood, irej = dt, 0.0, it, 0.0
+    elif kinds & R:
+        good, rej, igood, irej = 0.0, dr, 0.0, ir
+    else:
+        good = rej = igood = irej = 0.0
+    sched, pdown = acc[SCHED], acc[PDOWN]
+    return [
+        sched, pdown, sched - pdown, acc[RUN], acc[FAULT_S], acc[SETUP_S], acc[STARVED_S],
+        acc[BLOCKED_S], acc[IDLE_S], acc[UNKNOWN_S], acc[AUTO_RUN], acc[SMALL_N],
+        acc[SMALL_S], good + rej, good, rej, igood + irej, igood, acc[RUN_W], acc[AUTO_W],
+    ]
+
+
+def vsum(vecs: list[list[float]]) -> list[float]:
+    if not vecs:
+        return [0.0] * VEC_N
+    if len(vecs) == 1:
+        return list(vecs[0])
+    return [sum(col) for col in zip(*vecs, strict=True)]
+
+
+def vadd(into: list[float], other: list[float]) -> None:
+    for i, v in enumerate(other):
+        into[i] += v
+
+
+def machine_rate(vec: list[float]) -> float | None:
+    """Automation rate of one machine or a stage of machines (ideal-rate weighted)."""
+    w = vec[18]
+    return vec[19] / w if w > 0 else None
+
+
+def to_fields(vec: list[float], automation_rate: float | None) -> dict[str, FieldValue]:
+    """Vector -> point fields: additive values, losses, then ratios (absent when /0)."""
+    f: dict[str, FieldValue] = {}
+    for name, v in zip(VEC_FIELDS, vec, strict=True):
+        f[name] = round(v) if name in INT_FIELDS else round(v, 6)
+    pbt, run, ideal, ideal_good = vec[2], vec[3], vec[16], vec[17]
+    total, good = vec[13], vec[14]
+    # Loss seconds for a Pareto: planned_busy = run + stops; run = ideal_good + speed
+    # loss + reject loss (speed loss is negative when the machine beats its ideal rate).
+    f["speed_loss_s"] = round(run - ideal, 6)
+    f["reject_loss_s"] = round(ideal - ideal_good, 6)
+    if pbt > 0:
+        f["availability"] = run / pbt
+        f["oee"] = ideal_good / pbt
+    if run > 0:
+        perf = ideal / run
+        f["performance"] = perf
+        f["performance_over_1"] = perf > 1.0 + 1e-9
+    if total:
+        f["quality"] = good / total
+    if automation_rate is not None:
+        f["automation_rate"] = automation_rate
+    return f
