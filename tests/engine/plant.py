@@ -68,3 +68,55 @@ def one_machine_line(*signals: str, line: str = "L1", stage_kind: str = "frying"
 
 def S(key: str, value: Any, ts: float, q: Quality = Quality.GOOD) -> Sample:
     return Sample(key, value, q, ts)
+
+
+LINK_DOWN = "LINK_DOWN"  # a row value: every signal is read with BAD quality from then on
+
+
+def poll(rows: list[tuple[str, Any]], end: str, poll_s: float = 1.0,
+         prefix: str = "M1.") -> list[Sample]:
+    """A PLC polled every `poll_s` seconds from the first row until `end`.
+
+    Each row gives the values the PLC shows from its time on (later rows update
+    earlier ones; counters hold their value until a row changes them). A row whose
+    value is LINK_DOWN makes every read fail (BAD quality) until the next row.
+    """
+    times = [at(r[0]) for r in rows]
+    t_end = at(end)
+    instants = set(times)
+    t = times[0]
+    while t < t_end:
+        instants.add(t)
+        t += poll_s
+    values: dict[str, Any] = {}
+    down = False
+    out: list[Sample] = []
+    ri = 0
+    for t in sorted(x for x in instants if x < t_end):
+        while ri < len(rows) and times[ri] <= t:
+            row = rows[ri][1]
+            if row == LINK_DOWN:
+                down = True
+            else:
+                down = False
+                values.update({(k if "." in k else prefix + k): v for k, v in row.items()})
+            ri += 1
+        for k, v in values.items():
+            out.append(Sample(k, None, Quality.BAD, t) if down else Sample(k, v, Quality.GOOD, t))
+    return out
+
+
+def run(config: LinesideConfig, samples: list[Sample], end: str, start: str | None = None):
+    """Feed the samples, tick to `end`; returns (engine, points)."""
+    from lineside.agent.engine import Engine
+
+    t0 = at(start) if start else samples[0].ts
+    eng = Engine(config, t0)
+    pts = eng.feed(samples)
+    pts += eng.tick(at(end))
+    return eng, pts
+
+
+def pick(points: list[Any], measurement: str, **tags: str) -> list[Any]:
+    return [p for p in points if p.measurement == measurement
+            and all(p.tags.get(k) == v for k, v in tags.items())]

@@ -781,6 +781,8 @@ class Engine:
     def _auto_point(tags: dict[str, str], rate: float | None, vec: list[float],
                     digitized: float, target: float, ts_ns: int) -> Point:
         f: dict[str, Any] = {"auto_run_s": round(vec[10], 6), "run_s": round(vec[3], 6),
+                             "auto_ideal_units": round(vec[19], 6),
+                             "run_ideal_units": round(vec[18], 6),
                              "digitized": digitized, "target": target}
         if rate is not None:
             f["automation_rate"] = rate
