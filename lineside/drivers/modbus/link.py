@@ -63,7 +63,7 @@ class Link:
         self.lock = asyncio.Lock()
         self.sent: Counter[int] = Counter()  # function codes that went on the wire
         self.users = 0
-        self._client = make_client(self._guard)
+        self._client = make_client(self._guard, self._on_connect)
 
     def _guard(self, sending: bool, pdu: Any) -> Any:
         if sending:
@@ -72,6 +72,14 @@ class Link:
                 raise WriteRefused(f"{self.name}: function code {fc} is not a read; refused")
             self.sent[fc] += 1
         return pdu
+
+    def _on_connect(self, connected: bool) -> None:
+        """A connection closed under a waiting request fails it now, not at its timeout
+        (pymodbus would otherwise wait the full timeout for an answer that cannot come)."""
+        if not connected:
+            fut = getattr(self._client.ctx, "response_future", None)
+            if fut is not None and not fut.done():
+                fut.set_exception(ConnectionException("connection closed by the device"))
 
     @property
     def connected(self) -> bool:
@@ -146,9 +154,10 @@ def tcp_link(host: str, port: int, timeout: float, *, rtu: bool = False,
              pause_s: float = 0.0) -> Link:
     framer = FramerType.RTU if rtu else FramerType.SOCKET
 
-    def make(guard: Callable) -> AsyncModbusTcpClient:
+    def make(guard: Callable, on_connect: Callable) -> AsyncModbusTcpClient:
         return AsyncModbusTcpClient(host, port=port, framer=framer, timeout=timeout, retries=0,
-                                    reconnect_delay=0, trace_pdu=guard)
+                                    reconnect_delay=0, trace_pdu=guard,
+                                    trace_connect=on_connect)
 
     return Link(f"{'rtu-over-tcp ' if rtu else ''}{host}:{port}", make, pause_s=pause_s,
                 serial=rtu)
@@ -156,10 +165,10 @@ def tcp_link(host: str, port: int, timeout: float, *, rtu: bool = False,
 
 def serial_link(port: str, *, baudrate: int, parity: str, stopbits: int, bytesize: int,
                 timeout: float, pause_s: float = 0.0) -> Link:
-    def make(guard: Callable) -> AsyncModbusSerialClient:
+    def make(guard: Callable, on_connect: Callable) -> AsyncModbusSerialClient:
         return AsyncModbusSerialClient(port, framer=FramerType.RTU, baudrate=baudrate,
                                        parity=parity, stopbits=stopbits, bytesize=bytesize,
                                        timeout=timeout, retries=0, reconnect_delay=0,
-                                       trace_pdu=guard)
+                                       trace_pdu=guard, trace_connect=on_connect)
 
     return Link(f"serial {port}", make, pause_s=pause_s, serial=True)

@@ -77,8 +77,10 @@ class ModbusDriver:
         self.stats.cycles += 1
         got: dict[str, Sample] = {}
         if t0 >= self._retry_at:
-            ok, failed = await self._cycle(ts, got)
-            if ok or not failed:
+            ok, unreachable = await self._cycle(ts, got)
+            # Back off only from silence: a device that answers, even with exceptions
+            # or "busy", is up and is asked again next cycle.
+            if ok or not unreachable:
                 self._backoff.reset()
                 self._retry_at = 0.0
                 self.stats.up = True
@@ -104,7 +106,7 @@ class ModbusDriver:
             try:
                 data = await self._read(req, timeout)
             except ReadError as e:
-                failed += 1
+                failed += e.unreachable
                 self._fail(n, req, e)
                 if e.kind in ("connect", "connection") or (e.unreachable and not self.link.serial):
                     all_dead = True
