@@ -82,7 +82,8 @@ class Sink:
         self._attempt = 0
         self._lock = asyncio.Lock()
         self._last_send = 0.0
-        self._last_auth_log = 0.0
+        self._last_auth_log = -1e9
+        self._last_fail_log = -1e9
 
     # -- stats ----------------------------------------------------------------------
     def stats(self) -> SinkStats:
@@ -151,8 +152,9 @@ class Sink:
                 self.queue.ack(batch.position_after(piece.end))
                 work.pop(0)
                 if not self.up:
-                    log.info("sink %s: server accepts writes again; %d points queued",
-                             self.id, self.queue.queue_points)
+                    log.warning("sink %s: server accepts writes again; %d points queued",
+                                self.id, self.queue.queue_points)
+                    self._last_fail_log = self._last_auth_log = -1e9
                 self.up = True
                 self._attempt = 0
             return True
@@ -218,8 +220,14 @@ class Sink:
                         self.last_error, delay)
             return delay
         delay = self._backoff()
-        log.warning("sink %s: write failed (%s); %d points queued, retry in %.1fs",
-                    self.id, self.last_error, self.queue.queue_points, delay)
+        # One WARNING when an outage starts, then one a minute: a day-long outage must
+        # not flood the journal. Every attempt is logged at DEBUG.
+        now = time.monotonic()
+        lvl = logging.WARNING if now - self._last_fail_log > 60 else logging.DEBUG
+        if lvl == logging.WARNING:
+            self._last_fail_log = now
+        log.log(lvl, "sink %s: write failed (%s); %d points queued, retry in %.1fs",
+                self.id, self.last_error, self.queue.queue_points, delay)
         return delay
 
     def _dead_letter(self, batch: Batch, idx: list[int], status: int | None,
