@@ -117,9 +117,15 @@ class Sink:
         if self.local or self.transport is None:
             return True
         while self.queue.queue_points and time.monotonic() < deadline:
-            async with self._lock:
+            try:  # the run loop may hold the lock through a long backoff
+                await asyncio.wait_for(self._lock.acquire(), deadline - time.monotonic())
+            except TimeoutError:
+                break
+            try:
                 if not await self._deliver_batch(deadline):
                     break
+            finally:
+                self._lock.release()
         return self.queue.queue_points == 0
 
     # -- one batch ------------------------------------------------------------------
