@@ -44,9 +44,10 @@ from lineside.agent.report.model import (
 )
 
 #: Field names of the automation numerator / denominator. The engine writes plain
-#: seconds (`auto_run_s`, `run_s`); when it also writes the ideal-rate-weighted sums
-#: (`auto_run_w`, `run_w`, DESIGN.md: Σ ideal_rate × seconds) those are preferred.
-WEIGHTED = ("auto_run_w", "run_w")
+#: seconds (`auto_run_s`, `run_s`); where a point also carries the ideal-rate-weighted
+#: sums (`auto_ideal_units`, `run_ideal_units` = Σ ideal rate × seconds, DESIGN.md's
+#: weighting, as on the engine's oee points) those are used instead.
+WEIGHTED = ("auto_ideal_units", "run_ideal_units")
 PLAIN = ("auto_run_s", "run_s")
 
 _EPS = 1e-12
@@ -73,9 +74,9 @@ class _Acc:
 
     regions: set[str] = field(default_factory=set)
     rows: int = 0
-    # (line, kind) -> [auto, run]
+    # (line, kind) -> [auto, run, buckets with a rate]
     kind_line: dict[tuple[str, str], list[float]] = field(
-        default_factory=lambda: defaultdict(lambda: [0.0, 0.0]))
+        default_factory=lambda: defaultdict(lambda: [0.0, 0.0, 0.0]))
     auto_s: float = 0.0
     run_s: float = 0.0
     dig_sum: float = 0.0
@@ -111,6 +112,7 @@ def _accumulate(rows: Iterable[Row]) -> tuple[dict[str, _Acc], int]:
                 acc = a.kind_line[(line, kind)]
                 acc[0] += auto
                 acc[1] += run
+                acc[2] += r.v("rate_n")
                 a.auto_s += r.v(PLAIN[0])
                 a.run_s += r.v(PLAIN[1])
             elif line:
@@ -132,20 +134,30 @@ def _accumulate(rows: Iterable[Row]) -> tuple[dict[str, _Acc], int]:
     return accs, untagged
 
 
+def _kind_rate(auto: float, run: float, rated: float) -> float | None:
+    """auto / run; a manual stage (no equipment) arrives with no run time but with an
+    `automation_rate` of 0 in the buckets where its line ran: it counts 0."""
+    if run > 0:
+        return auto / run
+    return 0.0 if rated > 0 else None
+
+
 def _figures(reg: Registered, status_if_seen: str, a: _Acc | None,
              target: float) -> EnterpriseFigures:
     if a is None or a.rows == 0:
         return EnterpriseFigures(reg.id, reg.name, reg.region, "missing")
     # per stage kind, all lines summed
-    kind_sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    kind_sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
     lines: dict[str, dict[str, float | None]] = defaultdict(dict)
-    for (line, kind), (auto, run) in a.kind_line.items():
-        kind_sums[kind][0] += auto
-        kind_sums[kind][1] += run
-        lines[line][kind] = _ratio(auto, run)
+    for (line, kind), (auto, run, rated) in a.kind_line.items():
+        ks = kind_sums[kind]
+        ks[0] += auto
+        ks[1] += run
+        ks[2] += rated
+        lines[line][kind] = _kind_rate(auto, run, rated)
     order = {k: i for i, k in enumerate(STAGE_KINDS)}
     kinds = {
-        k: KindFigures(k, s[0], s[1], _ratio(s[0], s[1]))
+        k: KindFigures(k, s[0], s[1], _kind_rate(s[0], s[1], s[2]))
         for k, s in sorted(kind_sums.items(), key=lambda kv: (order.get(kv[0], 99), kv[0]))
     }
     line_figs = tuple(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from lineside.agent.report.model import Period, Row
 
-AUTOMATION_SUMS = ("auto_run_s", "run_s", "auto_run_w", "run_w")
+AUTOMATION_SUMS = ("auto_run_s", "run_s", "auto_ideal_units", "run_ideal_units")
 AUTOMATION_MEANS = ("digitized",)
 AUTOMATION_GROUP = ("enterprise", "region", "line", "stage_kind", "level")
 OEE_SUMS = ("planned_busy_s", "ideal_good_s", "good_count", "total_count", "run_s")
@@ -42,6 +42,8 @@ def automation_query(p: Period) -> str:
     cols = [f"sum({_q(f)}) AS {_q(f)}" for f in AUTOMATION_SUMS]
     for f in AUTOMATION_MEANS:
         cols += [f"sum({_q(f)}) AS {_q(f + '_sum')}", f"count({_q(f)}) AS {_q(f + '_n')}"]
+    # buckets in which the engine had a rate: tells a manual stage (0%) from an idle one
+    cols.append(f"count({_q('automation_rate')}) AS {_q('rate_n')}")
     return (f"SELECT {', '.join(cols)} FROM \"automation\" WHERE {time_filter(p)} "
             f"GROUP BY {', '.join(_q(t) for t in AUTOMATION_GROUP)}")
 
