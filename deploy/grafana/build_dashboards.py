@@ -627,11 +627,11 @@ def agent_health() -> dict:
                 mappings=up_map, custom={"fillOpacity": 80, "lineWidth": 0},
                 options={"mergeValues": True, "showValue": "never", "rowHeight": 0.8,
                          "legend": {"showLegend": False}}), 8, 8)
-    L.add(timeseries("Points written / retried per second", [
+    L.add(timeseries("Points written / failed writes retried, per second", [
         t_prom(f"sum by (sink) (rate(lineside_sink_points_written_total{{{snk}}}"
                "[$__rate_interval]))", "A", "{{sink}} written"),
-        t_prom(f"sum by (sink) (rate(lineside_sink_points_retried_total{{{snk}}}"
-               "[$__rate_interval]))", "B", "{{sink}} retried"),
+        t_prom(f"sum by (sink) (rate(lineside_sink_write_retries_total{{{snk}}}"
+               "[$__rate_interval]))", "B", "{{sink}} write retries"),
     ], unit="short", datasource=PROM), 12, 8)
     L.add(timeseries("Points lost: dropped (queue full) and dead-lettered", [
         t_prom(f"sum by (sink, measurement) (increase(lineside_sink_points_dropped_total"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import pytest
@@ -13,21 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from lineside.agent.runtime.http import MetricsServer, parse_listen
 from lineside.agent.runtime.metrics import AgentMetrics
+from lineside.agent.sinks.sink import SinkStats
 from lineside.drivers.base import DriverStats
-
-
-@dataclass
-class FakeSinkStats:
-    """Shape of the sinks helper's SinkStats (fields read by name)."""
-
-    queue_points: int = 0
-    queue_bytes: int = 0
-    written: int = 0
-    retried: int = 0
-    dropped: dict[str, int] = field(default_factory=dict)
-    dead_lettered: int = 0
-    up: bool = True
-    last_error: str | None = None
 
 
 class Clock:
@@ -114,9 +100,9 @@ def test_reload_forgets_devices_and_sinks_no_longer_configured():
 
 def test_sink_and_engine_counters():
     m = AgentMetrics(clock=Clock())
-    m.update_sinks({"influx": FakeSinkStats(queue_points=7, queue_bytes=700, written=100,
+    m.update_sinks({"influx": SinkStats(queue_points=7, queue_bytes=700, written=100,
                                             retried=5, dropped={"signal": 3}, dead_lettered=2)})
-    m.update_sinks({"influx": FakeSinkStats(queue_points=0, queue_bytes=0, written=150,
+    m.update_sinks({"influx": SinkStats(queue_points=0, queue_bytes=0, written=150,
                                             retried=5, dropped={"signal": 4, "oee": 1},
                                             dead_lettered=2, up=False)})
     # partial / older stats objects: missing fields are left alone
@@ -126,7 +112,7 @@ def test_sink_and_engine_counters():
     s = samples(m)
     sink = (("sink", "influx"),)
     assert s[("lineside_sink_points_written_total", sink)] == 150
-    assert s[("lineside_sink_points_retried_total", sink)] == 5
+    assert s[("lineside_sink_write_retries_total", sink)] == 5
     assert s[("lineside_sink_points_dead_lettered_total", sink)] == 2
     assert s[("lineside_sink_queue_points", sink)] == 0
     assert s[("lineside_sink_up", sink)] == 0
@@ -158,7 +144,7 @@ def test_readiness(case, expect_ready, failing):
     m.register(config(sinks=(("influx", 1000),)))
     for dev in ("plc1", "plc2"):
         m.observe_poll(dev, 0.01, DriverStats(up=(dev == "plc1")))  # down is still polled
-    m.update_sinks({"influx": FakeSinkStats(queue_bytes=100)})
+    m.update_sinks({"influx": SinkStats(queue_bytes=100)})
     if case == "config not loaded":
         m.set_config_loaded(False)
     elif case == "device not polled":
@@ -166,7 +152,7 @@ def test_readiness(case, expect_ready, failing):
         m.observe_poll("plc1", 0.01, DriverStats(up=True))
         clock.t += 45
     elif case == "queue near bound":
-        m.update_sinks({"influx": FakeSinkStats(queue_bytes=950)})
+        m.update_sinks({"influx": SinkStats(queue_bytes=950)})
     body = m.readiness(poll_stale_s=60)
     assert body["ready"] is expect_ready
     assert [k for k, c in body["checks"].items() if not c["ok"]] == ([failing] if failing else [])

@@ -7,6 +7,8 @@ does after each poll cycle and sink flush (the full-agent version lives with the
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -16,16 +18,18 @@ from types import SimpleNamespace
 
 import pytest
 
+from lineside.agent.engine.core import EngineStats
 from lineside.agent.runtime.http import MetricsServer
 from lineside.agent.runtime.metrics import AgentMetrics
+from lineside.agent.sinks.sink import SinkStats
 from lineside.drivers.base import DriverStats
-from tests.deploy.test_metrics_endpoint import FakeSinkStats
 from tests.fixtures.common import require_binary
 
 pytestmark = pytest.mark.server
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus" / "lineside-rules.yml"
+BOARD = ROOT / "deploy" / "grafana" / "dashboards" / "agent-health.json"
 RULE_TESTS = ROOT / "deploy" / "prometheus" / "lineside-rules.test.yml"
 
 
@@ -52,8 +56,8 @@ class FakeRuntime:
     def __init__(self, m: AgentMetrics) -> None:
         self.m = m
         self.dev = {d: DriverStats(up=True) for d in ("plc-cutting", "plc-frying")}
-        self.sink = FakeSinkStats()
-        self.engine = SimpleNamespace(buckets_closed=0, late_samples=0, samples_in=0)
+        self.sink = SinkStats()
+        self.engine = EngineStats()
 
     def cycle(self, *, failing: set[str] = frozenset(), sink_down: bool = False,
               drop: int = 0) -> None:
@@ -77,7 +81,7 @@ class FakeRuntime:
         if sink_down:
             s.queue_points += 100
             s.queue_bytes += 8000
-            s.retried += 100
+            s.retried += 1
         else:
             s.written += s.queue_points + 100
             s.queue_points = s.queue_bytes = 0
@@ -101,6 +105,29 @@ def test_promtool_rule_unit_tests():
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "SUCCESS" in out.stdout
+
+
+def check_agent_health_board(prom) -> None:
+    """Every PromQL expression of the agent-health dashboard returns data."""
+    board = json.loads(BOARD.read_text())
+    subst = {"$instance": ".*", "$device": ".*", "$sink": ".*", "$__rate_interval": "10s"}
+
+    def fill(expr: str) -> str:
+        for k, v in subst.items():
+            expr = expr.replace(k, v)
+        assert "$" not in expr, expr
+        return expr
+
+    for v in board["templating"]["list"]:
+        q = v["query"]["query"] if isinstance(v["query"], dict) else v["query"]
+        m = re.fullmatch(r"label_values\((.+), (\w+)\)", q)
+        assert m, q
+        res = prom.query(fill(m.group(1)))
+        assert res and all(m.group(2) in r["metric"] for r in res), q
+    exprs = [(p["title"], t["expr"]) for p in board["panels"] for t in p.get("targets", [])]
+    assert len(exprs) >= 15
+    empty = [f"{title}: {fill(e)}" for title, e in exprs if not prom.query(fill(e))]
+    assert not empty, "agent-health queries without data:\n" + "\n".join(empty)
 
 
 def test_prometheus_scrapes_and_metrics_move(prometheus_server):
@@ -127,7 +154,7 @@ def test_prometheus_scrapes_and_metrics_move(prometheus_server):
                          "lineside_device_last_good_sample_age_seconds",
                          "lineside_sink_queue_points", "lineside_sink_queue_bytes",
                          "lineside_sink_queue_max_bytes", "lineside_sink_points_written_total",
-                         "lineside_sink_points_retried_total",
+                         "lineside_sink_write_retries_total",
                          "lineside_sink_points_dead_lettered_total",
                          "lineside_engine_buckets_closed_total", "lineside_engine_samples_total",
                          "lineside_engine_late_samples_total", "lineside_config_loaded"):
@@ -165,6 +192,7 @@ def test_prometheus_scrapes_and_metrics_move(prometheus_server):
                             lambda v: v > 0)
             prom.wait_value('count(ALERTS{alertname="LinesideDataDropped",alertstate="firing"})',
                             lambda v: v == 1, timeout=30)
+            check_agent_health_board(prom)
             rules = prom.api("/api/v1/rules")["groups"]
             assert {g["name"] for g in rules} >= {"lineside-devices", "lineside-delivery"}
             assert all(r["health"] == "ok" for g in rules for r in g["rules"]), rules

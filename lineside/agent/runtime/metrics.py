@@ -134,8 +134,9 @@ class AgentMetrics:
             registry=r)
         self.written = Counter("lineside_sink_points_written",
                                "Points acknowledged by the sink's server", ["sink"], registry=r)
-        self.retried = Counter("lineside_sink_points_retried",
-                               "Points sent again after a failed write", ["sink"], registry=r)
+        self.retried = Counter("lineside_sink_write_retries",
+                               "Failed write attempts that will be repeated (with backoff)",
+                               ["sink"], registry=r)
         self.dropped = Counter(
             "lineside_sink_points_dropped",
             "Points dropped because the queue reached its bound (oldest first)",
