@@ -104,8 +104,12 @@ class Connection:
         stale = self.session_file.is_file()
         client = await self._make_client()
         try:
+            created = self.requests.get("CreateSessionRequest", 0)
             await self._connect(client)
-            if stale:
+            # no CreateSession sent: asyncua re-activated the persisted session
+            # (a token comparison is not enough: some servers number tokens 1, 2, ...
+            # again after a restart)
+            if stale and self.requests.get("CreateSessionRequest", 0) == created:
                 # we re-activated a session left behind by a dirty loss: close it (and its
                 # subscriptions) and start clean, so exactly one session exists
                 log.info("%s: closing the session left from the previous connection", d.id)

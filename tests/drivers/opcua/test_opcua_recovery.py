@@ -1,0 +1,119 @@
+"""Recovery: server restart, a frozen server (keep-alive timeout), one session at a time."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from lineside.drivers.opcua import OpcuaDriver
+from lineside.samples import Quality
+from tests.fixtures.opcua_peers import KINDS, Collector, line_signals, opcua_device
+
+pytestmark = pytest.mark.server
+
+
+def nsu_signals(peer):  # type: ignore[no-untyped-def]
+    # signals addressed by namespace URI survive a server that renumbers its namespaces
+    return [s for s in line_signals(peer) if s.spec.node and s.spec.node.startswith("nsu=")]
+
+
+def good_after_bad(got: Collector, key: str) -> bool:
+    seq = got.of(key)
+    bad_at = next((i for i, s in enumerate(seq) if s.quality is Quality.BAD), None)
+    return bad_at is not None and any(s.quality is Quality.GOOD for s in seq[bad_at:])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_server_restart_resumes_subscription_with_one_session(
+    opcua_peer, tmp_path: Path, kind: str
+) -> None:
+    peer = opcua_peer(kind, rate=10)
+    signals = nsu_signals(peer)
+    driver = OpcuaDriver(opcua_device(peer, mode="subscribe"), signals, tmp_path / "state")
+    got = Collector()
+    await driver.start(got)
+    try:
+        await got.wait(lambda: len(got.of("m1.counter")) >= 3, what="counter changes")
+        assert peer.stats()["sessions"] == 1
+        # restart with the namespace moved to another index: nsu= must be re-resolved
+        peer.stop()
+        await got.wait(lambda: got.latest("m1.counter").quality is Quality.BAD,
+                       what="BAD samples during the outage")
+        outage = {s.signal for s in got.samples if s.quality is Quality.BAD}
+        assert outage >= {s.key for s in signals}  # every signal marked, none left stale
+        assert not driver.stats.up
+        await asyncio.sleep(1.0)  # the driver retries against a closed port meanwhile
+        peer.restart(ns_padding=peer.ns_padding + 2)
+        await got.wait(lambda: good_after_bad(got, "m1.counter"), timeout=20,
+                       what="counter GOOD again after the restart")
+        n = len(got.of("m1.counter"))
+        await got.wait(lambda: len(got.of("m1.counter")) >= n + 3, what="values flowing")
+        assert driver.stats.up
+        stats = peer.stats()
+        assert stats["sessions"] == 1
+        assert stats["max_sessions"] == 1
+        assert stats["created_sessions"] == 1  # no session flood on the restarted server
+        state = got.latest("m1.state")
+        assert (state.quality, state.value) == (Quality.GOOD, "Execute")
+    finally:
+        await driver.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_frozen_server_is_detected_by_keepalive_and_session_not_duplicated(
+    opcua_peer, tmp_path: Path, kind: str
+) -> None:
+    """A hung server (SIGSTOP: TCP stays up, nothing answers) is only seen by the missing
+    keep-alive. After it thaws the driver must not leave its old session behind."""
+    peer = opcua_peer(kind, rate=10)
+    driver = OpcuaDriver(opcua_device(peer, mode="subscribe"), nsu_signals(peer),
+                         tmp_path / "state")
+    got = Collector()
+    await driver.start(got)
+    try:
+        await got.wait(lambda: len(got.of("m1.counter")) >= 3, what="counter changes")
+        peer.freeze()
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        await got.wait(lambda: got.latest("m1.counter").quality is Quality.BAD, timeout=10,
+                       what="BAD after the keep-alive timeout")
+        assert loop.time() - t0 < 6  # keepalive 1 s: detected in ~2 x keepalive + timeout
+        assert "keep-alive" in (driver.stats.last_error or "")
+        await asyncio.sleep(1.0)
+        peer.thaw()
+        await got.wait(lambda: good_after_bad(got, "m1.counter"), timeout=25,
+                       what="counter GOOD after the thaw")
+        await asyncio.sleep(1.0)
+        assert peer.stats()["sessions"] == 1  # the abandoned session was closed, not leaked
+    finally:
+        await driver.close()
+
+
+async def test_poll_mode_outage_gives_bad_then_recovers(opcua_peer, tmp_path: Path) -> None:
+    peer = opcua_peer("asyncua", rate=10)
+    signals = nsu_signals(peer)
+    driver = OpcuaDriver(opcua_device(peer, mode="poll"), signals, tmp_path / "state")
+    try:
+        assert all(s.quality is not Quality.BAD for s in await driver.poll()
+                   if s.signal != "m1.bad")
+        peer.stop()
+        down = await driver.poll()
+        assert [s.quality for s in down] == [Quality.BAD] * len(signals)
+        assert not driver.stats.up
+        t0 = asyncio.get_running_loop().time()
+        again = await driver.poll()  # inside the backoff: no connect attempt, instant BAD
+        assert asyncio.get_running_loop().time() - t0 < 0.1
+        assert all(s.quality is Quality.BAD for s in again)
+        peer.start()
+        for _ in range(50):
+            samples = await driver.poll()
+            if driver.stats.up:
+                break
+            await asyncio.sleep(0.1)
+        by_key = {s.signal: s for s in samples}
+        assert by_key["m1.counter"].quality is Quality.GOOD
+        assert peer.stats()["max_sessions"] == 1
+    finally:
+        await driver.close()
