@@ -45,6 +45,7 @@ class ModbusDriver:
                  rng: Callable[[], float] | None = None):
         self.device = device
         self.device_id: str = device.id
+        self.interval_s: float = device.interval_s
         self.stats = DriverStats()
         self.link = link
         link.users += 1
@@ -158,5 +159,6 @@ class ModbusDriver:
         if self.link.users <= 0:
             self.link.close()
 
-    async def start(self, emit: Any) -> None:  # polling driver: the runtime calls poll()
-        raise NotImplementedError("ModbusDriver is polled: schedule poll()")
+    async def start(self, emit: Any) -> None:
+        """Nothing to start: a polling driver; the runtime schedules `poll()` every
+        `interval_s`, one cycle at a time."""
