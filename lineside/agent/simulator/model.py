@@ -16,8 +16,7 @@ import math
 import random
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from lineside.agent.config.models import LinesideConfig
@@ -38,8 +37,7 @@ from lineside.agent.simulator.profiles import SimProfile, profile_for
 Value = bool | int | float | str
 
 
-@dataclass(frozen=True, slots=True)
-class TruthRow:
+class TruthRow(NamedTuple):
     """One machine during one second [ts, ts+1): state, mode, cumulative true counts."""
 
     machine: str
@@ -164,6 +162,12 @@ class MachineSim:
 
     # -- time -------------------------------------------------------------------------------
     def advance(self, to: float) -> None:
+        if to < self.until and to < self.auto_until:  # the common case: no event due
+            if self.seg_rate > 0.0:
+                self._produce(to)
+            if to > self.now:
+                self.now = to
+            return
         while True:
             t = min(self.until, self.auto_until)
             if t > to:
@@ -355,8 +359,11 @@ class Factory:
 
     def __init__(self, cfg: LinesideConfig, seed: int, start_ts: float,
                  profiles: dict[str, Any] | None = None,
-                 recorders: Sequence[Recorder] = ()) -> None:
+                 recorders: Sequence[Recorder] = (), warmup_s: float = 1800.0) -> None:
         self.cfg, self.seed, self.start_ts = cfg, seed, float(start_ts)
+        # Machines start `warmup_s` earlier, unobserved, so that at `start_ts` they are
+        # spread over their states (not all producing in lockstep) and processes are warm.
+        t_init = self.start_ts - warmup_s
         tz = ZoneInfo(cfg.site.timezone)
         self.machines: list[MachineSim] = []
         self.line_of: dict[str, str] = {}
@@ -366,9 +373,11 @@ class Factory:
                 for m in stage.machines:
                     prof = profile_for(stage.kind, m.id, profiles)
                     self.machines.append(MachineSim(len(self.machines), line, stage, m, prof,
-                                                    cal, seed, self.start_ts))
+                                                    cal, seed, t_init))
                     self.line_of[m.id] = line.id
         self.by_id = {m.cfg.id: m for m in self.machines}
+        for m in self.machines:
+            m.advance(self.start_ts)
         self.now = self.start_ts
         self.recorders = list(recorders)
         self._next_truth = math.ceil(self.start_ts)
@@ -376,8 +385,8 @@ class Factory:
     @classmethod
     def from_config(cls, cfg: LinesideConfig, seed: int, start_ts: float,
                     profiles: dict[str, Any] | None = None,
-                    recorders: Sequence[Recorder] = ()) -> Factory:
-        return cls(cfg, seed, start_ts, profiles, recorders)
+                    recorders: Sequence[Recorder] = (), warmup_s: float = 1800.0) -> Factory:
+        return cls(cfg, seed, start_ts, profiles, recorders, warmup_s)
 
     def add_recorder(self, rec: Recorder) -> None:
         self.recorders.append(rec)

@@ -239,6 +239,7 @@ class OpcuaSim:
         await server.init()
         server.set_endpoint(f"opc.tcp://{self.host}:{self.port}/{self.path}")
         server.set_server_name("lineside simulated factory")
+        server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
         sim_idx = await self._ns(server, 2, None)
         objects = server.nodes.objects
         folders: dict[str, Any] = {}

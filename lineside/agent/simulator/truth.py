@@ -47,12 +47,13 @@ class MachineTruth:
         self.fault_code = array("q")
 
     def append(self, r: TruthRow) -> None:
-        self.state.append(_SIDX[r.state])
-        self.auto.append(1 if r.auto else 0)
-        self.good.append(r.good)
-        self.reject.append(r.reject)
-        self.product.append(r.product)
-        self.fault_code.append(r.fault_code)
+        _, state, auto, good, reject, product, fault_code = r
+        self.state.append(_SIDX[state])
+        self.auto.append(1 if auto else 0)
+        self.good.append(good)
+        self.reject.append(reject)
+        self.product.append(product)
+        self.fault_code.append(fault_code)
 
     def state_at(self, i: int) -> str:
         return STATES[self.state[i]]

@@ -1,0 +1,25 @@
+"""Shared fixtures: the demo config and one simulated day of it (computed once)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lineside.agent.config import LinesideConfig, load_config
+from lineside.agent.simulator import Factory, Truth
+from lineside.agent.simulator.server import demo_config_path
+
+DAY0 = 1795708800.0  # 2026-11-29 00:00 Asia/Shanghai (2026-11-28 16:00 UTC)
+
+
+@pytest.fixture(scope="session")
+def demo_cfg() -> LinesideConfig:
+    return load_config(demo_config_path())
+
+
+@pytest.fixture(scope="session")
+def demo_day(demo_cfg: LinesideConfig) -> tuple[Factory, Truth]:
+    """The demo plant over one simulated local day, seed 11, with its truth."""
+    truth = Truth()
+    f = Factory.from_config(demo_cfg, seed=11, start_ts=DAY0, recorders=[truth])
+    f.advance(DAY0 + 86400)
+    return f, truth

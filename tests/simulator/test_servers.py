@@ -1,0 +1,182 @@
+"""The real servers: what a client reads is what the model says.
+
+Registers are decoded here with a third, deliberately plain implementation of the
+layout rules (not the simulator's encoder, not the driver's decoder).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import struct
+import subprocess
+import sys
+import time
+
+import pytest
+import pytest_asyncio
+from asyncua import Client
+from pymodbus.client import AsyncModbusTcpClient
+
+from lineside.agent.config import LinesideConfig
+from lineside.agent.simulator import SimulatedFactory, load_truth
+from lineside.agent.simulator.server import place_modbus
+from tests.fixtures.common import free_port
+
+logging.getLogger("asyncua").setLevel(logging.ERROR)
+
+FMT = {"int16": "h", "uint16": "H", "bits": "H", "int32": "i", "uint32": "I", "int64": "q",
+       "uint64": "Q", "float32": "f", "float64": "d"}
+# Position of each big-endian byte (A=0, B=1, ...) in the wire order, per byte order name.
+WIRE = {
+    2: {"ABCD": "AB", "CDAB": "AB", "DCBA": "BA", "BADC": "BA"},
+    4: {"ABCD": "ABCD", "CDAB": "CDAB", "DCBA": "DCBA", "BADC": "BADC"},
+    8: {"ABCD": "ABCDEFGH", "CDAB": "GHEFCDAB", "DCBA": "HGFEDCBA", "BADC": "BADCFEHG"},
+}
+
+
+def decode(spec, dev, regs: list[int]) -> object:
+    if spec.type == "string":
+        raw = b"".join(r.to_bytes(2, "big") for r in regs)
+        return raw.rstrip(b"\0").decode()
+    if spec.type == "bool":
+        return bool(regs[0] >> spec.bit & 1) if spec.bit is not None else bool(regs[0])
+    wire = b"".join(r.to_bytes(2, "big") for r in regs)
+    order = WIRE[len(wire)][spec.byte_order or dev.byte_order]
+    big = bytes(wire[order.index(chr(ord("A") + i))] for i in range(len(wire)))
+    (raw,) = struct.unpack(">" + FMT[spec.type], big)
+    return raw * spec.scale + spec.offset
+
+
+def proto_address(spec, dev) -> int:
+    a = spec.address
+    if dev.addressing == "one":
+        return a - 1
+    if dev.addressing == "plc":
+        return a - {"holding": 40001, "input": 30001, "discrete": 10001, "coil": 1}[spec.table]
+    return a
+
+
+async def _read(client, spec, dev, unit: int):
+    addr = proto_address(spec, dev)
+    if spec.table == "coil":
+        return (await client.read_coils(addr, count=1, device_id=unit)).bits[0]
+    if spec.table == "discrete":
+        return (await client.read_discrete_inputs(addr, count=1, device_id=unit)).bits[0]
+    fn = (client.read_holding_registers if spec.table == "holding"
+          else client.read_input_registers)
+    rr = await fn(addr, count=spec.words, device_id=unit)
+    assert not rr.isError(), (spec, rr)
+    return decode(spec, dev, rr.registers)
+
+
+def _close(a: object, b: object, spec) -> bool:
+    if isinstance(b, (bool, str)):
+        return a == b
+    if getattr(spec, "type", "") in ("float32",):
+        return abs(float(a) - float(b)) <= 1e-4 * max(1.0, abs(float(b)))
+    return abs(float(a) - float(b)) <= spec.scale / 2 + 1e-9
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def frozen_sim(demo_cfg: LinesideConfig):
+    """The demo plant served, with the model updated once (values stay put)."""
+    sim = SimulatedFactory(demo_cfg, seed=9, modbus_port=free_port(), opcua_port=free_port(),
+                           update_s=3600.0)
+    async with sim:
+        await asyncio.sleep(0.05)
+        yield sim
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_every_modbus_signal_decodes_to_the_model_value(frozen_sim) -> None:
+    sim = frozen_sim
+    values = sim.factory.values()
+    devs = {d.id: d for d in sim.config.devices}
+    client = AsyncModbusTcpClient("127.0.0.1", port=sim.modbus_port, timeout=3)
+    await client.connect()
+    n = 0
+    try:
+        for line in sim.config.lines:
+            for stage in line.stages:
+                for m in stage.machines:
+                    dev = devs[m.source]
+                    if dev.type != "modbus-tcp":
+                        continue
+                    for name, spec in m.signals.items():
+                        got = await _read(client, spec, dev, dev.unit_id)
+                        want = values[f"{m.id}.{name}"]
+                        assert _close(got, want, spec), (m.id, name, got, want)
+                        n += 1
+    finally:
+        client.close()
+    assert n == len(place_modbus(sim.config)) >= 140
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_modbus_is_read_only_and_ranges_are_bounded(frozen_sim) -> None:
+    client = AsyncModbusTcpClient("127.0.0.1", port=frozen_sim.modbus_port, timeout=3)
+    await client.connect()
+    try:
+        rr = await client.write_register(100, 1, device_id=1)
+        assert rr.isError() and rr.exception_code == 1
+        rr = await client.write_coil(0, True, device_id=2)
+        assert rr.isError() and rr.exception_code == 1
+        rr = await client.read_holding_registers(60000, count=2, device_id=1)
+        assert rr.isError() and rr.exception_code == 2
+        # A long read across gaps works (readers merge neighbours).
+        rr = await client.read_holding_registers(0, count=125, device_id=1)
+        assert not rr.isError() and len(rr.registers) == 125
+    finally:
+        client.close()
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_opcua_nodes_readable_with_model_values(frozen_sim) -> None:
+    sim = frozen_sim
+    values = sim.factory.values()
+    nodes = [(f"{m.id}.{n}", s.node) for ln in sim.config.lines for st in ln.stages
+             for m in st.machines for n, s in m.signals.items() if getattr(s, "node", None)]
+    assert len(nodes) >= 15
+    async with Client(sim.config.devices[-1].endpoint, timeout=5) as c:
+        got = await c.read_values([c.get_node(nid) for _, nid in nodes])
+    for (key, _), v in zip(nodes, got, strict=True):
+        assert v == values[key] or (isinstance(v, float) and abs(v - values[key]) < 1e-9), key
+
+
+async def test_values_move_with_the_clock(demo_cfg, tmp_path) -> None:
+    truth_file = tmp_path / "t.csv"
+    async with SimulatedFactory(demo_cfg, seed=2, modbus_port=free_port(),
+                                opcua_port=free_port(), truth_path=truth_file,
+                                speed=60.0) as sim:
+        dev = sim.config.devices[0]
+        client = AsyncModbusTcpClient("127.0.0.1", port=sim.modbus_port, timeout=3)
+        await client.connect()
+        spec = sim.config.lines[0].stages[1].machines[0].signals["good"]
+        try:
+            first = await _read(client, spec, dev, 1)
+            await asyncio.sleep(1.5)  # 90 simulated seconds at 60x
+            second = await _read(client, spec, dev, 1)
+        finally:
+            client.close()
+        assert sim.updates >= 8
+    truth = load_truth(truth_file)
+    assert truth.n >= 80 and len(truth.machines) == 21
+    made = sum(mt.good[-1] - mt.good[0] for mt in truth.machines.values())
+    assert made > 100
+    assert first != second or truth.machines["L1-cut1"].good[-1] == truth.machines[
+        "L1-cut1"].good[0]
+
+
+def test_simulate_command_runs_and_records(tmp_path) -> None:
+    truth_file = tmp_path / "truth.csv"
+    t0 = time.monotonic()
+    p = subprocess.run(
+        [sys.executable, "-m", "lineside.agent.simulator.cli", "--seed", "3",
+         "--modbus-port", str(free_port()), "--opcua-port", str(free_port()),
+         "--truth", str(truth_file), "--duration", "2.5"],
+        capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "21 machines" in p.stdout and "stopped after" in p.stdout
+    assert time.monotonic() - t0 < 30
+    assert load_truth(truth_file).n >= 2
