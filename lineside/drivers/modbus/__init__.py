@@ -6,6 +6,7 @@ check`. Only read function codes 1-4 are ever sent (see `link`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -14,6 +15,7 @@ from lineside.drivers.modbus.link import Link, serial_link, tcp_link
 from lineside.drivers.modbus.poller import ModbusDriver
 
 MODBUS_TYPES = ("modbus-tcp", "modbus-rtu", "modbus-rtu-over-tcp")
+log = logging.getLogger("lineside.drivers.modbus")
 
 __all__ = ["MODBUS_TYPES", "ModbusDriver", "build_modbus_drivers"]
 
@@ -24,6 +26,7 @@ def build_modbus_drivers(devices: Iterable[Any],
     """One driver per enabled Modbus device; devices on one serial port (or one serial
     gateway) share its `Link`, so their requests take turns on the bus."""
     shared: dict[tuple, Link] = {}
+    first_on_port: dict[str, Any] = {}
     drivers: list[ModbusDriver] = []
     for dev in devices:
         if getattr(dev, "type", None) not in MODBUS_TYPES or not dev.enabled:
@@ -36,6 +39,11 @@ def build_modbus_drivers(devices: Iterable[Any],
             shared[key] = link
         else:
             key = ("serial", dev.serial_port)
+            first = first_on_port.setdefault(dev.serial_port, dev)
+            line = ("baudrate", "parity", "stopbits", "bytesize")
+            if any(getattr(first, a) != getattr(dev, a) for a in line):
+                log.warning("modbus %s: serial settings differ from %s on the same port %s; "
+                            "the port uses %s's", dev.id, first.id, dev.serial_port, first.id)
             link = shared.get(key) or serial_link(
                 dev.serial_port, baudrate=dev.baudrate, parity=dev.parity,
                 stopbits=dev.stopbits, bytesize=dev.bytesize, timeout=dev.timeout_s)
