@@ -142,15 +142,14 @@ def print_table(r: Report, console: Any = None) -> None:
     t = Table(title=f"{both('title')}  ·  {r.period.label}  ·  "
                     f"{both('target')} {pct(r.target, 0)}",
               title_justify="left", show_lines=False)
-    t.add_column(both("enterprise"))
-    t.add_column(both("region"))
-    t.add_column(both("automation_rate"), justify="right")
-    t.add_column(both("trend"), justify="right")
-    t.add_column(both("meets"), justify="center")
-    t.add_column(both("digitized"), justify="right")
-    t.add_column("OEE", justify="right")
-    for k in kinds:
-        t.add_column(kind_label(k, "\n"), justify="right")
+    # Names fold, figures never get cut: a narrow terminal wraps text, not numbers.
+    t.add_column(both("enterprise", "\n"), overflow="fold", min_width=10)
+    t.add_column(both("region", "\n"), overflow="fold")
+    t.add_column("自动化率\nRate", justify="right", no_wrap=True)
+    t.add_column("环比\nTrend", justify="right", no_wrap=True)
+    t.add_column(f"达标\n≥{pct(r.target, 0)}", justify="center", overflow="fold")
+    t.add_column("数字化\nDigitized", justify="right", no_wrap=True)
+    t.add_column("OEE", justify="right", no_wrap=True)
     for e in r.enterprises:
         if e.status in ("missing", "no_production", "unregistered"):
             meets = f"[yellow]{status_label(e.status)}[/]"
@@ -158,20 +157,30 @@ def print_table(r: Report, console: Any = None) -> None:
             meets = "[green]✔ 达标[/]"
         else:
             meets = "[red]✘ 未达标[/]"
-        cells = []
-        for k in kinds:
-            kf = e.kinds.get(k)
-            if kf is None or kf.rate is None:
-                cells.append("")
-            else:
-                color = "green" if kf.rate >= r.target - 1e-12 else "red"
-                cells.append(f"[{color}]{pct(kf.rate, 0)}[/]")
-        name = f"{e.name} ({e.id})" if e.name else e.id
+        name = f"{e.name}\n{e.id}" if e.name else e.id
         if e.flags:
             name += " [yellow]⚠[/]"
         t.add_row(name, e.region, pct(e.automation_rate), pp(e.trend), meets,
-                  pct(e.digitized, 0), pct(e.oee), *cells)
+                  pct(e.digitized, 0), pct(e.oee))
     con.print(t)
+    if kinds:  # a second table, so ten stage kinds never squeeze the main figures
+        k = Table(title=both("stage_kinds"), title_justify="left")
+        k.add_column(both("enterprise", "\n"), overflow="fold", min_width=8)
+        for kind in kinds:
+            k.add_column(kind_label(kind, "\n"), justify="right", no_wrap=True, min_width=4)
+        for e in r.enterprises:
+            if not e.kinds:
+                continue
+            cells = []
+            for kind in kinds:
+                kf = e.kinds.get(kind)
+                if kf is None or kf.rate is None:
+                    cells.append("")
+                else:
+                    color = "green" if kf.rate >= r.target - 1e-12 else "red"
+                    cells.append(f"[{color}]{pct(kf.rate, 0)}[/]")
+            k.add_row(e.name or e.id, *cells)
+        con.print(k)
     d = r.district
     s = Table(title=both("district"), title_justify="left", show_header=False)
     s.add_column()
