@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -184,7 +185,7 @@ def test_compose_agent_config_is_valid(tmp_path):
     env.update(COMPOSE["services"]["lineside"]["environment"])
     env["LINESIDE_STATE_DIR"] = str(tmp_path)
     env["LINESIDE_BASE_CONFIG"] = str(demo)
-    res = run(["python3", str(DEPLOY / "compose" / "agent-config.py"), "--print"], env=env)
+    res = run([sys.executable, str(DEPLOY / "compose" / "agent-config.py"), "--print"], env=env)
     assert res.returncode == 0, res.stderr
     out = tmp_path / "lineside.yaml"
     out.write_text(res.stdout)
