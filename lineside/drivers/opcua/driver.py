@@ -84,6 +84,8 @@ class OpcuaDriver:
         self._emit: Emit | None = None
         self._subs: SubscriptionSet | None = None
         self._reported: set[str] = set()
+        # per-signal problems of the current session (unresolved address, refused item)
+        self.signal_errors: dict[str, str] = {}
 
     # ---- shared -------------------------------------------------------------------
 
@@ -135,12 +137,14 @@ class OpcuaDriver:
                         self.conn.namespaces, paths),
             self.device.timeout_s,
         )
-        for sig, nid in zip(self.signals, self.nodeids, strict=True):
-            if isinstance(nid, AddressError):
-                self._error("address", f"{sig.key}: {nid}")
         self._attempt = 0
         self.stats.up = True
         self._reported.clear()
+        self.signal_errors.clear()
+        for sig, nid in zip(self.signals, self.nodeids, strict=True):
+            if isinstance(nid, AddressError):
+                self.signal_errors[sig.key] = str(nid)
+                self._error("address", f"{sig.key}: {nid}")
         log.info("opcua device %s: connected to %s (%s/%s)", self.device_id,
                  self.device.endpoint, self.device.security_policy, self.device.security_mode)
 
@@ -246,6 +250,8 @@ class OpcuaDriver:
                         subs.create(self.conn.client.uaclient.session, items, batch),
                         self.device.timeout_s + len(items) / 2000,
                     )
+                for key, why in subs.refused.items():
+                    self.signal_errors[key] = f"monitored item refused: {why}"
                 now = time.time()
                 unresolved = [bad(s.key, now) for s, n in zip(self.signals, self.nodeids,
                                                              strict=True)

@@ -80,6 +80,7 @@ class SubscriptionSet:
         self.last_publish = time.monotonic()
         self.keepalive_s = device.keepalive_s
         self.notifications = 0
+        self.refused: dict[str, str] = {}  # signal key -> status name
 
     async def create(self, session: object, items: list[Item], batch: int) -> list[Sample]:
         """Create the subscription and its items; BAD samples for items the server refused."""
@@ -122,6 +123,7 @@ class SubscriptionSet:
                     log.warning("%s: %s (%s) refused by the server: %s", d.id, item.key,
                                 item.nodeid.to_string(), status_name(res.StatusCode))
                     refused.append(bad(item.key, now))
+                    self.refused[item.key] = status_name(res.StatusCode)
         return refused
 
     def silent_for(self) -> float:
