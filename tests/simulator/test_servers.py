@@ -39,11 +39,12 @@ def decode(spec, dev, regs: list[int]) -> object:
     if spec.type == "string":
         raw = b"".join(r.to_bytes(2, "big") for r in regs)
         return raw.rstrip(b"\0").decode()
-    if spec.type == "bool":
-        return bool(regs[0] >> spec.bit & 1) if spec.bit is not None else bool(regs[0])
     wire = b"".join(r.to_bytes(2, "big") for r in regs)
     order = WIRE[len(wire)][spec.byte_order or dev.byte_order]
     big = bytes(wire[order.index(chr(ord("A") + i))] for i in range(len(wire)))
+    if spec.type == "bool":  # a bit of the 16-bit value, itself in the byte order
+        word = int.from_bytes(big, "big")
+        return bool(word >> spec.bit & 1) if spec.bit is not None else bool(word)
     (raw,) = struct.unpack(">" + FMT[spec.type], big)
     return raw * spec.scale + spec.offset
 

@@ -11,8 +11,10 @@ the simulator's registers with the driver compares two implementations of one ru
   words. The same rule applies to 16-bit (AB / BA) and 64-bit values;
 - string: UTF-8, NUL-padded to `length` registers; `string_byte_order` big puts the
   first character in the high byte;
-- bool with `bit`: one bit (0 = least significant) of a register; several signals may
-  share the register.
+- bool with `bit`: one bit (0 = least significant) of the register's 16-bit value,
+  which is itself laid out in the byte order (AB or BA) like any 16-bit value, as
+  Telegraf does; several signals may share the register. A bool without `bit` on a
+  register is the 16-bit value 1 or 0.
 """
 
 from __future__ import annotations
@@ -113,6 +115,7 @@ class RegisterImage:
                 bits[(unit, table)] = [False] * n
             else:
                 words[(unit, table)] = [0] * n
+        flags: dict[tuple[int, str, int], list] = {}  # register -> [value, byte order]
         for p in self.placed:
             v = values.get(p.key)
             if v is None:
@@ -120,12 +123,16 @@ class RegisterImage:
             k = (p.unit, p.table)
             if p.table in ("coil", "discrete"):
                 bits[k][p.address] = bool(v)
-            elif p.spec.type == "bool" and p.spec.bit is not None:
-                if v:
-                    words[k][p.address] |= 1 << p.spec.bit
             elif p.spec.type == "bool":
-                words[k][p.address] = 1 if v else 0
+                f = flags.setdefault((p.unit, p.table, p.address), [0, p.byte_order])
+                if p.spec.bit is None:
+                    f[0] = 1 if v else 0
+                elif v:
+                    f[0] |= 1 << p.spec.bit
             else:
                 regs = encode_words(p.spec, v, p.byte_order, p.string_byte_order)
                 words[k][p.address:p.address + len(regs)] = regs
+        for (unit, table, addr), (word, order) in flags.items():
+            words[(unit, table)][addr] = int.from_bytes(
+                order_bytes(word.to_bytes(2, "big"), order), "big")
         self.words, self.bits = words, bits
