@@ -11,7 +11,8 @@
 #        CREATE_TOKENS=1 deploy/influxdb/setup.sh
 #
 # Environment (defaults in brackets):
-#   INFLUX_HOST [http://localhost:8086]  INFLUX_TOKEN  INFLUX_ORG
+#   INFLUX_HOST [http://localhost:8086, or the CLI config during image init]
+#   INFLUX_TOKEN  INFLUX_ORG
 #   LINESIDE_BUCKET [lineside]         plant data (oee, oee_shift, machine_state, signal)
 #   LINESIDE_DB [= LINESIDE_BUCKET]    InfluxQL database name mapped to it (rp autogen)
 #   LINESIDE_RETENTION [0 = forever]   e.g. 400d
@@ -20,7 +21,11 @@
 #                                      read-only token for Grafana, and print them
 set -euo pipefail
 
-export INFLUX_HOST="${INFLUX_HOST:-http://localhost:8086}"
+# As an init script of the influxdb image the CLI's active config already points at the
+# set-up server (a temporary port during init): keep it. By hand, default to localhost.
+if [ -z "${INFLUX_HOST:-}" ] && [ -z "${DOCKER_INFLUXDB_INIT_MODE:-}" ]; then
+  export INFLUX_HOST=http://localhost:8086
+fi
 export INFLUX_TOKEN="${INFLUX_TOKEN:-${DOCKER_INFLUXDB_INIT_ADMIN_TOKEN:-}}"
 export INFLUX_ORG="${INFLUX_ORG:-${DOCKER_INFLUXDB_INIT_ORG:-}}"
 BUCKET="${LINESIDE_BUCKET:-${DOCKER_INFLUXDB_INIT_BUCKET:-lineside}}"
@@ -38,7 +43,9 @@ command -v influx >/dev/null 2>&1 || die "the influx CLI (v2) is required"
 
 # ID of a bucket by name, empty when absent.
 bucket_id() {
-  influx bucket list --name "$1" --hide-headers 2>/dev/null | awk 'NR == 1 {print $1}'
+  # `bucket list --name` fails when there is none: that is an answer, not an error.
+  { influx bucket list --name "$1" --hide-headers 2>/dev/null || true; } \
+    | awk 'NR == 1 {print $1}'
 }
 
 ensure_bucket() {
