@@ -146,6 +146,10 @@ class Connection:
             client.set_user(d.username)
         if password is not None:
             client.set_password(password)
+        if d.security_policy != "None":
+            # first start: create our certificate before anything can fail, so the
+            # integrator can hand it to the server's administrator right away
+            cert, key = ensure_client_certificate(self.pki, d.application_uri)
         endpoints = await asyncio.wait_for(client.connect_and_get_server_endpoints(), d.timeout_s)
         if d.security_policy == "None":
             ep = _pick(endpoints, NONE_URI, ua.MessageSecurityMode.None_, d)
@@ -155,7 +159,6 @@ class Connection:
             ep = _pick(endpoints, policy.URI, mode, d)
             server_der = first_der(ep.ServerCertificate)
             check_server_certificate(server_der, self.pki, d.endpoint)
-            cert, key = ensure_client_certificate(self.pki, d.application_uri)
             await client.set_security(policy, str(cert), str(key), server_certificate=server_der,
                                       mode=mode)
         # the user token policies of the endpoint, so a persisted session can be
@@ -291,7 +294,8 @@ def _pick(endpoints: list[ua.EndpointDescription], policy_uri: str,
         if ep.SecurityPolicyUri == policy_uri and ep.SecurityMode == mode:
             return ep
     offered = ", ".join(
-        f"{ep.SecurityPolicyUri.rsplit('#', 1)[-1]}/{ep.SecurityMode.name}" for ep in endpoints
+        f"{ep.SecurityPolicyUri.rsplit('#', 1)[-1]}/{ep.SecurityMode.name.rstrip('_')}"
+        for ep in endpoints
     ) or "none"
     raise OpcuaSetupError(
         f"{d.endpoint} offers no endpoint with security {d.security_policy}/{d.security_mode}; "
