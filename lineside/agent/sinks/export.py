@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
                 batch = q.peek(BATCH)
                 if not batch:
                     break
-                out.write(("\n".join(batch.lines) + "\n").encode())
+                out.write(batch.body() + b"\n")
                 out.flush()
                 if not to_stdout:
                     os.fsync(out.fileno())

@@ -20,7 +20,7 @@ from influxdb_client.client.write.point import (  # the serializer's own escape 
 from lineside.points import Point
 
 _PREFIX_CACHE_MAX = 200_000
-_prefix_cache: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+_prefix_cache: dict[tuple, str] = {}
 _key_cache: dict[str, str] = {}
 
 
@@ -47,38 +47,52 @@ def _key(k: str) -> str:
     return ek
 
 
+def _field(k: str, v: object) -> str | None:
+    """`key=value`, None to skip (non-finite float, None), KeyError for other types."""
+    t = type(v)
+    if t is float:
+        if not math.isfinite(v):  # type: ignore[arg-type]
+            return None
+        s = str(v)
+        if s.endswith(".0"):
+            s = s[:-2]
+        return f"{_key(k)}={s}"
+    if t is int:
+        return f"{_key(k)}={v}i"
+    if t is bool:
+        return f"{_key(k)}={'true' if v else 'false'}"
+    if t is str:
+        return f'{_key(k)}="{v.translate(_ESCAPE_STRING)}"'  # type: ignore[attr-defined]
+    if v is None:
+        return None
+    raise KeyError(k)  # subclasses, numpy, Decimal: the reference implementation decides
+
+
 def to_line(p: Point) -> str:
     """Line protocol of one point ('' when it has no writable field, like to_line())."""
-    tags = tuple(sorted(p.tags.items()))
-    ck = (p.measurement, tags)
+    tags = p.tags
+    # Keyed in insertion order (no sort per point): the engine builds a series' tags the
+    # same way every time; another order only costs one more cache entry.
+    ck = (p.measurement, *tags.items())
     prefix = _prefix_cache.get(ck)
     if prefix is None:
         if p.measurement.startswith("#"):
             return p.to_line()  # let influxdb-client emit its warning
-        prefix = _prefix(p.measurement, tags)
+        prefix = _prefix(p.measurement, tuple(sorted(tags.items())))
         if len(_prefix_cache) >= _PREFIX_CACHE_MAX:
             _prefix_cache.clear()
         _prefix_cache[ck] = prefix
-    out = []
-    for k, v in sorted(p.fields.items()):
-        t = type(v)
-        if t is float:
-            if not math.isfinite(v):
-                continue
-            s = str(v)
-            if s.endswith(".0"):
-                s = s[:-2]
-            out.append(f"{_key(k)}={s}")
-        elif t is int:
-            out.append(f"{_key(k)}={v}i")
-        elif t is bool:
-            out.append(f"{_key(k)}={'true' if v else 'false'}")
-        elif t is str:
-            out.append(f'{_key(k)}="{v.translate(_ESCAPE_STRING)}"')
-        elif v is None:
-            continue
-        else:  # subclasses, numpy, Decimal: the reference implementation decides
-            return p.to_line()
+    fields = p.fields
+    try:
+        if len(fields) == 1:  # the common `signal` point
+            for k, v in fields.items():
+                f = _field(k, v)
+            if f is None:
+                return ""
+            return f"{prefix}{f} {p.ts_ns}"
+        out = [f for f in (_field(k, v) for k, v in sorted(fields.items())) if f is not None]
+    except KeyError:
+        return p.to_line()
     if not out:
         return ""
     return f"{prefix}{','.join(out)} {p.ts_ns}"

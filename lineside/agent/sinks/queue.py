@@ -34,7 +34,6 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -67,15 +66,32 @@ def is_corruption(e: BaseException) -> bool:
 Position = tuple[int, int]  # (chunk id, lines of that chunk already consumed)
 
 
-@dataclass(slots=True)
 class Batch:
-    """Lines read from the head; `segments` maps them back to queue positions."""
+    """Lines read from the head; `segments` maps them back to queue positions.
 
-    lines: list[str]
-    segments: list[tuple[int, int, int]]  # (chunk id, start offset, count)
+    The happy path never splits the stored chunks: `body()` joins their bytes as they are.
+    `lines` (decoded, split) is built on first use, for error handling and tests.
+    """
+
+    __slots__ = ("_lines", "n", "raw", "segments")
+
+    def __init__(self, raw: list[bytes], segments: list[tuple[int, int, int]]) -> None:
+        self.raw = raw  # '\n'-joined line groups, in order
+        self.segments = segments  # (chunk id, start offset, count)
+        self.n = sum(c for _, _, c in segments)
+        self._lines: list[str] | None = None
+
+    @property
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            self._lines = [ln for r in self.raw for ln in r.decode().split("\n")] if self.n else []
+        return self._lines
+
+    def body(self) -> bytes:
+        return b"\n".join(self.raw)
 
     def __len__(self) -> int:
-        return len(self.lines)
+        return self.n
 
     def position_after(self, k: int) -> Position:
         """Queue position just after the first k lines of this batch."""
@@ -300,7 +316,6 @@ class DiskQueue:
                 return self._peek(max_points)
 
     def _peek(self, max_points: int) -> Batch:
-        lines: list[str] = []
         segments: list[tuple[int, int, int]] = []
         want = max_points
         first = True
@@ -316,19 +331,25 @@ class DiskQueue:
             return Batch([], [])
         q = ",".join("?" * len(ids))
         rows = dict(self._db.execute(f"SELECT id, data FROM chunks WHERE id IN ({q})", ids))
+        raw: list[bytes] = []
         want = max_points
         for k, cid in enumerate(ids):
             data = rows.get(cid)
             if data is None:  # removed behind our back (export without --keep)
                 continue
-            chunk = data.decode().split("\n")
+            n = self._index[cid][0]
             start = self._head_offset if k == 0 else 0
-            take = chunk[start:start + want]
-            lines.extend(take)
-            segments.append((cid, start, len(take)))
-            want -= len(take)
+            take = min(want, n - start)
+            if take <= 0:
+                continue
+            if start == 0 and take == n:
+                raw.append(data)
+            else:
+                raw.append(b"\n".join(data.split(b"\n")[start:start + take]))
+            segments.append((cid, start, take))
+            want -= take
         self._inflight_upto = max(self._inflight_upto, ids[-1])
-        return Batch(lines, segments)
+        return Batch(raw, segments)
 
     def ack(self, pos: Position) -> None:
         """Everything before `pos` was accepted by the server: remove it."""

@@ -142,7 +142,11 @@ class Sink:
                     self.queue.ack(batch.position_after(piece.end))
                     work.pop(0)
                     continue
-                body = "\n".join(batch.lines[i] for i in piece.idx).encode()
+                if len(piece.idx) == len(batch):  # whole batch: stored bytes as they are
+                    body = batch.body()
+                else:
+                    lines = batch.lines
+                    body = "\n".join(lines[i] for i in piece.idx).encode()
                 try:
                     assert self.transport is not None
                     await asyncio.to_thread(self.transport.write, body)
