@@ -155,3 +155,28 @@ def test_signals_carry_the_true_state_through_the_engine_maps(demo_cfg, demo_day
             assert got == f.by_id[mid].state, (mid, t, raw)
             checked[got] += 1
     assert set(checked) == set(STATES), checked
+
+
+def test_profiles_override_behaviour(demo_cfg: LinesideConfig) -> None:
+    quiet = {"kind:cutting": {"stop_weights": {"fault": 0, "short": 0}},
+             "L4-fry1": {"run_mean_s": 1e9, "clean_every_s": 0, "setup_every_s": 0,
+                         "maint_every_s": 0, "speed": [1.0, 1.0], "reject_p": 0.0}}
+    truth = Truth()
+    f = Factory.from_config(demo_cfg, seed=1, start_ts=DAY0 + 8 * 3600, profiles=quiet,
+                            recorders=[truth], warmup_s=0)
+    f.advance(DAY0 + 14 * 3600)
+    for mid in ("L1-cut1", "L1-cut2", "L3-chop1", "L4-slice1"):
+        assert "fault" not in {STATES[s] for s in truth.machines[mid].state}
+    fry = truth.machines["L4-fry1"]
+    assert {STATES[s] for s in fry.state} == {"producing"}
+    assert fry.reject[-1] == 0 and fry.good[-1] == 45 * 6 * 60  # 45/min for 6 h, exactly
+    with pytest.raises(ValueError, match="unknown key"):
+        Factory.from_config(demo_cfg, seed=1, start_ts=DAY0, profiles={"L4-fry1": {"mtbf": 1}})
+
+
+def test_samples_feed_an_engine_directly(demo_cfg: LinesideConfig) -> None:
+    f = Factory.from_config(demo_cfg, seed=1, start_ts=DAY0)
+    f.advance(DAY0 + 10)
+    samples = f.samples()
+    assert len(samples) == len(f.values()) and all(s.good and s.ts == DAY0 + 10
+                                                   for s in samples)

@@ -181,3 +181,18 @@ def test_simulate_command_runs_and_records(tmp_path) -> None:
     assert "21 machines" in p.stdout and "stopped after" in p.stdout
     assert time.monotonic() - t0 < 30
     assert load_truth(truth_file).n >= 2
+
+
+def test_ports_are_rewritten_and_unit_clashes_refused(demo_cfg: LinesideConfig) -> None:
+    from lineside.agent.simulator import with_ports
+
+    cfg = with_ports(demo_cfg, "127.0.0.2", 1502, 4841)
+    assert {(d.host, d.port) for d in cfg.devices if d.type == "modbus-tcp"} == {
+        ("127.0.0.2", 1502)}
+    assert [d.endpoint for d in cfg.devices if d.type == "opcua"] == [
+        "opc.tcp://127.0.0.2:4841/lineside/sim"]
+    clash = cfg.model_copy(update={"devices": [
+        d.model_copy(update={"unit_id": 1}) if d.type == "modbus-tcp" else d
+        for d in cfg.devices]})
+    with pytest.raises(ValueError, match="distinct unit ids"):
+        place_modbus(clash)

@@ -33,6 +33,7 @@ from lineside.agent.simulator.codes import (
     expressible_states,
 )
 from lineside.agent.simulator.profiles import SimProfile, profile_for
+from lineside.samples import Quality, Sample
 
 Value = bool | int | float | str
 
@@ -410,6 +411,11 @@ class Factory:
         for m in self.machines:
             m.advance(to_ts)
         self.now = to_ts
+
+    def samples(self) -> list[Sample]:
+        """`values()` as GOOD samples stamped `now`: feed the engine without any server."""
+        t = self.now
+        return [Sample(k, v, Quality.GOOD, t) for k, v in self.values().items()]
 
     def states(self) -> dict[str, str]:
         return {m.cfg.id: m.state for m in self.machines}
