@@ -376,6 +376,16 @@ def plant_overview() -> dict:
         alias="$tag_line")], th=auto_th, minmax=(0, 1),
         description="A line's rate is the mean of its stages' (DESIGN.md); per interval "
         "the engine's bucket rates weighted by planned busy time."), 12, 8)
+    sg = ("line", "stage")
+    L.add(bargauge("Availability / performance / quality per stage", [
+        t_influx(ratio("run_s", "planned_busy_s", "A", "stage", stages, sg), "A",
+                 alias="$tag_stage availability"),
+        t_influx(ratio("ideal_s", "run_s", "P", "stage", stages, sg), "B",
+                 alias="$tag_stage performance"),
+        t_influx(ratio("good_count", "total_count", "Q", "stage", stages, sg), "C",
+                 alias="$tag_stage quality"),
+    ], a_th, "Parallel machines summed, then divided; a stage done by hand has none."),
+        12, 8)
 
     L.row("Machines")
     L.add(table("Current state of every machine", [t_influx(
