@@ -77,7 +77,8 @@ async def _serve(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     # asyncua warns about anonymous, unencrypted endpoints: that is what a simulator is.
-    logging.getLogger("asyncua").setLevel(logging.ERROR)
+    # (a busy port is reported by us, without asyncua's traceback)
+    logging.getLogger("asyncua").setLevel(logging.CRITICAL)
     try:
         return asyncio.run(_serve(args))
     except OSError as e:  # port in use, address not available

@@ -175,7 +175,12 @@ class ModbusSim:
         if not devices:
             return
         self._server = ModbusTcpServer(devices, address=(self.host, self.port))
-        await self._server.serve_forever(background=True)
+        try:
+            await self._server.serve_forever(background=True)
+        except (RuntimeError, OSError) as e:
+            self._server = None
+            raise OSError(f"cannot serve Modbus TCP on {self.host}:{self.port} "
+                          f"(port in use? try --modbus-port): {e}") from None
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -280,7 +285,11 @@ class OpcuaSim:
                         node = nxt
             self._nodes[key] = (nid, vt)
             self._last[key] = v
-        await server.start()
+        try:
+            await server.start()
+        except OSError as e:
+            raise OSError(f"cannot serve OPC UA on {self.host}:{self.port} "
+                          f"(port in use? try --opcua-port): {e.strerror or e}") from None
         self._server = server
 
     async def update(self, values: dict[str, Any]) -> None:
