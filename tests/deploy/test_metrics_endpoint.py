@@ -65,6 +65,13 @@ def test_registered_devices_start_down_and_counters_survive_driver_restart():
     assert s[("lineside_device_up", (("device", "plc1"),))] == 0
     assert s[("lineside_sink_queue_max_bytes", (("sink", "influx"),))] == 1 << 20
     assert s[("lineside_config_loaded", ())] == 1
+    assert s[("lineside_config_last_reload_successful", ())] == 1
+    m.record_reload(applied=False)
+    s = samples(m)
+    assert s[("lineside_config_last_reload_successful", ())] == 0
+    assert s[("lineside_config_reloads_total", (("result", "rejected"),))] == 1
+    m.record_reload(applied=True)
+    assert samples(m)[("lineside_config_last_reload_successful", ())] == 1
 
     st = DriverStats(up=True, cycles=10, requests=20, errors=Counter(timeout=3),
                      last_good_ts=clock.t - 2)

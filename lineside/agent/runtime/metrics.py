@@ -164,6 +164,7 @@ class AgentMetrics:
         self.last_reload_ok = Gauge("lineside_config_last_reload_successful",
                                     "1 if the last reload applied, 0 if it was rejected",
                                     registry=r)
+        self.last_reload_ok.set(1)  # nothing rejected yet
         for result in ("applied", "rejected"):
             self.reloads.labels(result)  # both series exist from the start
 
