@@ -77,6 +77,10 @@ class MachineSim:
         self.rng_units = _stream(seed, m.id, "units")
         self.rng_auto = _stream(seed, m.id, "auto")
         self.can = expressible_states(m)
+        # Rejects only where the PLC counts them (a reject counter, or good and total):
+        # a reject nobody can see would make the truth unrecoverable from the signals.
+        sig = set(m.signals)
+        self.reject_p = prof.reject_p if ("reject" in sig or {"good", "total"} <= sig) else 0.0
         self.has_auto_signal = "auto_mode" in m.signals and m.automation == "automatic"
         self.auto = m.automation == "automatic"
         self.products = sorted(m.products)
@@ -150,7 +154,7 @@ class MachineSim:
         if n <= 0:
             return
         self.seg_done += n
-        p, rnd = self.prof.reject_p, self.rng_units.random
+        p, rnd = self.reject_p, self.rng_units.random
         rej = sum(1 for _ in range(n) if rnd() < p)
         self.reject += rej
         self.good += n - rej

@@ -20,6 +20,7 @@ import contextlib
 import datetime as dt
 import functools
 import logging
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -320,10 +321,14 @@ class SimulatedFactory:
                  modbus_port: int = 5020, opcua_port: int = 4840,
                  truth_path: str | Path | None = None, speed: float = 1.0,
                  start_ts: float | None = None, update_s: float = 0.1,
-                 profiles: dict[str, Any] | None = None, keep_truth: bool = True) -> None:
+                 profiles: dict[str, Any] | None = None, keep_truth: bool = True,
+                 scan_s: float | None = None) -> None:
         self.source_config = cfg
         self.config = with_ports(cfg, host, modbus_port, opcua_port)
         self.seed, self.host, self.speed, self.update_s = seed, host, speed, update_s
+        # PLC scan period: when set, the served image shows the model as of the last
+        # multiple of scan_s (a PLC publishes its process image once per scan).
+        self.scan_s = scan_s
         self.modbus_port, self.opcua_port = modbus_port, opcua_port
         self.truth_path = Path(truth_path) if truth_path else None
         self.truth: Truth | None = Truth() if keep_truth else None
@@ -372,7 +377,10 @@ class SimulatedFactory:
     def step(self) -> dict[str, Any]:
         """Advance the model to now and refresh the Modbus image; returns the values."""
         assert self.factory is not None
-        self.factory.advance(self.sim_time())
+        t = self.sim_time()
+        if self.scan_s:
+            t = math.floor(t / self.scan_s) * self.scan_s
+        self.factory.advance(t)
         values = self.factory.values()
         self.modbus.image.update(values)
         self.updates += 1
