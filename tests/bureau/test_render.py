@@ -104,3 +104,16 @@ def test_html_renders_in_chromium_with_charts(chromium: str, tmp_path: Path):
     assert colours[(0x2E, 0x9E, 0x4F)] > 200, "no green (above-target) bar visible"
     assert colours[(0xD6, 0x45, 0x41)] > 100, "no red (below-target) bar visible"
     assert len(colours) > 50
+
+
+def test_dashboard_json_is_generated_and_current():
+    from lineside.agent.report import dashboard
+
+    assert dashboard.main(["--check"]) == 0  # else: ... report.dashboard --write
+    board = dashboard.build()
+    assert board["uid"] == "lineside-bureau"
+    queries = [t["query"] for p in board["panels"] for t in p["targets"]]
+    assert len(queries) == len(board["panels"]) >= 10
+    # ratios are quotients of sums; nothing averages a stored ratio
+    assert not any(re.search(r"mean\(\"(automation_rate|oee|availability)\"\)", q)
+                   for q in queries)
