@@ -307,6 +307,13 @@ def test_report_equals_engine_totals(world: World, capsys, tmp_path: Path):
     # the rogue writer is flagged, kept out of the district figures
     assert any(ROGUE[0] in f and "not in the registry" in f for f in rep["flags"])
     assert by_id[ROGUE[0]]["status"] == "unregistered"
+    schema = json.loads((Path(cli.__file__).parent / "schema.json").read_text())
+    try:
+        import jsonschema
+    except ImportError:  # not a runtime dependency; test_render says so when missing
+        jsonschema = None
+    if jsonschema is not None:
+        jsonschema.validate(rep, schema)
     # the other outputs were written too
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert page.count("<svg") == 2 and "成都川味卤牛肉有限公司" in page

@@ -117,3 +117,14 @@ def test_dashboard_json_is_generated_and_current():
     # ratios are quotients of sums; nothing averages a stored ratio
     assert not any(re.search(r"mean\(\"(automation_rate|oee|availability)\"\)", q)
                    for q in queries)
+
+
+def test_json_validates_against_the_published_schema():
+    jsonschema = pytest.importorskip("jsonschema")  # not a runtime dependency
+    schema = json.loads((Path(render.__file__).parent / "schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(json.loads(render.to_json(sample_report())), schema)
+    bad = json.loads(render.to_json(sample_report()))
+    bad["enterprises"][2]["status"] = "zero"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
