@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
-from pathlib import Path
 
 import pytest
 
 from lineside.drivers.opcua import OpcuaDriver
-from lineside.drivers.opcua.security import file_name_for
 from lineside.samples import Quality
 from tests.fixtures.opcua_peers import KINDS, Collector, line_signals, opcua_device
 
 pytestmark = pytest.mark.server
 
 SECURITY = [("None", "None"), ("Basic256Sha256", "SignAndEncrypt")]
-
-
-def trust_server(peer, state: Path) -> None:  # type: ignore[no-untyped-def]
-    der = peer.server_certificate()
-    (state / "pki" / "trusted").mkdir(parents=True, exist_ok=True)
-    (state / "pki" / "trusted" / file_name_for(der)).write_bytes(der)
 
 
 def check_line(by_key: dict, now: float) -> None:  # type: ignore[type-arg]
@@ -41,13 +32,8 @@ def check_line(by_key: dict, now: float) -> None:  # type: ignore[type-arg]
 
 @pytest.mark.parametrize(("policy", "mode"), SECURITY, ids=["none", "b256sha256-encrypt"])
 @pytest.mark.parametrize("kind", KINDS)
-async def test_poll_and_subscribe(opcua_peer, opcua_pki: Path, kind: str, policy: str,
-                                  mode: str) -> None:
-    peer = opcua_peer(kind, start=False, secure=True, rate=10)
-    peer.trust_client(opcua_pki / "pki" / "own" / "cert.der")
-    peer.start()
-    if policy != "None":
-        trust_server(peer, opcua_pki)
+async def test_poll_and_subscribe(opcua_shared, kind: str, policy: str, mode: str) -> None:
+    peer, opcua_pki = opcua_shared(kind)
     signals = line_signals(peer)
 
     # --- poll: one Read per cycle, every signal every cycle
@@ -85,5 +71,4 @@ async def test_poll_and_subscribe(opcua_peer, opcua_pki: Path, kind: str, policy
     # close() ends the session (and with it the subscription) on the server
     await asyncio.sleep(0.2)
     assert peer.stats()["sessions"] == 0
-    if policy != "None":
-        shutil.rmtree(opcua_pki / "pki" / "rejected", ignore_errors=True)
+    assert not (opcua_pki / "pki" / "rejected").exists()

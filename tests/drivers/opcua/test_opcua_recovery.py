@@ -44,7 +44,7 @@ async def test_server_restart_resumes_subscription_with_one_session(
         outage = {s.signal for s in got.samples if s.quality is Quality.BAD}
         assert outage >= {s.key for s in signals}  # every signal marked, none left stale
         assert not driver.stats.up
-        await asyncio.sleep(1.0)  # the driver retries against a closed port meanwhile
+        await asyncio.sleep(0.5)  # the driver retries against a closed port meanwhile
         peer.restart(ns_padding=peer.ns_padding + 2)
         await got.wait(lambda: good_after_bad(got, "m1.counter"), timeout=20,
                        what="counter GOOD again after the restart")

@@ -29,9 +29,9 @@ ALLOWED = {
 
 @pytest.mark.server
 async def test_server_sees_no_write_or_call_and_the_client_refuses_them(
-    opcua_peer, tmp_path: Path
+    opcua_shared, tmp_path: Path
 ) -> None:
-    peer = opcua_peer("asyncua", rate=10)
+    peer, _ = opcua_shared("asyncua")  # instrumented: counts every service request
     signals = line_signals(peer)
     poller = OpcuaDriver(opcua_device(peer, mode="poll"), signals, tmp_path / "a")
     subscriber = OpcuaDriver(opcua_device(peer, mode="subscribe"), signals, tmp_path / "b")
@@ -79,11 +79,9 @@ def test_driver_source_has_no_write_or_call_service() -> None:
 
 
 @pytest.mark.server
-async def test_trust_command(opcua_peer, opcua_pki: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    peer = opcua_peer("asyncua", start=False, secure=True, rate=10)
-    peer.trust_client(opcua_pki / "pki" / "own" / "cert.der")
-    peer.start()
-    trust_dir = tmp = opcua_pki / "site-trust"
+async def test_trust_command(opcua_shared, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    peer, opcua_pki = opcua_shared("asyncua")
+    trust_dir = tmp = tmp_path / "site-trust"
     parser = argparse.ArgumentParser()
     trust.add_arguments(parser)
 

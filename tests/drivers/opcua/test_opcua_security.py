@@ -92,12 +92,9 @@ async def test_trust_and_credentials_walkthrough(
 
 
 @pytest.mark.parametrize("policy", [p for p in POLICIES if p != "Basic256Sha256"])
-async def test_newer_policies_and_sign_only(opcua_peer, opcua_pki: Path, policy: str) -> None:
-    peer = opcua_peer("asyncua", start=False, secure=True, rate=10)
-    peer.trust_client(opcua_pki / "pki" / "own" / "cert.der")
-    peer.start()
-    (opcua_pki / "pki" / "trusted").mkdir(parents=True, exist_ok=True)
-    (opcua_pki / "pki" / "trusted" / "server.der").write_bytes(peer.server_certificate())
+@pytest.mark.parametrize("kind", KINDS)
+async def test_newer_policies_and_sign_only(opcua_shared, kind: str, policy: str) -> None:
+    peer, opcua_pki = opcua_shared(kind)
     for p, mode in ((policy, "SignAndEncrypt"), ("Basic256Sha256", "Sign")):
         dev = opcua_device(peer, mode="poll", security_policy=p, security_mode=mode)
         driver = OpcuaDriver(dev, line_signals(peer)[:1], opcua_pki)
