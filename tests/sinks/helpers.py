@@ -55,3 +55,9 @@ def v2(url: str, tmp: Path, **kw: Any) -> InfluxV2Sink:
 
 def local(**kw: Any) -> LocalSink:
     return LocalSink(type="local", id=kw.pop("id", "local"), **kw)
+
+
+def assert_once(got: list[str], want: list[str]) -> None:
+    """Every wanted line arrived exactly once (batches in flight together may swap)."""
+    assert len(got) == len(set(got)), "a line was accepted twice"
+    assert sorted(got) == sorted(want)

@@ -28,6 +28,8 @@ class _SinkCommon(_Strict):
     timeout_s: float = Field(10.0, gt=0)
     gzip: bool = True
     max_retry_delay_s: float = Field(60.0, gt=0)
+    max_in_flight: int = Field(2, ge=1, le=8,
+                               description="batches sent concurrently (acked in order)")
     ca_file: Path | None = None
     insecure_skip_verify: bool = False
     dead_letter: Path | None = Field(None, description="default <state_dir>/dead-<id>.lp")

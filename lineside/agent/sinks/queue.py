@@ -304,41 +304,54 @@ class DiskQueue:
                     ", ".join(f"{m}={c}" for m, c in counts.most_common(5)))
 
     # -- reading and acknowledging ---------------------------------------------------
-    def peek(self, max_points: int) -> Batch:
-        """Oldest lines (up to max_points) without removing them; marks them in flight."""
+    def peek(self, max_points: int, after: Position | None = None) -> Batch:
+        """Oldest lines (up to max_points) without removing them; marks them in flight.
+
+        `after` reads on from the end of a batch already peeked (several in flight).
+        """
         with self._lock:
             try:
-                return self._peek(max_points)
+                return self._peek(max_points, after)
             except sqlite3.DatabaseError as e:
                 if not is_corruption(e):
                     raise
                 self._recover_runtime(e)
-                return self._peek(max_points)
+                return self._peek(max_points, None)
 
-    def _peek(self, max_points: int) -> Batch:
+    def _peek(self, max_points: int, after: Position | None) -> Batch:
         segments: list[tuple[int, int, int]] = []
         want = max_points
-        first = True
         ids: list[int] = []
+        starts: list[int] = []
+        first = True
         for cid, (n, _nb) in self._index.items():
             if want <= 0:
                 break
-            avail = n - (self._head_offset if first else 0)
+            if after is not None and cid < after[0]:
+                continue  # ids ascend; `after` is near the head, so this skips little
+            start = 0
+            if first:
+                if after is None:
+                    start = self._head_offset
+                elif cid == after[0]:
+                    start = after[1]
             first = False
+            if start >= n:
+                continue
             ids.append(cid)
-            want -= avail
+            starts.append(start)
+            want -= n - start
         if not ids:
             return Batch([], [])
         q = ",".join("?" * len(ids))
         rows = dict(self._db.execute(f"SELECT id, data FROM chunks WHERE id IN ({q})", ids))
         raw: list[bytes] = []
         want = max_points
-        for k, cid in enumerate(ids):
+        for cid, start in zip(ids, starts, strict=True):
             data = rows.get(cid)
             if data is None:  # removed behind our back (export without --keep)
                 continue
             n = self._index[cid][0]
-            start = self._head_offset if k == 0 else 0
             take = min(want, n - start)
             if take <= 0:
                 continue
@@ -365,7 +378,11 @@ class DiskQueue:
     def _ack(self, cid: int, off: int) -> None:
         if cid in self._index and off >= self._index[cid][0]:
             cid, off = cid + 1, 0  # whole chunk consumed
-        gone = [c for c in self._index if c < cid]
+        gone = []
+        for c in self._index:  # ids ascend: stop at the first one still needed
+            if c >= cid:
+                break
+            gone.append(c)
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 BACKOFF_BASE_S = 0.25
 RETRY_AFTER_CAP_S = 3600.0
 POLL_S = 0.05
+_UNSENT = WriteError(None, "not sent yet")  # sentinel: send this piece now
 
 
 @dataclass
@@ -130,46 +131,84 @@ class Sink:
 
     # -- one batch ------------------------------------------------------------------
     async def _deliver_batch(self, deadline: float | None) -> bool:
-        """Send one peeked batch piece by piece; False if it gave up (deadline)."""
-        batch = self.queue.peek(self.batch_limit)
-        if not batch:
+        """Send up to `max_in_flight` batches; False if it gave up (deadline).
+
+        The batches go out concurrently (InfluxDB ingests two requests on two cores
+        faster than one after the other, and our SQLite work overlaps the server's), but
+        they are acknowledged strictly in queue order: a batch that succeeded behind a
+        failed one is only acked once the failed one is resolved, and is not sent again.
+        """
+        assert self.transport is not None
+        batches = [self.queue.peek(self.batch_limit)]
+        if not batches[0]:
             return True
-        work = [_Piece(list(range(len(batch))), len(batch))]
         try:
-            while work:
-                piece = work[0]
-                if not piece.idx:
-                    self.queue.ack(batch.position_after(piece.end))
-                    work.pop(0)
-                    continue
-                if len(piece.idx) == len(batch):  # whole batch: stored bytes as they are
-                    body = batch.body()
-                else:
-                    lines = batch.lines
-                    body = "\n".join(lines[i] for i in piece.idx).encode()
-                try:
-                    assert self.transport is not None
-                    await asyncio.to_thread(self.transport.write, body)
-                except WriteError as e:
-                    delay = self._on_error(e, batch, piece, work)
-                    if delay is None:
-                        continue  # piece was split or trimmed: go on at once
-                    if deadline is not None and time.monotonic() + delay > deadline:
-                        return False
-                    await asyncio.sleep(delay)
-                    continue
-                self.written += len(piece.idx)
-                self.queue.ack(batch.position_after(piece.end))
-                work.pop(0)
-                if not self.up:
-                    log.warning("sink %s: server accepts writes again; %d points queued",
-                                self.id, self.queue.queue_points)
-                    self._last_fail_log = self._last_auth_log = -1e9
-                self.up = True
-                self._attempt = 0
+            for _ in range(self.cfg.max_in_flight - 1):
+                prev = batches[-1]
+                nxt = self.queue.peek(self.batch_limit, after=prev.position_after(len(prev)))
+                if not nxt:
+                    break
+                batches.append(nxt)
+            first: list[BaseException | None] = [_UNSENT] * len(batches)
+            if len(batches) > 1:
+                res = await asyncio.gather(
+                    *(asyncio.to_thread(self.transport.write, b.body()) for b in batches),
+                    return_exceptions=True)
+                for k, r in enumerate(res):
+                    if isinstance(r, BaseException) and not isinstance(r, WriteError):
+                        raise r
+                    first[k] = r  # None = accepted
+            for k, b in enumerate(batches):
+                # Only the first failure is acted on (backoff etc.); a later batch that
+                # failed in the same round is simply sent again in turn.
+                pre = first[k] if k == 0 or first[k] is None else _UNSENT
+                if not await self._deliver_one(b, pre, deadline):
+                    return False
             return True
         finally:
             self.queue.release()
+
+    async def _deliver_one(self, batch: Batch, pre: BaseException | None,
+                           deadline: float | None) -> bool:
+        """Send one batch piece by piece (`pre`: outcome of a first concurrent send)."""
+        work = [_Piece(list(range(len(batch))), len(batch))]
+        while work:
+            piece = work[0]
+            if not piece.idx:
+                self.queue.ack(batch.position_after(piece.end))
+                work.pop(0)
+                continue
+            try:
+                if pre is _UNSENT:
+                    if len(piece.idx) == len(batch):  # whole batch: stored bytes as they are
+                        body = batch.body()
+                    else:
+                        lines = batch.lines
+                        body = "\n".join(lines[i] for i in piece.idx).encode()
+                    assert self.transport is not None
+                    await asyncio.to_thread(self.transport.write, body)
+                elif pre is not None:
+                    raise pre
+            except WriteError as e:
+                delay = self._on_error(e, batch, piece, work)
+                if delay is None:
+                    continue  # piece was split or trimmed: go on at once
+                if deadline is not None and time.monotonic() + delay > deadline:
+                    return False
+                await asyncio.sleep(delay)
+                continue
+            finally:
+                pre = _UNSENT
+            self.written += len(piece.idx)
+            self.queue.ack(batch.position_after(piece.end))
+            work.pop(0)
+            if not self.up:
+                log.warning("sink %s: server accepts writes again; %d points queued",
+                            self.id, self.queue.queue_points)
+                self._last_fail_log = self._last_auth_log = -1e9
+            self.up = True
+            self._attempt = 0
+        return True
 
     def _backoff(self) -> float:
         d = min(self.cfg.max_retry_delay_s, BACKOFF_BASE_S * (2 ** self._attempt))
