@@ -148,7 +148,7 @@ async def test_opcua_nodes_readable_with_model_values(frozen_sim) -> None:
 async def test_values_move_with_the_clock(demo_cfg, tmp_path) -> None:
     truth_file = tmp_path / "t.csv"
     async with SimulatedFactory(demo_cfg, seed=2, modbus_port=free_port(),
-                                opcua_port=free_port(), truth_path=truth_file,
+                                opcua_port=None, truth_path=truth_file,
                                 speed=60.0) as sim:
         dev = sim.config.devices[0]
         client = AsyncModbusTcpClient("127.0.0.1", port=sim.modbus_port, timeout=3)
@@ -175,7 +175,7 @@ def test_simulate_command_runs_and_records(tmp_path) -> None:
     p = subprocess.run(
         [sys.executable, "-m", "lineside.agent.simulator.cli", "--seed", "3",
          "--modbus-port", str(free_port()), "--opcua-port", str(free_port()),
-         "--truth", str(truth_file), "--duration", "2.5"],
+         "--truth", str(truth_file), "--duration", "1.5"],
         capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert "21 machines" in p.stdout and "stopped after" in p.stdout
@@ -196,3 +196,30 @@ def test_ports_are_rewritten_and_unit_clashes_refused(demo_cfg: LinesideConfig) 
         for d in cfg.devices]})
     with pytest.raises(ValueError, match="distinct unit ids"):
         place_modbus(clash)
+
+
+async def test_scan_mode_serves_the_truth_instants(demo_cfg: LinesideConfig) -> None:
+    """With scan_s the served image is the model at whole scan instants, as the truth."""
+    async with SimulatedFactory(demo_cfg, seed=4, modbus_port=free_port(),
+                                opcua_port=None, scan_s=1.0) as sim:
+        assert not sim.opcua.signals
+        dev = sim.config.devices[0]
+        spec = sim.config.lines[0].stages[1].machines[0].signals["good"]
+        client = AsyncModbusTcpClient("127.0.0.1", port=sim.modbus_port, timeout=3)
+        await client.connect()
+        try:
+            seen = set()
+            for _ in range(2):
+                # Mid-scan: the image is the one published at the last whole second.
+                await asyncio.sleep(1.5 - time.time() % 1.0)
+                k = sim.published_ts
+                assert k is not None and k == int(k) and int(time.time()) == k
+                got = await _read(client, spec, dev, 1)
+                row = sim.truth.row("L1-cut1", int(k))
+                mach = sim.factory.by_id["L1-cut1"]
+                assert got == (mach.counter_base["good"] + row.good) % (1 << 32)
+                assert row.state == mach.state
+                seen.add(k)
+            assert len(seen) == 2
+        finally:
+            client.close()

@@ -48,13 +48,13 @@ def demo_config_path() -> Path:
 
 
 def with_ports(cfg: LinesideConfig, host: str = "127.0.0.1", modbus_port: int = 5020,
-               opcua_port: int = 4840) -> LinesideConfig:
+               opcua_port: int | None = 4840) -> LinesideConfig:
     """The config with every Modbus TCP / OPC UA device pointing at the simulator."""
     devices = []
     for d in cfg.devices:
         if d.type in ("modbus-tcp", "modbus-rtu-over-tcp"):
             d = d.model_copy(update={"host": host, "port": modbus_port})
-        elif d.type == "opcua":
+        elif d.type == "opcua" and opcua_port is not None:
             path = d.endpoint.split("://", 1)[1].partition("/")[2]
             d = d.model_copy(update={"endpoint": f"opc.tcp://{host}:{opcua_port}/{path}"})
         devices.append(d)
@@ -318,7 +318,7 @@ class SimulatedFactory:
     """The model plus its servers, advanced by the wall clock (× `speed`)."""
 
     def __init__(self, cfg: LinesideConfig, seed: int = 0, host: str = "127.0.0.1",
-                 modbus_port: int = 5020, opcua_port: int = 4840,
+                 modbus_port: int = 5020, opcua_port: int | None = 4840,
                  truth_path: str | Path | None = None, speed: float = 1.0,
                  start_ts: float | None = None, update_s: float = 0.1,
                  profiles: dict[str, Any] | None = None, keep_truth: bool = True,
@@ -327,15 +327,24 @@ class SimulatedFactory:
         self.config = with_ports(cfg, host, modbus_port, opcua_port)
         self.seed, self.host, self.speed, self.update_s = seed, host, speed, update_s
         # PLC scan period: when set, the served image shows the model as of the last
-        # multiple of scan_s (a PLC publishes its process image once per scan).
+        # multiple of scan_s of simulated time (a PLC publishes its process image once
+        # per scan; these are the instants the truth rows describe), refreshed right
+        # at each multiple. None: refreshed every update_s with the values of the moment.
+        if scan_s is not None and scan_s <= 0:
+            raise ValueError("scan_s must be positive")
         self.scan_s = scan_s
+        self.published_ts: float | None = None  # simulated instant of the served image
         self.modbus_port, self.opcua_port = modbus_port, opcua_port
         self.truth_path = Path(truth_path) if truth_path else None
         self.truth: Truth | None = Truth() if keep_truth else None
         self._start_ts, self._profiles = start_ts, profiles
         self.factory: Factory | None = None
         self.modbus = ModbusSim(self.config, host, modbus_port)
-        self.opcua = OpcuaSim(self.config, host, opcua_port)
+        # opcua_port=None: no OPC UA server (starts faster; OPC UA devices stay as
+        # configured and are not served).
+        self.opcua = OpcuaSim(self.config if opcua_port is not None else
+                              self.config.model_copy(update={"devices": []}),
+                              host, opcua_port or 0)
         self._writer: TruthWriter | None = None
         self._task: asyncio.Task[None] | None = None
         self._wall0 = 0.0
@@ -375,27 +384,34 @@ class SimulatedFactory:
         return self
 
     def step(self) -> dict[str, Any]:
-        """Advance the model to now and refresh the Modbus image; returns the values."""
+        """Advance the model to now (to the last scan instant with `scan_s`) and refresh
+        the Modbus image; returns the values served."""
         assert self.factory is not None
         t = self.sim_time()
         if self.scan_s:
-            t = math.floor(t / self.scan_s) * self.scan_s
+            t = math.floor(t / self.scan_s + 1e-9) * self.scan_s
+        t = max(t, self.factory.now)
         self.factory.advance(t)
         values = self.factory.values()
         self.modbus.image.update(values)
+        self.published_ts = t
         self.updates += 1
         return values
 
+    def _next_wake(self) -> float:
+        """Wall-clock time of the next refresh: update_s from now, or the next scan."""
+        if not self.scan_s or self.published_ts is None:
+            return time.time() + self.update_s
+        nxt = self.published_ts + self.scan_s
+        return self._wall0 + (nxt - self.sim_t0) / self.speed + 0.001
+
     async def _run(self) -> None:
-        next_t = time.monotonic()
         while True:
             values = self.step()
             await self.opcua.update(values)
-            next_t += self.update_s
-            delay = next_t - time.monotonic()
-            if delay < 0:  # fell behind (slow machine, huge --speed): do not spiral
-                next_t, delay = time.monotonic(), 0.0
-            await asyncio.sleep(delay)
+            # After falling behind (slow machine, huge --speed) this carries on from
+            # now instead of spiralling.
+            await asyncio.sleep(max(0.0, self._next_wake() - time.time()))
 
     async def stop(self) -> None:
         if self._task is not None:
