@@ -23,6 +23,7 @@ STATE_DIR=/var/lib/lineside
 UNIT_DIR=/etc/systemd/system
 # Overridable for the tests of this script only.
 OS_RELEASE="${LINESIDE_OS_RELEASE:-/etc/os-release}"
+SYSTEMD_RUN_DIR="${LINESIDE_SYSTEMD_RUN_DIR:-/run/systemd/system}"
 SERVICE_USER=lineside
 MIN_PY_MINOR=11
 
@@ -167,7 +168,19 @@ install_config() {
     fi
     [ -n "$cfg" ] || die "no configuration to install: pass --config FILE"
     log "installing $cfg as $CONF_DIR/lineside.yaml (edit it, then: systemctl reload lineside)"
-    run install -m 0640 -o root -g "$SERVICE_USER" "$cfg" "$CONF_DIR/lineside.yaml"
+    if grep -Eq '^state_dir:[[:space:]]*[^/[:space:]]' "$cfg"; then
+      # Relative to /etc/lineside, which the service cannot write (ProtectSystem=strict):
+      # the state belongs in the unit's StateDirectory.
+      log "state_dir in $cfg is relative: using $STATE_DIR"
+      if ((DRY_RUN)); then
+        run sed "s#^state_dir:.*#state_dir: $STATE_DIR#" "$cfg"
+      else
+        sed "s#^state_dir:.*#state_dir: $STATE_DIR#" "$cfg" \
+          | install -m 0640 -o root -g "$SERVICE_USER" /dev/stdin "$CONF_DIR/lineside.yaml"
+      fi
+    else
+      run install -m 0640 -o root -g "$SERVICE_USER" "$cfg" "$CONF_DIR/lineside.yaml"
+    fi
   fi
   if [ ! -e "$CONF_DIR/lineside.env" ]; then
     if ((DRY_RUN)); then
@@ -179,17 +192,27 @@ install_config() {
   fi
 }
 
+# systemd runs (not an image build in a chroot or container, where enabling still works
+# offline but reloading and starting do not).
+systemd_running() {
+  [ -d "$SYSTEMD_RUN_DIR" ]
+}
+
 install_unit() {
   log "installing the systemd unit"
   run install -m 0644 "$HERE/systemd/lineside.service" "$UNIT_DIR/lineside.service"
-  run systemctl daemon-reload
+  if systemd_running; then
+    run systemctl daemon-reload
+  fi
   log "checking $CONF_DIR/lineside.yaml"
   if ! run runuser -u "$SERVICE_USER" -- "$PREFIX/venv/bin/lineside" check "$CONF_DIR/lineside.yaml"; then
     run systemctl enable lineside.service
     die "the configuration is invalid (see above); fix it, then: systemctl start lineside"
   fi
   run systemctl enable lineside.service
-  if ((START)); then
+  if ! systemd_running; then
+    log "systemd is not running here (image build?): enabled, starts at the next boot"
+  elif ((START)); then
     run systemctl restart lineside.service
     log "started: systemctl status lineside; journalctl -u lineside -f"
   else
@@ -203,7 +226,9 @@ uninstall() {
     run systemctl disable --now lineside.service || true
   fi
   run rm -f "$UNIT_DIR/lineside.service"
-  run systemctl daemon-reload
+  if systemd_running; then
+    run systemctl daemon-reload
+  fi
   run rm -rf "$PREFIX"
   if ((PURGE)); then
     log "purging $CONF_DIR, $STATE_DIR (queued points!) and the user"

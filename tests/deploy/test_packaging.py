@@ -99,8 +99,10 @@ def _fake_os(tmp_path: Path, os_id: str, like: str, arch: str) -> dict[str, str]
     uname = bindir / "uname"
     uname.write_text(f'#!/bin/sh\n[ "$1" = "-m" ] && echo {arch} && exit 0\nexec /bin/uname "$@"\n')
     uname.chmod(0o755)
+    systemd = tmp_path / "run-systemd-system"  # systemd runs (a gateway, not a chroot)
+    systemd.mkdir()
     return {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}",
-            "LINESIDE_OS_RELEASE": str(osr)}
+            "LINESIDE_OS_RELEASE": str(osr), "LINESIDE_SYSTEMD_RUN_DIR": str(systemd)}
 
 
 @pytest.mark.parametrize(
@@ -132,6 +134,21 @@ def test_install_dry_run(tmp_path, os_id, like, arch, ok):
     assert all(p >= 0 for p in positions), (order, out)
     assert positions == sorted(positions), out
     assert "-m 0640 -o root -g lineside" in out  # config readable by the service only
+
+
+def test_install_in_an_image_build_enables_without_starting(tmp_path):
+    """No running systemd (chroot, image build): enable offline, no reload or restart;
+    a relative state_dir is moved to the unit's StateDirectory."""
+    cfg = tmp_path / "plant.yaml"
+    cfg.write_text("state_dir: ./.lineside\nsite: {}\n")
+    env = _fake_os(tmp_path, "debian", "", "aarch64")
+    env["LINESIDE_SYSTEMD_RUN_DIR"] = str(tmp_path / "absent")
+    res = run(["bash", str(DEPLOY / "install.sh"), "--dry-run", "--config", str(cfg)], env=env)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "systemctl enable lineside.service" in res.stdout
+    assert "daemon-reload" not in res.stdout and "systemctl restart" not in res.stdout
+    assert "starts at the next boot" in res.stdout
+    assert "is relative: using /var/lib/lineside" in res.stdout
 
 
 def test_install_rejects_unknown_option():
