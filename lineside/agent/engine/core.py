@@ -396,11 +396,13 @@ class Engine:
                     acc[F.CG + k] += d
                     acc[F.IG + k] += d * m.cycle
             elif role < R_AUTO:  # ---- state signals
+                if ts > m.stale_at and m.state != UNKNOWN:
+                    if q is BAD:
+                        m.bad = True
+                    self._go_unknown(m, m.stale_at, out)
                 if q is BAD:
                     m.bad = True
                     continue
-                if ts > m.stale_at and m.state != UNKNOWN:
-                    self._go_unknown(m, m.stale_at, out)
                 m.last_good = ts
                 m.stale_at = ts + m.stale_s
                 m.bad = False
