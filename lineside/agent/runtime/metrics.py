@@ -23,6 +23,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 import lineside
+from lineside.agent.sinks.config import LocalSink
 
 # Poll cycles range from a few ms (one Modbus request on a LAN) to the driver timeout.
 POLL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -176,7 +177,8 @@ class AgentMetrics:
         Devices and sinks no longer configured (after a reload) lose their series.
         """
         devices = [str(_get(d, "id")) for d in (_get(config, "devices") or [])]
-        sinks = list(_get(config, "sinks") or [])
+        # No sink configured: the SinkSet runs one implicit local sink (default bound).
+        sinks = list(_get(config, "sinks") or []) or [LocalSink(type="local", id="local")]
         for dev in set(self._devices) - set(devices):
             self.forget_device(dev)
         for dev in devices:
