@@ -286,11 +286,18 @@ class OpcuaSim:
                         node = nxt
             self._nodes[key] = (nid, vt)
             self._last[key] = v
+        # asyncua warns that an anonymous, unencrypted endpoint cannot verify users:
+        # that is the point of a simulator, so those start-up warnings are muted.
+        srv_log = logging.getLogger("asyncua.server.server")
+        level = srv_log.level
+        srv_log.setLevel(logging.ERROR)
         try:
             await server.start()
         except OSError as e:
             raise OSError(f"cannot serve OPC UA on {self.host}:{self.port} "
                           f"(port in use? try --opcua-port): {e.strerror or e}") from None
+        finally:
+            srv_log.setLevel(level)
         self._server = server
 
     async def update(self, values: dict[str, Any]) -> None:
