@@ -182,3 +182,50 @@ def test_wal_contents_survive_without_close(tmp_path: Path) -> None:
     assert q2.queue_points == 5000
     del q
     assert sqlite3.connect(path).execute("SELECT SUM(n) FROM chunks").fetchone()[0] == 5000
+
+
+def test_damage_found_while_running_restarts_the_queue_and_voids_old_positions(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    import lineside.agent.sinks.queue as qmod
+
+    monkeypatch.setattr(qmod, "QUICK_CHECK_ALWAYS_BYTES", 0)  # a "large" file
+    path = tmp_path / "q.db"
+    q = DiskQueue(path)
+    q.put(lines("signal", 30_000))
+    q.close()  # clean: the next open skips quick_check
+    size = path.stat().st_size
+    with open(path, "r+b") as f:  # one page in the middle: blob data, not head or tail
+        f.seek(size // 2 // 4096 * 4096)
+        f.write(b"\xff" * 4096)
+    caplog.set_level(logging.ERROR)
+    q = DiskQueue(path)
+    assert q.quarantined == [] and q.queue_points == 30_000
+    old = q.peek(1000)
+    seen = 0
+    for _ in range(40):
+        b = q.peek(1000)
+        if not b or q.quarantined:
+            break
+        seen += len(b)
+        q.ack(b.position_after(len(b)), b.gen)
+    assert len(q.quarantined) == 1 and "while running" in caplog.text
+    q.put(lines("oee", 5))
+    q.ack(old.position_after(len(old)), old.gen)  # stale: must not delete the new points
+    assert drain(q) == lines("oee", 5)
+
+
+def test_unclean_stop_runs_quick_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import lineside.agent.sinks.queue as qmod
+
+    monkeypatch.setattr(qmod, "QUICK_CHECK_ALWAYS_BYTES", 0)
+    path = tmp_path / "q.db"
+    q = DiskQueue(path)
+    q.put(lines("signal", 30_000))
+    q.checkpoint()  # data in the main file, but never closed (like kill -9)
+    size = path.stat().st_size
+    with open(path, "r+b") as f:
+        f.seek(size // 2)
+        f.write(b"\xff" * 40_000)
+    q2 = DiskQueue(path)
+    assert len(q2.quarantined) == 1 and q2.queue_points == 0

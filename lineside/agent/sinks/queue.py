@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 CHUNK_LINES = 1000
 CHUNK_BYTES = 256 * 1024
+QUICK_CHECK_ALWAYS_BYTES = 64 << 20
 FsyncPolicy = Literal["always", "batch", "off"]
 _SYNCHRONOUS = {"always": "FULL", "batch": "NORMAL", "off": "OFF"}
 
@@ -73,9 +74,11 @@ class Batch:
     `lines` (decoded, split) is built on first use, for error handling and tests.
     """
 
-    __slots__ = ("_lines", "n", "raw", "segments")
+    __slots__ = ("_lines", "gen", "n", "raw", "segments")
 
-    def __init__(self, raw: list[bytes], segments: list[tuple[int, int, int]]) -> None:
+    def __init__(self, raw: list[bytes], segments: list[tuple[int, int, int]],
+                 gen: int = 0) -> None:
+        self.gen = gen  # queue generation it was read from (see DiskQueue.ack)
         self.raw = raw  # '\n'-joined line groups, in order
         self.segments = segments  # (chunk id, start offset, count)
         self.n = sum(c for _, _, c in segments)
@@ -121,6 +124,7 @@ class DiskQueue:
         self._inflight_upto = 0  # chunks with id <= this are being sent: never dropped
         self.dropped: Counter[str] = Counter()
         self.quarantined: list[Path] = []
+        self.generation = 0
         self._db: sqlite3.Connection
         self._open_or_recover()
 
@@ -154,11 +158,13 @@ class DiskQueue:
         row = db.execute("SELECT v FROM meta WHERE k='head_offset'").fetchone()
         head = int(row[0]) if row else 0
         if index:
-            # Reading the head chunk proves the data pages are readable too.
-            first = next(iter(index))
-            data = db.execute("SELECT data FROM chunks WHERE id=?", (first,)).fetchone()[0]
-            if data.count(b"\n") + 1 != index[first][0]:
-                raise sqlite3.DatabaseError("head chunk line count mismatch")
+            # Reading the head and tail chunks proves their data pages are readable too
+            # (a truncated file fails on the tail).
+            first, last = next(iter(index)), next(reversed(index))
+            for cid in {first, last}:
+                data = db.execute("SELECT data FROM chunks WHERE id=?", (cid,)).fetchone()[0]
+                if data.count(b"\n") + 1 != index[cid][0]:
+                    raise sqlite3.DatabaseError(f"chunk {cid} line count mismatch")
             head = min(head, index[first][0])
         else:
             head = 0
@@ -168,11 +174,17 @@ class DiskQueue:
         db: sqlite3.Connection | None = None
         try:
             db = self._connect()
-            # quick_check reads every page: catches truncation and torn writes early.
-            res = db.execute("PRAGMA quick_check").fetchone()
-            if res is None or res[0] != "ok":
-                raise sqlite3.DatabaseError(f"quick_check: {res and res[0]}")
+            # quick_check reads every page (a few seconds per GiB on eMMC): done for small
+            # files and after an unclean stop (kill -9, power cut), when damage is likely.
+            # Damage found later while reading is handled the same way (_recover_runtime).
+            row = db.execute("SELECT v FROM meta WHERE k='clean'").fetchone()
+            clean = bool(row and row[0])
+            if not clean or self.path.stat().st_size <= QUICK_CHECK_ALWAYS_BYTES:
+                res = db.execute("PRAGMA quick_check").fetchone()
+                if res is None or res[0] != "ok":
+                    raise sqlite3.DatabaseError(f"quick_check: {res and res[0]}")
             self._load(db)
+            db.execute("INSERT OR REPLACE INTO meta VALUES('clean', 0)")
             self._db = db
             if self._points:
                 log.info("queue %s: resuming with %d points (%d bytes) not yet delivered",
@@ -195,6 +207,10 @@ class DiskQueue:
     def _quarantine(self, reason: str) -> None:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         moved = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        k = 1
+        while moved.exists():  # twice in a second: never overwrite an earlier one
+            moved = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{k}")
+            k += 1
         for suffix in ("", "-wal", "-shm"):
             src = Path(str(self.path) + suffix)
             if src.exists():
@@ -215,6 +231,7 @@ class DiskQueue:
         self._db = self._connect()
         self._load(self._db)
         self._inflight_upto = 0
+        self.generation += 1  # positions of batches read from the old file are void
 
     # -- writing ------------------------------------------------------------------
     def put(self, lines: Sequence[str]) -> int:
@@ -352,6 +369,8 @@ class DiskQueue:
             if data is None:  # removed behind our back (export without --keep)
                 continue
             n = self._index[cid][0]
+            if data.count(b"\n") + 1 != n:  # cheap (C) check that catches most damage
+                raise sqlite3.DatabaseError(f"chunk {cid} line count mismatch")
             take = min(want, n - start)
             if take <= 0:
                 continue
@@ -362,12 +381,18 @@ class DiskQueue:
             segments.append((cid, start, take))
             want -= take
         self._inflight_upto = max(self._inflight_upto, ids[-1])
-        return Batch(raw, segments)
+        return Batch(raw, segments, self.generation)
 
-    def ack(self, pos: Position) -> None:
-        """Everything before `pos` was accepted by the server: remove it."""
+    def ack(self, pos: Position, gen: int | None = None) -> None:
+        """Everything before `pos` was accepted by the server: remove it.
+
+        `gen`: the batch's generation; a position read before the file was replaced
+        (corruption while running) is ignored instead of deleting new points.
+        """
         cid, off = pos
         with self._lock:
+            if gen is not None and gen != self.generation:
+                return
             try:
                 self._ack(cid, off)
             except sqlite3.DatabaseError as e:
@@ -442,5 +467,6 @@ class DiskQueue:
     def close(self) -> None:
         with self._lock:
             with contextlib.suppress(sqlite3.Error):
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES('clean', 1)")
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._db.close()

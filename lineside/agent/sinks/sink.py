@@ -175,7 +175,7 @@ class Sink:
         while work:
             piece = work[0]
             if not piece.idx:
-                self.queue.ack(batch.position_after(piece.end))
+                self.queue.ack(batch.position_after(piece.end), batch.gen)
                 work.pop(0)
                 continue
             try:
@@ -200,7 +200,7 @@ class Sink:
             finally:
                 pre = _UNSENT
             self.written += len(piece.idx)
-            self.queue.ack(batch.position_after(piece.end))
+            self.queue.ack(batch.position_after(piece.end), batch.gen)
             work.pop(0)
             if not self.up:
                 log.warning("sink %s: server accepts writes again; %d points queued",
