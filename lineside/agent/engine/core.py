@@ -588,23 +588,34 @@ class Engine:
                 acc[F.PDOWN] += d
             m.acc_since = t
 
-    @staticmethod
-    def _partial(m: _M, t: float, base: list[float]) -> list[float]:
-        """base + open segment + [acc_since, t), without touching the machine."""
+    def _partial(self, m: _M, t: float, base: list[float],
+                 tail_state: int | None = None) -> list[float]:
+        """base + open segment + [acc_since, t), without touching the machine.
+
+        With `tail_state`, [now, t) is taken in that state (a change read at `now`
+        that has not become an event yet).
+        """
         acc = [a + b for a, b in zip(base, m.acc, strict=True)]
-        d = t - m.acc_since
-        if d > 0 and m.mode != OFF:
+        if m.mode == OFF:
+            return acc
+        spans = [(m.acc_since, t, m.state)]
+        if tail_state is not None and m.acc_since <= self._now < t:
+            spans = [(m.acc_since, self._now, m.state), (self._now, t, tail_state)]
+        for a, b, state in spans:
+            d = b - a
+            if d <= 0:
+                continue
             acc[F.SCHED] += d
             if m.mode == DOWN:
                 acc[F.PDOWN] += d
-            else:
-                acc[m.slot[m.state]] += d
-                if m.state == PRODUCING:
-                    w = m.rate * d / 60.0
-                    acc[F.RUN_W] += w
-                    if m.auto:
-                        acc[F.AUTO_RUN] += d
-                        acc[F.AUTO_W] += w
+                continue
+            acc[m.slot[state]] += d
+            if state == PRODUCING:
+                w = m.rate * d / 60.0
+                acc[F.RUN_W] += w
+                if m.auto:
+                    acc[F.AUTO_RUN] += d
+                    acc[F.AUTO_W] += w
         return acc
 
     # ===================================================================== segments
@@ -796,7 +807,8 @@ class Engine:
         t = max(float(now_ts), self._now)
         shift = self._status.shift
         vecs = [F.vector(self._partial(m, t, [a + b for a, b in zip(m.sacc, m.bacc,
-                                                                      strict=True)]),
+                                                                      strict=True)],
+                                       m.smap.derive(m.raw) if m.dirty else None),
                          m.kinds) for m in self._machines]
         agg = self._aggregate(vecs)
         lines: list[LineView] = []
@@ -809,8 +821,13 @@ class Engine:
                 for m in ms:
                     v = vecs[mi]
                     mi += 1
+                    state, since = m.state, m.since
+                    if m.dirty:  # read this instant, not yet a change event: show it
+                        new = m.smap.derive(m.raw)
+                        if new != state:
+                            state, since = new, self._now
                     mvs.append(MachineView(
-                        m.id, m.cfg.name or m.id, STATES[m.state], max(0.0, t - m.since),
+                        m.id, m.cfg.name or m.id, STATES[state], max(0.0, t - since),
                         m.reason, (m.auto if (m.has_auto or m.auto_decl) else None),
                         _figures(v, F.machine_rate(v))))
                 stages.append(StageView(stage.id, stage.name or stage.id, stage.kind,
