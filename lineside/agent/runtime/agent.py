@@ -48,6 +48,8 @@ class AgentOptions:
     flush_timeout_s: float = 10.0  # shutdown deadline for draining queues
     http: bool = True
     restore_snapshot: bool = True
+    # Phase of poll cycles within their interval grid (Telegraf's collection_offset).
+    collection_offset_s: float = 0.0
 
 
 class Agent:
@@ -102,7 +104,9 @@ class Agent:
         now = self.clock()
         self.started_ts = now
         self.engine = Engine(cfg, now, snapshot=self._load_snapshot())
-        self.sinks = SinkSet(cfg.sinks, Path(cfg.state_dir))
+        # identity: the bureau uplink stamps enterprise id and region on what it carries
+        self.sinks = SinkSet(cfg.sinks, Path(cfg.state_dir),
+                             identity=(cfg.site.enterprise_id, cfg.site.region))
         self._sink_task = asyncio.create_task(self.sinks.run(), name="sinks")
         if cfg.record_samples is not None:
             from lineside.agent.engine.replay import SampleLog
@@ -153,10 +157,14 @@ class Agent:
             if getattr(dev, "mode", "poll") == "subscribe":
                 await drv.start(self.on_samples)
                 continue
+            # Cycles aligned to multiples of the interval (Telegraf's round_interval): every
+            # device samples on the same wall-clock grid, so buckets see whole cycles.
+            iv = dev.interval_s
+            first = (self.clock() // iv + 1) * iv + self.options.collection_offset_s % iv
             self.scheduler.add_job(self._job_poll, IntervalTrigger(
-                seconds=dev.interval_s, timezone=UTC), args=[drv], id=f"poll-{drv.device_id}",
-                max_instances=1, coalesce=True, misfire_grace_time=max(1, int(dev.interval_s)),
-                next_run_time=datetime.now(UTC))
+                seconds=iv, start_date=datetime.fromtimestamp(first, UTC), timezone=UTC),
+                args=[drv], id=f"poll-{drv.device_id}", max_instances=1, coalesce=True,
+                misfire_grace_time=max(1, int(iv)), next_run_time=datetime.now(UTC))
 
     async def _job_poll(self, drv: Any) -> None:
         t0 = time.perf_counter()

@@ -1,0 +1,283 @@
+"""`lineside demo`: the simulated factory, the agent on it, and a live terminal view.
+
+Without `--influx-url` points go to the local store (the delivery queue file under
+`--state-dir`; `lineside export` prints them as line protocol). `--duration` stops by
+itself and prints a summary: per machine the agent's A/P/Q/OEE/automation next to the
+simulator's ground truth for the same period (`--summary-json` writes it for tools).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from lineside.agent.config import ConfigError, LinesideConfig, load_config
+from lineside.agent.runtime.agent import Agent, AgentOptions
+from lineside.agent.runtime.logs import setup_logging
+
+STATE_STYLE = {"producing": "green", "idle": "white", "starved": "yellow", "blocked": "yellow",
+               "fault": "bold red", "setup": "cyan", "cleaning": "blue",
+               "maintenance": "magenta", "unknown": "dim"}
+RATIOS = ("availability", "performance", "quality", "oee", "automation_rate")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, default=None,
+                   help="plant configuration (default: the demo plant, config/demo.yaml)")
+    p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
+                   help="stop after this many seconds and print a summary")
+    p.add_argument("--seed", type=int, default=1, help="simulator seed")
+    p.add_argument("--modbus-port", type=int, default=15020, help="0: any free port")
+    p.add_argument("--opcua-port", type=int, default=14840, help="0: any free port")
+    p.add_argument("--state-dir", type=Path, default=Path(".lineside-demo"),
+                   help="local store: queue files, engine snapshot (default ./.lineside-demo)")
+    p.add_argument("--influx-url", default=None,
+                   help="write to this InfluxDB instead of the local store")
+    p.add_argument("--influx-api", choices=("v1", "v2"), default="v1",
+                   help="v1: /write with --influx-db (InfluxDB 1.x); v2: /api/v2/write")
+    p.add_argument("--influx-db", default="lineside", help="v1 database / v2 bucket")
+    p.add_argument("--influx-org", default="", help="v2 organisation")
+    p.add_argument("--influx-token-env", default=None, help="v2: env variable with the token")
+    p.add_argument("--truth", type=Path, default=None, help="record the simulator's truth")
+    p.add_argument("--summary-json", type=Path, default=None,
+                   help="write the final agent-vs-truth figures as JSON")
+    p.add_argument("--no-live", action="store_true",
+                   help="no live view (the default when stdout is not a terminal)")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def demo_config(args: argparse.Namespace) -> LinesideConfig:
+    from lineside.agent.simulator.server import demo_config_path, with_ports
+
+    cfg = load_config(args.config or demo_config_path())
+    if args.modbus_port == 0:
+        args.modbus_port = _free_port()
+    if args.opcua_port == 0:
+        args.opcua_port = _free_port()
+    cfg = with_ports(cfg, "127.0.0.1", args.modbus_port, args.opcua_port)
+    sinks: list[dict[str, Any]] = [{"id": "local", "type": "local"}]
+    if args.influx_url:
+        if args.influx_api == "v1":
+            sinks = [{"id": "influx", "type": "influxdb-v1", "url": args.influx_url,
+                      "database": args.influx_db, "flush_interval_s": 1}]
+        else:
+            sinks = [{"id": "influx", "type": "influxdb-v2", "url": args.influx_url,
+                      "bucket": args.influx_db, "org": args.influx_org,
+                      "token_env": args.influx_token_env, "flush_interval_s": 1}]
+    data = cfg.model_dump()
+    data.update(state_dir=args.state_dir.resolve(), sinks=sinks,
+                http={"listen": "127.0.0.1:0", "enabled": False})
+    return LinesideConfig.model_validate(data)
+
+
+SCAN_S = 1.0  # simulated PLC scan period
+VIEW_PHASE = 0.9  # read views this far into a scan: after the mid-scan polls completed
+
+
+async def _sleep_to_grid(after: float) -> float:
+    """Sleep until the first scan boundary k >= `after` plus VIEW_PHASE; return k."""
+    import math
+
+    k = math.ceil(after / SCAN_S) * SCAN_S
+    await asyncio.sleep(max(0.0, k + VIEW_PHASE * SCAN_S - time.time()))
+    return k
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{100 * v:5.1f}%"
+
+
+def render(view: Any, agent: Agent) -> Group:
+    """One table per line: stages and machines with state, A/P/Q/OEE, automation."""
+    tables: list[Any] = [Text(f"lineside demo — {view.period} — "
+                              f"{time.strftime('%H:%M:%S', time.localtime(view.ts))}",
+                              style="bold")]
+    for line in view.lines:
+        t = Table(title=f"{line.name or line.id}  OEE {_pct(line.figures.oee)}  "
+                        f"automation {_pct(line.figures.automation_rate)}",
+                  title_justify="left", expand=True, pad_edge=False)
+        for col in ("stage / machine", "state", "auto", "A", "P", "Q", "OEE", "auto rate",
+                    "good", "reject"):
+            t.add_column(col, justify="left" if col in ("stage / machine", "state") else "right")
+        for st in line.stages:
+            f = st.figures
+            t.add_row(Text(f"{st.name or st.id} [{st.kind}]" + (" (manual)" if st.manual else ""),
+                           style="bold"), "", "", _pct(f.availability), _pct(f.performance),
+                      _pct(f.quality), _pct(f.oee), _pct(f.automation_rate), str(f.good),
+                      str(f.reject))
+            for m in st.machines:
+                mf = m.figures
+                state = Text(m.state + (f" ({m.reason})" if m.reason else ""),
+                             style=STATE_STYLE.get(m.state, ""))
+                auto = "—" if m.auto is None else ("auto" if m.auto else "manual")
+                t.add_row(f"  {m.name or m.id}", state, auto, _pct(mf.availability),
+                          _pct(mf.performance), _pct(mf.quality), _pct(mf.oee),
+                          _pct(mf.automation_rate), str(mf.good), str(mf.reject))
+        tables.append(t)
+    health = Table(title="devices and delivery", title_justify="left", expand=True)
+    for col in ("device", "up", "requests", "errors", "last error"):
+        health.add_column(col)
+    for drv in agent.drivers:
+        s = drv.stats
+        health.add_row(drv.device_id, "[green]up[/]" if s.up else "[red]down[/]",
+                       str(s.requests), str(sum(s.errors.values())), s.last_error or "")
+    for sid, st in agent.sinks.stats().items():
+        health.add_row(f"sink {sid}", "[green]up[/]" if getattr(st, "up", True) else "[red]down[/]",
+                       f"{getattr(st, 'written', 0)} written",
+                       f"{getattr(st, 'queue_points', 0)} queued",
+                       str(getattr(st, "last_error", "") or ""))
+    tables.append(health)
+    return Group(*tables)
+
+
+def _sums(f: Any) -> dict[str, float]:
+    """Summable totals behind a Figures record (ratios are recomputed, never subtracted)."""
+    run = f.run_s
+    return {"run_s": run, "planned_busy_s": f.planned_busy_s, "good": f.good,
+            "reject": f.reject, "ideal_s": (f.performance or 0.0) * run,
+            "auto_run_s": (f.automation_rate or 0.0) * run}
+
+
+def _ratios(d: dict[str, float]) -> dict[str, float | None]:
+    total = d["good"] + d["reject"]
+    a = d["run_s"] / d["planned_busy_s"] if d["planned_busy_s"] > 0 else None
+    p = d["ideal_s"] / d["run_s"] if d["run_s"] > 0 else None
+    q = d["good"] / total if total > 0 else None
+    # oee = ideal_good_s / planned_busy_s (DESIGN.md): exists whenever time was planned
+    ideal_good = d["ideal_s"] * d["good"] / total if total > 0 else 0.0
+    oee = ideal_good / d["planned_busy_s"] if d["planned_busy_s"] > 0 else None
+    return {"availability": a, "performance": p, "quality": q, "oee": oee,
+            "automation_rate": d["auto_run_s"] / d["run_s"] if d["run_s"] > 0 else None}
+
+
+def _machine_sums(view: Any) -> dict[str, tuple[str, str, str, dict[str, float]]]:
+    return {m.id: (line.id, st.id, m.state, _sums(m.figures))
+            for line in view.lines for st in line.stages for m in st.machines}
+
+
+def device_health(agent: Agent) -> dict[str, Any]:
+    return {d.device_id: {"up": d.stats.up, "requests": d.stats.requests,
+                          "errors": dict(d.stats.errors)} for d in agent.drivers}
+
+
+def summary(agent: Agent, sim: Any, v0: Any, v1: Any, k0: float, k1: float,
+            devices: dict[str, Any]) -> dict[str, Any]:
+    """Agent figures over the window between two views, beside the truth for [k0, k1)."""
+    from lineside.agent.simulator.truth import truth_oee
+
+    truth = truth_oee(sim.truth, agent.cfg, k0, k1) if sim.truth is not None else {}
+    base = _machine_sums(v0)
+    machines: dict[str, Any] = {}
+    for mid, (line, stage, state, s1) in _machine_sums(v1).items():
+        s0 = base[mid][3]
+        d = {k: s1[k] - s0[k] for k in s1}
+        machines[mid] = {"line": line, "stage": stage, "state": state,
+                         "agent": {**_ratios(d), **d},
+                         "truth": dict(truth.get(mid, {}))}
+    return {"start": k0, "end": k1, "duration_s": k1 - k0,
+            "site": {k: getattr(v1.figures, k) for k in RATIOS}, "machines": machines,
+            "devices": devices,
+            "sinks": {sid: {"written": getattr(s, "written", None),
+                            "queue_points": getattr(s, "queue_points", None)}
+                      for sid, s in agent.sinks.stats().items()}}
+
+
+def print_summary(console: Console, data: dict[str, Any]) -> None:
+    t = Table(title=f"demo summary: {data['duration_s']:.0f} s, agent vs simulator truth",
+              title_justify="left")
+    for col in ("machine", "A", "A truth", "P", "P truth", "Q", "Q truth", "OEE",
+                "OEE truth", "good", "reject"):
+        t.add_column(col, justify="right")
+    for mid, m in data["machines"].items():
+        a, tr = m["agent"], m["truth"]
+        t.add_row(mid, _pct(a["availability"]), _pct(tr.get("availability")),
+                  _pct(a["performance"]), _pct(tr.get("performance")), _pct(a["quality"]),
+                  _pct(tr.get("quality")), _pct(a["oee"]), _pct(tr.get("oee")),
+                  str(a["good"]), str(a["reject"]))
+    console.print(t)
+
+
+async def _demo(args: argparse.Namespace, cfg: LinesideConfig, console: Console) -> int:
+    from lineside.agent.simulator.server import SimulatedFactory
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    live_view = not args.no_live and console.is_terminal
+    async with SimulatedFactory(cfg, seed=args.seed, modbus_port=args.modbus_port,
+                                opcua_port=args.opcua_port, truth_path=args.truth,
+                                scan_s=SCAN_S) as sim:
+        # The simulated PLCs publish their image once per scan (whole seconds); the agent
+        # samples mid-scan, so agent and truth look at the same instants (summary below).
+        agent = Agent(cfg, options=AgentOptions(http=False, restore_snapshot=False,
+                                                collection_offset_s=SCAN_S / 2))
+        await agent.start()
+        # Baseline after the first complete cycle, at a fixed phase of the scan grid.
+        k0 = await _sleep_to_grid(time.time() + 2 * SCAN_S)
+        # Views at the cycle's own timestamp (k + offset): the window then holds exactly
+        # the scans k0 .. k1-1, as the truth does.
+        v0 = agent.engine.view(k0 + SCAN_S / 2)
+        deadline = None if args.duration is None else time.monotonic() + args.duration
+        try:
+            live = Live(render(agent.engine.view(time.time()), agent), console=console,
+                        refresh_per_second=2, screen=False) if live_view else None
+            with live or contextlib.nullcontext():
+                while not stop.is_set():
+                    if deadline is not None and time.monotonic() >= deadline:
+                        break
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=1.0)
+                    if live is not None:
+                        live.update(render(agent.engine.view(time.time()), agent))
+                    elif int(time.time()) % 10 == 0:
+                        f = agent.engine.view(time.time()).figures
+                        console.print(f"site OEE {_pct(f.oee)} automation "
+                                      f"{_pct(f.automation_rate)}")
+        finally:
+            k1 = await _sleep_to_grid(time.time())
+            v1 = agent.engine.view(k1 + SCAN_S / 2)
+            devices = device_health(agent)  # before stop() closes the connections
+            await agent.stop()
+        data = summary(agent, sim, v0, v1, k0, k1, devices)
+    print_summary(console, data)
+    if args.summary_json:
+        args.summary_json.write_text(json.dumps(data, indent=2))
+    where = (args.influx_url if args.influx_url else
+             f"the local store in {cfg.state_dir} (lineside export --state-dir {cfg.state_dir})")
+    console.print(f"points written to {where}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    setup_logging("warning")
+    # a pipe or a log file still gets the whole summary table
+    console = Console() if sys.stdout.isatty() else Console(width=150)
+    try:
+        cfg = demo_config(args)
+    except ConfigError as e:
+        print(e.render(), file=sys.stderr)
+        return 2
+    logging.getLogger("lineside").setLevel(logging.WARNING)
+    return asyncio.run(_demo(args, cfg, console))
