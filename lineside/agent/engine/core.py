@@ -420,7 +420,8 @@ class Engine:
             elif role == R_AUTO:
                 if q is BAD:
                     continue
-                a = _truthy(s.value)
+                v = s.value
+                a = v if v.__class__ is bool else _truthy(v)
                 if a != m.auto:
                     self._accum_to(m, ts, out)
                     m.auto = a
