@@ -196,3 +196,28 @@ def test_sample_log_roundtrip_and_replay_cli(tmp_path: Path,
     add_arguments(p)
     assert run(p.parse_args([str(tmp_path / "missing.jsonl"), str(cfg_path)])) == 2
     capsys.readouterr()
+
+
+def test_holiday_in_an_around_the_clock_calendar() -> None:
+    from lineside.agent.engine.calendar import Timeline
+
+    c = cfg([one_machine_line("running")], [], calendar={"holidays": ["2026-12-01"]})
+    tl = Timeline(c.calendar, "UTC")
+    assert tl.status(at("12:00")).scheduled
+    assert not tl.status(at("+1 12:00")).scheduled
+    assert tl.next_change(at("23:00")) == at("+1 00:00")
+    assert tl.status(at("+2 00:00")).scheduled
+
+
+@pytest.mark.parametrize(("planned", "slot"), [(["cleaning", "maintenance"], "planned_down_s"),
+                                                ([], "setup_s")])
+def test_cleaning_is_planned_unless_configured_otherwise(planned: list[str], slot: str) -> None:
+    c = cfg([one_machine_line("running", "mode")], ONE_HOUR,
+            metrics={"planned_states": planned})
+    rows = [("06:00", {"running": True, "mode": 1}), ("06:20", {"running": False, "mode": 5}),
+            ("06:50", {"running": True, "mode": 1})]
+    from tests.engine.plant import run as run_engine
+
+    _, pts = run_engine(c, poll(rows, "07:00", poll_s=2), "07:00")
+    (sh,) = pick(pts, "oee_shift", level="machine")
+    assert sh.fields[slot] == 1800 and sh.fields["run_s"] == 1800
