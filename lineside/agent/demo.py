@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
@@ -108,46 +109,45 @@ def _pct(v: float | None) -> str:
 
 
 def render(view: Any, agent: Agent) -> Group:
-    """One table per line: stages and machines with state, A/P/Q/OEE, automation."""
-    tables: list[Any] = [Text(f"lineside demo — {view.period} — "
-                              f"{time.strftime('%H:%M:%S', time.localtime(view.ts))}",
-                              style="bold")]
+    """One table, line by line: stages and their machines with state, A/P/Q/OEE, automation."""
+    t = Table(box=box.SIMPLE_HEAD, expand=True, pad_edge=False, show_edge=False,
+              title=f"lineside demo — {view.period} — "
+                    f"{time.strftime('%H:%M:%S', time.localtime(view.ts))} — site OEE "
+                    f"{_pct(view.figures.oee)}, automation {_pct(view.figures.automation_rate)}",
+              title_justify="left", title_style="bold")
+    for col in ("line / stage / machine", "state", "mode", "A", "P", "Q", "OEE", "automation",
+                "good", "reject"):
+        t.add_column(col, justify="left" if col in ("line / stage / machine", "state")
+                     else "right", no_wrap=True)
+
+    def cells(f: Any) -> list[str]:
+        return [_pct(f.availability), _pct(f.performance), _pct(f.quality), _pct(f.oee),
+                _pct(f.automation_rate), str(f.good), str(f.reject)]
+
     for line in view.lines:
-        t = Table(title=f"{line.name or line.id}  OEE {_pct(line.figures.oee)}  "
-                        f"automation {_pct(line.figures.automation_rate)}",
-                  title_justify="left", expand=True, pad_edge=False)
-        for col in ("stage / machine", "state", "auto", "A", "P", "Q", "OEE", "auto rate",
-                    "good", "reject"):
-            t.add_column(col, justify="left" if col in ("stage / machine", "state") else "right")
+        t.add_row(Text(f"{line.name or line.id}", style="bold underline"), "", "",
+                  *cells(line.figures), style="bold", end_section=False)
         for st in line.stages:
-            f = st.figures
-            t.add_row(Text(f"{st.name or st.id} [{st.kind}]" + (" (manual)" if st.manual else ""),
-                           style="bold"), "", "", _pct(f.availability), _pct(f.performance),
-                      _pct(f.quality), _pct(f.oee), _pct(f.automation_rate), str(f.good),
-                      str(f.reject))
+            t.add_row(Text(f" {st.name or st.id} [{st.kind}]", style="bold"), "",
+                      "by hand" if st.manual else "", *cells(st.figures))
             for m in st.machines:
-                mf = m.figures
                 state = Text(m.state + (f" ({m.reason})" if m.reason else ""),
                              style=STATE_STYLE.get(m.state, ""))
-                auto = "—" if m.auto is None else ("auto" if m.auto else "manual")
-                t.add_row(f"  {m.name or m.id}", state, auto, _pct(mf.availability),
-                          _pct(mf.performance), _pct(mf.quality), _pct(mf.oee),
-                          _pct(mf.automation_rate), str(mf.good), str(mf.reject))
-        tables.append(t)
-    health = Table(title="devices and delivery", title_justify="left", expand=True)
-    for col in ("device", "up", "requests", "errors", "last error"):
-        health.add_column(col)
+                mode = "—" if m.auto is None else ("auto" if m.auto else "manual")
+                t.add_row(f"   {m.name or m.id}", state, mode, *cells(m.figures))
+        t.add_section()
+    health = Text("devices: ")
     for drv in agent.drivers:
         s = drv.stats
-        health.add_row(drv.device_id, "[green]up[/]" if s.up else "[red]down[/]",
-                       str(s.requests), str(sum(s.errors.values())), s.last_error or "")
+        health.append(f"{drv.device_id} ", style="")
+        health.append("up" if s.up else "down", style="green" if s.up else "bold red")
+        health.append("  ")
     for sid, st in agent.sinks.stats().items():
-        health.add_row(f"sink {sid}", "[green]up[/]" if getattr(st, "up", True) else "[red]down[/]",
-                       f"{getattr(st, 'written', 0)} written",
-                       f"{getattr(st, 'queue_points', 0)} queued",
-                       str(getattr(st, "last_error", "") or ""))
-    tables.append(health)
-    return Group(*tables)
+        health.append(f"| sink {sid}: {getattr(st, 'written', 0)} written, "
+                      f"{getattr(st, 'queue_points', 0)} queued")
+        if getattr(st, "last_error", None):
+            health.append(f" ({st.last_error})", style="red")
+    return Group(t, health)
 
 
 def _sums(f: Any) -> dict[str, float]:
@@ -280,4 +280,7 @@ def run(args: argparse.Namespace) -> int:
         print(e.render(), file=sys.stderr)
         return 2
     logging.getLogger("lineside").setLevel(logging.WARNING)
+    # the simulated servers share this process: their protocol chatter is not the demo's
+    logging.getLogger("asyncua").setLevel(logging.CRITICAL)
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     return asyncio.run(_demo(args, cfg, console))
