@@ -159,6 +159,7 @@ def test_signals_carry_the_true_state_through_the_engine_maps(demo_cfg, demo_day
 
 def test_profiles_override_behaviour(demo_cfg: LinesideConfig) -> None:
     quiet = {"kind:cutting": {"stop_weights": {"fault": 0, "short": 0}},
+             "L4-pack1": {"buffer_s": 1e9},  # its breakdowns never block the fryers
              "L4-fry1": {"run_mean_s": 1e9, "clean_every_s": 0, "setup_every_s": 0,
                          "maint_every_s": 0, "speed": [1.0, 1.0], "reject_p": 0.0}}
     truth = Truth()
@@ -180,3 +181,37 @@ def test_samples_feed_an_engine_directly(demo_cfg: LinesideConfig) -> None:
     samples = f.samples()
     assert len(samples) == len(f.values()) and all(s.good and s.ts == DAY0 + 10
                                                    for s in samples)
+
+
+def test_breakdowns_starve_downstream_and_block_upstream(demo_cfg, demo_day) -> None:
+    """A long fault of a stage's only machine stops its neighbours once the buffer
+    (buffer_s) is exhausted: never producing then, and starved/blocked when they were
+    working."""
+    f, truth = demo_day
+    imposed = violations = 0
+    for src in f.machines:
+        st = truth.machines[src.cfg.id].state
+        fault = STATES.index("fault")
+        i, n = 0, truth.n
+        while i < n:
+            if st[i] != fault:
+                i += 1
+                continue
+            j = i
+            while j < n and st[j] == fault:
+                j += 1
+            b = int(src.prof.buffer_s)
+            if j - i > 180 and i > 0 and i + b < n:  # a breakdown (short stops <= 90 s)
+                for nb, state in src.neighbours:
+                    if state not in nb.can:  # its PLC could not show it: not imposed
+                        continue
+                    got = STATES[truth.machines[nb.cfg.id].state[i + b]]
+                    violations += got in ("producing", "idle")
+                    imposed += got == state
+            i = j
+    assert violations == 0
+    assert imposed >= 10
+    coupled = {(s.cfg.id, n.cfg.id, k) for s in f.machines for n, k in s.neighbours}
+    assert ("L2-past1", "L2-mix1", "starved") in coupled  # single pasteurizer -> mixer
+    assert ("L1-braise1", "L1-cut1", "blocked") in coupled
+    assert not any(s == "L1-braise1" and k == "starved" for s, _, k in coupled)  # manual next

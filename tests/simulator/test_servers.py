@@ -213,7 +213,8 @@ async def test_scan_mode_serves_the_truth_instants(demo_cfg: LinesideConfig) -> 
                 # Mid-scan: the image is the one published at the last whole second.
                 await asyncio.sleep(1.5 - time.time() % 1.0)
                 k = sim.published_ts
-                assert k is not None and k == int(k) and int(time.time()) == k
+                assert k is not None and k == int(k)
+                assert int(time.time()) - k in (0, 1)  # 1: only on a very loaded machine
                 got = await _read(client, spec, dev, 1)
                 row = sim.truth.row("L1-cut1", int(k))
                 mach = sim.factory.by_id["L1-cut1"]

@@ -12,6 +12,7 @@ was stepped. `recorders` receive the ground truth once per whole second.
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 import zlib
@@ -113,6 +114,11 @@ class MachineSim:
         self.next_maint = self._first(first, prof.maint_every_s, "maintenance")
         self.auto_until = (first + self._exp_int(self.rng_auto, prof.manual_every_s)
                            if self.has_auto_signal and prof.manual_every_s > 0 else math.inf)
+        # Stops imposed by neighbours (a breakdown upstream starves this machine once
+        # the buffer between them runs empty): heap of (start, end, state).
+        self.forced: list[tuple[int, int, str]] = []
+        self.force_at = math.inf
+        self.neighbours: list[tuple[MachineSim, str]] = []  # (machine, state it imposes)
         self.state = "idle"
         self.since = start_ts
         self.until = float(first)  # decide the first real state on the first whole second
@@ -166,15 +172,19 @@ class MachineSim:
             self.seg_frac = min(max(self.seg_frac, 0.0), 0.999999)
 
     # -- time -------------------------------------------------------------------------------
+    def next_event(self) -> float:
+        return min(self.until, self.auto_until, self.force_at)
+
     def advance(self, to: float) -> None:
-        if to < self.until and to < self.auto_until:  # the common case: no event due
+        if to < self.until and to < self.auto_until and to < self.force_at:
+            # the common case: no event due
             if self.seg_rate > 0.0:
                 self._produce(to)
             if to > self.now:
                 self.now = to
             return
         while True:
-            t = min(self.until, self.auto_until)
+            t = min(self.until, self.auto_until, self.force_at)
             if t > to:
                 break
             self._close_segment(t)
@@ -182,9 +192,28 @@ class MachineSim:
                 self._toggle_auto(int(t))
             if self.until == t:
                 self._transition(int(t))
+            if self.force_at == t:
+                self._forced(int(t))
             self._start_segment(t)
         self._produce(to)
         self.now = max(self.now, to)
+
+    def impose(self, start: int, end: int, state: str) -> None:
+        """A neighbour's stop reaches this machine at `start` (always in the future)."""
+        if state in self.can and end > start:
+            heapq.heappush(self.forced, (start, end, state))
+            self.force_at = self.forced[0][0]
+
+    def _forced(self, t: int) -> None:
+        while self.forced and self.forced[0][0] == t:
+            _, end, state = heapq.heappop(self.forced)
+            # Only a machine that would be working notices an empty infeed / full outfeed;
+            # one in a fault, setup, cleaning or off shift has stopped anyway.
+            if self.state in ("producing", "idle") and not self.off_shift:
+                self._set(t, state, end - t)
+            elif self.state == state:
+                self.until = max(self.until, end)
+        self.force_at = self.forced[0][0] if self.forced else math.inf
 
     def _toggle_auto(self, t: int) -> None:
         self.auto = not self.auto
@@ -267,6 +296,9 @@ class MachineSim:
                 codes = reasons[1:] or reasons or list(p.fault_codes)
             self.major = kind == "fault"
             self._set(t, "fault", dur, fault_code=self.rng.choice(codes))
+            if self.major and dur > p.buffer_s:
+                for n, state in self.neighbours:
+                    n.impose(t + int(p.buffer_s), t + dur + int(p.refill_s), state)
         else:
             self._set(t, kind, dur)
 
@@ -381,8 +413,8 @@ class Factory:
                                                     cal, seed, t_init))
                     self.line_of[m.id] = line.id
         self.by_id = {m.cfg.id: m for m in self.machines}
-        for m in self.machines:
-            m.advance(self.start_ts)
+        self._couple(cfg)
+        self._run_to(self.start_ts)
         self.now = self.start_ts
         self.recorders = list(recorders)
         self._next_truth = math.ceil(self.start_ts)
@@ -392,6 +424,36 @@ class Factory:
                     profiles: dict[str, Any] | None = None,
                     recorders: Sequence[Recorder] = (), warmup_s: float = 1800.0) -> Factory:
         return cls(cfg, seed, start_ts, profiles, recorders, warmup_s)
+
+    def _couple(self, cfg: LinesideConfig) -> None:
+        """Adjacent automated stages share a buffer: a breakdown of a stage's only machine
+        starves the next stage and blocks the previous one once the buffer is exhausted
+        (`buffer_s`). A manual stage between them, or a second machine in the broken
+        stage, decouples them."""
+        for line in cfg.lines:
+            stages = line.stages
+            for i, st in enumerate(stages):
+                if st.manual or len(st.machines) != 1:
+                    continue
+                src = self.by_id[st.machines[0].id]
+                for j, state in ((i + 1, "starved"), (i - 1, "blocked")):
+                    if 0 <= j < len(stages) and not stages[j].manual:
+                        src.neighbours += [(self.by_id[m.id], state)
+                                           for m in stages[j].machines]
+
+    def _run_to(self, to: float) -> None:
+        """Advance every machine to `to`, events in global time order (a machine's
+        breakdown can impose a stop on its neighbours later on)."""
+        ms = self.machines
+        while True:
+            t = min(m.next_event() for m in ms)
+            if t > to:
+                break
+            for m in ms:
+                if m.next_event() <= t:
+                    m.advance(t)
+        for m in ms:
+            m.advance(to)
 
     def add_recorder(self, rec: Recorder) -> None:
         self.recorders.append(rec)
@@ -403,6 +465,8 @@ class Factory:
         if self.recorders:
             s = self._next_truth
             while s <= to_ts:
+                # Events happen on whole seconds and imposed stops start at least a
+                # second later, so advancing every machine to s in turn keeps time order.
                 for m in self.machines:
                     m.advance(s)
                 rows = [m.truth() for m in self.machines]
@@ -412,8 +476,7 @@ class Factory:
             self._next_truth = s
         else:
             self._next_truth = max(self._next_truth, math.floor(to_ts) + 1)
-        for m in self.machines:
-            m.advance(to_ts)
+        self._run_to(to_ts)
         self.now = to_ts
 
     def samples(self) -> list[Sample]:

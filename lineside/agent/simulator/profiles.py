@@ -48,6 +48,8 @@ class SimProfile:
     temp_ambient: float = 20.0
     temp_tau_s: float = 300.0  # time constant of the temperature response
     counter_headroom: Range = (300, 20000)  # counters start this far below rollover
+    buffer_s: float = 60.0  # a breakdown starves / blocks the neighbours after this long
+    refill_s: float = 5.0  # ... until this long after it is repaired
 
     def replace(self, **kw: Any) -> SimProfile:
         return dataclasses.replace(self, **kw)

@@ -409,7 +409,7 @@ class SimulatedFactory:
         """Wall-clock time of the next refresh: update_s from now, or the next scan."""
         if not self.scan_s or self.published_ts is None:
             return time.time() + self.update_s
-        nxt = self.published_ts + self.scan_s
+        nxt = (math.floor(self.published_ts / self.scan_s + 1e-9) + 1) * self.scan_s
         return self._wall0 + (nxt - self.sim_t0) / self.speed + 0.001
 
     async def _run(self) -> None:
