@@ -87,8 +87,7 @@ def _uri_of(cert: x509.Certificate) -> list[str]:
 def ensure_client_certificate(pki: Pki, application_uri: str) -> tuple[Path, Path]:
     """Create the client certificate and key on first start; reuse them afterwards."""
     if pki.cert.is_file() and pki.key.is_file():
-        cert = x509.load_der_x509_certificate(pki.cert.read_bytes()) if pki.cert.suffix == ".der" \
-            else x509.load_pem_x509_certificate(pki.cert.read_bytes())
+        cert = load_cert(pki.cert.read_bytes())
         expired = cert.not_valid_after_utc < dt.datetime.now(dt.UTC)
         if not expired and application_uri in _uri_of(cert):
             return pki.cert, pki.key
@@ -117,7 +116,8 @@ def ensure_client_certificate(pki: Pki, application_uri: str) -> tuple[Path, Pat
         extended=[ExtendedKeyUsageOID.CLIENT_AUTH],
         days=3650,  # an edge gateway must not stop working after a year unattended
     )
-    pki.cert.write_bytes(cert.public_bytes(Encoding.DER))
+    pem = pki.cert.suffix.lower() in (".pem", ".crt")
+    pki.cert.write_bytes(cert.public_bytes(Encoding.PEM if pem else Encoding.DER))
     log.info("created client certificate %s for %s", pki.cert, application_uri)
     return pki.cert, pki.key
 

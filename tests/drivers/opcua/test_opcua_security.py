@@ -116,3 +116,23 @@ async def test_missing_endpoint_lists_what_the_server_offers(opcua_peer, tmp_pat
     msg = driver.stats.last_error or ""
     assert "offers no endpoint with security Basic256Sha256/SignAndEncrypt" in msg
     assert "it offers: None/None" in msg
+
+
+@pytest.mark.parametrize("suffix", [".der", ".pem"])
+def test_client_certificate_created_once_and_kept(tmp_path: Path, suffix: str) -> None:
+    from lineside.drivers.opcua.security import Pki, ensure_client_certificate, load_cert
+
+    pki = Pki(root=tmp_path, cert=tmp_path / f"own/cert{suffix}", key=tmp_path / "private/k.pem",
+              trusted=tmp_path / "trusted", rejected=tmp_path / "rejected")
+    ensure_client_certificate(pki, "urn:plant:gw1")
+    first, key = pki.cert.read_bytes(), pki.key.read_bytes()
+    assert first.startswith(b"-----BEGIN") == (suffix == ".pem")
+    assert pki.key.stat().st_mode & 0o077 == 0  # the private key is private
+    ensure_client_certificate(pki, "urn:plant:gw1")
+    assert pki.cert.read_bytes() == first  # reused, not regenerated
+    # another application URI: servers would refuse the old one, so a new cert (same key)
+    ensure_client_certificate(pki, "urn:plant:gw2")
+    cert = load_cert(pki.cert.read_bytes())
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.UniformResourceIdentifier) == ["urn:plant:gw2"]
+    assert pki.key.read_bytes() == key
