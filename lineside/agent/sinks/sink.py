@@ -22,12 +22,12 @@ import logging
 import os
 import random
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lineside.agent.sinks.config import InfluxV1Sink, InfluxV2Sink, LocalSink, SinkConfig
-from lineside.agent.sinks.queue import Batch, DiskQueue
+from lineside.agent.sinks.queue import Batch, DiskQueue, Position
 from lineside.agent.sinks.rejects import field_conflicts, offending_lines
 from lineside.agent.sinks.writers import Transport, V1Transport, V2Transport, WriteError
 
@@ -49,6 +49,15 @@ class SinkStats:
     dead_lettered: int = 0
     last_error: str | None = None
     up: bool = True
+
+
+async def _outcome(task: asyncio.Task[None]) -> WriteError | None:
+    """None if the request was accepted, else its WriteError (others propagate)."""
+    try:
+        await task
+    except WriteError as e:
+        return e
+    return None
 
 
 def make_transport(cfg: SinkConfig) -> Transport | None:
@@ -107,8 +116,14 @@ class Sink:
             pending = self.queue.queue_points
             due = time.monotonic() - self._last_send >= self.cfg.flush_interval_s
             if pending and (pending >= self.batch_limit or due):
-                async with self._lock:
-                    await self._deliver_batch(None)
+                try:
+                    async with self._lock:
+                        await self._deliver_batch(None)
+                except Exception as e:  # a bug or a disk error must not end delivery
+                    self.last_error = f"{type(e).__name__}: {e}"
+                    self.up = False
+                    log.exception("sink %s: delivery failed unexpectedly; retrying", self.id)
+                    await asyncio.sleep(self._backoff())
                 self._last_send = time.monotonic()
             else:
                 await asyncio.sleep(POLL_S)
@@ -131,42 +146,67 @@ class Sink:
 
     # -- one batch ------------------------------------------------------------------
     async def _deliver_batch(self, deadline: float | None) -> bool:
-        """Send up to `max_in_flight` batches; False if it gave up (deadline).
+        """Stream full batches with up to `max_in_flight` requests outstanding.
 
-        The batches go out concurrently (InfluxDB ingests two requests on two cores
-        faster than one after the other, and our SQLite work overlaps the server's), but
-        they are acknowledged strictly in queue order: a batch that succeeded behind a
-        failed one is only acked once the failed one is resolved, and is not sent again.
+        Requests overlap (InfluxDB ingests two at a time faster than one after the other,
+        and our SQLite reads/acks overlap the server's work) but acknowledgements follow
+        queue order: a batch is acked only after every batch before it was. On the first
+        error the pipeline drains: the failed batch goes through the error handling
+        (split, dead-letter, backoff), batches that succeeded behind it are acked without
+        being sent again, those that failed too are re-sent in turn.
+        Returns False if it gave up at the deadline.
         """
         assert self.transport is not None
-        batches = [self.queue.peek(self.batch_limit)]
-        if not batches[0]:
-            return True
+        write = self.transport.write
+        inflight: deque[tuple[Batch, asyncio.Task[None]]] = deque()
+        after: Position | None = None
+        more = True
         try:
-            for _ in range(self.cfg.max_in_flight - 1):
-                prev = batches[-1]
-                nxt = self.queue.peek(self.batch_limit, after=prev.position_after(len(prev)))
-                if not nxt:
-                    break
-                batches.append(nxt)
-            first: list[BaseException | None] = [_UNSENT] * len(batches)
-            if len(batches) > 1:
-                res = await asyncio.gather(
-                    *(asyncio.to_thread(self.transport.write, b.body()) for b in batches),
-                    return_exceptions=True)
-                for k, r in enumerate(res):
-                    if isinstance(r, BaseException) and not isinstance(r, WriteError):
-                        raise r
-                    first[k] = r  # None = accepted
-            for k, b in enumerate(batches):
-                # Only the first failure is acted on (backoff etc.); a later batch that
-                # failed in the same round is simply sent again in turn.
-                pre = first[k] if k == 0 or first[k] is None else _UNSENT
-                if not await self._deliver_one(b, pre, deadline):
+            while True:
+                while (more and len(inflight) < self.cfg.max_in_flight
+                       and (deadline is None or time.monotonic() < deadline)):
+                    b = self.queue.peek(self.batch_limit, after=after)
+                    if not b:
+                        more = False
+                        break
+                    inflight.append((b, asyncio.create_task(asyncio.to_thread(write, b.body()))))
+                    after = b.position_after(len(b))
+                    more = len(b) == self.batch_limit  # a partial batch ends the stream
+                if not inflight:
+                    return True
+                b, task = inflight.popleft()
+                err: WriteError | None = None
+                try:
+                    await task
+                except WriteError as e:
+                    err = e
+                if err is None:
+                    self._accepted(b, len(b))
+                    self.queue.ack(b.position_after(len(b)), b.gen)
+                    continue
+                # Error: let the rest finish, then resolve everything in order.
+                rest = [(rb, await _outcome(rt)) for rb, rt in inflight]
+                inflight.clear()
+                if not await self._deliver_one(b, err, deadline):
                     return False
-            return True
+                for rb, outcome in rest:
+                    if not await self._deliver_one(rb, outcome if outcome is None else _UNSENT,
+                                                   deadline):
+                        return False
+                return True
         finally:
+            for _, t in inflight:
+                t.cancel()
             self.queue.release()
+
+    def _accepted(self, batch: Batch, n: int) -> None:
+        self.written += n
+        if not self.up:
+            log.warning("sink %s: server accepts writes again; %d points queued",
+                        self.id, self.queue.queue_points)
+            self._last_fail_log = self._last_auth_log = -1e9
+        self.up = True
+        self._attempt = 0
 
     async def _deliver_one(self, batch: Batch, pre: BaseException | None,
                            deadline: float | None) -> bool:
@@ -199,15 +239,9 @@ class Sink:
                 continue
             finally:
                 pre = _UNSENT
-            self.written += len(piece.idx)
+            self._accepted(batch, len(piece.idx))
             self.queue.ack(batch.position_after(piece.end), batch.gen)
             work.pop(0)
-            if not self.up:
-                log.warning("sink %s: server accepts writes again; %d points queued",
-                            self.id, self.queue.queue_points)
-                self._last_fail_log = self._last_auth_log = -1e9
-            self.up = True
-            self._attempt = 0
         return True
 
     def _backoff(self) -> float:
