@@ -144,7 +144,7 @@ def test_bucket_sums_equal_shift_totals(samples: list[Sample]) -> None:
                 assert abs(total - sp.fields[name]) < 1e-4, (ent, name)
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=15)
 @given(logs())
 def test_replay_twice_is_identical(samples: list[Sample]) -> None:
     a, b = _run(samples), _run(samples)
