@@ -117,3 +117,41 @@ async def test_poll_mode_outage_gives_bad_then_recovers(opcua_peer, tmp_path: Pa
         assert peer.stats()["max_sessions"] == 1
     finally:
         await driver.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_session_left_by_a_killed_agent_is_closed_by_the_next_one(
+    opcua_shared, tmp_path: Path, kind: str
+) -> None:
+    """kill -9 of the agent leaves its session (with a subscription) on the server; the
+    next start re-activates it by its persisted token and closes it: still one session."""
+    from lineside.drivers.opcua.connection import _abandon
+
+    peer, _ = opcua_shared(kind)
+    state = tmp_path / "state"
+    created = peer.stats()["created_sessions"]
+    first = OpcuaDriver(opcua_device(peer, mode="subscribe"), nsu_signals(peer), state)
+    got = Collector()
+    await first.start(got)
+    await got.wait(lambda: len(got.of("m1.counter")) >= 2)
+    # the crash: tasks gone, socket dropped, no CloseSession
+    assert first._task is not None
+    first._task.cancel()
+    client, first.conn.client = first.conn.client, None
+    assert client is not None
+    await _abandon(client, graceful=False)
+    await asyncio.sleep(0.5)
+    assert peer.stats()["sessions"] == 1  # the orphan, kept for its subscription
+    assert (state / "opcua" / f"{kind}-peer.session.json").is_file()
+
+    second = OpcuaDriver(opcua_device(peer, mode="subscribe"), nsu_signals(peer), state)
+    got2 = Collector()
+    await second.start(got2)
+    try:
+        await got2.wait(lambda: len(got2.of("m1.counter")) >= 2)
+        stats = peer.stats()
+        assert stats["sessions"] == 1
+        assert stats["created_sessions"] == created + 2
+    finally:
+        await second.close()
+    assert not (state / "opcua" / f"{kind}-peer.session.json").exists()  # closed cleanly
