@@ -249,8 +249,8 @@ class SiteView:
     figures: Figures
 
 
-def _figures(vec: list[float], rate: float | None) -> Figures:
-    f = F.to_fields(vec, rate)
+def _figures(vec: list[float], rate: float | None, counts: bool = True) -> Figures:
+    f = F.to_fields(vec, rate, counts)
     return Figures(
         f.get("availability"), f.get("performance"), f.get("quality"), f.get("oee"),  # type: ignore[arg-type]
         rate, round(vec[14]), round(vec[15]), vec[3], vec[2])
@@ -316,6 +316,10 @@ class Engine:
             self._stage_machines.append(st_ms)
             self._output.append(out_i)
         self._by_id = {m.id: m for m in self._machines}
+        # Which entities can measure performance / quality (some machine has a counter).
+        self._stage_counts = [[any(m.kinds for m in ms) for ms in st_ms]
+                              for st_ms in self._stage_machines]
+        self._line_counts = [sc[self._output[li]] for li, sc in enumerate(self._stage_counts)]
         self._dirty: list[_M] = []
         self._start = start_ts
         self._now = start_ts
@@ -735,19 +739,21 @@ class Engine:
         agg = self._aggregate(vecs)
         out: list[Point] = []
         for m, v in zip(self._machines, vecs, strict=True):
-            out.append(Point(measurement, tags(m.tags), F.to_fields(v, F.machine_rate(v)),
-                             ts_ns))
+            out.append(Point(measurement, tags(m.tags),
+                             F.to_fields(v, F.machine_rate(v), m.kinds != 0), ts_ns))
         for li, line in enumerate(self._lines):
             for si, stage in enumerate(line.stages):
                 sv = agg["stage_vecs"][li][si]
-                fl = F.to_fields(sv, agg["stage_rates"][li][si])
+                fl = F.to_fields(sv, agg["stage_rates"][li][si], self._stage_counts[li][si])
                 if stage.manual:
                     fl["manual"] = True
                 out.append(Point(measurement, tags(self._stage_tags[li][si]), fl, ts_ns))
             out.append(Point(measurement, tags(self._line_tags[li]),
-                             F.to_fields(agg["line_vecs"][li], agg["line_rates"][li]), ts_ns))
+                             F.to_fields(agg["line_vecs"][li], agg["line_rates"][li],
+                                         self._line_counts[li]), ts_ns))
         out.append(Point(measurement, tags(self._site_tags),
-                         F.to_fields(agg["site_vec"], agg["site_rate"]), ts_ns))
+                         F.to_fields(agg["site_vec"], agg["site_rate"],
+                                     any(self._line_counts)), ts_ns))
         if with_automation:
             out += self._automation_points(agg, live or [], ts_ns)
         return out
@@ -830,14 +836,16 @@ class Engine:
                     mvs.append(MachineView(
                         m.id, m.cfg.name or m.id, STATES[state], max(0.0, t - since),
                         m.reason, (m.auto if (m.has_auto or m.auto_decl) else None),
-                        _figures(v, F.machine_rate(v))))
+                        _figures(v, F.machine_rate(v), m.kinds != 0)))
                 stages.append(StageView(stage.id, stage.name or stage.id, stage.kind,
                                         stage.manual, tuple(mvs),
                                         _figures(agg["stage_vecs"][li][si],
-                                                 agg["stage_rates"][li][si])))
+                                                 agg["stage_rates"][li][si],
+                                                 self._stage_counts[li][si])))
             lines.append(LineView(line.id, line.name or line.id,
                                   line.stages[self._output[li]].id, tuple(stages),
-                                  _figures(agg["line_vecs"][li], agg["line_rates"][li])))
+                                  _figures(agg["line_vecs"][li], agg["line_rates"][li],
+                                           self._line_counts[li])))
         if shift is not None:
             period, pstart = f"shift {shift.name} {shift.date}", max(shift.start, self._start)
         elif self.timeline.always:
@@ -846,7 +854,7 @@ class Engine:
         else:
             period, pstart = "no shift", t
         return SiteView(t, period, pstart, self._status.scheduled, tuple(lines),
-                        _figures(agg["site_vec"], agg["site_rate"]))
+                        _figures(agg["site_vec"], agg["site_rate"], any(self._line_counts)))
 
     # ===================================================================== snapshot
     def snapshot(self) -> dict[str, Any]:

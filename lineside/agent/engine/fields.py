@@ -82,8 +82,13 @@ def machine_rate(vec: list[float]) -> float | None:
     return vec[19] / w if w > 0 else None
 
 
-def to_fields(vec: list[float], automation_rate: float | None) -> dict[str, FieldValue]:
-    """Vector -> point fields: additive values, losses, then ratios (absent when /0)."""
+def to_fields(vec: list[float], automation_rate: float | None,
+              counts: bool = True) -> dict[str, FieldValue]:
+    """Vector -> point fields: additive values, losses, then ratios (absent when /0).
+
+    `counts` False: no machine below this entity has a counter, so performance,
+    quality and OEE cannot be measured and are absent (not 0).
+    """
     f: dict[str, FieldValue] = {}
     for name, v in zip(VEC_FIELDS, vec, strict=True):
         f[name] = round(v) if name in INT_FIELDS else round(v, 6)
@@ -95,8 +100,11 @@ def to_fields(vec: list[float], automation_rate: float | None) -> dict[str, Fiel
     f["reject_loss_s"] = round(ideal - ideal_good, 6)
     if pbt > 0:
         f["availability"] = run / pbt
-        f["oee"] = ideal_good / pbt
-    if run > 0:
+        if counts:
+            f["oee"] = ideal_good / pbt
+    if not counts:
+        del f["speed_loss_s"], f["reject_loss_s"]
+    elif run > 0:
         perf = ideal / run
         f["performance"] = perf
         f["performance_over_1"] = perf > 1.0 + 1e-9
