@@ -221,3 +221,14 @@ def test_cleaning_is_planned_unless_configured_otherwise(planned: list[str], slo
     _, pts = run_engine(c, poll(rows, "07:00", poll_s=2), "07:00")
     (sh,) = pick(pts, "oee_shift", level="machine")
     assert sh.fields[slot] == 1800 and sh.fields["run_s"] == 1800
+
+
+def test_a_machine_without_counters_has_no_performance_or_quality() -> None:
+    c = cfg([one_machine_line("running")], ONE_HOUR)
+    from tests.engine.plant import run as run_engine
+
+    _, pts = run_engine(c, poll([("06:00", {"running": True})], "07:00", poll_s=5), "07:00")
+    for level in ("machine", "stage", "line", "site"):
+        (f,) = [p.fields for p in pick(pts, "oee_shift", level=level)]
+        assert f["availability"] == 1.0
+        assert not {"performance", "quality", "oee"} & set(f), level
