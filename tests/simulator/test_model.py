@@ -212,6 +212,6 @@ def test_breakdowns_starve_downstream_and_block_upstream(demo_cfg, demo_day) -> 
     assert violations == 0
     assert imposed >= 10
     coupled = {(s.cfg.id, n.cfg.id, k) for s in f.machines for n, k in s.neighbours}
-    assert ("L2-past1", "L2-mix1", "starved") in coupled  # single pasteurizer -> mixer
+    assert ("L2-past1", "L2-dice1", "starved") in coupled  # single pasteurizer -> dicer
     assert ("L1-braise1", "L1-cut1", "blocked") in coupled
     assert not any(s == "L1-braise1" and k == "starved" for s, _, k in coupled)  # manual next
