@@ -903,12 +903,9 @@ class Engine:
             if k in pvs:
                 pvs[k].last = v
         # New machines (added to the config) start `unknown` at the resume instant.
+        known = snap.get("machines", {})
         for m in self._machines:
-            if mid_missing(snap, m.id):
+            if m.id not in known:
                 m.since = m.acc_since = self._now
-
-
-def mid_missing(snap: dict[str, Any], mid: str) -> bool:
-    return mid not in snap.get("machines", {})
 
 
