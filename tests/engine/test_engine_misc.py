@@ -232,3 +232,22 @@ def test_a_machine_without_counters_has_no_performance_or_quality() -> None:
         (f,) = [p.fields for p in pick(pts, "oee_shift", level=level)]
         assert f["availability"] == 1.0
         assert not {"performance", "quality", "oee"} & set(f), level
+
+
+def test_subscribed_machines_are_not_stale_in_silence_but_unknown_on_bad() -> None:
+    # OPC UA subscriptions only send changes; the driver emits BAD itself on a lost link.
+    line = {"id": "L1", "stages": [{"id": "S1", "kind": "frying", "machines": [
+        {**machine("M1", "running"), "source": "ua1",
+         "signals": {"running": {"node": "ns=2;s=M1.Running"}}}]}]}
+    c = cfg([line], ONE_HOUR, devices=[{"id": "ua1", "type": "opcua",
+                                        "endpoint": "opc.tcp://127.0.0.1:4840",
+                                        "mode": "subscribe"}])
+    eng = Engine(c, at("06:00"))
+    pts = eng.feed([S("M1.running", True, at("06:00"))])
+    pts += eng.tick(at("06:05"))  # five quiet minutes: still producing
+    pts += eng.feed([S("M1.running", None, at("06:05"), Quality.BAD)])
+    pts += eng.feed([S("M1.running", True, at("06:06"))])
+    pts += eng.tick(at("06:07"))
+    ev = [(p.fields["state"], p.ts_ns // 10**9 - int(at("06:00"))) for p in
+          pick(pts, "machine_state")]
+    assert ev == [("producing", 0), ("unknown", 300), ("producing", 360)]

@@ -124,16 +124,22 @@ class _M:
         "stale_s",
         "state",
         "stop_start",
+        "sub",
         "tags",
     )
 
     def __init__(self, cfg: Machine, line_i: int, stage_i: int, tags: dict[str, str],
-                 stale_s: float, planned: frozenset[int], start: float) -> None:
+                 stale_s: float, planned: frozenset[int], start: float,
+                 subscribed: bool = False) -> None:
         self.cfg = cfg
         self.id = cfg.id
         self.line_i, self.stage_i, self.tags = line_i, stage_i, tags
         self.smap = StateMap(cfg)
-        self.stale_s = float(cfg.stale_after_s or stale_s)
+        # A subscription only sends changes: silence is normal there, and the driver
+        # reports a lost link itself with BAD samples. So silence makes a subscribed
+        # machine unknown only when the machine sets its own stale_after_s.
+        self.sub = subscribed and cfg.stale_after_s is None
+        self.stale_s = NEVER if self.sub else float(cfg.stale_after_s or stale_s)
         self.default_cycle = float(cfg.ideal_cycle)
         self.products = {int(k): 60.0 / float(v) for k, v in cfg.products.items()}
         self.cycle = self.default_cycle
@@ -282,6 +288,7 @@ class Engine:
         self._route: dict[str, tuple[Any, int]] = {}
         self._pvs: list[_PV] = []
         start_ts = float(start_ts)
+        devices = {d.id: d for d in cfg.devices}
         for li, line in enumerate(cfg.lines):
             lt = {**base, "line": line.id, "level": "line"}
             self._line_tags.append(lt)
@@ -297,7 +304,10 @@ class Engine:
                 for mc in stage.machines:
                     mt = {**base, "line": line.id, "stage": stage.id, "machine": mc.id,
                           "level": "machine"}
-                    m = _M(mc, li, si, mt, met.stale_after_s, planned, start_ts)
+                    dev = devices.get(mc.source)
+                    sub = (getattr(dev, "type", None) == "opcua"
+                           and getattr(dev, "mode", None) == "subscribe")
+                    m = _M(mc, li, si, mt, met.stale_after_s, planned, start_ts, sub)
                     ms.append(m)
                     self._machines.append(m)
                     for name, spec in mc.signals.items():
@@ -406,6 +416,8 @@ class Engine:
                     self._go_unknown(m, m.stale_at, out)
                 if q is BAD:
                     m.bad = True
+                    if m.sub and m.state != UNKNOWN:  # the driver reports the loss once
+                        self._go_unknown(m, ts, out)
                     continue
                 m.last_good = ts
                 m.stale_at = ts + m.stale_s
