@@ -56,3 +56,20 @@ def test_numbers_are_plausible_and_moving(demo_run: tuple[dict, str]) -> None:
 def test_points_are_in_the_local_store(demo_run: tuple[dict, str]) -> None:
     data, _ = demo_run
     assert sum(s["queue_points"] or 0 for s in data["sinks"].values()) > 0
+
+
+@pytest.mark.server
+def test_demo_writes_to_influxdb_when_given_a_url(tmp_path, influxdb1) -> None:
+    influxdb1.create_db("demo_influx")
+    proc = subprocess.run(
+        [sys.executable, "-m", "lineside.agent.cli", "demo", "--duration", "8", "--no-live",
+         "--modbus-port", "0", "--opcua-port", "0", "--state-dir", str(tmp_path / "state"),
+         "--influx-url", influxdb1.url, "--influx-db", "demo_influx"],
+        capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert influxdb1.url in proc.stdout
+    rows = influxdb1.rows("SELECT count(state) FROM machine_state GROUP BY machine",
+                          db="demo_influx")
+    assert len(rows) >= 15  # every machine's first state arrived
+    rows = influxdb1.rows("SELECT count(run_s) FROM oee WHERE level='site'", db="demo_influx")
+    assert rows and rows[0]["count"] >= 1  # the bucket closed at shutdown was delivered
