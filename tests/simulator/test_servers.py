@@ -224,3 +224,31 @@ async def test_scan_mode_serves_the_truth_instants(demo_cfg: LinesideConfig) -> 
             assert len(seen) == 2
         finally:
             client.close()
+
+
+async def test_rtu_over_tcp_devices_are_served_with_rtu_frames(demo_cfg) -> None:
+    """A serial gateway device (modbus-rtu-over-tcp) gets RTU framing on its own port."""
+    from pymodbus import FramerType
+
+    from lineside.drivers.modbus.config import ModbusRtuOverTcpDevice
+
+    # plc-l4 re-declared behind a serial gateway
+    gw = ModbusRtuOverTcpDevice(**{**demo_cfg.devices[3].model_dump(),
+                                   "type": "modbus-rtu-over-tcp", "port": 4001})
+    cfg = demo_cfg.model_copy(update={"devices": [
+        gw if d.id == "plc-l4" else d for d in demo_cfg.devices]})
+    async with SimulatedFactory(cfg, seed=6, modbus_port=free_port(), opcua_port=None,
+                                modbus_rtu_port=free_port(), update_s=3600.0) as sim:
+        assert sim.modbus.units == [1, 2, 3] and sim.modbus_rtu.units == [4]
+        dev = next(d for d in sim.config.devices if d.id == "plc-l4")
+        assert dev.port == sim.modbus_rtu_port
+        spec = next(m for ln in cfg.lines for st in ln.stages for m in st.machines
+                    if m.id == "L4-slice1").signals["good"]
+        client = AsyncModbusTcpClient("127.0.0.1", port=sim.modbus_rtu_port,
+                                      framer=FramerType.RTU, timeout=3)
+        await client.connect()
+        try:
+            got = await _read(client, spec, dev, 4)
+        finally:
+            client.close()
+        assert got == sim.factory.values()["L4-slice1.good"]

@@ -28,6 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--modbus-port", type=int, default=5020, help="Modbus TCP port")
     p.add_argument("--opcua-port", type=int, default=4840, help="OPC UA port")
+    p.add_argument("--modbus-rtu-port", type=int, default=None,
+                   help="serve modbus-rtu-over-tcp devices here (RTU frames over TCP); "
+                        "not served without it")
     p.add_argument("--truth", type=Path, default=None, metavar="FILE",
                    help="record the ground truth (CSV, one row per machine per second)")
     p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
@@ -52,6 +55,7 @@ async def _serve(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
     sim = SimulatedFactory(cfg, seed=args.seed, host=args.host, modbus_port=args.modbus_port,
                            opcua_port=args.opcua_port, truth_path=args.truth,
+                           modbus_rtu_port=args.modbus_rtu_port,
                            speed=args.speed, profiles=load_overrides(args.profiles),
                            keep_truth=False)
     async with sim:
@@ -62,6 +66,8 @@ async def _serve(args: argparse.Namespace) -> int:
         print(f"simulated factory: {n} machines, seed {args.seed}, speed {args.speed:g}x\n"
               f"  Modbus TCP {args.host}:{args.modbus_port} units {sim.modbus.units}\n"
               f"  OPC UA     {opc}\n"
+              + (f"  RTU/TCP    {args.host}:{args.modbus_rtu_port} units "
+                 f"{sim.modbus_rtu.units}\n" if sim.modbus_rtu is not None else "")
               + (f"  truth ->   {args.truth}\n" if args.truth else "")
               + "Ctrl-C to stop.", flush=True)
         t0 = time.monotonic()

@@ -4,9 +4,10 @@
         agent_cfg = sim.config        # cfg with device hosts/ports pointing here
         ...                           # poll it; sim.truth holds the ground truth
 
-Every Modbus device of the config (modbus-tcp and modbus-rtu-over-tcp are both served
-as Modbus TCP) answers on the one port under its unit id (signal `unit_id` overrides
-too); two devices may share a unit id only if their registers do not overlap. The OPC
+Every `modbus-tcp` device of the config answers on the one Modbus port under its unit
+id (signal `unit_id` overrides too); `modbus-rtu-over-tcp` devices likewise on a second
+port speaking RTU frames over TCP when `modbus_rtu_port` is given. Two devices on one
+port may share a unit id only if their registers do not overlap. The OPC
 UA server exposes every node named by an OPC UA device's signals (NodeId strings or
 browse paths). Every `update_s` the model is advanced to the wall clock (times
 `speed`), the registers are re-encoded and changed OPC UA values written. Writes from
@@ -48,12 +49,16 @@ def demo_config_path() -> Path:
 
 
 def with_ports(cfg: LinesideConfig, host: str = "127.0.0.1", modbus_port: int = 5020,
-               opcua_port: int | None = 4840) -> LinesideConfig:
-    """The config with every Modbus TCP / OPC UA device pointing at the simulator."""
+               opcua_port: int | None = 4840,
+               modbus_rtu_port: int | None = None) -> LinesideConfig:
+    """The config with every served device pointing at the simulator (a None port
+    leaves that kind of device as configured)."""
     devices = []
     for d in cfg.devices:
-        if d.type in ("modbus-tcp", "modbus-rtu-over-tcp"):
+        if d.type == "modbus-tcp":
             d = d.model_copy(update={"host": host, "port": modbus_port})
+        elif d.type == "modbus-rtu-over-tcp" and modbus_rtu_port is not None:
+            d = d.model_copy(update={"host": host, "port": modbus_rtu_port})
         elif d.type == "opcua" and opcua_port is not None:
             path = d.endpoint.split("://", 1)[1].partition("/")[2]
             d = d.model_copy(update={"endpoint": f"opc.tcp://{host}:{opcua_port}/{path}"})
@@ -61,9 +66,11 @@ def with_ports(cfg: LinesideConfig, host: str = "127.0.0.1", modbus_port: int = 
     return cfg.model_copy(update={"devices": devices})
 
 
-def place_modbus(cfg: LinesideConfig) -> list[Placed]:
-    """Every Modbus signal at its unit, table and protocol address; overlaps refused."""
-    devs = {d.id: d for d in cfg.devices if d.type in ("modbus-tcp", "modbus-rtu-over-tcp")}
+def place_modbus(cfg: LinesideConfig, types: tuple[str, ...] = ("modbus-tcp",)
+                 ) -> list[Placed]:
+    """Every signal of the devices of `types` (served on one port) at its unit, table
+    and protocol address; overlaps refused."""
+    devs = {d.id: d for d in cfg.devices if d.type in types}
     placed: list[Placed] = []
     used: dict[tuple[int, str, int], tuple[str, int | None]] = {}
     for line in cfg.lines:
@@ -103,12 +110,13 @@ def place_modbus(cfg: LinesideConfig) -> list[Placed]:
 class ModbusSim:
     """pymodbus server whose register blocks are refreshed from a `RegisterImage`."""
 
-    def __init__(self, cfg: LinesideConfig, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.image = RegisterImage(place_modbus(cfg))
+    def __init__(self, cfg: LinesideConfig, host: str, port: int,
+                 types: tuple[str, ...] = ("modbus-tcp",), rtu: bool = False) -> None:
+        self.host, self.port, self.rtu = host, port, rtu
+        self.image = RegisterImage(place_modbus(cfg, types))
         self.forbidden: dict[int, list[tuple[str, int, int]]] = {}
         for d in cfg.devices:
-            if d.type in ("modbus-tcp", "modbus-rtu-over-tcp"):
+            if d.type in types:
                 for f in d.forbidden:
                     self.forbidden.setdefault(d.unit_id, []).append((f.table, f.start, f.end))
         self.units = sorted({u for u, _ in self.image.size})
@@ -164,6 +172,7 @@ class ModbusSim:
         return None
 
     async def start(self) -> None:
+        from pymodbus import FramerType
         from pymodbus.server import ModbusTcpServer
         from pymodbus.simulator import SimDevice
 
@@ -175,13 +184,17 @@ class ModbusSim:
         ]
         if not devices:
             return
-        self._server = ModbusTcpServer(devices, address=(self.host, self.port))
+        self._server = ModbusTcpServer(
+            devices, address=(self.host, self.port),
+            framer=FramerType.RTU if self.rtu else FramerType.SOCKET)
         try:
             await self._server.serve_forever(background=True)
         except (RuntimeError, OSError) as e:
             self._server = None
-            raise OSError(f"cannot serve Modbus TCP on {self.host}:{self.port} "
-                          f"(port in use? try --modbus-port): {e}") from None
+            what = "Modbus RTU over TCP" if self.rtu else "Modbus TCP"
+            opt = "--modbus-rtu-port" if self.rtu else "--modbus-port"
+            raise OSError(f"cannot serve {what} on {self.host}:{self.port} "
+                          f"(port in use? try {opt}): {e}") from None
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -329,9 +342,9 @@ class SimulatedFactory:
                  truth_path: str | Path | None = None, speed: float = 1.0,
                  start_ts: float | None = None, update_s: float = 0.1,
                  profiles: dict[str, Any] | None = None, keep_truth: bool = True,
-                 scan_s: float | None = None) -> None:
+                 scan_s: float | None = None, modbus_rtu_port: int | None = None) -> None:
         self.source_config = cfg
-        self.config = with_ports(cfg, host, modbus_port, opcua_port)
+        self.config = with_ports(cfg, host, modbus_port, opcua_port, modbus_rtu_port)
         self.seed, self.host, self.speed, self.update_s = seed, host, speed, update_s
         # PLC scan period: when set, the served image shows the model as of the last
         # multiple of scan_s of simulated time (a PLC publishes its process image once
@@ -347,6 +360,10 @@ class SimulatedFactory:
         self._start_ts, self._profiles = start_ts, profiles
         self.factory: Factory | None = None
         self.modbus = ModbusSim(self.config, host, modbus_port)
+        self.modbus_rtu_port = modbus_rtu_port
+        self.modbus_rtu = (ModbusSim(self.config, host, modbus_rtu_port,
+                                     ("modbus-rtu-over-tcp",), rtu=True)
+                           if modbus_rtu_port is not None else None)
         # opcua_port=None: no OPC UA server (starts faster; OPC UA devices stay as
         # configured and are not served).
         self.opcua = OpcuaSim(self.config if opcua_port is not None else
@@ -377,8 +394,12 @@ class SimulatedFactory:
         self.factory.advance(self.sim_t0)
         values = self.factory.values()
         self.modbus.image.update(values)
+        if self.modbus_rtu is not None:
+            self.modbus_rtu.image.update(values)
         try:
             await self.modbus.start()
+            if self.modbus_rtu is not None:
+                await self.modbus_rtu.start()
             await self.opcua.start(values, self.factory.by_id)
         except BaseException:
             await self.stop()
@@ -401,6 +422,8 @@ class SimulatedFactory:
         self.factory.advance(t)
         values = self.factory.values()
         self.modbus.image.update(values)
+        if self.modbus_rtu is not None:
+            self.modbus_rtu.image.update(values)
         self.published_ts = t
         self.updates += 1
         return values
@@ -427,6 +450,8 @@ class SimulatedFactory:
                 await self._task
             self._task = None
         await self.modbus.stop()
+        if self.modbus_rtu is not None:
+            await self.modbus_rtu.stop()
         await self.opcua.stop()
         if self._writer is not None:
             self._writer.close()
