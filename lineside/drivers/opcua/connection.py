@@ -54,6 +54,12 @@ _USER_REJECTED = {
     "BadUserSignatureInvalid",
 }
 
+# Publish faults after which the subscription can only be re-created
+_PUBLISH_FATAL = {
+    "BadSessionIdInvalid", "BadSessionClosed", "BadSessionNotActivated", "BadNoSubscription",
+    "BadSubscriptionIdInvalid",
+}
+
 # OperationLimits (Part 5 §6.3.11); 0 or absent = no declared limit
 _LIMITS = {
     "max_nodes_per_read": ua.ObjectIds.Server_ServerCapabilities_OperationLimits_MaxNodesPerRead,
@@ -120,6 +126,7 @@ class Connection:
             await _abandon(client)
             raise
         client.connection_lost_callback = on_lost
+        self._watch_publish(client, on_lost)
         self.client = client
         try:
             self.namespaces = await client.get_namespace_array()
@@ -214,6 +221,27 @@ class Connection:
                 f"the password (read from {source})"
             )
         return exc
+
+    @staticmethod
+    def _watch_publish(client: Client, on_lost: Callable[[Exception], Awaitable[None]]) -> None:
+        """Report a Publish answered with "session/subscription gone" at once.
+
+        asyncua's publish loop retries such faults quietly forever (or stops on
+        BadNoSubscription); the keep-alive watchdog would notice only seconds later.
+        """
+        session = client.uaclient.session
+        publish = session.publish
+
+        async def watched(acks: list[ua.SubscriptionAcknowledgement]) -> ua.PublishResponse:
+            try:
+                return await publish(acks)
+            except UaStatusCodeError as exc:
+                name = ua.StatusCode(exc.code).name
+                if name in _PUBLISH_FATAL:
+                    await on_lost(exc)
+                raise
+
+        session.publish = watched  # type: ignore[method-assign]
 
     def _trust_hint(self) -> str:
         return (

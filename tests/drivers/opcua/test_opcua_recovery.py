@@ -155,3 +155,23 @@ async def test_session_left_by_a_killed_agent_is_closed_by_the_next_one(
     finally:
         await second.close()
     assert not (state / "opcua" / f"{kind}-peer.session.json").exists()  # closed cleanly
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_session_expired_on_the_server_is_recreated(opcua_shared, tmp_path: Path,
+                                                          kind: str) -> None:
+    """The server drops the session (timeout, admin, reboot of its stack) while TCP stays
+    up: the publish keep-alive stops, the driver re-creates session and subscription."""
+    peer, _ = opcua_shared(kind)
+    driver = OpcuaDriver(opcua_device(peer, mode="subscribe"), nsu_signals(peer),
+                         tmp_path / "state")
+    got = Collector()
+    await driver.start(got)
+    try:
+        await got.wait(lambda: len(got.of("m1.counter")) >= 2)
+        peer.ctl("drop-sessions")
+        await got.wait(lambda: good_after_bad(got, "m1.counter"), timeout=20,
+                       what="GOOD again after the server dropped the session")
+        assert peer.stats()["sessions"] == 1
+    finally:
+        await driver.close()

@@ -12,7 +12,7 @@ against either stack:
         every tick (SourceTimestamp = time of change)
 
 Control: a TCP line protocol on --ctl-port, one JSON reply per line:
-    stats | remove <nodeid> | status <nodeid> <code> | set <nodeid> <json>
+    stats | remove <nodeid> | status <nodeid> <code> | set <nodeid> <json> | drop-sessions
 stats = {"sessions", "max_sessions", "created_sessions", "requests": {type: n},
          "max_read_size"}
 """
@@ -202,6 +202,11 @@ async def main() -> None:
                 try:
                     if parts[0] == "stats":
                         reply = STATS
+                    elif parts[0] == "drop-sessions":
+                        # the server forgets every session (as after a session timeout)
+                        for sess in list(server.iserver._external_sessions.values()):
+                            await sess.close_session(True)
+                        reply = {"ok": True}
                     elif parts[0] == "remove":
                         await server.delete_nodes([server.get_node(parts[1])], recursive=True)
                         reply = {"ok": True}

@@ -6,7 +6,7 @@
 //     Line1.Uncertain (UncertainLastUsableValue), Line1.Removable Int32
 //   Objects/Bulk: Bulk.V00000.. Double, set to the tick number every tick
 // Control: TCP line protocol on --ctl-port, one JSON reply per line:
-//   stats | remove <nodeid> | status <nodeid> <code> | set <nodeid> <json>
+//   stats | remove <nodeid> | status <nodeid> <code> | set <nodeid> <json> | drop-sessions
 "use strict";
 const net = require("net");
 const path = require("path");
@@ -131,6 +131,13 @@ async function main() {
           if (parts[0] === "stats") {
             stats.sessions = server.currentSessionCount;
             reply = stats;
+          } else if (parts[0] === "drop-sessions") {
+            // the server forgets every session (as after a session timeout), sockets stay up
+            const engine = server.engine;
+            for (const sess of Object.values(engine._sessions)) {
+              engine.closeSession(sess.authenticationToken, true, "Terminated");
+            }
+            reply = { ok: true };
           } else if (parts[0] === "remove") {
             addressSpace.deleteNode(resolveNodeId(parts[1]));
             reply = { ok: true };
