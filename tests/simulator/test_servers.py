@@ -252,3 +252,24 @@ async def test_rtu_over_tcp_devices_are_served_with_rtu_frames(demo_cfg) -> None
         finally:
             client.close()
         assert got == sim.factory.values()["L4-slice1.good"]
+
+
+async def test_forbidden_ranges_answer_illegal_address(demo_cfg) -> None:
+    from lineside.drivers.modbus.config import ForbiddenRange
+
+    plc = demo_cfg.devices[0].model_copy(update={"forbidden": [
+        ForbiddenRange(table="holding", start=150, end=159)]})
+    cfg = demo_cfg.model_copy(update={"devices": [plc, *demo_cfg.devices[1:]]})
+    async with SimulatedFactory(cfg, seed=1, modbus_port=free_port(), opcua_port=None,
+                                update_s=3600.0) as sim:
+        client = AsyncModbusTcpClient("127.0.0.1", port=sim.modbus_port, timeout=3)
+        await client.connect()
+        try:
+            for start, count, ok in ((100, 8, True), (150, 1, False), (145, 10, False),
+                                     (160, 10, True), (159, 1, False)):
+                rr = await client.read_holding_registers(start, count=count, device_id=1)
+                assert rr.isError() != ok, (start, count)
+                if not ok:
+                    assert rr.exception_code == 2
+        finally:
+            client.close()

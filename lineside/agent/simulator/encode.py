@@ -52,10 +52,13 @@ def order_bytes(data: bytes, order: str) -> bytes:
 
 
 def to_raw(spec: ModbusSignal, value: object) -> int | float:
-    v = float(value) if not isinstance(value, bool) else float(int(value))  # type: ignore[arg-type]
-    raw = (v - spec.offset) / spec.scale if spec.scale else v
+    if isinstance(value, int) and spec.scale == 1 and spec.offset == 0:
+        raw: int | float = int(value)  # exact: a 64-bit counter does not fit a double
+    else:
+        v = float(value)  # type: ignore[arg-type]
+        raw = (v - spec.offset) / spec.scale if spec.scale else v
     if spec.type in ("float32", "float64"):
-        return raw
+        return float(raw)
     r = round(raw)
     fmt = _FMT[spec.type]
     bits = struct.calcsize(fmt) * 8
