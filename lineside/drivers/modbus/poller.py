@@ -122,17 +122,28 @@ class ModbusDriver:
         return ok, failed
 
     async def _read(self, req: ReadRequest, timeout: float) -> list[int] | list[bool]:
+        """One request with its bounded retries: `busy_retries` for busy answers, and
+        one retry on a fresh connection when a connection that was up breaks (PLCs and
+        firewalls drop idle connections; the first request after it must not cost a
+        cycle of BAD samples)."""
         delay = self.device.busy_retry_delay_s
-        for attempt in range(self.device.busy_retries + 1):
+        busy = 0
+        reconnected = False
+        while True:
+            was_up = self.link.connected
             self.stats.requests += 1
             try:
                 return await self.link.read(req, timeout)
             except ReadError as e:
-                if e.exception_code not in BUSY_CODES or attempt == self.device.busy_retries:
+                if e.kind == "connection" and was_up and not reconnected:
+                    reconnected = True
+                    self.stats.errors["connection_retried"] += 1
+                    continue
+                if e.exception_code not in BUSY_CODES or busy >= self.device.busy_retries:
                     raise
                 self.stats.errors["busy_retried"] += 1
-                await asyncio.sleep(delay * (2 ** attempt))
-        raise AssertionError("unreachable")
+                await asyncio.sleep(delay * (2 ** busy))
+                busy += 1
 
     def _fail(self, n: int, req: ReadRequest, e: ReadError) -> None:
         self.stats.errors[e.kind] += 1

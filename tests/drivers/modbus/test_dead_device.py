@@ -15,7 +15,7 @@ from tests.fixtures.common import free_port
 
 pytestmark = pytest.mark.server
 
-INTERVAL = 0.25
+INTERVAL = 0.5
 
 
 async def run_at_interval(d: ModbusDriver, until: float, starts: list[float],
@@ -46,7 +46,7 @@ async def test_dead_devices_do_not_delay_live_ones(modbus_peer):
             driver(tcp_device(free_port(), id="refused", max_gap=0), sig)]
     starts: dict[str, list[float]] = {d.device_id: [] for d in drivers + dead}
     results: dict[str, list] = {d.device_id: [] for d in drivers + dead}
-    until = time.monotonic() + 3.0
+    until = time.monotonic() + 5.0
     try:
         await asyncio.gather(*(run_at_interval(d, until, starts[d.device_id],
                                                results[d.device_id])
@@ -57,7 +57,7 @@ async def test_dead_devices_do_not_delay_live_ones(modbus_peer):
         silent.close()
     for d in drivers:
         gaps = [b - a for a, b in zip(starts[d.device_id], starts[d.device_id][1:], strict=False)]
-        assert len(gaps) >= 10
+        assert len(gaps) >= 9
         assert all(abs(g - INTERVAL) <= 0.1 * INTERVAL for g in gaps), (d.device_id, gaps)
         assert all(s.good for cycle in results[d.device_id] for s in cycle)
         assert abs(statistics.mean(gaps) - INTERVAL) < 0.01

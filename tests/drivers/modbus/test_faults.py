@@ -69,14 +69,14 @@ class ScriptedPeer:
             w.close()
 
 
-@pytest.mark.parametrize(("fault", "kinds"), [
-    (too_long, {"garbled"}),
-    (short, {"timeout"}),
-    (garbage, {"timeout"}),  # not a frame: pymodbus discards it, the answer never comes
-    (reset, {"connection"}),
-])
-async def test_fault_gives_bad_samples_then_recovers(fault, kinds):
-    peer = ScriptedPeer([good, fault, good])
+@pytest.mark.parametrize(("faults", "kinds"), [
+    ([too_long], {"garbled"}),
+    ([short], {"timeout"}),
+    ([garbage], {"timeout"}),  # not a frame: pymodbus discards it, the answer never comes
+    ([reset, reset], {"connection"}),  # one retry on a new connection, then it counts
+], ids=["too_long", "short", "garbage", "reset"])
+async def test_fault_gives_bad_samples_then_recovers(faults, kinds):
+    peer = ScriptedPeer([good, *faults, good])
     port = await peer.start()
     d = driver(tcp_device(port, timeout_s=0.3, reconnect_min_s=0.01, reconnect_max_s=0.02),
                {"v": {"address": 0}})
@@ -92,6 +92,20 @@ async def test_fault_gives_bad_samples_then_recovers(fault, kinds):
             if third[0].good:
                 break
         assert third[0].value == 4321
+    finally:
+        await d.close()
+        peer.server.close()
+
+
+async def test_a_dropped_idle_connection_costs_no_cycle():
+    """The device closes the connection between cycles (idle timeout) or resets it at
+    the next request: one retry on a fresh connection reads the value."""
+    peer = ScriptedPeer([good, reset, good])
+    port = await peer.start()
+    d = driver(tcp_device(port), {"v": {"address": 0}})
+    try:
+        assert [(await d.poll())[0].value for _ in range(3)] == [4321, 4321, 4321]
+        assert d.stats.errors == {"connection_retried": 1}
     finally:
         await d.close()
         peer.server.close()
