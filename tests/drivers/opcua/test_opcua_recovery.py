@@ -68,8 +68,8 @@ async def test_frozen_server_is_detected_by_keepalive_and_session_not_duplicated
     """A hung server (SIGSTOP: TCP stays up, nothing answers) is only seen by the missing
     keep-alive. After it thaws the driver must not leave its old session behind."""
     peer = opcua_peer(kind, rate=10)
-    driver = OpcuaDriver(opcua_device(peer, mode="subscribe"), nsu_signals(peer),
-                         tmp_path / "state")
+    driver = OpcuaDriver(opcua_device(peer, mode="subscribe", timeout_s=1.0),
+                         nsu_signals(peer), tmp_path / "state")
     got = Collector()
     await driver.start(got)
     try:
@@ -81,11 +81,11 @@ async def test_frozen_server_is_detected_by_keepalive_and_session_not_duplicated
                        what="BAD after the keep-alive timeout")
         assert loop.time() - t0 < 6  # keepalive 1 s: detected in ~2 x keepalive + timeout
         assert "keep-alive" in (driver.stats.last_error or "")
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(0.5)
         peer.thaw()
         await got.wait(lambda: good_after_bad(got, "m1.counter"), timeout=25,
                        what="counter GOOD after the thaw")
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(0.5)
         assert peer.stats()["sessions"] == 1  # the abandoned session was closed, not leaked
     finally:
         await driver.close()
