@@ -95,12 +95,22 @@ SCAN_S = 1.0  # simulated PLC scan period
 VIEW_PHASE = 0.9  # read views this far into a scan: after the mid-scan polls completed
 
 
-async def _sleep_to_grid(after: float) -> float:
-    """Sleep until the first scan boundary k >= `after` plus VIEW_PHASE; return k."""
+async def _sleep_to_grid(after: float, agent: Agent) -> float:
+    """Sleep until scan k >= `after` has been polled by every device; return k.
+
+    Polls run mid-scan (k + SCAN_S/2); on a loaded machine they can finish late, so wait
+    for each device's cycle of scan k (bounded: a device that is down does not hold it).
+    """
     import math
 
     k = math.ceil(after / SCAN_S) * SCAN_S
     await asyncio.sleep(max(0.0, k + VIEW_PHASE * SCAN_S - time.time()))
+    cycle = k + SCAN_S / 2 - 1e-3
+    polled = [d.id for d in agent.cfg.devices if getattr(d, "mode", "poll") == "poll"]
+    for _ in range(40):
+        if all(agent.cycle_done.get(dev, 0.0) >= cycle for dev in polled):
+            break
+        await asyncio.sleep(0.05)
     return k
 
 
@@ -235,7 +245,7 @@ async def _demo(args: argparse.Namespace, cfg: LinesideConfig, console: Console)
                                                 collection_offset_s=SCAN_S / 2))
         await agent.start()
         # Baseline after the first complete cycle, at a fixed phase of the scan grid.
-        k0 = await _sleep_to_grid(time.time() + 2 * SCAN_S)
+        k0 = await _sleep_to_grid(time.time() + 2 * SCAN_S, agent)
         # Views at the cycle's own timestamp (k + offset): the window then holds exactly
         # the scans k0 .. k1-1, as the truth does.
         v0 = agent.engine.view(k0 + SCAN_S / 2)
@@ -256,7 +266,7 @@ async def _demo(args: argparse.Namespace, cfg: LinesideConfig, console: Console)
                         console.print(f"site OEE {_pct(f.oee)} automation "
                                       f"{_pct(f.automation_rate)}")
         finally:
-            k1 = await _sleep_to_grid(time.time())
+            k1 = await _sleep_to_grid(time.time(), agent)
             v1 = agent.engine.view(k1 + SCAN_S / 2)
             devices = device_health(agent)  # before stop() closes the connections
             await agent.stop()

@@ -71,6 +71,8 @@ class Agent:
         self._stop = asyncio.Event()
         self._listeners: list[Callable[[Sequence[Point]], None]] = []
         self.started_ts: float | None = None
+        # device id -> timestamp of its last completed poll cycle (samples delivered)
+        self.cycle_done: dict[str, float] = {}
 
     # -- data path ---------------------------------------------------------------------
     def on_samples(self, samples: Sequence[Sample]) -> None:
@@ -180,6 +182,8 @@ class Agent:
             log.exception("poll of %s failed", drv.device_id, extra={"device": drv.device_id})
             return
         self.on_samples(samples)
+        if samples:
+            self.cycle_done[drv.device_id] = samples[0].ts
         self.metrics.observe_poll(drv.device_id, time.perf_counter() - t0, drv.stats)
 
     async def _job_tick(self) -> None:
