@@ -73,7 +73,14 @@ def run(args: argparse.Namespace) -> int:
         endpoint = args.endpoint
         trust_dir = args.trust_dir or DEFAULT_STATE / "pki" / "trusted"
     elif args.config:
-        endpoint, trust_dir = _from_config(args)
+        try:
+            endpoint, trust_dir = _from_config(args)
+        except SystemExit as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        except Exception as exc:  # ConfigError lists every problem with its YAML line
+            print(f"{args.config}: {exc}", file=sys.stderr)
+            return 2
     else:
         print("give CONFIG --device ID, or --endpoint", file=sys.stderr)
         return 2
