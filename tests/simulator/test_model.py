@@ -6,6 +6,8 @@ import math
 from collections import Counter
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lineside.agent.config import LinesideConfig
 from lineside.agent.simulator import Factory, Truth
@@ -215,3 +217,15 @@ def test_breakdowns_starve_downstream_and_block_upstream(demo_cfg, demo_day) -> 
     assert ("L2-past1", "L2-dice1", "starved") in coupled  # single pasteurizer -> dicer
     assert ("L1-braise1", "L1-cut1", "blocked") in coupled
     assert not any(s == "L1-braise1" and k == "starved" for s, _, k in coupled)  # manual next
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.floats(0.01, 120.0), min_size=1, max_size=60))
+def test_any_stepping_gives_the_same_plant(demo_cfg: LinesideConfig, steps) -> None:
+    """Property: values at an instant do not depend on the steps taken to reach it."""
+    ts, t = [], DAY0
+    for d in steps:
+        t += d
+        ts.append(t)
+    assert _run(demo_cfg, 8, ts) == _run(demo_cfg, 8, [t])
