@@ -23,6 +23,7 @@ import sqlite3
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -98,8 +99,22 @@ def bench_enqueue(tmp: Path, n: int, per_call: int, rounds: int) -> None:
     def ours(d: Path, fsync: str) -> None:
         sinks = SinkSet([LocalSink(type="local", id="local",
                                    queue=QueueConfig(fsync=fsync, max_bytes=1 << 33))], d)
-        for k in range(0, n, per_call):
-            sinks.enqueue(pts[k:k + per_call])
+        # as under run(): the per-second checkpoint (fsync) runs beside the enqueues
+        stop = threading.Event()
+        q = sinks.sinks["local"].queue
+
+        def checkpointer() -> None:
+            while not stop.wait(1.0):
+                q.checkpoint()
+
+        th = threading.Thread(target=checkpointer)
+        th.start()
+        try:
+            for k in range(0, n, per_call):
+                sinks.enqueue(pts[k:k + per_call])
+        finally:
+            stop.set()
+            th.join()
         asyncio.run(sinks.close())
 
     def put_lines(d: Path) -> None:
@@ -244,6 +259,7 @@ def main() -> int:
     ap.add_argument("--replay", type=int, default=500_000, help="backlog size for replay")
     ap.add_argument("--batch", type=int, default=5000, help="sink batch_size for replay")
     ap.add_argument("--rounds", type=int, default=3, help="rounds per measurement (median)")
+    ap.add_argument("--only", choices=["enqueue", "replay"], help="run one part only")
     ap.add_argument("--quick", action="store_true", help="100k points, 1 round (smoke run)")
     a = ap.parse_args()
     if a.quick:
@@ -253,11 +269,13 @@ def main() -> int:
           f" SQLite {sqlite3.sqlite_version}")
     with tempfile.TemporaryDirectory(prefix="lineside-bench-") as d:
         tmp = Path(d)
-        bench_enqueue(tmp, a.points, a.per_call, a.rounds)
-        lines = to_lines(signal_points(10_000))
-        avg = sum(map(len, lines)) / len(lines)
-        replay = bench_replay(tmp, a.replay, a.batch, a.rounds)
-        bench_drain(replay, avg)
+        if a.only != "replay":
+            bench_enqueue(tmp, a.points, a.per_call, a.rounds)
+        if a.only != "enqueue":
+            lines = to_lines(signal_points(10_000))
+            avg = sum(map(len, lines)) / len(lines)
+            replay = bench_replay(tmp, a.replay, a.batch, a.rounds)
+            bench_drain(replay, avg)
     return 0
 
 

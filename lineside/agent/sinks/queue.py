@@ -45,6 +45,7 @@ FORMAT_VERSION = 1
 CHUNK_LINES = 1000
 CHUNK_BYTES = 256 * 1024
 QUICK_CHECK_ALWAYS_BYTES = 64 << 20
+AUTOCHECKPOINT_PAGES = 16384  # 64 MiB of 4 KiB pages
 FsyncPolicy = Literal["always", "batch", "off"]
 _SYNCHRONOUS = {"always": "FULL", "batch": "NORMAL", "off": "OFF"}
 
@@ -125,6 +126,8 @@ class DiskQueue:
         self.dropped: Counter[str] = Counter()
         self.quarantined: list[Path] = []
         self.generation = 0
+        self._ckpt_db: sqlite3.Connection | None = None
+        self._ckpt_gen = -1
         self._db: sqlite3.Connection
         self._open_or_recover()
 
@@ -136,6 +139,9 @@ class DiskQueue:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={_SYNCHRONOUS[self.fsync]}")
         db.execute("PRAGMA journal_size_limit=67108864")
+        # The delivery loop checkpoints every second from its own connection (no lock,
+        # not in the enqueue path); SQLite's own checkpoint is only a safety net.
+        db.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
         db.execute(
             "CREATE TABLE IF NOT EXISTS chunks(id INTEGER PRIMARY KEY AUTOINCREMENT,"
             " n INTEGER NOT NULL, nbytes INTEGER NOT NULL, data BLOB NOT NULL)"
@@ -449,12 +455,22 @@ class DiskQueue:
 
     # -- maintenance and stats ------------------------------------------------------
     def checkpoint(self) -> None:
-        """Copy the WAL into the main file; with fsync=batch this is the periodic fsync."""
-        with self._lock:
-            try:
-                self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.DatabaseError as e:
-                log.warning("queue %s: checkpoint failed: %s", self.name, e)
+        """Copy the WAL into the main file; with fsync=batch this is the periodic fsync.
+
+        Runs on a second connection without the queue lock: a PASSIVE checkpoint never
+        blocks the enqueue path (WAL writers append while it copies and syncs).
+        """
+        try:
+            if self._ckpt_db is None or self._ckpt_gen != self.generation:
+                if self._ckpt_db is not None:
+                    self._ckpt_db.close()
+                self._ckpt_db = sqlite3.connect(self.path, isolation_level=None,
+                                                check_same_thread=False, timeout=5.0)
+                self._ckpt_db.execute(f"PRAGMA synchronous={_SYNCHRONOUS[self.fsync]}")
+                self._ckpt_gen = self.generation
+            self._ckpt_db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as e:
+            log.warning("queue %s: checkpoint failed: %s", self.name, e)
 
     @property
     def queue_points(self) -> int:
@@ -466,6 +482,10 @@ class DiskQueue:
 
     def close(self) -> None:
         with self._lock:
+            if self._ckpt_db is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._ckpt_db.close()
+                self._ckpt_db = None
             with contextlib.suppress(sqlite3.Error):
                 self._db.execute("INSERT OR REPLACE INTO meta VALUES('clean', 1)")
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

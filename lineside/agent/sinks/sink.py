@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 BACKOFF_BASE_S = 0.25
 RETRY_AFTER_CAP_S = 3600.0
 POLL_S = 0.05
+CHECKPOINT_S = 1.0
 _UNSENT = WriteError(None, "not sent yet")  # sentinel: send this piece now
 
 
@@ -102,16 +103,27 @@ class Sink:
                          self.last_error, self.up)
 
     # -- loops ----------------------------------------------------------------------
+    async def _checkpointer(self) -> None:
+        """Every second, even while a backlog streams: with fsync=batch this bounds what
+        a power cut can take (runs on its own connection, never blocks enqueue)."""
+        while True:
+            await asyncio.sleep(CHECKPOINT_S)
+            await asyncio.to_thread(self.queue.checkpoint)
+
     async def run(self) -> None:
         """Deliver forever (cancel to stop); a local sink only checkpoints its file."""
-        last_ckpt = time.monotonic()
+        ckpt = asyncio.create_task(self._checkpointer(), name=f"sink-{self.id}-checkpoint")
+        try:
+            await self._deliver_forever()
+        finally:
+            ckpt.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ckpt
+
+    async def _deliver_forever(self) -> None:
         while True:
-            now = time.monotonic()
-            if now - last_ckpt >= 1.0:  # fsync=batch: bounds what a power cut can take
-                await asyncio.to_thread(self.queue.checkpoint)
-                last_ckpt = now
             if self.local or self.transport is None:
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(3600)
                 continue
             pending = self.queue.queue_points
             due = time.monotonic() - self._last_send >= self.cfg.flush_interval_s
