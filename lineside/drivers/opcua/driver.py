@@ -192,11 +192,16 @@ class OpcuaDriver:
         nodes = [self.nodeids[i] for i in index]
         size = chunk_size(self.conn.limits.max_nodes_per_read, self.device.max_nodes_per_read)
         try:
-            dvs, n = await asyncio.wait_for(
+            dvs, n, worked = await asyncio.wait_for(
                 read_values(self.conn.client.uaclient.session, nodes, size),  # type: ignore[arg-type]
                 self.device.timeout_s,
             )
             self.stats.requests += n
+            if worked < size:
+                log.warning("opcua device %s: server refused Reads of %d nodes "
+                            "(BadTooManyOperations); reading %d per request from now on",
+                            self.device_id, size, worked)
+                self.conn.limits.max_nodes_per_read = worked
         except UaStatusCodeError as exc:
             name = ua.StatusCode(exc.code).name
             self._error("read", f"Read failed: {name}")

@@ -20,20 +20,35 @@ def read_plan(nodes: list[ua.NodeId], size: int) -> list[list[ua.NodeId]]:
 
 
 async def read_values(session: object, nodes: list[ua.NodeId], size: int) -> tuple[
-    list[ua.DataValue], int
+    list[ua.DataValue], int, int
 ]:
-    """DataValues in node order and the number of Read requests issued."""
+    """DataValues in node order, the number of Read requests issued, and the chunk size
+    that worked.
+
+    A server that declares no limit but refuses a request as too big
+    (BadTooManyOperations, common on PLCs) gets the same nodes again in halves; the size
+    that worked is returned so the caller keeps it for the next cycles.
+    """
     out: list[ua.DataValue] = []
     requests = 0
-    for part in read_plan(nodes, size):
+    start = 0
+    while start < len(nodes):
+        part = nodes[start : start + size]
         params = ua.ReadParameters()
         params.MaxAge = 0
         params.TimestampsToReturn = ua.TimestampsToReturn.Both
         params.NodesToRead = [ua.ReadValueId(NodeId=n, AttributeId=ua.AttributeIds.Value)
                               for n in part]
-        results = await session.read(params)  # type: ignore[attr-defined]
         requests += 1
+        try:
+            results = await session.read(params)  # type: ignore[attr-defined]
+        except ua.UaStatusCodeError as exc:
+            if exc.code == ua.StatusCodes.BadTooManyOperations and len(part) > 1:
+                size = max(1, len(part) // 2)
+                continue
+            raise
         if len(results) != len(part):
             raise ua.UaError(f"Read returned {len(results)} results for {len(part)} nodes")
         out.extend(results)
-    return out, requests
+        start += len(part)
+    return out, requests, size

@@ -103,3 +103,26 @@ async def test_small_max_nodes_per_read_splits_the_read(
         assert stats["requests"]["ReadRequest"] - reads_before == math.ceil(bulk / limit)
     finally:
         await driver.close()
+
+
+async def test_undeclared_read_limit_is_learned(opcua_peer, tmp_path: Path) -> None:
+    """A server that refuses big Reads (BadTooManyOperations) without declaring
+    MaxNodesPerRead: the driver halves the request until it passes and keeps that size."""
+    limit, bulk = 7, 40
+    peer = opcua_peer("asyncua", bulk=bulk, max_nodes_per_read=limit, hide_limits=True)
+    signals = [SignalRef(f"bulk.v{i}", OpcuaSignal(node=f"nsu={NS_URI};s=Bulk.V{i:05d}"))
+               for i in range(bulk)]
+    driver = OpcuaDriver(opcua_device(peer, mode="poll", max_nodes_per_read=bulk), signals,
+                         tmp_path / "state")
+    try:
+        first = await driver.poll()
+        assert all(s.quality is Quality.GOOD for s in first), driver.stats.last_error
+        learned = driver.conn.limits.max_nodes_per_read
+        assert learned is not None and learned <= limit
+        before = driver.stats.requests
+        second = await driver.poll()
+        assert all(s.quality is Quality.GOOD for s in second)
+        assert driver.stats.requests - before == math.ceil(bulk / learned)  # no more probing
+        assert driver.conn.requests["CreateSessionRequest"] == 1
+    finally:
+        await driver.close()

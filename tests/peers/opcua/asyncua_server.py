@@ -104,6 +104,8 @@ async def main() -> None:
     ap.add_argument("--secure", action="store_true", help="offer the secured endpoints too")
     ap.add_argument("--user", action="append", default=[], help="user:password")
     ap.add_argument("--max-nodes-per-read", type=int)
+    ap.add_argument("--hide-limits", action="store_true",
+                    help="enforce --max-nodes-per-read without declaring it (like many PLCs)")
     ap.add_argument("--bulk", type=int, default=0)
     ap.add_argument("--rate", type=float, default=1.0, help="ticks per second")
     ap.add_argument("--ns-padding", type=int, default=0)
@@ -150,7 +152,7 @@ async def main() -> None:
     server.set_security_policy(policies)
     if users:
         server.set_identity_tokens([ua.UserNameIdentityToken])
-    if args.max_nodes_per_read:
+    if args.max_nodes_per_read and not args.hide_limits:
         await server.write_attribute_value(
             ua.NodeId(ua.ObjectIds.Server_ServerCapabilities_OperationLimits_MaxNodesPerRead),
             ua.DataValue(ua.Variant(args.max_nodes_per_read, ua.VariantType.UInt32)),
