@@ -8,7 +8,13 @@ import pytest
 
 from lineside.drivers.modbus.config import ForbiddenRange
 from lineside.samples import Quality
-from tests.drivers.modbus.helpers import driver, tcp_device, values
+from tests.drivers.modbus.helpers import (
+    assert_values,
+    driver,
+    matrix_signals,
+    tcp_device,
+    values,
+)
 from tests.fixtures.common import require_binary
 
 pytestmark = pytest.mark.server
@@ -52,6 +58,17 @@ async def test_every_value_of_the_c_peer(libmodbus_server: int):
         # one each for input registers, coils and discrete inputs.
         assert len(d.plan.requests) == 4
         assert d.stats.up and not d.stats.errors
+    finally:
+        await d.close()
+
+
+async def test_every_type_in_every_byte_order_of_the_c_peer(libmodbus_server: int):
+    """peer.c lays the values out byte by byte in C, independently of our codec."""
+    signals, expected = matrix_signals()
+    d = driver(tcp_device(libmodbus_server), signals)
+    try:
+        assert_values(await values(d), expected)
+        assert len(d.plan.requests) == 2 and not d.stats.errors
     finally:
         await d.close()
 

@@ -11,34 +11,25 @@ from lineside.drivers.modbus.config import ModbusSignal
 from lineside.drivers.modbus.link import Link, WriteRefused, tcp_link
 from lineside.drivers.modbus.planner import ReadRequest
 from lineside.samples import Quality
-from tests.drivers.modbus.helpers import driver, tcp_device, values
+from tests.drivers.modbus.helpers import (
+    assert_values,
+    driver,
+    matrix_signals,
+    tcp_device,
+    values,
+)
 from tests.fixtures.common import free_port
 from tests.fixtures.modbus_peers import RecordingProxy
 
 pytestmark = pytest.mark.server
 
-ORDERS = ("ABCD", "CDAB", "BADC", "DCBA")
-SAMPLES = {
-    "int16": -12345, "uint16": 54321, "float16": -2.5, "bits": 0x8001,
-    "int32": -2_000_000_001, "uint32": 4_000_000_001, "float32": 123.456,
-    "int64": -9_000_000_000_000_000_001, "uint64": 18_000_000_000_000_000_001,
-    "float64": -98765.4321,
-}
-
-
 def layout() -> tuple[dict, dict, dict]:
-    """Every type in every order, 4-register slots from 100; returns (holding, signals,
-    expected)."""
-    holding: dict[str, list[int]] = {}
-    signals, expected = {}, {}
-    addr = 100
-    for dtype, value in SAMPLES.items():
-        for order in ORDERS:
-            holding[str(addr)] = encode(value, dtype, order)
-            name = f"{dtype}_{order}"
-            signals[name] = {"address": addr, "type": dtype, "byte_order": order}
-            expected[name] = value
-            addr += 5  # one spare register between values: gaps the planner reads across
+    """Every type in every order, 5-register slots from 100 (spare registers between
+    values: gaps the planner reads across); returns (holding, signals, expected)."""
+    signals, expected = matrix_signals()
+    holding = {str(s["address"]): encode(expected[k], s["type"], s["byte_order"])
+               for k, s in signals.items()}
+    addr = 100 + 5 * len(signals)
     for sbo in ("big", "little"):
         holding[str(addr)] = encode("Fryer 3", "string", length=5, string_byte_order=sbo)
         addr += 5
@@ -56,12 +47,7 @@ async def test_every_type_and_byte_order(modbus_peer):
     modbus_peer(spec_with(port, holding=holding))
     d = driver(tcp_device(port), signals)
     try:
-        got = await values(d)
-        for name, want in expected.items():
-            if isinstance(want, float):
-                assert got[name] == pytest.approx(want, rel=1e-3 if "float16" in name else 1e-6)
-            else:
-                assert got[name] == want, name
+        assert_values(await values(d), expected)
         # 40 values over 200 registers with 1-register gaps: 2 requests, not 40
         assert len(d.plan.requests) == 2
     finally:

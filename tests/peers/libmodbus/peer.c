@@ -17,6 +17,11 @@
  *   holding 40..41   float32 -0.5 CDAB
  *   holding 50..53   string "LINE-7" (first character in the high byte)
  *   holding 60       bits 0xA005
+ *   holding 100..299 every numeric type in every byte order, 5-register slots in this
+ *                    order: int16 -12345, uint16 54321, float16 -2.5, bits 0x8001,
+ *                    int32 -2000000001, uint32 4000000001, float32 123.456,
+ *                    int64 -9000000000000000001, uint64 18000000000000000001,
+ *                    float64 -98765.4321; each in ABCD, CDAB, BADC, DCBA
  *   holding 800      answers "server busy" (exception 6) to the first 2 reads
  *   holding 900..909 forbidden: any read touching it gets exception 2
  *   holding >= 1000  outside the map: exception 2
@@ -66,6 +71,39 @@ static void put_float(uint16_t *h, float f, const char *order) {
     put(h, b, 4, order);
 }
 
+static void be16(uint16_t v, uint8_t *out) {
+    out[0] = (uint8_t)(v >> 8);
+    out[1] = (uint8_t)v;
+}
+
+/* The same value in the four byte orders, in consecutive 5-register slots from 100. */
+static void all_orders(uint16_t *h, int *slot, const uint8_t *be, int n) {
+    static const char *orders[] = {"ABCD", "CDAB", "BADC", "DCBA"};
+    for (int o = 0; o < 4; o++) {
+        put(h + 100 + 5 * *slot, be, n, orders[o]);
+        (*slot)++;
+    }
+}
+
+static void fill_matrix(uint16_t *h) {
+    uint8_t b[8];
+    int slot = 0;
+    float f = 123.456f;
+    double d = -98765.4321;
+    uint32_t u32;
+    uint64_t u64;
+    be16((uint16_t)-12345, b); all_orders(h, &slot, b, 2);
+    be16(54321, b); all_orders(h, &slot, b, 2);
+    be16(0xC100, b); all_orders(h, &slot, b, 2); /* IEEE half -2.5 */
+    be16(0x8001, b); all_orders(h, &slot, b, 2);
+    be32((uint32_t)-2000000001, b); all_orders(h, &slot, b, 4);
+    be32(4000000001u, b); all_orders(h, &slot, b, 4);
+    memcpy(&u32, &f, 4); be32(u32, b); all_orders(h, &slot, b, 4);
+    be64((uint64_t)-9000000000000000001LL, b); all_orders(h, &slot, b, 8);
+    be64(18000000000000000001ULL, b); all_orders(h, &slot, b, 8);
+    memcpy(&u64, &d, 8); be64(u64, b); all_orders(h, &slot, b, 8);
+}
+
 static void fill(modbus_mapping_t *m) {
     uint16_t *h = m->tab_registers;
     uint8_t b[8];
@@ -86,6 +124,7 @@ static void fill(modbus_mapping_t *m) {
     for (size_t i = 0; i < strlen(s); i += 2)
         h[50 + i / 2] = (uint16_t)((uint8_t)s[i] << 8 | (uint8_t)(i + 1 < strlen(s) ? s[i + 1] : 0));
     h[60] = 0xA005;
+    fill_matrix(h);
     for (int i = 0; i < 10; i++) m->tab_input_registers[i] = (uint16_t)(1000 + i);
     for (int i = 0; i < 100; i++) {
         m->tab_bits[i] = (i % 3 == 0);
