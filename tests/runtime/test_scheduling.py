@@ -1,0 +1,104 @@
+"""A PLC that never answers delays nobody: the other devices keep their cycle and the
+buckets close on their wall-clock boundaries (APScheduler jobs, max_instances=1)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import socket
+import statistics
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from lineside.agent.config import LinesideConfig, load_config
+from lineside.agent.runtime.agent import Agent, AgentOptions
+from lineside.agent.simulator.server import SimulatedFactory, demo_config_path, with_ports
+from lineside.samples import Quality
+from tests.fixtures.common import free_port
+
+
+class BlackHole:
+    """Accepts TCP connections and never answers: the worst kind of dead PLC."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns: list[socket.socket] = []
+        self._stop = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+                self.conns.append(conn)
+            except OSError:
+                continue
+
+    def close(self) -> None:
+        self._stop = True
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+def _config(tmp: Path, modbus: int, opcua: int, dead_port: int) -> LinesideConfig:
+    cfg = with_ports(load_config(demo_config_path()), "127.0.0.1", modbus, opcua)
+    data = cfg.model_dump()
+    for d in data["devices"]:
+        if d["id"] == "plc-l4":
+            d["port"] = dead_port
+            d["timeout_s"] = 3.0  # longer than the interval: its cycles must be skipped
+    data["metrics"]["bucket_s"] = 2
+    data.update(state_dir=tmp, sinks=[])
+    return LinesideConfig.model_validate(data)
+
+
+@pytest.mark.timeout(60)
+async def test_dead_plc_delays_neither_other_devices_nor_buckets(tmp_path: Path) -> None:
+    hole = BlackHole()
+    mb, ua = free_port(), free_port()
+    cfg = _config(tmp_path, mb, ua, hole.port)
+    machine_device = {m.id: m.source for ln in cfg.lines for st in ln.stages
+                      for m in st.machines}
+    cycles: dict[str, list[float]] = defaultdict(list)
+    quality: dict[str, set[Quality]] = defaultdict(set)
+    closes: list[tuple[float, int]] = []  # (wall time delivered, bucket start ns)
+    try:
+        async with SimulatedFactory(cfg, seed=5, modbus_port=mb, opcua_port=ua):
+            agent = Agent(cfg, options=AgentOptions(http=False, bucket_grace_s=0.5))
+            orig = agent.on_samples
+
+            def record(samples):  # type: ignore[no-untyped-def]
+                if samples:
+                    dev = machine_device[samples[0].signal.split(".")[0]]
+                    cycles[dev].append(time.monotonic())
+                    quality[dev] |= {s.quality for s in samples}
+                orig(samples)
+
+            agent.on_samples = record  # type: ignore[method-assign]
+            agent.add_listener(lambda pts: closes.extend(
+                (time.time(), p.ts_ns) for p in pts
+                if p.measurement == "oee" and p.tags.get("level") == "site"))
+            await agent.start()
+            await asyncio.sleep(9)
+            await agent.stop()
+    finally:
+        hole.close()
+    live = cycles["plc-l1"][1:]
+    gaps = [b - a for a, b in itertools.pairwise(live)]
+    assert len(gaps) >= 6, cycles.keys()
+    assert statistics.median(gaps) == pytest.approx(1.0, abs=0.1)
+    assert max(gaps) <= 1.1 + 0.25  # within 10% (plus scheduling noise on a shared box)
+    # the dead PLC's cycles end in BAD samples (never stale values), after its timeout
+    assert quality["plc-l4"] == {Quality.BAD}
+    # every 2 s bucket closed within the grace (+ noise) after its end
+    delays = [wall - (ns / 1e9 + 2) for wall, ns in closes[:-1]]  # last: closed by stop()
+    assert len(delays) >= 3 and max(delays) < 0.5 + 0.5, delays
