@@ -19,6 +19,7 @@ the simulator's registers with the driver compares two implementations of one ru
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass
 
@@ -68,6 +69,20 @@ def to_raw(spec: ModbusSignal, value: object) -> int | float:
     return min(max(r, lo), hi)
 
 
+# A byte order is the endianness the value is packed with, then the endianness its
+# 16-bit words are read with: e.g. CDAB packs little-endian (D C B A) and reads words
+# little-endian ((D,C) -> CD, (B,A) -> AB). Same result as `order_bytes`, one call each.
+_ENDIAN = {"ABCD": (">", ">"), "DCBA": ("<", ">"), "BADC": (">", "<"), "CDAB": ("<", "<")}
+
+
+@functools.cache
+def _codec(typ: str, order: str) -> tuple[struct.Struct, struct.Struct]:
+    pack_e, word_e = _ENDIAN[order]
+    fmt = _FMT[typ]
+    return (struct.Struct(pack_e + fmt),
+            struct.Struct(word_e + "H" * (struct.calcsize(fmt) // 2)))
+
+
 def encode_words(spec: ModbusSignal, value: object, byte_order: str,
                  string_byte_order: str = "big") -> list[int]:
     """The registers of one (non-bit) register signal, in address order."""
@@ -76,9 +91,9 @@ def encode_words(spec: ModbusSignal, value: object, byte_order: str,
         data = str(value).encode("utf-8")[: 2 * n].ljust(2 * n, b"\0")
         if string_byte_order == "little":
             data = b"".join(data[i:i + 2][::-1] for i in range(0, len(data), 2))
-    else:
-        data = order_bytes(struct.pack(">" + _FMT[spec.type], to_raw(spec, value)), byte_order)
-    return [int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2)]
+        return [int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2)]
+    pack, words = _codec(spec.type, byte_order)
+    return list(words.unpack(pack.pack(to_raw(spec, value))))
 
 
 @dataclass(frozen=True, slots=True)
