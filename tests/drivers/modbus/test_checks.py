@@ -10,7 +10,8 @@ from lineside.drivers.modbus.config import ForbiddenRange, ModbusSignal, ModbusT
 
 
 def dev(**kw) -> ModbusTcpDevice:
-    return ModbusTcpDevice(type="modbus-tcp", id="plc", host="127.0.0.1", **kw)
+    kw.setdefault("id", "plc")
+    return ModbusTcpDevice(type="modbus-tcp", host="127.0.0.1", **kw)
 
 
 def loc(name: str) -> tuple:
@@ -71,3 +72,23 @@ def test_backoff_grows_with_jitter_and_resets():
     lo = Backoff(0.5, 4.0, rng=lambda: 0.0)
     assert [lo.next_delay() for _ in range(3)] == [0.25, 0.5, 1.0]
     assert b.next_delay() == pytest.approx(0.5)
+
+
+async def test_build_shares_links_per_bus_and_skips_disabled():
+    from lineside.drivers.modbus import build_modbus_drivers
+    from lineside.drivers.modbus.config import ModbusRtuDevice
+
+    rtu = {"type": "modbus-rtu", "serial_port": "/dev/null-bus", "pause_s": 0.01}
+    devices = [dev(id="a"), dev(id="b"), dev(id="off", enabled=False),
+               ModbusRtuDevice(id="r1", unit_id=1, **rtu),
+               ModbusRtuDevice(id="r2", unit_id=2, **{**rtu, "pause_s": 0.02})]
+    drivers = build_modbus_drivers(devices, {})
+    try:
+        assert [d.device_id for d in drivers] == ["a", "b", "r1", "r2"]
+        assert drivers[0].link is not drivers[1].link  # TCP: a connection per device
+        assert drivers[2].link is drivers[3].link  # one serial port, one bus
+        assert drivers[2].link.pause_s == 0.02  # the longest pause any slave needs
+        assert await drivers[0].poll() == [] and drivers[0].stats.cycles == 1
+    finally:
+        for d in drivers:
+            await d.close()
