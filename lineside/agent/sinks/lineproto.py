@@ -19,6 +19,7 @@ from influxdb_client.client.write.point import (  # the serializer's own escape 
 
 from lineside.points import Point
 
+_isfinite = math.isfinite
 _PREFIX_CACHE_MAX = 200_000
 _prefix_cache: dict[tuple, str] = {}
 _key_cache: dict[str, str] = {}
@@ -86,6 +87,11 @@ def to_line(p: Point) -> str:
     try:
         if len(fields) == 1:  # the common `signal` point
             for k, v in fields.items():
+                if type(v) is float and _isfinite(v):  # hot path, inlined
+                    s = repr(v)  # == str(v) for floats
+                    if s[-2:] == ".0":
+                        s = s[:-2]
+                    return f"{prefix}{_key(k)}={s} {p.ts_ns}"
                 f = _field(k, v)
             if f is None:
                 return ""
