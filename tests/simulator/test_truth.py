@@ -176,3 +176,23 @@ def test_calendar_index_agrees_with_the_plain_predicate() -> None:
     # Holiday Tuesday: the day shift does not start, the night shift of Monday still ends.
     assert not busy_at(cal, TZ, "L", _ts(10, 0) + 86400)
     assert busy_at(cal, TZ, "L", _ts(4, 0) + 86400)
+
+
+def test_reference_command_prints_the_truth_oee(tmp_path, demo_cfg, capsys) -> None:
+    import json
+
+    from lineside.agent.simulator.reference import main
+
+    path = tmp_path / "truth.csv"
+    writer = TruthWriter(path)
+    t0 = 1795741200.0
+    mem = Truth()
+    Factory.from_config(demo_cfg, seed=4, start_ts=t0, recorders=[mem, writer]).advance(
+        t0 + 300)
+    writer.close()
+    assert main([str(path), "--json", "--end", str(t0 + 300)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["machines"] == json.loads(json.dumps(truth_oee(mem, demo_cfg, t0, t0 + 300)))
+    assert main([str(path)]) == 0
+    table = capsys.readouterr().out
+    assert "L4-pack1" in table and "OEE" in table

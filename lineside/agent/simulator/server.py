@@ -122,6 +122,8 @@ class ModbusSim:
         self.units = sorted({u for u, _ in self.image.size})
         self.requests = 0
         self._server: Any = None
+        # called before each request is answered (scan mode: serve the current scan)
+        self.refresh: Any = None
 
     def _blocks(self, unit: int, table: str) -> list[Any]:
         from pymodbus.simulator import DataType, SimData
@@ -149,6 +151,8 @@ class ModbusSim:
         from pymodbus.constants import ExcCodes
 
         self.requests += 1
+        if self.refresh is not None:
+            self.refresh()
         table = _FC_TABLE.get(func_code)
         if set_values is not None or table is None:
             return ExcCodes.ILLEGAL_FUNCTION
@@ -360,6 +364,10 @@ class SimulatedFactory:
         self._start_ts, self._profiles = start_ts, profiles
         self.factory: Factory | None = None
         self.modbus = ModbusSim(self.config, host, modbus_port)
+        if scan_s:
+            # A loaded event loop may run the update loop late; answering each request
+            # from the scan it arrives in keeps the PLC image exact.
+            self.modbus.refresh = self.step
         self.modbus_rtu_port = modbus_rtu_port
         self.modbus_rtu = (ModbusSim(self.config, host, modbus_rtu_port,
                                      ("modbus-rtu-over-tcp",), rtu=True)

@@ -217,3 +217,4 @@ def truth_oee(truth: Truth, cfg: LinesideConfig, start_ts: float,
                     "reject": rej,
                 }
     return out
+
