@@ -304,3 +304,37 @@ async def test_batches_in_flight_together_are_acked_in_order_and_sent_once(
     assert_once(http_standin.lines(), to_lines(pts))
     st = sinks.stats()["plant"]
     assert st.written == 200 and st.retried == 1 and st.queue_points == 0
+
+
+@pytest.mark.parametrize("make", [v1, v2])
+async def test_tls_with_ca_file(https_standin: Standin, tmp_path: Path, make) -> None:
+    sinks = SinkSet([make(https_standin.url, tmp_path, ca_file=https_standin.ca_file)],
+                    tmp_path)
+    sinks.enqueue(plant_points(20))
+    assert await deliver(sinks)
+    assert_once(https_standin.lines(), to_lines(plant_points(20)))
+
+
+@pytest.mark.parametrize("make", [v1, v2])
+async def test_tls_unknown_ca_is_refused_and_data_kept(https_standin: Standin, tmp_path: Path,
+                                                       make) -> None:
+    sinks = SinkSet([make(https_standin.url, tmp_path)], tmp_path)  # system CAs only
+    sinks.enqueue(plant_points(20))
+    assert not await sinks.flush(0.6)
+    st = next(iter(sinks.stats().values()))
+    assert st.queue_points == 20 and not st.up
+    assert "CERTIFICATE_VERIFY_FAILED" in (st.last_error or "")
+    assert https_standin.requests == []
+    await sinks.close()
+
+
+@pytest.mark.parametrize("make", [v1, v2])
+async def test_tls_insecure_skip_verify_connects_with_a_warning(
+        https_standin: Standin, tmp_path: Path, make,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    sinks = SinkSet([make(https_standin.url, tmp_path, insecure_skip_verify=True)], tmp_path)
+    sinks.enqueue(plant_points(20))
+    assert await deliver(sinks)
+    assert len(https_standin.lines()) == 20
+    assert "TLS certificate verification is DISABLED" in caplog.text
