@@ -198,7 +198,7 @@ async def test_503_backs_off_exponentially_with_jitter(
     # base 0.25 s doubling, "equal jitter" keeps each delay in [d/2, d]
     for k, g in enumerate(gaps):
         d = 0.25 * 2 ** k
-        assert d / 2 - 0.02 <= g <= d + 0.3, (k, g)
+        assert d / 2 - 0.02 <= g <= d + 0.6, (k, g)  # upper slack: a loaded CI box
     st = sinks.stats()["plant"]
     assert st.retried == 4 and st.up and st.written == 10
 
