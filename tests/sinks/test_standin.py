@@ -118,14 +118,16 @@ async def test_400_unparsable_line_named_by_the_server(
     assert_once(http_standin.lines(), lines[:3] + lines[4:])
 
 
-async def test_400_without_detail_is_bisected(http_standin: Standin, tmp_path: Path) -> None:
+@pytest.mark.parametrize("status", [400, 422])
+async def test_400_422_without_detail_is_bisected(http_standin: Standin, tmp_path: Path,
+                                                  status: int) -> None:
     pts = plant_points(200)
     lines = to_lines(pts)
     poison = {lines[17], lines[150]}
 
     def respond(req: StandinRequest):
         if any(ln in poison for ln in req.body.decode().split("\n")):
-            return (400, {}, '{"code":"invalid","message":"bad request"}')
+            return (status, {}, '{"code":"invalid","message":"points beyond retention"}')
         return None
 
     http_standin.responder = respond
