@@ -196,3 +196,19 @@ def test_reference_command_prints_the_truth_oee(tmp_path, demo_cfg, capsys) -> N
     assert main([str(path)]) == 0
     table = capsys.readouterr().out
     assert "L4-pack1" in table and "OEE" in table
+
+
+def test_a_truth_file_cut_mid_second_loses_only_that_second(tmp_path, demo_cfg) -> None:
+    """A simulator killed while writing leaves a partial last second: it is dropped."""
+    path = tmp_path / "truth.csv"
+    writer = TruthWriter(path)
+    Factory.from_config(demo_cfg, seed=2, start_ts=1795741200.0, recorders=[writer]).advance(
+        1795741200.0 + 20)
+    writer.close()
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:-5]) + "\n")  # 5 machines short of the last second
+    cut = load_truth(path)
+    assert cut.n == 20 and all(len(mt.state) == 20 for mt in cut.machines.values())
+    with pytest.raises(ValueError, match="not a lineside truth file"):
+        (tmp_path / "x.csv").write_text("a,b\n")
+        load_truth(tmp_path / "x.csv")
