@@ -119,7 +119,7 @@ def fresh_scrape(port: int, timeout: float = 7.0) -> tuple[float, dict]:
     s0 = msum(m0, "lineside_engine_samples_total")
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        time.sleep(0.05)
+        time.sleep(0.25)
         m = scrape(port)
         if msum(m, "lineside_engine_samples_total") != s0:
             return time.time(), m

@@ -367,7 +367,7 @@ class SimulatedFactory:
         if scan_s:
             # A loaded event loop may run the update loop late; answering each request
             # from the scan it arrives in keeps the PLC image exact.
-            self.modbus.refresh = self.step
+            self.modbus.refresh = self._refresh
         self.modbus_rtu_port = modbus_rtu_port
         self.modbus_rtu = (ModbusSim(self.config, host, modbus_rtu_port,
                                      ("modbus-rtu-over-tcp",), rtu=True)
@@ -435,6 +435,16 @@ class SimulatedFactory:
         self.published_ts = t
         self.updates += 1
         return values
+
+    def _refresh(self) -> None:
+        """Before answering a request: step only when a new scan has begun (rebuilding the
+        whole image per request saturates the server at a few hundred requests/s)."""
+        assert self.scan_s
+        if self.published_ts is not None and self.factory is not None:
+            t = math.floor(self.sim_time() / self.scan_s + 1e-9) * self.scan_s
+            if max(t, self.factory.now) <= self.published_ts:
+                return
+        self.step()
 
     def _next_wake(self) -> float:
         """Wall-clock time of the next refresh: update_s from now, or the next scan."""
