@@ -11,13 +11,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from influxdb_client.client.write.point import (  # the serializer's own escape tables
-    _ESCAPE_KEY,
-    _ESCAPE_MEASUREMENT,
-    _ESCAPE_STRING,
-)
-
 from lineside.points import Point
+
+# influxdb-client's own escape tables (client/write/point.py), copied: importing that
+# package costs ~25 MB of RSS, and a v1 or local sink never needs it.
+# tests/sinks/test_lineproto.py still compares the output with influxdb-client's.
+_ESCAPE_MEASUREMENT = str.maketrans({",": r"\,", " ": r"\ ", "\n": "\\n", "\t": "\\t",
+                                     "\r": "\\r"})
+_ESCAPE_KEY = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": "\\n",
+                             "\t": "\\t", "\r": "\\r"})
+_ESCAPE_STRING = str.maketrans({'"': r'\"', "\\": "\\\\"})
 
 _isfinite = math.isfinite
 _PREFIX_CACHE_MAX = 200_000
