@@ -114,6 +114,14 @@ async def _sleep_to_grid(after: float, agent: Agent) -> float:
     return k
 
 
+def _view_at(agent: Agent, t: float) -> Any:
+    """The engine's figures at instant t, samples read at t included (a tick evaluates
+    what the last cycle read; it closes nothing early: buckets end on whole minutes)."""
+    t += 1e-6
+    agent.tick(t)
+    return agent.engine.view(t)
+
+
 def _pct(v: float | None) -> str:
     return "—" if v is None else f"{100 * v:5.1f}%"
 
@@ -248,7 +256,7 @@ async def _demo(args: argparse.Namespace, cfg: LinesideConfig, console: Console)
         k0 = await _sleep_to_grid(time.time() + 2 * SCAN_S, agent)
         # Views at the cycle's own timestamp (k + offset): the window then holds exactly
         # the scans k0 .. k1-1, as the truth does.
-        v0 = agent.engine.view(k0 + SCAN_S / 2)
+        v0 = _view_at(agent, k0 + SCAN_S / 2)
         deadline = None if args.duration is None else time.monotonic() + args.duration
         try:
             live = Live(render(agent.engine.view(time.time()), agent), console=console,
@@ -267,7 +275,7 @@ async def _demo(args: argparse.Namespace, cfg: LinesideConfig, console: Console)
                                       f"{_pct(f.automation_rate)}")
         finally:
             k1 = await _sleep_to_grid(time.time(), agent)
-            v1 = agent.engine.view(k1 + SCAN_S / 2)
+            v1 = _view_at(agent, k1 + SCAN_S / 2)
             devices = device_health(agent)  # before stop() closes the connections
             await agent.stop()
         data = summary(agent, sim, v0, v1, k0, k1, devices)

@@ -166,7 +166,8 @@ class Agent:
             self.scheduler.add_job(self._job_poll, IntervalTrigger(
                 seconds=iv, start_date=datetime.fromtimestamp(first, UTC), timezone=UTC),
                 args=[drv], id=f"poll-{drv.device_id}", max_instances=1, coalesce=True,
-                misfire_grace_time=max(1, int(iv)), next_run_time=datetime.now(UTC))
+                misfire_grace_time=max(1, int(iv)))
+            # (no immediate first run: it would set the phase of every later cycle)
 
     async def _job_poll(self, drv: Any) -> None:
         t0 = time.perf_counter()

@@ -67,9 +67,10 @@ class OpcuaDevice(_Strict):
     data_change_trigger: Literal["status", "status_value", "status_value_timestamp"] = (
         "status_value"
     )
-    timestamp: Literal["source", "server"] = Field(
-        "source", description="which DataValue timestamp becomes Sample.ts"
-    )
+    timestamp: Literal["gather", "source", "server"] | None = Field(
+        None, description="Sample.ts: gather (time of the read), source or server "
+        "timestamp; default gather when polling (a poll observes the value now; its "
+        "source timestamp is when it last changed), source for subscriptions")
     keepalive_s: float = Field(
         5.0, gt=0, description="subscription keep-alive period; silence beyond ~2x => reconnect"
     )

@@ -215,9 +215,14 @@ class OpcuaDriver:
             self._schedule_retry()
             return self._bad_all(now)
         out = self._bad_all(now)
-        use_source = self.device.timestamp == "source"
+        stamp = self.device.timestamp or "gather"
+        use_source = stamp == "source"
         for i, dv in zip(index, dvs, strict=True):
-            out[i] = sample_from(self.signals[i].key, dv, use_source, now)
+            smp = sample_from(self.signals[i].key, dv, use_source, now)
+            # gather: the value as read in this cycle (like every Modbus sample), so an
+            # unchanged value is not mistaken for an old, late one
+            out[i] = smp if stamp != "gather" else Sample(smp.signal, smp.value,
+                                                           smp.quality, now)
         self.stats.up = True
         self.stats.last_good_ts = now
         return out

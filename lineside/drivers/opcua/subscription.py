@@ -74,7 +74,9 @@ class SubscriptionSet:
         self.device = device
         self.emit = emit
         self.on_dead = on_dead
-        self.use_source = device.timestamp == "source"
+        stamp = device.timestamp or "source"
+        self.use_source = stamp == "source"
+        self.gather = stamp == "gather"  # arrival time instead of the server's stamps
         self.handles: dict[int, str] = {}
         self.subscription_id: int | None = None
         self.last_publish = time.monotonic()
@@ -144,7 +146,9 @@ class SubscriptionSet:
                 for mi in notif.MonitoredItems:
                     key = handles.get(mi.ClientHandle)
                     if key is not None:
-                        samples.append(sample_from(key, mi.Value, use_source, now))
+                        smp = sample_from(key, mi.Value, use_source, now)
+                        samples.append(smp if not self.gather else
+                                       Sample(smp.signal, smp.value, smp.quality, now))
             elif (isinstance(notif, ua.StatusChangeNotification)
                   and quality_of(notif.Status) is not Quality.GOOD):
                 # BadTimeout: the server deleted the subscription (lifetime expired);

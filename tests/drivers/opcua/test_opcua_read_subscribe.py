@@ -72,3 +72,32 @@ async def test_poll_and_subscribe(opcua_shared, kind: str, policy: str, mode: st
     await asyncio.sleep(0.2)
     assert peer.stats()["sessions"] == 0
     assert not (opcua_pki / "pki" / "rejected").exists()
+
+
+@pytest.mark.parametrize(("stamp", "unchanged_ts_moves"), [
+    (None, True),  # default for polling: gather, the time of the read
+    ("gather", True),
+    ("source", False),  # when the value last changed at the source
+])
+async def test_poll_timestamps(opcua_shared, stamp: str | None, unchanged_ts_moves: bool
+                               ) -> None:
+    """A poll observes a value now: by default its sample carries the cycle's time, so an
+    unchanged value (a machine state held for an hour) is never taken for an old one."""
+    peer, opcua_pki = opcua_shared("asyncua")
+    extra = {} if stamp is None else {"timestamp": stamp}
+    driver = OpcuaDriver(opcua_device(peer, mode="poll", **extra), line_signals(peer),
+                         opcua_pki)
+    try:
+        t0 = time.time()
+        first = {s.signal: s for s in await driver.poll()}
+        await asyncio.sleep(1.2)
+        second = {s.signal: s for s in await driver.poll()}
+    finally:
+        await driver.close()
+    held = first["m1.running"]  # constant on the peer
+    assert second["m1.running"].value == held.value
+    moved = second["m1.running"].ts - held.ts >= 1.0
+    assert moved is unchanged_ts_moves
+    if unchanged_ts_moves:
+        assert all(s.ts == first["m1.counter"].ts for s in first.values())  # one cycle time
+        assert first["m1.counter"].ts >= t0
