@@ -117,7 +117,9 @@ def all_keys() -> set[str]:
 def render() -> str:
     sections: dict[str, list[str]] = {}
     for sec, path, typ, default, desc in walk(LinesideConfig):
-        sections.setdefault(sec, []).append(f"| `{path}` | {typ} | {default} | {desc} |")
+        row = f"| `{path}` | {typ} | {default} | {desc} |"
+        if row not in sections.setdefault(sec, []):  # variants share nested sections
+            sections[sec].append(row)
     out = [HEADER]
     for sec, rows in sections.items():
         out.append(f"\n## `{sec}`\n\n| key | type | default | description |\n|---|---|---|---|")
