@@ -428,12 +428,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for stg in ln.stages:
                 for mc in stg.machines:
                     by_dev[mc.source] += len(mc.signals)
-        polls = {dev: d("lineside_device_polls_total", f'device="{dev}"') for dev in by_dev}
+        # subscriptions report changes only: their devices have no cycles to miss
+        polled = {d_.id for d_ in cfg.devices if getattr(d_, "mode", "poll") == "poll"}
+        polls = {dev: d("lineside_device_polls_total", f'device="{dev}"') for dev in polled}
         expected_cycles = wall / args.interval
-        exp_samples = sum(by_dev[dev] * polls[dev] for dev in by_dev)
+        exp_samples = sum(by_dev[dev] * polls[dev] for dev in polled)
         got = d("lineside_engine_samples_total")
-        missed_cycles = sum(max(0.0, expected_cycles - polls[dev] - 1) * n
-                            for dev, n in by_dev.items())
+        missed_cycles = sum(max(0.0, expected_cycles - polls[dev] - 1) * by_dev[dev]
+                            for dev in polled)
+        balance = exp_samples - got if polled == set(by_dev) else 0.0
         errors = d("lineside_device_errors_total")
         res = {
             "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -447,7 +450,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "samples_per_s": got / wall,
             "points_per_s": d("lineside_sink_points_written_total", 'sink="influx"') / wall
             if influx else d("lineside_sink_points_written_total") / wall,
-            "samples_missed": int(missed_cycles + max(0.0, exp_samples - got)),
+            "samples_missed": int(missed_cycles + max(0.0, balance)),
+            "opcua_mode": args.opcua_mode,
             "device_errors": int(errors),
             "late_samples": int(d("lineside_engine_late_samples_total")),
             "queue_points_end": msum(m1, "lineside_sink_queue_points"),
@@ -568,7 +572,7 @@ def append_csv(res: dict[str, Any]) -> None:
     row = {k: res.get(k) for k in (
         "when", "mode", "plcs", "signals", "seconds", "cpu_pct", "peak_rss_mb", "rss_mb",
         "requests_per_cycle", "samples_per_s", "points_per_s", "samples_missed",
-        "lat_p50_s", "lat_p99_s", "jitter_s", "max_gap_s", "startup_s")}
+        "lat_p50_s", "lat_p99_s", "jitter_s", "max_gap_s", "startup_s", "opcua_mode")}
     row["baseline_cpu_pct"] = base.get("cpu_pct")
     row["cpu_ratio"] = (res["cpu_pct"] / base["cpu_pct"]) if base.get("cpu_pct") else None
     row["oee_ok"] = res.get("oee", {}).get("ok")
