@@ -1,0 +1,126 @@
+"""Delivery through outages, with the simulated factory running (issue: never lose data).
+
+- InfluxDB away for a minute while the factory runs: afterwards every point the engine
+  produced is in the database exactly once, every field equal;
+- the agent SIGKILLed during an outage and restarted: every point that was queued when
+  it died reaches the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from lineside.agent.config import LinesideConfig, load_config
+from lineside.agent.runtime.agent import Agent, AgentOptions
+from lineside.agent.simulator.server import SimulatedFactory, demo_config_path, with_ports
+from lineside.agent.sinks.queue import DiskQueue
+from lineside.points import Point
+from tests.e2e.agent_proc import agent_config, http_get, metric, start_agent, start_simulator
+from tests.e2e.lineproto import database_points, parse_line, same_fields
+from tests.fixtures.common import free_port, wait_for
+
+pytestmark = pytest.mark.server
+OUTAGE_S = float(os.environ.get("LINESIDE_TEST_OUTAGE_S", "60"))
+
+
+def _key(p: Point) -> tuple:
+    tags = frozenset((k, v) for k, v in p.tags.items() if v != "")
+    return (p.measurement, tags, p.ts_ns)
+
+
+@pytest.mark.timeout(300)
+async def test_a_minute_without_influxdb_loses_nothing(tmp_path: Path,
+                                                       influxdb1_factory) -> None:
+    influx = influxdb1_factory()
+    influx.create_db("outage")
+    mb, ua = free_port(), free_port()
+    base = with_ports(load_config(demo_config_path()), "127.0.0.1", mb, ua)
+    data = base.model_dump()
+    data["metrics"]["bucket_s"] = 10
+    data.update(state_dir=tmp_path / "state", sinks=[{
+        "id": "plant", "type": "influxdb-v1", "url": influx.url, "database": "outage",
+        "flush_interval_s": 0.5, "max_retry_delay_s": 2}])
+    cfg = LinesideConfig.model_validate(data)
+    produced: dict[tuple, dict] = {}
+    async with SimulatedFactory(cfg, seed=11, modbus_port=mb, opcua_port=ua):
+        agent = Agent(cfg, options=AgentOptions(http=False, flush_timeout_s=60))
+        agent.add_listener(lambda pts: produced.update({_key(p): dict(p.fields) for p in pts}))
+        await agent.start()
+        await asyncio.sleep(12)
+        influx.stop()
+        t_down = time.monotonic()
+        await asyncio.sleep(OUTAGE_S)
+        queued = agent.sinks.stats()["plant"].queue_points
+        influx.start()
+        t_up = time.monotonic()
+        for _ in range(240):  # drain
+            if agent.sinks.stats()["plant"].queue_points == 0:
+                break
+            await asyncio.sleep(0.25)
+        drained_s = time.monotonic() - t_up
+        await agent.stop()
+    assert t_up - t_down >= OUTAGE_S
+    assert queued > 100, "points must have waited in the queue during the outage"
+    assert drained_s < 60
+    measurements = {k[0] for k in produced}
+    assert {"oee", "machine_state", "automation"} <= measurements
+    stored = database_points(influx, "outage", measurements)
+    missing = [k for k in produced if k not in stored]
+    assert not missing, f"{len(missing)} of {len(produced)} points lost, e.g. {missing[:3]}"
+    assert len(stored) == len(produced)  # exactly once: nothing extra
+    differ = [k for k, f in produced.items() if not same_fields(f, stored[k])]
+    assert not differ, (differ[:2], [produced[k] for k in differ[:1]],
+                        [stored[k] for k in differ[:1]])
+
+
+@pytest.mark.timeout(300)
+def test_sigkill_during_an_outage_loses_nothing_queued(tmp_path: Path,
+                                                       influxdb1_factory) -> None:
+    influx = influxdb1_factory()
+    influx.create_db("killed")
+    sim, mb, ua = start_simulator(tmp_path, seed=12)
+    agent = None
+    try:
+        cfg, data = agent_config(tmp_path, mb, ua, [
+            {"id": "plant", "type": "influxdb-v1", "url": influx.url, "database": "killed",
+             "flush_interval_s": 0.5, "max_retry_delay_s": 1}])
+        url = f"http://{data['http']['listen']}/metrics"
+        agent = start_agent(tmp_path, cfg)
+        wait_for(lambda: (metric(http_get(url)[1], "lineside_sink_points_written_total",
+                                 sink="plant") or 0) > 0, timeout=40, what="first writes")
+        influx.stop()
+        wait_for(lambda: (metric(http_get(url)[1], "lineside_sink_queue_points",
+                                 sink="plant") or 0) > 200, timeout=60,
+                 what="points queued during the outage")
+        agent.signal(signal.SIGKILL)
+        agent.wait(timeout=10)
+        q = DiskQueue(Path(data["state_dir"]) / "queue-plant.db", 1 << 30, "batch",
+                      name="plant")
+        try:
+            lines = [ln for chunk in q.iter_chunks()
+                     for ln in chunk.decode().splitlines() if ln]
+        finally:
+            q.close()
+        assert len(lines) > 200
+        agent = start_agent(tmp_path, cfg)  # same state dir: the queue is picked up
+        time.sleep(3)
+        influx.start()
+        wait_for(lambda: metric(http_get(url)[1], "lineside_sink_queue_points",
+                                sink="plant") == 0, timeout=90, what="queue drained")
+        agent.signal(signal.SIGTERM)
+        assert agent.wait(timeout=30) == 0
+    finally:
+        if agent is not None:
+            agent.stop()
+        sim.stop()
+    expected = dict(parse_line(ln) for ln in lines)
+    stored = database_points(influx, "killed", {k[0] for k in expected})
+    missing = [k for k in expected if k not in stored]
+    assert not missing, f"{len(missing)} of {len(expected)} queued points lost: {missing[:3]}"
+    assert all(same_fields(f, stored[k]) for k, f in expected.items())
