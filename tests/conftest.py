@@ -9,7 +9,6 @@ pytest_plugins = [
         "tests.fixtures.modbus_peers",
         "tests.fixtures.opcua_peers",
         "tests.fixtures.prometheus",
-        "tests.fixtures.plant",
     )
     if importlib.util.find_spec(name) is not None
 ]

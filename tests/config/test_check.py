@@ -187,3 +187,19 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path) -> Non
     f.parent.mkdir()
     f.write_text(VALID + "state_dir: ./state\n")
     assert load_config(f).state_dir == (tmp_path / "sub" / "state").resolve()
+
+
+def test_yaml_merge_keys_work_and_duplicates_are_errors() -> None:
+    # the second device repeats the first one's settings through a merge key
+    merged = VALID.replace("  - id: plc-cut\n    type: modbus-tcp\n",
+                           "  - &plc\n    id: plc-cut\n    type: modbus-tcp\n"
+                           "    interval_s: 2\n", 1).replace(
+        "  - id: plc-pack\n", "  - <<: *plc\n    id: plc-cut-2\n    port: 5021\n"
+        "  - id: plc-pack\n", 1)
+    cfg = parse_config(merged, "merge.yaml")
+    copy = next(d for d in cfg.devices if d.id == "plc-cut-2")
+    assert (copy.type, copy.interval_s, copy.port) == ("modbus-tcp", 2, 5021)
+    dup = VALID.replace("    port: 5020\n", "    port: 5020\n    port: 5021\n", 1)
+    with pytest.raises(ConfigError) as exc:
+        parse_config(dup, "dup.yaml")
+    assert "duplicate key 'port'" in exc.value.render()

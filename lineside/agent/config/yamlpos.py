@@ -18,6 +18,8 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
 def _no_duplicates(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen: dict[Any, yaml.Node] = {}
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue  # `<<: *defaults`: merged keys may be overridden, that is the point
         key = loader.construct_object(key_node, deep=deep)  # type: ignore[arg-type]
         if key in seen:
             raise yaml.constructor.ConstructorError(
