@@ -437,6 +437,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         missed_cycles = sum(max(0.0, expected_cycles - polls[dev] - 1) * by_dev[dev]
                             for dev in polled)
         balance = exp_samples - got if polled == set(by_dev) else 0.0
+        # The engine counter is published by the agent's housekeeping, the poll counters
+        # at every poll: a poll between the two at either end skews the balance by one
+        # device-cycle. Only a larger imbalance is a sample lost.
+        if abs(balance) <= max(by_dev.values()):
+            balance = 0.0
         errors = d("lineside_device_errors_total")
         res = {
             "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -534,10 +539,19 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> None:
         ]
     if args.soak:
         for key, tol, label in (("rss", 0.05, "RSS growth 2nd/1st half"),
-                                ("fds", 0.0, "fd growth 2nd/1st half"),
-                                ("queue", 0.5, "queue growth 2nd/1st half")):
+                                ("fds", 0.0, "fd growth 2nd/1st half")):
             ok, g = flat(res["trace"], key, tol)
             rows.append((label, f"{100 * g:+.1f}%", f"<= {100 * tol:g}%", ok, None))
+        # The queue is sampled at a random phase of the flush cycle (0 .. one flush of
+        # points): flat means the 2nd half never holds more than the 1st half's worst or
+        # 3 s of points, i.e. no backlog builds up.
+        tr = res["trace"]
+        h = len(tr) // 2
+        q1 = max([t["queue"] for t in tr[:h]] or [0.0])
+        q2 = max([t["queue"] for t in tr[h:]] or [0.0])
+        bound = max(q1, 3 * res["points_per_s"])
+        rows.append(("queue max 2nd half (1st half), points", f"{q2:.0f} ({q1:.0f})",
+                     f"<= {bound:.0f}", q2 <= bound, None))
     if "oee" in res:
         o = res["oee"]
         worst = max(o["rel_err"].values()) if o["rel_err"] else float("nan")
