@@ -76,8 +76,7 @@ def plant_config(state_dir: Path, *, modbus_plcs: int = 15, opcua_plcs: int = 5,
         else:
             devices.append({"id": dev, "type": "opcua", "mode": opcua_mode,
                             "endpoint": f"opc.tcp://127.0.0.1:{opcua_port}/lineside/sim",
-                            "interval_s": interval_s, "sampling_interval_ms": 0,
-                            "timestamp": "source"})
+                            "interval_s": interval_s, "sampling_interval_ms": 0})
         stages: dict[str, list[dict[str, Any]]] = {}
         for i, (kind, mid) in enumerate(machine_ids(line)[:machines_per_plc]):
             marker = i == 0
