@@ -4,28 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from lineside.agent.sinks.lineproto import split_unescaped
+
 Key = tuple[str, frozenset[tuple[str, str]], int]
-
-
-def _split(text: str, sep: str) -> list[str]:
-    """Split on `sep` outside double quotes and not escaped by a backslash."""
-    out, cur, quoted, i = [], [], False, 0
-    while i < len(text):
-        c = text[i]
-        if c == "\\" and i + 1 < len(text):
-            cur.append(text[i:i + 2])
-            i += 2
-            continue
-        if c == '"':
-            quoted = not quoted
-        if c == sep and not quoted:
-            out.append("".join(cur))
-            cur = []
-        else:
-            cur.append(c)
-        i += 1
-    out.append("".join(cur))
-    return out
 
 
 def _unescape(s: str) -> str:
@@ -47,11 +28,13 @@ def _field(v: str) -> Any:
 
 
 def parse_line(line: str) -> tuple[Key, dict[str, Any]]:
-    head, fields, ts = _split(line, " ")
-    parts = _split(head, ",")
+    head, fields, ts = split_unescaped(line, " ", quotes=True)
+    parts = split_unescaped(head, ",")
     tags = frozenset((_unescape(k), _unescape(v))
-                     for k, v in (_split(p, "=") for p in parts[1:]))
-    values = {_unescape(k): _field(v) for k, v in (_split(f, "=") for f in _split(fields, ","))}
+                     for k, v in (split_unescaped(p, "=") for p in parts[1:]))
+    values = {_unescape(k): _field(v)
+              for k, v in (split_unescaped(f, "=", quotes=True)
+                           for f in split_unescaped(fields, ",", quotes=True))}
     return (_unescape(parts[0]), tags, int(ts)), values
 
 

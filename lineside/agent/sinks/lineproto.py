@@ -128,3 +128,25 @@ def measurement_of(line: str) -> str:
         out.append(c)
         i += 1
     return "".join(out)
+
+
+def split_unescaped(s: str, sep: str, quotes: bool = False) -> list[str]:
+    """Split on `sep` where it is not backslash-escaped (nor, with `quotes`, inside a
+    double-quoted string field); escapes are kept."""
+    out, cur, i, inq = [], [], 0, False
+    while i < len(s):
+        c = s[i]
+        if c == "\\" and i + 1 < len(s):
+            cur.append(s[i:i + 2])
+            i += 2
+            continue
+        if quotes and c == '"':
+            inq = not inq
+        if c == sep and not inq:
+            out.append("".join(cur))
+            cur = []
+        else:
+            cur.append(c)
+        i += 1
+    out.append("".join(cur))
+    return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lineside.agent.sinks.lineproto import measurement_of
+from lineside.agent.sinks.lineproto import measurement_of, split_unescaped
 
 _CONFLICT = re.compile(
     r'(?:input )?field "(?P<field>(?:[^"\\]|\\.)+)" on measurement "(?P<meas>(?:[^"\\]|\\.)+)"'
@@ -38,33 +38,13 @@ def field_conflicts(message: str) -> list[FieldConflict]:
             for m in _CONFLICT.finditer(message)]
 
 
-def _split_unescaped(s: str, sep: str, quotes: bool = False) -> list[str]:
-    out, cur, i, inq = [], [], 0, False
-    while i < len(s):
-        c = s[i]
-        if c == "\\" and i + 1 < len(s):
-            cur.append(s[i:i + 2])
-            i += 2
-            continue
-        if quotes and c == '"':
-            inq = not inq
-        if c == sep and not inq:
-            out.append("".join(cur))
-            cur = []
-        else:
-            cur.append(c)
-        i += 1
-    out.append("".join(cur))
-    return out
-
-
 def field_types(line: str) -> dict[str, str]:
     """{field key: influx type name} of one line of protocol."""
-    parts = _split_unescaped(line, " ", quotes=True)
+    parts = split_unescaped(line, " ", quotes=True)
     if len(parts) < 2:
         return {}
     out = {}
-    for kv in _split_unescaped(parts[1], ",", quotes=True):
+    for kv in split_unescaped(parts[1], ",", quotes=True):
         k, _, v = kv.partition("=")
         k = k.replace("\\", "")
         if v.startswith('"'):
