@@ -13,22 +13,12 @@ import pytest
 import pytest_asyncio
 
 from lineside.agent.config import LinesideConfig
+from lineside.agent.runtime.wiring import signals_by_device
 from lineside.agent.simulator import SimulatedFactory
-from lineside.drivers.base import SignalRef
 from tests.fixtures.common import free_port
 
 logging.getLogger("asyncua").setLevel(logging.ERROR)
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-def _refs(cfg: LinesideConfig) -> dict[str, list[SignalRef]]:
-    out: dict[str, list[SignalRef]] = {}
-    for line in cfg.lines:
-        for stage in line.stages:
-            for m in stage.machines:
-                for name, spec in m.signals.items():
-                    out.setdefault(m.source, []).append(SignalRef(f"{m.id}.{name}", spec))
-    return out
 
 
 def _same(got: object, want: object, spec: object) -> bool:
@@ -50,14 +40,15 @@ async def sim(demo_cfg: LinesideConfig):
 async def test_modbus_driver_reads_the_model_values(sim) -> None:
     modbus = pytest.importorskip("lineside.drivers.modbus")
     values = sim.factory.values()
-    drivers = modbus.build_modbus_drivers(sim.config.devices, _refs(sim.config))
+    refs = signals_by_device(sim.config)
+    drivers = modbus.build_modbus_drivers(sim.config.devices, refs)
     assert len(drivers) == 4
     n = 0
     try:
         for d in drivers:
             samples = await d.poll()
             for s in samples:
-                spec = next(r.spec for r in _refs(sim.config)[d.device_id] if r.key == s.signal)
+                spec = next(r.spec for r in refs[d.device_id] if r.key == s.signal)
                 assert s.good, (s, d.stats.last_error)
                 assert _same(s.value, values[s.signal], spec), (s, values[s.signal])
                 n += 1
@@ -71,11 +62,12 @@ async def test_opcua_driver_reads_the_model_values(sim, tmp_path_factory) -> Non
     opcua = pytest.importorskip("lineside.drivers.opcua.driver")
     values = sim.factory.values()
     dev = next(d for d in sim.config.devices if d.type == "opcua")
-    drv = opcua.OpcuaDriver(dev, _refs(sim.config)[dev.id], tmp_path_factory.mktemp("opc"))
+    drv = opcua.OpcuaDriver(dev, signals_by_device(sim.config)[dev.id],
+                            tmp_path_factory.mktemp("opc"))
     try:
         samples = await drv.poll()
     finally:
         await drv.close()
-    assert len(samples) == len(_refs(sim.config)[dev.id]) >= 15
+    assert len(samples) == len(signals_by_device(sim.config)[dev.id]) >= 15
     for s in samples:
         assert s.good and _same(s.value, values[s.signal], None), (s, values[s.signal])
