@@ -63,6 +63,7 @@ class Agent:
         self.engine: Any = None
         self.sinks: Any = None
         self.drivers: list[Any] = []
+        self._subscribed: list[Any] = []  # drivers delivering by subscription
         self.metrics: Any = None
         self.scheduler: AsyncIOScheduler | None = None
         self._http: Any = None
@@ -158,6 +159,7 @@ class Agent:
             dev = devices[drv.device_id]
             if getattr(dev, "mode", "poll") == "subscribe":
                 await drv.start(self.on_samples)
+                self._subscribed.append(drv)
                 continue
             # Cycles aligned to multiples of the interval (Telegraf's round_interval): every
             # device samples on the same wall-clock grid, so buckets see whole cycles.
@@ -165,13 +167,12 @@ class Agent:
             first = (self.clock() // iv + 1) * iv + self.options.collection_offset_s % iv
             self.scheduler.add_job(self._job_poll, IntervalTrigger(
                 seconds=iv, start_date=datetime.fromtimestamp(first, UTC), timezone=UTC),
-                args=[drv], id=f"poll-{drv.device_id}", max_instances=1, coalesce=True,
+                args=[drv, dev], id=f"poll-{drv.device_id}", max_instances=1, coalesce=True,
                 misfire_grace_time=max(1, int(iv)))
             # (no immediate first run: it would set the phase of every later cycle)
 
-    async def _job_poll(self, drv: Any) -> None:
+    async def _job_poll(self, drv: Any, dev: Any) -> None:
         t0 = time.perf_counter()
-        dev = next(d for d in self.cfg.devices if d.id == drv.device_id)
         guard = max(dev.interval_s, dev.timeout_s) * 5 + 5
         try:
             samples = await asyncio.wait_for(drv.poll(), timeout=guard)
@@ -193,10 +194,8 @@ class Agent:
     async def _job_housekeeping(self) -> None:
         self.metrics.update_sinks(self.sinks.stats())
         self.metrics.update_engine(self.engine.stats)
-        for drv in self.drivers:  # subscription drivers report their health here
-            dev = next((d for d in self.cfg.devices if d.id == drv.device_id), None)
-            if dev is not None and getattr(dev, "mode", "poll") == "subscribe":
-                self.metrics.observe_poll(drv.device_id, None, drv.stats)
+        for drv in self._subscribed:  # subscription drivers report their health here
+            self.metrics.observe_poll(drv.device_id, None, drv.stats)
         self._save_snapshot()
 
     def _readiness(self) -> dict[str, Any]:
@@ -264,6 +263,8 @@ class Agent:
             with contextlib.suppress(Exception):
                 await drv.close()
             self.drivers.remove(drv)
+            if drv in self._subscribed:
+                self._subscribed.remove(drv)
         self.cfg = new
         for job in list(self.scheduler.get_jobs()):
             if job.id == "bucket-close" or job.id.startswith(("shift-close-", "housekeeping")):
