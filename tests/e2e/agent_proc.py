@@ -60,13 +60,20 @@ def start_simulator(tmp: Path, seed: int = 3) -> tuple[Proc, int, int]:
     return sim, mb, ua
 
 
-def agent_config(tmp: Path, modbus_port: int, opcua_port: int, sinks: list[dict[str, Any]],
-                 **overrides: Any) -> tuple[Path, dict[str, Any]]:
+def demo_data(tmp: Path, modbus_port: int, opcua_port: int, sinks: list[dict[str, Any]],
+              **overrides: Any) -> dict[str, Any]:
+    """The demo plant as plain data, pointed at a simulator's ports, state in `tmp`."""
     cfg = with_ports(load_config(demo_config_path()), "127.0.0.1", modbus_port, opcua_port)
     data = json.loads(cfg.model_dump_json(exclude_none=True))
-    http_port = free_port()
-    data.update(state_dir=str(tmp / "state"), sinks=sinks,
-                http={"listen": f"127.0.0.1:{http_port}"}, **overrides)
+    data.update(state_dir=str(tmp / "state"), sinks=sinks, **overrides)
+    return data
+
+
+def agent_config(tmp: Path, modbus_port: int, opcua_port: int, sinks: list[dict[str, Any]],
+                 **overrides: Any) -> tuple[Path, dict[str, Any]]:
+    """demo_data written as the YAML file `lineside run` gets, metrics on a free port."""
+    data = demo_data(tmp, modbus_port, opcua_port, sinks,
+                     http={"listen": f"127.0.0.1:{free_port()}"}, **overrides)
     path = tmp / "agent.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     load_config(path)  # the file we hand the agent is valid

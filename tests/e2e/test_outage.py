@@ -16,12 +16,19 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent.config import LinesideConfig, load_config
+from lineside.agent.config import LinesideConfig
 from lineside.agent.runtime.agent import Agent, AgentOptions
-from lineside.agent.simulator.server import SimulatedFactory, demo_config_path, with_ports
+from lineside.agent.simulator.server import SimulatedFactory
 from lineside.agent.sinks.queue import DiskQueue
 from lineside.points import Point
-from tests.e2e.agent_proc import agent_config, http_get, metric, start_agent, start_simulator
+from tests.e2e.agent_proc import (
+    agent_config,
+    demo_data,
+    http_get,
+    metric,
+    start_agent,
+    start_simulator,
+)
 from tests.e2e.lineproto import database_points, parse_line, same_fields
 from tests.fixtures.common import free_port, wait_for
 
@@ -40,12 +47,10 @@ async def test_a_minute_without_influxdb_loses_nothing(tmp_path: Path,
     influx = influxdb1_factory()
     influx.create_db("outage")
     mb, ua = free_port(), free_port()
-    base = with_ports(load_config(demo_config_path()), "127.0.0.1", mb, ua)
-    data = base.model_dump()
-    data["metrics"]["bucket_s"] = 10
-    data.update(state_dir=tmp_path / "state", sinks=[{
+    data = demo_data(tmp_path, mb, ua, [{
         "id": "plant", "type": "influxdb-v1", "url": influx.url, "database": "outage",
         "flush_interval_s": 0.5, "max_retry_delay_s": 2}])
+    data["metrics"]["bucket_s"] = 10
     cfg = LinesideConfig.model_validate(data)
     produced: dict[tuple, dict] = {}
     async with SimulatedFactory(cfg, seed=11, modbus_port=mb, opcua_port=ua):

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent.config import LinesideConfig, load_config
+from lineside.agent.config import LinesideConfig
 from lineside.agent.runtime.agent import Agent, AgentOptions
-from lineside.agent.simulator.server import SimulatedFactory, demo_config_path, with_ports
+from lineside.agent.simulator.server import SimulatedFactory
 from lineside.samples import Quality
+from tests.e2e.agent_proc import demo_data
 from tests.fixtures.common import free_port
 
 
@@ -50,14 +51,12 @@ class BlackHole:
 
 
 def _config(tmp: Path, modbus: int, opcua: int, dead_port: int) -> LinesideConfig:
-    cfg = with_ports(load_config(demo_config_path()), "127.0.0.1", modbus, opcua)
-    data = cfg.model_dump()
+    data = demo_data(tmp, modbus, opcua, [])
     for d in data["devices"]:
         if d["id"] == "plc-l4":
             d["port"] = dead_port
             d["timeout_s"] = 3.0  # longer than the interval: its cycles must be skipped
     data["metrics"]["bucket_s"] = 2
-    data.update(state_dir=tmp, sinks=[])
     return LinesideConfig.model_validate(data)
 
 
