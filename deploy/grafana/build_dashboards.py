@@ -29,7 +29,7 @@ OUT = Path(__file__).resolve().parent / "dashboards"
 INFLUX = {"type": "influxdb", "uid": "lineside-influxdb"}
 PROM = {"type": "prometheus", "uid": "lineside-prometheus"}
 OEE_TARGET = 0.65  # a common world-class-minus target; edit the thresholds per plant
-AUTOMATION_TARGET = 0.60  # the district plan (DESIGN.md)
+AUTOMATION_TARGET = 0.60  # the district plan (docs/design.md)
 
 STATE_COLORS = {
     "producing": "green", "idle": "yellow", "starved": "orange", "blocked": "purple",
@@ -344,7 +344,7 @@ def plant_overview() -> dict:
     L.add(bargauge("OEE per line", [t_influx(ratio("ideal_good_s", "planned_busy_s", "OEE",
                                                    "line", lines, ("line",)),
                                              alias="$tag_line")], oee_th,
-                   "A line's OEE is its output stage's (DESIGN.md). Ratio of sums."), 6, 8)
+                   "A line's OEE is its output stage's (docs/design.md). Ratio of sums."), 6, 8)
     L.add(bargauge("Availability / performance / quality per line", [
         t_influx(ratio("run_s", "planned_busy_s", "A", "line", lines, ("line",)), "A",
                  alias="$tag_line availability"),
@@ -374,7 +374,7 @@ def plant_overview() -> dict:
     L.add(timeseries("Automation rate per line against 60%", [t_influx(
         weighted_rate("line", lines, "automation", ("line",), by_time=True),
         alias="$tag_line")], th=auto_th, minmax=(0, 1),
-        description="A line's rate is the mean of its stages' (DESIGN.md); per interval "
+        description="A line's rate is the mean of its stages' (docs/design.md); per interval "
         "the engine's bucket rates weighted by planned busy time."), 12, 8)
     sg = ("line", "stage")
     L.add(bargauge("Availability / performance / quality per stage", [

@@ -181,7 +181,7 @@ def _ratios(d: dict[str, float]) -> dict[str, float | None]:
     a = d["run_s"] / d["planned_busy_s"] if d["planned_busy_s"] > 0 else None
     p = d["ideal_s"] / d["run_s"] if d["run_s"] > 0 else None
     q = d["good"] / total if total > 0 else None
-    # oee = ideal_good_s / planned_busy_s (DESIGN.md): exists whenever time was planned
+    # oee = ideal_good_s / planned_busy_s (docs/design.md): exists whenever time was planned
     ideal_good = d["ideal_s"] * d["good"] / total if total > 0 else 0.0
     oee = ideal_good / d["planned_busy_s"] if d["planned_busy_s"] > 0 else None
     return {"availability": a, "performance": p, "quality": q, "oee": oee,

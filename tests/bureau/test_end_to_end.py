@@ -7,7 +7,7 @@
 Each runs simulator → engine → SinkSet (its bureau sink: influxdb-v1, a user with WRITE
 only) for two simulated hours; the bureau InfluxDB runs with authentication. The report
 (custom period = the second hour, previous = the first) must equal the figures computed
-by DESIGN.md's formulas from each engine's own points (all levels, before the uplink),
+by docs/design.md's formulas from each engine's own points (all levels, before the uplink),
 every bureau dashboard query must return data, and nothing but allowed aggregates may
 reach the bureau database.
 """
@@ -200,7 +200,7 @@ def _in(p: Point, lo: int, hi: int) -> bool:
 
 
 def engine_figures(e: Enterprise, lo: int, hi: int) -> dict:
-    """DESIGN.md's formulas applied to the engine's own machine/stage/line totals."""
+    """docs/design.md's formulas applied to the engine's own machine/stage/line totals."""
     cfg = e.cfg
     mach: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])  # auto_iu, run_iu
     line_tot: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))

@@ -1,7 +1,7 @@
 """A seeded simulated hour of the demo factory: the engine against the ground truth.
 
 The simulator (lineside.agent.simulator) is a pure, seeded model; it records what every
-machine really did each second, and `truth_oee` applies DESIGN.md's formulas to that
+machine really did each second, and `truth_oee` applies docs/design.md's formulas to that
 truth without sharing code with the engine. Here the model is stepped in accelerated
 time (no servers, no network), polled once a second like a driver would, and the
 engine's bucket points summed over the hour must give every machine's availability,

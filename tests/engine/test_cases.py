@@ -2,7 +2,7 @@
 
 Each case is a short production story: the shift calendar, the PLC values row by row
 (the PLC is polled every second and shows a row's values until the next row), and the
-figures expected for the shift, worked out from the formulas of DESIGN.md:
+figures expected for the shift, worked out from the formulas of docs/design.md:
 
     availability = run_s / planned_busy_s
     performance  = ideal cycle x total_count / run_s

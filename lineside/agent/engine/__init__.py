@@ -1,4 +1,4 @@
-"""Sans-I/O engine: samples and clock ticks in, points out (DESIGN.md, docs/engine.md)."""
+"""Sans-I/O engine: samples and clock ticks in, points out (docs/design.md, docs/engine.md)."""
 
 from lineside.agent.engine.core import (
     Engine,

@@ -149,7 +149,7 @@ class _M:
         self.has_auto = "auto_mode" in cfg.signals
         self.auto_decl = cfg.automation == "automatic"
         # Without an auto_mode signal an automatic machine is always in auto; manual
-        # and mechanized equipment never counts (DESIGN.md, automation rate).
+        # and mechanized equipment never counts (docs/design.md, automation rate).
         self.auto = self.auto_decl and not self.has_auto
         self.incr = cfg.counters.mode == "increment"
         self.mod = 1 << cfg.counters.bits

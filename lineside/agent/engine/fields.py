@@ -3,7 +3,7 @@
 A machine accumulates raw seconds and counter deltas in a flat list (`ACC_N` floats);
 at a bucket or shift close the list is turned into a *vector* of additive quantities
 (`VEC_FIELDS`), vectors are summed upwards (stage, line, site) and only then are the
-ratios computed, so a ratio is never averaged (DESIGN.md, OEE).
+ratios computed, so a ratio is never averaged (docs/design.md, OEE).
 """
 
 from __future__ import annotations

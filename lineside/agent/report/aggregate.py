@@ -1,6 +1,6 @@
 """Rows in, report out: the bureau's arithmetic, pure and deterministic.
 
-Ratios come from summed fields, never from averaged ratios (DESIGN.md):
+Ratios come from summed fields, never from averaged ratios (docs/design.md):
 
 - stage kind k of enterprise e: Σ auto_run / Σ run over every `automation` point of e
   with `stage_kind = k` in the period (all lines);
@@ -45,7 +45,7 @@ from lineside.agent.report.model import (
 
 #: Field names of the automation numerator / denominator. The engine writes plain
 #: seconds (`auto_run_s`, `run_s`); where a point also carries the ideal-rate-weighted
-#: sums (`auto_ideal_units`, `run_ideal_units` = Σ ideal rate × seconds, DESIGN.md's
+#: sums (`auto_ideal_units`, `run_ideal_units` = Σ ideal rate × seconds, docs/design.md's
 #: weighting, as on the engine's oee points) those are used instead.
 WEIGHTED = ("auto_ideal_units", "run_ideal_units")
 PLAIN = ("auto_run_s", "run_s")

@@ -24,7 +24,7 @@ DS = {"type": "influxdb", "uid": "${datasource}"}
 # Grafana's "All" is the allValue `.*`; a selection becomes `(a|b)`.
 F = 'AND "region" =~ /^$region$/ AND "enterprise" =~ /^$enterprise$/'
 # Buckets in which the engine had a rate: drops stage kinds that did not run, keeps a
-# manual stage (0/0, which InfluxQL divides to 0: the 0% DESIGN.md gives it).
+# manual stage (0/0, which InfluxQL divides to 0: the 0% docs/design.md gives it).
 RATED = '"automation_rate" >= 0'
 AUTO = 'sum("auto_ideal_units") / sum("run_ideal_units")'
 KIND = (f'SELECT {AUTO} AS "kr" FROM "automation" WHERE $timeFilter AND "stage_kind" <> \'\' '

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: Stage kinds in process order (DESIGN.md / config `StageKind`).
+#: Stage kinds in process order (docs/design.md / config `StageKind`).
 STAGE_KINDS: tuple[str, ...] = (
     "cleaning", "thawing", "cutting", "peeling", "dehairing", "mixing", "frying", "heating",
     "packaging", "other",

@@ -9,7 +9,7 @@ is synchronous and takes well under a millisecond for a plant-sized registry.
 - `/readyz`   200 when the runtime's readiness callable says `"ready": true`, else 503,
   with the callable's JSON body (see `AgentMetrics.readiness`).
 
-Binds to the configured `http.listen`, loopback by default (DESIGN.md, security).
+Binds to the configured `http.listen`, loopback by default (docs/design.md, security).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The site calendar as the simulator sees it, written from DESIGN.md independently of
+"""The site calendar as the simulator sees it, written from docs/design.md independently of
 the engine: is an instant scheduled (inside a shift, outside its breaks, not a holiday),
 is it in a planned downtime window of a line, and when does that next change.
 

@@ -1,6 +1,6 @@
 """How the simulator encodes a canonical state into the codes a PLC shows.
 
-These are the simulator's choices where DESIGN.md's state table leaves room; they are
+These are the simulator's choices where docs/design.md's state table leaves room; they are
 documented in docs/simulator.md so the engine's maps can be checked against them.
 """
 

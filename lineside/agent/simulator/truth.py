@@ -9,7 +9,7 @@ Truth file format (CSV, one header line, one row per machine per whole second):
 its cumulative true counts at the instant `ts` (counted from the start of the
 simulation, never rolled over). `auto` is 1 when the machine produces automatically.
 
-`truth_oee` applies DESIGN.md's formulas to that truth, second by second, with the
+`truth_oee` applies docs/design.md's formulas to that truth, second by second, with the
 config's calendar. It shares no code with the engine on purpose: it is the reference
 the engine is tested against.
 """
@@ -145,7 +145,7 @@ def _ratio(a: float, b: float) -> float | None:
 
 def truth_oee(truth: Truth, cfg: LinesideConfig, start_ts: float,
               end_ts: float) -> dict[str, dict[str, Any]]:
-    """Reference OEE per machine over [start_ts, end_ts), from the truth, DESIGN.md's way.
+    """Reference OEE per machine over [start_ts, end_ts), from the truth, docs/design.md's way.
 
     Second by second (whole seconds inside the range that the truth covers, with the
     next second present for the count delta):

@@ -1,6 +1,6 @@
 """What may leave a factory through a bureau uplink (a sink with `role: bureau`).
 
-The district bureau receives aggregates only (DESIGN.md, "Safety and security"): the
+The district bureau receives aggregates only (docs/design.md, "Safety and security"): the
 `automation` points and the line- and site-level `oee` / `oee_shift` points. Nothing with
 machine or stage detail, no raw `signal` values, no `machine_state` events, no free text.
 

@@ -36,7 +36,7 @@ from lineside.drivers.opcua.security import (
 
 log = logging.getLogger(__name__)
 
-# Services the agent must never issue (DESIGN.md: the agent never writes to a PLC).
+# Services the agent must never issue (docs/design.md: the agent never writes to a PLC).
 FORBIDDEN_REQUESTS = frozenset({
     "WriteRequest", "CallRequest", "HistoryUpdateRequest", "AddNodesRequest",
     "AddReferencesRequest", "DeleteNodesRequest", "DeleteReferencesRequest",
