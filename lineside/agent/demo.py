@@ -57,6 +57,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="write the final agent-vs-truth figures as JSON")
     p.add_argument("--no-live", action="store_true",
                    help="no live view (the default when stdout is not a terminal)")
+    p.add_argument("--metrics", type=_listen_arg, default=None, metavar="ADDR",
+                   help="serve /metrics, /healthz, /readyz on ADDR (host:port or "
+                        "[ipv6]:port, e.g. 127.0.0.1:9108); off by default")
+
+
+def _listen_arg(value: str) -> str:
+    from lineside.agent.runtime.http import parse_listen
+
+    try:
+        parse_listen(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return value
 
 
 def _free_port() -> int:
@@ -86,8 +99,9 @@ def demo_config(args: argparse.Namespace) -> LinesideConfig:
                       "bucket": args.influx_db, "org": args.influx_org,
                       "token_env": args.influx_token_env, "flush_interval_s": 1}]
     data = cfg.model_dump()
-    data.update(state_dir=args.state_dir.resolve(), sinks=sinks,
-                http={"listen": "127.0.0.1:0", "enabled": False})
+    http = ({"listen": args.metrics, "enabled": True} if args.metrics
+            else {"listen": "127.0.0.1:0", "enabled": False})
+    data.update(state_dir=args.state_dir.resolve(), sinks=sinks, http=http)
     return LinesideConfig.model_validate(data)
 
 
@@ -249,9 +263,11 @@ async def _demo(args: argparse.Namespace, cfg: LinesideConfig, console: Console)
                                 scan_s=SCAN_S) as sim:
         # The simulated PLCs publish their image once per scan (whole seconds); the agent
         # samples mid-scan, so agent and truth look at the same instants (summary below).
-        agent = Agent(cfg, options=AgentOptions(http=False, restore_snapshot=False,
+        agent = Agent(cfg, options=AgentOptions(http=cfg.http.enabled, restore_snapshot=False,
                                                 collection_offset_s=SCAN_S / 2))
         await agent.start()
+        if agent.metrics_url:
+            console.print(f"metrics on {agent.metrics_url}")
         # Baseline after the first complete cycle, at a fixed phase of the scan grid.
         k0 = await _sleep_to_grid(time.time() + 2 * SCAN_S, agent)
         # Views at the cycle's own timestamp (k + offset): the window then holds exactly

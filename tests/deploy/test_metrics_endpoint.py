@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections import Counter
 from types import SimpleNamespace
 
@@ -172,13 +173,15 @@ def test_readiness(case, expect_ready, failing):
 @pytest.mark.parametrize(
     ("listen", "expect"),
     [("127.0.0.1:9108", ("127.0.0.1", 9108)), (":9108", ("0.0.0.0", 9108)),
-     ("[::1]:80", ("::1", 80)), ("localhost:0", ("localhost", 0))],
+     ("[::1]:80", ("::1", 80)), ("[::]:9108", ("::", 9108)),
+     ("[fe80::1%eth0]:9108", ("fe80::1%eth0", 9108)), ("localhost:0", ("localhost", 0))],
 )
 def test_parse_listen(listen, expect):
     assert parse_listen(listen) == expect
 
 
-@pytest.mark.parametrize("bad", ["9108", "host:", "host:99999", "host:x"])
+@pytest.mark.parametrize("bad", ["9108", "host:", "host:99999", "host:x",
+                                 "::1:9108", "[::1:9108", "[gateway]:9108"])
 def test_parse_listen_rejects(bad):
     with pytest.raises(ValueError):
         parse_listen(bad)
@@ -239,3 +242,61 @@ async def test_http_binds_loopback_by_default():
         assert {s.getsockname()[0] for s in srv._server.sockets} == {"127.0.0.1"}
     finally:
         await srv.stop()
+
+
+def test_ipv6_listen_address_is_valid_config():
+    from lineside.agent.config.models import Http
+
+    assert Http(listen="[::1]:9108").listen == "[::1]:9108"
+
+
+async def test_http_serves_on_ipv6_loopback():
+    m = AgentMetrics()
+    async with MetricsServer(m.registry, "[::1]:0") as srv:
+        assert {s.family for s in srv._server.sockets} == {socket.AF_INET6}
+        reader, writer = await asyncio.open_connection("::1", srv.port)
+        writer.write(get("/healthz"))
+        await writer.drain()
+        data = await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+        assert data.startswith(b"HTTP/1.1 200") and data.endswith(b'{"status": "ok"}\n')
+
+
+def all_samples(m: AgentMetrics, accept: str) -> list[str]:
+    from prometheus_client.exposition import choose_encoder
+
+    encoder, _ = choose_encoder(accept)
+    return [line.split("{")[0].split(" ")[0] for line in encoder(m.registry).decode().splitlines()
+            if line and not line.startswith("#")]
+
+
+@pytest.mark.parametrize("accept", ["", "application/openmetrics-text; version=1.0.0"])
+def test_no_created_series_in_either_format(accept):
+    m = AgentMetrics()
+    m.register(config())
+    m.observe_poll("plc1", 0.01, DriverStats(up=True, cycles=1, errors={"timeout": 2}))
+    names = all_samples(m, accept)
+    # the counters and the histogram are there, their `_created` twins are not
+    assert "lineside_device_errors_total" in names
+    assert "lineside_device_poll_duration_seconds_count" in names
+    assert [n for n in names if n.endswith("_created")] == []
+
+
+def test_process_metrics_follow_the_process():
+    import os
+
+    m = AgentMetrics()
+    before = samples(m)
+    rss = before[("process_resident_memory_bytes", ())]
+    with open("/proc/self/statm") as f:  # resident pages, the kernel's own figure
+        statm_rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    assert abs(rss - statm_rss) / statm_rss < 0.2
+    assert before[("process_cpu_seconds_total", ())] > 0
+    files = [open(os.devnull) for _ in range(20)]  # noqa: SIM115 - held open on purpose
+    try:
+        after = samples(m)
+    finally:
+        for f in files:
+            f.close()
+    assert after[("process_open_fds", ())] - before[("process_open_fds", ())] >= 20
+    assert after[("process_max_fds", ())] >= after[("process_open_fds", ())]

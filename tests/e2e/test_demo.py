@@ -73,3 +73,37 @@ def test_demo_writes_to_influxdb_when_given_a_url(tmp_path, influxdb1) -> None:
     assert len(rows) >= 15  # every machine's first state arrived
     rows = influxdb1.rows("SELECT count(run_s) FROM oee WHERE level='site'", db="demo_influx")
     assert rows and rows[0]["count"] >= 1  # the bucket closed at shutdown was delivered
+
+
+def test_demo_serves_metrics_on_an_ipv6_address(tmp_path) -> None:
+    import socket
+    import urllib.request
+
+    from tests.e2e.agent_proc import metric
+    from tests.fixtures.common import wait_for
+
+    with socket.socket(socket.AF_INET6) as s:
+        s.bind(("::1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lineside.agent.cli", "demo", "--duration", "10", "--no-live",
+         "--modbus-port", "0", "--opcua-port", "0", "--state-dir", str(tmp_path / "state"),
+         "--metrics", f"[::1]:{port}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    scraped: dict[str, str] = {}
+
+    def every_device_up() -> bool:
+        url = f"http://[::1]:{port}/metrics"
+        with urllib.request.urlopen(url, timeout=2) as r:
+            scraped["body"] = r.read().decode()
+        return all(metric(scraped["body"], "lineside_device_up", device=d) == 1.0
+                   for d in ("plc-l1", "plc-l2", "plc-l3", "plc-l4", "opc-thermal"))
+
+    try:
+        wait_for(every_device_up, timeout=30, what="the demo's devices up in /metrics")
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err[-3000:]
+    assert f"metrics on http://[::1]:{port}/metrics" in out
+    assert (metric(scraped["body"], "process_resident_memory_bytes") or 0) > 10e6

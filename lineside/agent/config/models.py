@@ -37,9 +37,18 @@ class Site(_Strict):
 
 
 class Http(_Strict):
-    listen: str = Field("127.0.0.1:9108", pattern=r"^[^:]*:[0-9]{1,5}$",
-                        description="metrics/health endpoint; loopback unless you open it")
+    listen: str = Field("127.0.0.1:9108",
+                        description="metrics/health endpoint, host:port or [ipv6]:port; "
+                                    "loopback unless you open it")
     enabled: bool = True
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str) -> str:
+        from lineside.agent.runtime.http import parse_listen
+
+        parse_listen(v)  # raises with the reason
+        return v
 
 
 class Logging(_Strict):

@@ -96,6 +96,14 @@ class Agent:
     def add_listener(self, fn: Callable[[Sequence[Point]], None]) -> None:
         self._listeners.append(fn)
 
+    @property
+    def metrics_url(self) -> str | None:
+        """`http://host:port/metrics` of the running endpoint (port 0 resolved), or None."""
+        if self._http is None:
+            return None
+        host = self._http.host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self._http.port}/metrics"
+
     # -- life cycle --------------------------------------------------------------------
     async def start(self) -> None:
         from lineside.agent.engine import Engine

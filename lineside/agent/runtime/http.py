@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -37,11 +38,22 @@ _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Al
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
-    """`"host:port"` -> (host, port); an empty host means every interface."""
+    """`"host:port"` -> (host, port); an empty host means every IPv4 interface.
+
+    An IPv6 address goes in brackets (`[::1]:9108`, `[::]:9108` for every interface), as
+    in URLs: without them `::1:9108` could not be told from a port.
+    """
     host, sep, port = listen.rpartition(":")
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"http.listen must be host:port, got {listen!r}")
-    host = host.strip("[]")  # "[::1]:9108"
+        raise ValueError(f"must be host:port or [ipv6]:port, got {listen!r}")
+    if host.startswith("[") and host.endswith("]"):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            raise ValueError(f"{host[1:-1]!r} is not an IPv6 address") from None
+        return host[1:-1], int(port)
+    if ":" in host or "[" in host or "]" in host:
+        raise ValueError(f"write an IPv6 address in brackets, e.g. [::1]:9108, got {listen!r}")
     return (host or "0.0.0.0"), int(port)
 
 
@@ -65,7 +77,8 @@ class MetricsServer:
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._handle, self.host, self._port,
                                                   reuse_address=True)
-        log.info("metrics endpoint on http://%s:%d/metrics", self.host, self.port)
+        shown = f"[{self.host}]" if ":" in self.host else self.host
+        log.info("metrics endpoint on http://%s:%d/metrics", shown, self.port)
 
     async def stop(self) -> None:
         if self._server is not None:

@@ -7,8 +7,12 @@ sink's `SinkStats`, `update_engine()` with the engine's counters. Components kee
 difference to the previous snapshot, so a driver or sink re-created by a config reload
 (its counters back at 0) never makes a Prometheus counter go backwards.
 
-Every metric name starts with `lineside_`; docs/metrics.md lists them with their labels
-and deploy/prometheus/lineside-rules.yml alerts on them.
+Every metric name starts with `lineside_`, except the standard `process_*` family of
+prometheus_client's process collector (RSS, CPU, open fds: the names node_exporter users
+already chart and alert on); docs/metrics.md lists them with their labels and
+deploy/prometheus/lineside-rules.yml alerts on them. No `_created` series are exported:
+they would double every counter and histogram for a value (the process start) that
+`lineside_start_time_seconds` already gives once.
 """
 
 from __future__ import annotations
@@ -20,10 +24,21 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    ProcessCollector,
+    disable_created_metrics,
+)
 
 import lineside
 from lineside.agent.sinks.config import LocalSink
+
+# prometheus_client's switch is process-wide; the process serves one registry, the agent's.
+disable_created_metrics()
 
 # Poll cycles range from a few ms (one Modbus request on a LAN) to the driver timeout.
 POLL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -97,6 +112,9 @@ class AgentMetrics:
         self.start_time = Gauge("lineside_start_time_seconds",
                                 "Unix time the agent started", registry=r)
         self.start_time.set(self._started)
+        # process_resident_memory_bytes, process_cpu_seconds_total, process_open_fds, ...
+        # (read from /proc at scrape time; nothing on platforms without it)
+        ProcessCollector(registry=r)
 
         # devices
         self.device_up = Gauge(
