@@ -56,6 +56,11 @@ def test_systemd_analyze_verify_is_clean(tmp_path):
     ("key", "value"),
     [
         ("User", "lineside"),
+        ("Type", "notify"),
+        ("NotifyAccess", "main"),
+        ("WatchdogSec", "30s"),
+        ("MemoryHigh", "384M"),
+        ("MemoryMax", "512M"),
         ("Restart", "on-failure"),
         ("StateDirectory", "lineside"),
         ("ConfigurationDirectory", "lineside"),

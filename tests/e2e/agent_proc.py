@@ -21,14 +21,14 @@ CLI = [sys.executable, "-m", "lineside.agent.cli"]
 
 
 class Proc:
-    def __init__(self, argv: list[str], log: Path) -> None:
-        self.argv, self.log = argv, log
+    def __init__(self, argv: list[str], log: Path, env: dict[str, str] | None = None) -> None:
+        self.argv, self.log, self.env = argv, log, env or {}
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Proc:
         fh = open(self.log, "ab")  # noqa: SIM115 - owned by the child
         self.proc = subprocess.Popen(self.argv, stdout=fh, stderr=subprocess.STDOUT,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env})
         return self
 
     def signal(self, sig: int) -> None:
@@ -80,8 +80,9 @@ def agent_config(tmp: Path, modbus_port: int, opcua_port: int, sinks: list[dict[
     return path, data
 
 
-def start_agent(tmp: Path, config: Path, *extra: str) -> Proc:
-    return Proc([*CLI, "run", str(config), *extra], tmp / "agent.log").start()
+def start_agent(tmp: Path, config: Path, *extra: str, env: dict[str, str] | None = None
+                ) -> Proc:
+    return Proc([*CLI, "run", str(config), *extra], tmp / "agent.log", env=env).start()
 
 
 def http_get(url: str) -> tuple[int, str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
+
 from lineside.agent.runtime.logs import JsonFormatter, RateLimit, TextFormatter
 
 
@@ -42,3 +44,51 @@ def test_repeated_errors_are_rate_limited_and_summarised() -> None:
     assert f.filter(_record("poll failed", device="plc-l3"))
     # info lines are never limited
     assert all(f.filter(_record("cycle", level=logging.INFO)) for _ in range(5))
+
+
+JOURNAL_SCRIPT = """
+import logging
+from lineside.agent.runtime.logs import setup_logging
+setup_logging("debug", "text")
+log = logging.getLogger("lineside.test")
+log.debug("d"); log.info("i"); log.warning("w")
+try:
+    1 / 0
+except ZeroDivisionError:
+    log.exception("e")
+"""
+
+
+def _log_to_file(tmp_path, journal_stream: str | None) -> list[str]:
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "stderr"
+    env = {k: v for k, v in os.environ.items() if k != "JOURNAL_STREAM"}
+    with out.open("wb") as fh:
+        if journal_stream == "<this file>":
+            st = os.fstat(fh.fileno())
+            journal_stream = f"{st.st_dev}:{st.st_ino}"
+        if journal_stream is not None:
+            env["JOURNAL_STREAM"] = journal_stream
+        subprocess.run([sys.executable, "-c", JOURNAL_SCRIPT], stderr=fh, env=env,
+                       check=True, timeout=30)
+    return out.read_text().splitlines()
+
+
+def test_journal_lines_carry_their_syslog_priority(tmp_path) -> None:
+    """stderr is the journal stream (JOURNAL_STREAM = its device:inode): every line starts
+    with <priority>, the traceback's lines with the error's, so `journalctl -p err` keeps
+    the whole error."""
+    lines = _log_to_file(tmp_path, "<this file>")
+    assert [ln[:3] for ln in lines[:3]] == ["<7>", "<6>", "<4>"]
+    assert len(lines) > 4 and all(ln.startswith("<3>") for ln in lines[3:]), lines
+    assert lines[-1].startswith("<3>ZeroDivisionError")
+
+
+@pytest.mark.parametrize("journal_stream", [None, "1:2", "garbage"])
+def test_no_priority_prefix_when_stderr_is_not_the_journal(tmp_path, journal_stream) -> None:
+    """Unset, or inherited by a process whose stderr now goes elsewhere."""
+    lines = _log_to_file(tmp_path, journal_stream)
+    assert lines and not any(ln.startswith("<") for ln in lines), lines

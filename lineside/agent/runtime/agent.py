@@ -32,6 +32,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from lineside.agent.config import ConfigError, LinesideConfig, load_config
+from lineside.agent.runtime.systemd import Notifier
 from lineside.agent.runtime.wiring import build_drivers
 from lineside.points import Point
 from lineside.samples import Sample
@@ -313,22 +314,44 @@ class Agent:
             log.error("cannot write engine snapshot %s: %s", p, e)
 
     # -- run until a signal ------------------------------------------------------------
-    async def run_forever(self, duration_s: float | None = None) -> None:
+    async def run_forever(self, duration_s: float | None = None,
+                          notifier: Notifier | None = None) -> None:
+        """Run until a signal or `duration_s`; tell systemd (sd_notify) where we are."""
+        notifier = notifier or Notifier({})
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self._stop.set)
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
-        await self.start()
+            loop.add_signal_handler(signal.SIGHUP,
+                                    lambda: asyncio.ensure_future(self._notified_reload(notifier)))
+        # pinging from the start: a start-up that hangs is caught too
+        watchdog = asyncio.create_task(notifier.watchdog(), name="watchdog")
         try:
+            await self.start()  # config loaded, sinks open, drivers started
+            notifier.ready(f"running: {len(self.drivers)} devices, "
+                           f"{len(self.cfg.lines)} lines")
             if duration_s is None:
                 await self._stop.wait()
             else:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), timeout=duration_s)
         finally:
-            await self.stop()
+            notifier.stopping()
+            try:
+                await self.stop()
+            finally:
+                watchdog.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watchdog
+
+    async def _notified_reload(self, notifier: Notifier) -> None:
+        notifier.reloading()
+        try:
+            await self.reload()
+        finally:  # a rejected file leaves the previous config running: still ready
+            notifier.ready(f"running: {len(self.drivers)} devices, "
+                           f"{len(self.cfg.lines)} lines")
 
     def request_stop(self) -> None:
         self._stop.set()

@@ -10,6 +10,7 @@ from pathlib import Path
 from lineside.agent.config import ConfigError, load_config
 from lineside.agent.runtime.agent import Agent, AgentOptions
 from lineside.agent.runtime.logs import setup_logging
+from lineside.agent.runtime.systemd import Notifier, install_stall_drill
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,5 +31,10 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(cfg.logging.level, args.log_format or cfg.logging.format)
     agent = Agent(cfg, config_path=args.config,
                   options=AgentOptions(flush_timeout_s=args.flush_timeout))
-    asyncio.run(agent.run_forever(args.duration))
+    asyncio.run(_run(agent, args.duration))
     return 0
+
+
+async def _run(agent: Agent, duration: float | None) -> None:
+    install_stall_drill(asyncio.get_running_loop())
+    await agent.run_forever(duration, notifier=Notifier())

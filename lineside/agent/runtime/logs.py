@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from typing import Any
@@ -69,12 +70,52 @@ class RateLimit(logging.Filter):
         return True
 
 
+# sd-daemon(3) priorities: journald reads a leading "<N>" as the line's syslog priority
+JOURNAL_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4,
+                    logging.ERROR: 3, logging.CRITICAL: 2}
+
+
+class JournalPrefix(logging.Formatter):
+    """Prefix every line of a record with its priority, so `journalctl -p err` filters.
+
+    Each line: journald makes one entry per line, and a traceback's lines belong to the
+    error they explain.
+    """
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        prio = JOURNAL_PRIORITY.get(record.levelno)
+        if prio is None:  # custom levels: the nearest standard one below
+            prio = next((p for lvl, p in sorted(JOURNAL_PRIORITY.items(), reverse=True)
+                         if record.levelno >= lvl), 7)
+        return "\n".join(f"<{prio}>{line}" for line in self.inner.format(record).split("\n"))
+
+
+def stderr_is_journal(env: dict[str, str] | None = None) -> bool:
+    """True when stderr is the journal stream systemd connected (JOURNAL_STREAM=dev:ino).
+
+    Comparing device and inode, as systemd.exec(5) asks: a redirected stderr (a file, a
+    pipe to another program) inherits the variable but must not get the prefixes.
+    """
+    value = (os.environ if env is None else env).get("JOURNAL_STREAM", "")
+    dev, _, ino = value.partition(":")
+    try:
+        st = os.fstat(sys.stderr.fileno())
+        return (st.st_dev, st.st_ino) == (int(dev), int(ino))
+    except (ValueError, OSError, AttributeError):
+        return False
+
+
 def setup_logging(level: str = "info", fmt: str = "text", period_s: float = 60.0) -> None:
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    formatter: logging.Formatter = JsonFormatter() if fmt == "json" else TextFormatter()
+    handler.setFormatter(JournalPrefix(formatter) if stderr_is_journal() else formatter)
     handler.addFilter(RateLimit(period_s))
     root.addHandler(handler)
     root.setLevel(level.upper())
