@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lineside.agent.report import html, render
-from tests.bureau.pngcheck import colour_counts
+from tests.bureau.pngcheck import colour_counts, read_png
 from tests.bureau.sample import sample_report
 from tests.fixtures.common import require_binary
 
@@ -104,6 +104,86 @@ def test_html_renders_in_chromium_with_charts(chromium: str, tmp_path: Path):
     assert colours[(0x2E, 0x9E, 0x4F)] > 200, "no green (above-target) bar visible"
     assert colours[(0xD6, 0x45, 0x41)] > 100, "no red (below-target) bar visible"
     assert len(colours) > 50
+
+
+def test_html_declares_a_font_stack_covering_simplified_chinese():
+    page = html.to_html(sample_report())
+    declared = re.search(r"body\{[^}]*font:[^;]*?1\.45 ([^;]+);", page)
+    assert declared, "no font declared on body"
+    stack = [f.strip().strip('"') for f in declared.group(1).split(",")]
+    # one Simplified Chinese face per platform, a generic family last
+    for face in ("PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC"):
+        assert face in stack, face
+    assert stack[-1] == "sans-serif"
+    # system-ui may be a Japanese face on a Japanese desktop: only after the SC faces
+    assert stack.index("system-ui") > stack.index("Noto Sans CJK SC")
+
+
+CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
+def _reverse_heading_chinese(page: str) -> str:
+    """The page with every run of Chinese characters in <h1>/<h2> written backwards.
+
+    CJK characters are all one em wide, so the layout does not move. Real glyphs differ
+    from each other, so the picture changes; missing-glyph boxes are all alike, so a
+    page of boxes looks exactly the same either way.
+    """
+    def heading(m: re.Match[str]) -> str:
+        return CJK_RUN.sub(lambda r: r.group(0)[::-1], m.group(0))
+
+    return re.sub(r"<h([12])>.*?</h\1>", heading, page, flags=re.S)
+
+
+def _fontconfig_without_cjk(tmp: Path) -> dict[str, str]:
+    """Environment for a Chromium that sees one installed font with no Chinese in it."""
+    def files(pattern: str) -> set[str]:
+        out = subprocess.run(["fc-list", "-f", "%{file}\n", pattern], capture_output=True,
+                             text=True, check=True).stdout
+        return set(out.split())
+
+    latin = sorted(files(":lang=en") - files(":lang=zh-cn"))
+    assert latin, "no Latin-only font installed to render the control page with"
+    fonts = tmp / "latin-fonts"
+    fonts.mkdir()
+    (fonts / Path(latin[0]).name).symlink_to(latin[0])
+    conf = tmp / "fonts.conf"
+    conf.write_text(f'<?xml version="1.0"?><fontconfig><dir>{fonts}</dir>'
+                    f'<cachedir>{tmp / "fc-cache"}</cachedir></fontconfig>')
+    return {"FONTCONFIG_FILE": str(conf)}
+
+
+def _pixels_changed(a: bytes, b: bytes) -> int:
+    (wa, ha, ra), (wb, hb, rb) = read_png(a), read_png(b)
+    assert (wa, ha) == (wb, hb)
+    return sum(x != y for row_a, row_b in zip(ra, rb, strict=True)
+               for x, y in zip(row_a, row_b, strict=True))
+
+
+def test_chinese_headings_render_as_glyphs_not_boxes(chromium: str, tmp_path: Path):
+    import os
+
+    page = html.to_html(sample_report())
+    reversed_page = _reverse_heading_chinese(page)
+    assert reversed_page.split("<h1>")[1] != page.split("<h1>")[1]  # the title changed
+    shots: dict[tuple[str, str], bytes] = {}
+    for fonts, env in (("installed", {}), ("no CJK", _fontconfig_without_cjk(tmp_path))):
+        for name, text in (("as written", page), ("reversed", reversed_page)):
+            src = tmp_path / f"{fonts}-{name}.html".replace(" ", "_")
+            src.write_text(text, encoding="utf-8")
+            shot = src.with_suffix(".png")
+            subprocess.run(
+                [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+                 "--window-size=412,700", f"--screenshot={shot}", src.as_uri()],
+                capture_output=True, timeout=60, check=True, env={**os.environ, **env})
+            shots[fonts, name] = shot.read_bytes()
+    # control: with no CJK font every Chinese character is the same empty box, so the
+    # reversed headings cannot be told apart (this is what the check would see on a
+    # server without fonts-noto-cjk)
+    assert _pixels_changed(shots["no CJK", "as written"], shots["no CJK", "reversed"]) == 0
+    # with the test set-up's fonts the headings are glyphs: reversing them redraws them
+    changed = _pixels_changed(shots["installed", "as written"], shots["installed", "reversed"])
+    assert changed > 500, f"only {changed} pixels changed: the headings look like boxes"
 
 
 def test_dashboard_json_is_generated_and_current():

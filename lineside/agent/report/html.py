@@ -13,10 +13,19 @@ from lineside.agent.report.labels import KIND_ZH, en, zh
 from lineside.agent.report.model import EnterpriseFigures, Report
 from lineside.agent.report.render import pct, pp
 
+# Latin faces first (they hold no CJK, so Chinese falls through to the next entry), then
+# Simplified Chinese faces for each platform: macOS/iOS, Windows, Linux (Debian's
+# fonts-noto-cjk; Source Han is the same design), older Linux; system-ui only after them,
+# since on a Japanese or Korean desktop it would draw Chinese with that locale's glyph
+# forms. A machine with none of them (a bare server printing to PDF) shows empty boxes:
+# install fonts-noto-cjk there (docs/bureau.md).
+FONT_STACK = ('-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,'
+              '"PingFang SC","Hiragino Sans GB","Microsoft YaHei","Noto Sans CJK SC",'
+              '"Source Han Sans SC","WenQuanYi Micro Hei",system-ui,sans-serif')
+
 _CSS = """
 *{box-sizing:border-box}
-body{margin:0;padding:12px;font:15px/1.45 system-ui,-apple-system,"PingFang SC",
-"Noto Sans CJK SC","Microsoft YaHei",sans-serif;color:#1d2330;background:#f4f6f9}
+body{margin:0;padding:12px;font:15px/1.45 FONT_STACK;color:#1d2330;background:#f4f6f9}
 main{max-width:960px;margin:0 auto}
 h1{font-size:1.25rem;margin:.2rem 0}
 h2{font-size:1.05rem;margin:1.4rem 0 .5rem}
@@ -36,7 +45,7 @@ th,td{padding:4px 6px;border-bottom:1px solid #e3e7ee;text-align:right;white-spa
 th:first-child,td:first-child{text-align:left}
 .ok{color:#1a7f37}.bad{color:#c62828}.miss{color:#8a6d00}
 ul{padding-left:1.2rem}
-"""
+""".replace("FONT_STACK", FONT_STACK)  # inline SVG text inherits it
 
 GREEN, RED, AMBER, GREY = "#2e9e4f", "#d64541", "#e0a800", "#9aa3b2"
 
