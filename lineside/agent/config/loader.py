@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -13,7 +14,18 @@ from pydantic import BaseModel, ValidationError
 from lineside.agent.config.checks import model_check, reference_check
 from lineside.agent.config.errors import ConfigError, ConfigIssue
 from lineside.agent.config.models import LinesideConfig
-from lineside.agent.config.yamlpos import Loc, format_loc, load_with_positions, position, resolve
+from lineside.agent.config.yamlpos import (
+    DocumentTooLarge,
+    Loc,
+    format_loc,
+    load_with_positions,
+    position,
+    resolve,
+)
+
+# A configuration is a few hundred kilobytes even for a large plant; a bigger file is a
+# mistake (or hostile) and is refused before it is read or parsed.
+MAX_CONFIG_BYTES = 16 << 20
 
 
 def _issue(data: Any, positions: dict, loc: Loc, message: str, missing: bool = False
@@ -33,9 +45,45 @@ def _loc(err: Mapping[str, Any]) -> Loc:
     return loc
 
 
+@functools.cache
+def _secret_names() -> frozenset[str]:
+    """Names X for which some model takes `X_env` and `X_file` (password, token)."""
+    return _secret_keys(LinesideConfig, set())
+
+
+def _secret_keys(model: type[BaseModel], seen: set[type[BaseModel]]) -> frozenset[str]:
+    if model in seen:
+        return frozenset()
+    seen.add(model)
+    names = set(model.model_fields)
+    out = {n[:-4] for n in names if n.endswith("_env") and f"{n[:-4]}_file" in names}
+    for f in model.model_fields.values():
+        for t in _model_types(f.annotation):
+            out |= _secret_keys(t, seen)
+    return frozenset(out)
+
+
+def _model_types(ann: Any) -> Iterator[type[BaseModel]]:
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        yield ann
+    for a in getattr(ann, "__args__", ()) or ():
+        yield from _model_types(a)
+    for a in getattr(ann, "__metadata__", ()) or ():
+        yield from _model_types(a)
+    origin = getattr(ann, "__origin__", None)
+    if origin is not None and origin is not ann:
+        yield from _model_types(origin)
+
+
 def _message(err: Mapping[str, Any]) -> str:
     msg = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
+        key = str(err["loc"][-1]) if err["loc"] else ""
+        if key in _secret_names():
+            # never echo the value: it is a secret written where it must not be
+            return (f"a secret is never written in the file: give `{key}_env` (the name "
+                    f"of an environment variable holding it) or `{key}_file` (a file "
+                    "readable only by the agent)")
         return "unknown key (check its spelling and indentation)"
     if err["type"] == "missing":
         return "required key is missing"
@@ -54,8 +102,13 @@ def _message(err: Mapping[str, Any]) -> str:
 def parse_config(text: str, source: str = "<config>", base_dir: Path | None = None
                  ) -> LinesideConfig:
     """Validate a configuration text; raise ConfigError listing every problem."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(source, [ConfigIssue("", None, None, _too_big(size))])
     try:
         data, positions = load_with_positions(text)
+    except DocumentTooLarge as e:
+        raise ConfigError(source, [ConfigIssue("", e.line, e.column, str(e))]) from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
@@ -85,11 +138,19 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
 def load_config(path: str | os.PathLike[str]) -> LinesideConfig:
     p = Path(path)
     try:
+        size = p.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(str(p), [ConfigIssue("", None, None, _too_big(size))])
         text = p.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(str(p), [ConfigIssue("", None, None, f"cannot read: {e.strerror}")]
                           ) from None
     return parse_config(text, str(p), base_dir=p.resolve().parent)
+
+
+def _too_big(size: int) -> str:
+    return (f"the file is {size:,} bytes, more than the {MAX_CONFIG_BYTES:,} a "
+            "configuration may have: refused without parsing it")
 
 
 def _resolve_paths(model: BaseModel, base: Path) -> BaseModel:

@@ -15,7 +15,7 @@ from lineside.drivers.opcua.config import OpcuaDevice
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Site(_Strict):

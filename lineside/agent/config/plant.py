@@ -26,7 +26,7 @@ IdPattern = r"^[A-Za-z0-9_-]+$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Break(_Strict):
@@ -128,16 +128,16 @@ class Machine(_Strict):
     id: str = Field(pattern=IdPattern)
     name: str = ""
     automation: Literal["manual", "mechanized", "automatic"]
-    ideal_rate: float | None = Field(None, gt=0, description="units per minute")
-    ideal_cycle_s: float | None = Field(None, gt=0, description="seconds per unit")
-    products: dict[int, float] = Field(default_factory=dict,
+    ideal_rate: float | None = Field(None, gt=0, le=1e6, description="units per minute")
+    ideal_cycle_s: float | None = Field(None, gt=0, le=86400, description="seconds per unit")
+    products: dict[int, Annotated[float, Field(gt=0, le=1e6)]] = Field(default_factory=dict,
                                        description="product code -> ideal units per minute")
     source: str = Field(description="device id")
     state: StateSource = Field(default_factory=StateSource)
     counters: Counters = Field(default_factory=Counters)
     reasons: dict[int, str] = Field(default_factory=dict, description="fault code -> text")
     stale_after_s: float | None = Field(
-        None, gt=0, description="overrides metrics.stale_after_s for this machine")
+        None, gt=0, le=86400, description="overrides metrics.stale_after_s for this machine")
     signals: dict[str, Signal] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -159,7 +159,7 @@ class Stage(_Strict):
     name: str = ""
     kind: StageKind
     manual: bool = Field(False, description="done by hand: no equipment, automation 0")
-    weight: float = Field(1.0, gt=0, description="weight in the line's automation rate")
+    weight: float = Field(1.0, gt=0, le=1e6, description="weight in the line's automation rate")
     machines: list[Machine] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -179,9 +179,11 @@ class Line(_Strict):
 
 class Metrics(_Strict):
     bucket_s: int = Field(60, ge=1, le=3600)
-    small_stop_threshold_s: float = Field(120.0, ge=0)
-    stale_after_s: float = Field(10.0, gt=0, description="no good data for this long: unknown")
+    small_stop_threshold_s: float = Field(120.0, ge=0, le=86400)
+    stale_after_s: float = Field(10.0, gt=0, le=86400,
+                                 description="no good data for this long: unknown")
     planned_states: list[State] = Field(default_factory=lambda: ["cleaning", "maintenance"])
-    reason_after_s: float = Field(300.0, ge=0, description="downtime needing a reason")
-    signal_deadband: float = Field(0.0, ge=0)
+    reason_after_s: float = Field(300.0, ge=0, le=604800,
+                                  description="downtime needing a reason")
+    signal_deadband: float = Field(0.0, ge=0, le=1e15)
     automation_target: float = Field(0.60, ge=0, le=1)

@@ -11,6 +11,7 @@ import typing
 from collections.abc import Iterator
 from typing import Any, Literal, get_args, get_origin
 
+import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
@@ -23,17 +24,41 @@ Generated from the models in `lineside/agent/config/`, `lineside/drivers/*/confi
 and `lineside/agent/sinks/config.py` by `python -m lineside.agent.config.reference`
 (a test fails when this file is out of date). `config/example.yaml` shows every key
 with comments. Unknown keys are errors. Secrets are never written in the file: use the
-`*_env` (environment variable) or `*_file` (file holding the secret) keys.
+`*_env` (environment variable) or `*_file` (file holding the secret) keys. Every number
+has the range shown beside its type (so `check` refuses what `run` cannot do); floats
+must be finite.
 
 Paths: `[]` is an element of a list, `{}` a value of a mapping; relative file paths are
 resolved against the configuration file's folder.
 """
 
 
+def bounds(metadata: Any) -> tuple[Any, Any]:
+    """(lower, upper) constraint objects (annotated_types Ge/Gt, Le/Lt) of a field, or None."""
+    lo = next((m for m in metadata if isinstance(m, annotated_types.Ge | annotated_types.Gt)),
+              None)
+    hi = next((m for m in metadata if isinstance(m, annotated_types.Le | annotated_types.Lt)),
+              None)
+    return lo, hi
+
+
+def _range(metadata: Any) -> str:
+    lo, hi = bounds(metadata)
+    if lo is None and hi is None:
+        return ""
+    left = "" if lo is None else (f"{lo.ge:g} ≤ " if isinstance(lo, annotated_types.Ge)
+                                  else f"{lo.gt:g} < ")
+    right = "" if hi is None else (f" ≤ {hi.le:g}" if isinstance(hi, annotated_types.Le)
+                                   else f" < {hi.lt:g}")
+    return f" ({left}x{right})"
+
+
 def _type_name(t: Any) -> str:
     origin = get_origin(t)
     if origin is typing.Annotated:
-        return _type_name(get_args(t)[0])
+        inner, *meta = get_args(t)
+        field_meta = [m for fi in meta if isinstance(fi, FieldInfo) for m in fi.metadata]
+        return _type_name(inner) + _range(field_meta)
     if origin is Literal:
         return " \\| ".join(f"`{a}`" for a in get_args(t))
     if origin in (typing.Union, types.UnionType):
@@ -94,7 +119,8 @@ def walk(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, str, s
     """(section, key path, type, default, description) for every key."""
     for name, f in model.model_fields.items():
         path = f"{prefix}{name}"
-        yield (prefix.rstrip(".") or "(top level)", path, _type_name(f.annotation),
+        yield (prefix.rstrip(".") or "(top level)", path,
+               _type_name(f.annotation) + _range(f.metadata),
                _default(f), (f.description or "").replace("|", "\\|"))
         subs = _models_in(f.annotation)
         suffix = _container_suffix(f.annotation)

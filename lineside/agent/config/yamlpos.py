@@ -8,6 +8,20 @@ import yaml
 
 Loc = tuple[str | int, ...]
 
+# Aliases make a small file stand for a huge tree (a "billion laughs" bomb: 600 bytes of
+# nested anchors expand to gigabytes once walked or validated). The tree a file stands
+# for, every alias counted as the nodes it repeats, is bounded well above any plant
+# (10,000 signals are ~150,000 nodes) and measured before anything walks it.
+MAX_EXPANDED_NODES = 2_000_000
+
+
+class DocumentTooLarge(ValueError):
+    """The document is refused before it is constructed (message for `lineside check`)."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.line, self.column = line, column
+
 
 # libyaml's parser when PyYAML was built with it: a 10,000-signal plant file parses in
 # about 1 s instead of 20 (the pure-Python reader dominates); same nodes, same marks.
@@ -40,11 +54,43 @@ def load_with_positions(text: str) -> tuple[Any, dict[Loc, tuple[int, int]]]:
         positions: dict[Loc, tuple[int, int]] = {}
         if node is None:
             return None, positions
+        _check_expansion(node)
         _record_positions(node, positions)
         # one parse: the data is constructed from the same node tree
         return loader.construct_document(node), positions
     finally:
         loader.dispose()
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a tree whose alias-expanded size exceeds MAX_EXPANDED_NODES.
+
+    Sizes are memoised per node object (an alias is the same object as its anchor), so
+    this costs one visit per distinct node however deep the nesting.
+    """
+    size: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        n, done = stack.pop()
+        if id(n) in size:
+            continue
+        kids: list[yaml.Node] = []
+        if isinstance(n, yaml.MappingNode):
+            kids = [x for kv in n.value for x in kv]
+        elif isinstance(n, yaml.SequenceNode):
+            kids = list(n.value)
+        if done:
+            size[id(n)] = 1 + sum(size[id(k)] for k in kids)
+            continue
+        stack.append((n, True))
+        stack.extend((k, False) for k in kids if id(k) not in size)
+    total = size[id(root)]
+    if total > MAX_EXPANDED_NODES:
+        mark = root.start_mark
+        raise DocumentTooLarge(
+            f"the document expands to {total:,} nodes through its aliases (*name), more "
+            f"than the {MAX_EXPANDED_NODES:,} allowed: refused without expanding it "
+            "(nested anchors repeated at every level?)", mark.line + 1, mark.column + 1)
 
 
 def _record_positions(node: yaml.Node, positions: dict[Loc, tuple[int, int]]) -> None:

@@ -9,12 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class QueueConfig(_Strict):
     path: Path | None = Field(None, description="queue file; default <state_dir>/queue-<id>.db")
-    max_bytes: int = Field(1 << 30, ge=1 << 16, description="drop oldest above this size")
+    max_bytes: int = Field(1 << 30, ge=1 << 16, le=1 << 40,
+                           description="drop oldest above this size")
     fsync: Literal["always", "batch", "off"] = "batch"
 
 
@@ -23,11 +24,11 @@ class _SinkCommon(_Strict):
     role: Literal["plant", "bureau"] = Field(
         "plant", description="bureau: aggregates only (automation, site/line oee) leave"
     )
-    batch_size: int = Field(5000, ge=1)
-    flush_interval_s: float = Field(1.0, gt=0)
-    timeout_s: float = Field(10.0, gt=0)
+    batch_size: int = Field(5000, ge=1, le=1_000_000)
+    flush_interval_s: float = Field(1.0, gt=0, le=3600)
+    timeout_s: float = Field(10.0, gt=0, le=3600)
     gzip: bool = True
-    max_retry_delay_s: float = Field(60.0, gt=0)
+    max_retry_delay_s: float = Field(60.0, gt=0, le=86400)
     max_in_flight: int = Field(2, ge=1, le=8,
                                description="batches sent concurrently (acked in order)")
     ca_file: Path | None = None

@@ -21,7 +21,7 @@ TYPE_WORDS: dict[str, int] = {
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ForbiddenRange(_Strict):
@@ -42,16 +42,18 @@ class ModbusSignal(_Strict):
     """One value read from a Modbus table."""
 
     table: Table = "holding"
-    address: int = Field(description="as written in the PLC manual, see the device's `addressing`")
+    address: int = Field(ge=0, le=999_999, description="as written in the PLC manual, see "
+                                                        "the device's `addressing`")
     type: DataType = "uint16"
     bit: int | None = Field(None, ge=0, le=15, description="bool from one bit of a register")
     length: int | None = Field(None, ge=1, le=125, description="string length in registers")
     byte_order: ByteOrder | None = Field(None, description="overrides the device's byte order")
     unit_id: int | None = Field(None, ge=0, le=255, description="overrides the device's unit id")
-    scale: float = 1.0
-    offset: float = 0.0
+    scale: float = Field(1.0, ge=-1e15, le=1e15)
+    offset: float = Field(0.0, ge=-1e15, le=1e15)
     map: dict[int, str] | None = Field(None, description="enumeration: raw value -> text")
-    deadband: float | None = Field(None, ge=0, description="report raw changes above this only")
+    deadband: float | None = Field(None, ge=0, le=1e15,
+                                   description="report raw changes above this only")
 
     @model_validator(mode="after")
     def _shape(self) -> ModbusSignal:
@@ -76,8 +78,8 @@ class ModbusSignal(_Strict):
 class _ModbusCommon(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     unit_id: int = Field(1, ge=0, le=255)
-    interval_s: float = Field(1.0, gt=0)
-    timeout_s: float = Field(1.0, gt=0)
+    interval_s: float = Field(1.0, ge=0.01, le=86400)
+    timeout_s: float = Field(1.0, gt=0, le=3600)
     addressing: Literal["zero", "one", "plc"] = Field(
         "zero",
         description="zero: protocol addresses; one: 1-based; plc: 4xxxx/3xxxx/1xxxx/0xxxx notation",
@@ -95,8 +97,8 @@ class _ModbusCommon(_Strict):
     busy_retry_delay_s: float = Field(0.05, ge=0, le=5,
                                       description="wait before retrying a busy answer "
                                                   "(doubles each retry)")
-    reconnect_min_s: float = Field(0.5, gt=0, description="first reconnect delay")
-    reconnect_max_s: float = Field(30.0, gt=0, description="backoff ceiling (jittered)")
+    reconnect_min_s: float = Field(0.5, gt=0, le=3600, description="first reconnect delay")
+    reconnect_max_s: float = Field(30.0, gt=0, le=3600, description="backoff ceiling (jittered)")
     enabled: bool = True
 
 
@@ -115,11 +117,11 @@ class ModbusRtuOverTcpDevice(_ModbusCommon):
 class ModbusRtuDevice(_ModbusCommon):
     type: Literal["modbus-rtu"]
     serial_port: str = Field(description="e.g. /dev/ttyUSB0; devices on one port share the bus")
-    baudrate: int = 9600
+    baudrate: int = Field(9600, ge=50, le=4_000_000)
     parity: Literal["N", "E", "O"] = "N"
     stopbits: Literal[1, 2] = 1
     bytesize: Literal[7, 8] = 8
-    pause_s: float = Field(0.0, ge=0, description="silence between requests on the bus")
+    pause_s: float = Field(0.0, ge=0, le=10, description="silence between requests on the bus")
 
 
 ModbusDevice = Annotated[

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class OpcuaSignal(_Strict):
@@ -19,10 +19,11 @@ class OpcuaSignal(_Strict):
     path: str | None = Field(
         None, description="browse path from Objects, e.g. '2:Line1/2:Fryer/2:State'"
     )
-    sampling_interval_ms: float | None = Field(None, ge=0)
-    deadband: float | None = Field(None, ge=0)
+    sampling_interval_ms: float | None = Field(None, ge=0, le=86_400_000)
+    deadband: float | None = Field(None, ge=0, le=1e15)
     deadband_type: Literal["absolute", "percent"] = "absolute"
-    queue_size: int | None = Field(None, ge=1, description="overrides the device queue_size")
+    queue_size: int | None = Field(None, ge=1, le=100_000,
+                                   description="overrides the device queue_size")
 
     @model_validator(mode="after")
     def _one_address(self) -> OpcuaSignal:
@@ -43,8 +44,9 @@ class OpcuaDevice(_Strict):
     type: Literal["opcua"]
     endpoint: str = Field(pattern=r"^opc\.tcp://")
     mode: Literal["poll", "subscribe"] = "subscribe"
-    interval_s: float = Field(1.0, gt=0, description="poll interval / publishing interval")
-    timeout_s: float = Field(4.0, gt=0)
+    interval_s: float = Field(1.0, ge=0.01, le=86400,
+                              description="poll interval / publishing interval")
+    timeout_s: float = Field(4.0, gt=0, le=3600)
     security_policy: Literal[
         "None", "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss"
     ] = "None"
@@ -56,11 +58,11 @@ class OpcuaDevice(_Strict):
     private_key: Path | None = None
     trust_dir: Path | None = Field(None, description="trusted server certificates (DER/PEM)")
     application_uri: str = "urn:lineside:agent"
-    max_nodes_per_read: int = Field(500, ge=1)
-    sampling_interval_ms: float = Field(500, ge=0)
-    queue_size: int = Field(10, ge=1)
+    max_nodes_per_read: int = Field(500, ge=1, le=100_000)
+    sampling_interval_ms: float = Field(500, ge=0, le=86_400_000)
+    queue_size: int = Field(10, ge=1, le=100_000)
     discard_oldest: bool = True
-    items_per_request: int = Field(1000, ge=1)
+    items_per_request: int = Field(1000, ge=1, le=100_000)
     enabled: bool = True
     # --- additions by the OPC UA driver owner (all optional, defaults documented in
     # docs/opcua.md) ---
@@ -72,11 +74,12 @@ class OpcuaDevice(_Strict):
         "timestamp; default gather when polling (a poll observes the value now; its "
         "source timestamp is when it last changed), source for subscriptions")
     keepalive_s: float = Field(
-        5.0, gt=0, description="subscription keep-alive period; silence beyond ~2x => reconnect"
+        5.0, gt=0, le=3600,
+        description="subscription keep-alive period; silence beyond ~2x => reconnect"
     )
-    session_timeout_s: float = Field(60.0, ge=10)
-    reconnect_min_s: float = Field(1.0, gt=0)
-    reconnect_max_s: float = Field(30.0, gt=0)
+    session_timeout_s: float = Field(60.0, ge=10, le=86400)
+    reconnect_min_s: float = Field(1.0, gt=0, le=3600)
+    reconnect_max_s: float = Field(30.0, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _security(self) -> OpcuaDevice:
