@@ -66,6 +66,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from _plant_config import MARKER, n_signals, plant_config, subset  # noqa: E402
 
 from lineside.agent.config.models import LinesideConfig  # noqa: E402
+from lineside.csvcell import cell  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "plant.csv"
 TICK = os.sysconf("SC_CLK_TCK")
@@ -598,7 +599,7 @@ def append_csv(res: dict[str, Any]) -> None:
         w = csv.DictWriter(f, fieldnames=list(row))
         if new:
             w.writeheader()
-        w.writerow(row)
+        w.writerow({k: cell(v) for k, v in row.items()})
 
 
 def main() -> None:

@@ -208,3 +208,33 @@ def test_json_validates_against_the_published_schema():
     bad["enterprises"][2]["status"] = "zero"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
+
+
+# Tag values any uplink credential can write, and one hostile registered name.
+HOSTILE = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
+           "\tx", "\r=1"]
+
+
+def test_csv_neutralises_formulas_in_every_text_cell_and_keeps_them_flagged():
+    from tests.bureau.sample import REGISTRY, _k, build_report, period_containing, \
+        previous_period  # noqa: I001
+    import datetime as dt
+
+    from lineside.agent.report.model import Registered
+
+    p = period_containing("week", dt.date(2026, 11, 25), "Asia/Shanghai")
+    registry = [*REGISTRY, Registered("E4", "=1+1", "510114")]
+    rows = [_k("E4", "cutting", 50, 100), *(_k(h, "cutting", 80, 100) for h in HOSTILE)]
+    rep = build_report(registry, rows, [], p, previous_period(p),
+                       generated_at=dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.UTC))
+    text = render.to_csv(rep).lstrip("\ufeff")
+    out = list(csv.DictReader(io.StringIO(text, newline="")))
+    by_id = {r["id"]: r for r in out}
+    for h in HOSTILE:  # shown as text ('...), still flagged as outside the registry
+        assert by_id["'" + h]["status"] == "unregistered"
+    assert by_id["E4"]["name"] == "'=1+1"
+    for r in out:
+        for v in r.values():
+            assert not v.startswith(("=", "+", "@", "\t", "\r")), r
+            if v.startswith("-"):  # a negative number stays a number
+                float(v)

@@ -6,11 +6,11 @@ rates are fractions (0.63, not 63), absent figures are null, never 0.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from typing import Any
 
+from lineside import csvcell
 from lineside.agent.report.labels import KIND_ZH, both, kind_label, status_label
 from lineside.agent.report.model import (
     STAGE_KINDS,
@@ -106,24 +106,27 @@ def to_csv(r: Report) -> str:
     """One row per enterprise, rates as fractions, then one `*` row for the district.
 
     Starts with a UTF-8 byte-order mark so spreadsheet programs read the Chinese names.
+    Enterprise ids and names come from tag values anyone with an uplink credential can
+    write: every cell goes through `lineside.csvcell` (no formula ever evaluates).
     """
     kinds = [k for k in STAGE_KINDS if k in r.kinds_present()]
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow([*CSV_COLUMNS, *(f"rate_{k}" for k in kinds)])
+    w = csvcell.writer(buf)
+    put = lambda cells: w.writerow(csvcell.row(cells))  # noqa: E731 (names are untrusted)
+    put([*CSV_COLUMNS, *(f"rate_{k}" for k in kinds)])
 
     def f(x: float | None) -> str:
         return "" if x is None else f"{x:.6f}"
 
     for e in r.enterprises:
-        w.writerow([
+        put([
             e.id, e.name, e.region, e.status, f(e.automation_rate), f(e.previous_rate),
             f(e.trend), "" if e.meets_target is None else str(e.meets_target).lower(),
             f(e.digitized), f(e.oee), f"{e.good_count:.0f}", f"{e.planned_busy_s:.0f}",
             *(f(e.kinds[k].rate) if k in e.kinds else "" for k in kinds),
         ])
     d = r.district
-    w.writerow(["*", "全区 district", "", f"{d.meeting}/{d.reporting} meeting",
+    put(["*", "全区 district", "", f"{d.meeting}/{d.reporting} meeting",
                 f(d.mean_rate), f(d.previous_mean_rate), f(d.trend), "", "",
                 f(d.mean_oee), "", "", *("" for _ in kinds)])
     return "\ufeff" + buf.getvalue()

@@ -28,6 +28,7 @@ from lineside.agent.config.models import LinesideConfig
 from lineside.agent.simulator.calendar import downtime_at, scheduled_at
 from lineside.agent.simulator.codes import STATES
 from lineside.agent.simulator.model import TruthRow
+from lineside.csvcell import cell, uncell, writer
 
 HEADER = ("ts", "machine", "state", "auto", "good", "reject", "product", "fault_code")
 _SIDX = {s: i for i, s in enumerate(STATES)}
@@ -98,13 +99,13 @@ class TruthWriter:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._f: IO[str] = self.path.open("w", newline="", encoding="utf-8")
-        self._w = csv.writer(self._f)
+        self._w = writer(self._f)
         self._w.writerow(HEADER)
         self._flush_every, self._k = flush_every, 0
 
     def on_second(self, ts: int, rows: Sequence[TruthRow]) -> None:
-        self._w.writerows((ts, r.machine, r.state, int(r.auto), r.good, r.reject, r.product,
-                           r.fault_code) for r in rows)
+        self._w.writerows((ts, cell(r.machine), r.state, int(r.auto), r.good, r.reject,
+                           r.product, r.fault_code) for r in rows)
         self._k += 1
         if self._k % self._flush_every == 0:
             self._f.flush()
@@ -132,7 +133,7 @@ def load_truth(path: str | Path) -> Truth:
                 per_second = per_second or len(rows)
                 rows = []
             cur = ts
-            rows.append(TruthRow(mach, state, auto == "1", int(good), int(rej), int(prod),
+            rows.append(TruthRow(uncell(mach), state, auto == "1", int(good), int(rej), int(prod),
                                  int(fc)))
         if cur is not None and rows and (per_second is None or len(rows) == per_second):
             truth.on_second(cur, rows)
