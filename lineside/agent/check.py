@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from lineside.agent.config import ConfigError, LinesideConfig, load_config
+from lineside.agent.config import ConfigError, ConfigIssue, LinesideConfig, load_config
 
 SECRET_WORDS = ("password", "token", "secret", "private_key")
 
@@ -61,8 +61,9 @@ def read_plans(cfg: LinesideConfig) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    warnings: list[ConfigIssue] = []
     try:
-        cfg = load_config(args.config)
+        cfg = load_config(args.config, warnings)
     except ConfigError as e:
         if args.json:
             print(json.dumps([{"path": i.path, "line": i.line, "column": i.column,
@@ -71,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
             print(e.render(), file=sys.stderr)
         return 2
     n_machines = sum(len(s.machines) for ln in cfg.lines for s in ln.stages)
+    for w in warnings:
+        print(f"{args.config}:{w.line or '?'}:{w.column or '?'} warning: "
+              f"{w.path or '<root>'}: {w.message}", file=sys.stderr)
     if args.print_config:
         print(resolved_dump(cfg), end="")
         plans = read_plans(cfg)

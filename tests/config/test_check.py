@@ -219,3 +219,50 @@ def test_yaml_merge_keys_work_and_duplicates_are_errors() -> None:
     with pytest.raises(ConfigError) as exc:
         parse_config(dup, "dup.yaml")
     assert "duplicate key 'port'" in exc.value.render()
+
+
+# Valid but probably not meant: warnings, with the same path / line / words shape.
+WARNINGS = [
+    ("counters.bits contradicting a declared type",
+     "ideal_rate: 60\n", "ideal_rate: 60\n            counters: {bits: 16}\n",
+     "lines[0].stages[0].machines[0].counters.bits", "counters: {bits: 16}",
+     "declared uint32 (32 bits)"),
+    ("auto_mode on mechanized equipment",
+     "automation: automatic\n            ideal_rate: 60",
+     "automation: mechanized\n            ideal_rate: 60",
+     "lines[0].stages[0].machines[0].signals.auto_mode", "auto_mode:",
+     "never runs in auto"),
+    ("a reject counter alone",
+     "good: {address: 2, type: uint32}", "reject: {address: 2, type: uint32}",
+     "lines[0].stages[0].machines[0].signals.reject", "reject:", "stay absent"),
+]
+
+
+@pytest.mark.parametrize(("case", "old", "new", "path", "at", "words"), WARNINGS,
+                         ids=[c[0] for c in WARNINGS])
+def test_each_warning_is_named(case: str, old: str, new: str, path: str, at: str,
+                               words: str) -> None:
+    base = VALID.replace("good: {address: 2, type: uint32}",
+                         "good: {address: 2, type: uint32}\n"
+                         "              auto_mode: {address: 4, type: uint16}")
+    assert old in base, case
+    text = base.replace(old, new, 1)
+    clean: list = []
+    parse_config(base, "ok.yaml", warnings=clean)
+    assert clean == []
+    warnings: list = []
+    parse_config(text, "w.yaml", warnings=warnings)
+    found = [w for w in warnings if w.path == path]
+    assert found, f"no warning at {path}; got {warnings}"
+    assert any(w.line == line_of(text, at) for w in found), found
+    assert any(words in w.message for w in found), found
+
+
+def test_cli_prints_warnings_and_exits_0(tmp_path: Path) -> None:
+    f = tmp_path / "w.yaml"
+    f.write_text(VALID.replace("ideal_rate: 60\n", "ideal_rate: 60\n"
+                               "            counters: {bits: 16}\n"))
+    r = subprocess.run([sys.executable, "-m", "lineside.agent.cli", "check", str(f)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "warning: lines[0].stages[0].machines[0].counters.bits" in r.stderr

@@ -300,3 +300,19 @@ def test_process_metrics_follow_the_process():
             f.close()
     assert after[("process_open_fds", ())] - before[("process_open_fds", ())] >= 20
     assert after[("process_max_fds", ())] >= after[("process_open_fds", ())]
+def test_flagged_counter_dips_and_excess_reach_prometheus():
+    # The engine's flagged counter events (docs/engine.md, Counters) as counters: a dip
+    # of a PLC-computed good counter and a jump capped at the ideal rate.
+    from lineside.agent.engine.core import EngineStats
+    from lineside.agent.engine.counters import Counter
+
+    st = EngineStats()
+    c = Counter(32, per_s=1.0)  # 60 units/min x margin 1
+    for t, v in ((0, 100), (1, 99), (2, 101), (12, 1101)):
+        c.step(v, t, st)
+    # 99 is a dip; 101 is 1 above the mark; 1101 after 10 s: 10 + 1 allowed, 989 excess.
+    m = AgentMetrics(clock=Clock())
+    m.update_engine(st)
+    s = samples(m)
+    assert s[("lineside_engine_counter_dips_total", ())] == 1
+    assert s[("lineside_engine_counter_excess_units_total", ())] == 989

@@ -66,10 +66,10 @@ def test_counters_roll_over_at_their_width(demo_cfg: LinesideConfig, demo_day) -
     f, _ = demo_day
     rolled: Counter[int] = Counter()
     for mach in f.machines:
-        bits = mach.cfg.counters.bits
         for role in ("good", "reject", "total"):
             if role not in mach.cfg.signals:
                 continue
+            bits = mach.cfg.counter_bits(role)
             true_n = {"good": mach.good, "reject": mach.reject,
                       "total": mach.good + mach.reject}[role]
             shown = f.values()[f"{mach.cfg.id}.{role}"]

@@ -114,6 +114,38 @@ def model_check(cfg: LinesideConfig) -> list[Problem]:
     return problems
 
 
+def model_warnings(cfg: LinesideConfig) -> list[Problem]:
+    """Valid but probably not meant: `lineside check` prints these and exits 0."""
+    out: list[Problem] = []
+    for li, line in enumerate(cfg.lines):
+        for si, stage in enumerate(line.stages):
+            for mi, m in enumerate(stage.machines):
+                mloc: Loc = ("lines", li, "stages", si, "machines", mi)
+                bits = m.counters.bits
+                for name in ("good", "reject", "total"):
+                    declared = m.declared_counter_bits(name)
+                    if bits is not None and declared is not None and declared != bits:
+                        typ = getattr(m.signals[name], "type", "?")
+                        out.append(((*mloc, "counters", "bits"),
+                                    f"{bits} bits overrides counter `{name}` declared "
+                                    f"{typ} ({declared} bits): it is read as wrapping at "
+                                    f"2^{bits}; remove `bits` to follow the type"))
+                if m.automation != "automatic":
+                    for name in ("auto_mode",):
+                        if name in m.signals:
+                            out.append(((*mloc, "signals", name),
+                                        f"ignored for auto/manual: the machine is declared "
+                                        f"`{m.automation}`, and {m.automation} equipment "
+                                        "never runs in auto (docs/design.md, automation "
+                                        "rate); declare it `automatic` if it can"))
+                if "reject" in m.signals and not {"good", "total"} & set(m.signals):
+                    out.append(((*mloc, "signals", "reject"),
+                                "a reject counter alone gives reject_count only: quality, "
+                                "performance and OEE stay absent without a `good` or "
+                                "`total` counter"))
+    return out
+
+
 def _minutes(t) -> int:  # type: ignore[no-untyped-def]
     return t.hour * 60 + t.minute
 

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from lineside.agent.config.checks import model_check, reference_check
+from lineside.agent.config.checks import model_check, model_warnings, reference_check
 from lineside.agent.config.errors import ConfigError, ConfigIssue
 from lineside.agent.config.models import LinesideConfig
 from lineside.agent.config.yamlpos import (
@@ -99,9 +99,13 @@ def _message(err: Mapping[str, Any]) -> str:
     return msg
 
 
-def parse_config(text: str, source: str = "<config>", base_dir: Path | None = None
-                 ) -> LinesideConfig:
-    """Validate a configuration text; raise ConfigError listing every problem."""
+def parse_config(text: str, source: str = "<config>", base_dir: Path | None = None,
+                 warnings: list[ConfigIssue] | None = None) -> LinesideConfig:
+    """Validate a configuration text; raise ConfigError listing every problem.
+
+    `warnings`, when given, receives what is valid but probably not meant (an override
+    that contradicts a declared type, a signal the engine ignores).
+    """
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_CONFIG_BYTES:
         raise ConfigError(source, [ConfigIssue("", None, None, _too_big(size))])
@@ -130,12 +134,15 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
     problems += [_issue(data, positions, loc, msg) for loc, msg in model_check(cfg)]
     if problems:
         raise ConfigError(source, problems)
+    if warnings is not None:
+        warnings += [_issue(data, positions, loc, msg) for loc, msg in model_warnings(cfg)]
     if base_dir is not None:
         cfg = _resolve_paths(cfg, base_dir)  # type: ignore[assignment]
     return cfg
 
 
-def load_config(path: str | os.PathLike[str]) -> LinesideConfig:
+def load_config(path: str | os.PathLike[str], warnings: list[ConfigIssue] | None = None
+                ) -> LinesideConfig:
     p = Path(path)
     try:
         size = p.stat().st_size
@@ -145,7 +152,7 @@ def load_config(path: str | os.PathLike[str]) -> LinesideConfig:
     except OSError as e:
         raise ConfigError(str(p), [ConfigIssue("", None, None, f"cannot read: {e.strerror}")]
                           ) from None
-    return parse_config(text, str(p), base_dir=p.resolve().parent)
+    return parse_config(text, str(p), base_dir=p.resolve().parent, warnings=warnings)
 
 
 def _too_big(size: int) -> str:

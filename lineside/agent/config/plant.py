@@ -100,10 +100,24 @@ class StateSource(_Strict):
 
 
 class Counters(_Strict):
-    bits: Literal[16, 32, 64] = 32
+    bits: Literal[16, 32, 64] | None = Field(
+        None, description="override of every counter's width; default: each counter's "
+        "declared type (Modbus `type`, OPC UA node DataType read at connect), else 32")
     mode: Literal["total", "increment"] = Field(
         "total", description="total: cumulative counters; increment: per-cycle counts"
     )
+    rate_margin: float = Field(
+        2.0, ge=1, description="a counter never adds more than ideal rate x elapsed time x "
+        "this (the rest is flagged as excess, docs/engine.md)")
+
+
+# Width of the integer types a counter can be declared with (Modbus `type`, OPC UA
+# DataType names as the driver reports them). Signed types wrap at the same width.
+COUNTER_TYPE_BITS: dict[str, int] = {
+    "int16": 16, "uint16": 16, "int32": 32, "uint32": 32, "int64": 64, "uint64": 64,
+    "sbyte": 8, "byte": 8,
+}
+DEFAULT_COUNTER_BITS = 32
 
 
 def _signal_kind(v: Any) -> str:
@@ -147,6 +161,18 @@ class Machine(_Strict):
         if self.ideal_rate is not None and self.ideal_cycle_s is not None:
             raise ValueError("give only one of `ideal_rate` or `ideal_cycle_s`")
         return self
+
+    def declared_counter_bits(self, name: str) -> int | None:
+        """Width from the signal's declared type (Modbus); None when it has none."""
+        spec = self.signals.get(name)
+        t = getattr(spec, "type", None)
+        return COUNTER_TYPE_BITS.get(str(t).lower()) if t is not None else None
+
+    def counter_bits(self, name: str) -> int:
+        """Width of counter `name`: the override, else its declared type, else 32."""
+        if self.counters.bits is not None:
+            return self.counters.bits
+        return self.declared_counter_bits(name) or DEFAULT_COUNTER_BITS
 
     @property
     def ideal_cycle(self) -> float:

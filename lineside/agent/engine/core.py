@@ -22,6 +22,7 @@ from lineside.agent.config.models import LinesideConfig
 from lineside.agent.config.plant import ROLE_SIGNALS, STATES, Line, Machine
 from lineside.agent.engine import fields as F
 from lineside.agent.engine.calendar import ShiftInstance, Status, Timeline
+from lineside.agent.engine.counters import Counter
 from lineside.agent.engine.states import (
     BLOCKED,
     FAULT,
@@ -70,6 +71,9 @@ class EngineStats:
     unknown_signals: int = 0
     counter_resets: int = 0
     counter_rollovers: int = 0
+    counter_dips: int = 0  # decreases that are neither rollover nor reset: nothing added
+    counter_excess: int = 0  # rises beyond what the ideal rate allows
+    counter_excess_units: int = 0  # units of those rises not added
     state_changes: int = 0
 
 
@@ -94,20 +98,17 @@ class _M:
         "bacc",
         "bad",
         "cfg",
-        "cnt",
         "code",
+        "ctr",
         "cycle",
         "default_cycle",
         "dirty",
         "has_auto",
         "id",
-        "incr",
         "kinds",
         "last_good",
         "line_i",
         "live",
-        "mask",
-        "mod",
         "mode",
         "product",
         "products",
@@ -151,9 +152,12 @@ class _M:
         # Without an auto_mode signal an automatic machine is always in auto; manual
         # and mechanized equipment never counts (docs/design.md, automation rate).
         self.auto = self.auto_decl and not self.has_auto
-        self.incr = cfg.counters.mode == "increment"
-        self.mod = 1 << cfg.counters.bits
-        self.mask = self.mod - 1
+        # Counters, each at its own width; the allowance uses the fastest product rate.
+        fastest = max([self.rate, *(60.0 / c for c in self.products.values())])
+        per_s = fastest * float(cfg.counters.rate_margin) / 60.0
+        incr = cfg.counters.mode == "increment"
+        self.ctr = [Counter(cfg.counter_bits(name), per_s, incr)
+                    for name in ("good", "reject", "total")]
         self.kinds = ((F.G if "good" in cfg.signals else 0) | (F.R if "reject" in cfg.signals
                       else 0) | (F.T if "total" in cfg.signals else 0))
         # Where each state's time goes inside planned busy time.
@@ -174,7 +178,6 @@ class _M:
         self.last_good: float | None = None
         self.stale_at = NEVER
         self.bad = False
-        self.cnt: list[int | None] = [None, None, None]
         self.acc = [0.0] * F.ACC_N
         self.bacc = [0.0] * F.ACC_N
         self.sacc = [0.0] * F.ACC_N
@@ -183,22 +186,26 @@ class _M:
         self.dirty = False
 
     # -- snapshot ----------------------------------------------------------------------
-    _SNAP = ("acc", "acc_since", "auto", "bacc", "bad", "cnt", "code", "cycle", "last_good",
+    _SNAP = ("acc", "acc_since", "auto", "bacc", "bad", "code", "cycle", "last_good",
              "live", "product", "rate", "raw", "reason", "sacc", "since", "stale_at",
              "state", "stop_start")
 
     def dump(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self._SNAP}
+        d = {k: getattr(self, k) for k in self._SNAP}
+        d["cnt"] = [c.dump() for c in self.ctr]
+        return d
 
-    def load(self, d: dict[str, Any]) -> None:
+    def load(self, d: dict[str, Any], now: float) -> None:
         for k in self._SNAP:
             if k in d:
                 v = d[k]
                 if k in ("acc", "bacc", "sacc"):
                     v = (list(v) + [0.0] * F.ACC_N)[: F.ACC_N]
-                elif k in ("raw", "cnt"):
+                elif k == "raw":
                     v = list(v)
                 setattr(self, k, v)
+        for c, cd in zip(self.ctr, d.get("cnt") or [], strict=False):
+            c.load(cd, now)
 
 
 # -- read-only view for the live terminal ------------------------------------------------
@@ -382,29 +389,12 @@ class Engine:
                     continue
                 v = s.value
                 try:
-                    iv = int(v) & m.mask
+                    iv = int(v)
                 except (TypeError, ValueError, OverflowError):
                     continue
                 k = role - R_GOOD
-                if m.incr:
-                    d = iv
-                else:
-                    prev = m.cnt[k]
-                    if iv == prev:
-                        continue
-                    m.cnt[k] = iv
-                    if prev is None:  # first value: the baseline
-                        continue
-                    if iv > prev:
-                        d = iv - prev
-                    else:
-                        w = iv + m.mod - prev
-                        if w < (m.mod >> 2):
-                            d = w
-                            st.counter_rollovers += 1
-                        else:  # a reset: counted from zero, never as a jump
-                            d = iv
-                            st.counter_resets += 1
+                c = m.ctr[k]
+                d = c.step(iv, ts, st)  # docs/engine.md, Counters: never invents units
                 if d and m.mode == ON:
                     acc = m.acc
                     acc[F.CG + k] += d
@@ -475,6 +465,22 @@ class Engine:
                 return
             pv.last = sv
             out.append(Point("signal", pv.tags, {"text": sv}, _ns(s.ts)))
+
+    def learn_counter_bits(self, widths: dict[str, int]) -> None:
+        """Counter widths a driver learned (OPC UA DataType at connect), by signal key.
+
+        They apply where the configuration says nothing: no `counters.bits` override
+        and no declared type (docs/engine.md, Counters). Keys that are not counters of
+        this configuration are ignored.
+        """
+        for key, bits in widths.items():
+            r = self._route.get(key)
+            if r is None or not (R_GOOD <= r[1] <= R_TOTAL):
+                continue
+            m, role = r
+            name = key.rsplit(".", 1)[1]
+            if m.cfg.counters.bits is None and m.cfg.declared_counter_bits(name) is None:
+                m.ctr[role - R_GOOD].set_bits(int(bits))
 
     # ====================================================================== clock ticks
     def tick(self, now_ts: float) -> list[Point]:
@@ -904,7 +910,7 @@ class Engine:
         for mid, d in snap.get("machines", {}).items():
             m = self._by_id.get(mid)
             if m is not None:  # machines removed from the config are dropped
-                m.load(d)
+                m.load(d, self._now)
         for mid in snap.get("dirty", []):
             m = self._by_id.get(mid)
             if m is not None and not m.dirty:

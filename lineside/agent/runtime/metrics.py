@@ -173,6 +173,13 @@ class AgentMetrics:
             "Samples older than the last closed bucket (counted, not applied)", registry=r)
         self.samples_in = Counter("lineside_engine_samples",
                                   "Samples fed to the engine", registry=r)
+        self.counter_dips = Counter(
+            "lineside_engine_counter_dips",
+            "Counter decreases that are neither rollover nor reset (nothing added)", registry=r)
+        self.counter_excess_units = Counter(
+            "lineside_engine_counter_excess_units",
+            "Counter units beyond ideal rate x elapsed x margin (flagged, not added)",
+            registry=r)
 
         # runtime
         self.config_loaded_gauge = Gauge("lineside_config_loaded",
@@ -332,10 +339,12 @@ class AgentMetrics:
                     self._deltas.step(("sink", sink_id, "dropped", str(meas)), v))
 
     def update_engine(self, stats: object) -> None:
-        """The engine's cumulative counters: buckets_closed, late_samples, samples_in."""
+        """The engine's cumulative counters (EngineStats fields of the same names)."""
         for name, counter in (("buckets_closed", self.buckets_closed),
                               ("late_samples", self.late_samples),
-                              ("samples_in", self.samples_in)):
+                              ("samples_in", self.samples_in),
+                              ("counter_dips", self.counter_dips),
+                              ("counter_excess_units", self.counter_excess_units)):
             v = _num(_get(stats, name))
             if v is not None:
                 counter.inc(self._deltas.step(("engine", name), v))

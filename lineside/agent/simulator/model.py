@@ -92,10 +92,11 @@ class MachineSim:
         self.off_shift = False  # idle because the calendar says so
         self.major = False
         rc = _stream(seed, m.id, "counters")
-        span = 1 << m.counters.bits
         lo, hi = prof.counter_headroom
+        # Each counter wraps at its own width (Machine.counter_bits), as in a real PLC.
+        self.counter_span = {r: 1 << m.counter_bits(r) for r in ("good", "reject", "total")}
         self.counter_base = {r: (span - rc.randint(int(lo), int(hi))) % span
-                             for r in ("good", "reject", "total")}
+                             for r, span in self.counter_span.items()}
         # Production segment: units made = floor((t - seg_t0) * rate + frac), see _produce.
         self.seg_t0 = start_ts
         self.seg_rate = 0.0
@@ -323,7 +324,7 @@ class MachineSim:
     def counter(self, role: str) -> int:
         n = {"good": self.good, "reject": self.reject,
              "total": self.good + self.reject}[role]
-        return (self.counter_base[role] + n) % (1 << self.cfg.counters.bits)
+        return (self.counter_base[role] + n) % self.counter_span[role]
 
     def signal_value(self, name: str, spec: Any, t: float) -> Value:
         st, m = self.state, self.cfg

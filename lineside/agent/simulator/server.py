@@ -269,7 +269,7 @@ class OpcuaSim:
         for key, spec, mid in self.signals:
             role = key.split(".", 1)[1]
             v = values[key]
-            vt = self._vtype(ua, v, machines[mid].cfg.counters.bits, role)
+            vt = self._vtype(ua, v, machines[mid].cfg.counter_bits(role), role)
             if spec.node is not None:
                 text = spec.node.strip()
                 if text.startswith("nsu="):  # nsu=<uri>;s=... : register the URI first

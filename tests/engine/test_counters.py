@@ -1,0 +1,129 @@
+"""The counting rule (engine/counters.py, docs/engine.md "Counters"), case by case.
+
+Every case is one counter read at the times given (seconds), on a machine whose ideal
+rate is `rate` units per minute, with the default margin 2: the allowance of a change is
+`rate / 60 x 2 x seconds since the last change` plus at most one unit left over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hs
+
+from lineside.agent.engine.core import EngineStats
+from lineside.agent.engine.counters import Counter
+
+
+@dataclass
+class CCase:
+    name: str
+    bits: int
+    rate: float  # units per minute
+    reads: list[tuple[float, int]]
+    units: int
+    stats: dict[str, int] = field(default_factory=dict)
+    incr: bool = False
+
+
+CASES = [
+    CCase("a rise counts as it is", 32, 60, [(0, 100), (10, 110)], 10),
+    CCase("uint16 wrap: 65530 -> 4 is 65536 - 65530 + 4 = 10 units", 16, 60,
+          [(0, 65530), (5, 4)], 10,
+          {"counter_rollovers": 1}),
+    # int16 read as signed: -32768 & 0xFFFF = 32768, one above 32767: a plain rise.
+    CCase("int16 32767 -> -32768 is one unit", 16, 60, [(0, 32767), (1, -32768)], 1,
+          {"counter_rollovers": 0}),
+    # -1 & 0xFFFF = 65535 -> 0 wraps: 0 + 65536 - 65535 = 1 unit; then 0 -> 2.
+    CCase("int16 -1 -> 0 -> 2 is three units", 16, 60, [(0, -1), (1, 0), (2, 2)], 3,
+          {"counter_rollovers": 1}),
+    CCase("int32 2147483647 -> -2147483648 is one unit", 32, 60,
+          [(0, 2**31 - 1), (1, -2**31)], 1),
+    CCase("uint64 wrap", 64, 60, [(0, 2**64 - 2), (2, 1)], 3, {"counter_rollovers": 1}),
+    # The PLC computes good = total - reject and updates reject first: 1,000,000 ->
+    # 999,999 (dip: nothing) -> 1,000,001 (2 above the reading, 1 above the mark).
+    CCase("PLC-computed good dips by one", 32, 60,
+          [(0, 1_000_000), (1, 999_999), (2, 1_000_001)], 1, {"counter_dips": 1}),
+    CCase("dip, climbing back, passing the mark", 32, 60,
+          [(0, 500), (1, 490), (2, 495), (3, 500), (5, 503)], 3, {"counter_dips": 1}),
+    # 16-bit reset from 50,000 to 0 then 5 units in 4 s (allowance 1 + 4 x 2 = 9):
+    # a reset adds the new value; the old rule read it as a rollover (+15,541).
+    CCase("16-bit reset from above 49,152", 16, 60, [(0, 50_000), (4, 5)], 5,
+          {"counter_resets": 1, "counter_rollovers": 0}),
+    CCase("reset to zero then counting on", 32, 60, [(0, 5500), (30, 0), (600, 480)], 480,
+          {"counter_resets": 1}),
+    # 10 s at 60/min x 2 = 20 units + 1 left over = 21 allowed; 1000 read: 979 excess.
+    CCase("a jump beyond the ideal rate is capped and flagged", 32, 60,
+          [(0, 0), (10, 1000)], 21, {"counter_excess": 1, "counter_excess_units": 979}),
+    # Correction 10,000 -> 9,000 after 5 s (allowance 11): neither wrap nor restart.
+    CCase("a correction adds nothing", 32, 60, [(0, 10_000), (5, 9_000), (10, 9_005)], 0,
+          {"counter_dips": 1, "counter_resets": 0}),
+    # Slow machine, 2 units/min: the one left-over unit lets a reset seen at 1 count.
+    CCase("slow machine reset seen at one", 32, 2, [(0, 300), (40, 301), (41, 1)], 2,
+          {"counter_resets": 1}),
+    # Link down for an hour: the units made meanwhile arrive at once, within allowance.
+    CCase("an hour without reads", 32, 60, [(0, 100), (3600, 3700)], 3600),
+    # Increment mode: the first read has no elapsed time (1 unit allowed, none left);
+    # at 2 s: 4 allowed, 2 added, 1 left over; at 4 s (0 at 3 s is no change): 1 + 4.
+    CCase("increment mode adds each value", 32, 60, [(0, 1), (2, 2), (3, 0), (4, 2)], 5,
+          incr=True),
+    CCase("increment mode caps too", 32, 60, [(0, 1), (1, 50)], 3,
+          {"counter_excess_units": 48}, incr=True),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_counting_rule(case: CCase) -> None:
+    st = EngineStats()
+    c = Counter(case.bits, case.rate / 60.0 * 2.0, case.incr)
+    units = sum(c.step(v, t, st) for t, v in case.reads)
+    assert units == case.units
+    for k, v in case.stats.items():
+        assert getattr(st, k) == v, k
+
+
+WIDTHS = [(8, False), (16, False), (16, True), (32, False), (32, True), (64, False),
+          (64, True)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(wb=hs.sampled_from(WIDTHS), start_below=hs.integers(1, 50), after=hs.integers(0, 50))
+def test_a_wrap_at_every_width_and_signedness_is_exact(wb: tuple[int, bool], start_below: int,
+                                                       after: int) -> None:
+    bits, signed = wb
+    mod = 1 << bits
+
+    def as_plc(u: int) -> int:  # the value a driver hands over for that register
+        u %= mod
+        return u - mod if signed and u >= mod >> 1 else u
+
+    # Counter `start_below` units short of the wrap, then `start_below + after` units.
+    st = EngineStats()
+    c = Counter(bits, per_s=1000.0)
+    first = mod - start_below
+    assert c.step(as_plc(first), 0.0, st) == 0
+    assert c.step(as_plc(first + start_below + after), 1.0, st) == start_below + after
+    assert st.counter_dips == st.counter_resets == st.counter_excess == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(bits=hs.sampled_from([16, 32]), rate=hs.floats(0.5, 600),
+       reads=hs.lists(hs.tuples(hs.floats(0.0, 120.0), hs.integers(-2**40, 2**40)),
+                      min_size=1, max_size=40))
+def test_counted_units_never_exceed_what_the_ideal_rate_allows(
+        bits: int, rate: float, reads: list[tuple[float, int]]) -> None:
+    # Whatever the PLC shows (wraps, resets, garbage), over any run the units added are
+    # at most one left-over unit plus ideal rate x margin x the time the run spans.
+    per_s = rate / 60.0 * 2.0
+    st = EngineStats()
+    c = Counter(bits, per_s)
+    t = 0.0
+    first_t: float | None = None
+    total = 0
+    for dt_, v in reads:
+        t += dt_
+        total += c.step(v, t, st)
+        first_t = t if first_t is None else first_t
+        assert total <= 1 + per_s * (t - first_t) + 1e-9
