@@ -107,7 +107,7 @@ class Counters(_Strict):
         "total", description="total: cumulative counters; increment: per-cycle counts"
     )
     rate_margin: float = Field(
-        2.0, ge=1, description="a counter never adds more than ideal rate x elapsed time x "
+        2.0, ge=1, le=100, description="a counter never adds more than ideal rate x elapsed time x "
         "this (the rest is flagged as excess, docs/engine.md)")
 
 
