@@ -15,7 +15,12 @@ their source so every query follows the same rules (tests/deploy checks both):
   sum(rate x planned_busy_s) / sum(planned_busy_s), the way the engine weights lines
   into the site;
 - every query of the `oee`/`oee_shift` measurements pins `level`, so an "All" selection
-  never mixes machines, stages, lines and the site.
+  never mixes machines, stages, lines and the site;
+- no fixed datasource: every board has a `datasource` variable (its default is the
+  provisioned datasource, another Grafana picks its own of the same type on import) and
+  every panel, query and variable refers to `${datasource}`;
+- a machine named in a row of the plant board (tables, state timeline) links to the
+  machine board for that machine over the same time range.
 """
 
 from __future__ import annotations
@@ -26,8 +31,13 @@ from pathlib import Path
 from typing import Any
 
 OUT = Path(__file__).resolve().parent / "dashboards"
-INFLUX = {"type": "influxdb", "uid": "lineside-influxdb"}
-PROM = {"type": "prometheus", "uid": "lineside-prometheus"}
+INFLUX = {"type": "influxdb", "uid": "${datasource}"}
+PROM = {"type": "prometheus", "uid": "${datasource}"}
+# What deploy/grafana/provisioning/datasources/lineside.yaml provisions: the default of
+# each board's datasource variable.
+PROVISIONED = {"influxdb": ("lineside-influxdb", "lineside InfluxDB"),
+               "prometheus": ("lineside-prometheus", "lineside Prometheus")}
+MACHINE_BOARD = ("lineside-machine", "lineside-machine")  # uid, URL slug
 OEE_TARGET = 0.65  # a common world-class-minus target; edit the thresholds per plant
 AUTOMATION_TARGET = 0.60  # the district plan (docs/design.md)
 
@@ -154,19 +164,22 @@ def panel(kind: str, title: str, targets: list[dict], description: str = "",
           options: dict | None = None, custom: dict | None = None,
           overrides: list | None = None, transformations: list | None = None,
           mappings: list | None = None, interval: str | None = None,
-          datasource: dict | None = None) -> dict:
+          datasource: dict | None = None, links: list | None = None) -> dict:
     defaults: dict[str, Any] = {}
     if unit:
         defaults["unit"] = unit
     if th:
         defaults["thresholds"] = th
         defaults["color"] = {"mode": "thresholds"}
-    if minmax:
-        defaults["min"], defaults["max"] = minmax
+    if minmax:  # None: no bound (Grafana's schema has no null min/max)
+        defaults.update({k: v for k, v in zip(("min", "max"), minmax, strict=True)
+                         if v is not None})
     if custom:
         defaults["custom"] = custom
     if mappings:
         defaults["mappings"] = mappings
+    if links:
+        defaults["links"] = links
     p: dict[str, Any] = {
         "type": kind, "title": title, "description": description,
         "datasource": datasource or targets[0]["datasource"], "targets": targets,
@@ -223,11 +236,25 @@ def timeseries(title: str, targets: list[dict], unit: str = "percentunit",
 
 def table(title: str, targets: list[dict], description: str = "",
           transformations: list | None = None, overrides: list | None = None,
-          unit: str | None = None) -> dict:
+          unit: str | None = None, links: list | None = None) -> dict:
     return panel("table", title, targets, description, unit,
                  options={"showHeader": True, "cellHeight": "sm",
                           "footer": {"show": False, "reducer": ["sum"], "fields": ""}},
-                 transformations=transformations, overrides=overrides)
+                 transformations=transformations, overrides=overrides, links=links)
+
+
+def machine_link(machine: str, line: str = "$__all", stage: str = "$__all") -> list[dict]:
+    """A data link to the machine board for one machine, over the same time range.
+
+    `machine`, `line`, `stage` are Grafana link expressions: `${__data.fields.machine}`
+    in a table row, `${__field.labels.machine}` on a series. The site selection is
+    carried as it is; a line or stage the panel does not know stays "All" (machine ids
+    are unique in a plant, so the machine alone names it).
+    """
+    uid, slug = MACHINE_BOARD
+    url = (f"/d/{uid}/{slug}?${{site:queryparam}}&var-line={line}&var-stage={stage}"
+           f"&var-machine={machine}&${{__url_time_range}}")
+    return [{"title": f"Machine board: {machine}", "url": url, "targetBlank": False}]
 
 
 def state_mappings() -> list[dict]:
@@ -236,11 +263,12 @@ def state_mappings() -> list[dict]:
     }}]
 
 
-def state_timeline(title: str, filters: tuple[str, ...], description: str = "") -> dict:
+def state_timeline(title: str, filters: tuple[str, ...], description: str = "",
+                   links: list | None = None) -> dict:
     q = (f'SELECT "state" FROM "machine_state" WHERE {_where("machine", filters)} '
          f'GROUP BY "machine"')
     return panel("state-timeline", title, [t_influx(q, alias="$tag_machine")], description,
-                 mappings=state_mappings(),
+                 mappings=state_mappings(), links=links,
                  custom={"fillOpacity": 80, "lineWidth": 0},
                  options={"mergeValues": True, "showValue": "never", "alignValue": "left",
                           "rowHeight": 0.8, "legend": {"showLegend": True,
@@ -264,13 +292,24 @@ def pct_override(*names: str) -> list[dict]:
 def var_query(name: str, label: str, query: str, multi: bool = True,
               include_all: bool = True, ds: dict = INFLUX) -> dict:
     return {"name": name, "label": label, "type": "query", "datasource": ds,
-            "query": query, "definition": query, "refresh": 2, "sort": 1,
+            "query": query, "refresh": 2, "sort": 1,
             "multi": multi, "includeAll": include_all, "current": {}, "options": [],
             "hide": 0, "regex": ""}
 
 
+def var_datasource(kind: str) -> dict:
+    """The board's `datasource` variable: any datasource of this type, the provisioned one
+    by default (Grafana falls back to its default one of the type when that is absent)."""
+    uid, name = PROVISIONED[kind]
+    return {"name": "datasource", "label": "Data source", "type": "datasource",
+            "query": kind, "current": {"selected": False, "text": name, "value": uid},
+            "options": [], "hide": 0, "refresh": 1, "regex": "", "multi": False,
+            "includeAll": False}
+
+
 def plant_vars(machine_multi: bool = True) -> list[dict]:
     return [
+        var_datasource("influxdb"),
         var_query("site", "Site", 'SHOW TAG VALUES FROM "oee" WITH KEY = "site"'),
         var_query("line", "Line", 'SHOW TAG VALUES FROM "oee" WITH KEY = "line" '
                   'WHERE "site" =~ /^$site$/'),
@@ -393,7 +432,9 @@ def plant_overview() -> dict:
         'AND ' + " AND ".join(machines) + ' AND time > now() - 30d '
         'GROUP BY "line", "stage", "machine"', fmt="table")],
         description="The last state change of each machine (within 30 days); Time is "
-        "when it entered that state.",
+        "when it entered that state. A row opens the machine's board.",
+        links=machine_link("${__data.fields.machine}", "${__data.fields.line}",
+                           "${__data.fields.stage}"),
         overrides=[{"matcher": {"id": "byName", "options": "state"},
                     "properties": [{"id": "mappings", "value": state_mappings()},
                                    {"id": "custom.cellOptions",
@@ -402,7 +443,9 @@ def plant_overview() -> dict:
             "indexByName": {"line": 0, "stage": 1, "machine": 2, "state": 3, "Time": 4},
             "renameByName": {"Time": "since"}}}]), 8, 12)
     L.add(state_timeline("State timeline", machines,
-                         "Every state change (measurement machine_state)."), 16, 12)
+                         "Every state change (measurement machine_state). A machine's row "
+                         "opens its board.",
+                         links=machine_link("${__field.labels.machine}")), 16, 12)
 
     L.row("Losses")
     loss_cols = [("fault_s", "fault", "/3600"), ("setup_s", "setup", "/3600"),
@@ -425,7 +468,8 @@ def plant_overview() -> dict:
         sums([("small_stops", "small stops"), ("small_stop_s", "minutes", "/60")],
              "machine", machines, ("line", "machine")), fmt="table")],
         "Stops shorter than the small-stop threshold (default 2 min): part of the "
-        "availability loss, counted separately.",
+        "availability loss, counted separately. A row opens the machine's board.",
+        links=machine_link("${__data.fields.machine}", "${__data.fields.line}"),
         transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True}}},
                          {"id": "sortBy", "options": {"sort": [{"field": "small stops",
                                                                 "desc": True}]}}]), 8, 9)
@@ -660,14 +704,32 @@ def agent_health() -> dict:
                "[$__rate_interval]))", "B", "late samples"),
     ], unit="short", datasource=PROM), 24, 7)
 
+    L.row("Process")
+    L.add(timeseries("Memory (RSS)", [t_prom(f"process_resident_memory_bytes{{{inst}}}",
+                                             legend="{{instance}}")],
+                     unit="bytes", datasource=PROM,
+                     description="Resident memory of the agent process; compare with the "
+                     "unit's MemoryHigh/MemoryMax."), 8, 7)
+    L.add(timeseries("CPU (cores)", [t_prom(
+        f"rate(process_cpu_seconds_total{{{inst}}}[$__rate_interval])",
+        legend="{{instance}}")], unit="short", datasource=PROM,
+        description="User + system CPU seconds per second: 1 = one core busy."), 8, 7)
+    L.add(timeseries("Open file descriptors / limit", [t_prom(
+        f"process_open_fds{{{inst}}} / process_max_fds{{{inst}}}", legend="{{instance}}")],
+        unit="percentunit", datasource=PROM, minmax=(0, 1),
+        th=thresholds(("green", None), ("orange", 0.5), ("red", 0.8)),
+        description="Sockets to PLCs and sinks, queue files: a share that keeps growing "
+        "is a leak."), 8, 7)
+
     variables = [
+        var_datasource("prometheus"),
         var_query("instance", "Agent", "label_values(lineside_build_info, instance)", ds=PROM),
         var_query("device", "Device",
                   'label_values(lineside_device_up{instance=~"$instance"}, device)', ds=PROM),
         var_query("sink", "Sink",
                   'label_values(lineside_sink_up{instance=~"$instance"}, sink)', ds=PROM),
     ]
-    for v in variables:
+    for v in variables[1:]:
         v["query"] = {"query": v["query"], "refId": "PrometheusVariableQueryEditor-VariableQuery"}
     return dashboard("lineside-agent", "lineside · Agent health",
                      "The agent's own metrics (Prometheus): devices, delivery, engine.",

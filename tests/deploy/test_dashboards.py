@@ -15,6 +15,7 @@ import json
 import re
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -197,10 +198,42 @@ def test_dashboard_structure(name):
     if name in ("plant-overview.json", "machine.json"):
         names = {v["name"] for v in board["templating"]["list"]}
         assert names >= {"site", "line", "stage", "machine", "shift"}
-    for p in board["panels"]:
-        ds = p.get("datasource")
-        if isinstance(ds, dict) and not str(ds.get("uid", "")).startswith("$"):
-            assert ds["uid"] in PROVISIONED_UIDS, (p["title"], ds)
+
+
+def datasource_refs(node: object, where: str = "$") -> list[tuple[str, dict]]:
+    """Every `datasource` reference in a board: panels, queries, variables."""
+    found = []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "datasource" and isinstance(v, dict):
+                found.append((where, v))
+            else:
+                found += datasource_refs(v, f"{where}.{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            found += datasource_refs(v, f"{where}[{i}]")
+    return found
+
+
+@pytest.mark.parametrize("name", BOARD_FILES)
+def test_no_fixed_datasource_uid(name):
+    """Every reference goes through the board's one `datasource` variable, so the board
+    imports into a Grafana whose datasources have other uids; its default is the
+    provisioned datasource, so the provisioned set-up needs no click."""
+    board = json.loads((BOARDS / name).read_text())
+    ds_vars = [v for v in board["templating"]["list"] if v["type"] == "datasource"]
+    assert [v["name"] for v in ds_vars] == ["datasource"]
+    kind = ds_vars[0]["query"]
+    refs = datasource_refs(board["panels"]) + datasource_refs(board["templating"]["list"])
+    assert len(refs) > 10
+    fixed = [(w, r) for w, r in refs if r.get("uid") != "${datasource}" or r["type"] != kind]
+    assert not fixed, fixed
+    default = ds_vars[0].get("current", {}).get("value")
+    assert default in (*PROVISIONED_UIDS, None)
+    if default is not None:  # the uid provisioning gives the datasource of this type
+        provisioned = (ROOT / "deploy" / "grafana" / "provisioning" / "datasources"
+                       / "lineside.yaml").read_text()
+        assert re.search(rf"uid: {default}\n\s+type: {kind}\n", provisioned), default
 
 
 @pytest.mark.parametrize("mode", ["all", "first"])
@@ -328,3 +361,84 @@ def test_ratio_is_not_a_mean_of_bucket_ratios(plant):
     summed = (sum(p.fields["ideal_good_s"] for p in site)
               / sum(p.fields["planned_busy_s"] for p in site))
     assert panel_row["OEE"] == pytest.approx(summed, rel=1e-9)
+
+
+# ------------------------------------------------------------------ data links
+def link_panels(board: dict) -> list[dict]:
+    return [p for p in board["panels"] if p.get("fieldConfig", {}).get("defaults", {})
+            .get("links")]
+
+
+def grafana_link(url: str, variables: dict[str, list[str]], fields: dict[str, str],
+                 t_from_ms: int, t_to_ms: int) -> str:
+    """A data link URL the way Grafana fills it in for one row or series."""
+    def sub(m: re.Match[str]) -> str:
+        expr = m.group(1)
+        if expr == "__url_time_range":
+            return f"from={t_from_ms}&to={t_to_ms}"
+        if expr.startswith(("__data.fields.", "__field.labels.")):
+            return urllib.parse.quote(fields[expr.rsplit(".", 1)[1]])
+        name, _, fmt = expr.partition(":")
+        assert fmt == "queryparam", expr
+        return "&".join(f"var-{name}={urllib.parse.quote(v)}" for v in variables[name])
+
+    out = re.sub(r"\$\{([^}]+)\}", sub, url)
+    assert "${" not in out, out
+    return out
+
+
+def test_plant_rows_and_state_timeline_link_to_the_machine_board(plant):
+    """Each link, filled in from a real row of its panel, opens the machine board on that
+    machine over the same time range, with variables the machine board has and a machine
+    its own variable query offers."""
+    import urllib.parse
+
+    ifx, data = plant
+    boards = {b["uid"]: b for b in load_boards().values()}
+    plant_board = boards["lineside-plant"]
+    panels = link_panels(plant_board)
+    assert {p["title"] for p in panels} >= {"Current state of every machine", "State timeline",
+                                            "Small stops per machine"}
+    t_from, t_to = int(data.t_start * 1000), int(data.t_end * 1000)
+    plant_values = resolve_variables(plant_board, ifx, "all")
+    checked = 0
+    for p in panels:
+        (target,) = p["targets"]
+        series = ifx.query(interpolate(target["query"], plant_values, data.t_start,
+                                       data.t_end), db=DB)
+        assert series, p["title"]
+        for link in p["fieldConfig"]["defaults"]["links"]:
+            for s in series[:3]:
+                # table rows see tags as fields; a series sees them as labels
+                fields = dict(s.get("tags") or {})
+                url = grafana_link(link["url"], {"site": ["$__all"]}, fields, t_from, t_to)
+                parsed = urllib.parse.urlsplit(url)
+                uid = parsed.path.split("/")[2]
+                assert uid == "lineside-machine", url
+                params = urllib.parse.parse_qs(parsed.query)
+                assert params["from"] == [str(t_from)] and params["to"] == [str(t_to)]
+                target_board = boards[uid]
+                names = {v["name"] for v in target_board["templating"]["list"]}
+                given = {k[4:]: v for k, v in params.items() if k.startswith("var-")}
+                assert set(given) <= names, (url, set(given) - names)
+                assert given["machine"] == [fields["machine"]]
+                # the machine board's own variables, resolved with what the link sets
+                chosen = {k: (".*" if v == ["$__all"] else fmt_values(v))
+                          for k, v in given.items() if k != "machine"}
+                offered = machine_options(target_board, ifx, chosen)
+                assert fields["machine"] in offered, (url, offered)
+                checked += 1
+    assert checked >= 6
+
+
+def machine_options(board: dict, ifx, chosen: dict[str, str]) -> list[str]:
+    resolved: dict[str, str] = {}
+    for v in board["templating"]["list"]:
+        if v["type"] != "query":
+            continue
+        q = interpolate(v["query"], resolved, 0, 0)
+        values = sorted({r[1] for s in ifx.query(q, db=DB) for r in s["values"]})
+        if v["name"] == "machine":
+            return values
+        resolved[v["name"]] = chosen.get(v["name"], fmt_values(values[:1]))
+    raise AssertionError("no machine variable")
