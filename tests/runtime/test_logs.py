@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -92,3 +93,118 @@ def test_no_priority_prefix_when_stderr_is_not_the_journal(tmp_path, journal_str
     """Unset, or inherited by a process whose stderr now goes elsewhere."""
     lines = _log_to_file(tmp_path, journal_stream)
     assert lines and not any(ln.startswith("<") for ln in lines), lines
+
+
+# (second, device, kind) of WARNING records from one logger; which pass a 60 s limit.
+PER_DEVICE_AND_KIND = [
+    (0, "plc-1", "timeout", True),
+    (0, "plc-2", "timeout", True),           # another device: its own line
+    (0, "plc-3", "connect", True),
+    (0, "plc-4", "illegal_address", True),
+    (1, "plc-1", "timeout", False),          # same device, same kind: counted
+    (2, "plc-4", "device_failure", True),    # the kind changed: logged at once
+    (3, "plc-4", "busy", True),
+    (4, "plc-4", "timeout", True),
+    (5, "plc-4", "timeout", False),
+    (61, "plc-1", "timeout", True),          # a minute later: once more, with the count
+]
+
+
+def test_rate_limit_is_per_logger_device_and_error_kind() -> None:
+    now = [0.0]
+    f = RateLimit(period_s=60, clock=lambda: now[0])
+    got = []
+    for t, device, kind, _ in PER_DEVICE_AND_KIND:
+        now[0] = float(t)
+        got.append(f.filter(_record("modbus %s: %s failed: %s", device=device, kind=kind)))
+    assert got == [want for *_, want in PER_DEVICE_AND_KIND]
+    # the same template from another logger is not swallowed either
+    rec = logging.LogRecord("lineside.drivers.opcua", logging.WARNING, __file__, 1,
+                            "modbus %s: %s failed: %s", (), None)
+    rec.device, rec.kind = "plc-1", "timeout"
+    assert f.filter(rec)
+
+
+def test_pymodbus_frame_dumps_are_cut_below_debug(capsys) -> None:
+    from pymodbus.logging import Log
+
+    from lineside.agent.runtime.logs import setup_logging
+
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level, Log._logger.level)
+    try:
+        for level in ("info", "debug"):
+            setup_logging(level, "text")
+            Log.setLevel(logging.getLevelName(level.upper()))
+            Log.frame_dump = []
+            for i in range(20):  # below debug pymodbus keeps them, to append to an error
+                Log.transport_dump(Log.SEND_DATA, bytes([i, 3, 0, 0]), b"")
+            Log.error("No response received after {} retries", 0)
+            lines = capsys.readouterr().err.splitlines()
+            assert any("No response received" in ln for ln in lines), lines
+            assert all(ln[:4].isdigit() for ln in lines), lines  # every line a record
+            frames = [ln for ln in lines if "send: 0x" in ln]
+            if level == "info":
+                assert len(lines) == 1 and not frames, lines
+                assert "run with log level debug" in lines[0]
+            else:  # debug: each frame is its own timestamped debug line
+                assert len(frames) == 20, lines
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        Log.setLevel(saved[2])
+
+
+def _exception(code: int):
+    def reply(frame: bytes) -> bytes:
+        import struct
+
+        tid, unit, fc = frame[0:2], frame[6], frame[7]
+        body = bytes([fc | 0x80, code])
+        return tid + b"\x00\x00" + struct.pack(">H", len(body) + 1) + bytes([unit]) + body
+    return reply
+
+
+async def test_four_failing_devices_and_a_changing_kind_are_all_told(capsys) -> None:
+    """Real pymodbus clients against scripted PLCs: every device's failure is logged,
+    each change of kind of one device is a WARNING, its recovery an INFO, and every
+    line is a timestamped record (no frame dump)."""
+    from lineside.agent.runtime.logs import setup_logging
+    from tests.drivers.modbus.helpers import driver, tcp_device
+    from tests.drivers.modbus.test_faults import ScriptedPeer, good, short
+
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    setup_logging("info", "text")
+    changing = [_exception(2), _exception(4), _exception(6), _exception(6), short, good]
+    peers = [ScriptedPeer(changing)] + [ScriptedPeer([short]) for _ in range(3)]
+    drivers = []
+    try:
+        for i, peer in enumerate(peers):
+            port = await peer.start()
+            drivers.append(driver(tcp_device(port, id=f"plc-{i}", timeout_s=0.2,
+                                             busy_retries=0, reconnect_min_s=0.01,
+                                             reconnect_max_s=0.01),
+                                  {"v": {"address": 0}}))
+        for _ in range(len(changing) + 1):
+            for d in drivers:
+                await d.poll()
+            await asyncio.sleep(0.02)
+        err = capsys.readouterr().err
+    finally:
+        for d in drivers:
+            await d.close()
+        for peer in peers:
+            peer.server.close()
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    lines = err.splitlines()
+    assert lines and all(ln[:4].isdigit() for ln in lines), err  # all timestamped records
+    warned = [ln for ln in lines if "WARNING" in ln]
+    for i in range(4):
+        assert any(f"[device=plc-{i} " in ln for ln in warned), err
+    kinds = [k for ln in warned if "device=plc-0 " in ln
+             for k in ("illegal_address", "device_failure", "busy", "timeout")
+             if f"kind={k}]" in ln]
+    assert kinds == ["illegal_address", "device_failure", "busy", "timeout"], err
+    assert any("INFO" in ln and "plc-0" in ln and "answers again" in ln for ln in lines), err

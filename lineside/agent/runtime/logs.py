@@ -1,4 +1,15 @@
-"""Structured logging: text or JSON lines, context fields, repeated errors rate-limited."""
+"""Structured logging: text or JSON lines, context fields, repeated errors rate-limited.
+
+Rules (docs/deploy.md, "Logs"):
+- a WARNING or worse passes once per `period_s` per (logger, context, error kind): the
+  context is the `device`/`sink`/... extra fields, the kind the `kind` extra field (a
+  driver's error kind: timeout, illegal_address, busy, ...) or, without one, the message
+  template; four failing devices are four lines, a device whose error changes kind logs
+  the new kind at once, a device failing the same way every cycle logs once a minute;
+- drivers log a WARNING when a device's error kind changes and an INFO when it recovers;
+- third-party frame dumps (pymodbus appends its last frames to its errors) are cut
+  unless the log level is debug: one line per record.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +20,7 @@ import sys
 import time
 from typing import Any
 
-CONTEXT_KEYS = ("device", "line", "stage", "machine", "sink", "request")
+CONTEXT_KEYS = ("device", "line", "stage", "machine", "sink", "request", "kind")
 
 
 class JsonFormatter(logging.Formatter):
@@ -39,7 +50,7 @@ class TextFormatter(logging.Formatter):
 
 
 class RateLimit(logging.Filter):
-    """Let the same (logger, message template, context) through once per `period_s`.
+    """Let the same (logger, context, error kind) through once per `period_s`.
 
     A PLC that is down produces the same error every cycle; the first one is logged, the
     rest are counted and summarised when the next one passes.
@@ -55,7 +66,9 @@ class RateLimit(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < logging.WARNING:
             return True
-        key = (record.name, record.msg, *(getattr(record, k, None) for k in CONTEXT_KEYS))
+        kind = getattr(record, "kind", None)
+        key = (record.name, record.msg if kind is None else None,
+               *(getattr(record, k, None) for k in CONTEXT_KEYS))
         now = self.clock()
         last = self._last.get(key)
         if last is not None and now - last < self.period_s:
@@ -67,6 +80,27 @@ class RateLimit(logging.Filter):
             record.msg = f"{record.msg} (repeated {n} more times in the last {self.period_s:g}s)"
         if len(self._last) > 10_000:  # bound memory if messages are unique
             self._last.clear()
+        return True
+
+
+class NoFrameDumps(logging.Filter):
+    """Cut the frames pymodbus appends to its errors ("\\n>>>>> send: ...") below debug.
+
+    pymodbus logs the last 20 frames it saw under every error it reports: 20
+    untimestamped lines per error, which buried the agent's own lines in the field.
+    """
+
+    MARK = "\n>>>>> "
+
+    def __init__(self, debug: bool) -> None:
+        super().__init__()
+        self.debug = debug
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.debug and record.name.startswith("pymodbus") and isinstance(record.msg, str):
+            cut = record.msg.find(self.MARK)
+            if cut >= 0:
+                record.msg = record.msg[:cut] + " (frames: run with log level debug)"
         return True
 
 
@@ -116,6 +150,7 @@ def setup_logging(level: str = "info", fmt: str = "text", period_s: float = 60.0
     handler = logging.StreamHandler(sys.stderr)
     formatter: logging.Formatter = JsonFormatter() if fmt == "json" else TextFormatter()
     handler.setFormatter(JournalPrefix(formatter) if stderr_is_journal() else formatter)
+    handler.addFilter(NoFrameDumps(level.lower() == "debug"))
     handler.addFilter(RateLimit(period_s))
     root.addHandler(handler)
     root.setLevel(level.upper())

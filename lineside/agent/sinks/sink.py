@@ -134,7 +134,8 @@ class Sink:
                 except Exception as e:  # a bug or a disk error must not end delivery
                     self.last_error = f"{type(e).__name__}: {e}"
                     self.up = False
-                    log.exception("sink %s: delivery failed unexpectedly; retrying", self.id)
+                    log.exception("sink %s: delivery failed unexpectedly; retrying", self.id,
+                                  extra={"sink": self.id})
                     await asyncio.sleep(self._backoff())
                 self._last_send = time.monotonic()
             else:
@@ -215,7 +216,7 @@ class Sink:
         self.written += n
         if not self.up:
             log.warning("sink %s: server accepts writes again; %d points queued",
-                        self.id, self.queue.queue_points)
+                        self.id, self.queue.queue_points, extra={"sink": self.id})
             self._last_fail_log = self._last_auth_log = -1e9
         self.up = True
         self._attempt = 0
@@ -269,7 +270,8 @@ class Sink:
                 h = len(piece.idx) // 2
                 self.batch_limit = max(1, min(self.batch_limit, h))
                 log.warning("sink %s: 413 request too large for %d points; splitting, batch"
-                            " size now %d", self.id, len(piece.idx), self.batch_limit)
+                            " size now %d", self.id, len(piece.idx), self.batch_limit,
+                            extra={"sink": self.id})
                 work[0:1] = [_Piece(piece.idx[:h], piece.idx[h - 1] + 1),
                              _Piece(piece.idx[h:], piece.end)]
                 return None
@@ -280,7 +282,7 @@ class Sink:
             lines = [batch.lines[i] for i in piece.idx]
             bad, why = offending_lines(lines, e.message)
             for c in field_conflicts(e.message):
-                log.error("sink %s: %s", self.id, c)
+                log.error("sink %s: %s", self.id, c, extra={"sink": self.id})
             self.last_error = f"{st}: {why}"
             if bad:
                 bad_idx = [piece.idx[j] for j in bad]
@@ -305,14 +307,15 @@ class Sink:
                 f"{self.id}; {self.queue.queue_points} points are kept in the queue")
             now = time.monotonic()
             if now - self._last_auth_log > 60:
-                log.error("sink %s: %s", self.id, self.last_error)
+                log.error("sink %s: %s", self.id, self.last_error,
+                          extra={"sink": self.id, "kind": str(st)})
                 self._last_auth_log = now
             return self._backoff()
         self.last_error = f"{st or 'network'}: {e.message}"
         if e.retry_after is not None and st in (429, 503):
             delay = min(e.retry_after, RETRY_AFTER_CAP_S)
             log.warning("sink %s: %s; server asks to retry after %.1fs", self.id,
-                        self.last_error, delay)
+                        self.last_error, delay, extra={"sink": self.id})
             return delay
         delay = self._backoff()
         # One WARNING when an outage starts, then one a minute: a day-long outage must
@@ -322,7 +325,8 @@ class Sink:
         if lvl == logging.WARNING:
             self._last_fail_log = now
         log.log(lvl, "sink %s: write failed (%s); %d points queued, retry in %.1fs",
-                self.id, self.last_error, self.queue.queue_points, delay)
+                self.id, self.last_error, self.queue.queue_points, delay,
+                extra={"sink": self.id})
         return delay
 
     def _dead_letter(self, batch: Batch, idx: list[int], status: int | None,
@@ -340,7 +344,7 @@ class Sink:
                 os.fsync(f.fileno())
         self.dead_lettered += len(idx)
         log.error("sink %s: server rejected %d point(s) (%s: %s); set aside in %s",
-                  self.id, len(idx), status, reason, self.dead_path)
+                  self.id, len(idx), status, reason, self.dead_path, extra={"sink": self.id})
 
     async def close(self) -> None:
         if self.transport is not None:

@@ -116,7 +116,8 @@ class ModbusDriver:
                 continue
             ok += 1
             if n in self._last_kind:
-                log.info("modbus %s: %s answers again", self.device_id, req.describe())
+                log.info("modbus %s: %s answers again", self.device_id, req.describe(),
+                         extra={"device": self.device_id})
                 del self._last_kind[n]
             self._decode(req, data, ts, got)
         return ok, failed
@@ -151,7 +152,8 @@ class ModbusDriver:
         # A dead device fails every cycle: say it when it starts or changes, then quietly.
         level = logging.DEBUG if self._last_kind.get(n) == e.kind else logging.WARNING
         self._last_kind[n] = e.kind
-        log.log(level, "modbus %s: %s failed: %s", self.device_id, req.describe(), e.cause)
+        log.log(level, "modbus %s: %s failed: %s", self.device_id, req.describe(), e.cause,
+                extra={"device": self.device_id, "kind": e.kind})
 
     def _decode(self, req: ReadRequest, data: list, ts: float, got: dict[str, Sample]) -> None:
         for it in req.items:

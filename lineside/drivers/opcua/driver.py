@@ -112,7 +112,8 @@ class OpcuaDriver:
         if message not in self._reported:
             self._reported.add(message)
             level = logging.ERROR if kind == "setup" else logging.WARNING
-            log.log(level, "opcua device %s: %s", self.device_id, message)
+            log.log(level, "opcua device %s: %s", self.device_id, message,
+                    extra={"device": self.device_id, "kind": kind})
 
     def _record_failure(self, exc: BaseException) -> None:
         if isinstance(exc, OpcuaSetupError):
@@ -146,7 +147,8 @@ class OpcuaDriver:
                 self.signal_errors[sig.key] = str(nid)
                 self._error("address", f"{sig.key}: {nid}")
         log.info("opcua device %s: connected to %s (%s/%s)", self.device_id,
-                 self.device.endpoint, self.device.security_policy, self.device.security_mode)
+                 self.device.endpoint, self.device.security_policy, self.device.security_mode,
+                 extra={"device": self.device_id})
 
     async def _drop(self) -> None:
         self.stats.up = False
