@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "replay": ("lineside.agent.engine.replay", "recompute all points from a sample log"),
     "export": ("lineside.agent.sinks.export", "write queued points as line protocol"),
     "trust": ("lineside.drivers.opcua.trust", "trust an OPC UA server's certificate"),
+    "schema": ("lineside.agent.config.schema", "print the JSON Schema of the configuration"),
 }
 
 

@@ -6,7 +6,6 @@ import os
 import platform
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -196,26 +195,27 @@ def test_compose_is_consistent():
         services["grafana"]["environment"]["LINESIDE_INFLUX_DB"]
 
 
-def test_compose_agent_config_is_valid(tmp_path):
-    """deploy/compose/agent-config.py turns config/demo.yaml into a valid stack config."""
-    demo = ROOT / "config" / "demo.yaml"
-    if not demo.exists():
-        pytest.fail("config/demo.yaml is missing")
-    from lineside.agent.config import LinesideConfig, load_config
+def test_compose_agent_runs_the_demo_file_with_its_environment():
+    """compose.yaml runs config/demo.yaml itself; its variables point state, endpoint and
+    sink at the stack, and without them the file keeps its local defaults."""
+    from lineside.agent.config import load_config, parse_config
 
-    env = dict(os.environ)
-    env.update(COMPOSE["services"]["lineside"]["environment"])
-    env["LINESIDE_STATE_DIR"] = str(tmp_path)
-    env["LINESIDE_BASE_CONFIG"] = str(demo)
-    res = run([sys.executable, str(DEPLOY / "compose" / "agent-config.py"), "--print"], env=env)
-    assert res.returncode == 0, res.stderr
-    out = tmp_path / "lineside.yaml"
-    out.write_text(res.stdout)
-    cfg = load_config(out)
-    # parsed like the agent would, without the loader's file-level checks
-    base = LinesideConfig.model_validate(yaml.safe_load(demo.read_text()))
+    demo = ROOT / "config" / "demo.yaml"
+    svc = COMPOSE["services"]["lineside"]
+    assert svc["command"] == ["run", "/etc/lineside/examples/demo.yaml"]
+    assert "entrypoint" not in svc  # the image's `lineside`, no rewriting script
+    env = svc["environment"]
+    cfg = parse_config(demo.read_text(), str(demo), base_dir=demo.parent, env=env)
+    assert cfg.state_dir == Path("/var/lib/lineside")
     assert cfg.http.listen == "0.0.0.0:9108"
-    assert [s.type for s in cfg.sinks] == ["influxdb-v2"]
-    assert cfg.sinks[0].token_env == "INFLUX_TOKEN"
-    assert cfg.lines == base.lines and cfg.devices == base.devices
-    assert cfg.calendar == base.calendar and cfg.site == base.site
+    [sink] = cfg.sinks
+    assert (sink.type, sink.url, sink.org, sink.bucket, sink.token_env) == (
+        "influxdb-v2", "http://influxdb:8086", "plant", "lineside", "INFLUX_TOKEN")
+    assert "INFLUX_TOKEN" in env
+    # the bucket Grafana queries is the one the agent writes
+    assert sink.bucket == COMPOSE["services"]["grafana"]["environment"]["LINESIDE_INFLUX_DB"]
+    local = parse_config(demo.read_text(), str(demo), base_dir=demo.parent, env={})
+    assert local.state_dir == (demo.parent / ".lineside").resolve()
+    assert local.http.listen == "127.0.0.1:9108"
+    assert local.sinks[0].url == "http://127.0.0.1:8086"
+    assert local.lines == load_config(demo).lines

@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from lineside.agent.config.checks import model_check, model_warnings, reference_check
+from lineside.agent.config.envsubst import substitute_env
 from lineside.agent.config.errors import ConfigError, ConfigIssue
 from lineside.agent.config.models import LinesideConfig
 from lineside.agent.config.yamlpos import (
@@ -100,11 +101,13 @@ def _message(err: Mapping[str, Any]) -> str:
 
 
 def parse_config(text: str, source: str = "<config>", base_dir: Path | None = None,
-                 warnings: list[ConfigIssue] | None = None) -> LinesideConfig:
+                 warnings: list[ConfigIssue] | None = None,
+                 env: Mapping[str, str] | None = None) -> LinesideConfig:
     """Validate a configuration text; raise ConfigError listing every problem.
 
     `warnings`, when given, receives what is valid but probably not meant (an override
-    that contradicts a declared type, a signal the engine ignores).
+    that contradicts a declared type, a signal the engine ignores). `${VAR}` in values
+    come from `env` (default: the process environment), envsubst.py.
     """
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_CONFIG_BYTES:
@@ -123,6 +126,8 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
     if not isinstance(data, dict):
         raise ConfigError(source, [ConfigIssue("", 1, 1, "the file must be a YAML mapping "
                                                "with site, devices, lines, ...")])
+    data, env_problems = substitute_env(data, os.environ if env is None else env)
+    unset = [_issue(data, positions, loc, msg) for loc, msg in env_problems]
     problems = [_issue(data, positions, loc, msg) for loc, msg in reference_check(data)]
     try:
         cfg = LinesideConfig.model_validate(data)
@@ -130,15 +135,21 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
         for err in e.errors():
             missing = err["type"] in ("missing", "union_tag_not_found")
             problems.append(_issue(data, positions, _loc(err), _message(err), missing))
-        raise ConfigError(source, problems) from None
+        raise ConfigError(source, _first_cause(unset, problems)) from None
     problems += [_issue(data, positions, loc, msg) for loc, msg in model_check(cfg)]
-    if problems:
-        raise ConfigError(source, problems)
+    if problems or unset:
+        raise ConfigError(source, _first_cause(unset, problems))
     if warnings is not None:
         warnings += [_issue(data, positions, loc, msg) for loc, msg in model_warnings(cfg)]
     if base_dir is not None:
         cfg = _resolve_paths(cfg, base_dir)  # type: ignore[assignment]
     return cfg
+
+
+def _first_cause(unset: list[ConfigIssue], problems: list[ConfigIssue]) -> list[ConfigIssue]:
+    """An unset variable, not what its unsubstituted `${...}` then fails, at that key."""
+    paths = {i.path for i in unset}
+    return unset + [p for p in problems if p.path not in paths]
 
 
 def load_config(path: str | os.PathLike[str], warnings: list[ConfigIssue] | None = None

@@ -30,6 +30,17 @@ must be finite.
 
 Paths: `[]` is an element of a list, `{}` a value of a mapping; relative file paths are
 resolved against the configuration file's folder.
+
+Environment variables: any string value may contain `${VAR}` (the variable's value; an
+unset variable is an error that `lineside check` reports with the key path and line) or
+`${VAR:-default}` (the default when the variable is unset or empty); `$${` writes a
+literal `${`. Values only, never keys; the result is not parsed as YAML again, and a key
+typed as a number or boolean converts it like the same text in quotes. Variables are read
+when the file is loaded: a SIGHUP reload sees the environment the agent started with.
+
+Editors: `lineside schema > lineside.schema.json` writes the JSON Schema of this file;
+with `# yaml-language-server: $schema=lineside.schema.json` on its first line, editors
+using yaml-language-server complete and check keys as you type.
 """
 
 
