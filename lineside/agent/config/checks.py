@@ -89,6 +89,38 @@ def reference_check(data: dict) -> list[Problem]:
                 add(("calendar", "planned_downtime", oi, "lines", ki),
                     f"unknown line {lid!r}, expected one of {line_ids}")
     unique("shifts", _items(cal.get("shifts")), "name", "shift name", ("calendar",))
+    problems += _ccp_references(data, [m for *_, m in all_machines], unique)
+    return problems
+
+
+def _ccp_references(data: dict, machines: list[dict], unique: Callable[..., list[str]]
+                    ) -> list[Problem]:
+    """A CCP names a machine and one of its process-value signals (docs/haccp.md)."""
+    from lineside.agent.config.plant import ROLE_SIGNALS
+
+    problems: list[Problem] = []
+    ccps = _items(data.get("ccps"))
+    unique("ccps", ccps, "id", "CCP id")
+    signals = {str(m.get("id")): (m.get("signals") if isinstance(m.get("signals"), dict)
+                                  else {}) for m in machines}
+    for ci, c in ccps:
+        mid, sig = c.get("machine"), c.get("signal")
+        if mid is None:
+            continue
+        if str(mid) not in signals:
+            problems.append((("ccps", ci, "machine"), f"unknown machine {mid!r}, expected one "
+                             f"of {sorted(signals) or 'the machine ids under lines'}"))
+            continue
+        if sig is None:
+            continue
+        if str(sig) in ROLE_SIGNALS:
+            problems.append((("ccps", ci, "signal"), f"{sig!r} is a role signal of the engine "
+                             "(state, counters, modes); a CCP monitors a process value such "
+                             "as a temperature"))
+        elif str(sig) not in signals[str(mid)]:
+            values = sorted(k for k in signals[str(mid)] if k not in ROLE_SIGNALS)
+            problems.append((("ccps", ci, "signal"), f"machine {mid!r} has no signal {sig!r}"
+                             f"; its process values: {values or 'none'}"))
     return problems
 
 

@@ -1,4 +1,4 @@
-"""The root of the configuration file: site, devices, lines, sinks, HTTP endpoint."""
+"""The root of the configuration file: site, devices, lines, CCPs, sinks, HTTP endpoint."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from lineside.agent.config.ccp import Ccp
 from lineside.agent.config.plant import Calendar, Line, Metrics
 from lineside.agent.sinks.config import SinkConfig
 from lineside.drivers.modbus.config import ModbusDevice
@@ -67,6 +68,8 @@ class LinesideConfig(_Strict):
     metrics: Metrics = Field(default_factory=Metrics)
     devices: list[Device] = Field(default_factory=list)
     lines: list[Line] = Field(min_length=1)
+    ccps: list[Ccp] = Field(default_factory=list,
+                            description="critical control points (HACCP), docs/haccp.md")
     sinks: list[SinkConfig] = Field(default_factory=list)
     http: Http = Field(default_factory=Http)
     logging: Logging = Field(default_factory=Logging)

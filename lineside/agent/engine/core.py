@@ -22,6 +22,7 @@ from lineside.agent.config.models import LinesideConfig
 from lineside.agent.config.plant import ROLE_SIGNALS, STATES, Line, Machine
 from lineside.agent.engine import fields as F
 from lineside.agent.engine.calendar import ShiftInstance, Status, Timeline
+from lineside.agent.engine.ccp import CcpSet
 from lineside.agent.engine.counters import Counter
 from lineside.agent.engine.states import (
     BLOCKED,
@@ -343,12 +344,43 @@ class Engine:
         self._closed_until = -math.inf
         self._bucket_start = math.floor(start_ts / self.bucket_s) * self.bucket_s
         self._seg_start = start_ts
+        # Critical control points (docs/haccp.md): fed after the machines, see _ccp_step.
+        self._ccp = CcpSet(cfg.ccps, {m.id: m.tags for m in self._machines}, self.timeline,
+                           self.bucket_s, start_ts) if cfg.ccps else None
         if snapshot is not None:
             self._restore(snapshot)
+        if self._ccp is not None:
+            for mon in self._ccp.monitors:
+                if mon.fresh:  # not in the snapshot: the machine's state as it is now
+                    mon.t = mon.last_good = self._now
+                    mon.mstate = STATES[self._by_id[mon.cfg.machine].state]
         self._open_segment(self._seg_start)
 
     # =================================================================== feeding samples
     def feed(self, samples: Iterable[Any]) -> list[Point]:
+        """Samples in (see _feed); CCPs see them once the machine states are known."""
+        if self._ccp is None:
+            return self._feed(samples)
+        samples = samples if isinstance(samples, list | tuple) else list(samples)
+        out = self._feed(samples)
+        self._ccp_step(samples, out, inclusive=False)
+        return out
+
+    def _ccp_step(self, samples: Iterable[Any], out: list[Point], inclusive: bool) -> None:
+        """CCPs up to the engine's time: machine states are known before `_now` (after a
+        tick, up to it). A silent CCP machine's `unknown` is dated now rather than at the
+        next segment end: same point, emitted earlier."""
+        ccp = self._ccp
+        assert ccp is not None
+        for mid in ccp.machines:
+            m = self._by_id[mid]
+            if m.stale_at < self._now and m.state != UNKNOWN:
+                self._go_unknown(m, m.stale_at, out)
+        states = [p for p in out if p.measurement == "machine_state"
+                  and p.tags.get("machine") in ccp.machines]
+        ccp.step(samples, states, self._now, inclusive, out)
+
+    def _feed(self, samples: Iterable[Any]) -> list[Point]:
         """Samples in (any order of signals; time should not go backwards): points out.
 
         Returns `machine_state` points on state changes and `signal` points for process
@@ -489,6 +521,12 @@ class Engine:
         now_ts = float(now_ts)
         if now_ts <= self._now:
             return out
+        self._tick(now_ts, out)
+        if self._ccp is not None:
+            self._ccp_step((), out, inclusive=True)
+        return out
+
+    def _tick(self, now_ts: float, out: list[Point]) -> None:
         if self._dirty:
             self._eval_dirty(self._now, out)
         if now_ts >= self._seg_end:
@@ -498,7 +536,6 @@ class Engine:
             if m.stale_at <= now_ts and m.state != UNKNOWN:
                 self._go_unknown(m, m.stale_at, out)
         self._now = now_ts
-        return out
 
     def close_open(self, now_ts: float) -> list[Point]:
         """At shutdown: tick, then provisional points for the open bucket and shift.
@@ -889,6 +926,7 @@ class Engine:
             "stats": asdict(self.stats),
             "machines": {m.id: m.dump() for m in self._machines},
             "signals": {pv.key: pv.last for pv in self._pvs if pv.last is not None},
+            "ccps": self._ccp.dump() if self._ccp is not None else {},
         }
 
     def _restore(self, snap: dict[str, Any]) -> None:
@@ -920,6 +958,8 @@ class Engine:
         for k, v in snap.get("signals", {}).items():
             if k in pvs:
                 pvs[k].last = v
+        if self._ccp is not None:
+            self._ccp.load(snap.get("ccps") or {})
         # New machines (added to the config) start `unknown` at the resume instant.
         known = snap.get("machines", {})
         for m in self._machines:
