@@ -8,7 +8,9 @@ summary fields are worked out in the comment beside them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -258,3 +260,44 @@ def test_summary_time_partitions(steps: list[tuple[int, float | None]], min_dur:
         assert sum(b.fields[k] for b in buckets) == pytest.approx(f[k]), k
     devs = deviations(pts)
     assert f["deviations"] + f["losses"] == len(devs)
+
+
+def _doc_table(heading: str) -> str:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "haccp.md").read_text()
+    part = text[text.index(heading):]
+    table = part[part.index("\n|"): part.index("\n\n", part.index("\n|"))]
+    return "\n".join(table.strip().splitlines()[2:])  # rows without header and rule
+
+
+def test_documented_fields_are_the_written_fields() -> None:
+    config = ccp_cfg(min_duration_s=0)
+    samples = poll([("06:00", {**RUN, "temp": 3.0}), ("06:10", {"temp": 5.0}),
+                    ("06:10:05", LINK_DOWN), ("06:11", {**RUN, "temp": 3.0})], "07:00")
+    eng = Engine(config, samples[0].ts)
+    pts = eng.feed(samples) + eng.tick(at("07:00"))
+    table = _doc_table("`ccp` (per bucket")
+    documented = {n for row in table.splitlines() for n in
+                  re.findall(r"`([a-z_]+)`", row.split("|")[1])}
+    assert set(shift_summary(pts)) == documented
+    rows = _doc_table("`ccp_deviation` points").splitlines()
+    for row in rows:
+        cells = row.split("|")
+        kind, event = (w.strip() for w in cells[1].split(","))
+        (p,) = pick(pts, "ccp_deviation", kind=kind, event=event)
+        assert set(p.fields) == set(re.findall(r"`([a-z_]+)`", cells[3])), row
+
+
+def test_replay_of_the_sample_log_reproduces_every_ccp_point(tmp_path: Path) -> None:
+    from lineside.agent.engine.replay import SampleLog, read_samples, replay
+
+    config = ccp_cfg(min_duration_s=20)
+    samples = poll([("06:00", {**RUN, "temp": 3.0}), ("06:05", {"temp": 5.5}),
+                    ("06:06", LINK_DOWN), ("06:07", {**RUN, "temp": 3.0})], "06:30")
+    eng = Engine(config, samples[0].ts)
+    live = [p.to_line() for p in eng.feed(samples) + eng.tick(samples[-1].ts)
+            if p.measurement.startswith("ccp")]
+    with SampleLog(tmp_path / "s.jsonl") as log:
+        log.write(samples)
+    again = [p.to_line() for p in replay(config, read_samples(tmp_path / "s.jsonl"))
+             if p.measurement.startswith("ccp")]
+    assert len(live) > 30 and again == live

@@ -19,14 +19,15 @@ CCP_KINDS: tuple[str, ...] = CcpKind.__args__  # type: ignore[attr-defined]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Limits(_Strict):
     """A band in the signal's engineering units: a value below `min` or above `max` is out."""
 
-    min: float | None = None
-    max: float | None = None
+    # Wide enough for any process value (°C, bar, pH, counts), finite like every number.
+    min: float | None = Field(None, ge=-1e9, le=1e9)
+    max: float | None = Field(None, ge=-1e9, le=1e9)
 
     @model_validator(mode="after")
     def _band(self) -> Limits:
@@ -57,13 +58,13 @@ class Ccp(_Strict):
     operating: Limits | None = Field(
         None, description="operating (warning) limits, inside the critical ones")
     min_duration_s: float = Field(
-        0.0, ge=0, description="an excursion is a deviation once it has lasted this long "
+        0.0, ge=0, le=86400, description="an excursion is a deviation once it has lasted this long "
                                "(0: at once)")
     applies: Literal["always", "producing"] = Field(
         "always", description="producing: only while the machine is producing (or its "
                               "state is unknown)")
     monitoring_interval_s: float = Field(
-        gt=0, description="no good sample for longer than this is a loss of monitoring")
+        ge=0.01, le=86400, description="no good sample for longer than this is a loss of monitoring")
 
     @model_validator(mode="after")
     def _inside(self) -> Ccp:
