@@ -64,7 +64,8 @@ class Ccp(_Strict):
         "always", description="producing: only while the machine is producing (or its "
                               "state is unknown)")
     monitoring_interval_s: float = Field(
-        ge=0.01, le=86400, description="no good sample for longer than this is a loss of monitoring")
+        ge=0.01, le=86400,
+        description="no good sample for longer than this is a loss of monitoring")
 
     @model_validator(mode="after")
     def _inside(self) -> Ccp:
