@@ -1,4 +1,4 @@
-"""`lineside` command line: check, run, simulate, demo, report, replay, export, trust."""
+"""`lineside` command line: one sub-command per module (COMMANDS)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("lineside.agent.sinks.export", "write queued points as line protocol"),
     "trust": ("lineside.drivers.opcua.trust", "trust an OPC UA server's certificate"),
     "schema": ("lineside.agent.config.schema", "print the JSON Schema of the configuration"),
+    "deploy-files": ("lineside.agent.deploy_files",
+                     "write the unit, dashboards, rules and example config to a folder"),
 }
 
 

@@ -1,0 +1,98 @@
+"""The wheel is the release: built by `python -m build` (sdist, then the wheel from the
+sdist, as a release is made), installed in a fresh virtualenv, it writes out every file
+of the repository's deploy/ and config/ trees, byte for byte and with the same
+executable bits, and carries its licence and metadata.
+
+`--no-deps`: the dependencies are not under test here and come from PyPI; the packaged
+files and the entry point need none of them.
+"""
+
+from __future__ import annotations
+
+import email
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(argv, **kw) -> subprocess.CompletedProcess[str]:
+    res = subprocess.run(argv, capture_output=True, text=True, timeout=240, **kw)
+    assert res.returncode == 0, f"{argv}\n{res.stdout}\n{res.stderr}"
+    return res
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)])
+    [whl] = out.glob("lineside-*.whl")
+    assert list(out.glob("lineside-*.tar.gz")), "no sdist"
+    return whl
+
+
+@pytest.fixture(scope="module")
+def installed(wheel, tmp_path_factory) -> Path:
+    venv = tmp_path_factory.mktemp("venv")
+    run([sys.executable, "-m", "venv", str(venv)])
+    run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", str(wheel)])
+    return venv
+
+
+def repository_files() -> dict[str, bool]:
+    """Tracked files of deploy/ and config/ -> executable in git."""
+    res = run(["git", "-C", str(ROOT), "ls-files", "-s", "--", "deploy", "config"])
+    out = {}
+    for line in res.stdout.splitlines():
+        meta, path = line.split("\t", 1)
+        out[path] = meta.split()[0] == "100755"
+    assert "deploy/systemd/lineside.service" in out and "config/example.yaml" in out
+    return out
+
+
+def test_the_installed_wheel_writes_every_deploy_file(installed, tmp_path) -> None:
+    dest = tmp_path / "gateway"
+    env = {**os.environ, "PATH": f"{installed / 'bin'}:{os.environ['PATH']}"}
+    # run from elsewhere so that nothing can come from this checkout
+    res = run([str(installed / "bin" / "lineside"), "deploy-files", str(dest)], env=env,
+              cwd=tmp_path)
+    wanted = repository_files()
+    written = {str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file()}
+    assert written == set(wanted)
+    for rel, executable in wanted.items():
+        assert (dest / rel).read_bytes() == (ROOT / rel).read_bytes(), rel
+        assert os.access(dest / rel, os.X_OK) == executable, rel
+    assert f"{len(wanted)} written" in res.stderr
+    # again: nothing to do; an edited file is kept, and --force restores it
+    assert "0 written" in run([str(installed / "bin" / "lineside"), "deploy-files",
+                               str(dest)], cwd=tmp_path).stderr
+    unit = dest / "deploy" / "systemd" / "lineside.service"
+    unit.write_text(unit.read_text() + "# local edit\n")
+    res = subprocess.run([str(installed / "bin" / "lineside"), "deploy-files", str(dest)],
+                         capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert res.returncode == 1 and "kept" in res.stderr and str(unit) in res.stderr
+    assert unit.read_text().endswith("# local edit\n")
+    run([str(installed / "bin" / "lineside"), "deploy-files", "--force", str(dest)],
+        cwd=tmp_path)
+    assert unit.read_bytes() == (ROOT / "deploy/systemd/lineside.service").read_bytes()
+
+
+def test_licence_and_metadata(wheel) -> None:
+    with zipfile.ZipFile(wheel) as z:
+        names = z.namelist()
+        [meta_name] = [n for n in names if n.endswith(".dist-info/METADATA")]
+        meta = email.message_from_bytes(z.read(meta_name))
+        [licence] = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+        assert z.read(licence) == (ROOT / "LICENSE").read_bytes()
+    assert b"Apache License" in (ROOT / "LICENSE").read_bytes()[:200]
+    assert meta["License-Expression"] == "Apache-2.0"
+    classifiers = meta.get_all("Classifier")
+    assert "Programming Language :: Python :: 3.11" in classifiers
+    assert "Operating System :: POSIX :: Linux" in classifiers
+    # no invented addresses: the project has no public home page to name
+    assert meta.get_all("Project-URL") is None and meta["Home-page"] is None
