@@ -6,15 +6,19 @@
 #   deploy/install.sh --dry-run ...      print what would be done, change nothing
 #
 # What it does, idempotently (run it again to upgrade):
-#   - installs python3 (>= 3.11) with venv from the distribution's packages;
+#   - installs python3 (>= 3.11) with venv from the distribution's packages and builds
+#     the virtualenv on that interpreter (/usr/bin/python3.X), never on whatever
+#     `python3` comes first in root's PATH (pyenv, conda: often unreadable to others);
 #   - creates the system user `lineside` (member of dialout for Modbus RTU);
 #   - creates a virtualenv in /opt/lineside/venv and installs lineside into it
-#     (default source: the checkout this script lives in);
+#     (default source: the checkout this script lives in), then proves that the
+#     service user can run it;
 #   - puts a configuration in /etc/lineside/lineside.yaml if there is none (never
 #     overwrites one), root-owned and readable by the service group only, plus an
 #     empty /etc/lineside/lineside.env for secrets (INFLUX_TOKEN=...);
 #   - installs deploy/systemd/lineside.service, validates the configuration with
-#     `lineside check`, enables and (re)starts the service.
+#     `lineside check` as the service user, enables and (re)starts the service; after
+#     any failure nothing is enabled or started.
 set -euo pipefail
 
 PREFIX=/opt/lineside
@@ -24,6 +28,8 @@ UNIT_DIR=/etc/systemd/system
 # Overridable for the tests of this script only.
 OS_RELEASE="${LINESIDE_OS_RELEASE:-/etc/os-release}"
 SYSTEMD_RUN_DIR="${LINESIDE_SYSTEMD_RUN_DIR:-/run/systemd/system}"
+# The distribution's interpreters live here (not /usr/local, not a pyenv shim).
+PY_DIR="${LINESIDE_PY_DIR:-/usr/bin}"
 SERVICE_USER=lineside
 MIN_PY_MINOR=11
 
@@ -88,14 +94,17 @@ check_platform() {
   log "platform: $id on $arch"
 }
 
-# The newest python3.X >= 3.11 available, installing it from the distribution if needed.
+# The distribution's python3.X >= 3.11 with venv, by absolute path in $PY_DIR: the venv
+# links to its interpreter, which the service user must be able to run; a `python3` found
+# first in root's PATH may be a root-only build (pyenv under /root).
 find_python() {
   local cand minor
-  for cand in python3 python3.13 python3.12 python3.11; do
-    if command -v "$cand" >/dev/null 2>&1; then
+  for cand in "$PY_DIR/python3" "$PY_DIR/python3.13" "$PY_DIR/python3.12" "$PY_DIR/python3.11"; do
+    if [ -x "$cand" ]; then
       minor="$("$cand" -c 'import sys; print(sys.version_info[1] if sys.version_info[0] == 3 else 0)')"
       if ((minor >= MIN_PY_MINOR)) && "$cand" -c 'import venv, ensurepip' >/dev/null 2>&1; then
-        command -v "$cand"
+        # the real file behind python3 -> python3.11, so the venv names the version
+        readlink -f "$cand"
         return 0
       fi
     fi
@@ -120,10 +129,10 @@ install_python() {
       python3 python3-venv ca-certificates
   fi
   if ((DRY_RUN)); then
-    PYTHON=python3
+    PYTHON="$PY_DIR/python3"
     return
   fi
-  PYTHON="$(find_python)" || die "no Python >= 3.$MIN_PY_MINOR with venv after installing"
+  PYTHON="$(find_python)" || die "no Python >= 3.$MIN_PY_MINOR with venv in $PY_DIR after installing"
 }
 
 create_user() {
@@ -139,12 +148,24 @@ create_user() {
   fi
 }
 
+# The interpreter an existing venv was built on (pyvenv.cfg's `home`), empty if none.
+venv_home() {
+  sed -n 's/^home *= *//p' "$PREFIX/venv/pyvenv.cfg" 2>/dev/null
+}
+
 install_venv() {
   local src="${SOURCE:-$REPO}"
-  log "installing lineside into $PREFIX/venv from $src"
+  if [ -z "$SOURCE" ] && [ ! -f "$REPO/pyproject.toml" ]; then
+    die "$REPO is not a lineside checkout (files written by \`lineside deploy-files\`?): pass --source WHEEL|SPEC"
+  fi
+  log "installing lineside into $PREFIX/venv from $src (Python: $PYTHON)"
   run install -d -m 0755 "$PREFIX"
   if [ ! -x "$PREFIX/venv/bin/python" ]; then
     run "$PYTHON" -m venv "$PREFIX/venv"
+  elif [ "$(venv_home)" != "$(dirname "$PYTHON")" ]; then
+    # built on another interpreter (an earlier run on a pyenv python3): rebuild it
+    log "$PREFIX/venv was built on $(venv_home): rebuilding it on $PYTHON"
+    run "$PYTHON" -m venv --clear "$PREFIX/venv"
   fi
   run "$PREFIX/venv/bin/python" -m pip install -q --upgrade pip
   run "$PREFIX/venv/bin/python" -m pip install -q --upgrade "$src"
@@ -198,16 +219,36 @@ systemd_running() {
   [ -d "$SYSTEMD_RUN_DIR" ]
 }
 
+# The service user runs the installed agent at all (its interpreter, the venv, the
+# package): otherwise every later failure would be misread.
+prove_service_user() {
+  local out rc=0
+  log "checking that $SERVICE_USER can run $PREFIX/venv/bin/lineside"
+  if ((DRY_RUN)); then
+    run runuser -u "$SERVICE_USER" -- "$PREFIX/venv/bin/lineside" --version
+    return
+  fi
+  out="$(runuser -u "$SERVICE_USER" -- "$PREFIX/venv/bin/lineside" --version 2>&1)" || rc=$?
+  if ((rc != 0)); then
+    printf '%s\n' "$out" >&2
+    die "user $SERVICE_USER cannot run $PREFIX/venv/bin/lineside (exit $rc); its interpreter is $(readlink -f "$PREFIX/venv/bin/python" 2>/dev/null || echo '?'), which must be readable and executable by $SERVICE_USER. Nothing was enabled."
+  fi
+}
+
 install_unit() {
+  local rc=0
   log "installing the systemd unit"
   run install -m 0644 "$HERE/systemd/lineside.service" "$UNIT_DIR/lineside.service"
   if systemd_running; then
     run systemctl daemon-reload
   fi
   log "checking $CONF_DIR/lineside.yaml"
-  if ! run runuser -u "$SERVICE_USER" -- "$PREFIX/venv/bin/lineside" check "$CONF_DIR/lineside.yaml"; then
-    run systemctl enable lineside.service
-    die "the configuration is invalid (see above); fix it, then: systemctl start lineside"
+  run runuser -u "$SERVICE_USER" -- "$PREFIX/venv/bin/lineside" check "$CONF_DIR/lineside.yaml" || rc=$?
+  # `lineside check` exits 2 for an invalid file; anything else means it did not run
+  if ((rc == 2)); then
+    die "the configuration $CONF_DIR/lineside.yaml is invalid (errors above); fix it, then run this script again. Nothing was enabled."
+  elif ((rc != 0)); then
+    die "\`lineside check\` could not run as $SERVICE_USER (exit $rc, see above): this is not a verdict on the configuration. Nothing was enabled."
   fi
   run systemctl enable lineside.service
   if ! systemd_running; then
@@ -253,8 +294,12 @@ main() {
   install_python
   create_user
   install_venv
+  prove_service_user
   install_config
   install_unit
 }
 
-main
+# Sourced by the tests of this script (functions only); run otherwise.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  main
+fi
