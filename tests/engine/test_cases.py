@@ -33,6 +33,8 @@ class Case:
     expect: dict[str, float]  # oee_shift fields of machine M1
     machine_kw: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, int] = field(default_factory=dict)
+    absent: tuple[str, ...] = ()  # oee_shift fields that must not be written
+    calendar: dict[str, Any] = field(default_factory=dict)
 
 
 RUN = {"running": True, "fault": False}
@@ -148,12 +150,178 @@ CASES = [
 ]
 
 
+def typed(**types: str) -> dict[str, Any]:
+    """Modbus signals at consecutive addresses with declared types (role -> type)."""
+    out: dict[str, Any] = {}
+    addr = 0
+    for name, t in types.items():
+        out[name] = {"address": addr, "type": t}
+        addr += {"bool": 1, "int16": 1, "uint16": 1, "int32": 2, "uint32": 2}.get(t, 4)
+    return out
+
+
+# Issue 12: counters at their own width, the counting rule, mode tables, equipment that
+# never runs in auto, reject-only counters. One machine at 60 units/min (1 s per unit),
+# counter margin 2: a change adds at most 1 + 2 units per second since the last change.
+CASES += [
+    Case(
+        "uint16 reject beside uint32 good: each wraps at its own width",
+        [shift("A", "06:00-06:10")],
+        ("running", "good", "reject"),
+        [("06:00", {"running": True, "good": 70_000, "reject": 65_530}),
+         ("06:09", {"good": 70_500, "reject": 4})],  # reject: 4 + 65536 - 65530 = 10
+        end="06:10",
+        expect={"good_count": 500, "reject_count": 10, "total_count": 510,
+                "quality": 500 / 510},
+        machine_kw={"signals": typed(running="bool", good="uint32", reject="uint16")},
+        stats={"counter_rollovers": 1, "counter_resets": 0},
+    ),
+    Case(
+        "int16 good counter wrapping 32767 -> -32768 counts one unit",
+        [shift("A", "06:00-06:10")],
+        ("running", "good"),
+        [("06:00", {"running": True, "good": 32_700}),
+         ("06:01", {"good": 32_767}),  # +67
+         ("06:01:01", {"good": -32_768}),  # +1 (32768 unsigned)
+         ("06:09", {"good": -32_300})],  # 33236 unsigned: +468
+        end="06:10",
+        expect={"good_count": 536, "total_count": 536},
+        machine_kw={"signals": typed(running="bool", good="int16")},
+        stats={"counter_rollovers": 0, "counter_excess": 0},
+    ),
+    Case(
+        "PLC-computed good (total - reject) dips by one: nothing added",
+        [shift("A", "06:00-06:30")],
+        ("running", "good", "total"),
+        [("06:00", {"running": True, "good": 1000, "total": 1000}),
+         ("06:10", {"good": 1599, "total": 1600}),
+         ("06:10:01", {"good": 1598}),  # the PLC counted a reject before the unit: a dip
+         ("06:10:02", {"good": 1600, "total": 1602}),  # 1 above the mark
+         ("06:20", {"good": 2198, "total": 2200})],
+        end="06:30",
+        # good 2198 - 1000 = 1198, total 1200, reject = total - good = 2.
+        expect={"good_count": 1198, "total_count": 1200, "reject_count": 2},
+        machine_kw={"signals": typed(running="bool", good="uint32", total="uint32")},
+        stats={"counter_dips": 1, "counter_resets": 0},
+    ),
+    Case(
+        "16-bit counter reset from above 49,152 is a reset, not a rollover",
+        [shift("A", "06:00-06:10")],
+        ("running", "good"),
+        [("06:00", {"running": True, "good": 50_000}),
+         ("06:05", {"good": 50_300}),  # +300
+         ("06:05:04", {"good": 3}),  # reset: 3 <= 1 + 2 x 4; the wrap would be 15,239
+         ("06:09", {"good": 203})],  # +200
+        end="06:10",
+        expect={"good_count": 503},
+        machine_kw={"signals": typed(running="bool", good="uint16")},
+        stats={"counter_resets": 1, "counter_rollovers": 0},
+    ),
+    Case(
+        "a jump beyond the ideal rate is capped and flagged",
+        [shift("A", "06:00-06:10")],
+        ("running", "good"),
+        [("06:00", {"running": True, "good": 0}),
+         ("06:00:10", {"good": 5000}),  # allowance 1 + 2 x 10 = 21: 4979 excess
+         ("06:09", {"good": 5500})],  # +500 in 530 s
+        end="06:10",
+        expect={"good_count": 521},
+        machine_kw={"signals": typed(running="bool", good="uint32")},
+        stats={"counter_excess": 1, "counter_excess_units": 4979},
+    ),
+    Case(
+        "PackML UnitMode: Production automatic, Manual manual, Maintenance planned",
+        [shift("A", "06:00-07:00")],
+        ("state", "mode", "good"),
+        [("06:00", {"state": 6, "mode": 1, "good": 0}),
+         ("06:20", {"mode": 3}),  # Manual
+         ("06:40", {"mode": 1}),
+         ("06:50", {"mode": 2, "good": 2900})],  # Maintenance: planned
+        end="07:00",
+        # run 50 min = 3000 s, automatic 20 + 10 min = 1800 s; rate 1800 / 3000.
+        expect={"run_s": 3000, "planned_down_s": 600, "auto_run_s": 1800,
+                "automation_rate": 0.6},
+        machine_kw={"smap": "packml"},
+    ),
+    Case(
+        "UnitMode as text from a Modbus map {1: Production, 3: Manual}",
+        [shift("A", "06:00-07:00")],
+        ("running", "mode"),
+        [("06:00", {"running": True, "mode": "Production"}),
+         ("06:30", {"mode": "Manual"})],
+        end="07:00",
+        expect={"run_s": 3600, "auto_run_s": 1800, "automation_rate": 0.5},
+    ),
+    Case(
+        "PackML UnitMode wired to auto_mode: 3 Manual is manual",
+        [shift("A", "06:00-07:00")],
+        ("running", "auto_mode"),
+        [("06:00", {"running": True, "auto_mode": 1}),
+         ("06:15", {"auto_mode": 3}),
+         ("06:45", {"auto_mode": 1})],
+        end="07:00",
+        expect={"run_s": 3600, "auto_run_s": 1800, "automation_rate": 0.5},
+    ),
+    Case(
+        "OPC 40001 MachineryOperationMode: Processing automatic, Maintenance planned",
+        [shift("A", "06:00-07:00")],
+        ("state", "mode"),
+        [("06:00", {"state": 3, "mode": 3}),  # Executing, Processing
+         ("06:30", {"mode": 1})],  # Maintenance
+        end="07:00",
+        expect={"run_s": 1800, "planned_down_s": 1800, "auto_run_s": 1800,
+                "automation_rate": 1.0},
+        machine_kw={"smap": "machinery"},
+    ),
+    Case(
+        "a mode code the table does not list is not automatic (and counted)",
+        [shift("A", "06:00-07:00")],
+        ("state", "mode"),
+        [("06:00", {"state": 6, "mode": 1}),
+         ("06:30", {"mode": 7})],  # no such UnitMode in the default table
+        end="07:00",
+        expect={"run_s": 3600, "auto_run_s": 1800, "automation_rate": 0.5},
+        machine_kw={"smap": "packml"},
+        stats={"unmapped_modes": 1},
+    ),
+    Case(
+        "mechanized equipment with auto_mode on never runs in auto",
+        [shift("A", "06:00-07:00")],
+        ("running", "auto_mode"),
+        [("06:00", {"running": True, "auto_mode": True})],
+        end="07:00",
+        expect={"run_s": 3600, "auto_run_s": 0, "automation_rate": 0.0},
+        machine_kw={"automation": "mechanized"},
+    ),
+    Case(
+        "manual equipment with a Production mode never runs in auto",
+        [shift("A", "06:00-07:00")],
+        ("state", "mode"),
+        [("06:00", {"state": 6, "mode": 1})],
+        end="07:00",
+        expect={"run_s": 3600, "auto_run_s": 0, "automation_rate": 0.0},
+        machine_kw={"smap": "packml", "automation": "manual"},
+    ),
+    Case(
+        "a reject counter alone: rejects counted, quality and OEE absent",
+        [shift("A", "06:00-07:00")],
+        ("running", "reject"),
+        [("06:00", {"running": True, "reject": 10}),
+         ("06:59", {"reject": 70})],
+        end="07:00",
+        expect={"reject_count": 60, "availability": 1.0},
+        absent=("quality", "oee", "performance"),
+    ),
+]
+
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_case(case: Case) -> None:
     kw = dict(case.machine_kw)
     c = cfg([one_machine_line(*case.signals, **kw)], case.shifts,
             calendar={"planned_downtime": [{"start": "06:15", "end": "06:25"}]}
-            if "planned downtime" in case.name else {})
+            if "planned downtime" in case.name else case.calendar)
     eng, pts = run(c, poll(case.rows, case.end), case.end)
     shifts = pick(pts, "oee_shift", level="machine", machine="M1")
     assert len(shifts) == 1, "exactly one shift closed"
@@ -161,6 +329,8 @@ def test_case(case: Case) -> None:
     for k, v in case.expect.items():
         assert k in got, f"{k} missing"
         assert got[k] == pytest.approx(v, abs=1e-6), k
+    for k in case.absent:
+        assert k not in got, f"{k} should be absent, got {got[k]!r}"
     for k, v in case.stats.items():
         assert getattr(eng.stats, k) == v, k
 

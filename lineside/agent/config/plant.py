@@ -20,6 +20,11 @@ State = Literal[
     "unknown",
 ]
 STATES: tuple[str, ...] = State.__args__  # type: ignore[attr-defined]
+# What a mode value means: the machine runs automatically, manually, or is in a state.
+ModeOutcome = Literal[
+    "automatic", "manual", "producing", "idle", "starved", "blocked", "fault", "setup",
+    "cleaning", "maintenance", "unknown",
+]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[str, ...] = Weekday.__args__  # type: ignore[attr-defined]
 IdPattern = r"^[A-Za-z0-9_-]+$"
@@ -85,9 +90,10 @@ class StateSource(_Strict):
 
     map: Literal["packml", "weihenstephan", "machinery", "custom", "signals"] = "signals"
     custom: dict[int, State] = Field(default_factory=dict, description="code -> state")
-    modes: dict[int, State] | None = Field(
-        None, description="`mode` signal value -> planned state (setup/cleaning/maintenance); "
-        "default per map, see docs/engine.md")
+    modes: dict[int | str, ModeOutcome] | None = Field(
+        None, description="`mode` value (number or text) -> automatic, manual or a planned "
+        "state; default per map: PackML UnitMode, OPC 40001 MachineryOperationMode "
+        "(docs/engine.md, Modes)")
     programs: dict[int, State] | None = Field(
         None, description="`program` signal value (or bit, Weihenstephan WS_Cur_Prog) -> state; "
         "default {8: cleaning, 16: setup, 32: maintenance}")

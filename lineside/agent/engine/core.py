@@ -24,6 +24,7 @@ from lineside.agent.engine import fields as F
 from lineside.agent.engine.calendar import ShiftInstance, Status, Timeline
 from lineside.agent.engine.ccp import CcpSet
 from lineside.agent.engine.counters import Counter
+from lineside.agent.engine.modes import ModeTable
 from lineside.agent.engine.states import (
     BLOCKED,
     FAULT,
@@ -34,7 +35,6 @@ from lineside.agent.engine.states import (
     UNKNOWN,
     StateMap,
     _as_int,
-    _truthy,
 )
 from lineside.points import Point
 from lineside.samples import Quality
@@ -75,6 +75,7 @@ class EngineStats:
     counter_dips: int = 0  # decreases that are neither rollover nor reset: nothing added
     counter_excess: int = 0  # rises beyond what the ideal rate allows
     counter_excess_units: int = 0  # units of those rises not added
+    unmapped_modes: int = 0  # mode / auto_mode values the mode table does not list
     state_changes: int = 0
 
 
@@ -100,6 +101,7 @@ class _M:
         "bad",
         "cfg",
         "code",
+        "counts",
         "ctr",
         "cycle",
         "default_cycle",
@@ -110,7 +112,9 @@ class _M:
         "last_good",
         "line_i",
         "live",
+        "mauto",
         "mode",
+        "mtab",
         "product",
         "products",
         "rate",
@@ -118,6 +122,7 @@ class _M:
         "reason",
         "reasons",
         "sacc",
+        "sauto",
         "since",
         "slot",
         "smap",
@@ -136,7 +141,8 @@ class _M:
         self.cfg = cfg
         self.id = cfg.id
         self.line_i, self.stage_i, self.tags = line_i, stage_i, tags
-        self.smap = StateMap(cfg)
+        self.mtab = ModeTable(cfg)
+        self.smap = StateMap(cfg, self.mtab)
         # A subscription only sends changes: silence is normal there, and the driver
         # reports a lost link itself with BAD samples. So silence makes a subscribed
         # machine unknown only when the machine sets its own stale_after_s.
@@ -150,9 +156,12 @@ class _M:
         self.reasons = {int(k): v for k, v in cfg.reasons.items()}
         self.has_auto = "auto_mode" in cfg.signals
         self.auto_decl = cfg.automation == "automatic"
-        # Without an auto_mode signal an automatic machine is always in auto; manual
-        # and mechanized equipment never counts (docs/design.md, automation rate).
-        self.auto = self.auto_decl and not self.has_auto
+        # Automatic when declared automatic and every mode source agrees: `auto_mode`
+        # (where there is one) and a `mode` whose table names automatic/manual. Manual
+        # and mechanized equipment never runs in auto (docs/design.md, automation rate).
+        self.sauto = not self.has_auto
+        self.mauto = not ("mode" in cfg.signals and self.mtab.decides)
+        self.auto = self.auto_decl and self.sauto and self.mauto
         # Counters, each at its own width; the allowance uses the fastest product rate.
         fastest = max([self.rate, *(60.0 / c for c in self.products.values())])
         per_s = fastest * float(cfg.counters.rate_margin) / 60.0
@@ -161,6 +170,9 @@ class _M:
                     for name in ("good", "reject", "total")]
         self.kinds = ((F.G if "good" in cfg.signals else 0) | (F.R if "reject" in cfg.signals
                       else 0) | (F.T if "total" in cfg.signals else 0))
+        # Performance, quality and OEE need the units made: a good or total counter. A
+        # reject counter alone gives reject_count, and those ratios stay absent.
+        self.counts = bool(self.kinds & (F.G | F.T))
         # Where each state's time goes inside planned busy time.
         slot = [F.RUN, F.IDLE_S, F.STARVED_S, F.BLOCKED_S, F.FAULT_S, F.SETUP_S,
                 F.SETUP_S,  # cleaning that is not planned: a changeover-like loss
@@ -188,8 +200,8 @@ class _M:
 
     # -- snapshot ----------------------------------------------------------------------
     _SNAP = ("acc", "acc_since", "auto", "bacc", "bad", "code", "cycle", "last_good",
-             "live", "product", "rate", "raw", "reason", "sacc", "since", "stale_at",
-             "state", "stop_start")
+             "live", "mauto", "product", "rate", "raw", "reason", "sacc", "sauto", "since",
+             "stale_at", "state", "stop_start")
 
     def dump(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self._SNAP}
@@ -335,7 +347,7 @@ class Engine:
             self._output.append(out_i)
         self._by_id = {m.id: m for m in self._machines}
         # Which entities can measure performance / quality (some machine has a counter).
-        self._stage_counts = [[any(m.kinds for m in ms) for ms in st_ms]
+        self._stage_counts = [[any(m.counts for m in ms) for ms in st_ms]
                               for st_ms in self._stage_machines]
         self._line_counts = [sc[self._output[li]] for li, sc in enumerate(self._stage_counts)]
         self._dirty: list[_M] = []
@@ -451,6 +463,15 @@ class Engine:
                     if not m.dirty:
                         m.dirty = True
                         dirty.append(m)
+                    if role == R_MODE:  # the mode table also says automatic / manual
+                        ma = m.mtab.mode_auto(v)
+                        if ma is None:
+                            ma = True
+                        elif not ma and m.mtab.outcome(v) is None:
+                            st.unmapped_modes += 1
+                        if ma != m.mauto:
+                            m.mauto = ma
+                            self._set_auto(m, ts, out)
             elif role == R_PV:
                 if q is BAD:
                     continue
@@ -459,10 +480,13 @@ class Engine:
                 if q is BAD:
                     continue
                 v = s.value
-                a = v if v.__class__ is bool else _truthy(v)
-                if a != m.auto:
-                    self._accum_to(m, ts, out)
-                    m.auto = a
+                a = v if v.__class__ is bool else m.mtab.auto_mode(v)
+                if a is None:  # a code the mode table does not list: not automatic
+                    st.unmapped_modes += 1
+                    a = False
+                if a != m.sauto:
+                    m.sauto = a
+                    self._set_auto(m, ts, out)
             else:  # R_PRODUCT
                 if q is BAD:
                     continue
@@ -619,6 +643,12 @@ class Engine:
         m.code = code
         if new != UNKNOWN:
             m.live = True
+
+    def _set_auto(self, m: _M, t: float, out: list[Point]) -> None:
+        a = m.auto_decl and m.sauto and m.mauto
+        if a != m.auto:
+            self._accum_to(m, t, out)
+            m.auto = a
 
     def _accum_to(self, m: _M, t: float, out: list[Point]) -> None:
         if t > m.stale_at and m.state != UNKNOWN:
@@ -795,7 +825,7 @@ class Engine:
         out: list[Point] = []
         for m, v in zip(self._machines, vecs, strict=True):
             out.append(Point(measurement, tags(m.tags),
-                             F.to_fields(v, F.machine_rate(v), m.kinds != 0), ts_ns))
+                             F.to_fields(v, F.machine_rate(v), m.counts), ts_ns))
         for li, line in enumerate(self._lines):
             for si, stage in enumerate(line.stages):
                 sv = agg["stage_vecs"][li][si]
@@ -891,7 +921,7 @@ class Engine:
                     mvs.append(MachineView(
                         m.id, m.cfg.name or m.id, STATES[state], max(0.0, t - since),
                         m.reason, (m.auto if (m.has_auto or m.auto_decl) else None),
-                        _figures(v, F.machine_rate(v), m.kinds != 0)))
+                        _figures(v, F.machine_rate(v), m.counts)))
                 stages.append(StageView(stage.id, stage.name or stage.id, stage.kind,
                                         stage.manual, tuple(mvs),
                                         _figures(agg["stage_vecs"][li][si],

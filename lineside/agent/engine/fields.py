@@ -86,8 +86,8 @@ def to_fields(vec: list[float], automation_rate: float | None,
               counts: bool = True) -> dict[str, FieldValue]:
     """Vector -> point fields: additive values, losses, then ratios (absent when /0).
 
-    `counts` False: no machine below this entity has a counter, so performance,
-    quality and OEE cannot be measured and are absent (not 0).
+    `counts` False: no machine below this entity has a good or total counter, so
+    performance, quality and OEE cannot be measured and are absent (not 0).
     """
     f: dict[str, FieldValue] = {}
     for name, v in zip(VEC_FIELDS, vec, strict=True):
@@ -108,7 +108,7 @@ def to_fields(vec: list[float], automation_rate: float | None,
         perf = ideal / run
         f["performance"] = perf
         f["performance_over_1"] = perf > 1.0 + 1e-9
-    if total:
+    if total and counts:
         f["quality"] = good / total
     if automation_rate is not None:
         f["automation_rate"] = automation_rate

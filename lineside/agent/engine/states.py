@@ -7,7 +7,12 @@ a mode or program): the highest wins. See docs/engine.md, "States".
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from lineside.agent.config.plant import STATES, Machine
+
+if TYPE_CHECKING:
+    from lineside.agent.engine.modes import ModeTable
 
 PRODUCING, IDLE, STARVED, BLOCKED, FAULT, SETUP, CLEANING, MAINTENANCE, UNKNOWN = range(9)
 assert STATES == ("producing", "idle", "starved", "blocked", "fault", "setup", "cleaning",
@@ -67,16 +72,6 @@ WEIHENSTEPHAN_BITS: tuple[tuple[int, int], ...] = (
 # OPC 40001-1 MachineryItemState.
 MACHINERY: dict[int, int] = {0: UNKNOWN, 1: FAULT, 2: IDLE, 3: PRODUCING}
 
-# `mode` signal defaults per map. PackML UnitMode 2 is Maintenance; 4 and 5 are the
-# usual user-defined Changeover and Sanitation modes. OPC 40001-1
-# MachineryOperationMode: 1 Maintenance, 2 Setup.
-DEFAULT_MODES: dict[str, dict[int, int]] = {
-    "packml": {2: MAINTENANCE, 4: SETUP, 5: CLEANING},
-    "signals": {2: MAINTENANCE, 4: SETUP, 5: CLEANING},
-    "machinery": {1: MAINTENANCE, 2: SETUP},
-    "weihenstephan": {},
-    "custom": {},
-}
 # `program` signal default: Weihenstephan WS_Cur_Prog bits (8 Clean, 16 Changeover,
 # 32 Maintenance); matched exactly first, then single-bit keys as flags.
 DEFAULT_PROGRAMS: dict[int, int] = {8: CLEANING, 16: SETUP, 32: MAINTENANCE}
@@ -108,7 +103,9 @@ class StateMap:
 
     __slots__ = ("codes", "flags", "kind", "modes", "programs")
 
-    def __init__(self, m: Machine) -> None:
+    def __init__(self, m: Machine, modes: ModeTable | None = None) -> None:
+        from lineside.agent.engine.modes import ModeTable  # modes.py imports this module
+
         src = m.state
         kind = src.map if "state" in m.signals or src.map == "signals" else "signals"
         self.kind = kind
@@ -122,8 +119,7 @@ class StateMap:
             self.codes = {int(k): SIDX[v] for k, v in src.custom.items()}
         elif kind == "weihenstephan":
             self.flags = WEIHENSTEPHAN_BITS
-        self.modes = ({int(k): SIDX[v] for k, v in src.modes.items()} if src.modes is not None
-                      else DEFAULT_MODES[src.map])
+        self.modes = modes if modes is not None else ModeTable(m)
         self.programs = ({int(k): SIDX[v] for k, v in src.programs.items()}
                          if src.programs is not None else DEFAULT_PROGRAMS)
 
@@ -153,9 +149,8 @@ class StateMap:
             v = raw[idx]
             if v is not None and _truthy(v) and RANK[st] > rb:
                 best, rb = st, RANK[st]
-        mode = _as_int(raw[5])
-        if mode is not None:
-            st = self.modes.get(mode)
+        if raw[5] is not None:  # the mode table's planned state (engine/modes.py)
+            st = self.modes.state(raw[5])
             if st is not None and RANK[st] > rb:
                 best, rb = st, RANK[st]
         prog = _as_int(raw[6])
