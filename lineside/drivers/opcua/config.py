@@ -56,7 +56,8 @@ class OpcuaDevice(_Strict):
     password_file: Path | None = None
     certificate: Path | None = Field(None, description="client cert (created on first start)")
     private_key: Path | None = None
-    trust_dir: Path | None = Field(None, description="trusted server certificates (DER/PEM)")
+    trust_dir: Path | None = Field(None, description="trusted server and CA certificates "
+                                   "(DER/PEM), CRLs in its crl/")
     application_uri: str = "urn:lineside:agent"
     max_nodes_per_read: int = Field(500, ge=1, le=100_000)
     sampling_interval_ms: float = Field(500, ge=0, le=86_400_000)

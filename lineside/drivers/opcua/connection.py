@@ -28,11 +28,10 @@ from lineside.drivers.opcua.security import (
     OpcuaSetupError,
     Pki,
     UserRejected,
-    check_server_certificate,
     ensure_client_certificate,
-    first_der,
     read_password,
 )
+from lineside.drivers.opcua.servercert import check_server_certificate
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +163,8 @@ class Connection:
             policy = POLICIES[d.security_policy]
             mode = getattr(ua.MessageSecurityMode, d.security_mode)
             ep = _pick(endpoints, policy.URI, mode, d)
-            server_der = first_der(ep.ServerCertificate)
-            check_server_certificate(server_der, self.pki, d.endpoint)
+            # dates, chain to the trust list, CRLs; the server's own certificate back
+            server_der = check_server_certificate(ep.ServerCertificate, self.pki, d.endpoint)
             await client.set_security(policy, str(cert), str(key), server_certificate=server_der,
                                       mode=mode)
         # the user token policies of the endpoint, so a persisted session can be

@@ -7,7 +7,10 @@ keep it):
   created once on first start for the device's application URI and then reused (it is
   only regenerated when it has expired or names another application URI, and that is
   logged, because every server then has to trust the new one);
-- ``trusted/`` - server certificates we trust (DER or PEM), unless `trust_dir` is set;
+- ``trusted/`` - server certificates we trust (DER or PEM), or the CA certificates that
+  issued them, unless `trust_dir` is set; CRLs in ``trusted/crl/``;
+- ``issuers/`` - CA certificates that complete a chain without being trusted themselves,
+  CRLs in ``issuers/crl/`` (servercert.py validates with all of these);
 - ``rejected/`` - server certificates we saw and did not trust, saved so that trusting
   one is a file copy (or ``lineside trust``).
 """
@@ -63,6 +66,11 @@ class Pki:
     key: Path
     trusted: Path
     rejected: Path
+    issuers: Path = None  # type: ignore[assignment]  # default: <root>/issuers
+
+    def __post_init__(self) -> None:
+        if self.issuers is None:
+            object.__setattr__(self, "issuers", self.root / "issuers")
 
     @classmethod
     def for_device(cls, device: OpcuaDevice, state_dir: Path) -> Pki:
@@ -128,25 +136,25 @@ def load_cert(data: bytes) -> x509.Certificate:
     return x509.load_der_x509_certificate(data)
 
 
-def first_der(chain: bytes) -> bytes:
-    """The leaf of a DER chain (servers may send the whole chain concatenated)."""
-    if len(chain) > 4 and chain[0] == 0x30 and chain[1] == 0x82:
-        return chain[: 4 + int.from_bytes(chain[2:4], "big")]
-    return chain
-
-
 def thumbprint(der: bytes) -> str:
     return hashlib.sha1(der).hexdigest()  # OPC UA thumbprints are SHA-1 by convention
 
 
-def describe(der: bytes) -> str:
-    cert = load_cert(der)
+def common_name(cert: x509.Certificate) -> str:
     cn = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    name = cn[0].value if cn else cert.subject.rfc4514_string()
+    return str(cn[0].value) if cn else cert.subject.rfc4514_string()
+
+
+def describe(der: bytes, now: dt.datetime | None = None) -> str:
+    cert = load_cert(der)
     uris = ", ".join(_uri_of(cert)) or "-"
+    now = now or dt.datetime.now(dt.UTC)
+    status = (" (EXPIRED)" if cert.not_valid_after_utc < now
+              else " (NOT YET VALID)" if cert.not_valid_before_utc > now else "")
     return (
-        f"CN={name}, application URI {uris}, thumbprint {thumbprint(der)}, valid "
-        f"{cert.not_valid_before_utc:%Y-%m-%d} to {cert.not_valid_after_utc:%Y-%m-%d}"
+        f"CN={common_name(cert)}, application URI {uris}, thumbprint {thumbprint(der)}, "
+        f"valid {cert.not_valid_before_utc:%Y-%m-%d} to "
+        f"{cert.not_valid_after_utc:%Y-%m-%d}{status}"
     )
 
 
@@ -157,53 +165,20 @@ def file_name_for(der: bytes) -> str:
     return f"{name}[{thumbprint(der)}].der"
 
 
-def trusted_certificates(trust_dir: Path) -> list[bytes]:
-    """DER bytes of every certificate in the trust dir (and a node-opcua style certs/)."""
+def load_certificates(folder: Path) -> list[bytes]:
+    """DER bytes of every certificate in a folder (and a node-opcua style certs/)."""
     out = []
-    for folder in (trust_dir, trust_dir / "certs"):
-        if not folder.is_dir():
+    for sub in (folder, folder / "certs"):
+        if not sub.is_dir():
             continue
-        for f in sorted(folder.iterdir()):
+        for f in sorted(sub.iterdir()):
             if f.suffix.lower() not in (".der", ".pem", ".crt", ".cer"):
                 continue
             try:
                 out.append(load_cert(f.read_bytes()).public_bytes(Encoding.DER))
             except ValueError:
-                log.warning("ignoring %s in the trust list: not a certificate", f)
+                log.warning("ignoring %s: not a certificate", f)
     return out
-
-
-def is_trusted(der: bytes, trust_dir: Path) -> bool:
-    """Trusted when the exact certificate or the CA that signed it is in the trust dir."""
-    trusted = trusted_certificates(trust_dir)
-    if der in trusted:
-        return True
-    cert = load_cert(der)
-    for t in trusted:
-        ca = load_cert(t)
-        if ca.subject == cert.issuer and ca.subject != cert.subject:
-            try:
-                cert.verify_directly_issued_by(ca)
-                return True
-            except Exception:  # any failure: not issued by this CA
-                continue
-    return False
-
-
-def check_server_certificate(der: bytes, pki: Pki, endpoint: str) -> None:
-    """Raise a clear UntrustedServerCertificate, after saving the cert under rejected/."""
-    der = first_der(der)
-    if is_trusted(der, pki.trusted):
-        return
-    pki.rejected.mkdir(parents=True, exist_ok=True)
-    saved = pki.rejected / file_name_for(der)
-    saved.write_bytes(der)
-    raise UntrustedServerCertificate(
-        f"the server certificate of {endpoint} is not trusted ({describe(der)}). "
-        f"It was saved to {saved}. After checking its thumbprint with the server's "
-        f"administrator, trust it with `lineside trust --endpoint {endpoint} "
-        f"--trust-dir {pki.trusted}` or copy the file into {pki.trusted}/"
-    )
 
 
 def read_password(device: OpcuaDevice) -> str | None:

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import sys
 from pathlib import Path
 
 from asyncua import Client
 
-from lineside.drivers.opcua.security import describe, file_name_for, first_der, thumbprint
+from lineside.drivers.opcua.security import describe, file_name_for, load_cert, thumbprint
+from lineside.drivers.opcua.servercert import split_chain
 
 DEFAULT_STATE = Path("/var/lib/lineside")
 
@@ -62,7 +64,7 @@ async def fetch_certificates(endpoint: str, timeout: float) -> list[bytes]:
     out: list[bytes] = []
     for ep in endpoints:
         if ep.ServerCertificate:
-            der = first_der(ep.ServerCertificate)
+            der = split_chain(ep.ServerCertificate)[0]  # its own, not its issuers
             if der not in out:
                 out.append(der)
     return out
@@ -93,9 +95,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"{endpoint} offers no certificate (only SecurityPolicy None?)", file=sys.stderr)
         return 1
     status = 0
+    now = dt.datetime.now(dt.UTC)
     for der in certs:
-        print(f"{endpoint}: {describe(der)}")
+        print(f"{endpoint}: {describe(der, now)}")
         target = Path(trust_dir) / file_name_for(der)
+        cert = load_cert(der)
+        if cert.not_valid_after_utc < now:
+            print("  it has expired: the driver refuses it even when trusted; the server "
+                  "needs a new certificate", file=sys.stderr)
+        elif cert.not_valid_before_utc > now:
+            print(f"  it is not valid before {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC "
+                  "(this gateway's clock or the server's is wrong): the driver refuses it "
+                  "until then", file=sys.stderr)
         if args.show:
             continue
         if args.thumbprint and args.thumbprint.lower().replace(":", "") != thumbprint(der):

@@ -5,6 +5,8 @@
 //     Line1.Running Boolean, Line1.State String, Line1.BadSensor (BadSensorFailure),
 //     Line1.Uncertain (UncertainLastUsableValue), Line1.Removable Int32
 //   Objects/Bulk: Bulk.V00000.. Double, set to the tick number every tick
+// --cert/--key: serve this certificate (PEM; a chain: the server's first, then its CAs)
+// instead of the one node-opcua creates in --pki.
 // Control: TCP line protocol on --ctl-port, one JSON reply per line:
 //   stats | remove <nodeid> | status <nodeid> <code> | set <nodeid> <json> | drop-sessions
 "use strict";
@@ -17,7 +19,7 @@ const {
 
 function parseArgs(argv) {
   const a = { port: 0, ctlPort: 0, pki: null, secure: false, users: [], maxNodesPerRead: 0,
-              bulk: 0, rate: 1, nsPadding: 0 };
+              bulk: 0, rate: 1, nsPadding: 0, cert: null, key: null };
   for (let i = 2; i < argv.length; i++) {
     const k = argv[i], v = argv[i + 1];
     switch (k) {
@@ -30,6 +32,8 @@ function parseArgs(argv) {
       case "--bulk": a.bulk = +v; i++; break;
       case "--rate": a.rate = +v; i++; break;
       case "--ns-padding": a.nsPadding = +v; i++; break;
+      case "--cert": a.cert = v; i++; break;
+      case "--key": a.key = v; i++; break;
       default: throw new Error("unknown option " + k);
     }
   }
@@ -62,6 +66,7 @@ async function main() {
     resourcePath: "/lineside",
     hostname: "127.0.0.1",
     serverCertificateManager,
+    ...(args.cert ? { certificateFile: args.cert, privateKeyFile: args.key } : {}),
     securityPolicies,
     securityModes,
     allowAnonymous: !hasUsers,
