@@ -16,9 +16,12 @@ their source so every query follows the same rules (tests/deploy checks both):
   into the site;
 - every query of the `oee`/`oee_shift` measurements pins `level`, so an "All" selection
   never mixes machines, stages, lines and the site;
-- no fixed datasource: every board has a `datasource` variable (its default is the
+- no fixed datasource: every board has a datasource variable (its default is the
   provisioned datasource, another Grafana picks its own of the same type on import) and
-  every panel, query and variable refers to `${datasource}`;
+  every panel, query and variable refers to it: `${datasource}` (InfluxDB) on the plant,
+  machine and bureau boards, `${prometheus}` on agent health. One name per type, because
+  the links between boards carry variables along (includeVars) and a Prometheus uid must
+  never land in an InfluxDB variable;
 - a machine named in a row of the plant board (tables, state timeline) links to the
   machine board for that machine over the same time range.
 """
@@ -32,11 +35,12 @@ from typing import Any
 
 OUT = Path(__file__).resolve().parent / "dashboards"
 INFLUX = {"type": "influxdb", "uid": "${datasource}"}
-PROM = {"type": "prometheus", "uid": "${datasource}"}
+PROM = {"type": "prometheus", "uid": "${prometheus}"}
 # What deploy/grafana/provisioning/datasources/lineside.yaml provisions: the default of
 # each board's datasource variable.
 PROVISIONED = {"influxdb": ("lineside-influxdb", "lineside InfluxDB"),
                "prometheus": ("lineside-prometheus", "lineside Prometheus")}
+DS_VARIABLE = {"influxdb": "datasource", "prometheus": "prometheus"}
 MACHINE_BOARD = ("lineside-machine", "lineside-machine")  # uid, URL slug
 OEE_TARGET = 0.65  # a common world-class-minus target; edit the thresholds per plant
 AUTOMATION_TARGET = 0.60  # the district plan (docs/design.md)
@@ -298,10 +302,10 @@ def var_query(name: str, label: str, query: str, multi: bool = True,
 
 
 def var_datasource(kind: str) -> dict:
-    """The board's `datasource` variable: any datasource of this type, the provisioned one
+    """The board's datasource variable: any datasource of this type, the provisioned one
     by default (Grafana falls back to its default one of the type when that is absent)."""
     uid, name = PROVISIONED[kind]
-    return {"name": "datasource", "label": "Data source", "type": "datasource",
+    return {"name": DS_VARIABLE[kind], "label": "Data source", "type": "datasource",
             "query": kind, "current": {"selected": False, "text": name, "value": uid},
             "options": [], "hide": 0, "refresh": 1, "regex": "", "multi": False,
             "includeAll": False}

@@ -217,16 +217,16 @@ def datasource_refs(node: object, where: str = "$") -> list[tuple[str, dict]]:
 
 @pytest.mark.parametrize("name", BOARD_FILES)
 def test_no_fixed_datasource_uid(name):
-    """Every reference goes through the board's one `datasource` variable, so the board
+    """Every reference goes through the board's one datasource variable, so the board
     imports into a Grafana whose datasources have other uids; its default is the
     provisioned datasource, so the provisioned set-up needs no click."""
     board = json.loads((BOARDS / name).read_text())
     ds_vars = [v for v in board["templating"]["list"] if v["type"] == "datasource"]
-    assert [v["name"] for v in ds_vars] == ["datasource"]
-    kind = ds_vars[0]["query"]
+    assert len(ds_vars) == 1
+    var, kind = ds_vars[0]["name"], ds_vars[0]["query"]
     refs = datasource_refs(board["panels"]) + datasource_refs(board["templating"]["list"])
     assert len(refs) > 10
-    fixed = [(w, r) for w, r in refs if r.get("uid") != "${datasource}" or r["type"] != kind]
+    fixed = [(w, r) for w, r in refs if r.get("uid") != f"${{{var}}}" or r["type"] != kind]
     assert not fixed, fixed
     default = ds_vars[0].get("current", {}).get("value")
     assert default in (*PROVISIONED_UIDS, None)
@@ -234,6 +234,18 @@ def test_no_fixed_datasource_uid(name):
         provisioned = (ROOT / "deploy" / "grafana" / "provisioning" / "datasources"
                        / "lineside.yaml").read_text()
         assert re.search(rf"uid: {default}\n\s+type: {kind}\n", provisioned), default
+
+
+def test_one_datasource_variable_name_per_type():
+    """Links between boards carry their variables along: a variable name must mean the
+    same datasource type on every board, or a Prometheus uid lands in an InfluxDB
+    variable."""
+    seen: dict[str, set[str]] = {}
+    for board in load_boards().values():
+        for v in board["templating"]["list"]:
+            if v["type"] == "datasource":
+                seen.setdefault(v["name"], set()).add(v["query"])
+    assert seen and all(len(kinds) == 1 for kinds in seen.values()), seen
 
 
 @pytest.mark.parametrize("mode", ["all", "first"])
