@@ -251,12 +251,13 @@ def machine_link(machine: str, line: str = "$__all", stage: str = "$__all") -> l
     """A data link to the machine board for one machine, over the same time range.
 
     `machine`, `line`, `stage` are Grafana link expressions: `${__data.fields.machine}`
-    in a table row, `${__field.labels.machine}` on a series. The site selection is
-    carried as it is; a line or stage the panel does not know stays "All" (machine ids
-    are unique in a plant, so the machine alone names it).
+    in a table row, `${__field.labels.machine}` on a series. The datasource and the site
+    selection are carried as they are; a line or stage the panel does not know stays
+    "All" (machine ids are unique in a plant, so the machine alone names it).
     """
     uid, slug = MACHINE_BOARD
-    url = (f"/d/{uid}/{slug}?${{site:queryparam}}&var-line={line}&var-stage={stage}"
+    url = (f"/d/{uid}/{slug}?${{{DS_VARIABLE['influxdb']}:queryparam}}"
+           f"&${{site:queryparam}}&var-line={line}&var-stage={stage}"
            f"&var-machine={machine}&${{__url_time_range}}")
     return [{"title": f"Machine board: {machine}", "url": url, "targetBlank": False}]
 

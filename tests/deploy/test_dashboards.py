@@ -423,7 +423,9 @@ def test_plant_rows_and_state_timeline_link_to_the_machine_board(plant):
             for s in series[:3]:
                 # table rows see tags as fields; a series sees them as labels
                 fields = dict(s.get("tags") or {})
-                url = grafana_link(link["url"], {"site": ["$__all"]}, fields, t_from, t_to)
+                url = grafana_link(link["url"], {"site": ["$__all"],
+                                                 "datasource": ["my-influx"]},
+                                   fields, t_from, t_to)
                 parsed = urllib.parse.urlsplit(url)
                 uid = parsed.path.split("/")[2]
                 assert uid == "lineside-machine", url
@@ -434,9 +436,10 @@ def test_plant_rows_and_state_timeline_link_to_the_machine_board(plant):
                 given = {k[4:]: v for k, v in params.items() if k.startswith("var-")}
                 assert set(given) <= names, (url, set(given) - names)
                 assert given["machine"] == [fields["machine"]]
+                assert given["datasource"] == ["my-influx"]  # the one the user picked
                 # the machine board's own variables, resolved with what the link sets
                 chosen = {k: (".*" if v == ["$__all"] else fmt_values(v))
-                          for k, v in given.items() if k != "machine"}
+                          for k, v in given.items() if k not in ("machine", "datasource")}
                 offered = machine_options(target_board, ifx, chosen)
                 assert fields["machine"] in offered, (url, offered)
                 checked += 1
