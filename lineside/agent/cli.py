@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schema": ("lineside.agent.config.schema", "print the JSON Schema of the configuration"),
     "deploy-files": ("lineside.agent.deploy_files",
                      "write the unit, dashboards, rules and example config to a folder"),
+    "completion": ("lineside.agent.completion", "print a bash or zsh completion script"),
+    "man": ("lineside.agent.manpage", "print the manual page (roff): lineside man | man -l -"),
 }
 
 

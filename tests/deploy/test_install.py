@@ -136,3 +136,12 @@ def test_files_written_by_deploy_files_need_a_source(tmp_path) -> None:
     would fail in pip; say what to pass instead."""
     res = bash("REPO=/nonexistent; DRY_RUN=1; PYTHON=/usr/bin/python3; install_venv", tmp_path)
     assert res.returncode == 1 and "pass --source WHEEL|SPEC" in res.stderr
+
+
+def test_completion_and_man_page_come_from_the_installed_agent(tmp_path) -> None:
+    res = bash("DRY_RUN=1; install_shell_files", tmp_path)
+    assert res.returncode == 0, res.stderr
+    for cmd, dest in [("completion bash", "bash-completion/completions/lineside"),
+                      ("completion zsh", "zsh/site-functions/_lineside"),
+                      ("man", "man/man1/lineside.1")]:
+        assert f"/opt/lineside/venv/bin/lineside {cmd} > /usr/local/share/{dest}" in res.stdout
