@@ -266,3 +266,19 @@ def test_cli_prints_warnings_and_exits_0(tmp_path: Path) -> None:
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert "warning: lines[0].stages[0].machines[0].counters.bits" in r.stderr
+
+
+def test_recurring_downtime_across_midnight_is_valid_and_zero_length_is_not() -> None:
+    cal = ("calendar:\n  planned_downtime:\n    - {start: \"%s\", end: \"%s\"}\n")
+    for start, end in (("22:00", "02:00"), ("20:00", "00:00")):
+        cfg = parse_config(VALID.replace("calendar:\n", cal % (start, end), 1), "ok.yaml")
+        w = cfg.calendar.planned_downtime[0]
+        assert (w.start.isoformat(timespec="minutes"), w.end.isoformat(timespec="minutes")) \
+            == (start, end)
+    text = VALID.replace("calendar:\n", cal % ("22:00", "22:00"), 1)
+    with pytest.raises(ConfigError) as exc:
+        parse_config(text, "bad.yaml")
+    (issue,) = exc.value.issues
+    assert issue.path == "calendar.planned_downtime[0]"
+    assert issue.line == line_of(text, "- {start: \"22:00\"")
+    assert "no length" in issue.message

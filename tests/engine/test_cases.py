@@ -303,6 +303,37 @@ CASES += [
         machine_kw={"smap": "packml", "automation": "manual"},
     ),
     Case(
+        "nightly sanitation 23:00-01:00 across midnight inside a night shift",
+        [shift("N", "20:00-04:00", overnight=True)],
+        ("running", "good"),
+        [("20:00", {"running": True, "good": 0}),
+         ("+1 03:59", {"good": 20_000})],
+        end="+1 04:00",
+        # 8 h = 28800 s scheduled; 23:00 Mon to 01:00 Tue planned (the window starts
+        # on Monday, its weekday); run 6 h = 21600 s.
+        expect={"scheduled_s": 28800, "planned_down_s": 7200, "planned_busy_s": 21600,
+                "run_s": 21600, "availability": 1.0},
+        calendar={"planned_downtime": [{"start": "23:00", "end": "01:00",
+                                        "weekdays": ["mon"], "reason": "sanitation"}]},
+    ),
+    Case(
+        "a recurring downtime window ending at 00:00",
+        [shift("E", "16:00-00:00", overnight=True)],
+        ("running",),
+        [("16:00", {"running": True})],
+        end="+1 00:00",
+        expect={"scheduled_s": 28800, "planned_down_s": 7200, "run_s": 21600},
+        calendar={"planned_downtime": [{"start": "22:00", "end": "00:00"}]},
+    ),
+    Case(
+        "a break across midnight in a night shift",
+        [shift("N", "22:00-06:00", ("23:30-00:30",), overnight=True)],
+        ("running",),
+        [("22:00", {"running": True})],
+        end="+1 06:00",
+        expect={"scheduled_s": 25200, "run_s": 25200},
+    ),
+    Case(
         "a reject counter alone: rejects counted, quality and OEE absent",
         [shift("A", "06:00-07:00")],
         ("running", "reject"),

@@ -62,7 +62,8 @@ class Shift(_Strict):
 
 
 class Downtime(_Strict):
-    """Planned downtime: recurring (weekdays + times) or one-off (datetimes)."""
+    """Planned downtime: recurring (weekdays + times; across midnight when `end` is
+    earlier in the clock, e.g. 22:00-02:00 or 20:00-00:00) or one-off (datetimes)."""
 
     reason: str = "planned"
     lines: list[str] = Field(default_factory=list, description="empty: every line")
@@ -74,8 +75,14 @@ class Downtime(_Strict):
     def _order(self) -> Downtime:
         if type(self.start) is not type(self.end):
             raise ValueError("start and end must both be times (recurring) or both datetimes")
-        if self.end <= self.start:  # type: ignore[operator]
-            raise ValueError("planned downtime ends before it starts")
+        if isinstance(self.start, dt.datetime):
+            if self.end <= self.start:  # type: ignore[operator]
+                raise ValueError("planned downtime ends before it starts")
+        elif self.end == self.start:
+            raise ValueError(f"planned downtime {self.start:%H:%M}-{self.end:%H:%M} has no "
+                             "length (a recurring window lasts less than 24 h)")
+        # A recurring window whose end is earlier in the clock (or 00:00) ends the next
+        # day: nightly sanitation 22:00-02:00 starts on its `weekdays`.
         return self
 
 

@@ -103,7 +103,9 @@ class Timeline:
             if isinstance(w.start, dt.datetime) or wd not in w.weekdays:
                 continue  # one-off windows are added by _ensure, whatever their length
             s = _ts(day, w.start, tz)
-            e = _ts(day, w.end, tz)  # type: ignore[arg-type]
+            # Across midnight (or ending 00:00): ends the next day, owned by its start day.
+            eday = day + dt.timedelta(days=1) if w.end <= w.start else day  # type: ignore[operator]
+            e = _ts(eday, w.end, tz)  # type: ignore[arg-type]
             if e > s:
                 downs.append((s, e, lines))
         got = (shifts, breaks, downs)

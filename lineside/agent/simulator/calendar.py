@@ -13,7 +13,7 @@ import bisect
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from lineside.agent.config.plant import Calendar, Shift
+from lineside.agent.config.plant import Calendar, Downtime, Shift
 
 _WD = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY = dt.timedelta(days=1)
@@ -68,13 +68,20 @@ def downtime_at(cal: Calendar, tz: ZoneInfo, line_id: str, ts: float) -> bool:
             if start <= local < end:
                 return True
         else:
-            if _WD[local.weekday()] not in w.weekdays:
-                continue
-            start = _at(local.date(), w.start, tz)
-            end = _at(local.date(), w.end, tz)  # type: ignore[arg-type]
-            if start <= local < end:
-                return True
+            # A window across midnight belongs to the day it starts: look at yesterday's.
+            for day in (local.date(), local.date() - _DAY):
+                if _WD[day.weekday()] not in w.weekdays:
+                    continue
+                start, end = _downtime_window(w, day, tz)
+                if start <= local < end:
+                    return True
     return False
+
+
+def _downtime_window(w: Downtime, day: dt.date, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """A recurring window starting on `day`; it ends the next day when it crosses midnight."""
+    end_day = day + _DAY if w.end <= w.start else day  # type: ignore[operator]
+    return _at(day, w.start, tz), _at(end_day, w.end, tz)  # type: ignore[arg-type]
 
 
 def busy_at(cal: Calendar, tz: ZoneInfo, line_id: str, ts: float) -> bool:
@@ -109,8 +116,7 @@ class CalendarIndex:
                         x = x if x.tzinfo else x.replace(tzinfo=tz)  # type: ignore[union-attr]
                         out.add(x.timestamp())  # type: ignore[union-attr]
                 else:
-                    out.add(_at(d, w.start, tz).timestamp())
-                    out.add(_at(d, w.end, tz).timestamp())  # type: ignore[arg-type]
+                    out.update(x.timestamp() for x in _downtime_window(w, d, tz))
         return out
 
     def _ensure(self, t: float) -> None:
