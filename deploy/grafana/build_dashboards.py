@@ -10,10 +10,13 @@ their source so every query follows the same rules (tests/deploy checks both):
   sum(ideal_good_s) / sum(planned_busy_s) — never a mean of the per-bucket ratios;
 - a ratio whose summed denominator is 0 is absent, not 0: InfluxQL answers x/0 with 0,
   so every ratio is `SELECT n/d FROM (SELECT sum(..) AS n, sum(..) AS d ...) WHERE d > 0`;
-- line and site automation rates are not additive (a line's rate is the mean of its
-  stages'): over a range they are the engine's bucket rates weighted by planned busy time,
-  sum(rate x planned_busy_s) / sum(planned_busy_s), the way the engine weights lines
-  into the site;
+- OEE and performance divide by `counted_planned_busy_s` / `counted_run_s` (the time
+  of machines with counters), so a line without counters never counts as zero output;
+- automation rates are rebuilt from the stage-level `automation` sums by the rules of
+  docs/design.md ("Rebuilding the figures"), one nested subquery per level
+  (lineside.agent.report.influxql, shared with the bureau's board);
+- site figures are sums over the line-level points, never the site-level ones: a plant
+  split across several agents has one site-level series per agent (tag `gateway`);
 - every query of the `oee`/`oee_shift` measurements pins `level`, so an "All" selection
   never mixes machines, stages, lines and the site;
 - no fixed datasource: every board has a datasource variable (its default is the
@@ -32,6 +35,8 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
+
+from lineside.agent.report import influxql
 
 OUT = Path(__file__).resolve().parent / "dashboards"
 INFLUX = {"type": "influxdb", "uid": "${datasource}"}
@@ -83,19 +88,6 @@ def ratio(num: str, den: str, alias: str, level: str, filters: tuple[str, ...],
              f"WHERE {_where(level, filters, extra)}{_group(group, by_time)}")
     outer_group = (" GROUP BY " + ", ".join(f'"{t}"' for t in group)) if group else ""
     return f'SELECT "n" / "d" AS "{alias}" FROM ({inner}) WHERE "d" > 0{outer_group}'
-
-
-def weighted_rate(level: str, filters: tuple[str, ...], alias: str,
-                  group: tuple[str, ...] = (), by_time: bool = False) -> str:
-    """sum(automation_rate x planned_busy_s) / sum(planned_busy_s) over buckets with a rate."""
-    g = tuple(group)
-    raw = (f'SELECT "automation_rate" * "planned_busy_s" AS "w", '
-           f'"planned_busy_s" + 0 * "automation_rate" AS "d" FROM "oee" '
-           f"WHERE {_where(level, filters)}" + _group(g, False))
-    mid = (f'SELECT sum("w") AS "w", sum("d") AS "d" FROM ({raw}) WHERE $timeFilter'
-           + _group(g, by_time))
-    outer_group = (" GROUP BY " + ", ".join(f'"{t}"' for t in g)) if g else ""
-    return f'SELECT "w" / "d" AS "{alias}" FROM ({mid}) WHERE "d" > 0{outer_group}'
 
 
 def sums(cols: list[tuple[str, str]], level: str, filters: tuple[str, ...],
@@ -360,71 +352,72 @@ def plant_overview() -> dict:
     auto_th = thresholds(("red", None), ("green", AUTOMATION_TARGET))
 
     L.row("Site")
-    L.add(stat("OEE", [t_influx(ratio("ideal_good_s", "planned_busy_s", "OEE", "site", site))],
-               th=oee_th, description="sum(ideal_good_s) / sum(planned_busy_s) of the site "
-               "over the time range (ISO 22400: A x P x Q)."), 4, 5)
+    L.add(stat("OEE", [t_influx(ratio("ideal_good_s", "counted_planned_busy_s", "OEE",
+                                      "line", site))],
+               th=oee_th, description="sum(ideal_good_s) / sum(counted_planned_busy_s) of "
+               "the site's lines over the time range (ISO 22400: A x P x Q); lines without "
+               "counters are left out."), 4, 5)
     L.add(stat("Availability", [t_influx(ratio("run_s", "planned_busy_s", "Availability",
-                                               "site", site))], th=a_th,
-               description="sum(run_s) / sum(planned_busy_s)"), 4, 5)
-    L.add(stat("Performance", [t_influx(ratio("ideal_s", "run_s", "Performance", "site",
-                                              site))], th=p_th,
-               description="sum(ideal_s) / sum(run_s); above 100% means the ideal rate "
-               "in the configuration is too low."), 4, 5)
-    L.add(stat("Quality", [t_influx(ratio("good_count", "total_count", "Quality", "site",
+                                               "line", site))], th=a_th,
+               description="sum(run_s) / sum(planned_busy_s) of the site's lines"), 4, 5)
+    L.add(stat("Performance", [t_influx(ratio("ideal_s", "counted_run_s", "Performance",
+                                              "line", site))], th=p_th,
+               description="sum(ideal_s) / sum(counted_run_s) of the site's lines; above "
+               "100% means the ideal rate in the configuration is too low."), 4, 5)
+    L.add(stat("Quality", [t_influx(ratio("good_count", "total_count", "Quality", "line",
                                           site))], th=q_th,
-               description="sum(good_count) / sum(total_count)"), 4, 5)
+               description="sum(good_count) / sum(total_count) of the site's lines"), 4, 5)
     L.add(stat("Automation rate (target 60%)",
-               [t_influx(weighted_rate("site", site, "Automation"))], th=auto_th,
-               description="The engine's site automation rate per bucket, weighted by "
-               "planned busy time over the range: sum(automation_rate x planned_busy_s) / "
-               "sum(planned_busy_s). Target: 60% (district plan)."), 4, 5)
+               [t_influx(influxql.site_rate(SITE, alias="Automation"))], th=auto_th,
+               description="Rebuilt from the stage sums (docs/design.md): stage sum("
+               "auto_ideal_units) / sum(run_ideal_units), line = stages weighted by weight, "
+               "site = lines weighted by planned busy time. Target: 60% (district plan)."),
+          4, 5)
     L.add(stat("Output", [
-        t_influx(sums([("good_count", "good")], "site", site), "A"),
-        t_influx(sums([("reject_count", "rejects")], "site", site), "B"),
+        t_influx(sums([("good_count", "good")], "line", site), "A"),
+        t_influx(sums([("reject_count", "rejects")], "line", site), "B"),
     ], unit="short", th=thresholds(("blue", None)), decimals=0,
         description="Good and rejected units of the lines' output stages."), 4, 5)
 
     L.row("Lines and stages")
-    L.add(bargauge("OEE per line", [t_influx(ratio("ideal_good_s", "planned_busy_s", "OEE",
-                                                   "line", lines, ("line",)),
+    L.add(bargauge("OEE per line", [t_influx(ratio("ideal_good_s", "counted_planned_busy_s",
+                                                   "OEE", "line", lines, ("line",)),
                                              alias="$tag_line")], oee_th,
                    "A line's OEE is its output stage's (docs/design.md). Ratio of sums."), 6, 8)
     L.add(bargauge("Availability / performance / quality per line", [
         t_influx(ratio("run_s", "planned_busy_s", "A", "line", lines, ("line",)), "A",
                  alias="$tag_line availability"),
-        t_influx(ratio("ideal_s", "run_s", "P", "line", lines, ("line",)), "B",
+        t_influx(ratio("ideal_s", "counted_run_s", "P", "line", lines, ("line",)), "B",
                  alias="$tag_line performance"),
         t_influx(ratio("good_count", "total_count", "Q", "line", lines, ("line",)), "C",
                  alias="$tag_line quality"),
     ], a_th, "Each a ratio of sums over the range, absent when its denominator is 0."), 8, 8)
-    L.add(bargauge("OEE per stage", [t_influx(ratio("ideal_good_s", "planned_busy_s", "OEE",
-                                                    "stage", stages, ("line", "stage")),
+    L.add(bargauge("OEE per stage", [t_influx(ratio("ideal_good_s", "counted_planned_busy_s",
+                                                    "OEE", "stage", stages, ("line", "stage")),
                                               alias="$tag_stage")], oee_th,
                    "Parallel machines of a stage are summed before dividing."), 10, 8)
     L.add(timeseries("OEE per line", [t_influx(
-        ratio("ideal_good_s", "planned_busy_s", "OEE", "line", lines, ("line",), by_time=True),
+        ratio("ideal_good_s", "counted_planned_busy_s", "OEE", "line", lines, ("line",),
+              by_time=True),
         alias="$tag_line")], th=oee_th, minmax=(0, None),
         description="Per interval: sum(ideal_good_s) / sum(planned_busy_s) of the buckets "
         "in it; gaps where nothing was planned."), 12, 8)
     L.add(bargauge("Automation rate per stage (target 60%)", [
-        t_influx(ratio("auto_ideal_units", "run_ideal_units", "automation", "stage", stages,
-                       ("line", "stage")), "A", alias="$tag_stage"),
-        t_influx('SELECT max("automation_rate") AS "automation" FROM "oee" WHERE '
-                 + _where("stage", stages, '"manual" = true') + ' GROUP BY "line", "stage"',
-                 "B", alias="$tag_stage (manual)"),
-    ], auto_th, "sum(auto_ideal_units) / sum(run_ideal_units): producing time in "
-        "automatic mode weighted by ideal rate. Stages done by hand count 0 while their "
-        "line runs."), 12, 8)
+        t_influx(influxql.stage_rate(" AND ".join(stages), alias="automation"), "A",
+                 alias="$tag_stage"),
+    ], auto_th, "sum(auto_ideal_units) / sum(run_ideal_units) of the stage's automation "
+        "points: producing time in automatic mode weighted by ideal rate. Stages done by "
+        "hand count 0 while their line runs."), 12, 8)
     L.add(timeseries("Automation rate per line against 60%", [t_influx(
-        weighted_rate("line", lines, "automation", ("line",), by_time=True),
+        influxql.line_rate(" AND ".join(lines), interval="$__interval", alias="automation"),
         alias="$tag_line")], th=auto_th, minmax=(0, 1),
-        description="A line's rate is the mean of its stages' (docs/design.md); per interval "
-        "the engine's bucket rates weighted by planned busy time."), 12, 8)
+        description="Per interval, rebuilt from the stage sums: the stages' rates weighted "
+        "by their weight (docs/design.md)."), 12, 8)
     sg = ("line", "stage")
     L.add(bargauge("Availability / performance / quality per stage", [
         t_influx(ratio("run_s", "planned_busy_s", "A", "stage", stages, sg), "A",
                  alias="$tag_stage availability"),
-        t_influx(ratio("ideal_s", "run_s", "P", "stage", stages, sg), "B",
+        t_influx(ratio("ideal_s", "counted_run_s", "P", "stage", stages, sg), "B",
                  alias="$tag_stage performance"),
         t_influx(ratio("good_count", "total_count", "Q", "stage", stages, sg), "C",
                  alias="$tag_stage quality"),
@@ -493,18 +486,18 @@ def plant_overview() -> dict:
     sh = (SITE, SHIFT)
     shift_group = ("shift_date", "shift")
     L.add(table("Site OEE per shift", [
-        t_influx(ratio("ideal_good_s", "planned_busy_s", "OEE", "site", sh, shift_group,
-                       measurement="oee_shift"), "A", "table"),
-        t_influx(ratio("run_s", "planned_busy_s", "availability", "site", sh, shift_group,
+        t_influx(ratio("ideal_good_s", "counted_planned_busy_s", "OEE", "line", sh,
+                       shift_group, measurement="oee_shift"), "A", "table"),
+        t_influx(ratio("run_s", "planned_busy_s", "availability", "line", sh, shift_group,
                        measurement="oee_shift"), "B", "table"),
-        t_influx(ratio("ideal_s", "run_s", "performance", "site", sh, shift_group,
+        t_influx(ratio("ideal_s", "counted_run_s", "performance", "line", sh, shift_group,
                        measurement="oee_shift"), "C", "table"),
-        t_influx(ratio("good_count", "total_count", "quality", "site", sh, shift_group,
+        t_influx(ratio("good_count", "total_count", "quality", "line", sh, shift_group,
                        measurement="oee_shift"), "D", "table"),
         t_influx(sums([("good_count", "good"), ("reject_count", "rejects"),
-                       ("planned_busy_s", "planned busy h", "/3600")], "site", sh,
+                       ("planned_busy_s", "planned busy h", "/3600")], "line", sh,
                       shift_group, measurement="oee_shift"), "E", "table"),
-    ], "Closed shifts (measurement oee_shift), newest first.",
+    ], "Closed shifts (measurement oee_shift), newest first; sums over the site's lines.",
         transformations=[*merge_organize({}),
                          {"id": "sortBy", "options": {"sort": [{"field": "shift_date",
                                                                 "desc": True}]}}],
@@ -512,12 +505,13 @@ def plant_overview() -> dict:
     lsh = (SITE, LINE, SHIFT)
     lgroup = ("shift_date", "shift", "line")
     L.add(table("Shift table per line", [
-        t_influx(ratio("ideal_good_s", "planned_busy_s", "OEE", "line", lsh, lgroup,
+        t_influx(ratio("ideal_good_s", "counted_planned_busy_s", "OEE", "line", lsh, lgroup,
                        measurement="oee_shift"), "A", "table"),
         t_influx(ratio("run_s", "planned_busy_s", "availability", "line", lsh, lgroup,
                        measurement="oee_shift"), "B", "table"),
-        t_influx(ratio("auto_ideal_units", "run_ideal_units", "automated output share",
-                       "line", lsh, lgroup, measurement="oee_shift"), "C", "table"),
+        # one oee_shift point per line and shift: the engine's own rebuild for the shift
+        t_influx('SELECT max("automation_rate") AS "automation rate" FROM "oee_shift" WHERE '
+                 + _where("line", lsh) + _group(lgroup, False), "C", "table"),
         t_influx(sums([("good_count", "good"), ("reject_count", "rejects"),
                        ("small_stops", "small stops"), ("fault_s", "fault min", "/60")],
                       "line", lsh, lgroup, measurement="oee_shift"), "D", "table"),
@@ -525,7 +519,7 @@ def plant_overview() -> dict:
         transformations=[*merge_organize({}),
                          {"id": "sortBy", "options": {"sort": [{"field": "shift_date",
                                                                 "desc": True}]}}],
-        overrides=pct_override("OEE", "availability", "automated output share")), 12, 9)
+        overrides=pct_override("OEE", "availability", "automation rate")), 12, 9)
 
     return dashboard("lineside-plant", "lineside · Plant overview",
                      "OEE, losses, machine states and automation of one plant.",
@@ -538,9 +532,9 @@ def machine_drilldown() -> dict:
     m = (SITE, LINE, STAGE, MACHINE)
     oee_th = pct_target(OEE_TARGET)
     L.row("$machine")
-    for title, num, den, th in (("OEE", "ideal_good_s", "planned_busy_s", oee_th),
+    for title, num, den, th in (("OEE", "ideal_good_s", "counted_planned_busy_s", oee_th),
                                 ("Availability", "run_s", "planned_busy_s", pct_target(0.85)),
-                                ("Performance", "ideal_s", "run_s", pct_target(0.95)),
+                                ("Performance", "ideal_s", "counted_run_s", pct_target(0.95)),
                                 ("Quality", "good_count", "total_count", pct_target(0.99)),
                                 ("Automatic share of run", "auto_ideal_units",
                                  "run_ideal_units",
@@ -554,11 +548,11 @@ def machine_drilldown() -> dict:
                unit="short", th=thresholds(("blue", None)), decimals=0), 4, 5)
     L.add(state_timeline("State", m), 24, 5)
     L.add(timeseries("OEE, availability, performance, quality", [
-        t_influx(ratio("ideal_good_s", "planned_busy_s", "OEE", "machine", m, by_time=True),
+        t_influx(ratio("ideal_good_s", "counted_planned_busy_s", "OEE", "machine", m, by_time=True),
                  "A", alias="OEE"),
         t_influx(ratio("run_s", "planned_busy_s", "availability", "machine", m, by_time=True),
                  "B", alias="availability"),
-        t_influx(ratio("ideal_s", "run_s", "performance", "machine", m, by_time=True),
+        t_influx(ratio("ideal_s", "counted_run_s", "performance", "machine", m, by_time=True),
                  "C", alias="performance"),
         t_influx(ratio("good_count", "total_count", "quality", "machine", m, by_time=True),
                  "D", alias="quality"),
@@ -600,11 +594,11 @@ def machine_drilldown() -> dict:
     msh = (SITE, LINE, STAGE, MACHINE, SHIFT)
     g = ("shift_date", "shift")
     L.add(table("Shifts", [
-        t_influx(ratio("ideal_good_s", "planned_busy_s", "OEE", "machine", msh, g,
+        t_influx(ratio("ideal_good_s", "counted_planned_busy_s", "OEE", "machine", msh, g,
                        measurement="oee_shift"), "A", "table"),
         t_influx(ratio("run_s", "planned_busy_s", "availability", "machine", msh, g,
                        measurement="oee_shift"), "B", "table"),
-        t_influx(ratio("ideal_s", "run_s", "performance", "machine", msh, g,
+        t_influx(ratio("ideal_s", "counted_run_s", "performance", "machine", msh, g,
                        measurement="oee_shift"), "C", "table"),
         t_influx(ratio("good_count", "total_count", "quality", "machine", msh, g,
                        measurement="oee_shift"), "D", "table"),

@@ -12,23 +12,27 @@ REGISTRY = [Registered("E1", "川味卤牛肉", "510114"), Registered("E2", "蜀
             Registered("E3", "天府乳业", "510115")]
 
 
-def _k(e: str, k: str, auto: float, run: float) -> Row:
-    return Row("automation", {"enterprise": e, "region": "510114", "line": "L1",
-                              "stage_kind": k}, {"auto_run_s": auto, "run_s": run})
+def _k(e: str, k: str, auto: float, run: float, dig: float = 0.0) -> Row:
+    """Stage `k` (of kind k) of line L1: its sums over the period."""
+    return Row("automation", {"enterprise": e, "region": "510114", "site": "S1",
+                              "line": "L1", "stage": k, "stage_kind": k},
+               {"auto_ideal_units": auto, "run_ideal_units": run, "auto_run_s": auto,
+                "run_s": run, "weight": 1.0, "line_planned_busy_s": 100.0,
+                "digitized_sum": dig, "digitized_n": 15.0})
 
 
 def _l(e: str, pbt: float, ideal_good: float, good: float) -> Row:
-    return Row("oee", {"enterprise": e, "region": "510114", "line": "L1", "level": "line"},
-               {"planned_busy_s": pbt, "ideal_good_s": ideal_good, "good_count": good})
+    return Row("oee", {"enterprise": e, "region": "510114", "site": "S1", "line": "L1"},
+               {"planned_busy_s": pbt, "counted_planned_busy_s": pbt,
+                "ideal_good_s": ideal_good, "good_count": good})
 
 
 def sample_report() -> Report:
     p = period_containing("week", dt.date(2026, 11, 25), "Asia/Shanghai")
     rows = [
-        _k("E1", "cleaning", 80, 100), _k("E1", "cutting", 90, 100),
-        _k("E1", "frying", 70, 100), _k("E1", "packaging", 95, 100), _l("E1", 100, 72, 500),
-        Row("automation", {"enterprise": "E1", "region": "510114"},
-            {"digitized_sum": 50.0, "digitized_n": 60.0}),
+        _k("E1", "cleaning", 80, 100, 15), _k("E1", "cutting", 90, 100, 15),
+        _k("E1", "frying", 70, 100, 15), _k("E1", "packaging", 95, 100, 5),
+        _l("E1", 100, 72, 500),
         _k("E2", "cleaning", 10, 100), _k("E2", "cutting", 50, 100),
         _k("E2", "mixing", 30, 100), _k("E2", "packaging", 20, 100), _l("E2", 100, 55, 900),
     ]

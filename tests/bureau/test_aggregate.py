@@ -19,21 +19,29 @@ REG = [Registered("E1", "一号食品", "510114"), Registered("E2", "二号食�
        Registered("E3", "三号食品", "510115")]
 
 
-def kind(e: str, line: str, k: str, auto: float, run: float, region: str = "510114",
-         **extra: float) -> Row:
-    return Row("automation", {"enterprise": e, "region": region, "line": line,
-                              "stage_kind": k}, {"auto_run_s": auto, "run_s": run, **extra})
-
-
-def ent(e: str, dig_sum: float, dig_n: float, region: str = "510114") -> Row:
-    return Row("automation", {"enterprise": e, "region": region},
-               {"digitized_sum": dig_sum, "digitized_n": dig_n})
+def stage(e: str, line: str, st: str, k: str, auto: float, run: float, pbt: float = 100.0,
+          weight: float = 1.0, region: str = "510114", dig: tuple[float, float] = (0, 0),
+          **extra: float) -> Row:
+    """One stage's sums over the period, as automation_query returns them (ideal units
+    and seconds equal unless given)."""
+    return Row("automation", {"enterprise": e, "region": region, "site": "S1", "line": line,
+                              "stage": st, "stage_kind": k},
+               {"auto_ideal_units": auto, "run_ideal_units": run, "auto_run_s": auto,
+                "run_s": run, "weight": weight, "line_planned_busy_s": pbt,
+                "digitized_sum": dig[0], "digitized_n": dig[1], **extra})
 
 
 def line(e: str, ln: str, pbt: float, ideal_good: float = 0.0, good: float = 0.0,
-         region: str = "510114") -> Row:
-    return Row("oee", {"enterprise": e, "region": region, "line": ln, "level": "line"},
-               {"planned_busy_s": pbt, "ideal_good_s": ideal_good, "good_count": good})
+         region: str = "510114", counted: float | None = None) -> Row:
+    return Row("oee", {"enterprise": e, "region": region, "site": "S1", "line": ln},
+               {"planned_busy_s": pbt, "ideal_good_s": ideal_good, "good_count": good,
+                "counted_planned_busy_s": pbt if counted is None else counted})
+
+
+def kind(e: str, line: str, k: str, auto: float, run: float, region: str = "510114",
+         pbt: float = 100.0) -> Row:
+    """A line with one stage of kind k (its id the kind)."""
+    return stage(e, line, k, k, auto, run, pbt, region=region)
 
 
 def report(rows: list[Row], prev: list[Row] | None = None, target: float = 0.6):
@@ -47,33 +55,37 @@ def fig(rep, eid: str):
 
 # (name, rows, enterprise, expected automation rate, expected meets)
 RATE_CASES = [
-    ("one line, mean of its stage kinds",
-     [kind("E1", "L1", "cutting", 30, 60), kind("E1", "L1", "packaging", 60, 60),
-      line("E1", "L1", 100)], "E1", 0.75, True),
+    ("one line, mean of its stages",
+     [stage("E1", "L1", "cut", "cutting", 30, 60), stage("E1", "L1", "pack", "packaging", 60, 60)],
+     "E1", 0.75, True),
     ("lines weighted by planned busy time",
-     [kind("E1", "L1", "cutting", 50, 100), kind("E1", "L2", "cutting", 100, 100),
-      line("E1", "L1", 300), line("E1", "L2", 100)], "E1", (0.5 * 300 + 1.0 * 100) / 400, True),
-    ("summed fields, not averaged buckets: 20/200 not mean(0.5, 0.056)",
-     [kind("E1", "L1", "frying", 10, 20), kind("E1", "L1", "frying", 10, 180),
-      line("E1", "L1", 200)], "E1", 0.1, False),
-    ("no planned busy time on record: lines count equally",
-     [kind("E1", "L1", "mixing", 20, 100), kind("E1", "L2", "mixing", 60, 100)],
-     "E1", 0.4, False),
+     [kind("E1", "L1", "cutting", 50, 100, pbt=300), kind("E1", "L2", "cutting", 100, 100)],
+     "E1", (0.5 * 300 + 1.0 * 100) / 400, True),
+    # The issue's line of six stages: two cutting stages are two stages, the manual
+    # packaging stage (0 of the line's 300 units) is not hidden by the equipped one:
+    # (1 + 0.5 + 1 + 0.8 + 0.2 + 0) / 6 = 0.5833 (a mean over kinds would say 0.6875).
+    ("six stages, two of one kind, one by hand",
+     [stage("E1", "L1", "wash", "cleaning", 60, 60), stage("E1", "L1", "cut1", "cutting", 30, 60),
+      stage("E1", "L1", "cut2", "cutting", 60, 60), stage("E1", "L1", "fry", "frying", 48, 60),
+      stage("E1", "L1", "pack", "packaging", 12, 60),
+      stage("E1", "L1", "plate", "packaging", 0, 300)], "E1", 3.5 / 6, False),
+    ("stage weights: (2 x 0.9 + 1 x 0.3) / 3",
+     [stage("E1", "L1", "a", "cutting", 90, 100, weight=2.0),
+      stage("E1", "L1", "b", "frying", 30, 100)], "E1", 0.7, True),
+    ("ideal-rate-weighted units, not seconds: 900 / 1000 although 10 s of 100 s",
+     [stage("E1", "L1", "c", "cutting", 900, 1000, auto_run_s=10.0, run_s=100.0)],
+     "E1", 0.9, True),
     ("a manual stage counts 0 while its line runs",
-     [kind("E1", "L1", "peeling", 0, 100), kind("E1", "L1", "cutting", 100, 100),
-      line("E1", "L1", 120)], "E1", 0.5, False),
-    ("a manual stage as the engine sends it: no run time, a 0% rate in 5 buckets",
-     [kind("E1", "L1", "other", 0, 0, rate_n=5.0), kind("E1", "L1", "cutting", 90, 100,
-                                                         rate_n=5.0),
-      line("E1", "L1", 120)], "E1", 0.45, False),
+     [stage("E1", "L1", "peel", "peeling", 0, 100), kind("E1", "L1", "cutting", 100, 100)],
+     "E1", 0.5, False),
+    ("a stage without run time does not enter the line mean",
+     [kind("E1", "L1", "cutting", 80, 100), kind("E1", "L1", "thawing", 0, 0)],
+     "E1", 0.8, True),
+    ("a line without planned busy time does not weigh",
+     [kind("E1", "L1", "cutting", 40, 100, pbt=0), kind("E1", "L2", "cutting", 80, 100)],
+     "E1", 0.8, True),
     ("exactly at the target meets it",
-     [kind("E1", "L1", "heating", 60, 100), line("E1", "L1", 100)], "E1", 0.6, True),
-    ("ideal-rate-weighted sums win over plain seconds when present",
-     [kind("E1", "L1", "cutting", 10, 100, auto_ideal_units=900.0, run_ideal_units=1000.0),
-      line("E1", "L1", 100)], "E1", 0.9, True),
-    ("a stage kind without run time does not enter the line mean",
-     [kind("E1", "L1", "cutting", 80, 100), kind("E1", "L1", "thawing", 0, 0),
-      line("E1", "L1", 100)], "E1", 0.8, True),
+     [kind("E1", "L1", "heating", 60, 100)], "E1", 0.6, True),
 ]
 
 
@@ -90,8 +102,11 @@ def test_enterprise_rate(name, rows, eid, rate, meets):
 STATUS_CASES = [
     ("registered, nothing sent: missing, not 0%", [kind("E1", "L1", "cutting", 1, 2)],
      "E2", "missing"),
-    ("points but no run time: no production", [ent("E2", 1, 1), line("E2", "L1", 0)],
+    ("points but no run time: no production",
+     [stage("E2", "L1", "c", "cutting", 0, 0, dig=(1, 1)), line("E2", "L1", 0)],
      "E2", "no_production"),
+    ("run time but no planned busy time on record: no rate",
+     [kind("E2", "L1", "cutting", 1, 2, pbt=0)], "E2", "no_production"),
     ("reporting", [kind("E2", "L1", "cutting", 1, 2)], "E2", "reporting"),
     ("unregistered id kept apart", [kind("X9", "L1", "cutting", 1, 2)], "X9",
      "unregistered"),
@@ -129,24 +144,25 @@ def test_region_mismatch_is_flagged():
 
 
 def test_points_without_enterprise_are_flagged():
-    rep = report([Row("automation", {"stage_kind": "cutting"}, {"run_s": 1.0})])
+    rep = report([Row("automation", {"stage": "c", "stage_kind": "cutting"}, {"run_s": 1.0})])
     assert any("no enterprise tag" in f for f in rep.flags)
 
 
 def test_oee_digitized_and_kinds_from_sums():
     rep = report([
-        kind("E1", "L1", "cutting", 30, 60), kind("E1", "L2", "cutting", 10, 40),
-        kind("E1", "L1", "packaging", 50, 50),
-        ent("E1", 45.0, 60.0),  # 60 buckets, mean coverage 0.75
+        stage("E1", "L1", "cut", "cutting", 30, 60, pbt=300, dig=(60, 60)),
+        stage("E1", "L2", "cut", "cutting", 10, 40, dig=(0, 60)),
+        stage("E1", "L1", "pack", "packaging", 50, 50, pbt=300, dig=(30, 60)),
         line("E1", "L1", 300, ideal_good=150, good=100),
-        line("E1", "L2", 100, ideal_good=90, good=50),
+        line("E1", "L2", 100, counted=0),  # no counters: not zero output
     ])
     e = fig(rep, "E1")
-    assert e.kinds["cutting"].rate == pytest.approx(40 / 100)
+    # a kind: the enterprise rule over its stages, (0.5 x 300 + 0.25 x 100) / 400
+    assert e.kinds["cutting"].rate == pytest.approx((0.5 * 300 + 0.25 * 100) / 400)
     assert e.kinds["packaging"].rate == pytest.approx(1.0)
-    assert e.digitized == pytest.approx(0.75)
-    assert e.oee == pytest.approx(240 / 400)
-    assert e.planned_busy_s == 400 and e.good_count == 150
+    assert e.digitized == pytest.approx(90 / 180)  # stage-buckets with live data
+    assert e.oee == pytest.approx(150 / 300)
+    assert e.planned_busy_s == 400 and e.good_count == 100
     # L1 = mean(0.5, 1.0) = 0.75 over 300 s; L2 = 0.25 over 100 s
     assert e.automation_rate == pytest.approx((0.75 * 300 + 0.25 * 100) / 400)
     assert [lf.line for lf in e.lines] == ["L1", "L2"]

@@ -37,7 +37,11 @@ from lineside.agent.report import cli
 from lineside.agent.simulator import Factory
 from lineside.agent.sinks import SinkSet
 from lineside.agent.sinks.config import InfluxV1Sink
-from lineside.agent.sinks.uplink import UPLINK_MEASUREMENTS, UPLINK_TAG_KEYS
+from lineside.agent.sinks.uplink import (
+    UPLINK_AUTOMATION_TAG_KEYS,
+    UPLINK_MEASUREMENTS,
+    UPLINK_TAG_KEYS,
+)
 from lineside.points import Point
 from lineside.samples import Quality, Sample
 from tests.fixtures.influxdb import InfluxDB1
@@ -182,8 +186,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         # a gateway writing under an id the bureau never registered
         req = urllib.request.Request(
             f"{url}/write?db=bureau&precision=s",
-            data=(f"automation,enterprise={ROGUE[0]},region=999999,level=enterprise "
-                  f"run_s=60,auto_run_s=60 {P_FROM + 60}").encode(), method="POST")
+            data=(f"automation,enterprise={ROGUE[0]},region=999999,site=s1,line=L1,stage=c,"
+                  f"stage_kind=cutting,level=stage run_s=60,auto_run_s=60,run_ideal_units=60,"
+                  f"auto_ideal_units=60,weight=1,line_planned_busy_s=60 {P_FROM + 60}"
+                  ).encode(), method="POST")
         req.add_header("Authorization", "Basic " + base64.b64encode(
             f"{ROGUE[0]}:{ROGUE[1]}".encode()).decode())
         urllib.request.urlopen(req, timeout=10).close()
@@ -216,37 +222,41 @@ def engine_figures(e: Enterprise, lo: int, hi: int) -> dict:
             m[1] += float(p.fields["run_ideal_units"])
             line_run_all[p.tags["line"]] += float(p.fields["run_s"])
         elif p.measurement == "oee" and lvl == "line":
-            for k in ("planned_busy_s", "ideal_good_s", "good_count"):
+            for k in ("planned_busy_s", "counted_planned_busy_s", "ideal_good_s",
+                      "good_count"):
                 line_tot[p.tags["line"]][k] += float(p.fields[k])
-        elif p.measurement == "automation" and lvl == "enterprise":
+        elif p.measurement == "automation" and lvl == "stage":
             dig.append(float(p.fields["digitized"]))
-    kinds: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    line_rates: dict[str, float] = {}
-    for line in cfg.lines:
-        num = den = 0.0
-        for st in line.stages:
-            if st.manual and not st.machines:
-                r = 0.0 if line_run_all[line.id] > 0 else None
-            else:
-                a = sum(mach[m.id][0] for m in st.machines)
-                w = sum(mach[m.id][1] for m in st.machines)
-                kinds[st.kind][0] += a
-                kinds[st.kind][1] += w
-                r = a / w if w > 0 else None
-            if r is not None:
-                num += st.weight * r
-                den += st.weight
-            if st.manual:
-                kinds.setdefault(st.kind, [0.0, 0.0])
-        if den:
-            line_rates[line.id] = num / den
-    pbt = {ln: line_tot[ln]["planned_busy_s"] for ln in line_rates}
-    rate = sum(line_rates[ln] * pbt[ln] for ln in line_rates) / sum(pbt.values())
+    def rate_of(kind: str | None) -> float | None:
+        """The enterprise rule over its stages (of `kind` only, when given)."""
+        num_e = den_e = 0.0
+        for line in cfg.lines:
+            num = den = 0.0
+            for st in line.stages:
+                if kind is not None and st.kind != kind:
+                    continue
+                if st.manual and not st.machines:
+                    r = 0.0 if line_run_all[line.id] > 0 else None
+                else:
+                    a = sum(mach[m.id][0] for m in st.machines)
+                    w = sum(mach[m.id][1] for m in st.machines)
+                    r = a / w if w > 0 else None
+                if r is not None:
+                    num += st.weight * r
+                    den += st.weight
+            pbt = line_tot[line.id]["planned_busy_s"]
+            if den and pbt > 0:
+                num_e += num / den * pbt
+                den_e += pbt
+        return num_e / den_e if den_e else None
+
+    kinds = {st.kind for line in cfg.lines for st in line.stages}
     tot_pbt = sum(v["planned_busy_s"] for v in line_tot.values())
     return {
-        "rate": rate,
-        "kinds": {k: (a / w if w > 0 else 0.0) for k, (a, w) in kinds.items()},
-        "oee": sum(v["ideal_good_s"] for v in line_tot.values()) / tot_pbt,
+        "rate": rate_of(None),
+        "kinds": {k: rate_of(k) for k in kinds if rate_of(k) is not None},
+        "oee": (sum(v["ideal_good_s"] for v in line_tot.values())
+                / sum(v["counted_planned_busy_s"] for v in line_tot.values())),
         "good": sum(v["good_count"] for v in line_tot.values()),
         "pbt": tot_pbt,
         "digitized": sum(dig) / len(dig),
@@ -332,7 +342,8 @@ def test_only_allowed_aggregates_reach_the_bureau(world: World):
     for m in meas:
         keys = {v[0] for s in influxql(url, f'SHOW TAG KEYS FROM "{m}"', ADMIN,
                                        "bureau")["series"] for v in s["values"]}
-        assert keys <= UPLINK_TAG_KEYS, (m, keys - UPLINK_TAG_KEYS)
+        allowed = UPLINK_AUTOMATION_TAG_KEYS if m == "automation" else UPLINK_TAG_KEYS
+        assert keys <= allowed, (m, keys - allowed)
         fields = influxql(url, f'SHOW FIELD KEYS FROM "{m}"', ADMIN, "bureau")["series"]
         assert all(v[1] != "string" for s in fields for v in s["values"]), m
     for m in ("oee", "oee_shift"):
@@ -391,7 +402,7 @@ def test_every_dashboard_query_returns_data(world: World):
 
 
 def test_dashboard_matches_the_report(world: World, capsys, tmp_path: Path):
-    """Single-line enterprises: the dashboard's rate and heat map equal the report's."""
+    """The dashboard's rate and heat map equal the report's (one rebuild rule)."""
     rep = {e["id"]: e for e in _report(world, capsys, tmp_path)["enterprises"]}
     queries = dict(_dashboard_queries())
     rate_q = next(q for t, q in queries.items() if "vs 60%" in t)

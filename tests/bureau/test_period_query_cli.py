@@ -71,9 +71,12 @@ def test_statements_sum_over_the_period():
     a, o = automation_query(p), oee_query(p)
     tf = "time >= '2026-11-27T16:00:00Z' AND time < '2026-11-28T16:00:00Z'"
     assert tf in a and tf in o
-    assert 'sum("auto_ideal_units")' in a and 'count("automation_rate") AS "rate_n"' in a
+    assert 'sum("auto_ideal_units")' in a and 'sum("run_ideal_units")' in a
     assert "mean(" not in a and "mean(" not in o  # ratios come from sums only
-    assert '"level" = \'line\' OR "level" = \'site\'' in o
+    # only the levels no two agents of a plant share: stages and lines
+    assert '"level" = \'stage\'' in a and 'GROUP BY "enterprise", "region", "site", ' \
+        '"line", "stage", "stage_kind"' in a
+    assert '"level" = \'line\'' in o and "site'" not in o
 
 
 def test_parse_answer():

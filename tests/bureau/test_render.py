@@ -23,7 +23,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run
 
 def test_json_schema():
     d = json.loads(render.to_json(sample_report()))
-    assert d["schema"] == "lineside.bureau-report/1"
+    assert d["schema"] == "lineside.bureau-report/2"
     assert set(d) == {"schema", "period", "previous_period", "target", "generated_at",
                       "source", "district", "enterprises", "flags"}
     assert d["period"]["kind"] == "week" and d["period"]["label"] == "2026-W48"

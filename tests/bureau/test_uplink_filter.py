@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lineside.agent.sinks.uplink import (
+    UPLINK_AUTOMATION_TAG_KEYS,
     UPLINK_MEASUREMENTS,
     UPLINK_OEE_LEVELS,
     UPLINK_TAG_KEYS,
@@ -28,9 +29,17 @@ def pt(m: str, tags: dict[str, str], fields: dict | None = None) -> Point:
 
 # (name, point, allowed)
 CASES = [
-    ("automation, enterprise level", pt("automation", {"region": "510114"}), True),
-    ("automation, line level", pt("automation", {"line": "L1", "region": "510114"}), True),
-    ("automation, stage kind", pt("automation", {"line": "L1", "stage_kind": "cutting"}), True),
+    ("automation, enterprise level", pt("automation", {"region": "510114", "gateway": "g1",
+                                                       "level": "enterprise"}), True),
+    ("automation, line level", pt("automation", {"line": "L1", "region": "510114",
+                                                 "level": "line"}), True),
+    ("automation, stage level", pt("automation", {"line": "L1", "stage": "cut1",
+                                                  "stage_kind": "cutting", "level": "stage"}),
+     True),
+    ("automation without a level", pt("automation", {"line": "L1"}), False),
+    ("automation at the old stage-kind level", pt("automation", {
+        "line": "L1", "stage_kind": "cutting", "level": "stage_kind"}), False),
+    ("oee site of one gateway", pt("oee", {"level": "site", "gateway": "g1"}), True),
     ("oee line", pt("oee", {"line": "L1", "level": "line"}), True),
     ("oee site", pt("oee", {"level": "site"}), True),
     ("oee_shift line", pt("oee_shift", {"line": "L1", "level": "line", "shift": "A",
@@ -88,9 +97,13 @@ def test_property_nothing_but_aggregates(m, tags, fields):
     if not allowed_on_uplink(p):
         return
     assert m in UPLINK_MEASUREMENTS
-    assert {k for k, v in tags.items() if v} <= UPLINK_TAG_KEYS
-    assert not tags.get("machine") and not tags.get("stage") and not tags.get("signal")
-    if m != "automation":
+    assert not tags.get("machine") and not tags.get("signal")
+    if m == "automation":  # stage sums leave (the bureau rebuilds rates from them)
+        assert {k for k, v in tags.items() if v} <= UPLINK_AUTOMATION_TAG_KEYS
+        assert tags.get("level") in ("stage", "line", "enterprise")
+    else:
+        assert {k for k, v in tags.items() if v} <= UPLINK_TAG_KEYS
+        assert not tags.get("stage")
         assert tags.get("level") in UPLINK_OEE_LEVELS
     assert fields and all(not isinstance(v, str) for v in fields.values())
 
@@ -108,7 +121,7 @@ def test_tagging_sets_the_registered_identity():
 
 
 def test_prepare_filters_then_tags():
-    pts = [pt("automation", {}), pt("signal", {"signal": "a.b"}, {"value": 1.0}),
+    pts = [pt("automation", {"level": "line", "line": "L1"}), pt("signal", {"signal": "a.b"}, {"value": 1.0}),
            pt("oee", {"level": "machine", "machine": "M"}), pt("oee", {"level": "site"})]
     out = prepare_for_uplink(pts, "E1", "510114")
     assert [p.measurement for p in out] == ["automation", "oee"]

@@ -451,7 +451,8 @@ def test_stage_of_two_parallel_machines_with_different_ideal_rates() -> None:
     assert ln.fields["automation_rate"] == pytest.approx(0.4)
     # Bureau points per bucket: in the first minute both fryers run, 60 / (60 + 30);
     # over the hour the bucket sums give the shift's 0.8 again.
-    auto = pick(pts, "automation", level="stage_kind", stage_kind="frying")
+    auto = pick(pts, "automation", level="stage", stage="fry")
+    assert auto[0].tags["stage_kind"] == "frying" and auto[0].fields["weight"] == 1.0
     first = next(p for p in auto if p.ts_ns == int(at("06:00")) * 10**9)
     assert first.fields["automation_rate"] == pytest.approx(60 / 90)
     assert first.fields["target"] == 0.6 and first.tags["region"] == "510114"

@@ -39,4 +39,5 @@ def test_documented_fields_are_the_written_fields() -> None:
     assert fields["oee_shift"] == fields["oee"]
     assert fields["automation"] == {"automation_rate", "auto_run_s", "run_s",
                                     "auto_ideal_units", "run_ideal_units", "digitized",
-                                    "target"}
+                                    "target", "weight", "line_planned_busy_s",
+                                    "planned_busy_s"}

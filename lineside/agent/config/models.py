@@ -24,6 +24,10 @@ class Site(_Strict):
                                description="registered with the bureau")
     enterprise_name: str
     site_id: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    gateway_id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]+$",
+        description="this agent when a plant is split across several: tags its site- "
+                    "and enterprise-level points (default: the id of its first line)")
     region: str = Field(pattern=r"^[0-9A-Za-z_-]+$", description="region code, e.g. 510114")
     timezone: str = "UTC"
 

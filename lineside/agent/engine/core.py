@@ -21,6 +21,7 @@ from typing import Any
 from lineside.agent.config.models import LinesideConfig
 from lineside.agent.config.plant import ROLE_SIGNALS, STATES, Line, Machine
 from lineside.agent.engine import fields as F
+from lineside.agent.engine import rollup
 from lineside.agent.engine.calendar import ShiftInstance, Status, Timeline
 from lineside.agent.engine.ccp import CcpSet
 from lineside.agent.engine.counters import Counter
@@ -298,7 +299,10 @@ class Engine:
         planned = frozenset(SIDX[s] for s in met.planned_states)
         site = cfg.site
         base = {"enterprise": site.enterprise_id, "site": site.site_id}
-        self._site_tags = {**base, "level": "site"}
+        # Site- and enterprise-level points are this agent's share of the plant: the
+        # gateway tag keeps the agents of one plant from overwriting each other.
+        self._gateway = site.gateway_id or cfg.lines[0].id
+        self._site_tags = {**base, "level": "site", "gateway": self._gateway}
         self._lines: list[Line] = list(cfg.lines)
         self._line_tags: list[dict[str, str]] = []
         self._stage_tags: list[list[dict[str, str]]] = []
@@ -314,7 +318,10 @@ class Engine:
             self._line_tags.append(lt)
             st_tags: list[dict[str, str]] = []
             st_ms: list[list[_M]] = []
-            out_i = len(line.stages) - 1
+            # The output stage: configured, else the last one with machines (a stage done
+            # by hand has no OEE to give the line).
+            equipped = [i for i, s in enumerate(line.stages) if s.machines]
+            out_i = equipped[-1] if equipped else len(line.stages) - 1
             for si, stage in enumerate(line.stages):
                 if line.output_stage is not None and stage.id == line.output_stage:
                     out_i = si
@@ -780,6 +787,7 @@ class Engine:
         """Machine vectors -> stage/line/site vectors and automation rates."""
         mi = 0
         stage_vecs: list[list[list[float]]] = []
+        stage_units: list[list[tuple[float, float]]] = []
         stage_rates: list[list[float | None]] = []
         line_vecs: list[list[float]] = []
         line_all: list[list[float]] = []
@@ -790,30 +798,32 @@ class Engine:
                 svs.append(F.vsum(vecs[mi:mi + len(ms)]))
                 mi += len(ms)
             allv = F.vsum(svs)
-            line_runs = allv[3] > 0
-            rates: list[float | None] = []
-            for stage, sv in zip(line.stages, svs, strict=True):
-                if stage.manual and not stage.machines:
-                    rates.append(0.0 if line_runs else None)
-                else:
-                    rates.append(F.machine_rate(sv))
-            num = sum(stage.weight * r for stage, r in zip(line.stages, rates, strict=True)
-                      if r is not None)
-            den = sum(stage.weight for stage, r in zip(line.stages, rates, strict=True)
-                      if r is not None)
+            units = [self._rate_units(stage, sv, allv)
+                     for stage, sv in zip(line.stages, svs, strict=True)]
+            rates = [rollup.stage_rate(a, u) for a, u in units]
             stage_vecs.append(svs)
+            stage_units.append(units)
             stage_rates.append(rates)
             line_vecs.append(svs[self._output[li]])
             line_all.append(allv)
-            line_rates.append(num / den if den > 0 else None)
+            line_rates.append(rollup.line_rate(
+                (stage.weight, r) for stage, r in zip(line.stages, rates, strict=True)))
         site_vec = F.vsum(line_vecs)
-        num = sum(lv[2] * r for lv, r in zip(line_vecs, line_rates, strict=True)
-                  if r is not None and lv[2] > 0)
-        den = sum(lv[2] for lv, r in zip(line_vecs, line_rates, strict=True)
-                  if r is not None and lv[2] > 0)
-        return {"stage_vecs": stage_vecs, "stage_rates": stage_rates, "line_vecs": line_vecs,
-                "line_all": line_all, "line_rates": line_rates, "site_vec": site_vec,
-                "site_rate": num / den if den > 0 else None}
+        site_rate = rollup.site_rate((lv[2], r) for lv, r in zip(line_vecs, line_rates,
+                                                                 strict=True))
+        return {"stage_vecs": stage_vecs, "stage_units": stage_units,
+                "stage_rates": stage_rates, "line_vecs": line_vecs, "line_all": line_all,
+                "line_rates": line_rates, "site_vec": site_vec, "site_rate": site_rate}
+
+    @staticmethod
+    def _rate_units(stage: Any, sv: list[float], line_all: list[float]
+                    ) -> tuple[float, float]:
+        """(auto, run) ideal units of a stage's automation rate. A stage done by hand
+        handles by hand what its line's equipment produced: 0 of the line's run ideal
+        units, so it is 0% whenever its line runs and absent otherwise."""
+        if stage.manual and not stage.machines:
+            return 0.0, line_all[18]
+        return sv[19], sv[18]
 
     def _entity_points(self, measurement: str, vecs: list[list[float]],
                        extra_tags: dict[str, str], ts_ns: int, with_automation: bool,
@@ -845,8 +855,12 @@ class Engine:
 
     def _automation_points(self, agg: dict[str, Any], live: list[bool],
                            ts_ns: int) -> list[Point]:
+        """The bureau's aggregates (docs/design.md, "Rebuilding the figures"): one point
+        per stage carries every sum the upper levels are rebuilt from; the line and
+        enterprise points carry this bucket's figures and this agent's totals."""
         site = self.cfg.site
-        base = {"region": site.region, "enterprise": site.enterprise_id}
+        base = {"region": site.region, "enterprise": site.enterprise_id,
+                "site": site.site_id}
         target = self.target
         out: list[Point] = []
         mi = 0
@@ -854,40 +868,47 @@ class Engine:
         all_stages = 0
         all_vec: list[list[float]] = []
         for li, line in enumerate(self._lines):
+            line_pbt = agg["line_vecs"][li][2]
             dig: list[bool] = []
-            for stage, ms in zip(line.stages, self._stage_machines[li], strict=True):
-                dig.append(not stage.manual and bool(ms) and any(live[mi:mi + len(ms)]))
+            for si, (stage, ms) in enumerate(zip(line.stages, self._stage_machines[li],
+                                                 strict=True)):
+                d = not stage.manual and bool(ms) and any(live[mi:mi + len(ms)])
                 mi += len(ms)
-            kinds: dict[str, list[int]] = {}
-            for si, stage in enumerate(line.stages):
-                kinds.setdefault(stage.kind, []).append(si)
-            for kind, idxs in kinds.items():
-                rates = agg["stage_rates"][li]
-                num = sum(line.stages[i].weight * rates[i] for i in idxs if rates[i] is not None)
-                den = sum(line.stages[i].weight for i in idxs if rates[i] is not None)
-                sv = F.vsum([agg["stage_vecs"][li][i] for i in idxs])
-                out.append(self._auto_point(
-                    {**base, "line": line.id, "stage_kind": kind, "level": "stage_kind"},
-                    num / den if den > 0 else None, sv,
-                    sum(dig[i] for i in idxs) / len(idxs), target, ts_ns))
+                dig.append(d)
+                sv = agg["stage_vecs"][li][si]
+                auto_u, run_u = agg["stage_units"][li][si]
+                f: dict[str, Any] = {
+                    "auto_ideal_units": round(auto_u, 6), "run_ideal_units": round(run_u, 6),
+                    "auto_run_s": round(sv[10], 6), "run_s": round(sv[3], 6),
+                    "weight": float(stage.weight),
+                    "line_planned_busy_s": round(line_pbt, 6),
+                    "digitized": 1.0 if d else 0.0, "target": target}
+                rate = agg["stage_rates"][li][si]
+                if rate is not None:
+                    f["automation_rate"] = rate
+                out.append(Point("automation", {
+                    **base, "line": line.id, "stage": stage.id, "stage_kind": stage.kind,
+                    "level": "stage"}, f, ts_ns))
             lv = agg["line_all"][li]
             out.append(self._auto_point({**base, "line": line.id, "level": "line"},
-                                        agg["line_rates"][li], lv, sum(dig) / len(dig),
-                                        target, ts_ns))
+                                        agg["line_rates"][li], lv, line_pbt,
+                                        sum(dig) / len(dig), target, ts_ns))
             all_dig += sum(dig)
             all_stages += len(dig)
             all_vec.append(lv)
-        out.append(self._auto_point({**base, "level": "enterprise"}, agg["site_rate"],
-                                    F.vsum(all_vec), all_dig / max(all_stages, 1), target,
-                                    ts_ns))
+        out.append(self._auto_point({**base, "gateway": self._gateway, "level": "enterprise"},
+                                    agg["site_rate"], F.vsum(all_vec), agg["site_vec"][2],
+                                    all_dig / max(all_stages, 1), target, ts_ns))
         return out
 
     @staticmethod
     def _auto_point(tags: dict[str, str], rate: float | None, vec: list[float],
-                    digitized: float, target: float, ts_ns: int) -> Point:
+                    planned_busy_s: float, digitized: float, target: float,
+                    ts_ns: int) -> Point:
         f: dict[str, Any] = {"auto_run_s": round(vec[10], 6), "run_s": round(vec[3], 6),
                              "auto_ideal_units": round(vec[19], 6),
                              "run_ideal_units": round(vec[18], 6),
+                             "planned_busy_s": round(planned_busy_s, 6),
                              "digitized": digitized, "target": target}
         if rate is not None:
             f["automation_rate"] = rate

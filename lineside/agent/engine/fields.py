@@ -23,7 +23,7 @@ VEC_FIELDS = (
     "scheduled_s", "planned_down_s", "planned_busy_s", "run_s", "fault_s", "setup_s",
     "starved_s", "blocked_s", "idle_s", "unknown_s", "auto_run_s", "small_stops",
     "small_stop_s", "total_count", "good_count", "reject_count", "ideal_s", "ideal_good_s",
-    "run_ideal_units", "auto_ideal_units",
+    "run_ideal_units", "auto_ideal_units", "counted_planned_busy_s", "counted_run_s",
 )
 V = {name: i for i, name in enumerate(VEC_FIELDS)}
 VEC_N = len(VEC_FIELDS)
@@ -56,10 +56,14 @@ def vector(acc: list[float], kinds: int) -> list[float]:
     else:
         good = rej = igood = irej = 0.0
     sched, pdown = acc[SCHED], acc[PDOWN]
+    # Planned busy and run time of machines with a counter: the denominators of OEE
+    # and performance, so an entity without counters never counts as zero output.
+    counted = 1.0 if kinds & (G | T) else 0.0  # a reject counter alone counts no units
     return [
         sched, pdown, sched - pdown, acc[RUN], acc[FAULT_S], acc[SETUP_S], acc[STARVED_S],
         acc[BLOCKED_S], acc[IDLE_S], acc[UNKNOWN_S], acc[AUTO_RUN], acc[SMALL_N],
         acc[SMALL_S], good + rej, good, rej, igood + irej, igood, acc[RUN_W], acc[AUTO_W],
+        counted * (sched - pdown), counted * acc[RUN],
     ]
 
 
@@ -86,28 +90,32 @@ def to_fields(vec: list[float], automation_rate: float | None,
               counts: bool = True) -> dict[str, FieldValue]:
     """Vector -> point fields: additive values, losses, then ratios (absent when /0).
 
-    `counts` False: no machine below this entity has a good or total counter, so
-    performance, quality and OEE cannot be measured and are absent (not 0).
+    OEE and performance divide by the planned busy / run time of the machines that
+    have a counter (`counted_*`): a machine, stage, line or site without counters has
+    them absent (not 0), and one without counters among others does not dilute them.
+    `counts` False (no good or total counter below this entity) also drops quality and
+    the loss fields.
     """
     f: dict[str, FieldValue] = {}
     for name, v in zip(VEC_FIELDS, vec, strict=True):
         f[name] = round(v) if name in INT_FIELDS else round(v, 6)
     pbt, run, ideal, ideal_good = vec[2], vec[3], vec[16], vec[17]
     total, good = vec[13], vec[14]
+    cpbt, crun = vec[20], vec[21]
     # Loss seconds for a Pareto: planned_busy = run + stops; run = ideal_good + speed
     # loss + reject loss (speed loss is negative when the machine beats its ideal rate).
     f["speed_loss_s"] = round(run - ideal, 6)
     f["reject_loss_s"] = round(ideal - ideal_good, 6)
     if pbt > 0:
         f["availability"] = run / pbt
-        if counts:
-            f["oee"] = ideal_good / pbt
-    if not counts:
-        del f["speed_loss_s"], f["reject_loss_s"]
-    elif run > 0:
-        perf = ideal / run
+    if cpbt > 0:
+        f["oee"] = ideal_good / cpbt
+    if crun > 0:
+        perf = ideal / crun
         f["performance"] = perf
         f["performance_over_1"] = perf > 1.0 + 1e-9
+    if not counts:
+        del f["speed_loss_s"], f["reject_loss_s"]
     if total and counts:
         f["quality"] = good / total
     if automation_rate is not None:

@@ -1,18 +1,20 @@
 """Rows in, report out: the bureau's arithmetic, pure and deterministic.
 
-Ratios come from summed fields, never from averaged ratios (docs/design.md):
+Every figure is rebuilt from sums over the period with the rules of docs/design.md
+("Rebuilding the figures", lineside.agent.engine.rollup), from the stage-level
+`automation` points and the line-level `oee` points only: the levels no two agents of
+one plant share, so a plant split across gateways is neither overwritten nor counted
+twice.
 
-- stage kind k of enterprise e: Σ auto_run / Σ run over every `automation` point of e
-  with `stage_kind = k` in the period (all lines);
-- line l: mean of its stage kinds' rates over the period (each from its sums);
-- enterprise: line rates weighted by the lines' planned busy time over the period
-  (Σ `planned_busy_s` of the line-level `oee` points); equal weights when no line has
-  planned busy time on record;
-- OEE of e: Σ ideal_good_s / Σ planned_busy_s of its line-level `oee` points (what a
-  site weighting its lines by planned busy time gives);
-- digitized coverage: the mean of the enterprise-level `digitized` field over the
-  period's buckets (Σ digitized / count), i.e. the time-weighted share of stages with
-  live data;
+- stage: Σ auto_ideal_units / Σ run_ideal_units (a manual stage: 0 whenever its line
+  ran in the period);
+- line: its stages' rates weighted by `weight`, stages without a rate left out;
+- enterprise: line rates weighted by each line's Σ planned_busy_s;
+- stage kind k of an enterprise: the enterprise rule over its stages of kind k only;
+- OEE: Σ ideal_good_s / Σ counted_planned_busy_s of its lines (lines without counters
+  do not count as zero output);
+- digitized coverage: Σ digitized / count over its stage points (the time-weighted
+  share of stages with live data);
 - district mean: mean of the enterprise rates; output-weighted mean: enterprise rates
   weighted by their output (Σ good_count of their lines' output stages).
 
@@ -29,6 +31,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from lineside.agent.engine import rollup
 from lineside.agent.report.model import (
     DEFAULT_TARGET,
     STAGE_KINDS,
@@ -43,14 +46,7 @@ from lineside.agent.report.model import (
     Row,
 )
 
-#: Field names of the automation numerator / denominator. The engine writes plain
-#: seconds (`auto_run_s`, `run_s`); where a point also carries the ideal-rate-weighted
-#: sums (`auto_ideal_units`, `run_ideal_units` = Σ ideal rate × seconds, docs/design.md's
-#: weighting, as on the engine's oee points) those are used instead.
-WEIGHTED = ("auto_ideal_units", "run_ideal_units")
-PLAIN = ("auto_run_s", "run_s")
-
-_EPS = 1e-12
+_EPS = rollup.EPS
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -62,10 +58,20 @@ def _mean(xs: Iterable[float | None]) -> float | None:
     return sum(vals) / len(vals) if vals else None
 
 
-def _auto_run(row: Row) -> tuple[float, float]:
-    if row.has(WEIGHTED[1]):
-        return row.v(WEIGHTED[0]), row.v(WEIGHTED[1])
-    return row.v(PLAIN[0]), row.v(PLAIN[1])
+@dataclass(frozen=True)
+class _Stage:
+    line: tuple[str, str]  # (site, line)
+    kind: str
+    auto_units: float
+    run_units: float
+    weight: float
+    line_pbt: float
+    auto_run_s: float
+    run_s: float
+
+    @property
+    def rate(self) -> float | None:
+        return rollup.stage_rate(self.auto_units, self.run_units)
 
 
 @dataclass
@@ -74,22 +80,14 @@ class _Acc:
 
     regions: set[str] = field(default_factory=set)
     rows: int = 0
-    # (line, kind) -> [auto, run, buckets with a rate]
-    kind_line: dict[tuple[str, str], list[float]] = field(
-        default_factory=lambda: defaultdict(lambda: [0.0, 0.0, 0.0]))
-    auto_s: float = 0.0
-    run_s: float = 0.0
+    stages: list[_Stage] = field(default_factory=list)
     dig_sum: float = 0.0
     dig_n: float = 0.0
-    line_dig_sum: float = 0.0
-    line_dig_n: float = 0.0
-    # line -> planned_busy_s, ideal_good_s, good_count
-    line_pbt: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    # (site, line) -> planned busy time of the line-level oee points
+    line_pbt: dict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))
+    counted_pbt: float = 0.0
     ideal_good_s: float = 0.0
     good_count: float = 0.0
-    site_pbt: float = 0.0
-    site_ideal_good_s: float = 0.0
-    site_good: float = 0.0
 
 
 def _accumulate(rows: Iterable[Row]) -> tuple[dict[str, _Acc], int]:
@@ -104,80 +102,55 @@ def _accumulate(rows: Iterable[Row]) -> tuple[dict[str, _Acc], int]:
         a.rows += 1
         if r.tags.get("region"):
             a.regions.add(r.tags["region"])
+        line = (r.tags.get("site", ""), r.tags.get("line", ""))
         if r.measurement == "automation":
-            kind = r.tags.get("stage_kind", "")
-            line = r.tags.get("line", "")
-            if kind:
-                auto, run = _auto_run(r)
-                acc = a.kind_line[(line, kind)]
-                acc[0] += auto
-                acc[1] += run
-                acc[2] += r.v("rate_n")
-                a.auto_s += r.v(PLAIN[0])
-                a.run_s += r.v(PLAIN[1])
-            elif line:
-                a.line_dig_sum += r.v("digitized_sum")
-                a.line_dig_n += r.v("digitized_n")
-            else:
-                a.dig_sum += r.v("digitized_sum")
-                a.dig_n += r.v("digitized_n")
+            a.stages.append(_Stage(
+                line, r.tags.get("stage_kind", ""), r.v("auto_ideal_units"),
+                r.v("run_ideal_units"), r.v("weight") if r.has("weight") else 1.0,
+                r.v("line_planned_busy_s"), r.v("auto_run_s"), r.v("run_s")))
+            a.dig_sum += r.v("digitized_sum")
+            a.dig_n += r.v("digitized_n")
         elif r.measurement == "oee":
-            level = r.tags.get("level", "")
-            if level == "line":
-                a.line_pbt[r.tags.get("line", "")] += r.v("planned_busy_s")
-                a.ideal_good_s += r.v("ideal_good_s")
-                a.good_count += r.v("good_count")
-            elif level == "site":
-                a.site_pbt += r.v("planned_busy_s")
-                a.site_ideal_good_s += r.v("ideal_good_s")
-                a.site_good += r.v("good_count")
+            a.line_pbt[line] += r.v("planned_busy_s")
+            a.counted_pbt += r.v("counted_planned_busy_s")
+            a.ideal_good_s += r.v("ideal_good_s")
+            a.good_count += r.v("good_count")
     return accs, untagged
 
 
-def _kind_rate(auto: float, run: float, rated: float) -> float | None:
-    """auto / run; a manual stage (no equipment) arrives with no run time but with an
-    `automation_rate` of 0 in the buckets where its line ran: it counts 0."""
-    if run > 0:
-        return auto / run
-    return 0.0 if rated > 0 else None
+def _line_rates(stages: Iterable[_Stage]) -> dict[tuple[str, str], tuple[float, float | None]]:
+    """(site, line) -> (planned busy time, rate) by the line rule."""
+    by_line: dict[tuple[str, str], list[_Stage]] = defaultdict(list)
+    for st in stages:
+        by_line[st.line].append(st)
+    return {ln: (max(st.line_pbt for st in sts),
+                 rollup.line_rate((st.weight, st.rate) for st in sts))
+            for ln, sts in by_line.items()}
+
+
+def _enterprise_rate(stages: Sequence[_Stage]) -> float | None:
+    return rollup.site_rate(_line_rates(stages).values())
 
 
 def _figures(reg: Registered, status_if_seen: str, a: _Acc | None,
              target: float) -> EnterpriseFigures:
     if a is None or a.rows == 0:
         return EnterpriseFigures(reg.id, reg.name, reg.region, "missing")
-    # per stage kind, all lines summed
-    kind_sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
-    lines: dict[str, dict[str, float | None]] = defaultdict(dict)
-    for (line, kind), (auto, run, rated) in a.kind_line.items():
-        ks = kind_sums[kind]
-        ks[0] += auto
-        ks[1] += run
-        ks[2] += rated
-        lines[line][kind] = _kind_rate(auto, run, rated)
     order = {k: i for i, k in enumerate(STAGE_KINDS)}
-    kinds = {
-        k: KindFigures(k, s[0], s[1], _kind_rate(s[0], s[1], s[2]))
-        for k, s in sorted(kind_sums.items(), key=lambda kv: (order.get(kv[0], 99), kv[0]))
-    }
+    kind_names = sorted({st.kind for st in a.stages},
+                        key=lambda k: (order.get(k, 99), k))
+    kinds = {}
+    for k in kind_names:
+        sts = [st for st in a.stages if st.kind == k]
+        kinds[k] = KindFigures(k, sum(st.auto_run_s for st in sts),
+                               sum(st.run_s for st in sts), _enterprise_rate(sts))
     line_figs = tuple(
-        LineFigures(line, _mean(rates.values()), a.line_pbt.get(line, 0.0),
-                    tuple(k for k in STAGE_KINDS if k in rates))
-        for line, rates in sorted(lines.items())
-    )
-    weighted = [(lf.rate, lf.planned_busy_s) for lf in line_figs
-                if lf.rate is not None and lf.planned_busy_s > 0]
-    if weighted:
-        rate: float | None = (sum(r * w for r, w in weighted) / sum(w for _, w in weighted))
-    else:
-        rate = _mean(lf.rate for lf in line_figs)
-    pbt = sum(a.line_pbt.values())
-    ideal_good, good = a.ideal_good_s, a.good_count
-    if pbt <= 0 and a.site_pbt > 0:  # only site-level oee sent: use it
-        pbt, ideal_good, good = a.site_pbt, a.site_ideal_good_s, a.site_good
-    digitized = _ratio(a.dig_sum, a.dig_n)
-    if digitized is None:
-        digitized = _ratio(a.line_dig_sum, a.line_dig_n)
+        LineFigures(line, rate, pbt,
+                    tuple(k for k in kind_names
+                          if any(st.kind == k and st.line == (site, line)
+                                 for st in a.stages)), site)
+        for (site, line), (pbt, rate) in sorted(_line_rates(a.stages).items()))
+    rate = _enterprise_rate(a.stages)
     status = status_if_seen if rate is not None else (
         "unregistered" if status_if_seen == "unregistered" else "no_production")
     flags: list[str] = []
@@ -188,8 +161,11 @@ def _figures(reg: Registered, status_if_seen: str, a: _Acc | None,
         id=reg.id, name=reg.name,
         region=reg.region if status_if_seen != "unregistered" else ",".join(sorted(a.regions)),
         status=status,
-        automation_rate=rate, digitized=digitized, oee=_ratio(ideal_good, pbt),
-        planned_busy_s=pbt, good_count=good, run_s=a.run_s, auto_run_s=a.auto_s,
+        automation_rate=rate, digitized=_ratio(a.dig_sum, a.dig_n),
+        oee=_ratio(a.ideal_good_s, a.counted_pbt),
+        planned_busy_s=sum(a.line_pbt.values()), good_count=a.good_count,
+        run_s=sum(st.run_s for st in a.stages),
+        auto_run_s=sum(st.auto_run_s for st in a.stages),
         kinds=kinds, lines=line_figs,
         meets_target=None if rate is None else rate >= target - _EPS,
         flags=tuple(flags),
@@ -271,14 +247,14 @@ def build_report(
     counted = [e for e in merged if e.status != "unregistered"]
     reporting = [e for e in counted if e.automation_rate is not None]
     weighted = [(e.automation_rate, e.good_count) for e in reporting if e.good_count > 0]
-    meeting = sum(1 for e in reporting if e.meets_target)
+    mean_rate, _, meeting = rollup.district((e.automation_rate for e in reporting), target)
     prev_reporting = [e.automation_rate for e in prev
                       if e.status != "unregistered" and e.automation_rate is not None]
     district = DistrictFigures(
         registered=len(registry),
         reporting=len(reporting),
         missing=sum(1 for e in counted if e.status == "missing"),
-        mean_rate=_mean(e.automation_rate for e in reporting),
+        mean_rate=mean_rate,
         weighted_rate=(sum(r * w for r, w in weighted if r is not None)
                        / sum(w for _, w in weighted)) if weighted else None,
         meeting=meeting,

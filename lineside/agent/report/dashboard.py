@@ -3,11 +3,11 @@
     python -m lineside.agent.report.dashboard --write   # regenerate the JSON
     python -m lineside.agent.report.dashboard --check   # exit 1 if it is out of date
 
-Kept beside the report so both follow the same rules: InfluxQL only, every ratio a
-quotient of sums over the time range (automation: Σ auto_ideal_units / Σ
-run_ideal_units per stage kind; OEE: Σ ideal_good_s / Σ planned_busy_s). InfluxQL has no
-join, so the enterprise rate weights lines equally (the report weights them by planned
-busy time; docs/bureau.md). tests/bureau runs every query against real InfluxDB.
+Kept beside the report so both follow the same rules (docs/design.md, "Rebuilding the
+figures"): the automation rates are rebuilt from the stage-level sums by nested
+subqueries (lineside.agent.report.influxql), OEE is Σ ideal_good_s / Σ
+counted_planned_busy_s of the line-level points. tests/bureau runs every query against
+real InfluxDB; tests/bureau/test_rebuild.py checks they equal the engine and the report.
 """
 
 from __future__ import annotations
@@ -17,22 +17,27 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from lineside.agent.report import influxql
+
 JSON_PATH = Path(__file__).resolve().parents[3] / "deploy" / "grafana" / "dashboards" / \
     "bureau.json"
 
 DS = {"type": "influxdb", "uid": "${datasource}"}
 # Grafana's "All" is the allValue `.*`; a selection becomes `(a|b)`.
-F = 'AND "region" =~ /^$region$/ AND "enterprise" =~ /^$enterprise$/'
-# Buckets in which the engine had a rate: drops stage kinds that did not run, keeps a
-# manual stage (0/0, which InfluxQL divides to 0: the 0% docs/design.md gives it).
-RATED = '"automation_rate" >= 0'
-AUTO = 'sum("auto_ideal_units") / sum("run_ideal_units")'
-KIND = (f'SELECT {AUTO} AS "kr" FROM "automation" WHERE $timeFilter AND "stage_kind" <> \'\' '
-        f'AND {RATED} {F} GROUP BY "enterprise", "line", "stage_kind"')
-LINE = f'SELECT mean("kr") AS "lr" FROM ({KIND}) WHERE $timeFilter GROUP BY "enterprise", "line"'
-ENT = f'SELECT mean("lr") AS "rate" FROM ({LINE}) WHERE $timeFilter GROUP BY "enterprise"'
-OEE = 'sum("ideal_good_s") / sum("planned_busy_s")'
-LINE_OEE = f'$timeFilter AND "level" = \'line\' AND "planned_busy_s" > 0 {F}'
+W = '"region" =~ /^$region$/ AND "enterprise" =~ /^$enterprise$/'
+F = f"AND {W}"
+# The enterprise rate by docs/design.md's rebuild rules (lineside.agent.report.influxql).
+ENT = influxql.site_rate(W, ("enterprise",))
+# OEE: Σ ideal_good_s / Σ counted_planned_busy_s of the line-level oee points (lines
+# without counters do not count as zero output), absent when nothing was planned.
+OEE_SUMS = ('SELECT sum("ideal_good_s") AS "n", sum("counted_planned_busy_s") AS "d" '
+            f'FROM "oee" WHERE "level" = \'line\' {F} AND $timeFilter')
+
+
+def _oee(group: str = "") -> str:
+    g = f" GROUP BY {group}" if group else ""
+    return f'SELECT "n" / "d" AS "oee" FROM ({OEE_SUMS}{g}) WHERE "d" > 0{g}'
+
 
 THRESHOLDS = {"mode": "absolute", "steps": [{"color": "red", "value": None},
                                             {"color": "green", "value": 0.6}]}
@@ -76,8 +81,9 @@ def _panels() -> list[dict[str, Any]]:
           "Mean of the enterprise rates (each from summed fields).", fieldConfig=PCT,
           options={"reduceOptions": {"calcs": ["lastNotNull"]}})
     panel("设备综合效率 / OEE (all enterprises)", "stat", (13, 0, 5, 4),
-          _target(f'SELECT {OEE} FROM "oee" WHERE {LINE_OEE}'),
-          "Σ ideal_good_s / Σ planned_busy_s of every line-level oee point in range.",
+          _target(_oee()),
+          "Σ ideal_good_s / Σ counted_planned_busy_s of every line-level oee point in "
+          "range (lines without counters left out).",
           fieldConfig={"defaults": {"unit": "percentunit", "decimals": 1}, "overrides": []},
           options={"reduceOptions": {"calcs": ["lastNotNull"]}})
     panel("产量 / Output (good units)", "stat", (18, 0, 6, 4),
@@ -85,17 +91,16 @@ def _panels() -> list[dict[str, Any]]:
                   f'"level" = \'line\' {F}'), options=STAT)
     panel("企业自动化率与60%目标 / Automation rate per enterprise vs 60%", "bargauge",
           (0, 4, 12, 9), _target(ENT),
-          "Per enterprise: stage-kind rates from summed auto_ideal_units / run_ideal_units, "
-          "mean per line, mean over lines (lineside report weights lines by planned busy "
-          "time).", fieldConfig=PCT,
+          "Per enterprise, rebuilt from the stage sums: stage Σ auto_ideal_units / Σ "
+          "run_ideal_units, line = stages weighted by weight, enterprise = lines weighted "
+          "by planned busy time (docs/design.md).", fieldConfig=PCT,
           options={"orientation": "horizontal", "displayMode": "basic",
                    "reduceOptions": {"values": True, "calcs": [], "fields": "/^rate$/"}},
           transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True}}}])
     panel("环节热力图 / Stage-kind heat map", "table", (12, 4, 12, 9),
-          _target(f'SELECT {AUTO} AS "rate" FROM "automation" WHERE $timeFilter AND '
-                  f'"stage_kind" <> \'\' AND {RATED} {F} GROUP BY "enterprise", "stage_kind"'),
-          "Σ auto_ideal_units / Σ run_ideal_units per enterprise and stage kind; red below "
-          "60%.",
+          _target(influxql.site_rate(W, ("enterprise", "stage_kind"))),
+          "Per enterprise and stage kind: the enterprise rule over that kind's stages only; "
+          "red below 60%.",
           fieldConfig={"defaults": {"unit": "percentunit", "decimals": 0,
                                     "thresholds": THRESHOLDS,
                                     "custom": {"cellOptions": {"type": "color-background"}}},
@@ -103,31 +108,28 @@ def _panels() -> list[dict[str, Any]]:
           transformations=[{"id": "groupingToMatrix", "options": {
               "columnField": "stage_kind", "rowField": "enterprise", "valueField": "rate"}}])
     panel("自动化率走势 / Daily automation rate", "timeseries", (0, 13, 12, 8),
-          _target(f'SELECT {AUTO} FROM "automation" WHERE $timeFilter AND "stage_kind" <> '
-                  f'\'\' AND {RATED} {F} GROUP BY time(1d, -8h), "enterprise" fill(none)',
+          _target(influxql.site_rate(W, ("enterprise",), "1d, -8h"),
                   fmt="time_series", alias="$tag_enterprise"),
-          "Per day (Asia/Shanghai days): Σ auto_ideal_units / Σ run_ideal_units over all "
-          "stage kinds.",
+          "Per day (Asia/Shanghai days): the enterprise rate of that day.",
           fieldConfig={"defaults": {"unit": "percentunit", "min": 0, "max": 1,
                                     "thresholds": THRESHOLDS,
                                     "custom": {"thresholdsStyle": {"mode": "dashed"}}},
                        "overrides": []})
     panel("设备综合效率 / OEE per enterprise", "bargauge", (12, 13, 12, 8),
-          _target(f'SELECT {OEE} AS "oee" FROM "oee" WHERE {LINE_OEE} GROUP BY "enterprise"'),
+          _target(_oee('"enterprise"')),
           fieldConfig={"defaults": {"unit": "percentunit", "min": 0, "max": 1, "decimals": 1},
                        "overrides": []},
           options={"orientation": "horizontal",
                    "reduceOptions": {"values": True, "calcs": [], "fields": "/^oee$/"}})
     panel("数字化覆盖率 / Digitized coverage", "table", (0, 21, 12, 7),
           _target(f'SELECT mean("digitized") AS "digitized" FROM "automation" WHERE '
-                  f'$timeFilter AND "stage_kind" = \'\' AND "line" = \'\' {F} '
-                  'GROUP BY "enterprise"'),
-          "Time-weighted share of stages with live data (enterprise-level automation "
+                  f'$timeFilter AND "level" = \'stage\' {F} GROUP BY "enterprise"'),
+          "Time-weighted share of stages with live data (Σ digitized / count of the stage "
           "points).",
           fieldConfig={"defaults": {"unit": "percentunit", "decimals": 0}, "overrides": []})
     panel("最近上报 / Last data received", "table", (12, 21, 12, 7),
           _target(f'SELECT last("run_s") AS "run_s" FROM "automation" WHERE $timeFilter {F} '
-                  'GROUP BY "enterprise", "region"'),
+                  'AND "level" = \'line\' GROUP BY "enterprise", "region"'),
           "Time of the newest automation point per enterprise and region tag: a silent "
           "gateway stops advancing here; a second region for one enterprise is a "
           "tagging problem (lineside report flags it).")

@@ -135,9 +135,9 @@ class Row:
 @dataclass(frozen=True, slots=True)
 class KindFigures:
     kind: str
-    auto_run: float  # summed auto_run (weighted where the engine weights it)
-    run: float
-    rate: float | None  # auto_run / run; None when run == 0
+    auto_run: float  # Σ auto_run_s of the kind's stages (seconds, for reading)
+    run: float  # Σ run_s of the kind's stages
+    rate: float | None  # the enterprise rule over the kind's stages only
     previous_rate: float | None = None
 
     @property
@@ -153,6 +153,7 @@ class LineFigures:
     rate: float | None
     planned_busy_s: float
     kinds: tuple[str, ...]
+    site: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,9 @@
 The statements and the parsing of answers are pure (tested without a server); `fetch`
 is the only function that touches the network. Everything goes through the v1
 `/query` API, which InfluxDB 1.x, 2.x (with a DBRP mapping) and 3.x all answer.
-Each statement sums fields over the whole period per group of tags, so the report
-divides sums and never averages ratios.
+Each statement sums fields over the whole period per stage (automation) or per line
+(oee), the levels no two agents share, so the report rebuilds every figure from sums
+(docs/design.md) and reads no site- or enterprise-level point.
 """
 
 from __future__ import annotations
@@ -19,11 +20,15 @@ from dataclasses import dataclass
 
 from lineside.agent.report.model import Period, Row
 
-AUTOMATION_SUMS = ("auto_run_s", "run_s", "auto_ideal_units", "run_ideal_units")
+#: Summed per stage: the sums docs/design.md rebuilds every automation figure from.
+AUTOMATION_SUMS = ("auto_ideal_units", "run_ideal_units", "auto_run_s", "run_s",
+                   "line_planned_busy_s")
 AUTOMATION_MEANS = ("digitized",)
-AUTOMATION_GROUP = ("enterprise", "region", "line", "stage_kind", "level")
-OEE_SUMS = ("planned_busy_s", "ideal_good_s", "good_count", "total_count", "run_s")
-OEE_GROUP = ("enterprise", "region", "site", "line", "level")
+AUTOMATION_GROUP = ("enterprise", "region", "site", "line", "stage", "stage_kind")
+#: Summed per line (line-level oee points: each line's output stage).
+OEE_SUMS = ("planned_busy_s", "counted_planned_busy_s", "ideal_good_s", "good_count",
+            "total_count", "run_s")
+OEE_GROUP = ("enterprise", "region", "site", "line")
 
 
 def _ts(t: dt.datetime) -> str:
@@ -42,17 +47,16 @@ def automation_query(p: Period) -> str:
     cols = [f"sum({_q(f)}) AS {_q(f)}" for f in AUTOMATION_SUMS]
     for f in AUTOMATION_MEANS:
         cols += [f"sum({_q(f)}) AS {_q(f + '_sum')}", f"count({_q(f)}) AS {_q(f + '_n')}"]
-    # buckets in which the engine had a rate: tells a manual stage (0%) from an idle one
-    cols.append(f"count({_q('automation_rate')}) AS {_q('rate_n')}")
-    return (f"SELECT {', '.join(cols)} FROM \"automation\" WHERE {time_filter(p)} "
-            f"GROUP BY {', '.join(_q(t) for t in AUTOMATION_GROUP)}")
+    # a configuration constant: the weight in force (the largest if it changed)
+    cols.append(f"max({_q('weight')}) AS {_q('weight')}")
+    return (f"SELECT {', '.join(cols)} FROM \"automation\" WHERE \"level\" = 'stage' AND "
+            f"{time_filter(p)} GROUP BY {', '.join(_q(t) for t in AUTOMATION_GROUP)}")
 
 
 def oee_query(p: Period) -> str:
     cols = [f"sum({_q(f)}) AS {_q(f)}" for f in OEE_SUMS]
-    return (f"SELECT {', '.join(cols)} FROM \"oee\" WHERE (\"level\" = 'line' OR "
-            f"\"level\" = 'site') AND {time_filter(p)} "
-            f"GROUP BY {', '.join(_q(t) for t in OEE_GROUP)}")
+    return (f"SELECT {', '.join(cols)} FROM \"oee\" WHERE \"level\" = 'line' AND "
+            f"{time_filter(p)} GROUP BY {', '.join(_q(t) for t in OEE_GROUP)}")
 
 
 class QueryError(RuntimeError):

@@ -1,6 +1,6 @@
 """Terminal table (rich), CSV and JSON renderings of a `Report`.
 
-The JSON layout is the documented schema `lineside.bureau-report/1` (docs/bureau.md):
+The JSON layout is the documented schema `lineside.bureau-report/2` (docs/bureau.md):
 rates are fractions (0.63, not 63), absent figures are null, never 0.
 """
 
@@ -19,7 +19,7 @@ from lineside.agent.report.model import (
     Report,
 )
 
-SCHEMA = "lineside.bureau-report/1"
+SCHEMA = "lineside.bureau-report/2"
 
 
 def pct(x: float | None, digits: int = 1) -> str:
@@ -56,7 +56,7 @@ def _enterprise(e: EnterpriseFigures) -> dict[str, Any]:
                      "run": _r(k.run, 3)}
             for k in e.kinds.values()
         },
-        "lines": [{"line": lf.line, "rate": _r(lf.rate),
+        "lines": [{"site": lf.site, "line": lf.line, "rate": _r(lf.rate),
                    "planned_busy_s": _r(lf.planned_busy_s, 3),
                    "stage_kinds": list(lf.kinds)} for lf in e.lines],
         "flags": list(e.flags),

@@ -1,8 +1,9 @@
 """What may leave a factory through a bureau uplink (a sink with `role: bureau`).
 
 The district bureau receives aggregates only (docs/design.md, "Safety and security"): the
-`automation` points and the line- and site-level `oee` / `oee_shift` points. Nothing with
-machine or stage detail, no raw `signal` values, no `machine_state` events, no free text.
+`automation` points (per stage, line and enterprise: the sums the bureau rebuilds the
+rates from) and the line- and site-level `oee` / `oee_shift` points. No machine detail,
+no stage OEE, no raw `signal` values, no `machine_state` events, no free text.
 
 The sinks helper calls `allowed_on_uplink` at enqueue time for every point offered to a
 bureau sink, so the rule holds whatever the configuration says: a point the filter
@@ -24,11 +25,18 @@ UPLINK_MEASUREMENTS: frozenset[str] = frozenset({"automation", "oee", "oee_shift
 #: `level` values of oee/oee_shift points that may leave (no stage, no machine).
 UPLINK_OEE_LEVELS: frozenset[str] = frozenset({"line", "site"})
 
-#: Tag keys an uplink point may carry. `machine`, `stage`, `signal`, `state`, `reason`
-#: and any tag invented later are refused: they would identify equipment or carry text.
+#: Tag keys an uplink point may carry. `machine`, `signal`, `state`, `reason` and any
+#: tag invented later are refused: they would identify equipment or carry text.
+#: `gateway` tells apart the agents of one plant (site-level points).
 UPLINK_TAG_KEYS: frozenset[str] = frozenset({
-    "enterprise", "region", "site", "line", "level", "stage_kind", "shift", "shift_date",
+    "enterprise", "region", "site", "gateway", "line", "level", "stage_kind", "shift",
+    "shift_date",
 })
+#: `stage` leaves on automation points only: two stages of one kind are two stages of
+#: the line's rate (docs/design.md), so the bureau needs each one's sums.
+UPLINK_AUTOMATION_TAG_KEYS: frozenset[str] = UPLINK_TAG_KEYS | {"stage"}
+#: `level` values of automation points that may leave.
+UPLINK_AUTOMATION_LEVELS: frozenset[str] = frozenset({"stage", "line", "enterprise"})
 
 #: Tags every uplink point must carry so the bureau can tell enterprises apart.
 REQUIRED_UPLINK_TAGS: tuple[str, ...] = ("enterprise", "region")
@@ -48,7 +56,8 @@ def uplink_refusal(point: Point) -> str | None:
     if m not in UPLINK_MEASUREMENTS:
         return f"measurement {m!r} never leaves the factory"
     tags = point.tags
-    extra = sorted(k for k, v in tags.items() if k not in UPLINK_TAG_KEYS and v != "")
+    allowed = UPLINK_AUTOMATION_TAG_KEYS if m == "automation" else UPLINK_TAG_KEYS
+    extra = sorted(k for k, v in tags.items() if k not in allowed and v != "")
     if extra:
         return f"{m}: tag(s) {', '.join(extra)} carry detail the bureau must not receive"
     level = tags.get("level", "")
@@ -57,8 +66,7 @@ def uplink_refusal(point: Point) -> str | None:
             return f"{m}: level {level!r} is below line level"
         if m == "oee" and (tags.get("shift") or tags.get("shift_date")):
             return "oee: shift tags belong to oee_shift"
-    elif level and level not in ("line", "site", "enterprise", "stage_kind"):
-        # automation points are enterprise / line / stage-kind aggregates
+    elif level not in UPLINK_AUTOMATION_LEVELS:
         return f"automation: level {level!r} is not an aggregate level"
     if not point.fields:
         return f"{m}: no fields"
