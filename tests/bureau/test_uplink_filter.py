@@ -121,7 +121,8 @@ def test_tagging_sets_the_registered_identity():
 
 
 def test_prepare_filters_then_tags():
-    pts = [pt("automation", {"level": "line", "line": "L1"}), pt("signal", {"signal": "a.b"}, {"value": 1.0}),
+    pts = [pt("automation", {"level": "line", "line": "L1"}),
+           pt("signal", {"signal": "a.b"}, {"value": 1.0}),
            pt("oee", {"level": "machine", "machine": "M"}), pt("oee", {"level": "site"})]
     out = prepare_for_uplink(pts, "E1", "510114")
     assert [p.measurement for p in out] == ["automation", "oee"]
