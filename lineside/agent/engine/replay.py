@@ -172,15 +172,29 @@ def run(args: argparse.Namespace) -> int:
     keep = set(args.measurement) if args.measurement else None
     out: IO[str] = sys.stdout if args.output == "-" else open(args.output, "w",  # noqa: SIM115
                                                              encoding="utf-8")
+    # the command line only: the engine itself never reads a clock
+    from lineside.agent.progress import Progress
+
     n = 0
+    progress = Progress("replay", unit="samples")
+
+    def counted(samples: Iterable[Sample]) -> Iterator[Sample]:
+        for i, s in enumerate(samples, 1):
+            if i % 1024 == 0:  # the clock is read at most once per 1024 samples
+                at = dt.datetime.fromtimestamp(s.ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+                progress.update(i, f"at {at}, {n:,} points")
+            yield s
+
     try:
-        for p in replay(cfg, read_samples(args.samples), until=args.until, start=args.start):
+        for p in replay(cfg, counted(read_samples(args.samples)), until=args.until,
+                        start=args.start):
             if keep is not None and p.measurement not in keep:
                 continue
             out.write(p.to_line())
             out.write("\n")
             n += 1
     finally:
+        progress.close()
         if out is not sys.stdout:
             out.close()
     print(f"replay: {n} points", file=sys.stderr)

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from lineside.agent.progress import Progress
 from lineside.agent.report import html as html_render
 from lineside.agent.report import render
 from lineside.agent.report.aggregate import build_report
@@ -111,14 +112,20 @@ def run(args: argparse.Namespace) -> int:
                  password=os.environ.get(args.password_env) if args.user else None,
                  token=token, timeout_s=args.timeout)
     previous = previous_period(period)
-    try:
-        rows = load_rows(src, period)
-        prev_rows = load_rows(src, previous)
-    except QueryError as e:
-        print(f"lineside report: {e}", file=err)
-        return 1
-    report = build_report(registry, rows, prev_rows, period, previous,
-                          target=args.target, source=src.describe())
+    # the queries over a long range are the slow part: say which one runs (on a terminal)
+    with Progress("lineside report") as progress:
+        try:
+            progress.stage(f"query 1/2: {period.label} on {src.describe()}")
+            rows = load_rows(src, period)
+            progress.stage(f"query 2/2: {previous.label} (the previous period, for trends)")
+            prev_rows = load_rows(src, previous)
+        except QueryError as e:
+            progress.close()
+            print(f"lineside report: {e}", file=err)
+            return 1
+        progress.stage(f"building the report from {len(rows):,} rows")
+        report = build_report(registry, rows, prev_rows, period, previous,
+                              target=args.target, source=src.describe())
     outputs = {
         "csv": lambda: render.to_csv(report),
         "json": lambda: render.to_json(report),

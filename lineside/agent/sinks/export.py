@@ -16,6 +16,7 @@ import os
 import sys
 from pathlib import Path
 
+from lineside.agent.progress import Progress
 from lineside.agent.sinks.queue import DiskQueue
 
 BATCH = 50_000
@@ -63,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     to_stdout = args.output == "-"
     out = sys.stdout.buffer if to_stdout else open(args.output, "wb")  # noqa: SIM115
     total = 0
+    progress = Progress("lineside export", total=q.queue_points, unit="points")
     try:
         if args.keep:
             # Read in chunk order without moving the cursor.
@@ -70,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
                 out.write(data)
                 out.write(b"\n")
                 total += data.count(b"\n") + 1
+                progress.update(total)
         else:
             while True:
                 batch = q.peek(BATCH)
@@ -81,8 +84,10 @@ def run(args: argparse.Namespace) -> int:
                     os.fsync(out.fileno())
                 q.ack(batch.position_after(len(batch)))
                 total += len(batch)
+                progress.update(total)
         out.flush()
     finally:
+        progress.close()
         if not to_stdout:
             out.close()
         q.close()
