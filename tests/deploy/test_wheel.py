@@ -96,3 +96,34 @@ def test_licence_and_metadata(wheel) -> None:
     assert "Operating System :: POSIX :: Linux" in classifiers
     # no invented addresses: the project has no public home page to name
     assert meta.get_all("Project-URL") is None and meta["Home-page"] is None
+
+
+def test_the_image_build_stage_has_what_the_wheel_needs(tmp_path) -> None:
+    """deploy/Dockerfile builds the wheel from what its build stage COPYs (and the
+    .dockerignore lets in): exactly those files must build, package data included."""
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    build_stage = dockerfile.split("\nFROM ", 2)[1]
+    allowed = [ln[1:].rstrip("/") for ln in
+               (ROOT / "deploy" / "Dockerfile.dockerignore").read_text().splitlines()
+               if ln.startswith("!")]
+    ctx = tmp_path / "src"
+    ctx.mkdir()
+    for line in build_stage.splitlines():
+        if not line.startswith("COPY ") or "--from" in line:
+            continue
+        *sources, _ = line.split()[1:]
+        for src in sources:
+            assert src in allowed, f"{src} is COPYed but .dockerignore keeps it out"
+            path = ROOT / src
+            if path.is_dir():
+                files = run(["git", "-C", str(ROOT), "ls-files", "--", src]).stdout.split()
+                for rel in files:
+                    (ctx / rel).parent.mkdir(parents=True, exist_ok=True)
+                    (ctx / rel).write_bytes((ROOT / rel).read_bytes())
+            else:
+                (ctx / src).write_bytes(path.read_bytes())
+    out = tmp_path / "dist"
+    run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ctx)])
+    [whl] = out.glob("*.whl")
+    with zipfile.ZipFile(whl) as z:
+        assert "lineside/_data/deploy/systemd/lineside.service" in z.namelist()
