@@ -2,7 +2,8 @@
 
 The wheel carries the repository's `deploy/` tree (systemd unit, install script, Grafana
 dashboards and provisioning, Prometheus configuration and alert rules, InfluxDB set-up,
-container files) and `config/` (example and demo configurations) as package data. This
+container files), `config/` (example and demo configurations) and `docs/` as package
+data. This
 command writes them under DIR with the repository's relative paths and file modes, so a
 gateway installed from the wheel alone (no git checkout) gets them, byte for byte.
 
@@ -19,12 +20,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-TREES = ("deploy", "config")
+TREES = ("deploy", "config", "docs")
 _JUNK = ("__pycache__", ".pyc", ".pyo")
 
 
 def bundled_root() -> Path:
-    """The folder holding deploy/ and config/: the package's data, or a source checkout."""
+    """The folder holding deploy/, config/ and docs/: the package's data, or a checkout."""
     here = Path(__file__).resolve()
     packaged = here.parents[1] / "_data"
     checkout = here.parents[2]
@@ -32,8 +33,8 @@ def bundled_root() -> Path:
         return packaged
     if (checkout / "pyproject.toml").is_file() and all((checkout / t).is_dir() for t in TREES):
         return checkout
-    raise FileNotFoundError("deploy/ and config/ are neither packaged (lineside/_data) nor in "
-                            "a source checkout: reinstall lineside from its wheel")
+    raise FileNotFoundError(f"{', '.join(TREES)} are neither packaged (lineside/_data) nor "
+                            "in a source checkout: reinstall lineside from its wheel")
 
 
 def bundled_files(root: Path | None = None) -> Iterator[Path]:

@@ -1,6 +1,6 @@
 """The wheel is the release: built by `python -m build` (sdist, then the wheel from the
 sdist, as a release is made), installed in a fresh virtualenv, it writes out every file
-of the repository's deploy/ and config/ trees, byte for byte and with the same
+of the repository's deploy/, config/ and docs/ trees, byte for byte and with the same
 executable bits, and carries its licence and metadata.
 
 `--no-deps`: the dependencies are not under test here and come from PyPI; the packaged
@@ -45,13 +45,13 @@ def installed(wheel, tmp_path_factory) -> Path:
 
 
 def repository_files() -> dict[str, bool]:
-    """Tracked files of deploy/ and config/ -> executable in git."""
-    res = run(["git", "-C", str(ROOT), "ls-files", "-s", "--", "deploy", "config"])
+    """Tracked files of deploy/, config/ and docs/ -> executable in git."""
+    res = run(["git", "-C", str(ROOT), "ls-files", "-s", "--", "deploy", "config", "docs"])
     out = {}
     for line in res.stdout.splitlines():
         meta, path = line.split("\t", 1)
         out[path] = meta.split()[0] == "100755"
-    assert "deploy/systemd/lineside.service" in out and "config/example.yaml" in out
+    assert {"deploy/systemd/lineside.service", "config/example.yaml", "docs/deploy.md"} <= set(out)
     return out
 
 
