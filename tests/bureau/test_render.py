@@ -119,6 +119,14 @@ def test_html_declares_a_font_stack_covering_simplified_chinese():
     assert stack.index("system-ui") > stack.index("Noto Sans CJK SC")
 
 
+def test_every_html_writer_uses_the_font_stack():
+    """The rule is for every HTML page the project writes, not only this report."""
+    root = Path(html.__file__).resolve().parents[3] / "lineside"
+    writers = [p for p in root.rglob("*.py") if "<html" in p.read_text(encoding="utf-8")]
+    assert writers, "no HTML writer found"
+    assert [p for p in writers if "FONT_STACK" not in p.read_text(encoding="utf-8")] == []
+
+
 CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 
