@@ -127,3 +127,41 @@ def test_counted_units_never_exceed_what_the_ideal_rate_allows(
         total += c.step(v, t, st)
         first_t = t if first_t is None else first_t
         assert total <= 1 + per_s * (t - first_t) + 1e-9
+
+
+def test_widths_learned_from_opcua_datatypes_reach_the_engine_as_data() -> None:
+    # An OPC UA counter has no declared type: the width the driver read at connect
+    # (UInt16) is handed to the engine; a Modbus counter keeps its declared uint32.
+    from lineside.agent.engine import Engine
+    from lineside.samples import Quality, Sample
+    from tests.engine.plant import at, cfg, pick, shift
+
+    def line(mid: str, source: str, good: dict) -> dict:
+        return {"id": f"L{mid}", "stages": [{"id": f"S{mid}", "kind": "frying", "machines": [
+            {"id": mid, "automation": "automatic", "ideal_rate": 60, "source": source,
+             "signals": {"running": {**good, **({"node": f"ns=2;s={mid}.Run"}
+                                                if "node" in good else {"address": 9,
+                                                                        "type": "bool"})},
+                         "good": good}}]}]}
+
+    c = cfg([line("UA", "opc1", {"node": "ns=2;s=UA.Good"}),
+             line("MB", "plc1", {"address": 0, "type": "uint32"})],
+            [shift("A", "06:00-06:10")],
+            devices=[{"id": "plc1", "type": "modbus-tcp", "host": "127.0.0.1"},
+                     {"id": "opc1", "type": "opcua", "endpoint": "opc.tcp://127.0.0.1:4840",
+                      "mode": "poll"}])
+    eng = Engine(c, at("06:00"))
+    eng.learn_counter_bits({"UA.good": 16, "MB.good": 16, "UA.running": 8})
+    pts = []
+    for i, (ua_v, mb_v) in enumerate([(65_530, 4_294_967_290), (4, 4), (14, 14)]):
+        t = at("06:00") + 5 * i
+        pts += eng.feed([Sample(k, v, Quality.GOOD, t) for k, v in (
+            ("UA.running", True), ("UA.good", ua_v), ("MB.running", True), ("MB.good", mb_v))])
+    pts += eng.tick(at("06:10"))
+    ua_f = pick(pts, "oee_shift", machine="UA")[0].fields
+    mb_f = pick(pts, "oee_shift", machine="MB")[0].fields
+    # UInt16: 65530 -> 4 wraps, 10 units, then +10; uint32: 4294967290 -> 4 wraps at
+    # 2^32 (the learned 16 does not override a declared type). 5 s apart: 11 allowed.
+    assert ua_f["good_count"] == 10 + 10
+    assert mb_f["good_count"] == 10 + 10
+    assert eng.stats.counter_rollovers == 2

@@ -75,12 +75,12 @@ async def test_dead_plc_delays_neither_other_devices_nor_buckets(tmp_path: Path)
             agent = Agent(cfg, options=AgentOptions(http=False, bucket_grace_s=0.5))
             orig = agent.on_samples
 
-            def record(samples):  # type: ignore[no-untyped-def]
+            def record(samples, drv=None):  # type: ignore[no-untyped-def]
                 if samples:
                     dev = machine_device[samples[0].signal.split(".")[0]]
                     cycles[dev].append(time.monotonic())
                     quality[dev] |= {s.quality for s in samples}
-                orig(samples)
+                orig(samples, drv)
 
             agent.on_samples = record  # type: ignore[method-assign]
             agent.add_listener(lambda pts: closes.extend(

@@ -75,15 +75,31 @@ class Agent:
         self.started_ts: float | None = None
         # device id -> timestamp of its last completed poll cycle (samples delivered)
         self.cycle_done: dict[str, float] = {}
+        self._widths: dict[str, int] = {}  # signal key -> integer width drivers learned
+        self._widths_seen: dict[str, Any] = {}
 
     # -- data path ---------------------------------------------------------------------
-    def on_samples(self, samples: Sequence[Sample]) -> None:
+    def on_samples(self, samples: Sequence[Sample], drv: Any = None) -> None:
         """Samples from any driver: through the engine, points into the durable queues."""
+        if drv is not None:
+            self._learn_widths(drv)
         if not samples:
             return
         if self._sample_log is not None:
             self._sample_log.write(samples)
         self._deliver(self.engine.feed(samples))
+
+    def _learn_widths(self, drv: Any) -> None:
+        """Integer widths a driver learned at connect (OPC UA DataType) -> the engine.
+
+        The engine is sans-I/O: the widths reach it as data, before the samples read
+        with them; kept here so that a reloaded engine gets them too.
+        """
+        bits = getattr(drv, "integer_bits", None)
+        if bits and bits is not self._widths_seen.get(drv.device_id):
+            self._widths_seen[drv.device_id] = bits
+            self._widths.update(bits)
+            self.engine.learn_counter_bits(bits)
 
     def tick(self, now: float | None = None) -> None:
         self._deliver(self.engine.tick(self.clock() if now is None else now))
@@ -167,7 +183,7 @@ class Agent:
             self.drivers.append(drv)
             dev = devices[drv.device_id]
             if getattr(dev, "mode", "poll") == "subscribe":
-                await drv.start(self.on_samples)
+                await drv.start(lambda samples, d=drv: self.on_samples(samples, d))
                 self._subscribed.append(drv)
                 continue
             # Cycles aligned to multiples of the interval (Telegraf's round_interval): every
@@ -192,7 +208,7 @@ class Agent:
         except Exception:
             log.exception("poll of %s failed", drv.device_id, extra={"device": drv.device_id})
             return
-        self.on_samples(samples)
+        self.on_samples(samples, drv)
         if samples:
             self.cycle_done[drv.device_id] = samples[0].ts
         self.metrics.observe_poll(drv.device_id, time.perf_counter() - t0, drv.stats)
@@ -265,6 +281,7 @@ class Agent:
         from lineside.agent.engine import Engine
 
         self.engine = Engine(new, now, snapshot=snap)
+        self.engine.learn_counter_bits(self._widths)
         assert self.scheduler is not None
         for drv in [d for d in self.drivers if d.device_id in changed]:
             with contextlib.suppress(Exception):

@@ -31,7 +31,7 @@ from lineside.drivers.base import DriverStats, Emit, SignalRef
 from lineside.drivers.opcua.addressing import AddressError, parse_address, resolve_all
 from lineside.drivers.opcua.config import OpcuaDevice, OpcuaSignal
 from lineside.drivers.opcua.connection import Connection
-from lineside.drivers.opcua.reader import chunk_size, read_values
+from lineside.drivers.opcua.reader import chunk_size, read_integer_bits, read_values
 from lineside.drivers.opcua.security import OpcuaSetupError
 from lineside.drivers.opcua.subscription import Item, SubscriptionSet
 from lineside.drivers.opcua.values import bad, sample_from
@@ -86,6 +86,9 @@ class OpcuaDriver:
         self._reported: set[str] = set()
         # per-signal problems of the current session (unresolved address, refused item)
         self.signal_errors: dict[str, str] = {}
+        # Signal key -> width of its node's integer DataType, read at every connect (a
+        # new dict each time); the runtime hands it to the engine for counter widths.
+        self.integer_bits: dict[str, int] = {}
 
     # ---- shared -------------------------------------------------------------------
 
@@ -146,6 +149,17 @@ class OpcuaDriver:
             if isinstance(nid, AddressError):
                 self.signal_errors[sig.key] = str(nid)
                 self._error("address", f"{sig.key}: {nid}")
+        keyed = [(sig.key, nid) for sig, nid in zip(self.signals, self.nodeids, strict=True)
+                 if isinstance(nid, ua.NodeId)]
+        size = chunk_size(self.conn.limits.max_nodes_per_read, self.device.max_nodes_per_read)
+        try:
+            self.integer_bits = await asyncio.wait_for(
+                read_integer_bits(self.conn.client.uaclient.session, keyed, size),
+                self.device.timeout_s)
+        except (TimeoutError, Exception) as exc:  # values still flow; widths default
+            self.integer_bits = {}
+            self._error("datatype", f"cannot read the DataType of its nodes ({exc!r}): "
+                                    "counters wrap at 32 bits unless the config says")
         log.info("opcua device %s: connected to %s (%s/%s)", self.device_id,
                  self.device.endpoint, self.device.security_policy, self.device.security_mode,
                  extra={"device": self.device_id})

@@ -23,7 +23,8 @@ def read_plan(nodes: list[ua.NodeId], size: int) -> list[list[ua.NodeId]]:
     return [nodes[i : i + size] for i in range(0, len(nodes), size)]
 
 
-async def read_values(session: object, nodes: list[ua.NodeId], size: int) -> tuple[
+async def read_values(session: object, nodes: list[ua.NodeId], size: int,
+                      attribute: int = ua.AttributeIds.Value) -> tuple[
     list[ua.DataValue], int, int
 ]:
     """DataValues in node order, the number of Read requests issued, and the chunk size
@@ -41,7 +42,7 @@ async def read_values(session: object, nodes: list[ua.NodeId], size: int) -> tup
         params = ua.ReadParameters()
         params.MaxAge = 0
         params.TimestampsToReturn = ua.TimestampsToReturn.Both
-        params.NodesToRead = [ua.ReadValueId(NodeId=n, AttributeId=ua.AttributeIds.Value,
+        params.NodesToRead = [ua.ReadValueId(NodeId=n, AttributeId=attribute,
                                              DataEncoding=_NO_ENCODING) for n in part]
         requests += 1
         try:
@@ -56,3 +57,27 @@ async def read_values(session: object, nodes: list[ua.NodeId], size: int) -> tup
         out.extend(results)
         start += len(part)
     return out, requests, size
+
+
+# Built-in integer DataTypes (namespace 0 ids) and their width in bits.
+INTEGER_BITS: dict[int, int] = {2: 8, 3: 8, 4: 16, 5: 16, 6: 32, 7: 32, 8: 64, 9: 64}
+
+
+async def read_integer_bits(session: object, keyed: list[tuple[str, ua.NodeId]],
+                            size: int) -> dict[str, int]:
+    """Width of every node whose DataType attribute is a built-in integer type.
+
+    One Read of the DataType attribute (split like value reads); other types (floats,
+    booleans, strings, structures) are left out.
+    """
+    if not keyed:
+        return {}
+    dvs, _, _ = await read_values(session, [n for _, n in keyed], size,
+                                  ua.AttributeIds.DataType)
+    out: dict[str, int] = {}
+    for (key, _), dv in zip(keyed, dvs, strict=True):
+        v = dv.Value.Value if dv.Value is not None else None
+        if isinstance(v, ua.NodeId) and v.NamespaceIndex == 0 \
+                and isinstance(v.Identifier, int) and v.Identifier in INTEGER_BITS:
+            out[key] = INTEGER_BITS[v.Identifier]
+    return out

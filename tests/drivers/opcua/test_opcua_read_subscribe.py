@@ -50,8 +50,11 @@ async def test_poll_and_subscribe(opcua_shared, kind: str, policy: str, mode: st
     check_line({s.signal: s for s in second}, time.time())
     assert second[0].value > first[0].value  # the counter moves
     assert driver.stats.requests == 2  # exactly one Read service per cycle
-    # + NamespaceArray and OperationLimits, read once at connect
-    assert driver.conn.requests.get("ReadRequest") == 2 + 2
+    # + NamespaceArray, OperationLimits and the nodes' DataType, read once at connect
+    assert driver.conn.requests.get("ReadRequest") == 2 + 3
+    # integer DataTypes learned at connect (counter widths for the engine); Double,
+    # Boolean, String and the ServerState enumeration are not integers
+    assert driver.integer_bits == {"m1.counter": 32, "m1.removable": 32}
 
     # --- subscribe: values arrive as they change
     dev = opcua_device(peer, mode="subscribe", security_policy=policy, security_mode=mode)
