@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("lineside.agent.simulator.cli", "run the simulated food factory's PLCs"),
     "demo": ("lineside.agent.demo", "simulated factory + agent + live terminal view"),
     "report": ("lineside.agent.report.cli", "the bureau's automation report from InfluxDB"),
+    "haccp": ("lineside.agent.haccp.cli", "HACCP monitoring record of a shift or day; verify"),
     "replay": ("lineside.agent.engine.replay", "recompute all points from a sample log"),
     "export": ("lineside.agent.sinks.export", "write queued points as line protocol"),
     "trust": ("lineside.drivers.opcua.trust", "trust an OPC UA server's certificate"),

@@ -98,9 +98,9 @@ class Source:
         return f"{self.url.rstrip('/')}/query db={self.db}"
 
 
-def fetch(src: Source, statement: str) -> dict:
+def fetch(src: Source, statement: str, epoch: str = "s") -> dict:
     """Run one InfluxQL statement; the decoded JSON answer (HTTP errors raise)."""
-    params = {"db": src.db, "q": statement, "epoch": "s"}
+    params = {"db": src.db, "q": statement, "epoch": epoch}
     if src.rp:
         params["rp"] = src.rp
     data = urllib.parse.urlencode(params).encode()

@@ -32,6 +32,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from lineside.agent.config import ConfigError, LinesideConfig, load_config
+from lineside.agent.haccp.chain import is_record
 from lineside.agent.runtime.systemd import Notifier
 from lineside.agent.runtime.wiring import build_drivers
 from lineside.points import Point
@@ -40,6 +41,7 @@ from lineside.samples import Sample
 log = logging.getLogger("lineside.agent")
 
 SNAPSHOT_FILE = "engine-state.json"
+CHAIN_FILE = "haccp-chain.db"
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -70,6 +72,7 @@ class Agent:
         self._http: Any = None
         self._sink_task: asyncio.Task[None] | None = None
         self._sample_log: Any = None
+        self._chain: Any = None  # HACCP chain store, opened with the first record
         self._stop = asyncio.Event()
         self._listeners: list[Callable[[Sequence[Point]], None]] = []
         self.started_ts: float | None = None
@@ -106,9 +109,27 @@ class Agent:
 
     def _deliver(self, points: Sequence[Point]) -> None:
         if points:
+            chained = any(is_record(p) for p in points)
+            if chained:  # HACCP records: linked (durably) before they are queued
+                points = self._chain_store().link(points)
             self.sinks.enqueue(points)
+            if chained:
+                self._chain_store().mark_enqueued()
+                # the engine state that produced them, so a restart does not redo them
+                self._save_snapshot()
             for listener in self._listeners:
                 listener(points)
+
+    def _chain_store(self) -> Any:
+        if self._chain is None:
+            from lineside.agent.sinks.chainstore import ChainStore
+
+            self._chain = ChainStore(Path(self.cfg.state_dir) / CHAIN_FILE)
+            again = self._chain.unqueued()  # linked, then killed before it was queued
+            if again:
+                self.sinks.enqueue(again)
+                self._chain.mark_enqueued()
+        return self._chain
 
     def add_listener(self, fn: Callable[[Sequence[Point]], None]) -> None:
         self._listeners.append(fn)
@@ -136,6 +157,8 @@ class Agent:
         self.sinks = SinkSet(cfg.sinks, Path(cfg.state_dir),
                              identity=(cfg.site.enterprise_id, cfg.site.region))
         self._sink_task = asyncio.create_task(self.sinks.run(), name="sinks")
+        if cfg.ccps or (Path(cfg.state_dir) / CHAIN_FILE).exists():
+            self._chain_store()  # re-queues records a kill left linked but not queued
         if cfg.record_samples is not None:
             from lineside.agent.engine.replay import SampleLog
 
@@ -251,6 +274,8 @@ class Agent:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await self._sink_task
             await self.sinks.close()
+        if self._chain is not None:
+            self._chain.close()
         if self._http is not None:
             await self._http.stop()
 

@@ -38,6 +38,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--speed", type=float, default=1.0,
                    help="time acceleration (1: real time; simulated time then equals the "
                         "wall clock)")
+    p.add_argument("--ccp-origin", type=float, default=None, metavar="EPOCH",
+                   help="start of the CCP script (excursions, drop-outs; docs/simulator.md); "
+                        "default: the simulator's start")
     p.add_argument("--profiles", type=Path, default=None,
                    help="optional YAML of behaviour overrides per machine id or kind:<kind>")
 
@@ -57,7 +60,7 @@ async def _serve(args: argparse.Namespace) -> int:
                            opcua_port=args.opcua_port, truth_path=args.truth,
                            modbus_rtu_port=args.modbus_rtu_port,
                            speed=args.speed, profiles=load_overrides(args.profiles),
-                           keep_truth=False)
+                           keep_truth=False, ccp_origin=args.ccp_origin)
     async with sim:
         assert sim.factory is not None
         n = len(sim.factory.machines)

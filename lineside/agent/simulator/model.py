@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from lineside.agent.config.models import LinesideConfig
 from lineside.agent.config.plant import Line, Machine, Stage
 from lineside.agent.simulator.calendar import CalendarIndex
+from lineside.agent.simulator.ccp import CcpScript
 from lineside.agent.simulator.codes import (
     MACHINERY_MODE,
     MACHINERY_STATE,
@@ -397,8 +398,12 @@ class Factory:
 
     def __init__(self, cfg: LinesideConfig, seed: int, start_ts: float,
                  profiles: dict[str, Any] | None = None,
-                 recorders: Sequence[Recorder] = (), warmup_s: float = 1800.0) -> None:
+                 recorders: Sequence[Recorder] = (), warmup_s: float = 1800.0,
+                 ccp_origin: float | None = None) -> None:
         self.cfg, self.seed, self.start_ts = cfg, seed, float(start_ts)
+        # CCP signals play a script (simulator/ccp.py) from this origin
+        self.ccp = (CcpScript(cfg.ccps, math.floor(start_ts if ccp_origin is None
+                                                   else ccp_origin)) if cfg.ccps else None)
         # Machines start `warmup_s` earlier, unobserved, so that at `start_ts` they are
         # spread over their states (not all producing in lockstep) and processes are warm.
         t_init = self.start_ts - warmup_s
@@ -423,8 +428,9 @@ class Factory:
     @classmethod
     def from_config(cls, cfg: LinesideConfig, seed: int, start_ts: float,
                     profiles: dict[str, Any] | None = None,
-                    recorders: Sequence[Recorder] = (), warmup_s: float = 1800.0) -> Factory:
-        return cls(cfg, seed, start_ts, profiles, recorders, warmup_s)
+                    recorders: Sequence[Recorder] = (), warmup_s: float = 1800.0,
+                    ccp_origin: float | None = None) -> Factory:
+        return cls(cfg, seed, start_ts, profiles, recorders, warmup_s, ccp_origin)
 
     def _couple(self, cfg: LinesideConfig) -> None:
         """Adjacent automated stages share a buffer: a breakdown of a stage's only machine
@@ -495,6 +501,8 @@ class Factory:
         for m in self.machines:
             for name, spec in m.cfg.signals.items():
                 out[f"{m.cfg.id}.{name}"] = m.signal_value(name, spec, t)
+        if self.ccp is not None:
+            self.ccp.apply(out, t)
         return out
 
 

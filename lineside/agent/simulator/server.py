@@ -346,8 +346,10 @@ class SimulatedFactory:
                  truth_path: str | Path | None = None, speed: float = 1.0,
                  start_ts: float | None = None, update_s: float = 0.1,
                  profiles: dict[str, Any] | None = None, keep_truth: bool = True,
-                 scan_s: float | None = None, modbus_rtu_port: int | None = None) -> None:
+                 scan_s: float | None = None, modbus_rtu_port: int | None = None,
+                 ccp_origin: float | None = None) -> None:
         self.source_config = cfg
+        self.ccp_origin = ccp_origin
         self.config = with_ports(cfg, host, modbus_port, opcua_port, modbus_rtu_port)
         self.seed, self.host, self.speed, self.update_s = seed, host, speed, update_s
         # PLC scan period: when set, the served image shows the model as of the last
@@ -398,7 +400,8 @@ class SimulatedFactory:
             self._writer = TruthWriter(self.truth_path)
             recorders.append(self._writer)
         self.factory = Factory.from_config(self.source_config, self.seed, self.sim_t0,
-                                           profiles=self._profiles, recorders=recorders)
+                                           profiles=self._profiles, recorders=recorders,
+                                           ccp_origin=self.ccp_origin)
         self.factory.advance(self.sim_t0)
         values = self.factory.values()
         self.modbus.image.update(values)

@@ -1,0 +1,1 @@
+"""HACCP records: the hash chain, `lineside haccp` (records and verify). docs/haccp.md."""

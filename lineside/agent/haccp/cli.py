@@ -1,0 +1,203 @@
+"""`lineside haccp`: the monitoring record of a shift or a day, and `verify` of the chain.
+
+    lineside haccp --url http://influx:8086 --db lineside --shift day --date 2026-11-30 \
+        --tz Asia/Shanghai --config plant.yaml --format html > record.html
+    lineside haccp --day 2026-11-30 --tz Asia/Shanghai --format csv
+    lineside haccp verify --url http://influx:8086 --db lineside --state-dir /var/lib/lineside
+
+InfluxQL over the v1 /query API, like `lineside report`. Exit 0 on success (verify: the
+chain is whole), 1 when the database cannot be queried or verify finds a broken record,
+2 on bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sqlite3
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from lineside.agent.haccp import render
+from lineside.agent.haccp.chain import Record, Verdict, verify
+from lineside.agent.haccp.record import (
+    AnswerError,
+    Scope,
+    build,
+    deviation_queries,
+    parse_points,
+    records_query,
+    summary_query,
+)
+from lineside.agent.report.query import QueryError, Source, fetch
+
+CHAIN_FILE = "haccp-chain.db"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", nargs="?", choices=("record", "verify"), default="record",
+                   help="record (default): the monitoring record; verify: the hash chain")
+    src = p.add_argument_group("plant InfluxDB (InfluxQL over /query)")
+    src.add_argument("--url", default=os.environ.get("LINESIDE_INFLUX_URL",
+                                                     "http://127.0.0.1:8086"),
+                     help="InfluxDB base URL (default $LINESIDE_INFLUX_URL or "
+                          "http://127.0.0.1:8086)")
+    src.add_argument("--db", default="lineside", help="database (or DBRP mapping)")
+    src.add_argument("--rp", default=None, help="retention policy (default: the db's)")
+    src.add_argument("--user", default=None, help="user with READ on the database")
+    src.add_argument("--password-env", default="LINESIDE_INFLUX_PASSWORD", metavar="VAR")
+    src.add_argument("--token-env", default=None, metavar="VAR",
+                     help="environment variable holding a 2.x/3.x read token")
+    src.add_argument("--timeout", type=float, default=30.0, help="seconds per query")
+    src.add_argument("--site", default=None, help="only this site id")
+    sel = p.add_argument_group("record")
+    sel.add_argument("--shift", default=None, help="shift name (with --date)")
+    sel.add_argument("--date", default=None, help="the shift's start date, YYYY-MM-DD")
+    sel.add_argument("--day", default=None, help="a local day, YYYY-MM-DD")
+    sel.add_argument("--tz", default="UTC", help="time zone of dates and times shown")
+    sel.add_argument("--config", type=Path, default=None,
+                     help="the agent's configuration: adds names, hazards and limits")
+    sel.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
+    sel.add_argument("-o", "--output", type=Path, default=None,
+                     help="write here instead of standard output")
+    ver = p.add_argument_group("verify")
+    ver.add_argument("--state-dir", type=Path, default=None,
+                     help="the agent's state_dir: its chain head and recent records are "
+                          "compared too (finds a rewritten chain and removed last records)")
+
+
+def _source(args: argparse.Namespace) -> Source:
+    token = os.environ.get(args.token_env) if args.token_env else None
+    if args.token_env and not token:
+        raise ValueError(f"environment variable {args.token_env} is empty")
+    return Source(url=args.url, db=args.db, rp=args.rp, user=args.user,
+                  password=os.environ.get(args.password_env) if args.user else None,
+                  token=token, timeout_s=args.timeout)
+
+
+def _scope(args: argparse.Namespace) -> Scope:
+    z = ZoneInfo(args.tz)
+
+    def day(text: str, what: str) -> dt.date:
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{what} {text!r} is not a date YYYY-MM-DD") from None
+
+    if args.shift:
+        if not args.date:
+            raise ValueError("--shift needs --date (the day the shift starts)")
+        d = day(args.date, "--date")
+        start = dt.datetime(d.year, d.month, d.day, tzinfo=z)  # the shift starts that day
+        return Scope(f"shift {args.shift} {d.isoformat()}", start,
+                     start + dt.timedelta(days=1), args.shift, d.isoformat(), args.site)
+    if not args.day:
+        raise ValueError("give --shift NAME --date YYYY-MM-DD, or --day YYYY-MM-DD")
+    d = day(args.day, "--day")
+    start = dt.datetime(d.year, d.month, d.day, tzinfo=z)
+    nxt = d + dt.timedelta(days=1)
+    return Scope(f"day {d.isoformat()}", start,
+                 dt.datetime(nxt.year, nxt.month, nxt.day, tzinfo=z), site=args.site)
+
+
+def local_chain(state_dir: Path) -> dict[int, str]:
+    """seq -> hash of the records the agent still holds (read-only)."""
+    path = state_dir / CHAIN_FILE
+    if not path.exists():
+        raise ValueError(f"no HACCP chain in {state_dir} ({CHAIN_FILE} missing)")
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return {int(s): str(h) for s, h in db.execute("SELECT seq, hash FROM records")}
+    finally:
+        db.close()
+
+
+def check(records: list[Record], local: dict[int, str] | None) -> Verdict:
+    """The database's chain, anchored by the agent's copy when given."""
+    head = (max(local), local[max(local)]) if local else None
+    v = verify(records, head=head, from_genesis=bool(local) and min(local) == 1)
+    if not v.ok or not local:
+        return v
+    for r in sorted(records, key=lambda r: r.seq or 0):
+        want = local.get(r.seq or 0)
+        if want is not None and r.fields.get("hash") != want:
+            return Verdict(False, v.checked, v.first_seq, v.last_seq,
+                           "its hash is not the one the agent chained: the chain was "
+                           "rewritten from here on", r)
+    return v
+
+
+def run_verify(args: argparse.Namespace, src: Source) -> int:
+    local = local_chain(args.state_dir) if args.state_dir else None
+    recs = parse_points(fetch(src, records_query(args.site), epoch="ns"))
+    sites: dict[tuple[str, str], list[Record]] = {}
+    for r in recs:
+        sites.setdefault((r.tags.get("enterprise", ""), r.tags.get("site", "")), []).append(r)
+    if not sites and local:
+        sites[("", "")] = []
+    bad = 0
+    for (ent, site), rs in sorted(sites.items()):
+        v = check(rs, local if len(sites) == 1 else None)
+        label = f"{ent}/{site}" if site else "(no records)"
+        if v.ok:
+            print(f"haccp verify: {label}: {v.checked} records, seq {v.first_seq}.."
+                  f"{v.last_seq}: chain intact")
+        else:
+            bad += 1
+            who = v.record.describe() if v.record else "the chain"
+            print(f"haccp verify: {label}: BROKEN at {who}: {v.problem}")
+    return 1 if bad else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    err = sys.stderr
+    try:
+        ZoneInfo(args.tz)
+        src = _source(args)
+        if args.action == "verify":
+            return run_verify(args, src)
+        scope = _scope(args)
+        config = None
+        if args.config is not None:
+            from lineside.agent.config import load_config
+
+            config = load_config(args.config)
+    except (ValueError, ZoneInfoNotFoundError) as e:
+        print(f"lineside haccp: {e}", file=err)
+        return 2
+    except (QueryError, AnswerError) as e:
+        print(f"lineside haccp: {e}", file=err)
+        return 1
+    except Exception as e:  # ConfigError renders every problem itself
+        render_ = getattr(e, "render", None)
+        if callable(render_):
+            print(render_(), file=err)
+            return 2
+        raise
+    try:
+        summaries = parse_points(fetch(src, summary_query(scope), epoch="ns"))
+        devs = [r for q in deviation_queries(scope)
+                for r in parse_points(fetch(src, q, epoch="ns"))]
+    except (QueryError, AnswerError) as e:
+        print(f"lineside haccp: {e}", file=err)
+        return 1
+    rec = build(scope, args.tz, src.describe(), summaries, devs, config)
+    text = {"table": render.to_table, "csv": render.to_csv, "json": render.to_json,
+            "html": render.to_html}[args.format](rec)
+    if args.output is not None:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="lineside haccp", description=__doc__.split("\n")[0])
+    add_arguments(p)
+    return run(p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,133 @@
+"""Scripted CCP values for the simulated factory, and the ground truth of their deviations.
+
+A CCP's signal normally holds steady inside its operating limits (the middle of the
+band, with a little noise). From a script origin (whole epoch seconds) every CCP plays
+the same script, staggered by 5 s per CCP so that events never coincide:
+
+- at 8 s: beyond the critical limit for `min_duration_s` + 8 s (a deviation);
+- 6 s later: beyond it for `min_duration_s` − 4 s, when that is at least 2 s (an
+  excursion too short to count);
+- 6 s later: a sensor drop-out (NaN) for `monitoring_interval_s` + 6 s (a loss of
+  monitoring);
+
+and repeats every `period_s` (default 300 s). NaN is what a PLC shows for a broken
+sensor wire; the engine takes it as no sample. `truth_deviations` gives what the
+engine must find for CCPs that apply always (those of the machine's state need the
+per-second machine truth: `CcpTruth`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lineside.agent.config.ccp import Ccp
+
+STAGGER_S = 5
+FIRST_S = 8
+GAP_S = 6
+MARGIN = 3.0  # how far beyond the limit a scripted excursion goes
+
+
+@dataclass(frozen=True)
+class Window:
+    ccp: str
+    what: str  # out | short | dropout
+    start: int
+    end: int
+
+
+def _steady(c: Ccp) -> float:
+    band = c.operating or c.critical
+    lo, hi = band.min, band.max
+    if lo is not None and hi is not None:
+        return (lo + hi) / 2
+    if hi is not None:
+        return hi - 1.0
+    assert lo is not None
+    return lo + 1.0
+
+
+def _beyond(c: Ccp) -> float:
+    cr = c.critical
+    return cr.max + MARGIN if cr.max is not None else float(cr.min or 0.0) - MARGIN
+
+
+def script(ccps: Sequence[Ccp], origin: int, period_s: int = 300) -> list[Window]:
+    """One period of the script (windows relative to `origin`)."""
+    out: list[Window] = []
+    for i, c in enumerate(ccps):
+        t = origin + FIRST_S + STAGGER_S * i
+        long_s = math.ceil(c.min_duration_s) + 8
+        out.append(Window(c.id, "out", t, t + long_s))
+        t += long_s + GAP_S
+        short_s = math.floor(c.min_duration_s) - 4
+        if short_s >= 2:
+            out.append(Window(c.id, "short", t, t + short_s))
+            t += short_s + GAP_S
+        drop_s = math.ceil(c.monitoring_interval_s) + 6
+        out.append(Window(c.id, "dropout", t, t + drop_s))
+        if t + drop_s - origin > period_s:
+            raise ValueError(f"CCP {c.id}: the script needs more than {period_s} s")
+    return out
+
+
+class CcpScript:
+    """Values of the CCP signals at any instant (pure)."""
+
+    def __init__(self, ccps: Sequence[Ccp], origin: float, period_s: int = 300) -> None:
+        self.ccps = list(ccps)
+        self.origin = int(origin)
+        self.period_s = period_s
+        self.windows = script(self.ccps, 0, period_s)
+        self.keys = {f"{c.machine}.{c.signal}": c for c in self.ccps}
+
+    def at(self, c: Ccp, t: float) -> tuple[str | None, float]:
+        """(window kind or None, value) of CCP c at t."""
+        off = (math.floor(t) - self.origin) % self.period_s if t >= self.origin else -1
+        for w in self.windows:
+            if w.ccp == c.id and w.start <= off < w.end:
+                if w.what == "dropout":
+                    return w.what, math.nan
+                return w.what, _beyond(c)
+        return None, _steady(c) + 0.2 * math.sin(t / 7.0)
+
+    def apply(self, values: dict[str, Any], t: float) -> None:
+        for key, c in self.keys.items():
+            if key in values:
+                values[key] = self.at(c, t)[1]
+
+
+@dataclass(frozen=True)
+class TruthDeviation:
+    ccp: str
+    kind: str  # limit | monitoring
+    start: float
+    end: float
+
+
+def truth_deviations(ccps: Sequence[Ccp], origin: int, t0: float, t1: float,
+                     period_s: int = 300) -> list[TruthDeviation]:
+    """Deviations of always-applying CCPs whose whole span lies in [t0, t1)."""
+    out: list[TruthDeviation] = []
+    k = math.floor((t0 - origin) / period_s) - 1
+    while origin + k * period_s < t1:
+        base = origin + k * period_s
+        for w in script(ccps, base, period_s):
+            c = next(c for c in ccps if c.id == w.ccp)
+            if c.applies != "always":
+                continue
+            if w.what in ("out", "short") and w.end - w.start >= c.min_duration_s:
+                d = TruthDeviation(c.id, "limit", w.start, w.end)
+            elif w.what == "dropout" and w.end - w.start > c.monitoring_interval_s:
+                # the last good reading is just before the drop-out
+                d = TruthDeviation(c.id, "monitoring", w.start + c.monitoring_interval_s,
+                                   w.end)
+            else:
+                continue
+            if d.start >= t0 and d.end < t1:
+                out.append(d)
+        k += 1
+    return sorted(out, key=lambda d: (d.start, d.ccp))

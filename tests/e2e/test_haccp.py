@@ -1,0 +1,155 @@
+"""End to end: simulator -> `lineside run` -> InfluxDB 1.6 -> `lineside haccp`.
+
+Three CCPs on a small plant (fryer oil, pasteurizer holding tube, cold room), float32
+temperatures over Modbus TCP polled every second. The simulator plays its CCP script
+(lineside/agent/simulator/ccp.py) from an origin the test chooses, so the ground truth
+of every deviation is known; the record must show each exactly once, start and end
+within one poll interval of the truth. Then one stored record is altered and
+`lineside haccp verify` must fail naming it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import yaml
+
+from lineside.agent.config import load_config
+from lineside.agent.simulator.ccp import truth_deviations
+from tests.e2e.agent_proc import CLI, Proc, start_agent
+from tests.fixtures.common import free_port, port_open, wait_for
+
+POLL_S = 1.0
+BUCKET_S = 10  # summaries are written once their bucket is over: short ones for the test
+SLACK_S = 0.35  # the simulator refreshes its registers every 0.1 s; scheduling jitter
+
+
+def _machine(mid: str, base: int, temp: str) -> dict:
+    return {"id": mid, "automation": "automatic", "ideal_rate": 60, "source": "plc",
+            "signals": {"running": {"table": "coil", "address": base, "type": "bool"},
+                        "fault": {"table": "coil", "address": base + 1, "type": "bool"},
+                        temp: {"table": "input", "address": base * 10, "type": "float32"}}}
+
+
+def plant(tmp: Path, influx_url: str, db: str, port: int) -> dict:
+    return {
+        "site": {"enterprise_id": "sc-beef-01", "enterprise_name": "Beef", "site_id": "cd-1",
+                 "region": "510114"},
+        "state_dir": str(tmp / "state"),
+        "devices": [{"id": "plc", "type": "modbus-tcp", "host": "127.0.0.1", "port": port,
+                     "interval_s": POLL_S}],
+        "lines": [{"id": "beef", "stages": [
+            {"id": "frying", "kind": "frying", "machines": [_machine("fryer-1", 1, "oil_temp")]},
+            {"id": "heating", "kind": "heating",
+             "machines": [_machine("past-1", 3, "hold_temp")]},
+            {"id": "store", "kind": "other", "machines": [_machine("cold-1", 5, "room_temp")]},
+        ]}],
+        "ccps": [
+            {"id": "fryer-oil", "kind": "frying", "hazard": "Undercooked beef",
+             "machine": "fryer-1", "signal": "oil_temp", "unit": "°C",
+             "critical": {"min": 165, "max": 185}, "operating": {"min": 170, "max": 180},
+             "min_duration_s": 5, "monitoring_interval_s": 3},
+            {"id": "pasteurizer", "kind": "pasteurization", "hazard": "Surviving pathogens",
+             "machine": "past-1", "signal": "hold_temp", "unit": "°C",
+             "critical": {"min": 72}, "monitoring_interval_s": 3},
+            {"id": "cold-room", "kind": "cold_storage", "hazard": "Listeria growth",
+             "machine": "cold-1", "signal": "room_temp", "unit": "°C",
+             "critical": {"max": 4}, "min_duration_s": 10, "monitoring_interval_s": 3},
+        ],
+        "sinks": [{"id": "plant", "type": "influxdb-v1", "url": influx_url, "database": db,
+                   "flush_interval_s": 0.5}],
+        "http": {"listen": f"127.0.0.1:{free_port()}"},
+        "metrics": {"bucket_s": BUCKET_S},
+    }
+
+
+def haccp(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, "haccp", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_scripted_deviations_reach_the_record_once_and_verify_finds_an_alteration(
+        tmp_path: Path, influxdb1) -> None:
+    db = "e2e_haccp"
+    influxdb1.create_db(db)
+    now = time.time()
+    if (now + 120) % 86400 < 120:  # the record is of one UTC day: do not straddle midnight
+        time.sleep(120 - (now + 120) % 86400 + 1)
+    mb = free_port()
+    data = plant(tmp_path, influxdb1.url, db, mb)
+    cfg_path = tmp_path / "plant.yaml"
+    cfg_path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    cfg = load_config(cfg_path)
+    origin = math.floor(time.time()) + 3
+    sim = Proc([*CLI, "simulate", "--config", str(cfg_path), "--modbus-port", str(mb),
+                "--opcua-port", str(free_port()), "--ccp-origin", str(origin)],
+               tmp_path / "simulate.log").start()
+    agent = None
+    try:
+        wait_for(lambda: port_open(mb), timeout=30, what="simulator port")
+        agent = start_agent(tmp_path, cfg_path)
+        truth = truth_deviations(cfg.ccps, origin, origin, origin + 80)
+        assert {(d.ccp, d.kind) for d in truth} == {
+            (c, k) for c in ("fryer-oil", "pasteurizer", "cold-room")
+            for k in ("limit", "monitoring")} and len(truth) == 6
+        last_end = max(d.end for d in truth)
+        # until the bucket holding the last end is closed (bucket-close job: 2 s grace)
+        time.sleep(max(0.0, (last_end // BUCKET_S + 1) * BUCKET_S + 3.5 - time.time()))
+        agent.signal(signal.SIGTERM)
+        assert agent.wait(timeout=30) == 0, agent.output()[-3000:]
+    finally:
+        if agent is not None:
+            agent.stop()
+        sim.stop()
+
+    day = dt.datetime.fromtimestamp(origin, dt.UTC).date().isoformat()
+    src = ["--url", influxdb1.url, "--db", db]
+    out = haccp(*src, "--day", day, "--format", "json", "--config", str(cfg_path))
+    assert out.returncode == 0, out.stderr
+    rec = json.loads(out.stdout)
+    got = [d for d in rec["deviations"] if d["start_ns"] / 1e9 >= origin]
+    for t in truth:
+        mine = [d for d in got if d["ccp"] == t.ccp and d["kind"] == t.kind
+                and abs(d["start_ns"] / 1e9 - t.start) <= POLL_S + SLACK_S]
+        assert len(mine) == 1, (t, got)
+        (d,) = mine
+        assert d["end_ns"] is not None, d
+        assert abs(d["end_ns"] / 1e9 - t.end) <= POLL_S + SLACK_S, (t, d)
+    assert len(got) == len(truth), (truth, got)  # nothing else: no short one, no noise
+    by_ccp = {c["ccp"]: c for c in rec["ccps"]}
+    assert by_ccp["cold-room"]["deviations"] == 1 and by_ccp["cold-room"]["losses"] == 1
+    assert by_ccp["cold-room"]["excursion_s"] > 0  # the 6 s excursion that did not count
+    assert by_ccp["fryer-oil"]["hazard"] == "Undercooked beef"
+
+    state = tmp_path / "state"
+    ok = haccp("verify", *src, "--state-dir", str(state))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "chain intact" in ok.stdout
+
+    # alter one stored deviation: same series and time, a shorter duration
+    (victim,) = influxdb1.rows(
+        "SELECT * FROM ccp_deviation WHERE ccp = 'cold-room' AND kind = 'limit' "
+        "AND event = 'end' GROUP BY *", db=db)
+    line = (f"ccp_deviation,ccp=cold-room,ccp_kind=cold_storage,enterprise=sc-beef-01,"
+            f"event=end,kind=limit,level=ccp,line=beef,machine=cold-1,site=cd-1,stage=store "
+            f"duration_s=1.0 {victim['time']}")
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(
+        f"{influxdb1.url}/write?db={db}", data=line.encode(), method="POST"), timeout=10)
+    bad = haccp("verify", *src, "--state-dir", str(state))
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert f"BROKEN at record seq {int(victim['seq'])} (ccp_deviation ccp=cold-room, " \
+           f"kind=limit, event=end" in bad.stdout, bad.stdout
+    assert "altered" in bad.stdout
+
+    page = haccp(*src, "--day", day, "--format", "html", "--config", str(cfg_path),
+                 "-o", str(tmp_path / "record.html"))
+    assert page.returncode == 0, page.stderr
+    html = (tmp_path / "record.html").read_text()
+    assert "cold-room" in html and "Listeria growth" in html and "关键控制点" in html
