@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from lineside.agent.haccp.record import HaccpRecord
+from lineside.agent.report.html import FONT_STACK
 
 COLUMNS = ("ccp", "kind", "machine", "limits", "monitored_s", "within_s", "warning_s",
            "excursion_s", "deviation_s", "lost_s", "deviations", "losses", "min", "max",
@@ -93,9 +94,9 @@ def to_json(rec: HaccpRecord) -> str:
     }, ensure_ascii=False, indent=2) + "\n"
 
 
+# the bureau report's font stack: Latin faces, then Simplified Chinese ones per platform
 _CSS = """
-body{font:13px/1.4 -apple-system,"Segoe UI",Roboto,Arial,"Noto Sans CJK SC",sans-serif;
-margin:16px;color:#111}
+body{font:13px/1.4 FONT_STACK;margin:16px;color:#111}
 h1{font-size:18px;margin:0 0 4px}h2{font-size:15px;margin:18px 0 6px}
 .meta{color:#444;font-size:12px}
 table{border-collapse:collapse;width:100%;margin-bottom:8px}
@@ -105,7 +106,7 @@ td.l{text-align:left}.dev{background:#fde2e1}.lost{background:#fff3cd}
 .sign{margin-top:28px;display:flex;gap:48px}.sign div{border-top:1px solid #000;
 width:220px;padding-top:4px;font-size:12px}
 @media print{body{margin:8mm}h2{break-after:avoid}tr{break-inside:avoid}}
-"""
+""".replace("FONT_STACK", FONT_STACK)
 
 
 def to_html(rec: HaccpRecord) -> str:
