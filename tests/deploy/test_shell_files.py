@@ -9,6 +9,7 @@ renders it silently, and every command and option of the parser is on the page.
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -82,8 +83,12 @@ zpty z 'zsh -f -i'
 zpty -w z 'PS1="%% "; fpath=({dir} $fpath); autoload -Uz compinit; compinit -u -D'
 zpty -w -n z $'lineside {line}\t'
 out=""
-for i in {{1..15}}; do
+# until everything expected was shown after the TAB, or 10 s (a loaded machine)
+for i in {{1..50}}; do
   sleep 0.2; chunk=""; zpty -r -t z chunk && out+=$chunk
+  done=1
+  for want in {shown}; do [[ ${{out#*compinit -u -D}} == *$want* ]] || done=0; done
+  (( done )) && break
 done
 print -r -- "$out"
 zpty -d z
@@ -101,7 +106,8 @@ zpty -d z
 def test_zsh_completion(tmp_path, line, shown) -> None:
     zsh = require_binary("zsh")
     (tmp_path / "_lineside").write_text(zsh_script(TOP, SUBS))
-    res = subprocess.run([zsh, "-f", "-c", ZPTY.format(dir=tmp_path, line=line)],
+    wanted = " ".join(shlex.quote(w) for w in shown)
+    res = subprocess.run([zsh, "-f", "-c", ZPTY.format(dir=tmp_path, line=line, shown=wanted)],
                          capture_output=True, text=True, timeout=30)
     screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\r]", "", res.stdout)
     after = screen.split("compinit -u -D", 1)[-1]
