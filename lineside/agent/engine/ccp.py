@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from lineside.agent.config.ccp import Ccp
@@ -46,6 +47,22 @@ OK, WARNING, EXCURSION, DEVIATION, LOST_S, NOT_APPLICABLE, NO_DATA = (
 
 def _ns(t: float) -> int:
     return round(t * 1e6) * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class CcpView:
+    """A CCP as it stands (metrics, demo view)."""
+
+    id: str
+    name: str
+    kind: str
+    machine: str
+    unit: str
+    status: str  # ok, warning, excursion, deviation, lost, not applicable, no data
+    value: float | None
+    since: float | None  # start of the open excursion, deviation or loss
+    deviations: int  # limit deviations since the engine's first start
+    losses: int  # losses of monitoring since then
 
 
 class _Acc:
@@ -332,6 +349,12 @@ class Monitor:
                                            "event": "end"}, f, _ns(t)))
 
     # -- snapshot -----------------------------------------------------------------------
+    def view(self) -> CcpView:
+        open_since = (self.lost or self.exc or {}).get("start")
+        return CcpView(self.cfg.id, self.cfg.name or self.cfg.id, self.cfg.kind,
+                       self.cfg.machine, self.cfg.unit, self.status(), self.value,
+                       open_since, self.deviations_total, self.losses_total)
+
     def dump(self) -> dict[str, Any]:
         return {"t": self.t, "mstate": self.mstate, "value": self.value,
                 "last_good": self.last_good, "lost": self.lost, "exc": self.exc,

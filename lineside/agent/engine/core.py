@@ -962,6 +962,10 @@ class Engine:
         return SiteView(t, period, pstart, self._status.scheduled, tuple(lines),
                         _figures(agg["site_vec"], agg["site_rate"], any(self._line_counts)))
 
+    def ccp_view(self) -> list[Any]:
+        """Each CCP's status (engine/ccp.py CcpView), for metrics and the demo view."""
+        return [m.view() for m in self._ccp.monitors] if self._ccp is not None else []
+
     # ===================================================================== snapshot
     def snapshot(self) -> dict[str, Any]:
         """Everything needed to resume identically (strict JSON types only)."""

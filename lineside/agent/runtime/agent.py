@@ -242,6 +242,7 @@ class Agent:
     async def _job_housekeeping(self) -> None:
         self.metrics.update_sinks(self.sinks.stats())
         self.metrics.update_engine(self.engine.stats)
+        self.metrics.update_ccps(self.engine.ccp_view())
         for drv in self._subscribed:  # subscription drivers report their health here
             self.metrics.observe_poll(drv.device_id, None, drv.stats)
         self._save_snapshot()

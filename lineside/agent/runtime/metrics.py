@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import platform
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,6 +180,20 @@ class AgentMetrics:
             "lineside_engine_counter_excess_units",
             "Counter units beyond ideal rate x elapsed x margin (flagged, not added)",
             registry=r)
+
+        # critical control points (docs/haccp.md)
+        self.ccp_deviation_open = Gauge(
+            "lineside_ccp_deviation_open",
+            "1 while a CCP is in a limit deviation (beyond a critical limit long enough)",
+            ["ccp", "ccp_kind", "machine"], registry=r)
+        self.ccp_monitoring_lost = Gauge(
+            "lineside_ccp_monitoring_lost",
+            "1 while a CCP has had no good sample for longer than its monitoring interval",
+            ["ccp", "ccp_kind", "machine"], registry=r)
+        self.ccp_deviations = Counter(
+            "lineside_ccp_deviations", "CCP deviations started, by kind (limit, monitoring)",
+            ["ccp", "ccp_kind", "machine", "kind"], registry=r)
+        self._ccps: set[tuple[str, str, str]] = set()
 
         # runtime
         self.config_loaded_gauge = Gauge("lineside_config_loaded",
@@ -348,6 +362,27 @@ class AgentMetrics:
             v = _num(_get(stats, name))
             if v is not None:
                 counter.inc(self._deltas.step(("engine", name), v))
+
+    def update_ccps(self, views: Sequence[object]) -> None:
+        """Each CCP's status (engine.ccp_view()); CCPs no longer configured are removed."""
+        seen: set[tuple[str, str, str]] = set()
+        for v in views:
+            key = (str(_get(v, "id")), str(_get(v, "kind")), str(_get(v, "machine")))
+            seen.add(key)
+            status = _get(v, "status")
+            self.ccp_deviation_open.labels(*key).set(1 if status == "deviation" else 0)
+            self.ccp_monitoring_lost.labels(*key).set(1 if status == "lost" else 0)
+            for kind, name in (("limit", "deviations"), ("monitoring", "losses")):
+                n = _num(_get(v, name))
+                if n is not None:
+                    self.ccp_deviations.labels(*key, kind).inc(
+                        self._deltas.step(("ccp", *key, kind), n))
+        for key in self._ccps - seen:
+            _remove(self.ccp_deviation_open, *key)
+            _remove(self.ccp_monitoring_lost, *key)
+            for kind in ("limit", "monitoring"):
+                _remove(self.ccp_deviations, *key, kind)
+        self._ccps = seen
 
     # -- readiness -------------------------------------------------------------------
     def readiness(self, poll_stale_s: float = 60.0) -> dict[str, Any]:
