@@ -22,6 +22,9 @@
  *                    int32 -2000000001, uint32 4000000001, float32 123.456,
  *                    int64 -9000000000000000001, uint64 18000000000000000001,
  *                    float64 -98765.4321; each in ABCD, CDAB, BADC, DCBA
+ *   holding 500..505 a machine for counter and mode scenarios, changed only from stdin:
+ *                    500 PackML StateCurrent 6, 501 UnitMode 1, 502..503 good uint32
+ *                    ABCD 0, 504 reject uint16 0, 505 signed int16 0
  *   holding 800      answers "server busy" (exception 6) to the first 2 reads
  *   holding 900..909 forbidden: any read touching it gets exception 2
  *   holding >= 1000  outside the map: exception 2
@@ -29,6 +32,8 @@
  *   coil    i (0..99) i % 3 == 0            discrete i (0..99) i % 2 == 1
  * Any function code other than 1-4 is answered with exception 1 (illegal function),
  * and counted on stderr, so a write would show.
+ * Control (the test, not Modbus): lines "set ADDRESS VALUE" on stdin put VALUE (taken
+ * modulo 2^16, so -1 is 0xFFFF) into a holding register; each is answered "ok" on stdout.
  */
 #include <errno.h>
 #include <modbus.h>
@@ -124,6 +129,8 @@ static void fill(modbus_mapping_t *m) {
     for (size_t i = 0; i < strlen(s); i += 2)
         h[50 + i / 2] = (uint16_t)((uint8_t)s[i] << 8 | (uint8_t)(i + 1 < strlen(s) ? s[i + 1] : 0));
     h[60] = 0xA005;
+    h[500] = 6;
+    h[501] = 1;
     fill_matrix(h);
     for (int i = 0; i < 10; i++) m->tab_input_registers[i] = (uint16_t)(1000 + i);
     for (int i = 0; i < 100; i++) {
@@ -145,7 +152,10 @@ int main(int argc, char **argv) {
     fd_set all;
     FD_ZERO(&all);
     FD_SET(listener, &all);
+    FD_SET(STDIN_FILENO, &all);
     int fdmax = listener;
+    char line[128];
+    size_t used = 0;
     uint8_t q[MODBUS_TCP_MAX_ADU_LENGTH];
     for (;;) {
         fd_set rd = all;
@@ -155,6 +165,28 @@ int main(int argc, char **argv) {
         }
         for (int fd = 0; fd <= fdmax; fd++) {
             if (!FD_ISSET(fd, &rd)) continue;
+            if (fd == STDIN_FILENO) {
+                ssize_t n = read(fd, line + used, sizeof line - 1 - used);
+                if (n <= 0) { FD_CLR(fd, &all); continue; }
+                used += (size_t)n;
+                line[used] = 0;
+                char *nl;
+                while ((nl = strchr(line, '\n')) != NULL) {
+                    *nl = 0;
+                    long a, v;
+                    if (sscanf(line, "set %ld %ld", &a, &v) == 2 && a >= 0 && a < NB_REGS) {
+                        map->tab_registers[a] = (uint16_t)v;
+                        printf("ok\n");
+                    } else {
+                        printf("error %s\n", line);
+                    }
+                    fflush(stdout);
+                    used -= (size_t)(nl + 1 - line);
+                    memmove(line, nl + 1, used + 1);
+                }
+                if (used >= sizeof line - 1) used = 0; /* an overlong line: dropped */
+                continue;
+            }
             if (fd == listener) {
                 int c = modbus_tcp_accept(ctx, &listener);
                 if (c >= 0) { FD_SET(c, &all); if (c > fdmax) fdmax = c; }

@@ -8,6 +8,8 @@ against either stack:
         Line1.Counter Int32 (+1 every tick), Line1.Temperature Double, Line1.Running
         Boolean, Line1.State String, Line1.BadSensor (BadSensorFailure),
         Line1.Uncertain (UncertainLastUsableValue), Line1.Removable Int32
+    Objects/Packer (changed only by `set`): Packer.State Int32 6, Packer.UnitMode Int32 1,
+        Packer.Good UInt32, Packer.Reject UInt16, Packer.Signed Int16 (all 0)
     Objects/Bulk: Bulk.V00000 .. Bulk.V<bulk-1> Double, all set to the tick number
         every tick (SourceTimestamp = time of change)
 
@@ -179,6 +181,13 @@ async def main() -> None:
     await var(line, "Line1.BadSensor", 0.0, ua.VariantType.Double)
     await var(line, "Line1.Uncertain", 1.5, ua.VariantType.Double)
     await var(line, "Line1.Removable", 7, ua.VariantType.Int32)
+    packer = await objects.add_object(ua.NodeId("Packer", idx), ua.QualifiedName("Packer", idx))
+    for name, value, vtype in (("Packer.State", 6, ua.VariantType.Int32),
+                               ("Packer.UnitMode", 1, ua.VariantType.Int32),
+                               ("Packer.Good", 0, ua.VariantType.UInt32),
+                               ("Packer.Reject", 0, ua.VariantType.UInt16),
+                               ("Packer.Signed", 0, ua.VariantType.Int16)):
+        await var(packer, name, value, vtype)
     bulk = await objects.add_object(ua.NodeId("Bulk", idx), ua.QualifiedName("Bulk", idx))
     bulk_ids = []
     for i in range(args.bulk):
@@ -219,7 +228,9 @@ async def main() -> None:
                                          SourceTimestamp=dt.datetime.now(dt.UTC)))
                         reply = {"ok": True}
                     elif parts[0] == "set":
-                        await server.get_node(parts[1]).write_value(json.loads(parts[2]))
+                        node = server.get_node(parts[1])
+                        vtype = (await node.read_data_value()).Value.VariantType
+                        await node.write_value(ua.Variant(json.loads(parts[2]), vtype))
                         reply = {"ok": True}
                     else:
                         reply = {"error": f"unknown command {parts[0]}"}

@@ -5,6 +5,9 @@
 //     Line1.Running Boolean, Line1.State String, Line1.BadSensor (BadSensorFailure),
 //     Line1.Uncertain (UncertainLastUsableValue), Line1.Removable Int32
 //   Objects/Bulk: Bulk.V00000.. Double, set to the tick number every tick
+//   Objects/Packer (changed only by `set`, for counter and mode scenarios):
+//     Packer.State Int32 6 (PackML Execute), Packer.UnitMode Int32 1 (Production),
+//     Packer.Good UInt32, Packer.Reject UInt16, Packer.Signed Int16 (all 0)
 // --cert/--key: serve this certificate (PEM; a chain: the server's first, then its CAs)
 // instead of the one node-opcua creates in --pki.
 // Control: TCP line protocol on --ctl-port, one JSON reply per line:
@@ -117,6 +120,12 @@ async function main() {
                                             StatusCodes.BadSensorFailure);
   vars["Line1.Uncertain"].setValueFromSource({ dataType: DataType.Double, value: 1.5 },
                                             StatusCodes.UncertainLastUsableValue);
+  const packer = ns.addObject({ organizedBy: objects, browseName: "Packer", nodeId: "s=Packer" });
+  add(packer, "Packer.State", "Int32", 6);
+  add(packer, "Packer.UnitMode", "Int32", 1);
+  add(packer, "Packer.Good", "UInt32", 0);
+  add(packer, "Packer.Reject", "UInt16", 0);
+  add(packer, "Packer.Signed", "Int16", 0);
   const bulkObj = ns.addObject({ organizedBy: objects, browseName: "Bulk", nodeId: "s=Bulk" });
   const bulk = [];
   for (let i = 0; i < args.bulk; i++) {
