@@ -3,7 +3,7 @@
 A driver speaks one protocol to one device (or one serial bus) and turns configured
 signals into `Sample`s. It never raises on device trouble: a failed cycle yields
 samples of BAD quality for the signals it could not read, and counts the error in
-`stats`. The runtime schedules `poll()` (APScheduler, max_instances=1) or, for
+`stats`. The runtime schedules `poll()` (one run at a time, runtime/timers.py) or, for
 subscription drivers, calls `start(emit)` once.
 """
 

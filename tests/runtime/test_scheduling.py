@@ -101,3 +101,36 @@ async def test_dead_plc_delays_neither_other_devices_nor_buckets(tmp_path: Path)
     # every 2 s bucket closed within the grace (+ noise) after its end
     delays = [wall - (ns / 1e9 + 2) for wall, ns in closes[:-1]]  # last: closed by stop()
     assert len(delays) >= 3 and max(delays) < 0.5 + 0.5, delays
+
+
+@pytest.mark.timeout(60)
+async def test_healthz_fails_when_polling_stalls_and_recovers_when_it_resumes(
+        tmp_path: Path) -> None:
+    """/healthz is the watchdog's view: it turns 503 when a polled device completes no
+    cycle for its stall limit (here shortened to 1.5 s), and 200 again once it does."""
+    from tests.e2e.agent_proc import http_get
+
+    mb, ua = free_port(), free_port()
+    data = demo_data(tmp_path, mb, ua, [], http={"listen": f"127.0.0.1:{free_port()}"})
+    cfg = LinesideConfig.model_validate(data)
+    url = f"http://{data['http']['listen']}/healthz"
+    async with SimulatedFactory(cfg, seed=5, modbus_port=mb, opcua_port=ua):
+        agent = Agent(cfg, options=AgentOptions(bucket_grace_s=0.5))
+        agent.stall_s = lambda dev: 1.5  # type: ignore[method-assign]
+        await agent.start()
+        try:
+            await asyncio.sleep(2.5)
+            ok = await asyncio.to_thread(http_get, url)
+            assert agent.scheduler is not None
+            job = agent.scheduler.jobs["poll-plc-l2"]
+            agent.scheduler.remove("poll-plc-l2")  # what the old scheduler did after a step
+            await asyncio.sleep(2.5)
+            stalled = await asyncio.to_thread(http_get, url)
+            agent.scheduler.every("poll-plc-l2", 1.0, job.fn, *job.args)
+            await asyncio.sleep(1.8)
+            again = await asyncio.to_thread(http_get, url)
+        finally:
+            await agent.stop()
+    assert ok[0] == 200, ok
+    assert stalled[0] == 503 and '"plc-l2"' in stalled[1], stalled
+    assert again[0] == 200, again

@@ -21,7 +21,7 @@ from typing import Any
 from lineside.agent.config.models import LinesideConfig
 from lineside.agent.config.plant import ROLE_SIGNALS, STATES, Line, Machine
 from lineside.agent.engine import fields as F
-from lineside.agent.engine import rollup
+from lineside.agent.engine import rollup, timejump
 from lineside.agent.engine.calendar import ShiftInstance, Status, Timeline
 from lineside.agent.engine.ccp import CcpSet
 from lineside.agent.engine.counters import Counter
@@ -78,6 +78,8 @@ class EngineStats:
     counter_excess_units: int = 0  # units of those rises not added
     unmapped_modes: int = 0  # mode / auto_mode values the mode table does not list
     state_changes: int = 0
+    clock_steps: int = 0  # wall-clock steps handled by the time-jump rule
+    buckets_not_rewritten: int = 0  # buckets already written before a step back
 
 
 class _PV:
@@ -361,6 +363,7 @@ class Engine:
         self._start = start_ts
         self._now = start_ts
         self._closed_until = -math.inf
+        self._spans: list[list[float]] = []  # bucket starts already written (timejump)
         self._bucket_start = math.floor(start_ts / self.bucket_s) * self.bucket_s
         self._seg_start = start_ts
         # Critical control points (docs/haccp.md): fed after the machines, see _ccp_step.
@@ -546,6 +549,15 @@ class Engine:
                 m.ctr[role - R_GOOD].set_bits(int(bits))
 
     # ====================================================================== clock ticks
+    @property
+    def now(self) -> float:
+        """The engine's time: the latest tick or sample."""
+        return self._now
+
+    def clock_step(self, to_ts: float) -> list[Point]:
+        """The wall clock stepped to `to_ts`: the rule of engine/timejump.py."""
+        return timejump.jump(self, float(to_ts))
+
     def tick(self, now_ts: float) -> list[Point]:
         """Advance to now_ts: close every bucket and shift ending at or before it."""
         out: list[Point] = []
@@ -762,10 +774,14 @@ class Engine:
 
     def _close_bucket(self, out: list[Point]) -> None:
         start = self._bucket_start
-        vecs = [F.vector(m.bacc, m.kinds) for m in self._machines]
-        live = [m.live for m in self._machines]
-        out += self._entity_points("oee", vecs, {}, _ns(start), with_automation=True,
-                                   live=live)
+        if timejump.written(self._spans, start):  # after a clock step back: never again
+            self.stats.buckets_not_rewritten += 1
+        else:
+            vecs = [F.vector(m.bacc, m.kinds) for m in self._machines]
+            live = [m.live for m in self._machines]
+            out += self._entity_points("oee", vecs, {}, _ns(start), with_automation=True,
+                                       live=live)
+            timejump.record(self._spans, start, start + self.bucket_s)
         for m in self._machines:
             m.bacc = [0.0] * F.ACC_N
             m.live = m.state != UNKNOWN
@@ -977,6 +993,7 @@ class Engine:
             "bucket_start": self._bucket_start,
             "bucket_s": self.bucket_s,
             "closed_until": self._closed_until if math.isfinite(self._closed_until) else None,
+            "spans": self._spans,
             "dirty": [m.id for m in self._dirty],
             "stats": asdict(self.stats),
             "machines": {m.id: m.dump() for m in self._machines},
@@ -997,6 +1014,7 @@ class Engine:
             self._bucket_start = math.floor(self._seg_start / self.bucket_s) * self.bucket_s
         cu = snap.get("closed_until")
         self._closed_until = -math.inf if cu is None else float(cu)
+        self._spans = [[float(a), float(b)] for a, b in snap.get("spans", [])]
         for k, v in snap.get("stats", {}).items():
             if hasattr(self.stats, k):
                 setattr(self.stats, k, int(v))

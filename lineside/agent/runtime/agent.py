@@ -1,11 +1,18 @@
-"""The agent: drivers -> engine -> sinks, scheduled by APScheduler, stopped cleanly.
+"""The agent: drivers -> engine -> sinks, scheduled by `Timers`, stopped cleanly.
 
-Jobs (AsyncIOScheduler, UTC):
-- one poll job per polled device: `max_instances=1` (a slow PLC skips its own cycles,
-  never delays another's), `coalesce=True`, misfire grace of one interval;
+Jobs (runtime/timers.py: wall-clock boundaries, monotonic waits, clock-step proof):
+- one poll job per polled device: a run still going skips that boundary (a slow PLC
+  skips its own cycles, never delays another's);
 - a bucket-close job on every wall-clock bucket boundary (plus a grace for in-flight
   polls) and a shift-close job at every shift end of the calendar: both `engine.tick()`;
 - a housekeeping job: metrics from sinks/engine, engine snapshot to the state dir.
+
+A wall-clock step (Timers' detector) is handed to the engine (`Engine.clock_step`, the
+rule in docs/engine.md), counted in `lineside_clock_steps_total` and logged once.
+Samples stamped later than the wall clock (a poll that started before a backward step,
+a PLC whose clock is ahead) are taken as read now: no point is ever stamped in the
+future. `/healthz` fails when a polled device completed no cycle for `stall_s` (the
+scheduling stopped), so the systemd watchdog and orchestrators see a stall.
 
 Subscription devices (OPC UA `mode: subscribe`) deliver through `emit` on their own.
 Shutdown (SIGTERM/SIGINT): stop jobs and drivers, close the open bucket, snapshot,
@@ -22,18 +29,17 @@ import os
 import signal
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from lineside.agent.config import ConfigError, LinesideConfig, load_config
 from lineside.agent.haccp.chain import is_record
 from lineside.agent.runtime.systemd import Notifier
+from lineside.agent.runtime.timers import Timers
 from lineside.agent.runtime.wiring import build_drivers
 from lineside.points import Point
 from lineside.samples import Sample
@@ -42,6 +48,7 @@ log = logging.getLogger("lineside.agent")
 
 SNAPSHOT_FILE = "engine-state.json"
 CHAIN_FILE = "haccp-chain.db"
+FUTURE_TOLERANCE_S = 1.0  # a sample stamped later than this ahead of the wall clock
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -68,7 +75,7 @@ class Agent:
         self.drivers: list[Any] = []
         self._subscribed: list[Any] = []  # drivers delivering by subscription
         self.metrics: Any = None
-        self.scheduler: AsyncIOScheduler | None = None
+        self.scheduler: Timers | None = None
         self._http: Any = None
         self._sink_task: asyncio.Task[None] | None = None
         self._sample_log: Any = None
@@ -80,6 +87,9 @@ class Agent:
         self.cycle_done: dict[str, float] = {}
         self._widths: dict[str, int] = {}  # signal key -> integer width drivers learned
         self._widths_seen: dict[str, Any] = {}
+        self.future_samples = 0  # samples restamped to now (see FUTURE_TOLERANCE_S)
+        # polled device id -> monotonic time its last cycle completed (or was scheduled)
+        self._cycle_mono: dict[str, float] = {}
 
     # -- data path ---------------------------------------------------------------------
     def on_samples(self, samples: Sequence[Sample], drv: Any = None) -> None:
@@ -88,6 +98,11 @@ class Agent:
             self._learn_widths(drv)
         if not samples:
             return
+        limit = self.clock() + FUTURE_TOLERANCE_S
+        if max(s.ts for s in samples) > limit:
+            now = limit - FUTURE_TOLERANCE_S
+            samples = [s if s.ts <= limit else replace(s, ts=now) for s in samples]
+            self.future_samples += sum(1 for s in samples if s.ts == now)
         if self._sample_log is not None:
             self._sample_log.write(samples)
         self._deliver(self.engine.feed(samples))
@@ -169,9 +184,15 @@ class Agent:
             from lineside.agent.runtime.http import MetricsServer
 
             self._http = MetricsServer(self.metrics.registry, cfg.http.listen,
-                                       ready=self._readiness)
+                                       ready=self._readiness, alive=self._liveness)
             await self._http.start()
-        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.scheduler = Timers(wall=self.clock, on_step=self._on_clock_step)
+        if self.engine.now > now + FUTURE_TOLERANCE_S:
+            # stopped while the clock was ahead, started after it was set back: the same
+            # rule as a step while running (never rewrite, never stamp the future)
+            log.warning("engine snapshot is %.0f s ahead of the wall clock: taken as a "
+                        "clock step", self.engine.now - now)
+            self._deliver(self.engine.clock_step(now))
         self._schedule_clock_jobs()
         await self._start_drivers(build_drivers(cfg))
         self.scheduler.start()
@@ -182,22 +203,17 @@ class Agent:
         assert self.scheduler is not None
         cfg = self.cfg
         b = cfg.metrics.bucket_s
-        now = self.clock()
-        first = (int(now) // b + 1) * b + self.options.bucket_grace_s
-        self.scheduler.add_job(self._job_tick, IntervalTrigger(
-            seconds=b, start_date=datetime.fromtimestamp(first, UTC), timezone=UTC),
-            id="bucket-close", max_instances=1, coalesce=True, misfire_grace_time=b)
+        self.scheduler.every("bucket-close", b, self._job_tick,
+                             offset_s=self.options.bucket_grace_s)
         for shift in cfg.calendar.shifts:
             days = [_DAYS[(_DAYS.index(d) + (1 if shift.overnight else 0)) % 7]
                     for d in shift.weekdays]
             end = (datetime.combine(datetime(2000, 1, 1), shift.end)
                    + timedelta(seconds=self.options.bucket_grace_s))
-            self.scheduler.add_job(self._job_tick, CronTrigger(
+            self.scheduler.at(f"shift-close-{shift.name}", _cron(CronTrigger(
                 day_of_week=",".join(days), hour=end.hour, minute=end.minute, second=end.second,
-                timezone=cfg.site.timezone), id=f"shift-close-{shift.name}",
-                max_instances=1, coalesce=True, misfire_grace_time=300)
-        self.scheduler.add_job(self._job_housekeeping, IntervalTrigger(seconds=5, timezone=UTC),
-                               id="housekeeping", max_instances=1, coalesce=True)
+                timezone=cfg.site.timezone)), self._job_tick)
+        self.scheduler.every("housekeeping", 5, self._job_housekeeping)
 
     async def _start_drivers(self, drivers: list[Any]) -> None:
         assert self.scheduler is not None
@@ -211,15 +227,18 @@ class Agent:
                 continue
             # Cycles aligned to multiples of the interval (Telegraf's round_interval): every
             # device samples on the same wall-clock grid, so buckets see whole cycles.
-            iv = dev.interval_s
-            first = (self.clock() // iv + 1) * iv + self.options.collection_offset_s % iv
-            self.scheduler.add_job(self._job_poll, IntervalTrigger(
-                seconds=iv, start_date=datetime.fromtimestamp(first, UTC), timezone=UTC),
-                args=[drv, dev], id=f"poll-{drv.device_id}", max_instances=1, coalesce=True,
-                misfire_grace_time=max(1, int(iv)))
+            self.scheduler.every(f"poll-{drv.device_id}", dev.interval_s, self._job_poll,
+                                 drv, dev, offset_s=self.options.collection_offset_s)
+            self._cycle_mono[drv.device_id] = time.monotonic()
             # (no immediate first run: it would set the phase of every later cycle)
 
     async def _job_poll(self, drv: Any, dev: Any) -> None:
+        try:
+            await self._poll(drv, dev)
+        finally:  # a cycle that failed still completed: scheduling is alive
+            self._cycle_mono[drv.device_id] = time.monotonic()
+
+    async def _poll(self, drv: Any, dev: Any) -> None:
         t0 = time.perf_counter()
         guard = max(dev.interval_s, dev.timeout_s) * 5 + 5
         try:
@@ -247,6 +266,33 @@ class Agent:
             self.metrics.observe_poll(drv.device_id, None, drv.stats)
         self._save_snapshot()
 
+    # -- time and health -----------------------------------------------------------------
+    def _on_clock_step(self, expected: float, actual: float) -> None:
+        """The wall clock stepped (Timers' detector): the engine follows by its rule."""
+        if self.metrics is not None:
+            self.metrics.clock_steps.inc()
+        if self.engine is not None:
+            self._deliver(self.engine.clock_step(actual))
+
+    def stall_s(self, dev: Any) -> float:
+        """A polled device with no completed cycle for this long means scheduling stalled
+        (a hung poll is cut after 5 x max(interval, timeout) + 5 s, so a dead PLC never
+        gets here)."""
+        return 6 * max(dev.interval_s, dev.timeout_s) + 10
+
+    def _liveness(self) -> dict[str, Any]:
+        """`/healthz`: ok while every polled device completes cycles (monotonic time)."""
+        mono = time.monotonic()
+        devices = {d.id: d for d in self.cfg.devices}
+        stalled = {}
+        for dev_id, since in self._cycle_mono.items():
+            dev = devices.get(dev_id)
+            if dev is not None and mono - since > self.stall_s(dev):
+                stalled[dev_id] = round(mono - since, 1)
+        if stalled:
+            return {"status": "stalled", "no_cycle_completed_for_s": stalled}
+        return {"status": "ok"}
+
     def _readiness(self) -> dict[str, Any]:
         stale = max([3 * d.interval_s + 10 for d in self.cfg.devices] or [60])
         return self.metrics.readiness(poll_stale_s=stale)
@@ -254,7 +300,7 @@ class Agent:
     async def stop(self) -> None:
         """Stop polling, close the open bucket, snapshot, flush within the deadline."""
         if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+            await self.scheduler.stop()
         for drv in self.drivers:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(drv.close(), timeout=5)
@@ -311,16 +357,17 @@ class Agent:
         assert self.scheduler is not None
         for drv in [d for d in self.drivers if d.device_id in changed]:
             with contextlib.suppress(Exception):
-                self.scheduler.remove_job(f"poll-{drv.device_id}")
+                self.scheduler.remove(f"poll-{drv.device_id}")
             with contextlib.suppress(Exception):
                 await drv.close()
             self.drivers.remove(drv)
+            self._cycle_mono.pop(drv.device_id, None)
             if drv in self._subscribed:
                 self._subscribed.remove(drv)
         self.cfg = new
-        for job in list(self.scheduler.get_jobs()):
-            if job.id == "bucket-close" or job.id.startswith(("shift-close-", "housekeeping")):
-                job.remove()
+        for name in list(self.scheduler.jobs):
+            if name == "bucket-close" or name.startswith(("shift-close-", "housekeeping")):
+                self.scheduler.remove(name)
         self._schedule_clock_jobs()
         if changed & {d.id for d in new.devices}:
             await self._start_drivers(build_drivers(new, only=changed))
@@ -369,7 +416,8 @@ class Agent:
             loop.add_signal_handler(signal.SIGHUP,
                                     lambda: asyncio.ensure_future(self._notified_reload(notifier)))
         # pinging from the start: a start-up that hangs is caught too
-        watchdog = asyncio.create_task(notifier.watchdog(), name="watchdog")
+        watchdog = asyncio.create_task(
+            notifier.watchdog(lambda: self._liveness()["status"] == "ok"), name="watchdog")
         try:
             await self.start()  # config loaded, sinks open, drivers started
             notifier.ready(f"running: {len(self.drivers)} devices, "
@@ -398,6 +446,15 @@ class Agent:
 
     def request_stop(self) -> None:
         self._stop.set()
+
+
+def _cron(trigger: CronTrigger) -> Callable[[float], float]:
+    """A calendar trigger as Timers' next_after(wall) (APScheduler's date arithmetic)."""
+    def next_after(wall: float) -> float:
+        after = datetime.fromtimestamp(wall + 1, UTC)
+        nxt = trigger.get_next_fire_time(None, after)
+        return nxt.timestamp() if nxt is not None else wall + 86400 * 366
+    return next_after
 
 
 def _signals(cfg: LinesideConfig) -> dict[str, list[tuple[str, Any]]]:

@@ -5,7 +5,9 @@ agent needs no web framework. It runs in the agent's event loop; rendering the m
 is synchronous and takes well under a millisecond for a plant-sized registry.
 
 - `/metrics`  Prometheus text format (OpenMetrics when the scraper asks for it);
-- `/healthz`  200 `{"status": "ok"}` while the process and its event loop are alive;
+- `/healthz`  200 `{"status": "ok"}` while the process and its event loop are alive and
+  the runtime's liveness callable says `"status": "ok"` (polling has not stalled), else
+  503 with its JSON body;
 - `/readyz`   200 when the runtime's readiness callable says `"ready": true`, else 503,
   with the callable's JSON body (see `AgentMetrics.readiness`).
 
@@ -61,10 +63,11 @@ class MetricsServer:
     """Serve a registry and the health checks; `await start()`, `await stop()`."""
 
     def __init__(self, registry: CollectorRegistry, listen: str = "127.0.0.1:9108",
-                 ready: ReadyCheck | None = None) -> None:
+                 ready: ReadyCheck | None = None, alive: ReadyCheck | None = None) -> None:
         self.registry = registry
         self.host, self._port = parse_listen(listen)
         self.ready = ready
+        self.alive = alive
         self._server: asyncio.Server | None = None
 
     @property
@@ -125,7 +128,13 @@ class MetricsServer:
             encoder, ctype = choose_encoder(headers.get("accept", ""))
             return 200, encoder(self.registry), ctype
         if path == "/healthz":
-            return 200, _json({"status": "ok"}), "application/json"
+            try:
+                live: Mapping[str, Any] = (self.alive() if self.alive is not None
+                                           else {"status": "ok"})
+            except Exception as exc:
+                log.exception("liveness check failed")
+                live = {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
+            return (200 if live.get("status") == "ok" else 503), _json(live), "application/json"
         if path == "/readyz":
             if self.ready is None:
                 body: Mapping[str, Any] = {"ready": True, "checks": {}}

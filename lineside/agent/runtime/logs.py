@@ -6,6 +6,8 @@ Rules (docs/deploy.md, "Logs"):
   driver's error kind: timeout, illegal_address, busy, ...) or, without one, the message
   template; four failing devices are four lines, a device whose error changes kind logs
   the new kind at once, a device failing the same way every cycle logs once a minute;
+- a record marked `extra={"every": True}` always passes: one line per event that is
+  rare by nature and must each be seen (a wall-clock step);
 - drivers log a WARNING when a device's error kind changes and an INFO when it recovers;
 - third-party frame dumps (pymodbus appends its last frames to its errors) are cut
   unless the log level is debug: one line per record.
@@ -64,7 +66,7 @@ class RateLimit(logging.Filter):
         self._suppressed: dict[tuple, int] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno < logging.WARNING:
+        if record.levelno < logging.WARNING or getattr(record, "every", False):
             return True
         kind = getattr(record, "kind", None)
         key = (record.name, record.msg if kind is None else None,

@@ -196,6 +196,9 @@ class AgentMetrics:
         self._ccps: set[tuple[str, str, str]] = set()
 
         # runtime
+        self.clock_steps = Counter(
+            "lineside_clock_steps", "Wall-clock steps seen (NTP or manual), each one "
+            "handed to the engine's time-jump rule", registry=r)
         self.config_loaded_gauge = Gauge("lineside_config_loaded",
                                          "1 once a valid configuration is running",
                                          registry=r)

@@ -18,7 +18,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 log = logging.getLogger("lineside.systemd")
 
@@ -67,13 +67,15 @@ class Notifier:
     def stopping(self) -> None:
         self.notify("STOPPING=1", "STATUS=stopping: flushing the queues")
 
-    async def watchdog(self) -> None:
-        """Ping at half the watchdog interval (sd_watchdog_enabled(3)) until cancelled."""
+    async def watchdog(self, healthy: Callable[[], bool] | None = None) -> None:
+        """Ping at half the watchdog interval (sd_watchdog_enabled(3)) until cancelled;
+        no ping while `healthy()` says no (polling stalled): systemd restarts us."""
         if self.watchdog_s is None or self.address is None:
             return
         period = self.watchdog_s / 2
         while True:
-            self.notify("WATCHDOG=1")
+            if healthy is None or healthy():
+                self.notify("WATCHDOG=1")
             await asyncio.sleep(period)
 
 

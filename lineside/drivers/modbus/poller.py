@@ -1,6 +1,6 @@
 """The Modbus driver: one poll cycle of one device, faults turned into BAD samples.
 
-The runtime runs one `poll()` per device at a time (its own APScheduler job or task),
+The runtime runs one `poll()` per device at a time (its own timer job or task),
 so a dead device only ever waits for itself: its requests are bounded by its own
 timeout, a request that gets no answer ends the cycle for that slave (the rest
 would only wait too), and after a failed cycle the device is not tried again until

@@ -1,0 +1,87 @@
+"""When the clock jumps: the engine's rule for a wall-clock step (docs/engine.md).
+
+The runtime reports a step it detected (wall clock against monotonic clock) with
+`Engine.clock_step(to_ts)`; the engine is at `now` (the last tick or sample).
+
+- A step backwards that stays inside the open bucket (`to_ts` >= its start) is absorbed:
+  the engine keeps its time, samples read meanwhile count as read at `now` (the
+  existing late-sample rule), and it moves on when the wall clock passes `now` again.
+- Any other step is a cut. The open bucket is closed at `now` with what it holds (its
+  points are final), the open shift stays open if `to_ts` is still inside it (else it
+  is closed too), and the engine resumes at `to_ts` in a fresh bucket. The time between
+  `now` and `to_ts` did not happen: it is in no bucket, no duration and no `unknown`
+  time (forward: buckets wholly inside the gap are not written at all). Every machine
+  keeps its state; its own instants (state start, stale deadline, last good sample,
+  open stop) move with the clock, so durations count observed time only.
+- A closed bucket is never written again: the engine keeps the spans of bucket starts
+  it has written (`Engine._spans`, in the snapshot), and a bucket of the new timeline
+  that falls in one is accounted (shift totals keep its time and counts) but not
+  written (`EngineStats.buckets_not_rewritten`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from lineside.agent.engine.states import UNKNOWN
+from lineside.points import Point
+
+if TYPE_CHECKING:
+    from lineside.agent.engine.core import Engine
+
+NEVER = 1e18
+MAX_SPANS = 32  # bucket spans remembered (one per step; older steps are long past)
+
+
+def jump(e: Engine, to: float) -> list[Point]:
+    out: list[Point] = []
+    now = e._now
+    if to == now or (to < now and to >= e._bucket_start):
+        return out  # absorbed: a small step back inside the open bucket
+    if e._dirty:
+        e._eval_dirty(now, out)
+    if now >= e._seg_end:
+        e._advance(now, out)
+    for m in e._machines:  # silence that ran out before the step: unknown from its deadline
+        if m.stale_at <= now and m.state != UNKNOWN:
+            e._go_unknown(m, m.stale_at, out)
+    old_shift = e._status.shift
+    e._close_segment(now, out)  # accounts up to `now` into the bucket and the shift
+    if e._bucket_start < now:  # something of the open bucket was observed: close it
+        e._close_bucket(out)
+    new_shift = e.timeline.status(to).shift
+    if old_shift is not None and old_shift.end > now and (
+            new_shift is None or (new_shift.name, new_shift.start)
+            != (old_shift.name, old_shift.start)):
+        e._close_shift(old_shift, out)
+    delta = to - now
+    for m in e._machines:
+        m.since += delta
+        if m.stale_at < NEVER:
+            m.stale_at += delta
+        if m.last_good is not None:
+            m.last_good += delta
+        if m.stop_start is not None:
+            m.stop_start += delta
+        m.acc_since = to
+    e._bucket_start = math.floor(to / e.bucket_s) * e.bucket_s
+    e._closed_until = e._bucket_start
+    e._now = to
+    e._open_segment(to)
+    e.stats.clock_steps += 1
+    return out
+
+
+def written(spans: list[list[float]], start: float) -> bool:
+    """Was the bucket starting at `start` already written (closed) by this engine?"""
+    return any(a <= start < b for a, b in spans)
+
+
+def record(spans: list[list[float]], start: float, end: float) -> None:
+    """Remember a written bucket: extend the last span, or start one after a step."""
+    if spans and spans[-1][1] == start:
+        spans[-1][1] = end
+    else:
+        spans.append([start, end])
+        del spans[:-MAX_SPANS]

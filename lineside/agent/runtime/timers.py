@@ -1,0 +1,202 @@
+"""Jobs on wall-clock boundaries that a wall-clock step cannot stop.
+
+Each job fires on a wall-clock grid (every `period_s` from the epoch plus an offset, or
+at the instants a `next_after(wall)` function names, e.g. shift ends), but every wait is
+measured on the monotonic clock and is at most one period long (`MAX_WAIT_S` for
+calendar jobs, after which the target is computed again). So:
+
+- a backward step (NTP correcting a gateway that booted with the clock ahead) delays
+  nothing: when the wait ends the job runs, and the next target is computed from the
+  new wall clock, at most one period away; APScheduler computed the wait from the old
+  target and slept for the hour the clock went back;
+- a forward step runs each job once (never once per missed boundary) and re-aligns it;
+- calendar jobs (shift ends) wait at most `MAX_WAIT_S` at a time and are woken by a
+  step, so a shift end is met on the new wall clock.
+
+A step detector compares how far the wall clock and the monotonic clock moved since
+the last look (every `STEP_CHECK_S`, and before every job runs): a difference beyond
+`STEP_THRESHOLD_S` is a step. It is counted, logged once as a WARNING, handed to
+`on_step(expected_wall, actual_wall)` (the agent tells the engine, docs/engine.md "When
+the clock jumps") before any job sees the new time, and every waiting job re-computes
+its target. NTP slews (at most 0.5 ms/s) never reach the threshold.
+
+A job whose previous run has not finished is skipped for that boundary (counted), as
+APScheduler's `max_instances=1, coalesce=True` did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger("lineside.agent.timers")
+
+STEP_CHECK_S = 1.0
+STEP_THRESHOLD_S = 2.0
+MAX_WAIT_S = 30.0  # calendar jobs look at the wall clock again at least this often
+
+NextAfter = Callable[[float], float]
+StepHook = Callable[[float, float], None]
+
+
+def grid(period_s: float, offset_s: float = 0.0) -> NextAfter:
+    """Next instant k * period_s + offset_s after `wall` + a small margin.
+
+    The margin (a tenth of the period, at most 50 ms) keeps a wake-up a little early
+    (timer resolution, clock slew) from running the same boundary twice.
+    """
+    off = offset_s % period_s
+    margin = min(0.05, period_s / 10)
+
+    def next_after(wall: float) -> float:
+        return (math.floor((wall + margin - off) / period_s) + 1) * period_s + off
+
+    return next_after
+
+
+@dataclass
+class _Job:
+    name: str
+    next_after: NextAfter
+    fn: Callable[..., Awaitable[Any]]
+    args: tuple[Any, ...]
+    capped: bool  # waits are cut at MAX_WAIT_S (calendar jobs: days between boundaries)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    loop_task: asyncio.Task[None] | None = None
+    run_task: asyncio.Task[Any] | None = None
+    runs: int = 0
+    skipped: int = 0
+    last_done_mono: float | None = None  # monotonic time the last run finished
+
+
+class Timers:
+    """The agent's jobs; `wall` is the wall clock (time.time unless a test fakes it)."""
+
+    def __init__(self, wall: Callable[[], float] = time.time,
+                 mono: Callable[[], float] = time.monotonic,
+                 on_step: StepHook | None = None) -> None:
+        self.wall, self.mono = wall, mono
+        self.on_step = on_step
+        self.jobs: dict[str, _Job] = {}
+        self.steps = 0
+        self.last_step_s = 0.0
+        self._base = (wall(), mono())
+        self._detector: asyncio.Task[None] | None = None
+        self.running = False
+
+    # -- jobs ----------------------------------------------------------------------
+    def every(self, name: str, period_s: float, fn: Callable[..., Awaitable[Any]],
+              *args: Any, offset_s: float = 0.0) -> None:
+        self._add(_Job(name, grid(period_s, offset_s), fn, args, capped=False))
+
+    def at(self, name: str, next_after: NextAfter, fn: Callable[..., Awaitable[Any]],
+           *args: Any) -> None:
+        self._add(_Job(name, next_after, fn, args, capped=True))
+
+    def _add(self, job: _Job) -> None:
+        self.remove(job.name)
+        self.jobs[job.name] = job
+        if self.running:
+            job.loop_task = asyncio.create_task(self._loop(job), name=f"timer-{job.name}")
+
+    def remove(self, name: str) -> None:
+        job = self.jobs.pop(name, None)
+        if job is not None and job.loop_task is not None:
+            job.loop_task.cancel()
+
+    def start(self) -> None:
+        self.running = True
+        self._base = (self.wall(), self.mono())
+        for job in self.jobs.values():
+            if job.loop_task is None:
+                job.loop_task = asyncio.create_task(self._loop(job), name=f"timer-{job.name}")
+        self._detector = asyncio.create_task(self._watch(), name="timer-step-detector")
+
+    async def stop(self) -> None:
+        """Stop every job loop (runs in progress are left to finish or be cancelled)."""
+        self.running = False
+        tasks = [j.loop_task for j in self.jobs.values() if j.loop_task is not None]
+        if self._detector is not None:
+            tasks.append(self._detector)
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+
+    # -- step detection ------------------------------------------------------------
+    def check_step(self) -> float:
+        """Look for a wall-clock step since the last look; returns its size (0: none)."""
+        wall, mono = self.wall(), self.mono()
+        w0, m0 = self._base
+        self._base = (wall, mono)
+        expected = w0 + (mono - m0)
+        step = wall - expected
+        if abs(step) < STEP_THRESHOLD_S:
+            return 0.0
+        self.steps += 1
+        self.last_step_s = step
+        log.warning("wall clock stepped %+.1f s (from %s to %s UTC, NTP or a manual change): "
+                    "jobs re-aligned to the new time", step, _iso(expected), _iso(wall),
+                    extra={"every": True})
+        if self.on_step is not None:
+            try:
+                self.on_step(expected, wall)
+            except Exception:  # the engine's trouble must not stop the timers
+                log.exception("handling the clock step failed")
+        for job in self.jobs.values():
+            job.wake.set()
+        return step
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(STEP_CHECK_S)
+            self.check_step()
+
+    # -- one job -------------------------------------------------------------------
+    async def _loop(self, job: _Job) -> None:
+        while True:
+            wall = self.wall()
+            target = job.next_after(wall)
+            delay = max(0.0, target - wall)
+            cut = job.capped and delay > MAX_WAIT_S
+            if job.capped:  # calendar job: a step makes its (long) wait wrong, wake it
+                job.wake.clear()
+                try:
+                    await asyncio.wait_for(job.wake.wait(), MAX_WAIT_S if cut else delay)
+                    continue  # a step: compute the target on the new time
+                except TimeoutError:
+                    pass
+                if cut:
+                    continue
+            else:  # grid job: the wait is at most a period; run when it ends, then re-align
+                await asyncio.sleep(delay)
+            self.check_step()  # the engine hears of a step before the job sees the time
+            if job.run_task is not None and not job.run_task.done():
+                job.skipped += 1  # the previous run is still going: this boundary passes
+                continue
+            job.runs += 1
+            job.run_task = asyncio.create_task(self._run(job), name=f"job-{job.name}")
+
+    async def _run(self, job: _Job) -> None:
+        try:
+            await job.fn(*job.args)
+        except Exception:
+            log.exception("job %s failed", job.name)
+        finally:
+            job.last_done_mono = self.mono()
+
+
+def _iso(ts: float) -> str:
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, OSError, ValueError):
+        return repr(ts)

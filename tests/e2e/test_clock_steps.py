@@ -1,0 +1,151 @@
+"""The agent under libfaketime: the wall clock stepped back an hour, then forward an hour.
+
+The agent process runs with libfaketime reading its offset from a file on every call
+(FAKETIME_TIMESTAMP_FILE, FAKETIME_NO_CACHE=1) and the monotonic clock left alone
+(DONT_FAKE_MONOTONIC=1): what an NTP step does to a gateway. The simulator and InfluxDB
+1.6 run on the real clock. A second, `local` sink keeps every point the agent enqueued,
+in order, so a bucket written twice would show (InfluxDB keeps only the last write).
+
+The documented rule (docs/engine.md, "When the clock jumps"): a step is a cut; the open
+bucket closes with what it saw, the engine resumes in a fresh bucket on the new time,
+the time of the jump is in no bucket, a closed bucket is never written again, and no
+point is stamped later than the agent's clock.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from lineside.agent.engine.replay import read_samples
+from lineside.agent.sinks.queue import DiskQueue
+from tests.e2e.agent_proc import agent_config, http_get, metric, start_agent, start_simulator
+from tests.e2e.lineproto import parse_line
+from tests.fixtures.common import require_binary, wait_for
+
+pytestmark = pytest.mark.server
+
+LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+BUCKET = 5
+STEP = 3600
+
+
+def _faketime() -> str:
+    require_binary("faketime")  # Debian's faketime package ships the library too
+    if not Path(LIBFAKETIME).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{LIBFAKETIME} missing (apt-get install faketime)")
+        pytest.skip(f"{LIBFAKETIME} missing")
+    return LIBFAKETIME
+
+
+def test_clock_stepped_back_and_forward_while_running(tmp_path: Path, influxdb1) -> None:
+    lib = _faketime()
+    influxdb1.create_db("e2e_clock")
+    offset = tmp_path / "faketime"
+    offset.write_text("+0\n")
+    sim, mb, ua = start_simulator(tmp_path)
+    try:
+        cfg, data = agent_config(
+            tmp_path, mb, ua,
+            [{"id": "plant", "type": "influxdb-v1", "url": influxdb1.url,
+              "database": "e2e_clock", "flush_interval_s": 0.5},
+             {"id": "keep", "type": "local"}],
+            record_samples=str(tmp_path / "samples.log"))
+        data_metrics = data["metrics"]
+        assert data_metrics.get("bucket_s", 60) == 60  # the demo's; shortened below
+        import yaml
+
+        data["metrics"]["bucket_s"] = BUCKET
+        cfg.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        url = f"http://{data['http']['listen']}"
+        agent = start_agent(tmp_path, cfg, env={
+            "LD_PRELOAD": lib, "FAKETIME_TIMESTAMP_FILE": str(offset),
+            "FAKETIME_NO_CACHE": "1", "DONT_FAKE_MONOTONIC": "1"})
+        try:
+            wait_for(lambda: (metric(http_get(url + "/metrics")[1],
+                                     "lineside_engine_samples_total") or 0) > 200,
+                     timeout=40, what="agent polling")
+            time.sleep(3)
+            t_back = time.time()
+            offset.write_text(f"-{STEP}\n")  # NTP sets back a clock that was an hour ahead
+            health = []
+            for _ in range(10):
+                time.sleep(1)
+                health.append(http_get(url + "/healthz")[0])
+            t_fwd = time.time()
+            offset.write_text("+0\n")  # and an hour forward again
+            time.sleep(8)
+            body = http_get(url + "/metrics")[1]
+            agent.signal(signal.SIGTERM)
+            assert agent.wait(timeout=40) == 0, agent.output()[-3000:]
+            t_end = time.time()
+        finally:
+            agent.stop()
+    finally:
+        sim.stop()
+    out = agent.output()
+    assert health == [200] * 10, health
+    assert metric(body, "lineside_clock_steps_total") == 2, out[-3000:]
+    assert out.count("wall clock stepped") == 2, out[-3000:]
+
+    # 1. polling never paused two intervals: each polled device's cycles, in the order
+    #    the engine got them, are one interval apart once the two steps are taken out
+    polled = {d["id"] for d in data["devices"] if d.get("mode", "poll") == "poll"}
+    by_dev: dict[str, list[float]] = {}
+    for s in read_samples(tmp_path / "samples.log"):
+        dev = _device_of(s.signal, data)
+        if dev in polled and (not by_dev.get(dev) or by_dev[dev][-1] != s.ts):
+            by_dev.setdefault(dev, []).append(s.ts)
+    assert set(by_dev) == polled
+    for dev, ts in by_dev.items():
+        gaps = [b - a for a, b in itertools.pairwise(ts)]
+        gaps = [g - round(g / STEP) * STEP for g in gaps]
+        assert max(gaps) <= 2.0 + 0.25, (dev, max(gaps))
+
+    # 2. no bucket written twice, no point in the future, no bucket in the skipped hour
+    q = DiskQueue(Path(data["state_dir"]) / "queue-keep.db", name="keep")
+    try:
+        lines = [ln for chunk in q.iter_chunks() for ln in chunk.decode().split("\n")]
+    finally:
+        q.close()
+    points = [parse_line(ln) for ln in lines]
+    oee = Counter(k for k, _ in points if k[0] == "oee")
+    assert oee and max(oee.values()) == 1, oee.most_common(3)
+    stamps = [k[2] / 1e9 for k, _ in points]
+    assert max(stamps) <= t_end + 1
+    ahead = [t for t in stamps if t_back + 2 < t < t_fwd - BUCKET]  # past the clock
+    assert not ahead, ahead[:5]
+    first_real = min(t for t in stamps if t > t_back - STEP / 2)  # the agent's first point
+    gap = [k for k, _ in points if k[0] == "oee"
+           and t_fwd - STEP + BUCKET + 1 < k[2] / 1e9 < first_real - BUCKET]
+    assert not gap, gap[:3]  # the hour skipped forward holds no bucket (of unknown)
+
+    # 3. figures at each step: the bucket open at the step closed with what it saw
+    for t_step in (t_back, t_fwd - STEP):
+        start = int(t_step) // BUCKET * BUCKET
+        at_step = [f for k, f in points if k[0] == "oee" and k[2] == start * 10**9
+                   and ("level", "machine") in k[1]]
+        assert at_step, start
+        assert all(f["scheduled_s"] <= t_step - start + 1.5 for f in at_step), at_step[:2]
+        assert all(f.get("unknown_s", 0) <= t_step - start + 1.5 for f in at_step)
+    # InfluxDB has the same buckets, each once with the queued values
+    rows = influxdb1.rows("SELECT count(run_s) FROM oee WHERE level='machine'", db="e2e_clock")
+    assert rows and rows[0]["count"] == sum(
+        1 for k in oee if ("level", "machine") in k[1])
+
+
+def _device_of(signal_key: str, data: dict) -> str:
+    machine = signal_key.split(".", 1)[0]
+    for ln in data["lines"]:
+        for st in ln["stages"]:
+            for m in st["machines"]:
+                if m["id"] == machine:
+                    return str(m["source"])
+    return ""

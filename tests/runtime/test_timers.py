@@ -1,0 +1,112 @@
+"""Timers (runtime/timers.py): jobs on wall-clock boundaries that a clock step cannot stop.
+
+The wall clock is a variable the test steps; waits run on the real monotonic clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+
+import pytest
+
+from lineside.agent.runtime.timers import STEP_THRESHOLD_S, Timers, grid
+
+PERIOD = 0.1
+
+
+class Wall:
+    """time.time() plus an offset the test changes (a step)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+@pytest.mark.parametrize("step_s", [-3600.0, 3600.0, -86400.0 * 30])
+async def test_a_step_neither_pauses_nor_bursts_a_job(step_s: float) -> None:
+    wall = Wall()
+    steps: list[tuple[float, float]] = []
+    runs: list[float] = []  # monotonic instants of the runs
+
+    async def job() -> None:
+        runs.append(time.monotonic())
+
+    timers = Timers(wall=wall, on_step=lambda a, b: steps.append((a, b)))
+    timers.every("poll", PERIOD, job)
+    timers.start()
+    try:
+        await asyncio.sleep(0.55)
+        wall.offset += step_s
+        await asyncio.sleep(0.6)
+    finally:
+        await timers.stop()
+    gaps = [b - a for a, b in itertools.pairwise(runs)]
+    assert 9 <= len(runs) <= 13, runs  # ~11 boundaries in 1.15 s: none lost, no burst
+    assert max(gaps) < 2 * PERIOD, gaps  # polling never paused two intervals
+    assert min(gaps) > PERIOD / 4, gaps  # nor ran a boundary twice
+    assert timers.steps == 1 and len(steps) == 1
+    expected, actual = steps[0]
+    assert actual - expected == pytest.approx(step_s, abs=0.2)
+
+
+async def test_runs_land_on_the_wall_clock_grid_again_after_a_step() -> None:
+    wall = Wall()
+    seen: list[float] = []
+
+    async def job() -> None:
+        seen.append(wall())
+
+    timers = Timers(wall=wall)
+    timers.every("poll", PERIOD, job, offset_s=0.03)
+    timers.start()
+    try:
+        await asyncio.sleep(0.35)
+        wall.offset -= 3600.0 + 0.047  # off the grid on purpose
+        await asyncio.sleep(0.5)
+    finally:
+        await timers.stop()
+    phases = [round((w - 0.03) % PERIOD, 3) for w in seen[-3:]]
+    assert all(p < 0.02 or p > PERIOD - 0.001 for p in phases), phases
+
+
+async def test_a_run_still_going_skips_its_boundary() -> None:
+    wall = Wall()
+    started: list[float] = []
+
+    async def slow() -> None:
+        started.append(time.monotonic())
+        await asyncio.sleep(2.5 * PERIOD)
+
+    timers = Timers(wall=wall)
+    timers.every("slow", PERIOD, slow)
+    timers.start()
+    try:
+        await asyncio.sleep(1.0)
+    finally:
+        await timers.stop()
+    job = timers.jobs["slow"]
+    assert 3 <= len(started) <= 4 and job.skipped >= 5
+
+
+async def test_slew_below_the_threshold_is_no_step() -> None:
+    wall = Wall()
+    timers = Timers(wall=wall)
+    timers.check_step()
+    wall.offset += STEP_THRESHOLD_S / 2
+    assert timers.check_step() == 0.0 and timers.steps == 0
+    wall.offset += STEP_THRESHOLD_S * 2
+    assert timers.check_step() == pytest.approx(STEP_THRESHOLD_S * 2, abs=0.05)
+
+
+@pytest.mark.parametrize(("wall", "period", "offset", "expected"), [
+    (100.00, 1.0, 0.0, 101.0),    # the next boundary
+    (100.97, 1.0, 0.0, 102.0),    # 30 ms before a boundary: a wake-up a little early
+    (100.50, 1.0, 0.25, 101.25),  # with an offset
+    (119.0, 60.0, 2.0, 122.0),    # bucket close: boundary + grace
+])
+def test_grid(wall: float, period: float, offset: float, expected: float) -> None:
+    assert grid(period, offset)(wall) == pytest.approx(expected)
