@@ -14,7 +14,7 @@ at the range start, which the outer filter keeps). `where` is extra conditions
 GROUP BY time argument such as `$__interval` or `1d, -8h`. Site- and enterprise-level
 points are never read: the lines of a plant split across agents are all summed here.
 The same statements are checked against the engine and `lineside report` to 1e-6 by
-tests/engine/test_rebuild_influx.py.
+tests/bureau/test_rebuild.py.
 """
 
 from __future__ import annotations
