@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from lineside.drivers.modbus.addressing import AddressError, resolve
 from lineside.drivers.modbus.config import ModbusSignal
@@ -50,6 +51,5 @@ def test_resolve_rejects(addressing, sig, fragment):
 
 def test_a_negative_address_is_refused_by_the_config_model():
     # resolve() keeps its own guard, but the model refuses first, with the key's range.
-    from pydantic import ValidationError
     with pytest.raises(ValidationError, match="greater than or equal to 0"):
         ModbusSignal(address=-1)
