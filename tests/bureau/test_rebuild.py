@@ -21,7 +21,7 @@ import itertools
 import json
 import random
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lineside.agent.config.models import LinesideConfig
-from lineside.agent.engine import Engine
+from lineside.agent.engine import Engine, rollup
 from lineside.agent.report.aggregate import build_report
 from lineside.agent.report.model import Period, Registered
 from lineside.agent.report.query import Source, load_rows
@@ -143,20 +143,37 @@ def run(cfg: LinesideConfig, batches: list[tuple[float, list[Sample]]]) -> list[
 class Figures:
     site_rate: float | None
     site_oee: float | None
-    site_perf: float | None
-    lines: dict[str, float]  # line -> automation rate (where it has one)
-    stages: dict[tuple[str, str], float]  # (line, stage) -> automation rate
+    site_perf: float | None = None
+    lines: dict[str, float] = field(default_factory=dict)  # line -> automation rate
+    stages: dict[tuple[str, str], float] = field(default_factory=dict)  # -> automation rate
+    line_oee: dict[str, float] = field(default_factory=dict)
+    kinds: dict[str, float] = field(default_factory=dict)  # stage kind -> rate
 
 
-def engine_figures(points: list[Point]) -> Figures:
+def _field(points: list[Point], level: str, name: str, *key: str) -> dict:
+    return {(p.tags[key[0]] if len(key) == 1 else tuple(p.tags[k] for k in key)):
+            p.fields[name] for p in points
+            if p.tags["level"] == level and name in p.fields}
+
+
+def engine_figures(points: list[Point], lines: list[dict[str, Any]]) -> Figures:
+    """The engine's shift figures; a stage kind's rate is the enterprise rule applied to
+    the engine's own shift figures of that kind's stages (the engine states none)."""
     shift = [p for p in points if p.measurement == "oee_shift"]
     (site,) = [p.fields for p in shift if p.tags["level"] == "site"]
+    stages = _field(shift, "stage", "automation_rate", "line", "stage")
+    pbt = _field(shift, "line", "planned_busy_s", "line")
+    kinds = {}
+    for k in {sg["kind"] for ln in lines for sg in ln["stages"]}:
+        r = rollup.site_rate((pbt[ln["id"]], rollup.line_rate(
+            (sg["weight"], stages.get((ln["id"], sg["id"]))) for sg in ln["stages"]
+            if sg["kind"] == k)) for ln in lines)
+        if r is not None:
+            kinds[k] = r
     return Figures(
         site.get("automation_rate"), site.get("oee"), site.get("performance"),  # type: ignore[arg-type]
-        {p.tags["line"]: p.fields["automation_rate"] for p in shift  # type: ignore[misc]
-         if p.tags["level"] == "line" and "automation_rate" in p.fields},
-        {(p.tags["line"], p.tags["stage"]): p.fields["automation_rate"] for p in shift  # type: ignore[misc]
-         if p.tags["level"] == "stage" and "automation_rate" in p.fields})
+        _field(shift, "line", "automation_rate", "line"), stages,
+        _field(shift, "line", "oee", "line"), kinds)
 
 
 def write(ifx, db: str, points: list[Point]) -> None:
@@ -181,8 +198,10 @@ def report_figures(ifx, db: str, lo: float, hi: float
     printed = {"JSON rate": js["automation_rate"], "JSON OEE": js["oee"],
                "CSV rate": float(row["automation_rate"]) if row["automation_rate"] else None,
                "CSV OEE": float(row["oee"]) if row["oee"] else None}
-    return Figures(e.automation_rate, e.oee, None,
-                   {lf.line: lf.rate for lf in e.lines if lf.rate is not None}, {}), printed
+    return Figures(e.automation_rate, e.oee,
+                   lines={lf.line: lf.rate for lf in e.lines if lf.rate is not None},
+                   kinds={k: kf.rate for k, kf in e.kinds.items() if kf.rate is not None}
+                   ), printed
 
 
 def panel_query(board: str, title: str, ref: str = "A") -> str:
@@ -207,25 +226,37 @@ def only(rows: list[dict], col: str) -> float | None:
     return rows[0][col] if rows else None
 
 
-def dashboard_figures(ifx, plant_db: str, bureau_db: str, lo: float, hi: float
-                      ) -> list[tuple[str, Figures]]:
-    p = "plant-overview.json"
+def dashboard_figures(ifx, plant_db: str, bureau_db: str, lo: float, hi: float,
+                      whole_shift: bool) -> list[tuple[str, Figures]]:
+    p, b = "plant-overview.json", "bureau.json"
 
-    def q(title: str, db: str = plant_db, board: str = p) -> list[dict]:
-        return run_panel(ifx, db, panel_query(board, title), lo, hi)
+    def q(title: str, db: str = plant_db, board: str = p, ref: str = "A") -> list[dict]:
+        return run_panel(ifx, db, panel_query(board, title, ref), lo, hi)
 
-    plant = Figures(
+    out = [("plant dashboard", Figures(
         only(q("Automation rate (target 60%)"), "Automation"), only(q("OEE"), "OEE"),
         only(q("Performance"), "Performance"),
         {r["line"]: r["automation"] for r in q("Automation rate per line against 60%")},
         {(r["line"], r["stage"]): r["automation"]
-         for r in q("Automation rate per stage (target 60%)")})
-    b = "bureau.json"
-    bureau = Figures(
+         for r in q("Automation rate per stage (target 60%)")},
+        {r["line"]: r["OEE"] for r in q("OEE per line")}))]
+    if whole_shift:  # the shift tables read the oee_shift points, dated at shift start
+        out.append(("plant shift tables", Figures(
+            None, only(q("Site OEE per shift"), "OEE"),
+            lines={r["line"]: r["automation rate"]
+                   for r in q("Shift table per line", ref="C")
+                   if r["automation rate"] is not None})))
+    daily = q("自动化率走势 / Daily automation rate", bureau_db, b)
+    out.append(("bureau dashboard", Figures(
         only(q("企业自动化率与60%目标 / Automation rate per enterprise vs 60%", bureau_db, b),
              "rate"),
-        only(q("设备综合效率 / OEE per enterprise", bureau_db, b), "oee"), None, {}, {})
-    return [("plant dashboard", plant), ("bureau dashboard", bureau)]
+        only(q("设备综合效率 / OEE per enterprise", bureau_db, b), "oee"),
+        kinds={r["stage_kind"]: r["rate"]
+               for r in q("环节热力图 / Stage-kind heat map", bureau_db, b)})))
+    out.append(("bureau district cards", Figures(
+        only(q("平均自动化率 / District mean rate", bureau_db, b), "mean"), None)))
+    out.append(("bureau daily trend", Figures(only(daily, "rate"), None)))
+    return out
 
 
 def close(a: float | None, b: float | None) -> bool:
@@ -238,11 +269,14 @@ def _same(a: dict, b: dict) -> bool:
     return set(a) == set(b) and all(close(a[k], b[k]) for k in a)
 
 
-# What each reader shows: the report and the bureau board have no performance, the
-# bureau board no per-line figures, only the plant board shows stages.
-SHOWS = {"lineside report": ("site_rate", "site_oee", "lines"),
-         "plant dashboard": ("site_rate", "site_oee", "site_perf", "lines", "stages"),
-         "bureau dashboard": ("site_rate", "site_oee")}
+# What each reader shows (the report and the bureau board have no performance, ...).
+SHOWS = {"lineside report": ("site_rate", "site_oee", "lines", "kinds"),
+         "plant dashboard": ("site_rate", "site_oee", "site_perf", "lines", "stages",
+                             "line_oee"),
+         "plant shift tables": ("site_oee", "lines"),
+         "bureau dashboard": ("site_rate", "site_oee", "kinds"),
+         "bureau district cards": ("site_rate",),
+         "bureau daily trend": ("site_rate",)}
 
 
 def check(name: str, want: Figures, got: Figures) -> list[str]:
@@ -272,9 +306,9 @@ def test_engine_report_and_dashboards_agree(influxdb1, lines, seed, sub):
     whole = run(config(lines), batches)
     a, b = sub
     sub_shift = (f"08:{a:02d}", f"08:{b:02d}")
-    ranges = {"shift": (engine_figures(whole), at("08:00"), at("08:30")),
+    ranges = {"shift": (engine_figures(whole, lines), at("08:00"), at("08:30")),
               f"sub-range {sub_shift}": (engine_figures(run(config(lines, sub_shift),
-                                                                batches)),
+                                                                batches), lines),
                                          at(sub_shift[0]), at(sub_shift[1]))}
     split = [run(config(part), batches) for part in _split(lines)]
     dbs = []
@@ -290,7 +324,8 @@ def test_engine_report_and_dashboards_agree(influxdb1, lines, seed, sub):
             for rname, (want, lo, hi) in ranges.items():
                 rep, printed = report_figures(ifx, bureau_db, lo, hi)
                 found = [("lineside report", rep),
-                         *dashboard_figures(ifx, plant_db, bureau_db, lo, hi)]
+                         *dashboard_figures(ifx, plant_db, bureau_db, lo, hi,
+                                            rname == "shift")]
                 for name, got in found:
                     errors += [f"{label}, {rname}: {e}" for e in check(name, want, got)]
                 for what, v in printed.items():
