@@ -735,8 +735,79 @@ def agent_health() -> dict:
                      variables, L, time_from="now-6h", links=LINKS)
 
 
+# --------------------------------------------------------- critical control points
+CCP = "\"ccp\" =~ /^$ccp$/"
+CCP_KIND = "\"ccp_kind\" =~ /^$ccp_kind$/"
+
+
+def ccp_board() -> dict:
+    """HACCP critical control points (docs/haccp.md): every figure from the additive
+    `ccp` / `ccp_shift` fields, deviations from the `ccp_deviation` end events."""
+    L = Layout()
+    f = (SITE, CCP, CCP_KIND)
+    g = ("ccp",)
+    L.row("Critical control points over the time range")
+    L.add(stat("Deviations", [t_influx(sums([("deviations", "deviations")], "ccp", f, g,
+                                            measurement="ccp"), alias="$tag_ccp")],
+               unit="short", decimals=0,
+               th=thresholds(("green", None), ("red", 1)),
+               description="Limit deviations that started in the time range, per CCP."), 8, 5)
+    L.add(stat("Loss of monitoring", [t_influx(sums([("lost_s", "lost", "/60")], "ccp", f, g,
+                                                    measurement="ccp"), alias="$tag_ccp")],
+               unit="m", decimals=1, th=thresholds(("green", None), ("orange", 0.01)),
+               description="Minutes without a good reading for longer than the monitoring "
+                           "interval, per CCP."), 8, 5)
+    L.add(stat("Within critical limits", [t_influx(ratio(
+        "within_s", "monitored_s", "within", "ccp", f, g, measurement="ccp"),
+        alias="$tag_ccp")], th=thresholds(("red", None), ("orange", 0.99), ("green", 1)),
+        description="sum(within_s) / sum(monitored_s): share of the monitored time "
+                    "inside the critical limits (absent when nothing was monitored)."), 8, 5)
+    L.add(timeseries("Monitored value (mean per interval)", [t_influx(ratio(
+        "value_s", "monitored_s", "mean", "ccp", f, g, by_time=True, measurement="ccp"),
+        alias="$tag_ccp")], unit="celsius",
+        description="sum(value_s) / sum(monitored_s) per interval: the time-weighted mean "
+                    "of the held value."), 12, 8)
+    L.add(timeseries("Time per interval", [t_influx(sums(
+        [("deviation_s", "deviation"), ("lost_s", "lost"), ("excursion_s", "short excursion"),
+         ("warning_s", "warning")], "ccp", f, by_time=True, measurement="ccp",
+        fill0=True))], unit="s", bars=True, stack=True,
+        description="Seconds in deviation, in loss of monitoring, in excursions too short to "
+                    "count and outside the operating (warning) limits."), 12, 8)
+    L.add(table("Deviations", [t_influx(
+        'SELECT "start_ns" / 1000000 AS "start", "duration_s", "peak", "limit", "side", '
+        '"state", "shift", "end_reason" FROM "ccp_deviation" WHERE '
+        + _where("ccp", f, "\"event\" = 'end'")
+        + ' GROUP BY "ccp", "kind" ORDER BY time DESC LIMIT 500', fmt="table")],
+        "Closed deviations ending in the time range, newest first (`lineside haccp` prints "
+        "the signed record).", transformations=merge_organize({"Time": "end"}, ()),
+        overrides=[{"matcher": {"id": "byName", "options": "start"},
+                    "properties": [{"id": "unit", "value": "dateTimeAsIso"}]},
+                   {"matcher": {"id": "byName", "options": "duration_s"},
+                    "properties": [{"id": "unit", "value": "s"}]}]), 24, 8)
+    L.add(table("Shift records", [t_influx(sums(
+        [("deviations", "deviations"), ("losses", "losses"),
+         ("deviation_s", "deviation min", "/60"), ("lost_s", "lost min", "/60"),
+         ("monitored_s", "monitored min", "/60")], "ccp", f,
+        ("shift_date", "shift", "ccp"), measurement="ccp_shift"), fmt="table")],
+        "Per shift and CCP, from the `ccp_shift` records.",
+        transformations=[*merge_organize({}),
+                         {"id": "sortBy", "options": {"sort": [{"field": "shift_date",
+                                                                "desc": True}]}}]), 24, 8)
+    variables = [
+        var_datasource("influxdb"),
+        var_query("site", "Site", 'SHOW TAG VALUES FROM "ccp" WITH KEY = "site"'),
+        var_query("ccp_kind", "Kind", 'SHOW TAG VALUES FROM "ccp" WITH KEY = "ccp_kind" '
+                  'WHERE "site" =~ /^$site$/'),
+        var_query("ccp", "CCP", 'SHOW TAG VALUES FROM "ccp" WITH KEY = "ccp" '
+                  'WHERE "site" =~ /^$site$/ AND "ccp_kind" =~ /^$ccp_kind$/'),
+    ]
+    return dashboard("lineside-ccp", "lineside · Critical control points",
+                     "HACCP critical control points: deviations, loss of monitoring, "
+                     "monitored values, shift records.", variables, L, links=LINKS)
+
+
 BOARDS = {"plant-overview.json": plant_overview, "machine.json": machine_drilldown,
-          "agent-health.json": agent_health}
+          "agent-health.json": agent_health, "ccp.json": ccp_board}
 
 
 def render() -> dict[str, str]:

@@ -10,8 +10,10 @@ the same script, staggered by 5 s per CCP so that events never coincide:
 - 6 s later: a sensor drop-out (NaN) for `monitoring_interval_s` + 6 s (a loss of
   monitoring);
 
-and repeats every `period_s` (default 300 s). NaN is what a PLC shows for a broken
-sensor wire; the engine takes it as no sample. `truth_deviations` gives what the
+and repeats every `period_s` (300 s, or the next whole minute above what the script
+needs: a cold room with a 15 min minimum plays every 31 min). NaN is what a PLC shows
+for a broken sensor wire; the engine takes it as no sample. An integer register cannot
+hold NaN, so a CCP read from one has no drop-out. `truth_deviations` gives what the
 engine must find for CCPs that apply always (those of the machine's state need the
 per-second machine truth: `CcpTruth`).
 """
@@ -55,7 +57,26 @@ def _beyond(c: Ccp) -> float:
     return cr.max + MARGIN if cr.max is not None else float(cr.min or 0.0) - MARGIN
 
 
-def script(ccps: Sequence[Ccp], origin: int, period_s: int = 300) -> list[Window]:
+def integer_ccps(cfg: Any) -> frozenset[str]:
+    """CCPs whose signal is an integer register (no NaN: no drop-out in the script)."""
+    specs = {f"{m.id}.{n}": s for ln in cfg.lines for st in ln.stages for m in st.machines
+             for n, s in m.signals.items()}
+    out = set()
+    for c in cfg.ccps:
+        t = str(getattr(specs.get(f"{c.machine}.{c.signal}"), "type", "") or "")
+        if t and not t.startswith("float"):
+            out.add(c.id)
+    return frozenset(out)
+
+
+def period_for(ccps: Sequence[Ccp], no_dropout: frozenset[str] = frozenset()) -> int:
+    """300 s, or the next whole minute above the longest CCP script."""
+    need = max((w.end for w in script(ccps, 0, None, no_dropout)), default=0)
+    return max(300, (need // 60 + 1) * 60)
+
+
+def script(ccps: Sequence[Ccp], origin: int, period_s: int | None = 300,
+           no_dropout: frozenset[str] = frozenset()) -> list[Window]:
     """One period of the script (windows relative to `origin`)."""
     out: list[Window] = []
     for i, c in enumerate(ccps):
@@ -67,9 +88,10 @@ def script(ccps: Sequence[Ccp], origin: int, period_s: int = 300) -> list[Window
         if short_s >= 2:
             out.append(Window(c.id, "short", t, t + short_s))
             t += short_s + GAP_S
-        drop_s = math.ceil(c.monitoring_interval_s) + 6
-        out.append(Window(c.id, "dropout", t, t + drop_s))
-        if t + drop_s - origin > period_s:
+        drop_s = 0 if c.id in no_dropout else math.ceil(c.monitoring_interval_s) + 6
+        if drop_s:
+            out.append(Window(c.id, "dropout", t, t + drop_s))
+        if period_s is not None and t + drop_s - origin > period_s:
             raise ValueError(f"CCP {c.id}: the script needs more than {period_s} s")
     return out
 
@@ -77,11 +99,12 @@ def script(ccps: Sequence[Ccp], origin: int, period_s: int = 300) -> list[Window
 class CcpScript:
     """Values of the CCP signals at any instant (pure)."""
 
-    def __init__(self, ccps: Sequence[Ccp], origin: float, period_s: int = 300) -> None:
+    def __init__(self, ccps: Sequence[Ccp], origin: float,
+                 no_dropout: frozenset[str] = frozenset()) -> None:
         self.ccps = list(ccps)
         self.origin = int(origin)
-        self.period_s = period_s
-        self.windows = script(self.ccps, 0, period_s)
+        self.period_s = period_for(self.ccps, no_dropout)
+        self.windows = script(self.ccps, 0, self.period_s, no_dropout)
         self.keys = {f"{c.machine}.{c.signal}": c for c in self.ccps}
 
     def at(self, c: Ccp, t: float) -> tuple[str | None, float]:
@@ -109,13 +132,14 @@ class TruthDeviation:
 
 
 def truth_deviations(ccps: Sequence[Ccp], origin: int, t0: float, t1: float,
-                     period_s: int = 300) -> list[TruthDeviation]:
+                     no_dropout: frozenset[str] = frozenset()) -> list[TruthDeviation]:
     """Deviations of always-applying CCPs whose whole span lies in [t0, t1)."""
     out: list[TruthDeviation] = []
+    period_s = period_for(ccps, no_dropout)
     k = math.floor((t0 - origin) / period_s) - 1
     while origin + k * period_s < t1:
         base = origin + k * period_s
-        for w in script(ccps, base, period_s):
+        for w in script(ccps, base, period_s, no_dropout):
             c = next(c for c in ccps if c.id == w.ccp)
             if c.applies != "always":
                 continue

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from lineside.agent.config.models import LinesideConfig
 from lineside.agent.config.plant import Line, Machine, Stage
 from lineside.agent.simulator.calendar import CalendarIndex
-from lineside.agent.simulator.ccp import CcpScript
+from lineside.agent.simulator.ccp import CcpScript, integer_ccps
 from lineside.agent.simulator.codes import (
     MACHINERY_MODE,
     MACHINERY_STATE,
@@ -403,7 +403,8 @@ class Factory:
         self.cfg, self.seed, self.start_ts = cfg, seed, float(start_ts)
         # CCP signals play a script (simulator/ccp.py) from this origin
         self.ccp = (CcpScript(cfg.ccps, math.floor(start_ts if ccp_origin is None
-                                                   else ccp_origin)) if cfg.ccps else None)
+                                                   else ccp_origin), integer_ccps(cfg))
+                    if cfg.ccps else None)
         # Machines start `warmup_s` earlier, unobserved, so that at `start_ts` they are
         # spread over their states (not all producing in lockstep) and processes are warm.
         t_init = self.start_ts - warmup_s
