@@ -229,3 +229,39 @@ def test_unclean_stop_runs_quick_check(tmp_path: Path, monkeypatch: pytest.Monke
         f.write(b"\xff" * 40_000)
     q2 = DiskQueue(path)
     assert len(q2.quarantined) == 1 and q2.queue_points == 0
+
+
+def test_engine_state_is_committed_with_its_points(tmp_path: Path) -> None:
+    """The snapshot rides in the points' transaction: read back after a reopen (or a kill,
+    tests/e2e/test_restarts.py), it has seen every queued point."""
+    q = DiskQueue(tmp_path / "q.db", name="q")
+    assert q.read_state() is None
+    q.put(["oee,level=site run_s=1 1"], (1, b'{"now": 1}'))
+    q.put([], (2, b'{"now": 2}'))  # the state alone (housekeeping)
+    q.close()
+    q = DiskQueue(tmp_path / "q.db", name="q")
+    try:
+        assert q.read_state() == (2, b'{"now": 2}') and q.queue_points == 1
+    finally:
+        q.close()
+
+
+def test_newest_state_of_several_sinks_wins(tmp_path: Path) -> None:
+    from lineside.agent.sinks import SinkSet
+    from lineside.agent.sinks.config import LocalSink
+    from lineside.points import Point
+
+    cfgs = [LocalSink(type="local", id="a"), LocalSink(type="local", id="b")]
+    s = SinkSet(cfgs, tmp_path)
+    s.enqueue([Point("oee", {"level": "site"}, {"run_s": 1.0}, 10**9)], state=b"one")
+    s.sinks["b"].queue.put([], (99, b"newest"))  # a kill between two queues' commits
+    s.sinks["a"].queue.close()
+    s.sinks["b"].queue.close()
+    s2 = SinkSet(cfgs, tmp_path)
+    try:
+        assert s2.load_state() == b"newest"
+        s2.enqueue([], state=b"next")  # numbering goes on above every queue's
+        assert s2.sinks["a"].queue.read_state() == (100, b"next")
+    finally:
+        for sk in s2.sinks.values():
+            sk.queue.close()

@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import signal
 import time
 from collections.abc import Callable, Sequence
@@ -46,7 +45,8 @@ from lineside.samples import Sample
 
 log = logging.getLogger("lineside.agent")
 
-SNAPSHOT_FILE = "engine-state.json"
+SNAPSHOT_FILE = "engine-state.json"  # before issue 14: read once, never written
+_CLOSES = frozenset(("oee", "oee_shift"))
 CHAIN_FILE = "haccp-chain.db"
 FUTURE_TOLERANCE_S = 1.0  # a sample stamped later than this ahead of the wall clock
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -127,7 +127,13 @@ class Agent:
             chained = any(is_record(p) for p in points)
             if chained:  # HACCP records: linked (durably) before they are queued
                 points = self._chain_store().link(points)
-            self.sinks.enqueue(points)
+            # The engine state goes in the same transaction as points that close a bucket
+            # or shift (or chain records): a kill never leaves queued points newer than the
+            # state a restart resumes from (docs/delivery.md).
+            state = None
+            if chained or any(p.measurement in _CLOSES for p in points):
+                state = json.dumps(self.engine.snapshot()).encode()
+            self.sinks.enqueue(points, state=state)
             if chained:
                 self._chain_store().mark_enqueued()
                 # the engine state that produced them, so a restart does not redo them
@@ -167,10 +173,10 @@ class Agent:
         Path(cfg.state_dir).mkdir(parents=True, exist_ok=True)
         now = self.clock()
         self.started_ts = now
-        self.engine = Engine(cfg, now, snapshot=self._load_snapshot())
         # identity: the bureau uplink stamps enterprise id and region on what it carries
         self.sinks = SinkSet(cfg.sinks, Path(cfg.state_dir),
                              identity=(cfg.site.enterprise_id, cfg.site.region))
+        self.engine = Engine(cfg, now, snapshot=self._load_snapshot())
         self._sink_task = asyncio.create_task(self.sinks.run(), name="sinks")
         if cfg.ccps or (Path(cfg.state_dir) / CHAIN_FILE).exists():
             self._chain_store()  # re-queues records a kill left linked but not queued
@@ -381,8 +387,19 @@ class Agent:
         return Path(self.cfg.state_dir) / SNAPSHOT_FILE
 
     def _load_snapshot(self) -> dict[str, Any] | None:
+        """The engine state committed with the queued points (the queues' newest); the
+        file of older versions only when no queue holds one."""
+        if not self.options.restore_snapshot:
+            return None
+        data = self.sinks.load_state()
+        if data is not None:
+            try:
+                return json.loads(data)
+            except ValueError as e:
+                log.error("engine snapshot in the queue unreadable (%s); starting fresh", e)
+                return None
         p = self._snapshot_path()
-        if not self.options.restore_snapshot or not p.exists():
+        if not p.exists():
             return None
         try:
             return json.loads(p.read_text())
@@ -395,13 +412,11 @@ class Agent:
             return None
 
     def _save_snapshot(self) -> None:
-        p = self._snapshot_path()
-        tmp = p.with_suffix(".tmp")
+        """The engine state alone (housekeeping, shutdown), committed in every queue."""
         try:
-            tmp.write_text(json.dumps(self.engine.snapshot()))
-            os.replace(tmp, p)
-        except OSError as e:
-            log.error("cannot write engine snapshot %s: %s", p, e)
+            self.sinks.enqueue([], state=json.dumps(self.engine.snapshot()).encode())
+        except Exception as e:  # the queue logs its disk trouble; the state follows later
+            log.error("cannot save the engine snapshot: %s", e)
 
     # -- run until a signal ------------------------------------------------------------
     async def run_forever(self, duration_s: float | None = None,

@@ -1,7 +1,9 @@
 """Durable delivery of points: a disk queue per sink and an InfluxDB writer per sink.
 
     sinks = SinkSet(cfg.sinks, state_dir)   # no sinks configured -> one local sink
-    sinks.enqueue(points)                   # durable (per fsync policy) before it returns
+    sinks.enqueue(points, state=snap)       # durable (per fsync policy) before it returns;
+                                            # the engine snapshot in the same transaction
+    sinks.load_state()                      # the newest snapshot committed (bytes) or None
     task = asyncio.create_task(sinks.run()) # delivery loops; cancel to stop
     await sinks.flush(timeout_s)            # try to drain within the deadline
     await sinks.close()
@@ -49,11 +51,28 @@ class SinkSet:
             self.sinks[c.id] = Sink(c, self.state_dir)
         self.identity = identity
         self._allowed = _uplink_filter() if any(c.role == "bureau" for c in cfgs) else None
+        states = [st for s in self.sinks.values() if (st := s.queue.read_state())]
+        self._state_seq = max((seq for seq, _ in states), default=0)
 
-    def enqueue(self, points: Sequence[Point]) -> None:
-        """Serialize once and append to every sink's queue (bureau: allowed points only)."""
-        if not points:
+    def load_state(self) -> bytes | None:
+        """The newest engine snapshot committed with points in any queue.
+
+        Every queue gets the snapshot with its points; a kill between two queues'
+        commits (microseconds) leaves the later one behind: the newest state wins, so no
+        bucket is closed twice (the lagging sink misses that one enqueue).
+        """
+        states = [st for s in self.sinks.values() if (st := s.queue.read_state())]
+        return max(states)[1] if states else None
+
+    def enqueue(self, points: Sequence[Point], state: bytes | None = None) -> None:
+        """Serialize once and append to every sink's queue (bureau: allowed points only),
+        with `state` (the engine snapshot after these points) in the same transaction."""
+        if not points and state is None:
             return
+        st: tuple[int, bytes] | None = None
+        if state is not None:
+            self._state_seq += 1
+            st = (self._state_seq, state)
         lines: list[str] | None = None
         errors: list[BaseException] = []
         for s in self.sinks.values():
@@ -65,11 +84,11 @@ class SinkSet:
                         from lineside.agent.sinks.uplink import tag_for_uplink
 
                         sel = [tag_for_uplink(p, *self.identity) for p in sel]
-                    s.queue.put(to_lines(sel))
+                    s.queue.put(to_lines(sel), st)
                 else:
                     if lines is None:
                         lines = to_lines(points)
-                    s.queue.put(lines)
+                    s.queue.put(lines, st)
             except Exception as e:  # one sink's disk trouble must not starve the others
                 log.exception("sink %s: enqueue failed", s.id)
                 errors.append(e)

@@ -4,6 +4,11 @@ Layout (format version 1, see docs/delivery.md):
 
     chunks(id INTEGER PRIMARY KEY AUTOINCREMENT, n INTEGER, nbytes INTEGER, data BLOB)
     meta(k TEXT PRIMARY KEY, v INTEGER)     -- 'format' = 1, 'head_offset'
+    state(k TEXT PRIMARY KEY, seq INTEGER, data BLOB)  -- 'engine': the engine snapshot
+
+The engine snapshot is written in the same transaction as the points it goes with
+(`put(lines, state=(seq, data))`): after a kill, the state read back has seen every
+point in the queue, so a restarted engine never closes a queued bucket a second time.
 
 One enqueue call = one transaction that appends one or more chunks (≤ CHUNK_LINES lines,
 UTF-8, '\n'-joined). Rows are cheap to insert and already joined for the HTTP body, which
@@ -128,6 +133,11 @@ class DiskQueue:
         self.generation = 0
         self._ckpt_db: sqlite3.Connection | None = None
         self._ckpt_gen = -1
+        # The checkpointer runs in a worker thread that a stop does not wait for: this
+        # lock and flag keep it from reopening its connection after close(), which
+        # left the -wal file behind (SQLite removes it when the last connection closes).
+        self._ckpt_lock = threading.Lock()
+        self._closed = False
         self._db: sqlite3.Connection
         self._open_or_recover()
 
@@ -147,6 +157,8 @@ class DiskQueue:
             " n INTEGER NOT NULL, nbytes INTEGER NOT NULL, data BLOB NOT NULL)"
         )
         db.execute("CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL)")
+        db.execute("CREATE TABLE IF NOT EXISTS state(k TEXT PRIMARY KEY, seq INTEGER NOT NULL,"
+                   " data BLOB NOT NULL)")
         row = db.execute("SELECT v FROM meta WHERE k='format'").fetchone()
         if row is None:
             db.execute("INSERT INTO meta VALUES('format', ?)", (FORMAT_VERSION,))
@@ -240,9 +252,13 @@ class DiskQueue:
         self.generation += 1  # positions of batches read from the old file are void
 
     # -- writing ------------------------------------------------------------------
-    def put(self, lines: Sequence[str]) -> int:
-        """Append lines durably (per fsync policy) in one transaction; returns count."""
-        if not lines:
+    def put(self, lines: Sequence[str], state: tuple[int, bytes] | None = None) -> int:
+        """Append lines durably (per fsync policy) in one transaction; returns count.
+
+        `state` = (sequence number, engine snapshot) is committed in that same
+        transaction (also with no lines: the state alone).
+        """
+        if not lines and state is None:
             return 0
         rows: list[tuple[int, int, bytes]] = []
         i, n = 0, len(lines)
@@ -256,15 +272,16 @@ class DiskQueue:
             i = j
         with self._lock:
             try:
-                self._put_rows(rows)
+                self._put_rows(rows, state)
             except sqlite3.DatabaseError as e:
                 if not is_corruption(e):
                     raise
                 self._recover_runtime(e)
-                self._put_rows(rows)
+                self._put_rows(rows, state)
         return n
 
-    def _put_rows(self, rows: list[tuple[int, int, bytes]]) -> None:
+    def _put_rows(self, rows: list[tuple[int, int, bytes]],
+                  state: tuple[int, bytes] | None = None) -> None:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -273,11 +290,14 @@ class DiskQueue:
             for r in rows:
                 cur.execute("INSERT INTO chunks(n, nbytes, data) VALUES(?,?,?)", r)
                 ids.append(cur.lastrowid)
+            if state is not None:
+                cur.execute("INSERT OR REPLACE INTO state VALUES('engine', ?, ?)", state)
             added_b = sum(r[1] for r in rows)
             dropped = self._drop_for(added_b) if self._bytes + added_b > self.max_bytes else None
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):  # a failed COMMIT may have ended it
+                db.execute("ROLLBACK")
             raise
         for cid, r in zip(ids, rows, strict=True):
             self._index[cid] = (r[0], r[1])
@@ -325,6 +345,12 @@ class DiskQueue:
         log.warning("queue %s full (max %d bytes): dropped %d oldest points (%s)",
                     self.name, self.max_bytes, sum(counts.values()),
                     ", ".join(f"{m}={c}" for m, c in counts.most_common(5)))
+
+    def read_state(self) -> tuple[int, bytes] | None:
+        """The engine snapshot last committed with this queue's points: (seq, data)."""
+        with self._lock:
+            row = self._db.execute("SELECT seq, data FROM state WHERE k='engine'").fetchone()
+        return (int(row[0]), bytes(row[1])) if row else None
 
     # -- reading and acknowledging ---------------------------------------------------
     def peek(self, max_points: int, after: Position | None = None) -> Batch:
@@ -460,6 +486,11 @@ class DiskQueue:
         Runs on a second connection without the queue lock: a PASSIVE checkpoint never
         blocks the enqueue path (WAL writers append while it copies and syncs).
         """
+        with self._ckpt_lock:
+            if not self._closed:
+                self._checkpoint()
+
+    def _checkpoint(self) -> None:
         try:
             if self._ckpt_db is None or self._ckpt_gen != self.generation:
                 if self._ckpt_db is not None:
@@ -481,11 +512,13 @@ class DiskQueue:
         return self._bytes
 
     def close(self) -> None:
-        with self._lock:
+        with self._ckpt_lock:
+            self._closed = True
             if self._ckpt_db is not None:
                 with contextlib.suppress(sqlite3.Error):
                     self._ckpt_db.close()
                 self._ckpt_db = None
+        with self._lock:
             with contextlib.suppress(sqlite3.Error):
                 self._db.execute("INSERT OR REPLACE INTO meta VALUES('clean', 1)")
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
