@@ -162,7 +162,7 @@ async def test_values_move_with_the_clock(demo_cfg, tmp_path) -> None:
             client.close()
         assert sim.updates >= 8
     truth = load_truth(truth_file)
-    assert truth.n >= 80 and len(truth.machines) == 24
+    assert truth.n >= 80 and len(truth.machines) == 26
     made = sum(mt.good[-1] - mt.good[0] for mt in truth.machines.values())
     assert made > 100
     assert first != second or truth.machines["L1-cut1"].good[-1] == truth.machines[
@@ -178,7 +178,7 @@ def test_simulate_command_runs_and_records(tmp_path) -> None:
          "--truth", str(truth_file), "--duration", "1.5"],
         capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
-    assert "24 machines" in p.stdout and "stopped after" in p.stdout
+    assert "26 machines" in p.stdout and "stopped after" in p.stdout
     assert time.monotonic() - t0 < 30
     assert load_truth(truth_file).n >= 2
 

@@ -137,7 +137,7 @@ def test_demo_day_oee_is_plausible(demo_cfg, demo_day) -> None:
                  if "reject" not in m.signals and "total" not in m.signals}
     assert uncounted == {"L1-wash1", "L2-mix1", "L3-vwash1", "L3-mix1", "L4-thaw1", "L4-wash1"}
     r = truth_oee(truth, demo_cfg, DAY0, DAY0 + 86400)
-    assert len(r) == 24
+    assert len(r) == 26
     for mid, m in r.items():
         assert m["planned_busy_s"] > 0.8 * 86400 - 1200 - 4 * 3600, mid
         assert 0.45 < m["availability"] < 0.95, (mid, m)

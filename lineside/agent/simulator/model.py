@@ -12,6 +12,7 @@ was stepped. `recorders` receive the ground truth once per whole second.
 
 from __future__ import annotations
 
+import collections
 import heapq
 import math
 import random
@@ -83,7 +84,15 @@ class MachineSim:
         # a reject nobody can see would make the truth unrecoverable from the signals.
         sig = set(m.signals)
         self.reject_p = prof.reject_p if ("reject" in sig or {"good", "total"} <= sig) else 0.0
-        self.has_auto_signal = "auto_mode" in m.signals and m.automation == "automatic"
+        # Manual spells exist where a signal can show them: an auto_mode bit, or a PackML
+        # UnitMode (3 Manual; OPC 40001 MachineryOperationMode has no manual value).
+        self.unit_mode = "mode" in sig and m.state.map in ("packml", "signals")
+        self.has_auto_signal = m.automation == "automatic" and (
+            "auto_mode" in sig or self.unit_mode)
+        # good and total without reject: the PLC computes good = total - reject and counts
+        # a reject at once, the unit into total a second later, so good dips meanwhile.
+        self.computed_good = {"good", "total"} <= sig and "reject" not in sig
+        self.rej_times: collections.deque[float] = collections.deque()
         self.auto = m.automation == "automatic"
         self.products = sorted(m.products)
         self.product_i = 0
@@ -163,7 +172,15 @@ class MachineSim:
             return
         self.seg_done += n
         p, rnd = self.reject_p, self.rng_units.random
-        rej = sum(1 for _ in range(n) if rnd() < p)
+        if self.computed_good:  # when each reject was made: unit j at t0 + (j - frac) / rate
+            first = self.seg_done - n + 1
+            rej = 0
+            for j in range(first, first + n):
+                if rnd() < p:
+                    rej += 1
+                    self.rej_times.append(self.seg_t0 + (j - self.seg_frac) / self.seg_rate)
+        else:
+            rej = sum(1 for _ in range(n) if rnd() < p)
         self.reject += rej
         self.good += n - rej
 
@@ -322,9 +339,15 @@ class MachineSim:
         return TruthRow(self.cfg.id, self.state, self.auto, self.good, self.reject,
                         self.product, self.fault_code)
 
-    def counter(self, role: str) -> int:
+    def counter(self, role: str, t: float | None = None) -> int:
         n = {"good": self.good, "reject": self.reject,
              "total": self.good + self.reject}[role]
+        if self.computed_good and t is not None and role != "reject":
+            # rejects of the last second are not in total yet: good = total - reject dips
+            rt = self.rej_times
+            while rt and rt[0] <= t - 1.0:
+                rt.popleft()
+            n -= sum(1 for x in rt if x <= t)
         return (self.counter_base[role] + n) % self.counter_span[role]
 
     def signal_value(self, name: str, spec: Any, t: float) -> Value:
@@ -346,11 +369,16 @@ class MachineSim:
         if name == "mode":
             if m.state.map == "machinery":
                 return MACHINERY_MODE.get(st, MACHINERY_MODE["production"])
-            return UNIT_MODE.get(st, UNIT_MODE["production"])
+            return UNIT_MODE.get(st, UNIT_MODE["production" if self.auto else "manual"])
         if name == "program":
             return WS_PROG.get(st, WS_PROG["production"])
         if name in ("good", "reject", "total"):
-            return self.counter(name)
+            v = self.counter(name, t)
+            if str(getattr(spec, "type", "")).startswith("int"):  # signed register:
+                span = self.counter_span[name]  # the two's complement, as a PLC shows it
+                if v >= span >> 1:
+                    v -= span
+            return v
         if name == "product":
             return self.product
         return self._process_value(name, spec, t)

@@ -155,8 +155,9 @@ def truth_oee(truth: Truth, cfg: LinesideConfig, start_ts: float,
       `metrics.planned_states`; otherwise planned busy; run = planned busy and producing;
     - counts: good/reject made during scheduled seconds; ideal time per unit from the
       product running that second (`products` table) else the machine's ideal cycle;
-    - auto run: producing while automatic (auto_mode where the machine has one, else
-      all its producing time when declared automatic, none for manual/mechanized).
+    - auto run: producing while automatic (auto_mode or a PackML UnitMode where the
+      machine has one, else all its producing time when declared automatic, none for
+      manual/mechanized).
     Ratios with a zero denominator are None (absent).
     """
     tz = ZoneInfo(cfg.site.timezone)
@@ -175,7 +176,9 @@ def truth_oee(truth: Truth, cfg: LinesideConfig, start_ts: float,
                 mt = truth.machines.get(m.id)
                 if mt is None:
                     continue
-                auto_signal = "auto_mode" in m.signals
+                # auto_mode, or a PackML UnitMode that can show Manual (docs/engine.md, Modes)
+                auto_signal = "auto_mode" in m.signals or (
+                    "mode" in m.signals and m.state.map in ("packml", "signals"))
                 run = pbt = auto_run = 0
                 good = rej = 0
                 ideal_s = ideal_good_s = 0.0
