@@ -38,6 +38,8 @@ SUMMARY_FIELDS = ("span_s", "applicable_s", "monitored_s", "within_s", "warning_
                   "excursion_s", "deviation_s", None, "lost_s", "value_s", "deviations",
                   "losses")
 COUNT_SLOTS = (DEVS, LOSSES)
+# What the bureau may receive per enterprise and CCP kind: counts and durations.
+BUREAU_FIELDS = ("deviations", "deviation_s", "losses", "lost_s", "monitored_s")
 APPLIES_WHILE = frozenset(("producing", "unknown"))
 
 # Status a CCP can be in (metrics, demo view, `lineside haccp`).
@@ -387,9 +389,18 @@ class CcpSet:
     """Every configured CCP; the engine calls `step` after its own work on each input."""
 
     def __init__(self, ccps: Iterable[Ccp], machine_tags: dict[str, dict[str, str]],
-                 timeline: Timeline, bucket_s: int, start: float) -> None:
+                 timeline: Timeline, bucket_s: int, start: float,
+                 bureau_tags: dict[str, str] | None = None) -> None:
         self.monitors = [Monitor(c, machine_tags[c.machine], timeline, bucket_s, start)
                          for c in ccps]
+        # The bureau's aggregate per CCP kind and bucket (`ccp_bureau`): written once
+        # every CCP of the kind has written that bucket. No value, no machine: counts
+        # and durations only (docs/bureau.md).
+        self.bureau_tags = bureau_tags or {}
+        self.kind_n: dict[str, int] = {}
+        for m in self.monitors:
+            self.kind_n[m.cfg.kind] = self.kind_n.get(m.cfg.kind, 0) + 1
+        self.partial: dict[str, list[float]] = {}  # "<bucket ts_ns>/<kind>" -> sums
         self.by_key: dict[str, list[Monitor]] = {}
         self.by_machine: dict[str, list[Monitor]] = {}
         for m in self.monitors:
@@ -444,7 +455,27 @@ class CcpSet:
         self._settle(touched, out)
         for m in self.monitors:
             m.advance(max(horizon, m.t), out)
+            k0 = len(out)
             m.emit_closed(out)
+            for p in out[k0:]:
+                if p.measurement == "ccp":
+                    self._bureau(p, out)
+
+    def _bureau(self, p: Point, out: list[Point]) -> None:
+        kind = p.tags["ccp_kind"]
+        key = f"{p.ts_ns}/{kind}"
+        acc = self.partial.setdefault(key, [0.0] * (len(BUREAU_FIELDS) + 1))
+        acc[0] += 1
+        for i, f in enumerate(BUREAU_FIELDS):
+            acc[i + 1] += p.fields[f]
+        if acc[0] >= self.kind_n[kind]:
+            del self.partial[key]
+            fields: dict[str, Any] = {"ccps": int(acc[0])}
+            for i, f in enumerate(BUREAU_FIELDS):
+                fields[f] = int(acc[i + 1]) if f in ("deviations", "losses") else round(
+                    acc[i + 1], 6)
+            out.append(Point("ccp_bureau", {**self.bureau_tags, "ccp_kind": kind,
+                                            "level": "ccp_kind"}, fields, p.ts_ns))
 
     @staticmethod
     def _settle(touched: dict[int, Monitor], out: list[Point]) -> None:
@@ -454,12 +485,14 @@ class CcpSet:
 
     def dump(self) -> dict[str, Any]:
         return {"monitors": {m.cfg.id: m.dump() for m in self.monitors},
-                "held": [list(h) for h in self.held]}
+                "held": [list(h) for h in self.held], "partial": self.partial}
 
     def load(self, d: dict[str, Any]) -> None:
         known = d.get("monitors", {})
         for m in self.monitors:
             if m.cfg.id in known:
                 m.load(known[m.cfg.id])
+        self.partial = {k: list(v) for k, v in d.get("partial", {}).items()
+                        if k.split("/", 1)[1] in self.kind_n}
         self.held = [(float(h[0]), str(h[1]), h[2], h[3]) for h in d.get("held", [])
                      if str(h[1]) in self.by_key or (h[1] == "" and h[2] in self.machines)]

@@ -368,7 +368,10 @@ class Engine:
         self._seg_start = start_ts
         # Critical control points (docs/haccp.md): fed after the machines, see _ccp_step.
         self._ccp = CcpSet(cfg.ccps, {m.id: m.tags for m in self._machines}, self.timeline,
-                           self.bucket_s, start_ts) if cfg.ccps else None
+                           self.bucket_s, start_ts,
+                           {"region": site.region, "enterprise": site.enterprise_id,
+                            "site": site.site_id, "gateway": self._gateway}
+                           ) if cfg.ccps else None
         if snapshot is not None:
             self._restore(snapshot)
         if self._ccp is not None:

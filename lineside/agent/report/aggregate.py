@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 from lineside.agent.engine import rollup
 from lineside.agent.report.model import (
+    CCP_SUMS,
     DEFAULT_TARGET,
     STAGE_KINDS,
     DistrictFigures,
@@ -88,6 +89,7 @@ class _Acc:
     counted_pbt: float = 0.0
     ideal_good_s: float = 0.0
     good_count: float = 0.0
+    ccp: dict[str, list[float]] = field(default_factory=dict)  # kind -> CCP_SUMS
 
 
 def _accumulate(rows: Iterable[Row]) -> tuple[dict[str, _Acc], int]:
@@ -110,6 +112,10 @@ def _accumulate(rows: Iterable[Row]) -> tuple[dict[str, _Acc], int]:
                 r.v("line_planned_busy_s"), r.v("auto_run_s"), r.v("run_s")))
             a.dig_sum += r.v("digitized_sum")
             a.dig_n += r.v("digitized_n")
+        elif r.measurement == "ccp_bureau":
+            acc = a.ccp.setdefault(r.tags.get("ccp_kind", ""), [0.0] * len(CCP_SUMS))
+            for i, f in enumerate(CCP_SUMS):
+                acc[i] += r.v(f)
         elif r.measurement == "oee":
             a.line_pbt[line] += r.v("planned_busy_s")
             a.counted_pbt += r.v("counted_planned_busy_s")
@@ -169,6 +175,7 @@ def _figures(reg: Registered, status_if_seen: str, a: _Acc | None,
         kinds=kinds, lines=line_figs,
         meets_target=None if rate is None else rate >= target - _EPS,
         flags=tuple(flags),
+        ccp={k: (v[0], v[1], v[2], v[3]) for k, v in sorted(a.ccp.items())},
     )
 
 

@@ -11,7 +11,7 @@ from html import escape
 
 from lineside.agent.report.labels import KIND_ZH, en, zh
 from lineside.agent.report.model import EnterpriseFigures, Report
-from lineside.agent.report.render import pct, pp
+from lineside.agent.report.render import ccp_cell, pct, pp
 
 # Latin faces first (they hold no CJK, so Chinese falls through to the next entry), then
 # Simplified Chinese faces for each platform: macOS/iOS, Windows, Linux (Debian's
@@ -195,7 +195,8 @@ def to_html(r: Report) -> str:
             f"<tr><td>{escape(_ename(e))}{flag}<br><span class='en'>{escape(e.id)}</span>"
             f"</td><td>{escape(e.region)}</td><td>{pct(e.automation_rate)}</td>"
             f"<td>{pp(e.trend)}</td><td class='{cls}'>{escape(meets)}</td>"
-            f"<td>{pct(e.digitized, 0)}</td><td>{pct(e.oee)}</td></tr>")
+            f"<td>{pct(e.digitized, 0)}</td><td>{pct(e.oee)}</td>"
+            f"<td>{escape(ccp_cell(e))}</td></tr>")
     hb_items = "".join(
         f"<li><b>{escape(KIND_ZH.get(h.kind, h.kind))} {escape(h.kind)}</b>: "
         f"{len(h.below_target)} {escape(zh('below'))} / {escape(en('below'))}"
@@ -224,7 +225,7 @@ def to_html(r: Report) -> str:
 {_h('enterprise')}
 <div class="box"><table><thead><tr>{_th('enterprise')}{_th('region')}
 {_th('automation_rate')}{_th('trend')}{_th('meets')}{_th('digitized')}{_th('oee')}
-</tr></thead><tbody>{''.join(rows)}</tbody></table></div>
+{_th('ccp')}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>
 {_h('holdbacks')}
 <ul>{hb_items}</ul>
 {_h('flags')}

@@ -20,6 +20,7 @@ L: dict[str, tuple[str, str]] = {
     "automation_rate": ("自动化率", "Automation rate"),
     "digitized": ("数字化覆盖率", "Digitized"),
     "oee": ("设备综合效率", "OEE"),
+    "ccp": ("关键控制点偏差", "CCP deviations · minutes · lost monitoring"),
     "trend": ("环比", "Trend"),
     "meets": ("达标", "Meets 60%"),
     "yes": ("达标", "yes"),

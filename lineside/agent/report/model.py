@@ -156,6 +156,10 @@ class LineFigures:
     site: str = ""
 
 
+# What the bureau gets of an enterprise's CCPs, per CCP kind (sums of `ccp_bureau`).
+CCP_SUMS = ("deviations", "deviation_s", "losses", "lost_s")
+
+
 @dataclass(frozen=True, slots=True)
 class EnterpriseFigures:
     id: str
@@ -175,12 +179,18 @@ class EnterpriseFigures:
     previous_oee: float | None = None
     meets_target: bool | None = None
     flags: tuple[str, ...] = ()
+    # CCP kind -> (deviations, deviation_s, losses, lost_s); empty without CCP records
+    ccp: Mapping[str, tuple[float, float, float, float]] = field(default_factory=dict)
 
     @property
     def trend(self) -> float | None:
         if self.automation_rate is None or self.previous_rate is None:
             return None
         return self.automation_rate - self.previous_rate
+
+    def ccp_total(self, i: int) -> float | None:
+        """Sum over CCP kinds of item i (0 deviations, 1 deviation_s, 2 losses, 3 lost_s)."""
+        return sum(v[i] for v in self.ccp.values()) if self.ccp else None
 
 
 @dataclass(frozen=True, slots=True)

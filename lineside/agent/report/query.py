@@ -18,7 +18,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
-from lineside.agent.report.model import Period, Row
+from lineside.agent.report.model import CCP_SUMS, Period, Row
 
 #: Summed per stage: the sums docs/design.md rebuilds every automation figure from.
 AUTOMATION_SUMS = ("auto_ideal_units", "run_ideal_units", "auto_run_s", "run_s",
@@ -57,6 +57,13 @@ def oee_query(p: Period) -> str:
     cols = [f"sum({_q(f)}) AS {_q(f)}" for f in OEE_SUMS]
     return (f"SELECT {', '.join(cols)} FROM \"oee\" WHERE \"level\" = 'line' AND "
             f"{time_filter(p)} GROUP BY {', '.join(_q(t) for t in OEE_GROUP)}")
+
+
+def ccp_query(p: Period) -> str:
+    """CCP deviation counts and minutes per enterprise and CCP kind (docs/haccp.md)."""
+    cols = [f"sum({_q(f)}) AS {_q(f)}" for f in CCP_SUMS]
+    return (f"SELECT {', '.join(cols)} FROM \"ccp_bureau\" WHERE \"level\" = 'ccp_kind' "
+            f"AND {time_filter(p)} GROUP BY \"enterprise\", \"region\", \"ccp_kind\"")
 
 
 class QueryError(RuntimeError):
@@ -125,6 +132,7 @@ def fetch(src: Source, statement: str, epoch: str = "s") -> dict:
 
 
 def load_rows(src: Source, period: Period) -> list[Row]:
-    """All rows the report needs for one period (two statements)."""
+    """All rows the report needs for one period (three statements)."""
     return (parse_answer("automation", fetch(src, automation_query(period)))
-            + parse_answer("oee", fetch(src, oee_query(period))))
+            + parse_answer("oee", fetch(src, oee_query(period)))
+            + parse_answer("ccp_bureau", fetch(src, ccp_query(period))))

@@ -60,7 +60,27 @@ def _enterprise(e: EnterpriseFigures) -> dict[str, Any]:
                    "planned_busy_s": _r(lf.planned_busy_s, 3),
                    "stage_kinds": list(lf.kinds)} for lf in e.lines],
         "flags": list(e.flags),
+        # CCP deviations (counts, minutes) beside the rate; null without CCP records
+        "ccp_deviations": _r(e.ccp_total(0), 0),
+        "ccp_deviation_min": _r(_min(e.ccp_total(1)), 3),
+        "ccp_lost_min": _r(_min(e.ccp_total(3)), 3),
+        "ccp_kinds": {k: {"deviations": _r(v[0], 0), "deviation_min": _r(v[1] / 60, 3),
+                          "losses": _r(v[2], 0), "lost_min": _r(v[3] / 60, 3)}
+                      for k, v in e.ccp.items()},
     }
+
+
+def _min(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds / 60
+
+
+def ccp_cell(e: EnterpriseFigures) -> str:
+    """'2 · 14.5 min · lost 3.0 min' (deviations, their minutes, loss of monitoring)."""
+    n = e.ccp_total(0)
+    if n is None:
+        return "—"
+    return (f"{n:.0f} · {(e.ccp_total(1) or 0) / 60:.1f} min · "
+            f"lost {(e.ccp_total(3) or 0) / 60:.1f} min")
 
 
 def to_dict(r: Report) -> dict[str, Any]:
@@ -100,6 +120,7 @@ CSV_COLUMNS = (
     "id", "name", "region", "status", "automation_rate", "previous_rate", "trend",
     "meets_target", "digitized", "oee", "good_count", "planned_busy_s",
 )
+CCP_CSV_COLUMNS = ("ccp_deviations", "ccp_deviation_min", "ccp_lost_min")
 
 
 def to_csv(r: Report) -> str:
@@ -113,7 +134,7 @@ def to_csv(r: Report) -> str:
     buf = io.StringIO()
     w = csvcell.writer(buf)
     put = lambda cells: w.writerow(csvcell.row(cells))  # noqa: E731 (names are untrusted)
-    put([*CSV_COLUMNS, *(f"rate_{k}" for k in kinds)])
+    put([*CSV_COLUMNS, *(f"rate_{k}" for k in kinds), *CCP_CSV_COLUMNS])
 
     def f(x: float | None) -> str:
         return "" if x is None else f"{x:.6f}"
@@ -124,11 +145,13 @@ def to_csv(r: Report) -> str:
             f(e.trend), "" if e.meets_target is None else str(e.meets_target).lower(),
             f(e.digitized), f(e.oee), f"{e.good_count:.0f}", f"{e.planned_busy_s:.0f}",
             *(f(e.kinds[k].rate) if k in e.kinds else "" for k in kinds),
+            "" if e.ccp_total(0) is None else f"{e.ccp_total(0):.0f}",
+            f(_min(e.ccp_total(1))), f(_min(e.ccp_total(3))),
         ])
     d = r.district
     put(["*", "全区 district", "", f"{d.meeting}/{d.reporting} meeting",
                 f(d.mean_rate), f(d.previous_mean_rate), f(d.trend), "", "",
-                f(d.mean_oee), "", "", *("" for _ in kinds)])
+                f(d.mean_oee), "", "", *("" for _ in kinds), "", "", ""])
     return "\ufeff" + buf.getvalue()
 
 
@@ -153,6 +176,7 @@ def print_table(r: Report, console: Any = None) -> None:
     t.add_column(f"达标\n≥{pct(r.target, 0)}", justify="center", overflow="fold")
     t.add_column("数字化\nDigitized", justify="right", no_wrap=True)
     t.add_column("OEE", justify="right", no_wrap=True)
+    t.add_column("关键控制点偏差\nCCP deviations", justify="right", overflow="fold")
     for e in r.enterprises:
         if e.status in ("missing", "no_production", "unregistered"):
             meets = f"[yellow]{status_label(e.status)}[/]"
@@ -164,7 +188,7 @@ def print_table(r: Report, console: Any = None) -> None:
         if e.flags:
             name += " [yellow]⚠[/]"
         t.add_row(name, e.region, pct(e.automation_rate), pp(e.trend), meets,
-                  pct(e.digitized, 0), pct(e.oee))
+                  pct(e.digitized, 0), pct(e.oee), ccp_cell(e))
     con.print(t)
     if kinds:  # a second table, so ten stage kinds never squeeze the main figures
         k = Table(title=both("stage_kinds"), title_justify="left")

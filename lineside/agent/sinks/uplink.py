@@ -2,7 +2,8 @@
 
 The district bureau receives aggregates only (docs/design.md, "Safety and security"): the
 `automation` points (per stage, line and enterprise: the sums the bureau rebuilds the
-rates from) and the line- and site-level `oee` / `oee_shift` points. No machine detail,
+rates from), the line- and site-level `oee` / `oee_shift` points and the `ccp_bureau`
+counts and minutes of CCP deviations per CCP kind. No machine detail,
 no stage OEE, no raw `signal` values, no `machine_state` events, no free text.
 
 The sinks helper calls `allowed_on_uplink` at enqueue time for every point offered to a
@@ -20,7 +21,8 @@ from collections.abc import Mapping
 from lineside.points import FieldValue, Point
 
 #: Measurements that may leave at all.
-UPLINK_MEASUREMENTS: frozenset[str] = frozenset({"automation", "oee", "oee_shift"})
+UPLINK_MEASUREMENTS: frozenset[str] = frozenset({"automation", "oee", "oee_shift",
+                                                  "ccp_bureau"})
 
 #: `level` values of oee/oee_shift points that may leave (no stage, no machine).
 UPLINK_OEE_LEVELS: frozenset[str] = frozenset({"line", "site"})
@@ -37,6 +39,12 @@ UPLINK_TAG_KEYS: frozenset[str] = frozenset({
 UPLINK_AUTOMATION_TAG_KEYS: frozenset[str] = UPLINK_TAG_KEYS | {"stage"}
 #: `level` values of automation points that may leave.
 UPLINK_AUTOMATION_LEVELS: frozenset[str] = frozenset({"stage", "line", "enterprise"})
+
+#: `ccp_kind` leaves on the per-kind CCP aggregates only, with these fields only: counts
+#: and durations, never a temperature, a min or a max (docs/haccp.md, "Bureau").
+UPLINK_CCP_TAG_KEYS: frozenset[str] = UPLINK_TAG_KEYS | {"ccp_kind"}
+CCP_BUREAU_FIELDS: frozenset[str] = frozenset({
+    "ccps", "deviations", "deviation_s", "losses", "lost_s", "monitored_s"})
 
 #: Tags every uplink point must carry so the bureau can tell enterprises apart.
 REQUIRED_UPLINK_TAGS: tuple[str, ...] = ("enterprise", "region")
@@ -56,7 +64,8 @@ def uplink_refusal(point: Point) -> str | None:
     if m not in UPLINK_MEASUREMENTS:
         return f"measurement {m!r} never leaves the factory"
     tags = point.tags
-    allowed = UPLINK_AUTOMATION_TAG_KEYS if m == "automation" else UPLINK_TAG_KEYS
+    allowed = {"automation": UPLINK_AUTOMATION_TAG_KEYS,
+               "ccp_bureau": UPLINK_CCP_TAG_KEYS}.get(m, UPLINK_TAG_KEYS)
     extra = sorted(k for k, v in tags.items() if k not in allowed and v != "")
     if extra:
         return f"{m}: tag(s) {', '.join(extra)} carry detail the bureau must not receive"
@@ -66,6 +75,12 @@ def uplink_refusal(point: Point) -> str | None:
             return f"{m}: level {level!r} is below line level"
         if m == "oee" and (tags.get("shift") or tags.get("shift_date")):
             return "oee: shift tags belong to oee_shift"
+    elif m == "ccp_bureau":
+        if level != "ccp_kind" or not tags.get("ccp_kind"):
+            return "ccp_bureau: only the per-kind aggregate (level ccp_kind) leaves"
+        extra_f = sorted(set(point.fields) - CCP_BUREAU_FIELDS)
+        if extra_f:
+            return f"ccp_bureau: field(s) {', '.join(extra_f)} may not leave"
     elif level not in UPLINK_AUTOMATION_LEVELS:
         return f"automation: level {level!r} is not an aggregate level"
     if not point.fields:
