@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lineside.agent.engine import Engine
-from lineside.agent.engine.replay import SampleLog, add_arguments, read_samples, run
+from lineside.agent.engine.replay import SampleLog, add_arguments, read_samples, replay, run
 from lineside.samples import Quality
 from tests.engine.plant import MON, S, at, cfg, machine, one_machine_line, pick, poll, shift
 
@@ -251,3 +251,28 @@ def test_subscribed_machines_are_not_stale_in_silence_but_unknown_on_bad() -> No
     ev = [(p.fields["state"], p.ts_ns // 10**9 - int(at("06:00"))) for p in
           pick(pts, "machine_state")]
     assert ev == [("producing", 0), ("unknown", 300), ("producing", 360)]
+
+
+def test_replay_counts_with_the_widths_the_live_engine_learned(tmp_path: Path) -> None:
+    # An OPC UA UInt16 counter (no declared type): the agent wrote the width it learned
+    # at connect into the log; the replay counts the wrap as the live engine did:
+    # 65530 -> 4 is a rollover of 10 units at 16 bits (at 32 bits a reset: 4 units).
+    c = cfg([{"id": "L1", "stages": [{"id": "S1", "kind": "packaging", "machines": [
+        {"id": "P1", "automation": "automatic", "ideal_rate": 60, "source": "opc1",
+         "signals": {"running": {"node": "ns=2;s=P1.Run"},
+                     "good": {"node": "ns=2;s=P1.Good"}}}]}]}], ONE_HOUR,
+        devices=[{"id": "opc1", "type": "opcua", "endpoint": "opc.tcp://127.0.0.1:4840",
+                  "mode": "poll"}])
+    samples = [S(k, v, at("06:00") + i * 5) for i, good in enumerate((65_530, 4, 9))
+               for k, v in (("P1.running", True), ("P1.good", good))]
+    log = tmp_path / "samples.jsonl"
+    with SampleLog(log) as w:
+        w.write_widths({"P1.good": 16})
+        w.write(samples)
+    widths: dict[str, int] = {}
+    pts = list(replay(c, read_samples(log, widths), until=at("07:00"), widths=widths))
+    assert widths == {"P1.good": 16}
+    (sh,) = pick(pts, "oee_shift", machine="P1")
+    assert sh.fields["good_count"] == 10 + 5
+    plain = list(replay(c, read_samples(log), until=at("07:00")))
+    assert pick(plain, "oee_shift", machine="P1")[0].fields["good_count"] == 4 + 5

@@ -451,6 +451,8 @@ class Engine:
                     continue
                 k = role - R_GOOD
                 c = m.ctr[k]
+                if iv & c.mask == c.raw and not c.incr:  # unchanged: the common case
+                    continue
                 d = c.step(iv, ts, st)  # docs/engine.md, Counters: never invents units
                 if d and m.mode == ON:
                     acc = m.acc

@@ -6,7 +6,10 @@ string or null) and `q` (quality: 0 good, 1 uncertain, 2 bad):
 
     {"t":1796018400.0,"s":"fry1.state","v":6,"q":0}
 
-Lines starting with `#` are comments; a path ending in `.gz` is gzip-compressed. The
+A line `{"w":{"<signal key>":<bits>,...}}` records counter widths a driver learned (OPC
+UA DataType at connect), written before the samples read with them, so a replay counts
+as the live engine did. Lines starting with `#` are comments; a path ending in `.gz`
+is gzip-compressed. The
 agent appends to the log when `record_samples` is set; `replay` feeds it to a fresh
 engine and writes every point as line protocol, so a corrected config (say, an ideal
 rate) recomputes the history. Points are deterministic: replaying a log twice gives the
@@ -74,6 +77,13 @@ class SampleLog:
         if self._pending >= self._flush_every:
             self.flush()
 
+    def write_widths(self, bits: dict[str, int]) -> None:
+        """Counter widths learned by a driver, for `replay` (module docstring)."""
+        if self._f is None:
+            raise ValueError("sample log is closed")
+        self._f.write(json.dumps({"w": bits}, separators=(",", ":"), sort_keys=True))
+        self._f.write("\n")
+
     def flush(self) -> None:
         if self._f is not None:
             self._f.flush()
@@ -91,22 +101,36 @@ class SampleLog:
         self.close()
 
 
-def read_samples(path: Path | str) -> Iterator[Sample]:
-    """Samples of a log in file order; a torn last line (crash while writing) is skipped."""
+def read_samples(path: Path | str, widths: dict[str, int] | None = None
+                 ) -> Iterator[Sample]:
+    """Samples of a log in file order; a torn last line (crash while writing) is skipped.
+
+    Width records update `widths` (when given) as they are read.
+    """
     with _open_text(Path(path), "r") as f:
         for lineno, line in enumerate(f, 1):
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
             try:
+                if line.startswith('{"w":'):
+                    w = json.loads(line)["w"]
+                    if widths is not None:
+                        widths.update({str(k): int(v) for k, v in w.items()})
+                    continue
                 yield decode(line)
             except (ValueError, KeyError, IndexError, TypeError) as e:
                 print(f"replay: {path}:{lineno}: skipped ({e})", file=sys.stderr)
 
 
 def replay(cfg: Any, samples: Iterable[Sample], until: float | None = None,
-           start: float | None = None, chunk: int = 4096) -> Iterator[Any]:
-    """Points of a sample stream through a fresh engine (generator, bounded memory)."""
+           start: float | None = None, chunk: int = 4096,
+           widths: dict[str, int] | None = None) -> Iterator[Any]:
+    """Points of a sample stream through a fresh engine (generator, bounded memory).
+
+    `widths`: the dict `read_samples` fills with learned counter widths; they reach the
+    engine before the samples read after them.
+    """
     from lineside.agent.engine import Engine
 
     it = iter(samples)
@@ -114,16 +138,24 @@ def replay(cfg: Any, samples: Iterable[Sample], until: float | None = None,
     if first is None:
         return
     eng = Engine(cfg, first.ts if start is None else min(start, first.ts))
+    learned: dict[str, int] = {}
+
+    def feed(buf: list[Sample]) -> list[Any]:
+        if widths and widths != learned:
+            eng.learn_counter_bits(widths)
+            learned.update(widths)
+        return eng.feed(buf)
+
     buf = [first]
     last = first.ts
     for s in it:
         buf.append(s)
         if len(buf) >= chunk:
-            yield from eng.feed(buf)
+            yield from feed(buf)
             last = buf[-1].ts
             buf = []
     if buf:
-        yield from eng.feed(buf)
+        yield from feed(buf)
         last = max(last, buf[-1].ts)
     yield from eng.tick(max(last, until) if until is not None else last)
 
@@ -186,8 +218,9 @@ def run(args: argparse.Namespace) -> int:
             yield s
 
     try:
-        for p in replay(cfg, counted(read_samples(args.samples)), until=args.until,
-                        start=args.start):
+        widths: dict[str, int] = {}
+        for p in replay(cfg, counted(read_samples(args.samples, widths)), until=args.until,
+                        start=args.start, widths=widths):
             if keep is not None and p.measurement not in keep:
                 continue
             out.write(p.to_line())

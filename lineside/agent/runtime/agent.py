@@ -118,6 +118,8 @@ class Agent:
             self._widths_seen[drv.device_id] = bits
             self._widths.update(bits)
             self.engine.learn_counter_bits(bits)
+            if self._sample_log is not None:  # so that a replay counts the same way
+                self._sample_log.write_widths(bits)
 
     def tick(self, now: float | None = None) -> None:
         self._deliver(self.engine.tick(self.clock() if now is None else now))
