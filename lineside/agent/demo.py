@@ -33,6 +33,28 @@ STATE_STYLE = {"producing": "green", "idle": "white", "starved": "yellow", "bloc
                "fault": "bold red", "setup": "cyan", "cleaning": "blue",
                "maintenance": "magenta", "unknown": "dim"}
 RATIOS = ("availability", "performance", "quality", "oee", "automation_rate")
+CCP_STYLE = {"ok": "green", "warning": "yellow", "excursion": "bold yellow",
+             "deviation": "bold white on red", "lost": "bold red", "not applicable": "dim",
+             "no data": "dim"}
+
+
+def ccp_table(ccps: list[Any], now: float) -> Table:
+    """Each critical control point: value, status (and for how long), deviations so far."""
+    t = Table(box=box.SIMPLE_HEAD, expand=True, pad_edge=False, show_edge=False,
+              title="critical control points (HACCP)", title_justify="left",
+              title_style="bold")
+    for col in ("CCP", "machine", "value", "status", "deviations", "losses"):
+        t.add_column(col, justify="right" if col in ("value", "deviations", "losses")
+                     else "left", no_wrap=True)
+    for c in ccps:
+        value = "—" if c.value is None else f"{c.value:.1f}{(' ' + c.unit) if c.unit else ''}"
+        status = Text(c.status, style=CCP_STYLE.get(c.status, ""))
+        if c.since is not None:
+            status.append(f" for {max(0.0, now - c.since):.0f} s")
+        # Text, not markup: "[frying]" and names from the configuration print as written
+        t.add_row(Text(f"{c.name} [{c.kind}]"), Text(c.machine), value, status,
+                  str(c.deviations), str(c.losses))
+    return t
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -179,6 +201,9 @@ def render(view: Any, agent: Agent) -> Group:
                       f"{getattr(st, 'queue_points', 0)} queued")
         if getattr(st, "last_error", None):
             health.append(f" ({st.last_error})", style="red")
+    ccps = agent.engine.ccp_view()
+    if ccps:
+        return Group(t, ccp_table(ccps, view.ts), health)
     return Group(t, health)
 
 
@@ -229,6 +254,9 @@ def summary(agent: Agent, sim: Any, v0: Any, v1: Any, k0: float, k1: float,
     return {"start": k0, "end": k1, "duration_s": k1 - k0,
             "site": {k: getattr(v1.figures, k) for k in RATIOS}, "machines": machines,
             "devices": devices,
+            "ccps": {c.id: {"kind": c.kind, "status": c.status, "value": c.value,
+                            "deviations": c.deviations, "losses": c.losses}
+                     for c in agent.engine.ccp_view()},
             "sinks": {sid: {"written": getattr(s, "written", None),
                             "queue_points": getattr(s, "queue_points", None)}
                       for sid, s in agent.sinks.stats().items()}}

@@ -107,3 +107,17 @@ def test_demo_serves_metrics_on_an_ipv6_address(tmp_path) -> None:
     assert proc.returncode == 0, err[-3000:]
     assert f"metrics on http://[::1]:{port}/metrics" in out
     assert (metric(scraped["body"], "process_resident_memory_bytes") or 0) > 10e6
+
+
+def test_summary_shows_every_ccp_of_the_demo_plant(demo_run: tuple[dict, str]) -> None:
+    from lineside.agent.config import load_config
+    from lineside.agent.simulator.server import demo_config_path
+
+    data, _ = demo_run
+    ids = {c.id for c in load_config(demo_config_path()).ccps}
+    assert ids and set(data["ccps"]) == ids
+    statuses = {"ok", "warning", "excursion", "deviation", "lost", "not applicable",
+                "no data"}
+    assert all(c["status"] in statuses for c in data["ccps"].values())
+    # the script's first deviation starts 8 s in: within the minute, some CCP had one
+    assert sum(c["deviations"] for c in data["ccps"].values()) >= 1

@@ -39,3 +39,21 @@ def test_open_deviation_and_loss_of_monitoring_show_while_open() -> None:
     assert sample(m, "lineside_ccp_deviations_total", kind="monitoring", **labels) == 1
     m.update_ccps([])  # CCP removed from the configuration: its series go
     assert b"lineside_ccp_deviation_open{" not in generate_latest(m.registry)
+
+
+def test_demo_view_shows_each_ccps_status() -> None:
+    from rich.console import Console
+
+    from lineside.agent.demo import ccp_table
+
+    config = ccp_cfg(min_duration_s=60)
+    samples = poll([("06:00", {**RUN, "temp": 3.0}), ("06:10", {"temp": 5.5})], "06:12")
+    eng = Engine(config, samples[0].ts)
+    eng.feed(samples)
+    eng.tick(at("06:12"))
+    con = Console(record=True, width=120)
+    con.print(ccp_table(eng.ccp_view(), at("06:12")))
+    text = con.export_text()
+    # above 4 °C since 06:10: a deviation for 120 s, the value held at 5.5 °C
+    assert "cold [cold_storage]" in text and "5.5 °C" in text
+    assert "deviation for 120 s" in text

@@ -138,8 +138,6 @@ class Agent:
             self.sinks.enqueue(points, state=state)
             if chained:
                 self._chain_store().mark_enqueued()
-                # the engine state that produced them, so a restart does not redo them
-                self._save_snapshot()
             for listener in self._listeners:
                 listener(points)
 
