@@ -265,3 +265,38 @@ def test_newest_state_of_several_sinks_wins(tmp_path: Path) -> None:
     finally:
         for sk in s2.sinks.values():
             sk.queue.close()
+
+
+def test_refused_writes_are_held_in_order_within_the_memory_bound(tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    """The policy around a refusing disk (the real one is a full tmpfs in
+    tests/e2e/test_full_disk.py): held in order, oldest dropped above the bound and
+    counted, written in order once the disk takes them, the state with them."""
+    import sqlite3
+
+    from lineside.agent.sinks import queue as queue_mod
+
+    q = DiskQueue(tmp_path / "q.db", name="q", memory_max_bytes=62)
+    real = q._put_rows
+    refuse = [True]
+
+    def put_rows(rows, state=None):  # type: ignore[no-untyped-def]
+        if refuse[0]:
+            raise sqlite3.OperationalError("database or disk is full")
+        return real(rows, state)
+
+    monkeypatch.setattr(q, "_put_rows", put_rows)
+    monkeypatch.setattr(queue_mod, "RETRY_HELD_S", 0.0)
+    try:
+        for i in range(5):  # lines of 30 bytes (+1 newline): 62 bytes hold two of them
+            q.put([f"m{i},a=b v=1 {10**18 + i}"], (i + 1, b"state %d" % i))
+        assert q.disk_error and q.queue_points == 0
+        assert q.memory_points == 2 and q.dropped == {"m0": 1, "m1": 1, "m2": 1}
+        refuse[0] = False
+        q.retry_held()
+        assert q.memory_points == 0 and q.disk_error is None
+        assert [c.decode() for c in q.iter_chunks()] == [
+            f"m{i},a=b v=1 {10**18 + i}" for i in (3, 4)]
+        assert q.read_state() == (5, b"state 4")
+    finally:
+        q.close()

@@ -196,6 +196,12 @@ class AgentMetrics:
         self._ccps: set[tuple[str, str, str]] = set()
 
         # runtime
+        self.memory_points = Gauge(
+            "lineside_sink_memory_points", "Points held in memory because the disk refuses "
+            "writes (full, read-only); written to the queue when it takes them again",
+            ["sink"], registry=r)
+        self.disk_ok = Gauge("lineside_sink_disk_writable",
+                             "1 while the sink's queue file takes writes", ["sink"], registry=r)
         self.clock_steps = Counter(
             "lineside_clock_steps", "Wall-clock steps seen (NTP or manual), each one "
             "handed to the engine's time-jump rule", registry=r)
@@ -262,8 +268,9 @@ class AgentMetrics:
         if known is None:
             known = self._sinks[sink_id] = {}
             self._dropped_labels.setdefault(sink_id, set())
-            for m in (self.sink_up, self.queue_points, self.queue_bytes):
+            for m in (self.sink_up, self.queue_points, self.queue_bytes, self.memory_points):
                 m.labels(sink_id).set(0)
+            self.disk_ok.labels(sink_id).set(1)
             for c in (self.written, self.retried, self.dead_lettered):
                 c.labels(sink_id)
         return known
@@ -282,7 +289,8 @@ class AgentMetrics:
         self._sink_bounds.pop(sink_id, None)
         self._deltas.forget(("sink", sink_id))
         for m in (self.sink_up, self.queue_points, self.queue_bytes, self.queue_max_bytes,
-                  self.written, self.retried, self.dead_lettered):
+                  self.written, self.retried, self.dead_lettered, self.memory_points,
+                  self.disk_ok):
             _remove(m, sink_id)
         for meas in self._dropped_labels.pop(sink_id, set()):
             _remove(self.dropped, sink_id, meas)
@@ -325,8 +333,11 @@ class AgentMetrics:
             known["up"] = bool(_get(s, "up", False))
             known["last_error"] = _get(s, "last_error")
             self.sink_up.labels(sink_id).set(1 if known["up"] else 0)
+            known["disk_error"] = _get(s, "disk_error")
+            self.disk_ok.labels(sink_id).set(0 if known["disk_error"] else 1)
             for name, gauge in (("queue_points", self.queue_points),
-                                ("queue_bytes", self.queue_bytes)):
+                                ("queue_bytes", self.queue_bytes),
+                                ("memory_points", self.memory_points)):
                 v = _num(_get(s, name))
                 if v is not None:
                     known[name] = v
@@ -409,8 +420,13 @@ class AgentMetrics:
             used = known.get("queue_bytes")
             if bound and used is not None and used >= QUEUE_READY_SHARE * bound:
                 full[sid] = {"queue_bytes": int(used), "max_bytes": bound}
+        refused = {sid: {"disk_error": known["disk_error"],
+                         "memory_points": int(known.get("memory_points") or 0)}
+                   for sid, known in sorted(self._sinks.items())
+                   if known.get("disk_error") or known.get("memory_points")}
         checks = {
             "config": {"ok": self.config_loaded},
+            "disk": {"ok": not refused, "refusing_writes": refused},
             "devices": {"ok": not stale, "total": len(self._devices),
                         "not_polled_recently": stale, "poll_stale_s": poll_stale_s},
             "queues": {"ok": not full, "total": len(self._sinks), "near_bound": full},

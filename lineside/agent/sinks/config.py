@@ -17,6 +17,10 @@ class QueueConfig(_Strict):
     max_bytes: int = Field(1 << 30, ge=1 << 16, le=1 << 40,
                            description="drop oldest above this size")
     fsync: Literal["always", "batch", "off"] = "batch"
+    memory_max_bytes: int = Field(
+        32 << 20, ge=0, le=1 << 32,
+        description="points held in memory while the disk refuses writes (full, read-only); "
+                    "oldest dropped (counted) above this")
 
 
 class _SinkCommon(_Strict):

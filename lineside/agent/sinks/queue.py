@@ -24,6 +24,13 @@ chunks not currently being sent are deleted, counted per measurement. SQLite reu
 freed pages, so the file stays near its high-water mark (≈ max_bytes plus ~3% page
 overhead) and does not shrink by itself.
 
+A disk that refuses writes (full, read-only, I/O errors) is not damage: the points
+(and engine state) of each refused `put` are held in memory in order, up to
+`memory_max_bytes` (oldest dropped above it, counted per measurement), written again at
+most once a second (each put, and `retry_held()` from the sink's loop) and in order
+once the disk takes them; `disk_error` says why meanwhile. The file is never touched
+by a refused write (SQLite rolls the transaction back), so it stays intact.
+
 A file SQLite cannot read (truncated, overwritten, not a database) is renamed to
 `<name>.corrupt-<UTC timestamp>` with an ERROR log line and a fresh queue is started:
 the agent keeps running instead of crash-looping on a bad file.
@@ -37,7 +44,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Literal
@@ -53,6 +60,16 @@ QUICK_CHECK_ALWAYS_BYTES = 64 << 20
 AUTOCHECKPOINT_PAGES = 16384  # 64 MiB of 4 KiB pages
 FsyncPolicy = Literal["always", "batch", "off"]
 _SYNCHRONOUS = {"always": "FULL", "batch": "NORMAL", "off": "OFF"}
+
+
+RETRY_HELD_S = 1.0  # how often writing held points is tried again while the disk refuses
+_REFUSALS = ("full", "readonly", "read-only", "disk i/o error", "unable to open")
+
+
+def is_refusal(e: BaseException) -> bool:
+    """The disk refuses writes (full, remounted read-only, I/O error): hold, retry."""
+    return (isinstance(e, sqlite3.OperationalError)
+            and any(w in str(e).lower() for w in _REFUSALS))
 
 
 class QueueError(RuntimeError):
@@ -116,8 +133,17 @@ class DiskQueue:
     """Append-only durable queue with an ack cursor; thread-safe (one lock)."""
 
     def __init__(self, path: Path, max_bytes: int = 1 << 30, fsync: FsyncPolicy = "batch",
-                 name: str = "", busy_timeout_s: float = 30.0) -> None:
+                 name: str = "", busy_timeout_s: float = 30.0,
+                 memory_max_bytes: int = 32 << 20) -> None:
         self.path = Path(path)
+        self.memory_max_bytes = memory_max_bytes
+        # refused puts, in order: (chunk rows, state, points); see the module docstring
+        self._held: deque[tuple[list[tuple[int, int, bytes]], tuple[int, bytes] | None,
+                                int]] = deque()
+        self.memory_points = 0
+        self.memory_bytes = 0
+        self.disk_error: str | None = None
+        self._retry_at = 0.0
         self.busy_timeout_s = busy_timeout_s
         self.max_bytes = max_bytes
         self.fsync = fsync
@@ -271,14 +297,87 @@ class DiskQueue:
             rows.append((j - i, len(data) + 1, data))
             i = j
         with self._lock:
+            if self._held:  # keep the order: behind what is already held
+                self._hold(rows, state, n)
+                self.retry_held()
+                return n
             try:
-                self._put_rows(rows, state)
-            except sqlite3.DatabaseError as e:
-                if not is_corruption(e):
+                self._write(rows, state)
+            except sqlite3.OperationalError as e:
+                if not is_refusal(e):
                     raise
-                self._recover_runtime(e)
-                self._put_rows(rows, state)
+                self._refused(e)
+                self._hold(rows, state, n)
         return n
+
+    def _write(self, rows: list[tuple[int, int, bytes]],
+               state: tuple[int, bytes] | None) -> None:
+        try:
+            self._put_rows(rows, state)
+        except sqlite3.DatabaseError as e:
+            if not is_corruption(e):
+                raise
+            self._recover_runtime(e)
+            self._put_rows(rows, state)
+
+    # -- a disk that refuses writes ---------------------------------------------------
+    def _refused(self, e: sqlite3.OperationalError) -> None:
+        self._retry_at = time.monotonic() + RETRY_HELD_S
+        if self.disk_error is None:
+            log.error("queue %s: the disk refuses writes (%s): holding points in memory "
+                      "(up to %d bytes) and retrying every %gs", self.name, e,
+                      self.memory_max_bytes, RETRY_HELD_S, extra={"sink": self.name})
+        self.disk_error = str(e)
+
+    def _hold(self, rows: list[tuple[int, int, bytes]], state: tuple[int, bytes] | None,
+              n: int) -> None:
+        if not rows and self._held and not self._held[-1][0]:
+            self._held[-1] = (rows, state, 0)  # a newer state alone replaces one alone
+            return
+        self._held.append((rows, state, n))
+        self.memory_points += n
+        self.memory_bytes += sum(r[1] for r in rows)
+        counts: Counter[str] = Counter()
+        while self.memory_bytes > self.memory_max_bytes and len(self._held) > 1:
+            old_rows, old_state, old_n = self._held.popleft()
+            self.memory_points -= old_n
+            self.memory_bytes -= sum(r[1] for r in old_rows)
+            for r in old_rows:
+                for ln in r[2].decode().split("\n"):
+                    counts[measurement_of(ln)] += 1
+            if old_state is not None and not self._held[0][1]:
+                self._held[0] = (*self._held[0][:1], old_state, self._held[0][2])
+        if counts:
+            self.dropped.update(counts)
+            log.warning("queue %s: %d bytes held in memory while the disk refuses writes: "
+                        "dropped %d oldest points (%s)", self.name, self.memory_max_bytes,
+                        sum(counts.values()), ", ".join(f"{m}={c}" for m, c in
+                                                        counts.most_common(5)),
+                        extra={"sink": self.name})
+
+    def retry_held(self, force: bool = False) -> None:
+        """Write the held points, in order, if the disk takes them again (at most once a
+        `RETRY_HELD_S` unless forced)."""
+        with self._lock:
+            if not self._held or (not force and time.monotonic() < self._retry_at):
+                return
+            written = 0
+            while self._held:
+                rows, state, n = self._held[0]
+                try:
+                    self._write(rows, state)
+                except sqlite3.OperationalError as e:
+                    if not is_refusal(e):
+                        raise
+                    self._refused(e)
+                    return
+                self._held.popleft()
+                self.memory_points -= n
+                self.memory_bytes -= sum(r[1] for r in rows)
+                written += n
+            log.warning("queue %s: the disk takes writes again; %d points held in memory "
+                        "written", self.name, written, extra={"sink": self.name})
+            self.disk_error = None
 
     def _put_rows(self, rows: list[tuple[int, int, bytes]],
                   state: tuple[int, bytes] | None = None) -> None:
@@ -512,6 +611,12 @@ class DiskQueue:
         return self._bytes
 
     def close(self) -> None:
+        if self._held:
+            self.retry_held(force=True)
+        if self._held:
+            log.error("queue %s: stopping with %d points (and the latest engine state) held "
+                      "in memory that the disk refused (%s): they are lost", self.name,
+                      self.memory_points, self.disk_error, extra={"sink": self.name})
         with self._ckpt_lock:
             self._closed = True
             if self._ckpt_db is not None:

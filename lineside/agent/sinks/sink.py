@@ -50,6 +50,9 @@ class SinkStats:
     dead_lettered: int = 0
     last_error: str | None = None
     up: bool = True
+    memory_points: int = 0  # held in memory while the disk refuses writes
+    memory_bytes: int = 0
+    disk_error: str | None = None  # why the disk refuses writes, None when it takes them
 
 
 async def _outcome(task: asyncio.Task[None]) -> WriteError | None:
@@ -81,7 +84,8 @@ class Sink:
         self.id = cfg.id
         self.local = isinstance(cfg, LocalSink)
         qpath = cfg.queue.path or Path(state_dir) / f"queue-{cfg.id}.db"
-        self.queue = DiskQueue(qpath, cfg.queue.max_bytes, cfg.queue.fsync, name=cfg.id)
+        self.queue = DiskQueue(qpath, cfg.queue.max_bytes, cfg.queue.fsync, name=cfg.id,
+                               memory_max_bytes=cfg.queue.memory_max_bytes)
         self.dead_path = cfg.dead_letter or Path(state_dir) / f"dead-{cfg.id}.lp"
         self.transport = transport if transport is not None else make_transport(cfg)
         self.batch_limit = cfg.batch_size
@@ -100,7 +104,8 @@ class Sink:
     def stats(self) -> SinkStats:
         return SinkStats(self.queue.queue_points, self.queue.queue_bytes, self.written,
                          self.retried, dict(self.queue.dropped), self.dead_lettered,
-                         self.last_error, self.up)
+                         self.last_error, self.up, self.queue.memory_points,
+                         self.queue.memory_bytes, self.queue.disk_error)
 
     # -- loops ----------------------------------------------------------------------
     async def _checkpointer(self) -> None:
@@ -108,6 +113,11 @@ class Sink:
         a power cut can take (runs on its own connection, never blocks enqueue)."""
         while True:
             await asyncio.sleep(CHECKPOINT_S)
+            try:  # points held while the disk refused them go in as soon as it takes them
+                self.queue.retry_held()
+            except Exception:
+                log.exception("sink %s: writing held points failed", self.id,
+                              extra={"sink": self.id})
             await asyncio.to_thread(self.queue.checkpoint)
 
     async def run(self) -> None:
