@@ -300,3 +300,28 @@ def test_refused_writes_are_held_in_order_within_the_memory_bound(tmp_path: Path
         assert q.read_state() == (5, b"state 4")
     finally:
         q.close()
+
+
+def test_a_read_only_database_is_a_refusal_too(tmp_path: Path) -> None:
+    """A state_dir the kernel remounted read-only (ext4 errors=remount-ro): SQLite's own
+    'attempt to write a readonly database', from a read-only connection to the same
+    file, is held like a full disk and written once the file takes writes again.
+    (A tmpfs cannot be remounted read-only while the queue has it open: EBUSY.)"""
+    import sqlite3
+
+    q = DiskQueue(tmp_path / "q.db", name="q")
+    rw = q._db
+    try:
+        q.put(["m,a=b v=1 1"])
+        q._db = sqlite3.connect(f"file:{tmp_path / 'q.db'}?mode=ro", uri=True,
+                                isolation_level=None, check_same_thread=False)
+        q.put(["m,a=b v=2 2"], (1, b"s"))
+        assert "readonly" in (q.disk_error or "") and q.memory_points == 1
+        q._db.close()
+        q._db = rw
+        q.retry_held(force=True)
+        assert q.disk_error is None and q.memory_points == 0 and q.queue_points == 2
+        assert q.read_state() == (1, b"s")
+    finally:
+        q._db = rw
+        q.close()
