@@ -37,7 +37,7 @@ from lineside.agent.engine.states import (
     StateMap,
     _as_int,
 )
-from lineside.points import Point
+from lineside.points import Point, Series
 from lineside.samples import Quality
 
 # Role numbers: 0..7 decide the state (the order of `raw`), then the others.
@@ -57,6 +57,9 @@ NEVER = 1e18  # "no deadline" (finite, so snapshots stay strict JSON)
 STOP_STATES = frozenset((IDLE, STARVED, BLOCKED, FAULT))
 REASON_STATES = frozenset((FAULT, IDLE))  # stops nobody explained: they need a reason
 SNAPSHOT_VERSION = 1
+
+
+_NUMBER = frozenset((float, int, bool))  # exact types: the fast check before isinstance
 
 
 def _ns(t: float) -> int:
@@ -346,7 +349,7 @@ class Engine:
                             self._route[key] = (m, role)
                         else:
                             db = getattr(spec, "deadband", None)
-                            pv = _PV(key, {**mt, "signal": name},
+                            pv = _PV(key, Series({**mt, "signal": name}),
                                      float(met.signal_deadband if db is None else db))
                             self._pvs.append(pv)
                             self._route[key] = (pv, R_PV)
@@ -362,6 +365,7 @@ class Engine:
         self._dirty: list[_M] = []
         self._start = start_ts
         self._now = start_ts
+        self._last_ts, self._last_ts_ns = float("nan"), 0  # _ts_ns cache
         self._closed_until = -math.inf
         self._spans: list[list[float]] = []  # bucket starts already written (timejump)
         self._bucket_start = math.floor(start_ts / self.bucket_s) * self.bucket_s
@@ -441,7 +445,11 @@ class Engine:
                 continue
             m, role = r
             q = s.quality
-            if role >= R_GOOD and role <= R_TOTAL:  # ---- counters (the most frequent)
+            if role == R_PV:  # ---- process values: most of a plant's signals
+                if q is not BAD:
+                    self._pv(m, s, out)
+                continue
+            if role >= R_GOOD and role <= R_TOTAL:  # ---- counters
                 if q is BAD:
                     continue
                 v = s.value
@@ -487,10 +495,6 @@ class Engine:
                         if ma != m.mauto:
                             m.mauto = ma
                             self._set_auto(m, ts, out)
-            elif role == R_PV:
-                if q is BAD:
-                    continue
-                self._pv(m, s, out)
             elif role == R_AUTO:
                 if q is BAD:
                     continue
@@ -519,23 +523,29 @@ class Engine:
 
     def _pv(self, pv: _PV, s: Any, out: list[Point]) -> None:
         v = s.value
-        if isinstance(v, (bool, int, float)):
+        if v.__class__ in _NUMBER or isinstance(v, (bool, int, float)):
             fv = float(v)
             if fv != fv:  # NaN: nothing to report
                 return
             last = pv.last
-            if last is not None and not isinstance(last, str):
+            if last is not None and last.__class__ is not str:
                 dv = abs(fv - last)
                 if dv == 0 or dv <= pv.deadband:
                     return
             pv.last = fv
-            out.append(Point("signal", pv.tags, {"value": fv}, _ns(s.ts)))
+            out.append(Point("signal", pv.tags, {"value": fv}, self._ts_ns(s.ts)))
         elif v is not None:
             sv = str(v)
             if sv == pv.last:
                 return
             pv.last = sv
-            out.append(Point("signal", pv.tags, {"text": sv}, _ns(s.ts)))
+            out.append(Point("signal", pv.tags, {"text": sv}, self._ts_ns(s.ts)))
+
+    def _ts_ns(self, ts: float) -> int:
+        """_ns(ts), computed once for the many samples of one poll cycle."""
+        if ts != self._last_ts:
+            self._last_ts, self._last_ts_ns = ts, _ns(ts)
+        return self._last_ts_ns
 
     def learn_counter_bits(self, widths: dict[str, int]) -> None:
         """Counter widths a driver learned (OPC UA DataType at connect), by signal key.

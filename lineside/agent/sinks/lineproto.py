@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from lineside.points import Point
+from lineside.points import Point, Series
 
 # influxdb-client's own escape tables (client/write/point.py), copied: importing that
 # package costs ~25 MB of RSS, and a v1 or local sink never needs it.
@@ -40,6 +40,13 @@ def _prefix(measurement: str, tags: tuple[tuple[str, str], ...]) -> str:
         if ek != "" and ev != "":
             parts.append(f"{ek}={ev}")
     return ",".join(parts) + " "
+
+
+def _series_prefix(p: Point) -> str:
+    """`measurement,tags ` of a point; '' for what influxdb-client must handle itself."""
+    if p.measurement.startswith("#"):
+        return ""  # let influxdb-client emit its warning
+    return _prefix(p.measurement, tuple(sorted(p.tags.items())))
 
 
 def _key(k: str) -> str:
@@ -75,17 +82,28 @@ def _field(k: str, v: object) -> str | None:
 def to_line(p: Point) -> str:
     """Line protocol of one point ('' when it has no writable field, like to_line())."""
     tags = p.tags
-    # Keyed in insertion order (no sort per point): the engine builds a series' tags the
-    # same way every time; another order only costs one more cache entry.
-    ck = (p.measurement, *tags.items())
-    prefix = _prefix_cache.get(ck)
-    if prefix is None:
-        if p.measurement.startswith("#"):
-            return p.to_line()  # let influxdb-client emit its warning
-        prefix = _prefix(p.measurement, tuple(sorted(tags.items())))
-        if len(_prefix_cache) >= _PREFIX_CACHE_MAX:
-            _prefix_cache.clear()
-        _prefix_cache[ck] = prefix
+    if tags.__class__ is Series:
+        # A signal's series: its key was derived once and is kept on its tags.
+        c = tags.cache  # type: ignore[attr-defined]
+        if c is not None and c[0] == p.measurement:
+            prefix = c[1]
+        else:
+            prefix = _series_prefix(p)
+            if not prefix:
+                return p.to_line()
+            tags.cache = (p.measurement, prefix)  # type: ignore[attr-defined]
+    else:
+        # Keyed in insertion order (no sort per point): the engine builds a series' tags
+        # the same way every time; another order only costs one more cache entry.
+        ck = (p.measurement, *tags.items())
+        prefix = _prefix_cache.get(ck)
+        if prefix is None:
+            prefix = _series_prefix(p)
+            if not prefix:
+                return p.to_line()
+            if len(_prefix_cache) >= _PREFIX_CACHE_MAX:
+                _prefix_cache.clear()
+            _prefix_cache[ck] = prefix
     fields = p.fields
     try:
         if len(fields) == 1:  # the common `signal` point

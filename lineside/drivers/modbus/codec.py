@@ -99,6 +99,20 @@ def compile_decoder(dtype: str, byte_order: str = "ABCD", *, bit: int | None = N
     return lambda r: unpack(pack(*r))[0]
 
 
+def direct_code(dtype: str, byte_order: str = "ABCD", *, bit: int | None = None,
+                bits_table: bool = False) -> str | None:
+    """The struct code that reads this value straight from big-endian register bytes
+    (block decoding, see block.py), or None when it needs its own decoder: strings,
+    bools, bits of a word, byte-swapped values and word-reversed multi-register ones."""
+    if bits_table or bit is not None or dtype not in NUMERIC_FORMATS:
+        return None
+    reverse, swap = _LAYOUT[byte_order]
+    code = NUMERIC_FORMATS[dtype]
+    if swap or (reverse and struct.calcsize(code) > 2):
+        return None
+    return code
+
+
 def decode(regs: Sequence[int], dtype: str, byte_order: str = "ABCD", *,
            bit: int | None = None, string_byte_order: str = "big") -> RawValue:
     return compile_decoder(dtype, byte_order, bit=bit, string_byte_order=string_byte_order)(regs)

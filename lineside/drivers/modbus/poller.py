@@ -20,11 +20,13 @@ from typing import Any
 from lineside.drivers.base import DriverStats, SignalRef
 from lineside.drivers.modbus.addressing import BIT_TABLES
 from lineside.drivers.modbus.backoff import Backoff
-from lineside.drivers.modbus.codec import Decoder, compile_decoder
+from lineside.drivers.modbus.block import BlockDecoder
+from lineside.drivers.modbus.block import Value as BlockValue
+from lineside.drivers.modbus.codec import Decoder, compile_decoder, direct_code
 from lineside.drivers.modbus.layout import limits_for, resolve_all
 from lineside.drivers.modbus.link import BUSY_CODES, Link, ReadError
-from lineside.drivers.modbus.planner import ReadRequest, plan
-from lineside.drivers.modbus.values import Transform, compile_transform
+from lineside.drivers.modbus.planner import Plan, ReadRequest, plan
+from lineside.drivers.modbus.values import Transform, compile_transform, is_identity
 from lineside.samples import Quality, Sample
 
 log = logging.getLogger("lineside.drivers.modbus")
@@ -34,7 +36,8 @@ log = logging.getLogger("lineside.drivers.modbus")
 class _Field:
     key: str
     decode: Decoder
-    transform: Transform
+    transform: Transform | None  # None: the identity
+    code: str | None  # struct code when readable straight from the block's bytes
 
 
 class ModbusDriver:
@@ -56,12 +59,17 @@ class ModbusDriver:
         self._fields: dict[str, _Field] = {}
         for r in resolved:
             s = r.sig
+            order = s.byte_order or device.byte_order
+            bits_table = r.address.table in BIT_TABLES
             self._fields[r.key] = _Field(
                 r.key,
-                compile_decoder(s.type, s.byte_order or device.byte_order, bit=s.bit,
+                compile_decoder(s.type, order, bit=s.bit,
                                 string_byte_order=device.string_byte_order,
-                                bits_table=r.address.table in BIT_TABLES),
-                compile_transform(s))
+                                bits_table=bits_table),
+                None if is_identity(s) else compile_transform(s),
+                direct_code(s.type, order, bit=s.bit, bits_table=bits_table))
+        self._blocks: list[BlockDecoder] = []  # per request of _blocks_plan (block.py)
+        self._blocks_plan: Plan | None = None
         self.never_read = [(k, why) for k, why in bad] + [
             (str(i.key), why) for i, why in self.plan.unreadable]
         for key, why in self.never_read:
@@ -101,6 +109,9 @@ class ModbusDriver:
         dead_units: set[int] = set()
         all_dead = False
         timeout = self.device.timeout_s
+        if self._blocks_plan is not self.plan:  # compiled once per plan
+            self._blocks = [self._block(req) for req in self.plan.requests]
+            self._blocks_plan = self.plan
         for n, req in enumerate(self.plan.requests):
             if all_dead or req.unit in dead_units:
                 continue
@@ -119,7 +130,7 @@ class ModbusDriver:
                 log.info("modbus %s: %s answers again", self.device_id, req.describe(),
                          extra={"device": self.device_id})
                 del self._last_kind[n]
-            self._decode(req, data, ts, got)
+            self._decode(n, data, ts, got)
         return ok, failed
 
     async def _read(self, req: ReadRequest, timeout: float) -> list[int] | list[bool]:
@@ -155,17 +166,20 @@ class ModbusDriver:
         log.log(level, "modbus %s: %s failed: %s", self.device_id, req.describe(), e.cause,
                 extra={"device": self.device_id, "kind": e.kind})
 
-    def _decode(self, req: ReadRequest, data: list, ts: float, got: dict[str, Sample]) -> None:
+    def _block(self, req: ReadRequest) -> BlockDecoder:
+        values = []
         for it in req.items:
             f = self._fields[str(it.key)]
-            lo = it.address - req.start
-            try:
-                value, quality = f.transform(f.decode(data[lo:lo + it.count]))
-            except Exception as e:  # a decoder bug must not cost the other values
-                self.stats.errors["decode"] += 1
-                log.warning("modbus %s: cannot decode %s: %s", self.device_id, f.key, e)
-                value, quality = None, Quality.BAD
-            got[f.key] = Sample(f.key, value, quality, ts)
+            values.append(BlockValue(f.key, it.address - req.start, it.count, f.decode,
+                                     f.transform, f.code))
+        return BlockDecoder(values, req.count)
+
+    def _decode(self, n: int, data: list, ts: float, got: dict[str, Sample]) -> None:
+        self._blocks[n].decode(data, ts, got, self._decode_failed)
+
+    def _decode_failed(self, v: BlockValue, e: Exception) -> None:
+        self.stats.errors["decode"] += 1
+        log.warning("modbus %s: cannot decode %s: %s", self.device_id, v.key, e)
 
     async def close(self) -> None:
         self.link.users -= 1

@@ -17,6 +17,12 @@ def bit_names(raw: int, names: dict[int, str]) -> str:
     return ",".join(name for b, name in sorted(names.items()) if (raw >> b) & 1)
 
 
+def is_identity(sig: ModbusSignal) -> bool:
+    """Whether the transform gives every raw value back unchanged with GOOD quality."""
+    return (sig.map is None and sig.scale == 1.0 and sig.offset == 0.0
+            and not sig.type.startswith("float"))
+
+
 def compile_transform(sig: ModbusSignal) -> Transform:
     """Scale/offset apply to numbers only; a map turns codes into text.
 
