@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lineside.agent.sinks.lineproto import measurement_of, to_line, to_lines
-from lineside.points import Point
+from lineside.points import Point, Series
 
 names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1,
                 max_size=12).filter(lambda s: not s.startswith("#"))
@@ -29,6 +33,29 @@ points = st.builds(
 @given(points)
 def test_identical_to_influxdb_client(p: Point) -> None:
     assert to_line(p) == p.to_line()
+
+
+@settings(max_examples=200, deadline=None)
+@given(points, st.lists(st.tuples(names, values), min_size=1, max_size=4))
+def test_series_tags_keep_their_key_and_stay_identical(p: Point,
+                                                       later: list[tuple[str, object]]) -> None:
+    # A Series keeps its derived key between points; every point still equals the
+    # reference, also when one Series is used under another measurement.
+    tags = Series(p.tags)
+    for i, (measurement, v) in enumerate([(p.measurement, 1.5), *later]):
+        q = Point(measurement, tags, {"value": v}, p.ts_ns + i)
+        assert to_line(q) == q.to_line()
+    assert tags.cache is None or tags.cache[0] == later[-1][0]
+
+
+def test_series_tags_are_immutable_but_copy() -> None:
+    t = Series({"machine": "m1", "signal": "temp"})
+    for change in (lambda: t.__setitem__("x", "1"), lambda: t.update(x="1"),
+                   lambda: t.pop("machine"), t.clear):
+        with pytest.raises(TypeError, match="immutable"):
+            change()
+    assert copy.deepcopy(t) == pickle.loads(pickle.dumps(t)) == {"machine": "m1",
+                                                                   "signal": "temp"}
 
 
 plain_names = names.filter(lambda s: not any(c in s for c in "\\\n\t\r"))
