@@ -42,7 +42,7 @@ class _SinkCommon(_Strict):
 
 
 class InfluxV2Sink(_SinkCommon):
-    """InfluxDB 1.8+/2.x/3.x/Cloud through the v2 write API (influxdb-client)."""
+    """InfluxDB 1.8+/2.x/3.x/Cloud through the v2 write API (`/api/v2/write`)."""
 
     type: Literal["influxdb-v2"]
     url: str = Field(pattern=r"^https?://")

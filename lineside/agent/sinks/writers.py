@@ -1,4 +1,4 @@
-"""HTTP transports: InfluxDB v2 write API (influxdb-client) and InfluxDB 1.x `/write`.
+"""HTTP transports: InfluxDB v2 write API (`/api/v2/write`) and InfluxDB 1.x `/write`.
 
 A transport sends one body of line protocol and either returns (2xx) or raises
 `WriteError` carrying what the delivery loop needs to decide: the HTTP status (None for
@@ -91,22 +91,16 @@ def _warn_insecure(sink_id: str, url: str) -> None:
     urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
 
-class V1Transport:
-    """POST /write?db=&rp=&precision=ns with optional basic auth and gzip."""
+class _HttpTransport:
+    """POST a body of line protocol to one URL (urllib3, our own TLS, gzip at level 1)."""
 
-    def __init__(self, cfg: InfluxV1Sink) -> None:
+    def __init__(self, cfg: InfluxV1Sink | InfluxV2Sink, url: str, headers: dict[str, str]
+                 ) -> None:
         self.cfg = cfg
-        params = {"db": cfg.database, "precision": "ns"}
-        if cfg.retention_policy:
-            params["rp"] = cfg.retention_policy
-        self.url = cfg.url.rstrip("/") + "/write?" + urlencode(params)
-        self.headers = {"Content-Type": "text/plain; charset=utf-8"}
+        self.url = url
+        self.headers = {"Content-Type": "text/plain; charset=utf-8", **headers}
         if cfg.gzip:
             self.headers["Content-Encoding"] = "gzip"
-        if cfg.username:
-            pw = read_secret(cfg.password_env, cfg.password_file, f"sink {cfg.id} password") or ""
-            cred = base64.b64encode(f"{cfg.username}:{pw}".encode()).decode()
-            self.headers["Authorization"] = f"Basic {cred}"
         kw: dict[str, object] = {}
         if cfg.url.startswith("https"):
             if cfg.insecure_skip_verify:
@@ -116,6 +110,7 @@ class V1Transport:
                 kw["cert_reqs"] = "CERT_REQUIRED"
                 if cfg.ca_file:
                     kw["ca_certs"] = str(cfg.ca_file)
+        # retries=False: the delivery loop owns retrying (backoff, Retry-After, 413 split).
         self.http = urllib3.PoolManager(
             num_pools=2, maxsize=2, retries=False,
             timeout=urllib3.Timeout(connect=min(5.0, cfg.timeout_s), read=cfg.timeout_s), **kw)
@@ -129,57 +124,46 @@ class V1Transport:
             raise WriteError(None, f"{type(e).__name__}: {e}") from None
         if 200 <= r.status < 300:
             return
-        raise WriteError(r.status, _server_message(r.data),
+        raise WriteError(r.status, self._message(r),
                          parse_retry_after(r.headers.get("Retry-After")))
+
+    def _message(self, r: urllib3.BaseHTTPResponse) -> str:
+        return _server_message(r.data)
 
     def close(self) -> None:
         self.http.clear()
 
 
-class V2Transport:
-    """influxdb-client (client + WriteService): POST /api/v2/write?org=&bucket=&precision=ns."""
+class V1Transport(_HttpTransport):
+    """POST /write?db=&rp=&precision=ns with optional basic auth and gzip."""
+
+    def __init__(self, cfg: InfluxV1Sink) -> None:
+        params = {"db": cfg.database, "precision": "ns"}
+        if cfg.retention_policy:
+            params["rp"] = cfg.retention_policy
+        headers = {}
+        if cfg.username:
+            pw = read_secret(cfg.password_env, cfg.password_file, f"sink {cfg.id} password") or ""
+            cred = base64.b64encode(f"{cfg.username}:{pw}".encode()).decode()
+            headers["Authorization"] = f"Basic {cred}"
+        super().__init__(cfg, cfg.url.rstrip("/") + "/write?" + urlencode(params), headers)
+
+
+class V2Transport(_HttpTransport):
+    """POST /api/v2/write?org=&bucket=&precision=ns with `Authorization: Token`.
+
+    The request influxdb-client's WriteService sends (tests/sinks/test_v2_reference.py
+    compares the two, answers and errors included), without importing that package:
+    it costs ~25 MB of RSS and a second HTTP stack in the agent.
+    """
 
     def __init__(self, cfg: InfluxV2Sink) -> None:
-        from influxdb_client import InfluxDBClient
-
-        self.cfg = cfg
         token = read_secret(cfg.token_env, cfg.token_file, f"sink {cfg.id} token")
-        kw: dict[str, object] = {}
-        if cfg.url.startswith("https"):
-            if cfg.insecure_skip_verify:
-                _warn_insecure(cfg.id, cfg.url)
-                kw["verify_ssl"] = False
-            elif cfg.ca_file:
-                kw["ssl_ca_cert"] = str(cfg.ca_file)
-        # retries=False: our delivery loop owns retrying (backoff, Retry-After, 413 split).
-        # enable_gzip=False: the client would gzip at level 9 (~6x slower than the whole
-        # HTTP exchange); we compress at level 1 and declare Content-Encoding ourselves.
-        self.client = InfluxDBClient(url=cfg.url, token=token or "", org=cfg.org or None,
-                                     timeout=int(cfg.timeout_s * 1000),
-                                     enable_gzip=False, retries=False, **kw)
-        # The generated WriteService (what WriteApi calls underneath) lets us declare
-        # Content-Encoding for a body we compressed ourselves; WriteApi.write does not.
-        from influxdb_client.service.write_service import WriteService
+        headers = {"Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Token {token}"
+        query = urlencode({"org": cfg.org, "bucket": cfg.bucket, "precision": "ns"})
+        super().__init__(cfg, cfg.url.rstrip("/") + "/api/v2/write?" + query, headers)
 
-        self.service = WriteService(self.client.api_client)
-
-    def write(self, body: bytes) -> None:
-        from influxdb_client.rest import ApiException
-
-        kw = {}
-        if self.cfg.gzip:
-            body = gzip.compress(body, compresslevel=1)
-            kw["content_encoding"] = "gzip"
-        try:
-            self.service.post_write(org=self.cfg.org or "", bucket=self.cfg.bucket, body=body,
-                                    precision="ns", content_type="text/plain; charset=utf-8",
-                                    **kw)
-        except ApiException as e:
-            headers = e.headers or {}
-            raise WriteError(e.status or None, _server_message(e.body) or str(e.reason),
-                             parse_retry_after(headers.get("Retry-After"))) from None
-        except (urllib3.exceptions.HTTPError, OSError) as e:
-            raise WriteError(None, f"{type(e).__name__}: {e}") from None
-
-    def close(self) -> None:
-        self.client.close()
+    def _message(self, r: urllib3.BaseHTTPResponse) -> str:
+        return _server_message(r.data) or (r.reason or "")
