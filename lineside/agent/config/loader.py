@@ -29,7 +29,7 @@ from lineside.agent.config.yamlpos import (
 MAX_CONFIG_BYTES = 16 << 20
 
 
-def _issue(data: Any, positions: dict, loc: Loc, message: str, missing: bool = False
+def _issue(data: Any, positions: Mapping, loc: Loc, message: str, missing: bool = False
            ) -> ConfigIssue:
     doc_loc = resolve(data, loc, missing)
     pos = position(positions, doc_loc)
