@@ -317,7 +317,7 @@ def measure(run: Run) -> dict[str, Any]:
         args.profile.mkdir(parents=True, exist_ok=True)
         spy_bin = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
         spy = subprocess.Popen([spy_bin, "record", "--nonblocking", "-p", str(p.pid),
-                                "-r", "50", "-d", str(int(args.seconds)), "-f", "raw", "-o",
+                                "-r", "200", "-d", str(int(args.seconds)), "-f", "raw", "-o",
                                 str(args.profile / f"{run.name}.txt")],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     slices: list[float] = []

@@ -533,7 +533,9 @@ class Engine:
                 if dv == 0 or dv <= pv.deadband:
                     return
             pv.last = fv
-            out.append(Point("signal", pv.tags, {"value": fv}, self._ts_ns(s.ts)))
+            ts = s.ts  # one poll's samples share their ts: its ns is computed once
+            ns = self._last_ts_ns if ts == self._last_ts else self._ts_ns(ts)
+            out.append(Point("signal", pv.tags, {"value": fv}, ns))
         elif v is not None:
             sv = str(v)
             if sv == pv.last:

@@ -112,7 +112,7 @@ def to_line(p: Point) -> str:
                     s = repr(v)  # == str(v) for floats
                     if s[-2:] == ".0":
                         s = s[:-2]
-                    return f"{prefix}{_key(k)}={s} {p.ts_ns}"
+                    return f"{prefix}{_key_cache.get(k) or _key(k)}={s} {p.ts_ns}"
                 f = _field(k, v)
             if f is None:
                 return ""
