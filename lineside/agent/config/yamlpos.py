@@ -48,7 +48,140 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_dupl
 
 
 def load_with_positions(text: str) -> tuple[Any, Mapping[Loc, tuple[int, int]]]:
-    """Parse YAML; return the data and a map from key path to (line, column), 1-based."""
+    """Parse YAML; return the data and a map from key path to (line, column), 1-based.
+
+    Documents are built straight from the parser's events (see _EventBuilder): libyaml's
+    node tree of a 10,000-signal file held ~26 MB at once, most of an agent's peak RSS.
+    Whatever that builder does not cover, and every error, goes through the node tree
+    (_load_nodes), so results and error messages are the node tree's own.
+    """
+    try:
+        return _EventBuilder(text).document(), Positions(text)
+    except Exception:  # unusual or invalid: the node tree decides, and says why
+        return _load_nodes(text)
+
+
+class _Fallback(Exception):
+    """Something _EventBuilder leaves to the node tree."""
+
+
+_SEQ, _MAP = "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+_MERGE, _VALUE = "tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"
+
+
+class _EventBuilder:
+    """Builds the data of a single-document file from parser events, without nodes.
+
+    Covers what configuration files use: plain and quoted scalars with implicit or
+    explicit scalar tags (the loader's own constructors), block and flow collections,
+    anchors and aliases (the same object, as the node tree gives), merge keys. Anything
+    else (complex or tagged keys, tagged collections, recursive or duplicate anchors,
+    several documents, duplicate keys, a document above MAX_EXPANDED_NODES) raises
+    _Fallback; parser errors propagate. Sizes follow _check_expansion: a node counts 1
+    plus its children, an alias what its anchor counts.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.loader = _Loader(text)
+        self.anchors: dict[str, tuple[Any, int]] = {}  # anchor -> (object, size)
+
+    def document(self) -> Any:
+        ld = self.loader
+        try:
+            ld.get_event()  # stream start
+            if ld.check_event(yaml.StreamEndEvent):
+                return None
+            ld.get_event()  # document start
+            data, size = self.node()
+            ld.get_event()  # document end
+            if not ld.check_event(yaml.StreamEndEvent) or size > MAX_EXPANDED_NODES:
+                raise _Fallback
+            return data
+        finally:
+            ld.dispose()
+
+    def node(self) -> tuple[Any, int]:
+        ev = self.loader.get_event()
+        if isinstance(ev, yaml.AliasEvent):
+            if ev.anchor not in self.anchors:
+                raise _Fallback  # undefined, or an ancestor still being built
+            return self.anchors[ev.anchor]
+        if ev.anchor is not None and ev.anchor in self.anchors:
+            raise _Fallback  # a duplicate anchor is an error of the node tree
+        if isinstance(ev, yaml.ScalarEvent):
+            out = (self.scalar(ev), 1)
+        elif isinstance(ev, yaml.SequenceStartEvent):
+            out = self.sequence(ev)
+        elif isinstance(ev, yaml.MappingStartEvent):
+            out = self.mapping(ev)
+        else:
+            raise _Fallback
+        if ev.anchor is not None:
+            if ev.anchor in self.anchors:
+                raise _Fallback
+            self.anchors[ev.anchor] = out
+        return out
+
+    def _scalar_tag(self, ev: yaml.ScalarEvent) -> str:
+        if ev.tag is None or ev.tag == "!":
+            return str(self.loader.resolve(yaml.ScalarNode, ev.value, ev.implicit))
+        return str(ev.tag)
+
+    def scalar(self, ev: yaml.ScalarEvent) -> Any:
+        tag = self._scalar_tag(ev)
+        construct = self.loader.yaml_constructors.get(tag)
+        if construct is None or tag in (_SEQ, _MAP, _MERGE, _VALUE):
+            raise _Fallback
+        return construct(self.loader, yaml.ScalarNode(tag, ev.value, ev.start_mark,
+                                                      ev.end_mark, ev.style))
+
+    @staticmethod
+    def _untagged(ev: Any, default: str) -> None:
+        if not (ev.tag is None or ev.tag == "!" or ev.tag == default):
+            raise _Fallback
+
+    def sequence(self, ev: yaml.SequenceStartEvent) -> tuple[list[Any], int]:
+        self._untagged(ev, _SEQ)
+        out: list[Any] = []
+        size = 1
+        while not self.loader.check_event(yaml.SequenceEndEvent):
+            v, n = self.node()
+            out.append(v)
+            size += n
+        self.loader.get_event()
+        return out, size
+
+    def mapping(self, ev: yaml.MappingStartEvent) -> tuple[dict[Any, Any], int]:
+        self._untagged(ev, _MAP)
+        ld = self.loader
+        merged: list[tuple[Any, Any]] = []
+        items: list[tuple[Any, Any]] = []
+        seen: set[Any] = set()
+        size = 1
+        while not ld.check_event(yaml.MappingEndEvent):
+            kev = ld.get_event()
+            if not isinstance(kev, yaml.ScalarEvent) or kev.anchor is not None:
+                raise _Fallback  # a collection, an alias or an anchor as a key
+            merge = self._scalar_tag(kev) == _MERGE
+            key = None if merge else self.scalar(kev)
+            value, n = self.node()
+            size += 1 + n
+            if merge:  # `<<`: merged before the own keys; in a list the first one wins
+                sources = value if isinstance(value, list) else [value]
+                if not all(isinstance(m, dict) for m in sources):
+                    raise _Fallback
+                for m in reversed(sources):
+                    merged.extend(m.items())
+                continue
+            if key in seen:
+                raise _Fallback  # a duplicate key: the node tree names it
+            seen.add(key)
+            items.append((key, value))
+        ld.get_event()
+        return dict(merged + items), size
+
+
+def _load_nodes(text: str) -> tuple[Any, Mapping[Loc, tuple[int, int]]]:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
