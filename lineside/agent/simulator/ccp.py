@@ -155,3 +155,48 @@ def truth_deviations(ccps: Sequence[Ccp], origin: int, t0: float, t1: float,
                 out.append(d)
         k += 1
     return sorted(out, key=lambda d: (d.start, d.ccp))
+
+
+class CcpTruth:
+    """Ground truth of every CCP's deviations, also for those that apply only while
+    their machine produces: a recorder (Factory.add_recorder) that notes, second by
+    second, whether each CCP applies (its machine's true state) and what its script
+    shows, and derives the deviations by the rules of docs/haccp.md on those seconds."""
+
+    def __init__(self, script: CcpScript) -> None:
+        self.script = script
+        self.seconds: dict[str, list[tuple[int, bool, str | None]]] = {
+            c.id: [] for c in script.ccps}
+
+    def on_second(self, ts: int, rows: Sequence[Any]) -> None:
+        state = {r.machine: r.state for r in rows}
+        for c in self.script.ccps:
+            applies = c.applies == "always" or state.get(c.machine) == "producing"
+            self.seconds[c.id].append((ts, applies, self.script.at(c, ts)[0]))
+
+    def deviations(self) -> list[TruthDeviation]:
+        out: list[TruthDeviation] = []
+        for c in self.script.ccps:
+            secs = self.seconds[c.id]
+            i = 0
+            while i < len(secs):
+                ts, applies, what = secs[i]
+                if not applies or what is None:
+                    i += 1
+                    continue
+                j = i
+                while j < len(secs) and secs[j][1] and secs[j][2] == what:
+                    j += 1
+                a, b = ts, secs[j - 1][0] + 1  # [a, b): applies and the same window
+                if what == "dropout":
+                    # silent since the drop-out began (even if the CCP applied later)
+                    k = i
+                    while k > 0 and secs[k - 1][2] == "dropout":
+                        k -= 1
+                    start = max(secs[k][0] + c.monitoring_interval_s, a)
+                    if start < b:
+                        out.append(TruthDeviation(c.id, "monitoring", start, b))
+                elif b - a >= c.min_duration_s:
+                    out.append(TruthDeviation(c.id, "limit", a, b))
+                i = j
+        return sorted(out, key=lambda d: (d.start, d.ccp))
