@@ -468,8 +468,8 @@ class Engine:
                     acc[F.IG + k] += d * m.cycle
             elif role < R_AUTO:  # ---- state signals
                 if ts > m.stale_at and m.state != UNKNOWN:
-                    if q is BAD:
-                        m.bad = True
+                    # The deadline passed in silence: `stale`, as a tick at the deadline
+                    # would have said, whatever quality this later sample has.
                     self._go_unknown(m, m.stale_at, out)
                 if q is BAD:
                     m.bad = True
