@@ -155,6 +155,13 @@ def model_warnings(cfg: LinesideConfig) -> list[Problem]:
                 mloc: Loc = ("lines", li, "stages", si, "machines", mi)
                 bits = m.counters.bits
                 for name in ("good", "reject", "total"):
+                    typ = getattr(m.signals.get(name), "type", None)
+                    if typ is not None and bits is None \
+                            and m.declared_counter_bits(name) is None:
+                        out.append(((*mloc, "signals", name),
+                                    f"counter `{name}` is declared {typ}, not an integer "
+                                    "type: it is counted modulo 2^32; declare its integer "
+                                    "type (uint16, int32, ...) or set counters.bits"))
                     declared = m.declared_counter_bits(name)
                     if bits is not None and declared is not None and declared != bits:
                         typ = getattr(m.signals[name], "type", "?")
