@@ -43,8 +43,8 @@ from tests.fixtures.common import free_port, wait_for
 pytestmark = pytest.mark.server
 
 BUCKET_S = 10
-SPLIT = {"g1": (["L1", "L2"], None), "g2": (["L3", "L4"], "hall-b"),
-         "one": (["L1", "L2", "L3", "L4"], None)}
+SPLIT = {"g1": (["L1", "L2"], None), "g2": (["L3", "L4", "L5"], "hall-b"),
+         "one": (["L1", "L2", "L3", "L4", "L5"], None)}
 DBS = {"g1": "gw_two", "g2": "gw_two", "one": "gw_one"}
 TOL = 1e-6
 # Two set-ups polling at different instants (see module doc): a few points of rate
@@ -67,6 +67,13 @@ def _agent(tmp: Path, name: str, mb: int, ua: int, influx: str) -> tuple[Proc, s
     used = {m["source"] for ln in data["lines"] for st in ln["stages"]
             for m in st.get("machines", [])}
     data["devices"] = [dv for dv in data["devices"] if dv["id"] in used]
+    # what names another gateway's lines or machines stays with that gateway
+    kept = {m["id"] for ln in data["lines"] for st in ln["stages"]
+            for m in st.get("machines", [])}
+    cal = data.get("calendar", {})
+    cal["planned_downtime"] = [w for w in cal.get("planned_downtime", [])
+                               if not w.get("lines") or set(w["lines"]) <= set(lines)]
+    data["ccps"] = [c for c in data.get("ccps", []) if c["machine"] in kept]
     if gateway:
         data["site"]["gateway_id"] = gateway
     path = d / "agent.yaml"
