@@ -146,12 +146,12 @@ def test_scripted_deviations_reach_the_record_once_and_verify_finds_an_alteratio
     assert "chain intact" in ok.stdout  # across the SIGKILL: no seq twice, none missing
 
     # alter one stored deviation: same series and time, a shorter duration
-    (victim,) = influxdb1.rows(
+    (series,) = influxdb1.query(
         "SELECT * FROM ccp_deviation WHERE ccp = 'cold-room' AND kind = 'limit' "
         "AND event = 'end' GROUP BY *", db=db)
-    line = (f"ccp_deviation,ccp=cold-room,ccp_kind=cold_storage,enterprise=sc-beef-01,"
-            f"event=end,kind=limit,level=ccp,line=beef,machine=cold-1,site=cd-1,stage=store "
-            f"duration_s=1.0 {victim['time']}")
+    victim = dict(zip(series["columns"], series["values"][0], strict=True))
+    tags = ",".join(f"{k}={v}" for k, v in sorted(series["tags"].items()) if v)
+    line = f"ccp_deviation,{tags} duration_s=1.0 {victim['time']}"
     import urllib.request
 
     urllib.request.urlopen(urllib.request.Request(

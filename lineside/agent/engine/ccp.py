@@ -391,8 +391,10 @@ class CcpSet:
     def __init__(self, ccps: Iterable[Ccp], machine_tags: dict[str, dict[str, str]],
                  timeline: Timeline, bucket_s: int, start: float,
                  bureau_tags: dict[str, str] | None = None) -> None:
-        self.monitors = [Monitor(c, machine_tags[c.machine], timeline, bucket_s, start)
-                         for c in ccps]
+        # `gateway`: the agent (one hash chain each) when several share a site
+        gw = {"gateway": bureau_tags["gateway"]} if bureau_tags else {}
+        self.monitors = [Monitor(c, {**machine_tags[c.machine], **gw}, timeline, bucket_s,
+                                 start) for c in ccps]
         # The bureau's aggregate per CCP kind and bucket (`ccp_bureau`): written once
         # every CCP of the kind has written that bucket. No value, no machine: counts
         # and durations only (docs/bureau.md).

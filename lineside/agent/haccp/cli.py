@@ -132,15 +132,17 @@ def check(records: list[Record], local: dict[int, str] | None) -> Verdict:
 def run_verify(args: argparse.Namespace, src: Source) -> int:
     local = local_chain(args.state_dir) if args.state_dir else None
     recs = parse_points(fetch(src, records_query(args.site), epoch="ns"))
-    sites: dict[tuple[str, str], list[Record]] = {}
+    # one chain per agent: enterprise, site and gateway
+    chains: dict[tuple[str, str, str], list[Record]] = {}
     for r in recs:
-        sites.setdefault((r.tags.get("enterprise", ""), r.tags.get("site", "")), []).append(r)
-    if not sites and local:
-        sites[("", "")] = []
+        chains.setdefault((r.tags.get("enterprise", ""), r.tags.get("site", ""),
+                           r.tags.get("gateway", "")), []).append(r)
+    if not chains and local:
+        chains[("", "", "")] = []
     bad = 0
-    for (ent, site), rs in sorted(sites.items()):
-        v = check(rs, local if len(sites) == 1 else None)
-        label = f"{ent}/{site}" if site else "(no records)"
+    for (ent, site, gw), rs in sorted(chains.items()):
+        v = check(rs, local if len(chains) == 1 else None)
+        label = f"{ent}/{site}/{gw}" if site else "(no records)"
         if v.ok:
             print(f"haccp verify: {label}: {v.checked} records, seq {v.first_seq}.."
                   f"{v.last_seq}: chain intact")
