@@ -21,7 +21,10 @@ ccps:
 """
 _GOOD = "good: {address: 2, type: uint32}"
 _INDENT = " " * (len(VALID.split(_GOOD)[0]) - VALID.split(_GOOD)[0].rindex("\n") - 1)
-BASE = VALID.replace(_GOOD, f"{_GOOD}\n{_INDENT}meat_temp: {{address: 10, type: float32}}") + CCP
+_RUNNING = 'running: {node: "ns=2;s=Packer1.Running"}'
+BASE = (VALID.replace(_GOOD, f"{_GOOD}\n{_INDENT}meat_temp: {{address: 10, type: float32}}")
+        .replace(_RUNNING, f'{_RUNNING}\n{_INDENT}seal_temp: {{node: "ns=2;s=Packer1.Seal"}}')
+        + CCP)
 
 
 def test_a_valid_ccp_is_accepted() -> None:
@@ -54,6 +57,12 @@ CASES = [
      "'always' or 'producing'"),
     ("duplicate id", CCP, CCP + CCP.replace("ccps:\n", ""), "ccps[1].id",
      "- id: dicer-temp", "more than once"),
+    ("monitoring interval not longer than the poll interval",
+     "monitoring_interval_s: 10", "monitoring_interval_s: 1", "ccps[0].monitoring_interval_s",
+     "monitoring_interval_s: 1", "polled every 1 s"),
+    ("a machine read by OPC UA subscription",
+     "machine: dicer-1\n    signal: meat_temp", "machine: packer-1\n    signal: seal_temp",
+     "ccps[0].machine", "machine: packer-1", "set `mode: poll`"),
 ]
 
 

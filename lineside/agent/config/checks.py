@@ -143,7 +143,32 @@ def model_check(cfg: LinesideConfig) -> list[Problem]:
                         loc: Loc = ("lines", li, "stages", si, "machines", mi, "signals", name)
                         by_device.setdefault(m.source, []).append((loc, sig))
     problems.extend(_modbus_checks(cfg, by_device))
+    problems.extend(_ccp_source_checks(cfg))
     return problems
+
+
+def _ccp_source_checks(cfg: LinesideConfig) -> list[Problem]:
+    """A CCP needs a reading every monitoring interval: its device must be polled, and
+    more often than that (docs/haccp.md)."""
+    machines = {m.id: m for ln in cfg.lines for st in ln.stages for m in st.machines}
+    devices = {d.id: d for d in cfg.devices}
+    out: list[Problem] = []
+    for i, c in enumerate(cfg.ccps):
+        m = machines.get(c.machine)
+        dev = devices.get(m.source) if m is not None else None
+        if dev is None:
+            continue  # named by the reference check
+        if getattr(dev, "mode", "poll") == "subscribe":
+            out.append((("ccps", i, "machine"),
+                        f"machine {c.machine!r} is read by OPC UA subscription (device "
+                        f"{dev.id!r}): a steady value sends nothing, which a CCP would "
+                        "take as a loss of monitoring; set `mode: poll` on that device"))
+        elif dev.interval_s >= c.monitoring_interval_s:
+            out.append((("ccps", i, "monitoring_interval_s"),
+                        f"device {dev.id!r} is polled every {dev.interval_s:g} s: the "
+                        f"monitoring interval ({c.monitoring_interval_s:g} s) must be longer"
+                        " than that"))
+    return out
 
 
 def model_warnings(cfg: LinesideConfig) -> list[Problem]:
