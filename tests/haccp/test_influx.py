@@ -56,6 +56,8 @@ def test_shift_record_equals_the_engine_and_the_bureau_gets_its_sums(influxdb1) 
     out = haccp(*src, "--shift", "A", "--date", "2026-11-30", "--format", "json")
     assert out.returncode == 0, out.stderr
     rec = json.loads(out.stdout)
+    assert (rec["start"], rec["end"]) == ("2026-11-30T06:00:00+00:00",
+                                          "2026-11-30T07:00:00+00:00")
     (engine_shift,) = pick(points, "ccp_shift")
     (row,) = rec["ccps"]
     for k in ("monitored_s", "within_s", "deviation_s", "lost_s", "deviations", "losses",

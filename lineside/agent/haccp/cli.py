@@ -90,9 +90,12 @@ def _scope(args: argparse.Namespace) -> Scope:
         if not args.date:
             raise ValueError("--shift needs --date (the day the shift starts)")
         d = day(args.date, "--date")
-        start = dt.datetime(d.year, d.month, d.day, tzinfo=z)  # the shift starts that day
+        # The record is stamped at the shift start, on `shift_date` in the site's zone;
+        # a day either side, so a --tz other than the site's still finds it (the tags
+        # shift and shift_date select it).
+        start = dt.datetime(d.year, d.month, d.day, tzinfo=z) - dt.timedelta(days=1)
         return Scope(f"shift {args.shift} {d.isoformat()}", start,
-                     start + dt.timedelta(days=1), args.shift, d.isoformat(), args.site)
+                     start + dt.timedelta(days=3), args.shift, d.isoformat(), args.site)
     if not args.day:
         raise ValueError("give --shift NAME --date YYYY-MM-DD, or --day YYYY-MM-DD")
     d = day(args.day, "--day")
