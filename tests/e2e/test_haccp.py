@@ -28,7 +28,7 @@ from tests.e2e.agent_proc import CLI, Proc, start_agent
 from tests.fixtures.common import free_port, port_open, wait_for
 
 POLL_S = 1.0
-BUCKET_S = 10  # summaries are written once their bucket is over: short ones for the test
+BUCKET_S = 5  # summaries are written once their bucket is over: short ones for the test
 SLACK_S = 0.35  # the simulator refreshes its registers every 0.1 s; scheduling jitter
 
 
@@ -62,7 +62,7 @@ def plant(tmp: Path, influx_url: str, db: str, port: int) -> dict:
              "critical": {"min": 72}, "monitoring_interval_s": 3},
             {"id": "cold-room", "kind": "cold_storage", "hazard": "Listeria growth",
              "machine": "cold-1", "signal": "room_temp", "unit": "°C",
-             "critical": {"max": 4}, "min_duration_s": 10, "monitoring_interval_s": 3},
+             "critical": {"max": 4}, "min_duration_s": 6, "monitoring_interval_s": 3},
         ],
         "sinks": [{"id": "plant", "type": "influxdb-v1", "url": influx_url, "database": db,
                    "flush_interval_s": 0.5}],
