@@ -7,7 +7,7 @@ Timestamps are integer nanoseconds so that a replay yields byte-identical line p
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 FieldValue = bool | int | float | str
@@ -42,8 +42,6 @@ class Point:
     tags: Mapping[str, str]
     fields: Mapping[str, FieldValue]
     ts_ns: int
-    # Extra metadata never written to InfluxDB (e.g. which sinks may carry it).
-    meta: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def to_line(self) -> str:
         """Line protocol via influxdb-client's serializer (escaping, int suffixes)."""

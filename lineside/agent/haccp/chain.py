@@ -63,7 +63,7 @@ def link(p: Point, seq: int, prev: str) -> Point:
     fields["seq"] = seq
     fields["prev"] = prev
     fields["hash"] = record_hash(p.measurement, p.tags, fields, p.ts_ns)
-    return Point(p.measurement, p.tags, fields, p.ts_ns, p.meta)
+    return Point(p.measurement, p.tags, fields, p.ts_ns)
 
 
 def link_all(points: Iterable[Point], seq: int = 0, prev: str = GENESIS

@@ -313,9 +313,7 @@ class Agent:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(drv.close(), timeout=5)
         if self.engine is not None:
-            close_open = getattr(self.engine, "close_open", None)
-            now = self.clock()
-            self._deliver(close_open(now) if close_open else self.engine.tick(now))
+            self._deliver(self.engine.close_open(self.clock()))
             self._save_snapshot()
         if self._sample_log is not None:
             self._sample_log.close()
@@ -462,9 +460,6 @@ class Agent:
         finally:  # a rejected file leaves the previous config running: still ready
             notifier.ready(f"running: {len(self.drivers)} devices, "
                            f"{len(self.cfg.lines)} lines")
-
-    def request_stop(self) -> None:
-        self._stop.set()
 
 
 def _cron(trigger: CronTrigger) -> Callable[[float], float]:

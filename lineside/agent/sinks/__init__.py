@@ -30,12 +30,6 @@ __all__ = ["Sink", "SinkSet", "SinkStats"]
 log = logging.getLogger(__name__)
 
 
-def _uplink_filter():
-    from lineside.agent.sinks.uplink import allowed_on_uplink
-
-    return allowed_on_uplink
-
-
 class SinkSet:
     """All configured sinks; each has its own queue file and delivery task."""
 
@@ -49,8 +43,10 @@ class SinkSet:
             if c.id in self.sinks:
                 raise ValueError(f"duplicate sink id {c.id!r}")
             self.sinks[c.id] = Sink(c, self.state_dir)
+        if identity is None and any(c.role == "bureau" for c in cfgs):
+            raise ValueError("a bureau sink needs the site's identity (enterprise id, "
+                             "region) to stamp on what it carries")
         self.identity = identity
-        self._allowed = _uplink_filter() if any(c.role == "bureau" for c in cfgs) else None
         states = [st for s in self.sinks.values() if (st := s.queue.read_state())]
         self._state_seq = max((seq for seq, _ in states), default=0)
 
@@ -78,13 +74,11 @@ class SinkSet:
         for s in self.sinks.values():
             try:
                 if s.cfg.role == "bureau":
-                    assert self._allowed is not None
-                    sel = [p for p in points if self._allowed(p)]
-                    if self.identity is not None and sel:
-                        from lineside.agent.sinks.uplink import tag_for_uplink
+                    assert self.identity is not None
+                    # the one uplink path (docs/design.md, "Safety and security")
+                    from lineside.agent.sinks.uplink import prepare_for_uplink
 
-                        sel = [tag_for_uplink(p, *self.identity) for p in sel]
-                    s.queue.put(to_lines(sel), st)
+                    s.queue.put(to_lines(prepare_for_uplink(points, *self.identity)), st)
                 else:
                     if lines is None:
                         lines = to_lines(points)

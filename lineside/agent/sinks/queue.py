@@ -2,9 +2,9 @@
 
 Layout (format version 1, see docs/delivery.md):
 
-    chunks(id INTEGER PRIMARY KEY AUTOINCREMENT, n INTEGER, nbytes INTEGER, data BLOB)
-    meta(k TEXT PRIMARY KEY, v INTEGER)     -- 'format' = 1, 'head_offset'
-    state(k TEXT PRIMARY KEY, seq INTEGER, data BLOB)  -- 'engine': the engine snapshot
+    chunks(id INTEGER PRIMARY KEY AUTOINCREMENT, n, nbytes, data BLOB)
+    meta(k TEXT PRIMARY KEY, v INTEGER)  -- 'format' = 1, 'head_offset', 'clean'
+    state(k TEXT PRIMARY KEY, seq, data BLOB)  -- 'engine': the engine snapshot
 
 The engine snapshot is written in the same transaction as the points it goes with
 (`put(lines, state=(seq, data))`): after a kill, the state read back has seen every

@@ -20,9 +20,8 @@ import asyncio
 import contextlib
 import logging
 import os
-import random
 import time
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from lineside.agent.sinks.config import InfluxV1Sink, InfluxV2Sink, LocalSink, S
 from lineside.agent.sinks.queue import Batch, DiskQueue, Position
 from lineside.agent.sinks.rejects import field_conflicts, offending_lines
 from lineside.agent.sinks.writers import Transport, V1Transport, V2Transport, WriteError
+from lineside.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class Sink:
         self.dead_lettered = 0
         self.last_error: str | None = None
         self.up = True
-        self._attempt = 0
+        self._backoff = Backoff(BACKOFF_BASE_S, cfg.max_retry_delay_s)
         self._lock = asyncio.Lock()
         self._last_send = 0.0
         self._last_auth_log = -1e9
@@ -146,7 +146,7 @@ class Sink:
                     self.up = False
                     log.exception("sink %s: delivery failed unexpectedly; retrying", self.id,
                                   extra={"sink": self.id})
-                    await asyncio.sleep(self._backoff())
+                    await asyncio.sleep(self._backoff.next_delay())
                 self._last_send = time.monotonic()
             else:
                 await asyncio.sleep(POLL_S)
@@ -229,7 +229,7 @@ class Sink:
                         self.id, self.queue.queue_points, extra={"sink": self.id})
             self._last_fail_log = self._last_auth_log = -1e9
         self.up = True
-        self._attempt = 0
+        self._backoff.reset()
 
     async def _deliver_one(self, batch: Batch, pre: BaseException | None,
                            deadline: float | None) -> bool:
@@ -266,11 +266,6 @@ class Sink:
             self.queue.ack(batch.position_after(piece.end), batch.gen)
             work.pop(0)
         return True
-
-    def _backoff(self) -> float:
-        d = min(self.cfg.max_retry_delay_s, BACKOFF_BASE_S * (2 ** self._attempt))
-        self._attempt = min(self._attempt + 1, 30)
-        return d / 2 + random.uniform(0, d / 2)  # "equal jitter": never 0, spreads herds
 
     def _on_error(self, e: WriteError, batch: Batch, piece: _Piece,
                   work: list[_Piece]) -> float | None:
@@ -320,14 +315,14 @@ class Sink:
                 log.error("sink %s: %s", self.id, self.last_error,
                           extra={"sink": self.id, "kind": str(st)})
                 self._last_auth_log = now
-            return self._backoff()
+            return self._backoff.next_delay()
         self.last_error = f"{st or 'network'}: {e.message}"
         if e.retry_after is not None and st in (429, 503):
             delay = min(e.retry_after, RETRY_AFTER_CAP_S)
             log.warning("sink %s: %s; server asks to retry after %.1fs", self.id,
                         self.last_error, delay, extra={"sink": self.id})
             return delay
-        delay = self._backoff()
+        delay = self._backoff.next_delay()
         # One WARNING when an outage starts, then one a minute: a day-long outage must
         # not flood the journal. Every attempt is logged at DEBUG.
         now = time.monotonic()
@@ -362,8 +357,3 @@ class Sink:
                 self.transport.close()
         self.queue.close()
 
-
-def count_by_measurement(lines: list[str]) -> Counter[str]:
-    from lineside.agent.sinks.lineproto import measurement_of
-
-    return Counter(measurement_of(ln) for ln in lines)

@@ -6,8 +6,8 @@ rates from), the line- and site-level `oee` / `oee_shift` points and the `ccp_bu
 counts and minutes of CCP deviations per CCP kind. No machine detail,
 no stage OEE, no raw `signal` values, no `machine_state` events, no free text.
 
-The sinks helper calls `allowed_on_uplink` at enqueue time for every point offered to a
-bureau sink, so the rule holds whatever the configuration says: a point the filter
+`SinkSet.enqueue` passes every point offered to a bureau sink through
+`prepare_for_uplink`, so the rule holds whatever the configuration says: a point the filter
 refuses is never written to that sink's queue. The filter is an allow-list on purpose
 (measurement, level, tag keys, field types): a measurement or tag added to the engine
 later stays inside the factory until someone decides here that it may leave.
@@ -16,7 +16,7 @@ later stays inside the factory until someone decides here that it may leave.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from lineside.points import FieldValue, Point
 
@@ -106,7 +106,7 @@ def tag_for_uplink(point: Point, enterprise: str, region: str) -> Point:
     tags: dict[str, str] = dict(point.tags)
     tags["enterprise"] = enterprise
     tags["region"] = region
-    return Point(point.measurement, tags, point.fields, point.ts_ns, point.meta)
+    return Point(point.measurement, tags, point.fields, point.ts_ns)
 
 
 def uplink_tag_problems(tags: Mapping[str, str], enterprise: str, region: str) -> list[str]:
@@ -123,10 +123,11 @@ def uplink_tag_problems(tags: Mapping[str, str], enterprise: str, region: str) -
     return problems
 
 
-def prepare_for_uplink(points: list[Point], enterprise: str, region: str) -> list[Point]:
+def prepare_for_uplink(points: Sequence[Point], enterprise: str, region: str) -> list[Point]:
     """The points of `points` that may leave, tagged with the agent's identity.
 
-    Convenience for the sinks helper: filter, then tag (tagging never makes a refused
-    point acceptable: region/enterprise are on the allow-list anyway).
+    The one uplink path: `SinkSet.enqueue` queues exactly this for every bureau sink.
+    Filter, then tag (tagging never makes a refused point acceptable: region and
+    enterprise are on the allow-list anyway).
     """
     return [tag_for_uplink(p, enterprise, region) for p in points if allowed_on_uplink(p)]

@@ -17,9 +17,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lineside.backoff import Backoff
 from lineside.drivers.base import DriverStats, SignalRef
 from lineside.drivers.modbus.addressing import BIT_TABLES
-from lineside.drivers.modbus.backoff import Backoff
 from lineside.drivers.modbus.block import BlockDecoder
 from lineside.drivers.modbus.block import Value as BlockValue
 from lineside.drivers.modbus.codec import Decoder, compile_decoder, direct_code
@@ -75,7 +75,8 @@ class ModbusDriver:
         for key, why in self.never_read:
             log.warning("modbus %s: signal %s is never read: %s", self.device_id, key, why)
         kw = {"rng": rng} if rng else {}
-        self._backoff = Backoff(device.reconnect_min_s, device.reconnect_max_s, **kw)
+        self._backoff = Backoff(device.reconnect_min_s,
+                                max(device.reconnect_max_s, device.reconnect_min_s), **kw)
         self._retry_at = 0.0  # monotonic time before which the device is not tried
         self._last_kind: dict[int, str] = {}  # request index -> last error kind (log once)
 

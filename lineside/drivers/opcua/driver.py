@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 from asyncua import ua
 from asyncua.ua import UaStatusCodeError
 
+from lineside.backoff import Backoff
 from lineside.drivers.base import DriverStats, Emit, SignalRef
 from lineside.drivers.opcua.addressing import AddressError, parse_address, resolve_all
 from lineside.drivers.opcua.config import OpcuaDevice, OpcuaSignal
@@ -48,18 +48,6 @@ _SESSION_GONE = {
 }
 
 
-def backoff_delay(attempt: int, min_s: float, max_s: float,
-                  rng: random.Random | None = None) -> float:
-    """Exponential backoff with "equal jitter": half fixed, half random.
-
-    Jitter spreads the reconnects of many agents after a server restart, so a restarting
-    server is not hit by every client in the same millisecond.
-    """
-    cap = min(max_s, min_s * (2 ** min(attempt, 30)))
-    r = (rng or random).random()
-    return cap / 2 + r * cap / 2
-
-
 class OpcuaDriver:
     def __init__(self, device: OpcuaDevice, signals: list[SignalRef], state_dir: Path) -> None:
         self.device = device
@@ -79,7 +67,7 @@ class OpcuaDriver:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
-        self._attempt = 0
+        self._backoff = Backoff(device.reconnect_min_s, device.reconnect_max_s)
         self._next_attempt = 0.0
         self._emit: Emit | None = None
         self._subs: SubscriptionSet | None = None
@@ -141,7 +129,7 @@ class OpcuaDriver:
                         self.conn.namespaces, paths),
             self.device.timeout_s,
         )
-        self._attempt = 0
+        self._backoff.reset()
         self.stats.up = True
         self._reported.clear()
         self.signal_errors.clear()
@@ -170,9 +158,7 @@ class OpcuaDriver:
         await self.conn.close()
 
     def _schedule_retry(self) -> float:
-        delay = backoff_delay(self._attempt, self.device.reconnect_min_s,
-                              self.device.reconnect_max_s)
-        self._attempt += 1
+        delay = self._backoff.next_delay()
         self._next_attempt = time.monotonic() + delay
         return delay
 

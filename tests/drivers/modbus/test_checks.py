@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lineside.drivers.modbus.backoff import Backoff
+from lineside.backoff import Backoff
 from lineside.drivers.modbus.checks import check_device, describe_plan
 from lineside.drivers.modbus.config import ForbiddenRange, ModbusSignal, ModbusTcpDevice
 

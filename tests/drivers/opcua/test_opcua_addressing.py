@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from lineside.backoff import Backoff
 from lineside.drivers.opcua.addressing import AddressError, bind, parse_address
 from lineside.drivers.opcua.config import OpcuaDevice, OpcuaSignal
-from lineside.drivers.opcua.driver import backoff_delay
 from lineside.drivers.opcua.reader import chunk_size, read_plan
 from lineside.drivers.opcua.values import sample_from, to_value
 from lineside.samples import Quality
@@ -140,10 +140,15 @@ def test_read_plan_chunks() -> None:
 @given(st.integers(min_value=0, max_value=100), st.floats(0.01, 5), st.floats(5, 120))
 def test_backoff_is_bounded_and_jittered(attempt: int, lo: float, hi: float) -> None:
     cap = min(hi, lo * 2 ** min(attempt, 30))
-    d = backoff_delay(attempt, lo, hi, random.Random(attempt))
+    b = Backoff(lo, hi, random.Random(attempt).random)
+    b.attempt = attempt
+    d = b.next_delay()
     assert cap / 2 <= d <= cap
 
 
 def test_backoff_spreads_clients() -> None:
-    delays = {round(backoff_delay(3, 1, 30, random.Random(i)), 3) for i in range(50)}
+    def fourth(i: int) -> float:  # the delay before a client's 4th reconnect attempt
+        b = Backoff(1, 30, random.Random(i).random)
+        return [b.next_delay() for _ in range(4)][-1]
+    delays = {round(fourth(i), 3) for i in range(50)}
     assert len(delays) > 40

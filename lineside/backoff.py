@@ -1,4 +1,9 @@
-"""Exponential reconnect backoff with jitter (so that many gateways do not retry in step)."""
+"""The one retry delay of the agent: drivers reconnecting and sinks rewriting use it.
+
+Exponential (first, 2·first, 4·first … capped) with "equal jitter": each delay is scaled
+by a random factor in [0.5, 1), so it is never zero and never above the curve, and many
+gateways retrying after the same server restart do not hit it in the same millisecond.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,8 @@ from collections.abc import Callable
 
 
 class Backoff:
-    """Delays first, 2·first, 4·first … capped at `cap`, each scaled by a random factor
-    in [0.5, 1) ("equal jitter": never zero, never above the exponential curve)."""
-
     def __init__(self, first: float, cap: float, rng: Callable[[], float] = random.random):
-        self.first, self.cap, self._rng = first, max(cap, first), rng
+        self.first, self.cap, self._rng = first, cap, rng
         self.attempt = 0
 
     def next_delay(self) -> float:
