@@ -276,3 +276,17 @@ def test_replay_counts_with_the_widths_the_live_engine_learned(tmp_path: Path) -
     assert sh.fields["good_count"] == 10 + 5
     plain = list(replay(c, read_samples(log), until=at("07:00")))
     assert pick(plain, "oee_shift", machine="P1")[0].fields["good_count"] == 4 + 5
+
+
+def test_stale_silence_is_unknown_from_the_deadline() -> None:
+    c = cfg([one_machine_line("running")], [shift("A", "06:00-06:10")])
+    eng = Engine(c, at("06:00"))
+    pts = eng.feed([S("M1.running", True, at("06:00")), S("M1.running", True, at("06:01"))])
+    pts += eng.tick(at("06:10"))
+    ev = [(p.fields["state"], p.ts_ns // 10**9 - int(at("06:00"))) for p in
+          pick(pts, "machine_state")]
+    # A gap longer than stale_after_s (10 s) is unknown from 10 s after the last read.
+    assert ev == [("producing", 0), ("unknown", 10), ("producing", 60), ("unknown", 70)]
+    (sh,) = pick(pts, "oee_shift", level="machine")
+    assert (sh.fields["run_s"], sh.fields["unknown_s"]) == (20, 580)
+    assert pick(pts, "machine_state")[-1].fields["reason"] == "stale"

@@ -125,11 +125,12 @@ def read_samples(path: Path | str, widths: dict[str, int] | None = None
 
 def replay(cfg: Any, samples: Iterable[Sample], until: float | None = None,
            start: float | None = None, chunk: int = 4096,
-           widths: dict[str, int] | None = None) -> Iterator[Any]:
+           widths: dict[str, int] | None = None, stats: Any = None) -> Iterator[Any]:
     """Points of a sample stream through a fresh engine (generator, bounded memory).
 
     `widths`: the dict `read_samples` fills with learned counter widths; they reach the
-    engine before the samples read after them.
+    engine before the samples read after them. `stats`: an `EngineStats` the engine
+    counts into (the tests' case folders compare it).
     """
     from lineside.agent.engine import Engine
 
@@ -138,6 +139,8 @@ def replay(cfg: Any, samples: Iterable[Sample], until: float | None = None,
     if first is None:
         return
     eng = Engine(cfg, first.ts if start is None else min(start, first.ts))
+    if stats is not None:
+        eng.stats = stats
     learned: dict[str, int] = {}
 
     def feed(buf: list[Sample]) -> list[Any]:
