@@ -806,8 +806,157 @@ def ccp_board() -> dict:
                      "monitored values, shift records.", variables, L, links=LINKS)
 
 
+# ---- the bureau's board (docs/bureau.md): reads what the uplink delivers, with its
+# own variables (region, enterprise) and the rebuild rules of docs/design.md.
+
+# Grafana's "All" is the allValue `.*`; a selection becomes `(a|b)`.
+B_W = '"region" =~ /^$region$/ AND "enterprise" =~ /^$enterprise$/'
+B_F = f"AND {B_W}"
+# The enterprise rate by docs/design.md's rebuild rules (lineside.agent.report.influxql).
+B_ENT = influxql.site_rate(B_W, ("enterprise",))
+# OEE: Σ ideal_good_s / Σ counted_planned_busy_s of the line-level oee points (lines
+# without counters do not count as zero output), absent when nothing was planned.
+B_OEE_SUMS = ('SELECT sum("ideal_good_s") AS "n", sum("counted_planned_busy_s") AS "d" '
+            f'FROM "oee" WHERE "level" = \'line\' {B_F} AND $timeFilter')
+
+
+def _b_oee(group: str = "") -> str:
+    g = f" GROUP BY {group}" if group else ""
+    return f'SELECT "n" / "d" AS "oee" FROM ({B_OEE_SUMS}{g}) WHERE "d" > 0{g}'
+
+
+B_THRESHOLDS = {"mode": "absolute", "steps": [{"color": "red", "value": None},
+                                            {"color": "green", "value": 0.6}]}
+B_PCT = {"defaults": {"unit": "percentunit", "min": 0, "max": 1, "decimals": 1,
+                    "thresholds": B_THRESHOLDS, "color": {"mode": "thresholds"}},
+       "overrides": []}
+B_STAT = {"reduceOptions": {"calcs": ["lastNotNull"]}, "colorMode": "none"}
+
+
+def _b_target(q: str, fmt: str = "table", alias: str | None = None) -> dict[str, Any]:
+    t: dict[str, Any] = {"refId": "A", "datasource": INFLUX, "rawQuery": True, "query": q,
+                         "resultFormat": fmt}
+    if alias:
+        t["alias"] = alias
+    return t
+
+
+def _b_panels() -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+
+    def panel(title: str, typ: str, pos: tuple[int, int, int, int], target: dict[str, Any],
+              desc: str = "", **extra: Any) -> None:
+        x, y, w, h = pos
+        p: dict[str, Any] = {"id": len(out) + 1, "title": title, "type": typ,
+                             "datasource": INFLUX, "gridPos": {"x": x, "y": y, "w": w, "h": h},
+                             "targets": [target]}
+        if desc:
+            p["description"] = desc
+        p.update(extra)
+        out.append(p)
+
+    panel("企业数 已上报 / Enterprises reporting", "stat", (0, 0, 4, 4),
+          _b_target(f'SELECT count("rate") FROM ({B_ENT}) WHERE $timeFilter'),
+          "Enterprises with run time in the range. Registered enterprises that sent nothing "
+          "are listed by `lineside report` (it knows the registry).", options=B_STAT)
+    panel("达标企业 / Meeting 60%", "stat", (4, 0, 4, 4),
+          _b_target(f'SELECT count("rate") FROM ({B_ENT}) WHERE $timeFilter AND "rate" >= 0.6'),
+          options=B_STAT)
+    panel("平均自动化率 / District mean rate", "stat", (8, 0, 5, 4),
+          _b_target(f'SELECT mean("rate") FROM ({B_ENT}) WHERE $timeFilter'),
+          "Mean of the enterprise rates (each from summed fields).", fieldConfig=B_PCT,
+          options={"reduceOptions": {"calcs": ["lastNotNull"]}})
+    panel("设备综合效率 / OEE (all enterprises)", "stat", (13, 0, 5, 4),
+          _b_target(_b_oee()),
+          "Σ ideal_good_s / Σ counted_planned_busy_s of every line-level oee point in "
+          "range (lines without counters left out).",
+          fieldConfig={"defaults": {"unit": "percentunit", "decimals": 1}, "overrides": []},
+          options={"reduceOptions": {"calcs": ["lastNotNull"]}})
+    panel("产量 / Output (good units)", "stat", (18, 0, 6, 4),
+          _b_target(f'SELECT sum("good_count") FROM "oee" WHERE $timeFilter AND '
+                  f'"level" = \'line\' {B_F}'), options=B_STAT)
+    panel("企业自动化率与60%目标 / Automation rate per enterprise vs 60%", "bargauge",
+          (0, 4, 12, 9), _b_target(B_ENT),
+          "Per enterprise, rebuilt from the stage sums: stage Σ auto_ideal_units / Σ "
+          "run_ideal_units, line = stages weighted by weight, enterprise = lines weighted "
+          "by planned busy time (docs/design.md).", fieldConfig=B_PCT,
+          options={"orientation": "horizontal", "displayMode": "basic",
+                   "reduceOptions": {"values": True, "calcs": [], "fields": "/^rate$/"}},
+          transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True}}}])
+    panel("环节热力图 / Stage-kind heat map", "table", (12, 4, 12, 9),
+          _b_target(influxql.site_rate(B_W, ("enterprise", "stage_kind"))),
+          "Per enterprise and stage kind: the enterprise rule over that kind's stages only; "
+          "red below 60%.",
+          fieldConfig={"defaults": {"unit": "percentunit", "decimals": 0,
+                                    "thresholds": B_THRESHOLDS,
+                                    "custom": {"cellOptions": {"type": "color-background"}}},
+                       "overrides": []},
+          transformations=[{"id": "groupingToMatrix", "options": {
+              "columnField": "stage_kind", "rowField": "enterprise", "valueField": "rate"}}])
+    panel("自动化率走势 / Daily automation rate", "timeseries", (0, 13, 12, 8),
+          _b_target(influxql.site_rate(B_W, ("enterprise",), "1d, -8h"),
+                  fmt="time_series", alias="$tag_enterprise"),
+          "Per day (Asia/Shanghai days): the enterprise rate of that day.",
+          fieldConfig={"defaults": {"unit": "percentunit", "min": 0, "max": 1,
+                                    "thresholds": B_THRESHOLDS,
+                                    "custom": {"thresholdsStyle": {"mode": "dashed"}}},
+                       "overrides": []})
+    panel("设备综合效率 / OEE per enterprise", "bargauge", (12, 13, 12, 8),
+          _b_target(_b_oee('"enterprise"')),
+          fieldConfig={"defaults": {"unit": "percentunit", "min": 0, "max": 1, "decimals": 1},
+                       "overrides": []},
+          options={"orientation": "horizontal",
+                   "reduceOptions": {"values": True, "calcs": [], "fields": "/^oee$/"}})
+    panel("数字化覆盖率 / Digitized coverage", "table", (0, 21, 12, 7),
+          _b_target(f'SELECT mean("digitized") AS "digitized" FROM "automation" WHERE '
+                  f'$timeFilter AND "level" = \'stage\' {B_F} GROUP BY "enterprise"'),
+          "Time-weighted share of stages with live data (Σ digitized / count of the stage "
+          "points).",
+          fieldConfig={"defaults": {"unit": "percentunit", "decimals": 0}, "overrides": []})
+    panel("最近上报 / Last data received", "table", (12, 21, 12, 7),
+          _b_target(f'SELECT last("run_s") AS "run_s" FROM "automation" WHERE $timeFilter {B_F} '
+                  'AND "level" = \'line\' GROUP BY "enterprise", "region"'),
+          "Time of the newest automation point per enterprise and region tag: a silent "
+          "gateway stops advancing here; a second region for one enterprise is a "
+          "tagging problem (lineside report flags it).")
+    return out
+
+
+def bureau_board() -> dict[str, Any]:
+    """The bureau's board: what a bureau uplink delivers (docs/bureau.md, section 5)."""
+    return {
+        "uid": "lineside-bureau",
+        "title": "lineside · 区县自动化水平 / District automation (bureau)",
+        "tags": ["lineside", "bureau"],
+        "timezone": "Asia/Shanghai",
+        "schemaVersion": 39,
+        "version": 1,
+        "editable": False,
+        "refresh": "5m",
+        "time": {"from": "now-7d", "to": "now"},
+        "description": "Aggregates sent by each enterprise's lineside uplink (automation "
+                       "and line/site oee only). Ratios are computed from summed fields. "
+                       "See docs/bureau.md.",
+        "templating": {"list": [
+            {"name": "datasource", "label": "数据源 / Data source", "type": "datasource",
+             "query": "influxdb", "current": {}, "hide": 0},
+            {"name": "region", "label": "地区 / Region", "type": "query", "datasource": INFLUX,
+             "query": 'SHOW TAG VALUES FROM "automation" WITH KEY = "region"',
+             "multi": True, "includeAll": True, "allValue": ".*", "refresh": 2,
+             "current": {"text": "All", "value": "$__all"}},
+            {"name": "enterprise", "label": "企业 / Enterprise", "type": "query",
+             "datasource": INFLUX,
+             "query": 'SHOW TAG VALUES FROM "automation" WITH KEY = "enterprise" '
+                      'WHERE "region" =~ /^$region$/',
+             "multi": True, "includeAll": True, "allValue": ".*", "refresh": 2,
+             "current": {"text": "All", "value": "$__all"}},
+        ]},
+        "panels": _b_panels(),
+    }
+
+
 BOARDS = {"plant-overview.json": plant_overview, "machine.json": machine_drilldown,
-          "agent-health.json": agent_health, "ccp.json": ccp_board}
+          "agent-health.json": agent_health, "ccp.json": ccp_board, "bureau.json": bureau_board}
 
 
 def render() -> dict[str, str]:

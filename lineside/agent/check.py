@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from lineside.agent.config import ConfigError, ConfigIssue, LinesideConfig, load_config
+from lineside.agent.config.plant import iter_machines
 
 SECRET_WORDS = ("password", "token", "secret", "private_key")
 
@@ -52,8 +53,7 @@ def read_plans(cfg: LinesideConfig) -> list[str]:
         if device.type == "opcua":
             continue
         signals = [(f"{m.id}.{name}", sig)
-                   for line in cfg.lines for st in line.stages for m in st.machines
-                   if m.source == device.id
+                   for _, _, m, _ in iter_machines(cfg.lines) if m.source == device.id
                    for name, sig in m.signals.items() if isinstance(sig, ModbusSignal)]
         out.append(f"# device {device.id} ({device.type})")
         out.extend(f"  {line}" for line in describe_plan(device, signals))
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(e.render(), file=sys.stderr)
         return 2
-    n_machines = sum(len(s.machines) for ln in cfg.lines for s in ln.stages)
+    n_machines = sum(1 for _ in iter_machines(cfg.lines))
     for w in warnings:
         print(f"{args.config}:{w.line or '?'}:{w.column or '?'} warning: "
               f"{w.path or '<root>'}: {w.message}", file=sys.stderr)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lineside.agent.config.models import LinesideConfig
+from lineside.agent.config.plant import iter_machines
 from lineside.agent.config.yamlpos import Loc
 from lineside.drivers.modbus.config import ModbusSignal
 
@@ -135,13 +136,10 @@ def model_check(cfg: LinesideConfig) -> list[Problem]:
                                  f"{s.start:%H:%M}-{s.end:%H:%M}"))
     devices = {d.id: d for d in cfg.devices}
     by_device: dict[str, list[tuple[Loc, ModbusSignal]]] = {}
-    for li, line in enumerate(cfg.lines):
-        for si, stage in enumerate(line.stages):
-            for mi, m in enumerate(stage.machines):
-                for name, sig in m.signals.items():
-                    if isinstance(sig, ModbusSignal) and m.source in devices:
-                        loc: Loc = ("lines", li, "stages", si, "machines", mi, "signals", name)
-                        by_device.setdefault(m.source, []).append((loc, sig))
+    for _, _, m, mloc in iter_machines(cfg.lines):
+        for name, sig in m.signals.items():
+            if isinstance(sig, ModbusSignal) and m.source in devices:
+                by_device.setdefault(m.source, []).append(((*mloc, "signals", name), sig))
     problems.extend(_modbus_checks(cfg, by_device))
     problems.extend(_ccp_source_checks(cfg))
     return problems
@@ -150,7 +148,7 @@ def model_check(cfg: LinesideConfig) -> list[Problem]:
 def _ccp_source_checks(cfg: LinesideConfig) -> list[Problem]:
     """A CCP needs a reading every monitoring interval: its device must be polled, and
     more often than that (docs/haccp.md)."""
-    machines = {m.id: m for ln in cfg.lines for st in ln.stages for m in st.machines}
+    machines = {m.id: m for _, _, m, _ in iter_machines(cfg.lines)}
     devices = {d.id: d for d in cfg.devices}
     out: list[Problem] = []
     for i, c in enumerate(cfg.ccps):
@@ -174,39 +172,36 @@ def _ccp_source_checks(cfg: LinesideConfig) -> list[Problem]:
 def model_warnings(cfg: LinesideConfig) -> list[Problem]:
     """Valid but probably not meant: `lineside check` prints these and exits 0."""
     out: list[Problem] = []
-    for li, line in enumerate(cfg.lines):
-        for si, stage in enumerate(line.stages):
-            for mi, m in enumerate(stage.machines):
-                mloc: Loc = ("lines", li, "stages", si, "machines", mi)
-                bits = m.counters.bits
-                for name in ("good", "reject", "total"):
-                    typ = getattr(m.signals.get(name), "type", None)
-                    if typ is not None and bits is None \
-                            and m.declared_counter_bits(name) is None:
-                        out.append(((*mloc, "signals", name),
-                                    f"counter `{name}` is declared {typ}, not an integer "
-                                    "type: it is counted modulo 2^32; declare its integer "
-                                    "type (uint16, int32, ...) or set counters.bits"))
-                    declared = m.declared_counter_bits(name)
-                    if bits is not None and declared is not None and declared != bits:
-                        typ = getattr(m.signals[name], "type", "?")
-                        out.append(((*mloc, "counters", "bits"),
-                                    f"{bits} bits overrides counter `{name}` declared "
-                                    f"{typ} ({declared} bits): it is read as wrapping at "
-                                    f"2^{bits}; remove `bits` to follow the type"))
-                if m.automation != "automatic":
-                    for name in ("auto_mode",):
-                        if name in m.signals:
-                            out.append(((*mloc, "signals", name),
-                                        f"ignored for auto/manual: the machine is declared "
-                                        f"`{m.automation}`, and {m.automation} equipment "
-                                        "never runs in auto (docs/design.md, automation "
-                                        "rate); declare it `automatic` if it can"))
-                if "reject" in m.signals and not {"good", "total"} & set(m.signals):
-                    out.append(((*mloc, "signals", "reject"),
-                                "a reject counter alone gives reject_count only: quality, "
-                                "performance and OEE stay absent without a `good` or "
-                                "`total` counter"))
+    for _, _, m, mloc in iter_machines(cfg.lines):
+        bits = m.counters.bits
+        for name in ("good", "reject", "total"):
+            typ = getattr(m.signals.get(name), "type", None)
+            if typ is not None and bits is None \
+                    and m.declared_counter_bits(name) is None:
+                out.append(((*mloc, "signals", name),
+                            f"counter `{name}` is declared {typ}, not an integer "
+                            "type: it is counted modulo 2^32; declare its integer "
+                            "type (uint16, int32, ...) or set counters.bits"))
+            declared = m.declared_counter_bits(name)
+            if bits is not None and declared is not None and declared != bits:
+                typ = getattr(m.signals[name], "type", "?")
+                out.append(((*mloc, "counters", "bits"),
+                            f"{bits} bits overrides counter `{name}` declared "
+                            f"{typ} ({declared} bits): it is read as wrapping at "
+                            f"2^{bits}; remove `bits` to follow the type"))
+        if m.automation != "automatic":
+            for name in ("auto_mode",):
+                if name in m.signals:
+                    out.append(((*mloc, "signals", name),
+                                f"ignored for auto/manual: the machine is declared "
+                                f"`{m.automation}`, and {m.automation} equipment "
+                                "never runs in auto (docs/design.md, automation "
+                                "rate); declare it `automatic` if it can"))
+        if "reject" in m.signals and not {"good", "total"} & set(m.signals):
+            out.append(((*mloc, "signals", "reject"),
+                        "a reject counter alone gives reject_count only: quality, "
+                        "performance and OEE stay absent without a `good` or "
+                        "`total` counter"))
     return out
 
 

@@ -196,14 +196,6 @@ def _resolve_value(value: Any, base: Path) -> Any:
     return value
 
 
-def iter_machines(cfg: LinesideConfig) -> Iterator[tuple[Any, Any, Any]]:
-    """(line, stage, machine) for every machine of the site."""
-    for line in cfg.lines:
-        for stage in line.stages:
-            for machine in stage.machines:
-                yield line, stage, machine
-
-
 def read_secret(env: str | None, file: Path | None, what: str) -> str | None:
     """A secret from an environment variable or a file; a clear error when it is missing."""
     if env:

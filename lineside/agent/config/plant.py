@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from collections.abc import Iterator, Sequence
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
@@ -214,6 +215,24 @@ class Line(_Strict):
     output_stage: str | None = Field(None, description="stage whose OEE is the line's; "
                                                        "default the last")
     stages: list[Stage] = Field(min_length=1)
+
+
+class PlacedMachine(NamedTuple):
+    """A machine with the line and stage it sits in, and its key path in the file."""
+
+    line: Line
+    stage: Stage
+    machine: Machine
+    loc: tuple[str | int, ...]  # ("lines", li, "stages", si, "machines", mi)
+
+
+def iter_machines(lines: Sequence[Line]) -> Iterator[PlacedMachine]:
+    """Every machine of the plant, line by line and stage by stage, in file order."""
+    for li, line in enumerate(lines):
+        for si, stage in enumerate(line.stages):
+            for mi, machine in enumerate(stage.machines):
+                yield PlacedMachine(line, stage, machine,
+                                    ("lines", li, "stages", si, "machines", mi))
 
 
 class Metrics(_Strict):

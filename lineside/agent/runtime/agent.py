@@ -37,6 +37,7 @@ from typing import Any
 from apscheduler.triggers.cron import CronTrigger
 
 from lineside.agent.config import ConfigError, LinesideConfig, load_config
+from lineside.agent.config.plant import iter_machines
 from lineside.agent.haccp.chain import is_record
 from lineside.agent.runtime.systemd import Notifier
 from lineside.agent.runtime.timers import Timers
@@ -497,9 +498,7 @@ def _thaw_heap() -> None:
 
 def _signals(cfg: LinesideConfig) -> dict[str, list[tuple[str, Any]]]:
     out: dict[str, list[tuple[str, Any]]] = {}
-    for line in cfg.lines:
-        for st in line.stages:
-            for m in st.machines:
-                out.setdefault(m.source, []).extend(
-                    (f"{m.id}.{n}", s) for n, s in sorted(m.signals.items()))
+    for _, _, m, _ in iter_machines(cfg.lines):
+        out.setdefault(m.source, []).extend(
+            (f"{m.id}.{n}", s) for n, s in sorted(m.signals.items()))
     return out

@@ -6,16 +6,15 @@ from pathlib import Path
 from typing import Any
 
 from lineside.agent.config import LinesideConfig
+from lineside.agent.config.plant import iter_machines
 from lineside.drivers.base import SignalRef
 
 
 def signals_by_device(cfg: LinesideConfig) -> dict[str, list[SignalRef]]:
     out: dict[str, list[SignalRef]] = {d.id: [] for d in cfg.devices}
-    for line in cfg.lines:
-        for stage in line.stages:
-            for m in stage.machines:
-                for name, spec in m.signals.items():
-                    out.setdefault(m.source, []).append(SignalRef(f"{m.id}.{name}", spec))
+    for _, _, m, _ in iter_machines(cfg.lines):
+        for name, spec in m.signals.items():
+            out.setdefault(m.source, []).append(SignalRef(f"{m.id}.{name}", spec))
     return out
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lineside.agent.config.ccp import Ccp
+from lineside.agent.config.plant import iter_machines
 
 STAGGER_S = 5
 FIRST_S = 8
@@ -59,7 +60,7 @@ def _beyond(c: Ccp) -> float:
 
 def integer_ccps(cfg: Any) -> frozenset[str]:
     """CCPs whose signal is an integer register (no NaN: no drop-out in the script)."""
-    specs = {f"{m.id}.{n}": s for ln in cfg.lines for st in ln.stages for m in st.machines
+    specs = {f"{m.id}.{n}": s for _, _, m, _ in iter_machines(cfg.lines)
              for n, s in m.signals.items()}
     out = set()
     for c in cfg.ccps:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from lineside.agent.config.models import LinesideConfig
+from lineside.agent.config.plant import iter_machines
 from lineside.agent.simulator.encode import Placed, RegisterImage, protocol_address
 from lineside.agent.simulator.model import Factory
 from lineside.agent.simulator.truth import Truth, TruthWriter
@@ -73,37 +74,35 @@ def place_modbus(cfg: LinesideConfig, types: tuple[str, ...] = ("modbus-tcp",)
     devs = {d.id: d for d in cfg.devices if d.type in types}
     placed: list[Placed] = []
     used: dict[tuple[int, str, int], tuple[str, int | None]] = {}
-    for line in cfg.lines:
-        for stage in line.stages:
-            for m in stage.machines:
-                dev = devs.get(m.source)
-                if dev is None:
-                    continue
-                for name, spec in m.signals.items():
-                    if not hasattr(spec, "table"):
-                        continue
-                    p = Placed(key=f"{m.id}.{name}",
-                               unit=spec.unit_id if spec.unit_id is not None else dev.unit_id,
-                               table=spec.table,
-                               address=protocol_address(spec.table, spec.address,
-                                                        dev.addressing),
-                               spec=spec, byte_order=spec.byte_order or dev.byte_order,
-                               string_byte_order=dev.string_byte_order)
-                    if not 0 <= p.address <= 65535 - p.words + 1:
-                        raise ValueError(f"{p.key}: address {spec.address} ({dev.addressing}) "
-                                         "is outside the Modbus range")
-                    for a in range(p.address, p.address + p.words):
-                        k = (p.unit, p.table, a)
-                        bit = spec.bit if spec.type == "bool" else None
-                        other = used.get(k)
-                        if other and not (bit is not None and other[1] is not None
-                                          and bit != other[1]):
-                            raise ValueError(
-                                f"{p.key} overlaps {other[0]} at unit {p.unit} "
-                                f"{p.table} {a}: the simulator serves all devices on one "
-                                "port, so give them distinct unit ids")
-                        used[k] = (p.key, bit)
-                    placed.append(p)
+    for _, _, m, _ in iter_machines(cfg.lines):
+        dev = devs.get(m.source)
+        if dev is None:
+            continue
+        for name, spec in m.signals.items():
+            if not hasattr(spec, "table"):
+                continue
+            p = Placed(key=f"{m.id}.{name}",
+                       unit=spec.unit_id if spec.unit_id is not None else dev.unit_id,
+                       table=spec.table,
+                       address=protocol_address(spec.table, spec.address,
+                                                dev.addressing),
+                       spec=spec, byte_order=spec.byte_order or dev.byte_order,
+                       string_byte_order=dev.string_byte_order)
+            if not 0 <= p.address <= 65535 - p.words + 1:
+                raise ValueError(f"{p.key}: address {spec.address} ({dev.addressing}) "
+                                 "is outside the Modbus range")
+            for a in range(p.address, p.address + p.words):
+                k = (p.unit, p.table, a)
+                bit = spec.bit if spec.type == "bool" else None
+                other = used.get(k)
+                if other and not (bit is not None and other[1] is not None
+                                  and bit != other[1]):
+                    raise ValueError(
+                        f"{p.key} overlaps {other[0]} at unit {p.unit} "
+                        f"{p.table} {a}: the simulator serves all devices on one "
+                        "port, so give them distinct unit ids")
+                used[k] = (p.key, bit)
+            placed.append(p)
     return placed
 
 
@@ -218,13 +217,11 @@ class OpcuaSim:
         for d in devs.values():
             self.path = d.endpoint.split("://", 1)[1].partition("/")[2] or self.path
             break
-        for line in cfg.lines:
-            for stage in line.stages:
-                for m in stage.machines:
-                    if m.source in devs:
-                        for name, spec in m.signals.items():
-                            if hasattr(spec, "node"):
-                                self.signals.append((f"{m.id}.{name}", spec, m.id))
+        for _, _, m, _ in iter_machines(cfg.lines):
+            if m.source in devs:
+                for name, spec in m.signals.items():
+                    if hasattr(spec, "node"):
+                        self.signals.append((f"{m.id}.{name}", spec, m.id))
         self._server: Any = None
         self._nodes: dict[str, tuple[Any, Any]] = {}  # key -> (NodeId, VariantType)
         self._last: dict[str, Any] = {}
