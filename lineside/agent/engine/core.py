@@ -19,13 +19,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from lineside.agent.config.models import LinesideConfig
-from lineside.agent.config.plant import ROLE_SIGNALS, STATES, Line, Machine
+from lineside.agent.config.plant import ROLE_SIGNALS, STATES, Line
 from lineside.agent.engine import fields as F
 from lineside.agent.engine import rollup, timejump
 from lineside.agent.engine.calendar import ShiftInstance, Status, Timeline
 from lineside.agent.engine.ccp import CcpSet
-from lineside.agent.engine.counters import Counter
-from lineside.agent.engine.modes import ModeTable
+from lineside.agent.engine.machine import DOWN, OFF, ON, MachineState, ProcessValue
 from lineside.agent.engine.states import (
     BLOCKED,
     FAULT,
@@ -34,8 +33,7 @@ from lineside.agent.engine.states import (
     SIDX,
     STARVED,
     UNKNOWN,
-    StateMap,
-    _as_int,
+    as_int,
 )
 from lineside.points import Point, Series
 from lineside.samples import Quality
@@ -51,9 +49,7 @@ ROLE = {
 }
 assert set(ROLE) == set(ROLE_SIGNALS)
 
-OFF, DOWN, ON = 0, 1, 2  # calendar mode of a machine's line during the open segment
 BAD = Quality.BAD
-NEVER = 1e18  # "no deadline" (finite, so snapshots stay strict JSON)
 STOP_STATES = frozenset((IDLE, STARVED, BLOCKED, FAULT))
 REASON_STATES = frozenset((FAULT, IDLE))  # stops nobody explained: they need a reason
 SNAPSHOT_VERSION = 1
@@ -83,148 +79,6 @@ class EngineStats:
     state_changes: int = 0
     clock_steps: int = 0  # wall-clock steps handled by the time-jump rule
     buckets_not_rewritten: int = 0  # buckets already written before a step back
-
-
-class _PV:
-    """A process value reported as a `signal` point on change (with deadband)."""
-
-    __slots__ = ("deadband", "key", "last", "tags")
-
-    def __init__(self, key: str, tags: dict[str, str], deadband: float) -> None:
-        self.key, self.tags, self.deadband = key, tags, deadband
-        self.last: Any = None
-
-
-class _M:
-    """Runtime state of one machine (slots: the hot path reads these directly)."""
-
-    __slots__ = (
-        "acc",
-        "acc_since",
-        "auto",
-        "auto_decl",
-        "bacc",
-        "bad",
-        "cfg",
-        "code",
-        "counts",
-        "ctr",
-        "cycle",
-        "default_cycle",
-        "dirty",
-        "has_auto",
-        "id",
-        "kinds",
-        "last_good",
-        "line_i",
-        "live",
-        "mauto",
-        "mode",
-        "mtab",
-        "product",
-        "products",
-        "rate",
-        "raw",
-        "reason",
-        "reasons",
-        "sacc",
-        "sauto",
-        "since",
-        "slot",
-        "smap",
-        "stage_i",
-        "stale_at",
-        "stale_s",
-        "state",
-        "stop_start",
-        "sub",
-        "tags",
-    )
-
-    def __init__(self, cfg: Machine, line_i: int, stage_i: int, tags: dict[str, str],
-                 stale_s: float, planned: frozenset[int], start: float,
-                 subscribed: bool = False) -> None:
-        self.cfg = cfg
-        self.id = cfg.id
-        self.line_i, self.stage_i, self.tags = line_i, stage_i, tags
-        self.mtab = ModeTable(cfg)
-        self.smap = StateMap(cfg, self.mtab)
-        # A subscription only sends changes: silence is normal there, and the driver
-        # reports a lost link itself with BAD samples. So silence makes a subscribed
-        # machine unknown only when the machine sets its own stale_after_s.
-        self.sub = subscribed and cfg.stale_after_s is None
-        self.stale_s = NEVER if self.sub else float(cfg.stale_after_s or stale_s)
-        self.default_cycle = float(cfg.ideal_cycle)
-        self.products = {int(k): 60.0 / float(v) for k, v in cfg.products.items()}
-        self.cycle = self.default_cycle
-        self.rate = 60.0 / self.cycle  # ideal units per minute
-        self.product: Any = None
-        self.reasons = {int(k): v for k, v in cfg.reasons.items()}
-        self.has_auto = "auto_mode" in cfg.signals
-        self.auto_decl = cfg.automation == "automatic"
-        # Automatic when declared automatic and every mode source agrees: `auto_mode`
-        # (where there is one) and a `mode` whose table names automatic/manual. Manual
-        # and mechanized equipment never runs in auto (docs/design.md, automation rate).
-        self.sauto = not self.has_auto
-        self.mauto = not ("mode" in cfg.signals and self.mtab.decides)
-        self.auto = self.auto_decl and self.sauto and self.mauto
-        # Counters, each at its own width; the allowance uses the fastest product rate.
-        fastest = max([self.rate, *(60.0 / c for c in self.products.values())])
-        per_s = fastest * float(cfg.counters.rate_margin) / 60.0
-        incr = cfg.counters.mode == "increment"
-        self.ctr = [Counter(cfg.counter_bits(name), per_s, incr)
-                    for name in ("good", "reject", "total")]
-        self.kinds = ((F.G if "good" in cfg.signals else 0) | (F.R if "reject" in cfg.signals
-                      else 0) | (F.T if "total" in cfg.signals else 0))
-        # Performance, quality and OEE need the units made: a good or total counter. A
-        # reject counter alone gives reject_count, and those ratios stay absent.
-        self.counts = bool(self.kinds & (F.G | F.T))
-        # Where each state's time goes inside planned busy time.
-        slot = [F.RUN, F.IDLE_S, F.STARVED_S, F.BLOCKED_S, F.FAULT_S, F.SETUP_S,
-                F.SETUP_S,  # cleaning that is not planned: a changeover-like loss
-                F.FAULT_S,  # maintenance that is not planned: unplanned repair
-                F.UNKNOWN_S]
-        for st in planned:
-            slot[st] = F.PDOWN
-        self.slot = slot
-        self.raw: list[Any] = [None] * 8
-        self.state = UNKNOWN
-        self.since = start
-        self.code: int | None = None
-        self.reason = "no data"
-        self.acc_since = start
-        self.mode = OFF
-        self.last_good: float | None = None
-        self.stale_at = NEVER
-        self.bad = False
-        self.acc = [0.0] * F.ACC_N
-        self.bacc = [0.0] * F.ACC_N
-        self.sacc = [0.0] * F.ACC_N
-        self.stop_start: float | None = None
-        self.live = False
-        self.dirty = False
-
-    # -- snapshot ----------------------------------------------------------------------
-    _SNAP = ("acc", "acc_since", "auto", "bacc", "bad", "code", "cycle", "last_good",
-             "live", "mauto", "product", "rate", "raw", "reason", "sacc", "sauto", "since",
-             "stale_at", "state", "stop_start")
-
-    def dump(self) -> dict[str, Any]:
-        d = {k: getattr(self, k) for k in self._SNAP}
-        d["cnt"] = [c.dump() for c in self.ctr]
-        return d
-
-    def load(self, d: dict[str, Any], now: float) -> None:
-        for k in self._SNAP:
-            if k in d:
-                v = d[k]
-                if k in ("acc", "bacc", "sacc"):
-                    v = (list(v) + [0.0] * F.ACC_N)[: F.ACC_N]
-                elif k == "raw":
-                    v = list(v)
-                setattr(self, k, v)
-        for c, cd in zip(self.ctr, d.get("cnt") or [], strict=False):
-            c.load(cd, now)
 
 
 # -- read-only view for the live terminal ------------------------------------------------
@@ -311,18 +165,18 @@ class Engine:
         self._lines: list[Line] = list(cfg.lines)
         self._line_tags: list[dict[str, str]] = []
         self._stage_tags: list[list[dict[str, str]]] = []
-        self._stage_machines: list[list[list[_M]]] = []
+        self._stage_machines: list[list[list[MachineState]]] = []
         self._output: list[int] = []
-        self._machines: list[_M] = []
+        self._machines: list[MachineState] = []
         self._route: dict[str, tuple[Any, int]] = {}
-        self._pvs: list[_PV] = []
+        self._pvs: list[ProcessValue] = []
         start_ts = float(start_ts)
         devices = {d.id: d for d in cfg.devices}
         for li, line in enumerate(cfg.lines):
             lt = {**base, "line": line.id, "level": "line"}
             self._line_tags.append(lt)
             st_tags: list[dict[str, str]] = []
-            st_ms: list[list[_M]] = []
+            st_ms: list[list[MachineState]] = []
             # The output stage: configured, else the last one with machines (a stage done
             # by hand has no OEE to give the line).
             equipped = [i for i, s in enumerate(line.stages) if s.machines]
@@ -332,14 +186,14 @@ class Engine:
                     out_i = si
                 stt = {**base, "line": line.id, "stage": stage.id, "level": "stage"}
                 st_tags.append(stt)
-                ms: list[_M] = []
+                ms: list[MachineState] = []
                 for mc in stage.machines:
                     mt = {**base, "line": line.id, "stage": stage.id, "machine": mc.id,
                           "level": "machine"}
                     dev = devices.get(mc.source)
                     sub = (getattr(dev, "type", None) == "opcua"
                            and getattr(dev, "mode", None) == "subscribe")
-                    m = _M(mc, li, si, mt, met.stale_after_s, planned, start_ts, sub)
+                    m = MachineState(mc, li, si, mt, met.stale_after_s, planned, start_ts, sub)
                     ms.append(m)
                     self._machines.append(m)
                     for name, spec in mc.signals.items():
@@ -349,7 +203,7 @@ class Engine:
                             self._route[key] = (m, role)
                         else:
                             db = getattr(spec, "deadband", None)
-                            pv = _PV(key, Series({**mt, "signal": name}),
+                            pv = ProcessValue(key, Series({**mt, "signal": name}),
                                      float(met.signal_deadband if db is None else db))
                             self._pvs.append(pv)
                             self._route[key] = (pv, R_PV)
@@ -359,10 +213,10 @@ class Engine:
             self._output.append(out_i)
         self._by_id = {m.id: m for m in self._machines}
         # Which entities can measure performance / quality (some machine has a counter).
-        self._stage_counts = [[any(m.counts for m in ms) for ms in st_ms]
+        self._stage_counts = [[any(m.counts_units for m in ms) for ms in st_ms]
                               for st_ms in self._stage_machines]
         self._line_counts = [sc[self._output[li]] for li, sc in enumerate(self._stage_counts)]
-        self._dirty: list[_M] = []
+        self._dirty: list[MachineState] = []
         self._start = start_ts
         self._now = start_ts
         self._last_ts, self._last_ts_ns = float("nan"), 0  # _ts_ns cache
@@ -458,53 +312,53 @@ class Engine:
                 except (TypeError, ValueError, OverflowError):
                     continue
                 k = role - R_GOOD
-                c = m.ctr[k]
+                c = m.counters[k]
                 if iv & c.mask == c.raw and not c.incr:  # unchanged: the common case
                     continue
                 d = c.step(iv, ts, st)  # docs/engine.md, Counters: never invents units
-                if d and m.mode == ON:
-                    acc = m.acc
+                if d and m.calendar_mode == ON:
+                    acc = m.seg_acc
                     acc[F.CG + k] += d
-                    acc[F.IG + k] += d * m.cycle
+                    acc[F.IG + k] += d * m.cycle_s
             elif role < R_AUTO:  # ---- state signals
                 if ts > m.stale_at and m.state != UNKNOWN:
                     # The deadline passed in silence: `stale`, as a tick at the deadline
                     # would have said, whatever quality this later sample has.
                     self._go_unknown(m, m.stale_at, out)
                 if q is BAD:
-                    m.bad = True
-                    if m.sub and m.state != UNKNOWN:  # the driver reports the loss once
+                    m.read_bad = True
+                    if m.subscribed and m.state != UNKNOWN:  # the driver reports the loss once
                         self._go_unknown(m, ts, out)
                     continue
                 m.last_good = ts
-                m.stale_at = ts + m.stale_s
-                m.bad = False
+                m.stale_at = ts + m.stale_after_s
+                m.read_bad = False
                 v = s.value
-                raw = m.raw
+                raw = m.state_inputs
                 if v != raw[role] or m.state == UNKNOWN:
                     raw[role] = v
                     if not m.dirty:
                         m.dirty = True
                         dirty.append(m)
                     if role == R_MODE:  # the mode table also says automatic / manual
-                        ma = m.mtab.mode_auto(v)
+                        ma = m.mode_table.mode_auto(v)
                         if ma is None:
                             ma = True
-                        elif not ma and m.mtab.outcome(v) is None:
+                        elif not ma and m.mode_table.outcome(v) is None:
                             st.unmapped_modes += 1
-                        if ma != m.mauto:
-                            m.mauto = ma
+                        if ma != m.mode_auto:
+                            m.mode_auto = ma
                             self._set_auto(m, ts, out)
             elif role == R_AUTO:
                 if q is BAD:
                     continue
                 v = s.value
-                a = v if v.__class__ is bool else m.mtab.auto_mode(v)
+                a = v if v.__class__ is bool else m.mode_table.auto_mode(v)
                 if a is None:  # a code the mode table does not list: not automatic
                     st.unmapped_modes += 1
                     a = False
-                if a != m.sauto:
-                    m.sauto = a
+                if a != m.signal_auto:
+                    m.signal_auto = a
                     self._set_auto(m, ts, out)
             else:  # R_PRODUCT
                 if q is BAD:
@@ -513,15 +367,15 @@ class Engine:
                 if v != m.product:
                     self._accum_to(m, ts, out)
                     m.product = v
-                    c = _as_int(v)
-                    m.cycle = m.products.get(c, m.default_cycle) if c is not None \
-                        else m.default_cycle
-                    m.rate = 60.0 / m.cycle
+                    c = as_int(v)
+                    m.cycle_s = m.product_cycles_s.get(c, m.default_cycle_s) if c is not None \
+                        else m.default_cycle_s
+                    m.ideal_rate = 60.0 / m.cycle_s
         st.samples_in += n
         st.unknown_signals += unknown_sig
         return out
 
-    def _pv(self, pv: _PV, s: Any, out: list[Point]) -> None:
+    def _pv(self, pv: ProcessValue, s: Any, out: list[Point]) -> None:
         v = s.value
         if v.__class__ in _NUMBER or isinstance(v, (bool, int, float)):
             fv = float(v)
@@ -563,7 +417,7 @@ class Engine:
             m, role = r
             name = key.rsplit(".", 1)[1]
             if m.cfg.counters.bits is None and m.cfg.declared_counter_bits(name) is None:
-                m.ctr[role - R_GOOD].set_bits(int(bits))
+                m.counters[role - R_GOOD].set_bits(int(bits))
 
     # ====================================================================== clock ticks
     @property
@@ -605,12 +459,14 @@ class Engine:
         """
         out = self.tick(now_ts)
         t = max(self._now, float(now_ts))
-        vecs = [F.vector(self._partial(m, t, m.bacc), m.kinds) for m in self._machines]
+        vecs = [F.vector(m.partial(t, m.bucket_acc, self._now), m.counter_kinds)
+                for m in self._machines]
         out += self._entity_points("oee", vecs, {}, _ns(self._bucket_start),
                                    with_automation=False)
         shift = self._status.shift
         if shift is not None:
-            vecs = [F.vector(self._partial(m, t, m.sacc), m.kinds) for m in self._machines]
+            vecs = [F.vector(m.partial(t, m.shift_acc, self._now), m.counter_kinds)
+                    for m in self._machines]
             out += self._entity_points("oee_shift", vecs,
                                        {"shift": shift.name, "shift_date": shift.date},
                                        _ns(shift.start), with_automation=False)
@@ -620,45 +476,45 @@ class Engine:
     def _eval_dirty(self, t: float, out: list[Point]) -> None:
         for m in self._dirty:
             m.dirty = False
-            raw = m.raw
-            new = m.smap.derive(raw)
+            raw = m.state_inputs
+            new = m.state_map.derive(raw)
             reason = ""
             if new == FAULT:
-                fc = _as_int(raw[R_FAULT_CODE])
+                fc = as_int(raw[R_FAULT_CODE])
                 if fc:
-                    reason = m.reasons.get(fc, f"code {fc}")
+                    reason = m.fault_reasons.get(fc, f"code {fc}")
             elif new == UNKNOWN:
-                c = m.smap.code_of(raw)
+                c = m.state_map.code_of(raw)
                 reason = "no state code" if c is None else f"state code {c}"
-            self._set_state(m, new, t, reason, out, m.smap.code_of(raw))
+            self._set_state(m, new, t, reason, out, m.state_map.code_of(raw))
         self._dirty.clear()
 
-    def _go_unknown(self, m: _M, t: float, out: list[Point]) -> None:
-        reason = "bad quality" if m.bad else ("no data" if m.last_good is None else "stale")
-        self._set_state(m, UNKNOWN, max(t, m.acc_since), reason, out, None)
+    def _go_unknown(self, m: MachineState, t: float, out: list[Point]) -> None:
+        reason = "bad quality" if m.read_bad else ("no data" if m.last_good is None else "stale")
+        self._set_state(m, UNKNOWN, max(t, m.accounted_to), reason, out, None)
 
-    def _set_state(self, m: _M, new: int, t: float, reason: str, out: list[Point],
+    def _set_state(self, m: MachineState, new: int, t: float, reason: str, out: list[Point],
                    code: int | None) -> None:
         prev = m.state
         if new == prev and reason == m.reason:
-            m.code = code
+            m.state_code = code
             return
-        self._accum(m, t)
-        if m.mode == ON:  # small stops: a stop that started and ended in scheduled time
+        m.account(t)
+        if m.calendar_mode == ON:  # small stops: a stop that started and ended in scheduled time
             if new == PRODUCING:
                 ss = m.stop_start
                 if ss is not None:
                     d = t - ss
                     if d < self.small_stop_s:
-                        m.acc[F.SMALL_N] += 1
-                        m.acc[F.SMALL_S] += d
+                        m.seg_acc[F.SMALL_N] += 1
+                        m.seg_acc[F.SMALL_S] += d
                 m.stop_start = None
             elif new in STOP_STATES:
                 if prev == PRODUCING:
                     m.stop_start = t
             else:
                 m.stop_start = None
-        dur = t - m.since
+        dur = t - m.state_since
         fields: dict[str, Any] = {"state": STATES[new], "prev_state": STATES[prev],
                                   "prev_duration_s": round(dur, 6)}
         if code is not None:
@@ -666,7 +522,7 @@ class Engine:
         if reason:
             fields["reason"] = reason
         if new == FAULT:
-            fc = _as_int(m.raw[R_FAULT_CODE])
+            fc = as_int(m.state_inputs[R_FAULT_CODE])
             if fc:
                 fields["fault_code"] = fc
         if prev in REASON_STATES and self.reason_after_s > 0 and dur >= self.reason_after_s:
@@ -674,75 +530,22 @@ class Engine:
         out.append(Point("machine_state", m.tags, fields, _ns(t)))
         self.stats.state_changes += 1
         m.state = new
-        m.since = t
+        m.state_since = t
         m.reason = reason
-        m.code = code
+        m.state_code = code
         if new != UNKNOWN:
-            m.live = True
+            m.live_in_bucket = True
 
-    def _set_auto(self, m: _M, t: float, out: list[Point]) -> None:
-        a = m.auto_decl and m.sauto and m.mauto
+    def _set_auto(self, m: MachineState, t: float, out: list[Point]) -> None:
+        a = m.declared_auto and m.signal_auto and m.mode_auto
         if a != m.auto:
             self._accum_to(m, t, out)
             m.auto = a
 
-    def _accum_to(self, m: _M, t: float, out: list[Point]) -> None:
+    def _accum_to(self, m: MachineState, t: float, out: list[Point]) -> None:
         if t > m.stale_at and m.state != UNKNOWN:
             self._go_unknown(m, m.stale_at, out)
-        self._accum(m, t)
-
-    @staticmethod
-    def _accum(m: _M, t: float) -> None:
-        """Account [acc_since, t) in the machine's current state, within the segment."""
-        d = t - m.acc_since
-        if d > 0:
-            mode = m.mode
-            if mode == ON:
-                acc = m.acc
-                acc[F.SCHED] += d
-                st = m.state
-                acc[m.slot[st]] += d
-                if st == PRODUCING:
-                    w = m.rate * d / 60.0
-                    acc[F.RUN_W] += w
-                    if m.auto:
-                        acc[F.AUTO_RUN] += d
-                        acc[F.AUTO_W] += w
-            elif mode == DOWN:
-                acc = m.acc
-                acc[F.SCHED] += d
-                acc[F.PDOWN] += d
-            m.acc_since = t
-
-    def _partial(self, m: _M, t: float, base: list[float],
-                 tail_state: int | None = None) -> list[float]:
-        """base + open segment + [acc_since, t), without touching the machine.
-
-        With `tail_state`, [now, t) is taken in that state (a change read at `now`
-        that has not become an event yet).
-        """
-        acc = [a + b for a, b in zip(base, m.acc, strict=True)]
-        if m.mode == OFF:
-            return acc
-        spans = [(m.acc_since, t, m.state)]
-        if tail_state is not None and m.acc_since <= self._now < t:
-            spans = [(m.acc_since, self._now, m.state), (self._now, t, tail_state)]
-        for a, b, state in spans:
-            d = b - a
-            if d <= 0:
-                continue
-            acc[F.SCHED] += d
-            if m.mode == DOWN:
-                acc[F.PDOWN] += d
-                continue
-            acc[m.slot[state]] += d
-            if state == PRODUCING:
-                w = m.rate * d / 60.0
-                acc[F.RUN_W] += w
-                if m.auto:
-                    acc[F.AUTO_RUN] += d
-                    acc[F.AUTO_W] += w
-        return acc
+        m.account(t)
 
     # ===================================================================== segments
     def _open_segment(self, t: float) -> None:
@@ -757,7 +560,7 @@ class Engine:
             mode = line_mode[m.line_i]
             if mode != ON:
                 m.stop_start = None  # a stop interrupted by a break is no small stop
-            m.mode = mode
+            m.calendar_mode = mode
 
     def _advance(self, t: float, out: list[Point]) -> None:
         while self._seg_end <= t:
@@ -771,18 +574,18 @@ class Engine:
         for m in self._machines:
             if m.stale_at <= end and m.state != UNKNOWN:
                 self._go_unknown(m, m.stale_at, out)
-            self._accum(m, end)
-            m.acc_since = end
-            acc = m.acc
+            m.account(end)
+            m.accounted_to = end
+            acc = m.seg_acc
             if any(acc):
-                b = m.bacc
+                b = m.bucket_acc
                 for i, v in enumerate(acc):
                     b[i] += v
                 if into_shift:
-                    s = m.sacc
+                    s = m.shift_acc
                     for i, v in enumerate(acc):
                         s[i] += v
-                m.acc = [0.0] * F.ACC_N
+                m.seg_acc = [0.0] * F.ACC_N
         if end >= self._bucket_start + self.bucket_s:
             self._close_bucket(out)
         sh = st.shift
@@ -794,25 +597,25 @@ class Engine:
         if timejump.written(self._spans, start):  # after a clock step back: never again
             self.stats.buckets_not_rewritten += 1
         else:
-            vecs = [F.vector(m.bacc, m.kinds) for m in self._machines]
-            live = [m.live for m in self._machines]
+            vecs = [F.vector(m.bucket_acc, m.counter_kinds) for m in self._machines]
+            live = [m.live_in_bucket for m in self._machines]
             out += self._entity_points("oee", vecs, {}, _ns(start), with_automation=True,
                                        live=live)
             timejump.record(self._spans, start, start + self.bucket_s)
         for m in self._machines:
-            m.bacc = [0.0] * F.ACC_N
-            m.live = m.state != UNKNOWN
+            m.bucket_acc = [0.0] * F.ACC_N
+            m.live_in_bucket = m.state != UNKNOWN
         self._bucket_start = start + self.bucket_s
         self._closed_until = self._bucket_start
         self.stats.buckets_closed += 1
 
     def _close_shift(self, sh: ShiftInstance, out: list[Point]) -> None:
-        vecs = [F.vector(m.sacc, m.kinds) for m in self._machines]
+        vecs = [F.vector(m.shift_acc, m.counter_kinds) for m in self._machines]
         out += self._entity_points("oee_shift", vecs,
                                    {"shift": sh.name, "shift_date": sh.date}, _ns(sh.start),
                                    with_automation=False)
         for m in self._machines:
-            m.sacc = [0.0] * F.ACC_N
+            m.shift_acc = [0.0] * F.ACC_N
         self.stats.shifts_closed += 1
 
     # ===================================================================== aggregation
@@ -868,7 +671,7 @@ class Engine:
         out: list[Point] = []
         for m, v in zip(self._machines, vecs, strict=True):
             out.append(Point(measurement, tags(m.tags),
-                             F.to_fields(v, F.machine_rate(v), m.counts), ts_ns))
+                             F.to_fields(v, F.machine_rate(v), m.counts_units), ts_ns))
         for li, line in enumerate(self._lines):
             for si, stage in enumerate(line.stages):
                 sv = agg["stage_vecs"][li][si]
@@ -952,10 +755,10 @@ class Engine:
         """Current shift (or since start without shifts) figures, for the terminal."""
         t = max(float(now_ts), self._now)
         shift = self._status.shift
-        vecs = [F.vector(self._partial(m, t, [a + b for a, b in zip(m.sacc, m.bacc,
-                                                                      strict=True)],
-                                       m.smap.derive(m.raw) if m.dirty else None),
-                         m.kinds) for m in self._machines]
+        vecs = [F.vector(m.partial(t, [a + b for a, b in zip(m.shift_acc, m.bucket_acc,
+                                                             strict=True)], self._now,
+                                   m.state_map.derive(m.state_inputs) if m.dirty else None),
+                         m.counter_kinds) for m in self._machines]
         agg = self._aggregate(vecs)
         lines: list[LineView] = []
         mi = 0
@@ -967,15 +770,15 @@ class Engine:
                 for m in ms:
                     v = vecs[mi]
                     mi += 1
-                    state, since = m.state, m.since
+                    state, since = m.state, m.state_since
                     if m.dirty:  # read this instant, not yet a change event: show it
-                        new = m.smap.derive(m.raw)
+                        new = m.state_map.derive(m.state_inputs)
                         if new != state:
                             state, since = new, self._now
                     mvs.append(MachineView(
                         m.id, m.cfg.name or m.id, STATES[state], max(0.0, t - since),
-                        m.reason, (m.auto if (m.has_auto or m.auto_decl) else None),
-                        _figures(v, F.machine_rate(v), m.counts)))
+                        m.reason, (m.auto if (m.has_auto_signal or m.declared_auto) else None),
+                        _figures(v, F.machine_rate(v), m.counts_units)))
                 stages.append(StageView(stage.id, stage.name or stage.id, stage.kind,
                                         stage.manual, tuple(mvs),
                                         _figures(agg["stage_vecs"][li][si],
@@ -1054,6 +857,6 @@ class Engine:
         known = snap.get("machines", {})
         for m in self._machines:
             if m.id not in known:
-                m.since = m.acc_since = self._now
+                m.state_since = m.accounted_to = self._now
 
 

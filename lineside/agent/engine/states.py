@@ -77,7 +77,8 @@ MACHINERY: dict[int, int] = {0: UNKNOWN, 1: FAULT, 2: IDLE, 3: PRODUCING}
 DEFAULT_PROGRAMS: dict[int, int] = {8: CLEANING, 16: SETUP, 32: MAINTENANCE}
 
 
-def _as_int(v: object) -> int | None:
+def as_int(v: object) -> int | None:
+    """A code as an int (bool, int, finite float or numeric text), else None."""
     if isinstance(v, bool):
         return int(v)
     if isinstance(v, int):
@@ -127,7 +128,7 @@ class StateMap:
         """State from the code (code maps) or from `running` (signals map)."""
         if self.kind == "signals":
             return PRODUCING if running is not None and _truthy(running) else IDLE
-        c = _as_int(code)
+        c = as_int(code)
         if c is None:
             return UNKNOWN
         if self.flags is not None:
@@ -153,7 +154,7 @@ class StateMap:
             st = self.modes.state(raw[5])
             if st is not None and RANK[st] > rb:
                 best, rb = st, RANK[st]
-        prog = _as_int(raw[6])
+        prog = as_int(raw[6])
         if prog is not None:
             st = self.programs.get(prog)
             if st is None:
@@ -166,7 +167,7 @@ class StateMap:
         return best
 
     def code_of(self, raw: list[object]) -> int | None:
-        return None if self.kind == "signals" else _as_int(raw[0])
+        return None if self.kind == "signals" else as_int(raw[0])
 
 
 __all__ = [

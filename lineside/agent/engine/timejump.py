@@ -57,14 +57,14 @@ def jump(e: Engine, to: float) -> list[Point]:
         e._close_shift(old_shift, out)
     delta = to - now
     for m in e._machines:
-        m.since += delta
+        m.state_since += delta
         if m.stale_at < NEVER:
             m.stale_at += delta
         if m.last_good is not None:
             m.last_good += delta
         if m.stop_start is not None:
             m.stop_start += delta
-        m.acc_since = to
+        m.accounted_to = to
     e._bucket_start = math.floor(to / e.bucket_s) * e.bucket_s
     e._closed_until = e._bucket_start
     e._now = to
