@@ -17,7 +17,7 @@ import pytest
 
 from lineside.agent.config import load_config
 from lineside.agent.engine import Engine
-from lineside.agent.engine.fields import VEC_FIELDS
+from lineside.agent.engine.fields import VEC_FIELDS, V
 
 sim = pytest.importorskip("lineside.agent.simulator.model")
 truth_mod = pytest.importorskip("lineside.agent.simulator.truth")
@@ -54,16 +54,15 @@ def test_seeded_hour_within_one_point_of_truth(seed: int) -> None:
             v = sums.setdefault(p.tags["machine"], [0.0] * len(VEC_FIELDS))
             for i, name in enumerate(VEC_FIELDS):
                 v[i] += p.fields[name]
-    ix = {n: i for i, n in enumerate(VEC_FIELDS)}
     checked = 0
     bad: list[str] = []
     for mid, want in ref.items():
         v = sums[mid]
         got = {
-            "availability": _ratio(v[ix["run_s"]], v[ix["planned_busy_s"]]),
-            "performance": _ratio(v[ix["ideal_s"]], v[ix["run_s"]]),
-            "quality": _ratio(v[ix["good_count"]], v[ix["total_count"]]),
-            "automation_rate": _ratio(v[ix["auto_run_s"]], v[ix["run_s"]]),
+            "availability": _ratio(v[V.run_s], v[V.planned_busy_s]),
+            "performance": _ratio(v[V.ideal_s], v[V.run_s]),
+            "quality": _ratio(v[V.good_count], v[V.total_count]),
+            "automation_rate": _ratio(v[V.auto_run_s], v[V.run_s]),
         }
         for k, g in got.items():
             w = want[k]

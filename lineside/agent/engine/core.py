@@ -24,6 +24,7 @@ from lineside.agent.engine import fields as F
 from lineside.agent.engine import rollup, timejump
 from lineside.agent.engine.calendar import ShiftInstance, Status, Timeline
 from lineside.agent.engine.ccp import CcpSet
+from lineside.agent.engine.fields import V
 from lineside.agent.engine.machine import DOWN, OFF, ON, MachineState, ProcessValue
 from lineside.agent.engine.states import (
     BLOCKED,
@@ -38,7 +39,7 @@ from lineside.agent.engine.states import (
 from lineside.points import Point, Series
 from lineside.samples import Quality
 
-# Role numbers: 0..7 decide the state (the order of `raw`), then the others.
+# Role numbers: 0..7 decide the state (the order of `state_inputs`), then the others.
 R_STATE, R_RUNNING, R_FAULT, R_STARVED, R_BLOCKED, R_MODE, R_PROGRAM, R_FAULT_CODE = range(8)
 R_AUTO, R_GOOD, R_REJECT, R_TOTAL, R_PRODUCT, R_PV = 8, 9, 10, 11, 12, 13
 ROLE = {
@@ -139,7 +140,8 @@ def _figures(vec: list[float], rate: float | None, counts: bool = True) -> Figur
     f = F.to_fields(vec, rate, counts)
     return Figures(
         f.get("availability"), f.get("performance"), f.get("quality"), f.get("oee"),  # type: ignore[arg-type]
-        rate, round(vec[14]), round(vec[15]), vec[3], vec[2])
+        rate, round(vec[V.good_count]), round(vec[V.reject_count]), vec[V.run_s],
+        vec[V.planned_busy_s])
 
 
 class Engine:
@@ -645,8 +647,8 @@ class Engine:
             line_rates.append(rollup.line_rate(
                 (stage.weight, r) for stage, r in zip(line.stages, rates, strict=True)))
         site_vec = F.vsum(line_vecs)
-        site_rate = rollup.site_rate((lv[2], r) for lv, r in zip(line_vecs, line_rates,
-                                                                 strict=True))
+        site_rate = rollup.site_rate((lv[V.planned_busy_s], r)
+                                     for lv, r in zip(line_vecs, line_rates, strict=True))
         return {"stage_vecs": stage_vecs, "stage_units": stage_units,
                 "stage_rates": stage_rates, "line_vecs": line_vecs, "line_all": line_all,
                 "line_rates": line_rates, "site_vec": site_vec, "site_rate": site_rate}
@@ -658,8 +660,8 @@ class Engine:
         handles by hand what its line's equipment produced: 0 of the line's run ideal
         units, so it is 0% whenever its line runs and absent otherwise."""
         if stage.manual and not stage.machines:
-            return 0.0, line_all[18]
-        return sv[19], sv[18]
+            return 0.0, line_all[V.run_ideal_units]
+        return sv[V.auto_ideal_units], sv[V.run_ideal_units]
 
     def _entity_points(self, measurement: str, vecs: list[list[float]],
                        extra_tags: dict[str, str], ts_ns: int, with_automation: bool,
@@ -704,7 +706,7 @@ class Engine:
         all_stages = 0
         all_vec: list[list[float]] = []
         for li, line in enumerate(self._lines):
-            line_pbt = agg["line_vecs"][li][2]
+            line_pbt = agg["line_vecs"][li][V.planned_busy_s]
             dig: list[bool] = []
             for si, (stage, ms) in enumerate(zip(line.stages, self._stage_machines[li],
                                                  strict=True)):
@@ -715,7 +717,7 @@ class Engine:
                 auto_u, run_u = agg["stage_units"][li][si]
                 f: dict[str, Any] = {
                     "auto_ideal_units": round(auto_u, 6), "run_ideal_units": round(run_u, 6),
-                    "auto_run_s": round(sv[10], 6), "run_s": round(sv[3], 6),
+                    "auto_run_s": round(sv[V.auto_run_s], 6), "run_s": round(sv[V.run_s], 6),
                     "weight": float(stage.weight),
                     "line_planned_busy_s": round(line_pbt, 6),
                     "digitized": 1.0 if d else 0.0, "target": target}
@@ -733,7 +735,8 @@ class Engine:
             all_stages += len(dig)
             all_vec.append(lv)
         out.append(self._auto_point({**base, "gateway": self._gateway, "level": "enterprise"},
-                                    agg["site_rate"], F.vsum(all_vec), agg["site_vec"][2],
+                                    agg["site_rate"], F.vsum(all_vec),
+                                    agg["site_vec"][V.planned_busy_s],
                                     all_dig / max(all_stages, 1), target, ts_ns))
         return out
 
@@ -741,9 +744,10 @@ class Engine:
     def _auto_point(tags: dict[str, str], rate: float | None, vec: list[float],
                     planned_busy_s: float, digitized: float, target: float,
                     ts_ns: int) -> Point:
-        f: dict[str, Any] = {"auto_run_s": round(vec[10], 6), "run_s": round(vec[3], 6),
-                             "auto_ideal_units": round(vec[19], 6),
-                             "run_ideal_units": round(vec[18], 6),
+        f: dict[str, Any] = {"auto_run_s": round(vec[V.auto_run_s], 6),
+                             "run_s": round(vec[V.run_s], 6),
+                             "auto_ideal_units": round(vec[V.auto_ideal_units], 6),
+                             "run_ideal_units": round(vec[V.run_ideal_units], 6),
                              "planned_busy_s": round(planned_busy_s, 6),
                              "digitized": digitized, "target": target}
         if rate is not None:

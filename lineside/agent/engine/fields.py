@@ -25,7 +25,36 @@ VEC_FIELDS = (
     "small_stop_s", "total_count", "good_count", "reject_count", "ideal_s", "ideal_good_s",
     "run_ideal_units", "auto_ideal_units", "counted_planned_busy_s", "counted_run_s",
 )
-V = {name: i for i, name in enumerate(VEC_FIELDS)}
+
+
+class V:
+    """Where each field sits in a vector: `vec[V.run_s]` (plain ints: as cheap as a literal)."""
+
+    scheduled_s = 0
+    planned_down_s = 1
+    planned_busy_s = 2
+    run_s = 3
+    fault_s = 4
+    setup_s = 5
+    starved_s = 6
+    blocked_s = 7
+    idle_s = 8
+    unknown_s = 9
+    auto_run_s = 10
+    small_stops = 11
+    small_stop_s = 12
+    total_count = 13
+    good_count = 14
+    reject_count = 15
+    ideal_s = 16
+    ideal_good_s = 17
+    run_ideal_units = 18
+    auto_ideal_units = 19
+    counted_planned_busy_s = 20
+    counted_run_s = 21
+
+
+assert [getattr(V, n) for n in VEC_FIELDS] == list(range(len(VEC_FIELDS)))
 VEC_N = len(VEC_FIELDS)
 INT_FIELDS = frozenset(("small_stops", "total_count", "good_count", "reject_count"))
 # The durations that partition scheduled time (property: they add up to scheduled_s).
@@ -82,8 +111,8 @@ def vadd(into: list[float], other: list[float]) -> None:
 
 def machine_rate(vec: list[float]) -> float | None:
     """Automation rate of one machine or a stage of machines (ideal-rate weighted)."""
-    w = vec[18]
-    return vec[19] / w if w > 0 else None
+    w = vec[V.run_ideal_units]
+    return vec[V.auto_ideal_units] / w if w > 0 else None
 
 
 def to_fields(vec: list[float], automation_rate: float | None,
@@ -99,9 +128,10 @@ def to_fields(vec: list[float], automation_rate: float | None,
     f: dict[str, FieldValue] = {}
     for name, v in zip(VEC_FIELDS, vec, strict=True):
         f[name] = round(v) if name in INT_FIELDS else round(v, 6)
-    pbt, run, ideal, ideal_good = vec[2], vec[3], vec[16], vec[17]
-    total, good = vec[13], vec[14]
-    cpbt, crun = vec[20], vec[21]
+    pbt, run = vec[V.planned_busy_s], vec[V.run_s]
+    ideal, ideal_good = vec[V.ideal_s], vec[V.ideal_good_s]
+    total, good = vec[V.total_count], vec[V.good_count]
+    cpbt, crun = vec[V.counted_planned_busy_s], vec[V.counted_run_s]
     # Loss seconds for a Pareto: planned_busy = run + stops; run = ideal_good + speed
     # loss + reject loss (speed loss is negative when the machine beats its ideal rate).
     f["speed_loss_s"] = round(run - ideal, 6)
