@@ -31,6 +31,7 @@ class Value:
     """One value of a request, as the driver compiled it."""
 
     key: str
+    slot: int  # where its sample goes in the cycle's list
     offset: int  # registers (or bits) from the start of the request
     count: int
     decode: Decoder
@@ -61,13 +62,14 @@ class BlockDecoder:
         self._n = count
         self._pack: Callable[..., bytes] = struct.Struct(f">{count}H").pack
         self._struct = struct.Struct("".join(fmt)) if unpacked else None
-        self._unpacked = [(v.key, v.transform) for v in unpacked]
-        self._plain = all(t is None for _, t in self._unpacked)
+        self._unpacked = [(v.slot, v.key, v.transform) for v in unpacked]
+        self._plain = all(t is None for _, _, t in self._unpacked)
         self._rest = rest
 
-    def decode(self, data: Sequence[int], ts: float, got: dict[str, Sample],
+    def decode(self, data: Sequence[int], ts: float, out: list[Sample | None],
                on_error: Callable[[Value, Exception], None]) -> None:
-        """Samples of every value into `got`; a value that fails calls on_error."""
+        """The sample of every value into out[value.slot]; a value that fails (BAD
+        sample) calls on_error."""
         values: tuple = ()
         if self._struct is not None:
             try:
@@ -76,35 +78,35 @@ class BlockDecoder:
             except (struct.error, TypeError, ValueError):
                 # data shorter than planned or not registers: value by value below
                 for v in self.values:
-                    _one(v, data, ts, got, on_error)
+                    _one(v, data, ts, out, on_error)
                 return
         if self._plain:
-            for (key, _), value in zip(self._unpacked, values, strict=True):
-                got[key] = Sample(key, value, GOOD, ts)
+            for (slot, key, _), value in zip(self._unpacked, values, strict=True):
+                out[slot] = Sample(key, value, GOOD, ts)
         else:
-            for (key, tf), value in zip(self._unpacked, values, strict=True):
+            for (slot, key, tf), value in zip(self._unpacked, values, strict=True):
                 if tf is None:
-                    got[key] = Sample(key, value, GOOD, ts)
+                    out[slot] = Sample(key, value, GOOD, ts)
                     continue
                 try:
-                    out, q = tf(value)
+                    result, q = tf(value)
                 except Exception as e:  # a transform bug must not cost the other values
-                    got[key] = Sample(key, None, Quality.BAD, ts)
-                    on_error(next(v for v in self.values if v.key == key), e)
+                    out[slot] = Sample(key, None, Quality.BAD, ts)
+                    on_error(next(v for v in self.values if v.slot == slot), e)
                     continue
-                got[key] = Sample(key, out, q, ts)
+                out[slot] = Sample(key, result, q, ts)
         for v in self._rest:
-            _one(v, data, ts, got, on_error)
+            _one(v, data, ts, out, on_error)
 
 
-def _one(v: Value, data: Sequence[int], ts: float, got: dict[str, Sample],
+def _one(v: Value, data: Sequence[int], ts: float, out: list[Sample | None],
          on_error: Callable[[Value, Exception], None]) -> None:
     try:
         raw = v.decode(data[v.offset:v.offset + v.count])
         value, q = v.transform(raw) if v.transform is not None else (raw, GOOD)
     except Exception as e:  # a decoder bug must not cost the other values
-        got[v.key] = Sample(v.key, None, Quality.BAD, ts)
+        out[v.slot] = Sample(v.key, None, Quality.BAD, ts)
         on_error(v, e)
         return
-    got[v.key] = Sample(v.key, value, q, ts)
+    out[v.slot] = Sample(v.key, value, q, ts)
 

@@ -54,6 +54,14 @@ class ModbusDriver:
         link.users += 1
         self._clock = clock
         self._keys = [ref.key for ref in signals]
+        # where each key's sample goes in poll()'s list (a key given twice: copied)
+        self._slot: dict[str, int] = {}
+        self._same_key: list[tuple[int, int]] = []
+        for i, k in enumerate(self._keys):
+            if k in self._slot:
+                self._same_key.append((self._slot[k], i))
+            else:
+                self._slot[k] = i
         resolved, bad = resolve_all(device, [(ref.key, ref.spec) for ref in signals])
         self.plan = plan([r.item() for r in resolved], limits_for(device))
         self._fields: dict[str, _Field] = {}
@@ -85,9 +93,9 @@ class ModbusDriver:
         ts = self._clock()
         t0 = time.monotonic()
         self.stats.cycles += 1
-        got: dict[str, Sample] = {}
+        out: list[Sample | None] = [None] * len(self._keys)  # in self._keys' order
         if t0 >= self._retry_at:
-            ok, unreachable = await self._cycle(ts, got)
+            ok, unreachable = await self._cycle(ts, out)
             # Back off only from silence: a device that answers, even with exceptions
             # or "busy", is up and is asked again next cycle.
             if ok or not unreachable:
@@ -103,9 +111,14 @@ class ModbusDriver:
                 log.debug("modbus %s: nothing answered, next attempt in %.2f s",
                           self.device_id, delay)
         self.stats.last_cycle_s = time.monotonic() - t0
-        return [got.get(k) or Sample(k, None, Quality.BAD, ts) for k in self._keys]
+        for i, j in self._same_key:
+            out[j] = out[i]
+        if None in out:  # not read: BAD
+            keys = self._keys
+            out = [s or Sample(keys[i], None, Quality.BAD, ts) for i, s in enumerate(out)]
+        return out  # type: ignore[return-value]
 
-    async def _cycle(self, ts: float, got: dict[str, Sample]) -> tuple[int, int]:
+    async def _cycle(self, ts: float, out: list[Sample | None]) -> tuple[int, int]:
         ok = failed = 0
         dead_units: set[int] = set()
         all_dead = False
@@ -131,7 +144,7 @@ class ModbusDriver:
                 log.info("modbus %s: %s answers again", self.device_id, req.describe(),
                          extra={"device": self.device_id})
                 del self._last_kind[n]
-            self._decode(n, data, ts, got)
+            self._decode(n, data, ts, out)
         return ok, failed
 
     async def _read(self, req: ReadRequest, timeout: float) -> list[int] | list[bool]:
@@ -171,12 +184,12 @@ class ModbusDriver:
         values = []
         for it in req.items:
             f = self._fields[str(it.key)]
-            values.append(BlockValue(f.key, it.address - req.start, it.count, f.decode,
-                                     f.transform, f.code))
+            values.append(BlockValue(f.key, self._slot[f.key], it.address - req.start,
+                                     it.count, f.decode, f.transform, f.code))
         return BlockDecoder(values, req.count)
 
-    def _decode(self, n: int, data: list, ts: float, got: dict[str, Sample]) -> None:
-        self._blocks[n].decode(data, ts, got, self._decode_failed)
+    def _decode(self, n: int, data: list, ts: float, out: list[Sample | None]) -> None:
+        self._blocks[n].decode(data, ts, out, self._decode_failed)
 
     def _decode_failed(self, v: BlockValue, e: Exception) -> None:
         self.stats.errors["decode"] += 1

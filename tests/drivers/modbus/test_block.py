@@ -33,9 +33,9 @@ def signals(draw: st.DrawFn) -> tuple[ModbusSignal, int]:
     return sig, draw(st.integers(0, 100))
 
 
-def compiled(key: str, sig: ModbusSignal, offset: int) -> Value:
+def compiled(slot: int, sig: ModbusSignal, offset: int) -> Value:
     order = sig.byte_order or "ABCD"
-    return Value(key, offset, sig.length or TYPE_WORDS[sig.type],
+    return Value(f"s{slot}", slot, offset, sig.length or TYPE_WORDS[sig.type],
                  compile_decoder(sig.type, order, bit=sig.bit),
                  None if is_identity(sig) else compile_transform(sig),
                  direct_code(sig.type, order, bit=sig.bit))
@@ -57,9 +57,9 @@ def same(a: object, b: object) -> bool:
        st.lists(st.integers(0, 65535), min_size=130, max_size=130))
 def test_block_equals_value_by_value(sigs: list[tuple[ModbusSignal, int]],
                                      regs: list[int]) -> None:
-    values = [compiled(f"s{i}", sig, off) for i, (sig, off) in enumerate(sigs)]
+    values = [compiled(i, sig, off) for i, (sig, off) in enumerate(sigs)]
     count = max(v.offset + v.count for v in values)
-    got: dict[str, Sample] = {}
+    got: list[Sample | None] = [None] * len(values)
     errors: list[str] = []
     BlockDecoder(values, count).decode(regs[:count], 1.5, got,
                                        lambda v, e: errors.append(v.key))
@@ -67,7 +67,8 @@ def test_block_equals_value_by_value(sigs: list[tuple[ModbusSignal, int]],
     for i, (sig, off) in enumerate(sigs):
         n = sig.length or TYPE_WORDS[sig.type]
         want, q = reference(sig, regs[off:off + n])
-        s = got[f"s{i}"]
+        s = got[i]
+        assert s is not None and s.signal == f"s{i}", (i, s)
         assert s.quality == q and s.ts == 1.5 and same(s.value, want), (sig, off, s, want)
 
 
@@ -79,21 +80,21 @@ def test_plain_words_with_gaps_come_from_one_unpack() -> None:
             "w": ModbusSignal(address=6, type="int32", byte_order="CDAB"),
             "u": ModbusSignal(address=8), "bit": ModbusSignal(address=8, type="bool", bit=3)}
     regs = [7, 65535, 0, 0, *encode(1.5, "float32"), *encode(-70000, "int32", "CDAB"), 8]
-    values = [compiled(k, s, s.address) for k, s in sigs.items()]
+    values = [compiled(i, s, s.address) for i, s in enumerate(sigs.values())]
     dec = BlockDecoder(values, len(regs))
-    got: dict[str, Sample] = {}
+    got: list[Sample | None] = [None] * len(values)
     dec.decode(regs, 0.0, got, lambda v, e: None)
-    assert {k: s.value for k, s in got.items()} == {
-        "a": 7, "b": -1, "f": 1.5, "w": -70000, "u": 8, "bit": True}
+    assert [s.value for s in got if s is not None] == [7, -1, 1.5, -70000, 8, True]
     # the struct reads a, b, f and u (">HhxxxxfxxxxH"); w and bit decode on their own
-    assert sorted(v.key for v in dec._rest) == ["bit", "w"]
+    assert sorted(v.offset for v in dec._rest) == [6, 8]  # w (int32 CDAB), bit
 
 
 def test_short_answer_costs_only_the_values_it_lacks() -> None:
-    values = [compiled("a", ModbusSignal(address=0), 0),
-              compiled("f", ModbusSignal(address=1, type="float32"), 1)]
-    got: dict[str, Sample] = {}
+    values = [compiled(0, ModbusSignal(address=0), 0),
+              compiled(1, ModbusSignal(address=1, type="float32"), 1)]
+    got: list[Sample | None] = [None, None]
     failed: list[str] = []
     BlockDecoder(values, 3).decode([5, 0x3FC0], 0.0, got, lambda v, e: failed.append(v.key))
-    assert got["a"].value == 5 and got["a"].quality is Quality.GOOD
-    assert got["f"].quality is Quality.BAD and failed == ["f"]
+    a, f = got
+    assert a is not None and a.value == 5 and a.quality is Quality.GOOD
+    assert f is not None and f.quality is Quality.BAD and failed == ["s1"]
