@@ -19,13 +19,25 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from lineside.agent.config.models import LinesideConfig
-from lineside.agent.config.plant import ROLE_SIGNALS, STATES, Line
+from lineside.agent.config.plant import STATES
+from lineside.agent.engine import emit, timejump
 from lineside.agent.engine import fields as F
-from lineside.agent.engine import rollup, timejump
 from lineside.agent.engine.calendar import ShiftInstance, Status, Timeline
 from lineside.agent.engine.ccp import CcpSet
-from lineside.agent.engine.fields import V
-from lineside.agent.engine.machine import DOWN, OFF, ON, MachineState, ProcessValue
+from lineside.agent.engine.layout import PlantLayout
+from lineside.agent.engine.machine import (
+    DOWN,
+    OFF,
+    ON,
+    R_AUTO,
+    R_FAULT_CODE,
+    R_GOOD,
+    R_MODE,
+    R_PV,
+    R_TOTAL,
+    MachineState,
+    ProcessValue,
+)
 from lineside.agent.engine.states import (
     BLOCKED,
     FAULT,
@@ -36,19 +48,9 @@ from lineside.agent.engine.states import (
     UNKNOWN,
     as_int,
 )
-from lineside.points import Point, Series
+from lineside.agent.engine.view import SiteView, site_view
+from lineside.points import Point
 from lineside.samples import Quality
-
-# Role numbers: 0..7 decide the state (the order of `state_inputs`), then the others.
-R_STATE, R_RUNNING, R_FAULT, R_STARVED, R_BLOCKED, R_MODE, R_PROGRAM, R_FAULT_CODE = range(8)
-R_AUTO, R_GOOD, R_REJECT, R_TOTAL, R_PRODUCT, R_PV = 8, 9, 10, 11, 12, 13
-ROLE = {
-    "state": R_STATE, "running": R_RUNNING, "fault": R_FAULT, "starved": R_STARVED,
-    "blocked": R_BLOCKED, "mode": R_MODE, "program": R_PROGRAM, "fault_code": R_FAULT_CODE,
-    "auto_mode": R_AUTO, "good": R_GOOD, "reject": R_REJECT, "total": R_TOTAL,
-    "product": R_PRODUCT,
-}
-assert set(ROLE) == set(ROLE_SIGNALS)
 
 BAD = Quality.BAD
 STOP_STATES = frozenset((IDLE, STARVED, BLOCKED, FAULT))
@@ -82,68 +84,6 @@ class EngineStats:
     buckets_not_rewritten: int = 0  # buckets already written before a step back
 
 
-# -- read-only view for the live terminal ------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Figures:
-    availability: float | None
-    performance: float | None
-    quality: float | None
-    oee: float | None
-    automation_rate: float | None
-    good: int
-    reject: int
-    run_s: float
-    planned_busy_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class MachineView:
-    id: str
-    name: str
-    state: str
-    since_s: float
-    reason: str
-    auto: bool | None
-    figures: Figures
-
-
-@dataclass(frozen=True, slots=True)
-class StageView:
-    id: str
-    name: str
-    kind: str
-    manual: bool
-    machines: tuple[MachineView, ...]
-    figures: Figures
-
-
-@dataclass(frozen=True, slots=True)
-class LineView:
-    id: str
-    name: str
-    output_stage: str
-    stages: tuple[StageView, ...]
-    figures: Figures
-
-
-@dataclass(frozen=True, slots=True)
-class SiteView:
-    ts: float
-    period: str  # "shift <name> <date>" or "since <iso start>"
-    period_start: float
-    scheduled: bool
-    lines: tuple[LineView, ...]
-    figures: Figures
-
-
-def _figures(vec: list[float], rate: float | None, counts: bool = True) -> Figures:
-    f = F.to_fields(vec, rate, counts)
-    return Figures(
-        f.get("availability"), f.get("performance"), f.get("quality"), f.get("oee"),  # type: ignore[arg-type]
-        rate, round(vec[V.good_count]), round(vec[V.reject_count]), vec[V.run_s],
-        vec[V.planned_busy_s])
-
-
 class Engine:
     """See the module docstring and docs/engine.md."""
 
@@ -158,66 +98,12 @@ class Engine:
         self.timeline = Timeline(cfg.calendar, cfg.site.timezone)
         self.stats = EngineStats()
         planned = frozenset(SIDX[s] for s in met.planned_states)
-        site = cfg.site
-        base = {"enterprise": site.enterprise_id, "site": site.site_id}
-        # Site- and enterprise-level points are this agent's share of the plant: the
-        # gateway tag keeps the agents of one plant from overwriting each other.
-        self._gateway = site.gateway_id or cfg.lines[0].id
-        self._site_tags = {**base, "level": "site", "gateway": self._gateway}
-        self._lines: list[Line] = list(cfg.lines)
-        self._line_tags: list[dict[str, str]] = []
-        self._stage_tags: list[list[dict[str, str]]] = []
-        self._stage_machines: list[list[list[MachineState]]] = []
-        self._output: list[int] = []
-        self._machines: list[MachineState] = []
-        self._route: dict[str, tuple[Any, int]] = {}
-        self._pvs: list[ProcessValue] = []
+        self.plant = PlantLayout(cfg, float(start_ts), planned)
+        # Shortcuts of the hot paths and of engine/timejump.py.
+        self._machines = self.plant.machines
+        self._route = self.plant.route
+        self._by_id = self.plant.by_id
         start_ts = float(start_ts)
-        devices = {d.id: d for d in cfg.devices}
-        for li, line in enumerate(cfg.lines):
-            lt = {**base, "line": line.id, "level": "line"}
-            self._line_tags.append(lt)
-            st_tags: list[dict[str, str]] = []
-            st_ms: list[list[MachineState]] = []
-            # The output stage: configured, else the last one with machines (a stage done
-            # by hand has no OEE to give the line).
-            equipped = [i for i, s in enumerate(line.stages) if s.machines]
-            out_i = equipped[-1] if equipped else len(line.stages) - 1
-            for si, stage in enumerate(line.stages):
-                if line.output_stage is not None and stage.id == line.output_stage:
-                    out_i = si
-                stt = {**base, "line": line.id, "stage": stage.id, "level": "stage"}
-                st_tags.append(stt)
-                ms: list[MachineState] = []
-                for mc in stage.machines:
-                    mt = {**base, "line": line.id, "stage": stage.id, "machine": mc.id,
-                          "level": "machine"}
-                    dev = devices.get(mc.source)
-                    sub = (getattr(dev, "type", None) == "opcua"
-                           and getattr(dev, "mode", None) == "subscribe")
-                    m = MachineState(mc, li, si, mt, met.stale_after_s, planned, start_ts, sub)
-                    ms.append(m)
-                    self._machines.append(m)
-                    for name, spec in mc.signals.items():
-                        key = f"{mc.id}.{name}"
-                        role = ROLE.get(name)
-                        if role is not None:
-                            self._route[key] = (m, role)
-                        else:
-                            db = getattr(spec, "deadband", None)
-                            pv = ProcessValue(key, Series({**mt, "signal": name}),
-                                     float(met.signal_deadband if db is None else db))
-                            self._pvs.append(pv)
-                            self._route[key] = (pv, R_PV)
-                st_ms.append(ms)
-            self._stage_tags.append(st_tags)
-            self._stage_machines.append(st_ms)
-            self._output.append(out_i)
-        self._by_id = {m.id: m for m in self._machines}
-        # Which entities can measure performance / quality (some machine has a counter).
-        self._stage_counts = [[any(m.counts_units for m in ms) for ms in st_ms]
-                              for st_ms in self._stage_machines]
-        self._line_counts = [sc[self._output[li]] for li, sc in enumerate(self._stage_counts)]
         self._dirty: list[MachineState] = []
         self._start = start_ts
         self._now = start_ts
@@ -229,8 +115,7 @@ class Engine:
         # Critical control points (docs/haccp.md): fed after the machines, see _ccp_step.
         self._ccp = CcpSet(cfg.ccps, {m.id: m.tags for m in self._machines}, self.timeline,
                            self.bucket_s, start_ts,
-                           {"region": site.region, "enterprise": site.enterprise_id,
-                            "site": site.site_id, "gateway": self._gateway}
+                           {**self.plant.bureau_tags, "gateway": self.plant.gateway}
                            ) if cfg.ccps else None
         if snapshot is not None:
             self._restore(snapshot)
@@ -557,7 +442,7 @@ class Engine:
         self._status = st
         self._seg_end = min(self._bucket_start + self.bucket_s, tl.next_change(t))
         line_mode = [OFF if not st.scheduled else (DOWN if st.line_down(ln.id) else ON)
-                     for ln in self._lines]
+                     for ln in self.plant.lines]
         for m in self._machines:
             mode = line_mode[m.line_i]
             if mode != ON:
@@ -620,139 +505,15 @@ class Engine:
             m.shift_acc = [0.0] * F.ACC_N
         self.stats.shifts_closed += 1
 
-    # ===================================================================== aggregation
-    def _aggregate(self, vecs: list[list[float]]) -> dict[str, Any]:
-        """Machine vectors -> stage/line/site vectors and automation rates."""
-        mi = 0
-        stage_vecs: list[list[list[float]]] = []
-        stage_units: list[list[tuple[float, float]]] = []
-        stage_rates: list[list[float | None]] = []
-        line_vecs: list[list[float]] = []
-        line_all: list[list[float]] = []
-        line_rates: list[float | None] = []
-        for li, line in enumerate(self._lines):
-            svs: list[list[float]] = []
-            for _stage, ms in zip(line.stages, self._stage_machines[li], strict=True):
-                svs.append(F.vsum(vecs[mi:mi + len(ms)]))
-                mi += len(ms)
-            allv = F.vsum(svs)
-            units = [self._rate_units(stage, sv, allv)
-                     for stage, sv in zip(line.stages, svs, strict=True)]
-            rates = [rollup.stage_rate(a, u) for a, u in units]
-            stage_vecs.append(svs)
-            stage_units.append(units)
-            stage_rates.append(rates)
-            line_vecs.append(svs[self._output[li]])
-            line_all.append(allv)
-            line_rates.append(rollup.line_rate(
-                (stage.weight, r) for stage, r in zip(line.stages, rates, strict=True)))
-        site_vec = F.vsum(line_vecs)
-        site_rate = rollup.site_rate((lv[V.planned_busy_s], r)
-                                     for lv, r in zip(line_vecs, line_rates, strict=True))
-        return {"stage_vecs": stage_vecs, "stage_units": stage_units,
-                "stage_rates": stage_rates, "line_vecs": line_vecs, "line_all": line_all,
-                "line_rates": line_rates, "site_vec": site_vec, "site_rate": site_rate}
-
-    @staticmethod
-    def _rate_units(stage: Any, sv: list[float], line_all: list[float]
-                    ) -> tuple[float, float]:
-        """(auto, run) ideal units of a stage's automation rate. A stage done by hand
-        handles by hand what its line's equipment produced: 0 of the line's run ideal
-        units, so it is 0% whenever its line runs and absent otherwise."""
-        if stage.manual and not stage.machines:
-            return 0.0, line_all[V.run_ideal_units]
-        return sv[V.auto_ideal_units], sv[V.run_ideal_units]
-
+    # ====================================================================== points
     def _entity_points(self, measurement: str, vecs: list[list[float]],
                        extra_tags: dict[str, str], ts_ns: int, with_automation: bool,
                        live: list[bool] | None = None) -> list[Point]:
-        def tags(t: dict[str, str]) -> dict[str, str]:
-            return {**t, **extra_tags} if extra_tags else t
-
-        agg = self._aggregate(vecs)
-        out: list[Point] = []
-        for m, v in zip(self._machines, vecs, strict=True):
-            out.append(Point(measurement, tags(m.tags),
-                             F.to_fields(v, F.machine_rate(v), m.counts_units), ts_ns))
-        for li, line in enumerate(self._lines):
-            for si, stage in enumerate(line.stages):
-                sv = agg["stage_vecs"][li][si]
-                fl = F.to_fields(sv, agg["stage_rates"][li][si], self._stage_counts[li][si])
-                if stage.manual:
-                    fl["manual"] = True
-                out.append(Point(measurement, tags(self._stage_tags[li][si]), fl, ts_ns))
-            out.append(Point(measurement, tags(self._line_tags[li]),
-                             F.to_fields(agg["line_vecs"][li], agg["line_rates"][li],
-                                         self._line_counts[li]), ts_ns))
-        out.append(Point(measurement, tags(self._site_tags),
-                         F.to_fields(agg["site_vec"], agg["site_rate"],
-                                     any(self._line_counts)), ts_ns))
+        agg = self.plant.aggregate(vecs)
+        out = emit.entity_points(self.plant, measurement, vecs, agg, extra_tags, ts_ns)
         if with_automation:
-            out += self._automation_points(agg, live or [], ts_ns)
+            out += emit.automation_points(self.plant, agg, live or [], self.target, ts_ns)
         return out
-
-    def _automation_points(self, agg: dict[str, Any], live: list[bool],
-                           ts_ns: int) -> list[Point]:
-        """The bureau's aggregates (docs/design.md, "Rebuilding the figures"): one point
-        per stage carries every sum the upper levels are rebuilt from; the line and
-        enterprise points carry this bucket's figures and this agent's totals."""
-        site = self.cfg.site
-        base = {"region": site.region, "enterprise": site.enterprise_id,
-                "site": site.site_id}
-        target = self.target
-        out: list[Point] = []
-        mi = 0
-        all_dig = 0
-        all_stages = 0
-        all_vec: list[list[float]] = []
-        for li, line in enumerate(self._lines):
-            line_pbt = agg["line_vecs"][li][V.planned_busy_s]
-            dig: list[bool] = []
-            for si, (stage, ms) in enumerate(zip(line.stages, self._stage_machines[li],
-                                                 strict=True)):
-                d = not stage.manual and bool(ms) and any(live[mi:mi + len(ms)])
-                mi += len(ms)
-                dig.append(d)
-                sv = agg["stage_vecs"][li][si]
-                auto_u, run_u = agg["stage_units"][li][si]
-                f: dict[str, Any] = {
-                    "auto_ideal_units": round(auto_u, 6), "run_ideal_units": round(run_u, 6),
-                    "auto_run_s": round(sv[V.auto_run_s], 6), "run_s": round(sv[V.run_s], 6),
-                    "weight": float(stage.weight),
-                    "line_planned_busy_s": round(line_pbt, 6),
-                    "digitized": 1.0 if d else 0.0, "target": target}
-                rate = agg["stage_rates"][li][si]
-                if rate is not None:
-                    f["automation_rate"] = rate
-                out.append(Point("automation", {
-                    **base, "line": line.id, "stage": stage.id, "stage_kind": stage.kind,
-                    "level": "stage"}, f, ts_ns))
-            lv = agg["line_all"][li]
-            out.append(self._auto_point({**base, "line": line.id, "level": "line"},
-                                        agg["line_rates"][li], lv, line_pbt,
-                                        sum(dig) / len(dig), target, ts_ns))
-            all_dig += sum(dig)
-            all_stages += len(dig)
-            all_vec.append(lv)
-        out.append(self._auto_point({**base, "gateway": self._gateway, "level": "enterprise"},
-                                    agg["site_rate"], F.vsum(all_vec),
-                                    agg["site_vec"][V.planned_busy_s],
-                                    all_dig / max(all_stages, 1), target, ts_ns))
-        return out
-
-    @staticmethod
-    def _auto_point(tags: dict[str, str], rate: float | None, vec: list[float],
-                    planned_busy_s: float, digitized: float, target: float,
-                    ts_ns: int) -> Point:
-        f: dict[str, Any] = {"auto_run_s": round(vec[V.auto_run_s], 6),
-                             "run_s": round(vec[V.run_s], 6),
-                             "auto_ideal_units": round(vec[V.auto_ideal_units], 6),
-                             "run_ideal_units": round(vec[V.run_ideal_units], 6),
-                             "planned_busy_s": round(planned_busy_s, 6),
-                             "digitized": digitized, "target": target}
-        if rate is not None:
-            f["automation_rate"] = rate
-        return Point("automation", tags, f, ts_ns)
 
     # ========================================================================= view
     def view(self, now_ts: float) -> SiteView:
@@ -763,35 +524,6 @@ class Engine:
                                                              strict=True)], self._now,
                                    m.state_map.derive(m.state_inputs) if m.dirty else None),
                          m.counter_kinds) for m in self._machines]
-        agg = self._aggregate(vecs)
-        lines: list[LineView] = []
-        mi = 0
-        for li, line in enumerate(self._lines):
-            stages: list[StageView] = []
-            for si, (stage, ms) in enumerate(zip(line.stages, self._stage_machines[li],
-                                                 strict=True)):
-                mvs: list[MachineView] = []
-                for m in ms:
-                    v = vecs[mi]
-                    mi += 1
-                    state, since = m.state, m.state_since
-                    if m.dirty:  # read this instant, not yet a change event: show it
-                        new = m.state_map.derive(m.state_inputs)
-                        if new != state:
-                            state, since = new, self._now
-                    mvs.append(MachineView(
-                        m.id, m.cfg.name or m.id, STATES[state], max(0.0, t - since),
-                        m.reason, (m.auto if (m.has_auto_signal or m.declared_auto) else None),
-                        _figures(v, F.machine_rate(v), m.counts_units)))
-                stages.append(StageView(stage.id, stage.name or stage.id, stage.kind,
-                                        stage.manual, tuple(mvs),
-                                        _figures(agg["stage_vecs"][li][si],
-                                                 agg["stage_rates"][li][si],
-                                                 self._stage_counts[li][si])))
-            lines.append(LineView(line.id, line.name or line.id,
-                                  line.stages[self._output[li]].id, tuple(stages),
-                                  _figures(agg["line_vecs"][li], agg["line_rates"][li],
-                                           self._line_counts[li])))
         if shift is not None:
             period, pstart = f"shift {shift.name} {shift.date}", max(shift.start, self._start)
         elif self.timeline.always:
@@ -799,8 +531,8 @@ class Engine:
             pstart = self._start
         else:
             period, pstart = "no shift", t
-        return SiteView(t, period, pstart, self._status.scheduled, tuple(lines),
-                        _figures(agg["site_vec"], agg["site_rate"], any(self._line_counts)))
+        return site_view(self.plant, vecs, t, self._now, period, pstart,
+                         self._status.scheduled)
 
     def ccp_view(self) -> list[Any]:
         """Each CCP's status (engine/ccp.py CcpView), for metrics and the demo view."""
@@ -821,7 +553,7 @@ class Engine:
             "dirty": [m.id for m in self._dirty],
             "stats": asdict(self.stats),
             "machines": {m.id: m.dump() for m in self._machines},
-            "signals": {pv.key: pv.last for pv in self._pvs if pv.last is not None},
+            "signals": {pv.key: pv.last for pv in self.plant.process_values if pv.last is not None},
             "ccps": self._ccp.dump() if self._ccp is not None else {},
         }
 
@@ -851,7 +583,7 @@ class Engine:
             if m is not None and not m.dirty:
                 m.dirty = True
                 self._dirty.append(m)
-        pvs = {pv.key: pv for pv in self._pvs}
+        pvs = {pv.key: pv for pv in self.plant.process_values}
         for k, v in snap.get("signals", {}).items():
             if k in pvs:
                 pvs[k].last = v
