@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from lineside.agent.config.models import LinesideConfig
@@ -38,6 +38,7 @@ from lineside.agent.engine.machine import (
     MachineState,
     ProcessValue,
 )
+from lineside.agent.engine.snapshot import engine_snapshot, restore_snapshot
 from lineside.agent.engine.states import (
     BLOCKED,
     FAULT,
@@ -55,7 +56,6 @@ from lineside.samples import Quality
 BAD = Quality.BAD
 STOP_STATES = frozenset((IDLE, STARVED, BLOCKED, FAULT))
 REASON_STATES = frozenset((FAULT, IDLE))  # stops nobody explained: they need a reason
-SNAPSHOT_VERSION = 1
 
 
 _NUMBER = frozenset((float, int, bool))  # exact types: the fast check before isinstance
@@ -99,37 +99,40 @@ class Engine:
         self.stats = EngineStats()
         planned = frozenset(SIDX[s] for s in met.planned_states)
         self.plant = PlantLayout(cfg, float(start_ts), planned)
-        # Shortcuts of the hot paths and of engine/timejump.py.
-        self._machines = self.plant.machines
+        self.machines = self.plant.machines  # shortcuts of the hot paths
+        self.by_id = self.plant.by_id
         self._route = self.plant.route
-        self._by_id = self.plant.by_id
+        # The engine's time and open periods; public for its parts (timejump.py,
+        # snapshot.py), read-only for everyone else.
         start_ts = float(start_ts)
-        self._dirty: list[MachineState] = []
-        self._start = start_ts
-        self._now = start_ts
+        self.start = start_ts
+        self.now = start_ts  # the latest tick or sample
+        self.dirty_machines: list[MachineState] = []  # state inputs changed at `now`
         self._last_ts, self._last_ts_ns = float("nan"), 0  # _ts_ns cache
-        self._closed_until = -math.inf
-        self._spans: list[list[float]] = []  # bucket starts already written (timejump)
-        self._bucket_start = math.floor(start_ts / self.bucket_s) * self.bucket_s
-        self._seg_start = start_ts
+        self.closed_until = -math.inf  # samples before this are late
+        self.written_spans: list[list[float]] = []  # bucket starts already written (timejump)
+        self.bucket_start = math.floor(start_ts / self.bucket_s) * self.bucket_s
+        self.seg_start = start_ts
+        self.seg_end = start_ts  # set by open_segment
+        self.status: Status = self.timeline.status(start_ts)  # the open segment's calendar
         # Critical control points (docs/haccp.md): fed after the machines, see _ccp_step.
-        self._ccp = CcpSet(cfg.ccps, {m.id: m.tags for m in self._machines}, self.timeline,
+        self.ccps = CcpSet(cfg.ccps, {m.id: m.tags for m in self.machines}, self.timeline,
                            self.bucket_s, start_ts,
                            {**self.plant.bureau_tags, "gateway": self.plant.gateway}
                            ) if cfg.ccps else None
         if snapshot is not None:
-            self._restore(snapshot)
-        if self._ccp is not None:
-            for mon in self._ccp.monitors:
+            restore_snapshot(self, snapshot)
+        if self.ccps is not None:
+            for mon in self.ccps.monitors:
                 if mon.fresh:  # not in the snapshot: the machine's state as it is now
-                    mon.t = mon.last_good = self._now
-                    mon.mstate = STATES[self._by_id[mon.cfg.machine].state]
-        self._open_segment(self._seg_start)
+                    mon.t = mon.last_good = self.now
+                    mon.mstate = STATES[self.by_id[mon.cfg.machine].state]
+        self.open_segment(self.seg_start)
 
     # =================================================================== feeding samples
     def feed(self, samples: Iterable[Any]) -> list[Point]:
         """Samples in (see _feed); CCPs see them once the machine states are known."""
-        if self._ccp is None:
+        if self.ccps is None:
             return self._feed(samples)
         samples = samples if isinstance(samples, list | tuple) else list(samples)
         out = self._feed(samples)
@@ -140,15 +143,15 @@ class Engine:
         """CCPs up to the engine's time: machine states are known before `_now` (after a
         tick, up to it). A silent CCP machine's `unknown` is dated now rather than at the
         next segment end: same point, emitted earlier."""
-        ccp = self._ccp
+        ccp = self.ccps
         assert ccp is not None
         for mid in ccp.machines:
-            m = self._by_id[mid]
-            if m.stale_at < self._now and m.state != UNKNOWN:
-                self._go_unknown(m, m.stale_at, out)
+            m = self.by_id[mid]
+            if m.stale_at < self.now and m.state != UNKNOWN:
+                self.go_unknown(m, m.stale_at, out)
         states = [p for p in out if p.measurement == "machine_state"
                   and p.tags.get("machine") in ccp.machines]
-        ccp.step(samples, states, self._now, inclusive, out)
+        ccp.step(samples, states, self.now, inclusive, out)
 
     def _feed(self, samples: Iterable[Any]) -> list[Point]:
         """Samples in (any order of signals; time should not go backwards): points out.
@@ -159,9 +162,9 @@ class Engine:
         """
         out: list[Point] = []
         route = self._route
-        now = self._now
-        seg_end = self._seg_end
-        dirty = self._dirty
+        now = self.now
+        seg_end = self.seg_end
+        dirty = self.dirty_machines
         st = self.stats
         n = 0
         unknown_sig = 0
@@ -171,13 +174,13 @@ class Engine:
             if ts != now:
                 if ts > now:
                     if dirty:
-                        self._eval_dirty(now, out)
+                        self.derive_states(now, out)
                     if ts >= seg_end:
-                        self._advance(ts, out)
-                        seg_end = self._seg_end
-                    now = self._now = ts
+                        self.advance(ts, out)
+                        seg_end = self.seg_end
+                    now = self.now = ts
                 else:
-                    if ts < self._closed_until:
+                    if ts < self.closed_until:
                         st.late_samples += 1
                     ts = now  # late: taken as arriving now (never rewrites closed buckets)
             r = route.get(s.signal)
@@ -211,11 +214,11 @@ class Engine:
                 if ts > m.stale_at and m.state != UNKNOWN:
                     # The deadline passed in silence: `stale`, as a tick at the deadline
                     # would have said, whatever quality this later sample has.
-                    self._go_unknown(m, m.stale_at, out)
+                    self.go_unknown(m, m.stale_at, out)
                 if q is BAD:
                     m.read_bad = True
                     if m.subscribed and m.state != UNKNOWN:  # the driver reports the loss once
-                        self._go_unknown(m, ts, out)
+                        self.go_unknown(m, ts, out)
                     continue
                 m.last_good = ts
                 m.stale_at = ts + m.stale_after_s
@@ -307,11 +310,6 @@ class Engine:
                 m.counters[role - R_GOOD].set_bits(int(bits))
 
     # ====================================================================== clock ticks
-    @property
-    def now(self) -> float:
-        """The engine's time: the latest tick or sample."""
-        return self._now
-
     def clock_step(self, to_ts: float) -> list[Point]:
         """The wall clock stepped to `to_ts`: the rule of engine/timejump.py."""
         return timejump.jump(self, float(to_ts))
@@ -320,23 +318,23 @@ class Engine:
         """Advance to now_ts: close every bucket and shift ending at or before it."""
         out: list[Point] = []
         now_ts = float(now_ts)
-        if now_ts <= self._now:
+        if now_ts <= self.now:
             return out
         self._tick(now_ts, out)
-        if self._ccp is not None:
+        if self.ccps is not None:
             self._ccp_step((), out, inclusive=True)
         return out
 
     def _tick(self, now_ts: float, out: list[Point]) -> None:
-        if self._dirty:
-            self._eval_dirty(self._now, out)
-        if now_ts >= self._seg_end:
-            self._advance(now_ts, out)
+        if self.dirty_machines:
+            self.derive_states(self.now, out)
+        if now_ts >= self.seg_end:
+            self.advance(now_ts, out)
         # Machines that went silent: their `unknown` starts at the exact deadline.
-        for m in self._machines:
+        for m in self.machines:
             if m.stale_at <= now_ts and m.state != UNKNOWN:
-                self._go_unknown(m, m.stale_at, out)
-        self._now = now_ts
+                self.go_unknown(m, m.stale_at, out)
+        self.now = now_ts
 
     def close_open(self, now_ts: float) -> list[Point]:
         """At shutdown: tick, then provisional points for the open bucket and shift.
@@ -345,23 +343,23 @@ class Engine:
         after a restart (from the snapshot) overwrite them in InfluxDB.
         """
         out = self.tick(now_ts)
-        t = max(self._now, float(now_ts))
-        vecs = [F.vector(m.partial(t, m.bucket_acc, self._now), m.counter_kinds)
-                for m in self._machines]
-        out += self._entity_points("oee", vecs, {}, _ns(self._bucket_start),
+        t = max(self.now, float(now_ts))
+        vecs = [F.vector(m.partial(t, m.bucket_acc, self.now), m.counter_kinds)
+                for m in self.machines]
+        out += self._entity_points("oee", vecs, {}, _ns(self.bucket_start),
                                    with_automation=False)
-        shift = self._status.shift
+        shift = self.status.shift
         if shift is not None:
-            vecs = [F.vector(m.partial(t, m.shift_acc, self._now), m.counter_kinds)
-                    for m in self._machines]
+            vecs = [F.vector(m.partial(t, m.shift_acc, self.now), m.counter_kinds)
+                    for m in self.machines]
             out += self._entity_points("oee_shift", vecs,
                                        {"shift": shift.name, "shift_date": shift.date},
                                        _ns(shift.start), with_automation=False)
         return out
 
     # ================================================================ state transitions
-    def _eval_dirty(self, t: float, out: list[Point]) -> None:
-        for m in self._dirty:
+    def derive_states(self, t: float, out: list[Point]) -> None:
+        for m in self.dirty_machines:
             m.dirty = False
             raw = m.state_inputs
             new = m.state_map.derive(raw)
@@ -374,9 +372,9 @@ class Engine:
                 c = m.state_map.code_of(raw)
                 reason = "no state code" if c is None else f"state code {c}"
             self._set_state(m, new, t, reason, out, m.state_map.code_of(raw))
-        self._dirty.clear()
+        self.dirty_machines.clear()
 
-    def _go_unknown(self, m: MachineState, t: float, out: list[Point]) -> None:
+    def go_unknown(self, m: MachineState, t: float, out: list[Point]) -> None:
         reason = "bad quality" if m.read_bad else ("no data" if m.last_good is None else "stale")
         self._set_state(m, UNKNOWN, max(t, m.accounted_to), reason, out, None)
 
@@ -431,36 +429,36 @@ class Engine:
 
     def _accum_to(self, m: MachineState, t: float, out: list[Point]) -> None:
         if t > m.stale_at and m.state != UNKNOWN:
-            self._go_unknown(m, m.stale_at, out)
+            self.go_unknown(m, m.stale_at, out)
         m.account(t)
 
     # ===================================================================== segments
-    def _open_segment(self, t: float) -> None:
-        self._seg_start = t
+    def open_segment(self, t: float) -> None:
+        self.seg_start = t
         tl = self.timeline
         st: Status = tl.status(t)
-        self._status = st
-        self._seg_end = min(self._bucket_start + self.bucket_s, tl.next_change(t))
+        self.status = st
+        self.seg_end = min(self.bucket_start + self.bucket_s, tl.next_change(t))
         line_mode = [OFF if not st.scheduled else (DOWN if st.line_down(ln.id) else ON)
                      for ln in self.plant.lines]
-        for m in self._machines:
+        for m in self.machines:
             mode = line_mode[m.line_i]
             if mode != ON:
                 m.stop_start = None  # a stop interrupted by a break is no small stop
             m.calendar_mode = mode
 
-    def _advance(self, t: float, out: list[Point]) -> None:
-        while self._seg_end <= t:
-            end = self._seg_end
-            self._close_segment(end, out)
-            self._open_segment(end)
+    def advance(self, t: float, out: list[Point]) -> None:
+        while self.seg_end <= t:
+            end = self.seg_end
+            self.close_segment(end, out)
+            self.open_segment(end)
 
-    def _close_segment(self, end: float, out: list[Point]) -> None:
-        st = self._status
+    def close_segment(self, end: float, out: list[Point]) -> None:
+        st = self.status
         into_shift = st.shift is not None or self.timeline.always
-        for m in self._machines:
+        for m in self.machines:
             if m.stale_at <= end and m.state != UNKNOWN:
-                self._go_unknown(m, m.stale_at, out)
+                self.go_unknown(m, m.stale_at, out)
             m.account(end)
             m.accounted_to = end
             acc = m.seg_acc
@@ -473,35 +471,35 @@ class Engine:
                     for i, v in enumerate(acc):
                         s[i] += v
                 m.seg_acc = [0.0] * F.ACC_N
-        if end >= self._bucket_start + self.bucket_s:
-            self._close_bucket(out)
+        if end >= self.bucket_start + self.bucket_s:
+            self.close_bucket(out)
         sh = st.shift
         if sh is not None and end >= sh.end:
-            self._close_shift(sh, out)
+            self.close_shift(sh, out)
 
-    def _close_bucket(self, out: list[Point]) -> None:
-        start = self._bucket_start
-        if timejump.written(self._spans, start):  # after a clock step back: never again
+    def close_bucket(self, out: list[Point]) -> None:
+        start = self.bucket_start
+        if timejump.written(self.written_spans, start):  # after a clock step back: never again
             self.stats.buckets_not_rewritten += 1
         else:
-            vecs = [F.vector(m.bucket_acc, m.counter_kinds) for m in self._machines]
-            live = [m.live_in_bucket for m in self._machines]
+            vecs = [F.vector(m.bucket_acc, m.counter_kinds) for m in self.machines]
+            live = [m.live_in_bucket for m in self.machines]
             out += self._entity_points("oee", vecs, {}, _ns(start), with_automation=True,
                                        live=live)
-            timejump.record(self._spans, start, start + self.bucket_s)
-        for m in self._machines:
+            timejump.record(self.written_spans, start, start + self.bucket_s)
+        for m in self.machines:
             m.bucket_acc = [0.0] * F.ACC_N
             m.live_in_bucket = m.state != UNKNOWN
-        self._bucket_start = start + self.bucket_s
-        self._closed_until = self._bucket_start
+        self.bucket_start = start + self.bucket_s
+        self.closed_until = self.bucket_start
         self.stats.buckets_closed += 1
 
-    def _close_shift(self, sh: ShiftInstance, out: list[Point]) -> None:
-        vecs = [F.vector(m.shift_acc, m.counter_kinds) for m in self._machines]
+    def close_shift(self, sh: ShiftInstance, out: list[Point]) -> None:
+        vecs = [F.vector(m.shift_acc, m.counter_kinds) for m in self.machines]
         out += self._entity_points("oee_shift", vecs,
                                    {"shift": sh.name, "shift_date": sh.date}, _ns(sh.start),
                                    with_automation=False)
-        for m in self._machines:
+        for m in self.machines:
             m.shift_acc = [0.0] * F.ACC_N
         self.stats.shifts_closed += 1
 
@@ -518,81 +516,27 @@ class Engine:
     # ========================================================================= view
     def view(self, now_ts: float) -> SiteView:
         """Current shift (or since start without shifts) figures, for the terminal."""
-        t = max(float(now_ts), self._now)
-        shift = self._status.shift
+        t = max(float(now_ts), self.now)
+        shift = self.status.shift
         vecs = [F.vector(m.partial(t, [a + b for a, b in zip(m.shift_acc, m.bucket_acc,
-                                                             strict=True)], self._now,
+                                                             strict=True)], self.now,
                                    m.state_map.derive(m.state_inputs) if m.dirty else None),
-                         m.counter_kinds) for m in self._machines]
+                         m.counter_kinds) for m in self.machines]
         if shift is not None:
-            period, pstart = f"shift {shift.name} {shift.date}", max(shift.start, self._start)
+            period, pstart = f"shift {shift.name} {shift.date}", max(shift.start, self.start)
         elif self.timeline.always:
-            period = "since " + dt.datetime.fromtimestamp(self._start, dt.UTC).isoformat()
-            pstart = self._start
+            period = "since " + dt.datetime.fromtimestamp(self.start, dt.UTC).isoformat()
+            pstart = self.start
         else:
             period, pstart = "no shift", t
-        return site_view(self.plant, vecs, t, self._now, period, pstart,
-                         self._status.scheduled)
+        return site_view(self.plant, vecs, t, self.now, period, pstart,
+                         self.status.scheduled)
 
     def ccp_view(self) -> list[Any]:
         """Each CCP's status (engine/ccp.py CcpView), for metrics and the demo view."""
-        return [m.view() for m in self._ccp.monitors] if self._ccp is not None else []
+        return [m.view() for m in self.ccps.monitors] if self.ccps is not None else []
 
     # ===================================================================== snapshot
     def snapshot(self) -> dict[str, Any]:
         """Everything needed to resume identically (strict JSON types only)."""
-        return {
-            "version": SNAPSHOT_VERSION,
-            "start": self._start,
-            "now": self._now,
-            "seg_start": self._seg_start,
-            "bucket_start": self._bucket_start,
-            "bucket_s": self.bucket_s,
-            "closed_until": self._closed_until if math.isfinite(self._closed_until) else None,
-            "spans": self._spans,
-            "dirty": [m.id for m in self._dirty],
-            "stats": asdict(self.stats),
-            "machines": {m.id: m.dump() for m in self._machines},
-            "signals": {pv.key: pv.last for pv in self.plant.process_values if pv.last is not None},
-            "ccps": self._ccp.dump() if self._ccp is not None else {},
-        }
-
-    def _restore(self, snap: dict[str, Any]) -> None:
-        if snap.get("version") != SNAPSHOT_VERSION:
-            raise ValueError(f"engine snapshot version {snap.get('version')!r} is not "
-                             f"{SNAPSHOT_VERSION}")
-        self._start = float(snap["start"])
-        self._now = float(snap["now"])
-        self._seg_start = float(snap["seg_start"])
-        if int(snap.get("bucket_s", self.bucket_s)) == self.bucket_s:
-            self._bucket_start = float(snap["bucket_start"])
-        else:  # bucket size changed: realign (the open bucket mixes both sizes once)
-            self._bucket_start = math.floor(self._seg_start / self.bucket_s) * self.bucket_s
-        cu = snap.get("closed_until")
-        self._closed_until = -math.inf if cu is None else float(cu)
-        self._spans = [[float(a), float(b)] for a, b in snap.get("spans", [])]
-        for k, v in snap.get("stats", {}).items():
-            if hasattr(self.stats, k):
-                setattr(self.stats, k, int(v))
-        for mid, d in snap.get("machines", {}).items():
-            m = self._by_id.get(mid)
-            if m is not None:  # machines removed from the config are dropped
-                m.load(d, self._now)
-        for mid in snap.get("dirty", []):
-            m = self._by_id.get(mid)
-            if m is not None and not m.dirty:
-                m.dirty = True
-                self._dirty.append(m)
-        pvs = {pv.key: pv for pv in self.plant.process_values}
-        for k, v in snap.get("signals", {}).items():
-            if k in pvs:
-                pvs[k].last = v
-        if self._ccp is not None:
-            self._ccp.load(snap.get("ccps") or {})
-        # New machines (added to the config) start `unknown` at the resume instant.
-        known = snap.get("machines", {})
-        for m in self._machines:
-            if m.id not in known:
-                m.state_since = m.accounted_to = self._now
-
-
+        return engine_snapshot(self)

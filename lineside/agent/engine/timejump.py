@@ -14,7 +14,7 @@ The runtime reports a step it detected (wall clock against monotonic clock) with
   keeps its state; its own instants (state start, stale deadline, last good sample,
   open stop) move with the clock, so durations count observed time only.
 - A closed bucket is never written again: the engine keeps the spans of bucket starts
-  it has written (`Engine._spans`, in the snapshot), and a bucket of the new timeline
+  it has written (`Engine.written_spans`, in the snapshot), and a bucket of the new timeline
   that falls in one is accounted (shift totals keep its time and counts) but not
   written (`EngineStats.buckets_not_rewritten`).
 """
@@ -36,27 +36,27 @@ MAX_SPANS = 32  # bucket spans remembered (one per step; older steps are long pa
 
 def jump(e: Engine, to: float) -> list[Point]:
     out: list[Point] = []
-    now = e._now
-    if to == now or (to < now and to >= e._bucket_start):
+    now = e.now
+    if to == now or (to < now and to >= e.bucket_start):
         return out  # absorbed: a small step back inside the open bucket
-    if e._dirty:
-        e._eval_dirty(now, out)
-    if now >= e._seg_end:
-        e._advance(now, out)
-    for m in e._machines:  # silence that ran out before the step: unknown from its deadline
+    if e.dirty_machines:
+        e.derive_states(now, out)
+    if now >= e.seg_end:
+        e.advance(now, out)
+    for m in e.machines:  # silence that ran out before the step: unknown from its deadline
         if m.stale_at <= now and m.state != UNKNOWN:
-            e._go_unknown(m, m.stale_at, out)
-    old_shift = e._status.shift
-    e._close_segment(now, out)  # accounts up to `now` into the bucket and the shift
-    if e._bucket_start < now:  # something of the open bucket was observed: close it
-        e._close_bucket(out)
+            e.go_unknown(m, m.stale_at, out)
+    old_shift = e.status.shift
+    e.close_segment(now, out)  # accounts up to `now` into the bucket and the shift
+    if e.bucket_start < now:  # something of the open bucket was observed: close it
+        e.close_bucket(out)
     new_shift = e.timeline.status(to).shift
     if old_shift is not None and old_shift.end > now and (
             new_shift is None or (new_shift.name, new_shift.start)
             != (old_shift.name, old_shift.start)):
-        e._close_shift(old_shift, out)
+        e.close_shift(old_shift, out)
     delta = to - now
-    for m in e._machines:
+    for m in e.machines:
         m.state_since += delta
         if m.stale_at < NEVER:
             m.stale_at += delta
@@ -65,10 +65,10 @@ def jump(e: Engine, to: float) -> list[Point]:
         if m.stop_start is not None:
             m.stop_start += delta
         m.accounted_to = to
-    e._bucket_start = math.floor(to / e.bucket_s) * e.bucket_s
-    e._closed_until = e._bucket_start
-    e._now = to
-    e._open_segment(to)
+    e.bucket_start = math.floor(to / e.bucket_s) * e.bucket_s
+    e.closed_until = e.bucket_start
+    e.now = to
+    e.open_segment(to)
     e.stats.clock_steps += 1
     return out
 
