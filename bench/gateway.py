@@ -266,7 +266,7 @@ class Run:
                 sinks = [{"id": "influx", "type": "influxdb-v1", "url": self.influx.url,
                           "database": "lineside", "flush_interval_s": 1}]
             cfg = lineside_config(self.work, port, sinks)
-            cmd = [sys.executable, "-m", "lineside.agent.cli", "run", str(cfg),
+            cmd = [sys.executable, "-m", "lineside.cli", "run", str(cfg),
                    "--flush-timeout", "60"]
         else:
             user, settings = nodered_files(self.work, port)

@@ -30,10 +30,10 @@ from pathlib import Path
 
 import pytest
 
+from lineside.agent import report as report_pkg
 from lineside.agent.config import load_config
 from lineside.agent.config.models import LinesideConfig
 from lineside.agent.engine import Engine
-from lineside.agent.report import cli
 from lineside.agent.simulator import Factory
 from lineside.agent.sinks import SinkSet
 from lineside.agent.sinks.config import InfluxV1Sink
@@ -42,6 +42,7 @@ from lineside.agent.sinks.uplink import (
     UPLINK_MEASUREMENTS,
     UPLINK_TAG_KEYS,
 )
+from lineside.cli import report as cli
 from lineside.points import Point
 from lineside.samples import Quality, Sample
 from tests.fixtures.influxdb import InfluxDB1
@@ -318,7 +319,7 @@ def test_report_equals_engine_totals(world: World, capsys, tmp_path: Path):
     # the rogue writer is flagged, kept out of the district figures
     assert any(ROGUE[0] in f and "not in the registry" in f for f in rep["flags"])
     assert by_id[ROGUE[0]]["status"] == "unregistered"
-    schema = json.loads((Path(cli.__file__).parent / "schema.json").read_text())
+    schema = json.loads((Path(report_pkg.__file__).parent / "schema.json").read_text())
     try:
         import jsonschema
     except ImportError:  # not a runtime dependency; test_render says so when missing

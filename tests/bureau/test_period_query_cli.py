@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent.report import cli
 from lineside.agent.report.model import RegistryError, parse_registry
 from lineside.agent.report.period import (
     custom_period,
@@ -23,6 +22,7 @@ from lineside.agent.report.query import (
     oee_query,
     parse_answer,
 )
+from lineside.cli import report as cli
 from tests.fixtures.common import free_port
 
 U = dt.UTC

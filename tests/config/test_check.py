@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent.check import mask
 from lineside.agent.config import ConfigError, parse_config
+from lineside.cli.check import mask
 
 VALID = textwrap.dedent("""\
     site:
@@ -179,7 +179,7 @@ def test_cli_exit_codes_and_masking(tmp_path: Path) -> None:
     good.write_text(VALID)
     bad = tmp_path / "bad.yaml"
     bad.write_text(VALID.replace("kind: cutting", "kind: slicing"))
-    cmd = [sys.executable, "-m", "lineside.agent.cli", "check"]
+    cmd = [sys.executable, "-m", "lineside.cli", "check"]
     ok = subprocess.run([*cmd, str(good), "--print"], capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr
     assert "token_env: INFLUX_TOKEN" in ok.stdout
@@ -265,7 +265,7 @@ def test_cli_prints_warnings_and_exits_0(tmp_path: Path) -> None:
     f = tmp_path / "w.yaml"
     f.write_text(VALID.replace("ideal_rate: 60\n", "ideal_rate: 60\n"
                                "            counters: {bits: 16}\n"))
-    r = subprocess.run([sys.executable, "-m", "lineside.agent.cli", "check", str(f)],
+    r = subprocess.run([sys.executable, "-m", "lineside.cli", "check", str(f)],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert "warning: lines[0].stages[0].machines[0].counters.bits" in r.stderr

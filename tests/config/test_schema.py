@@ -29,7 +29,7 @@ _Yaml12.yaml_implicit_resolvers = {
 
 @pytest.fixture(scope="module")
 def schema() -> dict:
-    res = subprocess.run([sys.executable, "-m", "lineside.agent.cli", "schema"],
+    res = subprocess.run([sys.executable, "-m", "lineside.cli", "schema"],
                          capture_output=True, text=True, timeout=60, check=True)
     out = json.loads(res.stdout)
     jsonschema.Draft202012Validator.check_schema(out)

@@ -16,16 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent.clispec import lineside_spec
-from lineside.agent.completion import bash_script, zsh_script
-from lineside.agent.manpage import man_page
+from lineside.cli.completion import bash_script, zsh_script
+from lineside.cli.man import man_page
+from lineside.cli.spec import lineside_spec
 from tests.fixtures.common import require_binary
 
 TOP, SUBS = lineside_spec()
 
 
 def lineside(*argv: str) -> str:
-    res = subprocess.run([sys.executable, "-m", "lineside.agent.cli", *argv],
+    res = subprocess.run([sys.executable, "-m", "lineside.cli", *argv],
                          capture_output=True, text=True, timeout=60, check=True)
     return res.stdout
 

@@ -17,7 +17,7 @@ from lineside.agent.config import load_config
 from lineside.agent.simulator.server import demo_config_path, with_ports
 from tests.fixtures.common import free_port, port_open, wait_for
 
-CLI = [sys.executable, "-m", "lineside.agent.cli"]
+CLI = [sys.executable, "-m", "lineside.cli"]
 
 
 class Proc:

@@ -17,7 +17,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
     tmp = tmp_path_factory.mktemp("demo")
     summary = tmp / "summary.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "lineside.agent.cli", "demo", "--duration", "60", "--no-live",
+        [sys.executable, "-m", "lineside.cli", "demo", "--duration", "60", "--no-live",
          "--modbus-port", "0", "--opcua-port", "0", "--state-dir", str(tmp / "state"),
          "--summary-json", str(summary), "--truth", str(tmp / "truth.csv")],
         capture_output=True, text=True, timeout=150)
@@ -62,7 +62,7 @@ def test_points_are_in_the_local_store(demo_run: tuple[dict, str]) -> None:
 def test_demo_writes_to_influxdb_when_given_a_url(tmp_path, influxdb1) -> None:
     influxdb1.create_db("demo_influx")
     proc = subprocess.run(
-        [sys.executable, "-m", "lineside.agent.cli", "demo", "--duration", "8", "--no-live",
+        [sys.executable, "-m", "lineside.cli", "demo", "--duration", "8", "--no-live",
          "--modbus-port", "0", "--opcua-port", "0", "--state-dir", str(tmp_path / "state"),
          "--influx-url", influxdb1.url, "--influx-db", "demo_influx"],
         capture_output=True, text=True, timeout=90)
@@ -86,7 +86,7 @@ def test_demo_serves_metrics_on_an_ipv6_address(tmp_path) -> None:
         s.bind(("::1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lineside.agent.cli", "demo", "--duration", "10", "--no-live",
+        [sys.executable, "-m", "lineside.cli", "demo", "--duration", "10", "--no-live",
          "--modbus-port", "0", "--opcua-port", "0", "--state-dir", str(tmp_path / "state"),
          "--metrics", f"[::1]:{port}"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -15,8 +15,9 @@ import pytest
 
 from lineside.agent.config import load_config
 from lineside.agent.engine.core import EngineStats
-from lineside.agent.engine.replay import read_samples, replay
+from lineside.agent.engine.replay import replay
 from lineside.points import FieldValue, Point
+from lineside.samplelog import read_samples
 
 CASES = Path(__file__).resolve().parents[1] / "cases"
 FOLDERS = sorted(p for p in CASES.iterdir() if p.is_dir())

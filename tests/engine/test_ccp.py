@@ -289,7 +289,8 @@ def test_documented_fields_are_the_written_fields() -> None:
 
 
 def test_replay_of_the_sample_log_reproduces_every_ccp_point(tmp_path: Path) -> None:
-    from lineside.agent.engine.replay import SampleLog, read_samples, replay
+    from lineside.agent.engine.replay import replay
+    from lineside.samplelog import SampleLog, read_samples
 
     config = ccp_cfg(min_duration_s=20)
     samples = poll([("06:00", {**RUN, "temp": 3.0}), ("06:05", {"temp": 5.5}),

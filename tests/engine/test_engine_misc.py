@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from lineside.agent.engine import Engine
-from lineside.agent.engine.replay import SampleLog, add_arguments, read_samples, replay, run
+from lineside.agent.engine.replay import replay
+from lineside.cli.replay import add_arguments, run
+from lineside.samplelog import SampleLog, read_samples
 from lineside.samples import Quality
 from tests.engine.plant import MON, S, at, cfg, machine, one_machine_line, pick, poll, shift
 

@@ -38,7 +38,7 @@ def write(influx, db: str, points) -> None:
 
 
 def haccp(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "lineside.agent.cli", "haccp", *args],
+    return subprocess.run([sys.executable, "-m", "lineside.cli", "haccp", *args],
                           capture_output=True, text=True, timeout=60)
 
 

@@ -44,7 +44,7 @@ def test_open_deviation_and_loss_of_monitoring_show_while_open() -> None:
 def test_demo_view_shows_each_ccps_status() -> None:
     from rich.console import Console
 
-    from lineside.agent.demo import ccp_table
+    from lineside.cli.demo import ccp_table
 
     config = ccp_cfg(min_duration_s=60)
     samples = poll([("06:00", {**RUN, "temp": 3.0}), ("06:10", {"temp": 5.5})], "06:12")

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent.engine.replay import SampleLog
-from lineside.agent.progress import Progress
 from lineside.agent.sinks.queue import DiskQueue
+from lineside.cli.progress import Progress
+from lineside.samplelog import SampleLog
 from tests.engine.plant import cfg, one_machine_line, poll, shift
 
-CLI = [sys.executable, "-m", "lineside.agent.cli"]
+CLI = [sys.executable, "-m", "lineside.cli"]
 
 
 class Tty(io.StringIO):

@@ -173,7 +173,7 @@ def test_simulate_command_runs_and_records(tmp_path) -> None:
     truth_file = tmp_path / "truth.csv"
     t0 = time.monotonic()
     p = subprocess.run(
-        [sys.executable, "-m", "lineside.agent.simulator.cli", "--seed", "3",
+        [sys.executable, "-m", "lineside.cli", "simulate", "--seed", "3",
          "--modbus-port", str(free_port()), "--opcua-port", str(free_port()),
          "--truth", str(truth_file), "--duration", "1.5"],
         capture_output=True, text=True, timeout=60)

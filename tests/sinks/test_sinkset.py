@@ -12,8 +12,8 @@ import pytest
 
 from lineside.agent.sinks import SinkSet
 from lineside.agent.sinks.config import QueueConfig
-from lineside.agent.sinks.export import add_arguments, run
 from lineside.agent.sinks.lineproto import to_lines
+from lineside.cli.export import add_arguments, run
 from tests.fixtures.common import free_port
 from tests.fixtures.influxdb import Standin
 from tests.sinks.helpers import assert_once, local, plant_points, v1

@@ -1,4 +1,4 @@
-"""`lineside schema`: the JSON Schema of the configuration file, for editors.
+"""The JSON Schema of the configuration file, for editors (`lineside schema` prints it).
 
 Generated from the same pydantic models that validate the file, so it cannot drift. For
 yaml-language-server (VS Code's YAML extension, Neovim, Helix) save it and put
@@ -10,8 +10,6 @@ or patterned value may also be written as `${VAR}` (substituted when the file is
 
 from __future__ import annotations
 
-import argparse
-import json
 from typing import Any
 
 from lineside import __version__
@@ -52,12 +50,3 @@ def _allow_substitution(node: Any) -> Any:
     inner = {k: v for k, v in out.items() if k not in _KEEP_OUTSIDE}
     return {**{k: out[k] for k in _KEEP_OUTSIDE if k in out},
             "anyOf": [inner, SUBSTITUTED]}
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--indent", type=int, default=2, help="JSON indentation (default 2)")
-
-
-def run(args: argparse.Namespace) -> int:
-    print(json.dumps(config_schema(), indent=args.indent, ensure_ascii=False))
-    return 0

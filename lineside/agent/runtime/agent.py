@@ -187,7 +187,7 @@ class Agent:
         if cfg.ccps or (Path(cfg.state_dir) / CHAIN_FILE).exists():
             self._chain_store()  # re-queues records a kill left linked but not queued
         if cfg.record_samples is not None:
-            from lineside.agent.engine.replay import SampleLog
+            from lineside.samplelog import SampleLog
 
             self._sample_log = SampleLog(Path(cfg.record_samples))
         self.metrics = AgentMetrics(clock=self.clock)

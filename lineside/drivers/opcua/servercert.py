@@ -28,12 +28,14 @@ trusting would not help.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from asyncua import Client
 from asyncua.crypto.truststore import basic_ca_validator
 from cryptography import x509
 from cryptography.x509 import verification
@@ -250,3 +252,18 @@ def check_server_certificate(chain_der: bytes, pki: Pki, endpoint: str,
             f"{endpoint}: {revoked}. The server needs a certificate that is not revoked; "
             f"trusting this one again would not help.")
     return leaf_der
+
+
+async def fetch_certificates(endpoint: str, timeout: float) -> list[bytes]:
+    """Distinct server certificates (DER) offered on the endpoint's secured endpoints,
+    fetched with GetEndpoints over an unsecured channel (no session, no credentials:
+    the step a client takes before it can trust anything; `lineside trust`)."""
+    client = Client(endpoint, timeout=timeout)
+    endpoints = await asyncio.wait_for(client.connect_and_get_server_endpoints(), timeout)
+    out: list[bytes] = []
+    for ep in endpoints:
+        if ep.ServerCertificate:
+            der = split_chain(ep.ServerCertificate)[0]  # its own, not its issuers
+            if der not in out:
+                out.append(der)
+    return out

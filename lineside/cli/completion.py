@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from lineside.agent.clispec import Arg, Command, lineside_spec
+from lineside.cli.spec import Arg, Command, lineside_spec
 
 
 def bash_script(top: Command, subs: list[Command]) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 
 from lineside import __version__
-from lineside.agent.clispec import Arg, Command, lineside_spec
+from lineside.cli.spec import Arg, Command, lineside_spec
 
 ENVIRONMENT = [
     ("${VAR}, ${VAR:-default}",

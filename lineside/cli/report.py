@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from lineside.agent.progress import Progress
 from lineside.agent.report import html as html_render
 from lineside.agent.report import render
 from lineside.agent.report.aggregate import build_report
@@ -30,6 +29,7 @@ from lineside.agent.report.period import (
     previous_period,
 )
 from lineside.agent.report.query import QueryError, Source, load_rows
+from lineside.cli.progress import Progress
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -141,14 +141,3 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(outputs[args.format]())
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (`python -m lineside.agent.report.cli`) until the CLI wires it."""
-    p = argparse.ArgumentParser(prog="lineside report", description=__doc__.split("\n")[0])
-    add_arguments(p)
-    return run(p.parse_args(argv))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

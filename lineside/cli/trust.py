@@ -19,10 +19,10 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from asyncua import Client
-
+from lineside.agent.config import load_config
+from lineside.drivers.opcua.config import OpcuaDevice
 from lineside.drivers.opcua.security import describe, file_name_for, load_cert, thumbprint
-from lineside.drivers.opcua.servercert import split_chain
+from lineside.drivers.opcua.servercert import fetch_certificates
 
 DEFAULT_STATE = Path("/var/lib/lineside")
 
@@ -42,9 +42,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _from_config(args: argparse.Namespace) -> tuple[str, Path]:
-    from lineside.agent.config import load_config
-    from lineside.drivers.opcua.config import OpcuaDevice
-
     cfg = load_config(args.config)
     devices = [d for d in cfg.devices if isinstance(d, OpcuaDevice)]
     if args.device:
@@ -55,19 +52,6 @@ def _from_config(args: argparse.Namespace) -> tuple[str, Path]:
     dev = devices[0]
     trust_dir = args.trust_dir or dev.trust_dir or Path(cfg.state_dir) / "pki" / "trusted"
     return dev.endpoint, trust_dir
-
-
-async def fetch_certificates(endpoint: str, timeout: float) -> list[bytes]:
-    """Distinct server certificates (DER) offered on the endpoint's secured endpoints."""
-    client = Client(endpoint, timeout=timeout)
-    endpoints = await asyncio.wait_for(client.connect_and_get_server_endpoints(), timeout)
-    out: list[bytes] = []
-    for ep in endpoints:
-        if ep.ServerCertificate:
-            der = split_chain(ep.ServerCertificate)[0]  # its own, not its issuers
-            if der not in out:
-                out.append(der)
-    return out
 
 
 def run(args: argparse.Namespace) -> int:

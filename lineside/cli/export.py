@@ -16,8 +16,9 @@ import os
 import sys
 from pathlib import Path
 
-from lineside.agent.progress import Progress
+from lineside.agent.config import load_config
 from lineside.agent.sinks.queue import DiskQueue
+from lineside.cli.progress import Progress
 
 BATCH = 50_000
 
@@ -40,8 +41,6 @@ def _queue_path(args: argparse.Namespace) -> Path:
         return Path(args.queue)
     state_dir = args.state_dir
     if args.config:
-        from lineside.agent.config import load_config
-
         cfg = load_config(args.config)
         state_dir = state_dir or cfg.state_dir
         for s in cfg.sinks:

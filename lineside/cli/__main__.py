@@ -1,0 +1,7 @@
+"""`python -m lineside.cli ...`: the `lineside` command without its entry-point script."""
+
+import sys
+
+from lineside.cli import main
+
+sys.exit(main())
