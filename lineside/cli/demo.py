@@ -257,8 +257,7 @@ def summary(agent: Agent, sim: Any, v0: Any, v1: Any, k0: float, k1: float,
             "ccps": {c.id: {"kind": c.kind, "status": c.status, "value": c.value,
                             "deviations": c.deviations, "losses": c.losses}
                      for c in agent.engine.ccp_view()},
-            "sinks": {sid: {"written": getattr(s, "written", None),
-                            "queue_points": getattr(s, "queue_points", None)}
+            "sinks": {sid: {"written": s.written, "queue_points": s.queue_points}
                       for sid, s in agent.sinks.stats().items()}}
 
 

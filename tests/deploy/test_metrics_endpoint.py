@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from lineside.agent.engine import EngineStats
 from lineside.agent.runtime.http import MetricsServer, parse_listen
 from lineside.agent.runtime.metrics import AgentMetrics
 from lineside.agent.sinks.sink import SinkStats
@@ -115,10 +116,9 @@ def test_sink_and_engine_counters():
     m.update_sinks({"influx": SinkStats(queue_points=0, queue_bytes=0, written=150,
                                             retried=5, dropped={"signal": 4, "oee": 1},
                                             dead_lettered=2, up=False)})
-    # partial / older stats objects: missing fields are left alone
-    m.update_sinks({"bureau": {"up": True, "dropped": 9}})
-    m.update_engine(SimpleNamespace(buckets_closed=3, late_samples=1, samples_in=50))
-    m.update_engine({"buckets_closed": 5, "late_samples": 1, "samples_in": 80})
+    m.update_sinks({"bureau": SinkStats(dropped={"ccp_bureau": 9})})
+    m.update_engine(EngineStats(buckets_closed=3, late_samples=1, samples_in=50))
+    m.update_engine(EngineStats(buckets_closed=5, late_samples=1, samples_in=80))
     s = samples(m)
     sink = (("sink", "influx"),)
     assert s[("lineside_sink_points_written_total", sink)] == 150
@@ -131,7 +131,7 @@ def test_sink_and_engine_counters():
     assert s[("lineside_sink_points_dropped_total",
               (("measurement", "oee"), ("sink", "influx")))] == 1
     assert s[("lineside_sink_points_dropped_total",
-              (("measurement", "unknown"), ("sink", "bureau")))] == 9
+              (("measurement", "ccp_bureau"), ("sink", "bureau")))] == 9
     assert s[("lineside_engine_buckets_closed_total", ())] == 5
     assert s[("lineside_engine_late_samples_total", ())] == 1
     assert s[("lineside_engine_samples_total", ())] == 80

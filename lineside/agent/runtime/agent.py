@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -43,8 +43,18 @@ from lineside.agent.haccp.chain import RECORD_MEASUREMENTS
 from lineside.agent.runtime.systemd import Notifier
 from lineside.agent.runtime.timers import Timers
 from lineside.agent.runtime.wiring import build_drivers
+from lineside.drivers.base import Driver
 from lineside.points import Point
 from lineside.samples import Sample
+
+if TYPE_CHECKING:  # imported by start() when the agent runs
+    from lineside.agent.config.models import Device
+    from lineside.agent.engine import Engine
+    from lineside.agent.runtime.http import MetricsServer
+    from lineside.agent.runtime.metrics import AgentMetrics
+    from lineside.agent.sinks import SinkSet
+    from lineside.agent.sinks.chainstore import ChainStore
+    from lineside.samplelog import SampleLog
 
 log = logging.getLogger("lineside.agent")
 
@@ -75,29 +85,31 @@ class Agent:
         self.config_path = config_path
         self.options = options or AgentOptions()
         self.clock = clock
-        self.engine: Any = None
-        self.sinks: Any = None
-        self.drivers: list[Any] = []
-        self._subscribed: list[Any] = []  # drivers delivering by subscription
-        self.metrics: Any = None
+        # Built by start() (imported there: `lineside check` and the tests construct an
+        # Agent without loading the engine, the sinks or prometheus_client).
+        self.engine: Engine | None = None
+        self.sinks: SinkSet | None = None
+        self.drivers: list[Driver] = []
+        self._subscribed: list[Driver] = []  # drivers delivering by subscription
+        self.metrics: AgentMetrics | None = None
         self.scheduler: Timers | None = None
-        self._http: Any = None
+        self._http: MetricsServer | None = None
         self._sink_task: asyncio.Task[None] | None = None
-        self._sample_log: Any = None
-        self._chain: Any = None  # HACCP chain store, opened with the first record
+        self._sample_log: SampleLog | None = None
+        self._chain: ChainStore | None = None  # HACCP chain store, opened with the first record
         self._stop = asyncio.Event()
         self._listeners: list[Callable[[Sequence[Point]], None]] = []
         self.started_ts: float | None = None
         # device id -> timestamp of its last completed poll cycle (samples delivered)
         self.cycle_done: dict[str, float] = {}
         self._widths: dict[str, int] = {}  # signal key -> integer width drivers learned
-        self._widths_seen: dict[str, Any] = {}
+        self._widths_seen: dict[str, dict[str, int]] = {}  # device id -> its last widths
         self.future_samples = 0  # samples restamped to now (see FUTURE_TOLERANCE_S)
         # polled device id -> monotonic time its last cycle completed (or was scheduled)
         self._cycle_mono: dict[str, float] = {}
 
     # -- data path ---------------------------------------------------------------------
-    def on_samples(self, samples: Sequence[Sample], drv: Any = None) -> None:
+    def on_samples(self, samples: Sequence[Sample], drv: Driver | None = None) -> None:
         """Samples from any driver: through the engine, points into the durable queues."""
         if drv is not None:
             self._learn_widths(drv)
@@ -112,7 +124,7 @@ class Agent:
             self._sample_log.write(samples)
         self._deliver(self.engine.feed(samples))
 
-    def _learn_widths(self, drv: Any) -> None:
+    def _learn_widths(self, drv: Driver) -> None:
         """Integer widths a driver learned at connect (OPC UA DataType) -> the engine.
 
         The engine is sans-I/O: the widths reach it as data, before the samples read
@@ -147,7 +159,7 @@ class Agent:
             for listener in self._listeners:
                 listener(points)
 
-    def _chain_store(self) -> Any:
+    def _chain_store(self) -> ChainStore:
         if self._chain is None:
             from lineside.agent.sinks.chainstore import ChainStore
 
@@ -228,7 +240,7 @@ class Agent:
                 timezone=cfg.site.timezone)), self._job_tick)
         self.scheduler.every("housekeeping", 5, self._job_housekeeping)
 
-    async def _start_drivers(self, drivers: list[Any]) -> None:
+    async def _start_drivers(self, drivers: list[Driver]) -> None:
         assert self.scheduler is not None
         devices = {d.id: d for d in self.cfg.devices}
         for drv in drivers:
@@ -245,13 +257,13 @@ class Agent:
             self._cycle_mono[drv.device_id] = time.monotonic()
             # (no immediate first run: it would set the phase of every later cycle)
 
-    async def _job_poll(self, drv: Any, dev: Any) -> None:
+    async def _job_poll(self, drv: Driver, dev: Device) -> None:
         try:
             await self._poll(drv, dev)
         finally:  # a cycle that failed still completed: scheduling is alive
             self._cycle_mono[drv.device_id] = time.monotonic()
 
-    async def _poll(self, drv: Any, dev: Any) -> None:
+    async def _poll(self, drv: Driver, dev: Device) -> None:
         t0 = time.perf_counter()
         guard = max(dev.interval_s, dev.timeout_s) * 5 + 5
         try:
@@ -287,7 +299,7 @@ class Agent:
         if self.engine is not None:
             self._deliver(self.engine.clock_step(actual))
 
-    def stall_s(self, dev: Any) -> float:
+    def stall_s(self, dev: Device) -> float:
         """A polled device with no completed cycle for this long means scheduling stalled
         (a hung poll is cut after 5 x max(interval, timeout) + 5 s, so a dead PLC never
         gets here)."""

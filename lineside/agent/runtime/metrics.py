@@ -20,9 +20,9 @@ from __future__ import annotations
 import contextlib
 import platform
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -37,6 +37,13 @@ from prometheus_client import (
 import lineside
 from lineside.agent.sinks.config import LocalSink
 
+if TYPE_CHECKING:  # types only: the runtime hands these objects in
+    from lineside.agent.config import LinesideConfig
+    from lineside.agent.engine import EngineStats
+    from lineside.agent.engine.ccp import CcpView
+    from lineside.agent.sinks import SinkStats
+    from lineside.drivers.base import DriverStats
+
 # prometheus_client's switch is process-wide; the process serves one registry, the agent's.
 disable_created_metrics()
 
@@ -45,23 +52,6 @@ POLL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 3
 # A queue this full (share of its byte bound) makes the agent not ready: it is about to
 # drop the oldest points.
 QUEUE_READY_SHARE = 0.9
-
-
-def _get(obj: object, name: str, default: Any = None) -> Any:
-    """Field of a stats object or mapping; missing while the producing side evolves."""
-    if obj is None:
-        return default
-    if isinstance(obj, Mapping):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
-
-
-def _num(v: Any) -> float | None:
-    if isinstance(v, bool):
-        return float(v)
-    if isinstance(v, int | float):
-        return float(v)
-    return None
 
 
 @dataclass
@@ -218,29 +208,26 @@ class AgentMetrics:
             self.reloads.labels(result)  # both series exist from the start
 
     # -- set-up ----------------------------------------------------------------------
-    def register(self, config: object) -> None:
-        """Pre-create series for the configured devices and sinks (a `LinesideConfig`).
+    def register(self, config: LinesideConfig) -> None:
+        """Pre-create series for the configured devices and sinks.
 
         A device that never answers still shows `lineside_device_up 0`, so alerts see it.
         Devices and sinks no longer configured (after a reload) lose their series.
         """
-        devices = [str(_get(d, "id")) for d in (_get(config, "devices") or [])]
+        devices = [d.id for d in config.devices]
         # No sink configured: the SinkSet runs one implicit local sink (default bound).
-        sinks = list(_get(config, "sinks") or []) or [LocalSink(type="local", id="local")]
+        sinks = list(config.sinks) or [LocalSink(type="local", id="local")]
         for dev in set(self._devices) - set(devices):
             self.forget_device(dev)
         for dev in devices:
             self._ensure_device(dev)
-        keep = {str(_get(s, "id")) for s in sinks}
+        keep = {s.id for s in sinks}
         for sink in set(self._sinks) - keep:
             self.forget_sink(sink)
         for s in sinks:
-            sid = str(_get(s, "id"))
-            self._ensure_sink(sid)
-            max_bytes = _num(_get(_get(s, "queue"), "max_bytes"))
-            if max_bytes is not None:
-                self._sink_bounds[sid] = int(max_bytes)
-                self.queue_max_bytes.labels(sid).set(max_bytes)
+            self._ensure_sink(s.id)
+            self._sink_bounds[s.id] = s.queue.max_bytes
+            self.queue_max_bytes.labels(s.id).set(s.queue.max_bytes)
         self.set_config_loaded(True)
 
     def set_config_loaded(self, loaded: bool) -> None:
@@ -296,101 +283,75 @@ class AgentMetrics:
             _remove(self.dropped, sink_id, meas)
 
     # -- updates from the runtime ----------------------------------------------------
-    def observe_poll(self, device_id: str, duration_s: float | None, stats: object) -> None:
-        """After one cycle of a device (`stats` is its `DriverStats`).
+    def observe_poll(self, device_id: str, duration_s: float | None,
+                     stats: DriverStats) -> None:
+        """After one cycle of a device.
 
         `duration_s` None for subscription drivers that report without a poll cycle.
         """
         seen = self._ensure_device(device_id)
         seen.last_poll = self._clock()
-        up = bool(_get(stats, "up", False))
-        seen.up = up
-        self.device_up.labels(device_id).set(1 if up else 0)
+        seen.up = stats.up
+        self.device_up.labels(device_id).set(1 if stats.up else 0)
         if duration_s is not None:
             self.poll_duration.labels(device_id).observe(max(0.0, float(duration_s)))
-        for name, counter in (("cycles", self.polls), ("requests", self.requests)):
-            v = _num(_get(stats, name))
-            if v is not None:
-                counter.labels(device_id).inc(self._deltas.step(("dev", device_id, name), v))
-        errors = _get(stats, "errors") or {}
+        for name, counter, v in (("cycles", self.polls, stats.cycles),
+                                 ("requests", self.requests, stats.requests)):
+            counter.labels(device_id).inc(self._deltas.step(("dev", device_id, name), v))
         kinds = self._error_kinds.setdefault(device_id, set())
-        for kind, count in dict(errors).items():
-            v = _num(count)
-            if v is None:
-                continue
-            kinds.add(str(kind))
-            self.errors.labels(device_id, str(kind)).inc(
-                self._deltas.step(("dev", device_id, "err", str(kind)), v))
-        last_good = _num(_get(stats, "last_good_ts"))
-        if last_good is not None:
-            seen.last_good_ts = last_good
-            self.last_good_ts.labels(device_id).set(last_good)
+        for kind, count in stats.errors.items():
+            kinds.add(kind)
+            self.errors.labels(device_id, kind).inc(
+                self._deltas.step(("dev", device_id, "err", kind), count))
+        if stats.last_good_ts is not None:
+            seen.last_good_ts = stats.last_good_ts
+            self.last_good_ts.labels(device_id).set(stats.last_good_ts)
 
-    def update_sinks(self, stats: Mapping[str, object]) -> None:
-        """Each sink's `SinkStats` by sink id (fields read defensively)."""
+    def update_sinks(self, stats: Mapping[str, SinkStats]) -> None:
+        """Each sink's stats by sink id (the byte bound comes from `register`)."""
         for sink_id, s in stats.items():
             known = self._ensure_sink(sink_id)
-            known["up"] = bool(_get(s, "up", False))
-            known["last_error"] = _get(s, "last_error")
-            self.sink_up.labels(sink_id).set(1 if known["up"] else 0)
-            known["disk_error"] = _get(s, "disk_error")
-            self.disk_ok.labels(sink_id).set(0 if known["disk_error"] else 1)
-            for name, gauge in (("queue_points", self.queue_points),
-                                ("queue_bytes", self.queue_bytes),
-                                ("memory_points", self.memory_points)):
-                v = _num(_get(s, name))
-                if v is not None:
-                    known[name] = v
-                    gauge.labels(sink_id).set(v)
-            bound = _num(_get(s, "queue_max_bytes"))
-            if bound is not None:
-                self._sink_bounds[sink_id] = int(bound)
-                self.queue_max_bytes.labels(sink_id).set(bound)
-            for name, counter in (("written", self.written), ("retried", self.retried),
-                                  ("dead_lettered", self.dead_lettered)):
-                v = _num(_get(s, name))
-                if v is not None:
-                    counter.labels(sink_id).inc(self._deltas.step(("sink", sink_id, name), v))
-            dropped = _get(s, "dropped")
-            if isinstance(dropped, Mapping):
-                items: Iterable[tuple[str, Any]] = dropped.items()
-            elif _num(dropped) is not None:  # a plain total: no measurement known
-                items = [("unknown", dropped)]
-            else:
-                items = []
-            for meas, count in items:
-                v = _num(count)
-                if v is None:
-                    continue
-                self._dropped_labels[sink_id].add(str(meas))
-                self.dropped.labels(sink_id, str(meas)).inc(
-                    self._deltas.step(("sink", sink_id, "dropped", str(meas)), v))
+            known["up"] = s.up
+            known["last_error"] = s.last_error
+            self.sink_up.labels(sink_id).set(1 if s.up else 0)
+            known["disk_error"] = s.disk_error
+            self.disk_ok.labels(sink_id).set(0 if s.disk_error else 1)
+            for name, gauge, v in (("queue_points", self.queue_points, s.queue_points),
+                                   ("queue_bytes", self.queue_bytes, s.queue_bytes),
+                                   ("memory_points", self.memory_points, s.memory_points)):
+                known[name] = v
+                gauge.labels(sink_id).set(v)
+            for name, counter, v in (("written", self.written, s.written),
+                                     ("retried", self.retried, s.retried),
+                                     ("dead_lettered", self.dead_lettered, s.dead_lettered)):
+                counter.labels(sink_id).inc(self._deltas.step(("sink", sink_id, name), v))
+            for meas, count in s.dropped.items():
+                self._dropped_labels[sink_id].add(meas)
+                self.dropped.labels(sink_id, meas).inc(
+                    self._deltas.step(("sink", sink_id, "dropped", meas), count))
 
-    def update_engine(self, stats: object) -> None:
-        """The engine's cumulative counters (EngineStats fields of the same names)."""
-        for name, counter in (("buckets_closed", self.buckets_closed),
-                              ("late_samples", self.late_samples),
-                              ("samples_in", self.samples_in),
-                              ("counter_dips", self.counter_dips),
-                              ("counter_excess_units", self.counter_excess_units)):
-            v = _num(_get(stats, name))
-            if v is not None:
-                counter.inc(self._deltas.step(("engine", name), v))
+    def update_engine(self, stats: EngineStats) -> None:
+        """The engine's cumulative counters."""
+        for name, counter, v in (
+                ("buckets_closed", self.buckets_closed, stats.buckets_closed),
+                ("late_samples", self.late_samples, stats.late_samples),
+                ("samples_in", self.samples_in, stats.samples_in),
+                ("counter_dips", self.counter_dips, stats.counter_dips),
+                ("counter_excess_units", self.counter_excess_units,
+                 stats.counter_excess_units)):
+            counter.inc(self._deltas.step(("engine", name), v))
 
-    def update_ccps(self, views: Sequence[object]) -> None:
+    def update_ccps(self, views: Sequence[CcpView]) -> None:
         """Each CCP's status (engine.ccp_view()); CCPs no longer configured are removed."""
         seen: set[tuple[str, str, str]] = set()
         for v in views:
-            key = (str(_get(v, "id")), str(_get(v, "kind")), str(_get(v, "machine")))
+            key = (v.id, v.kind, v.machine)
             seen.add(key)
-            status = _get(v, "status")
-            self.ccp_deviation_open.labels(*key).set(1 if status == "deviation" else 0)
-            self.ccp_monitoring_lost.labels(*key).set(1 if status == "lost" else 0)
-            for kind, name in (("limit", "deviations"), ("monitoring", "losses")):
-                n = _num(_get(v, name))
-                if n is not None:
-                    self.ccp_deviations.labels(*key, kind).inc(
-                        self._deltas.step(("ccp", *key, kind), n))
+            self.ccp_deviation_open.labels(*key).set(1 if v.status == "deviation" else 0)
+            self.ccp_monitoring_lost.labels(*key).set(1 if v.status == "lost" else 0)
+            for kind, n in (("limit", v.deviations), ("monitoring", v.losses)):
+                self.ccp_deviations.labels(*key, kind).inc(
+                    self._deltas.step(("ccp", *key, kind), n))
         for key in self._ccps - seen:
             _remove(self.ccp_deviation_open, *key)
             _remove(self.ccp_monitoring_lost, *key)

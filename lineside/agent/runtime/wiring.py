@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from lineside.agent.config import LinesideConfig
 from lineside.agent.config.plant import iter_machines
-from lineside.drivers.base import SignalRef
+from lineside.drivers.base import Driver, SignalRef
 
 
 def signals_by_device(cfg: LinesideConfig) -> dict[str, list[SignalRef]]:
@@ -18,13 +17,13 @@ def signals_by_device(cfg: LinesideConfig) -> dict[str, list[SignalRef]]:
     return out
 
 
-def build_drivers(cfg: LinesideConfig, only: set[str] | None = None) -> list[Any]:
+def build_drivers(cfg: LinesideConfig, only: set[str] | None = None) -> list[Driver]:
     """One driver per enabled device (Modbus RTU devices on one port share a bus)."""
     by_dev = signals_by_device(cfg)
     wanted = [d for d in cfg.devices if d.enabled and (only is None or d.id in only)]
     modbus = [d for d in wanted if d.type != "opcua"]
     opcua = [d for d in wanted if d.type == "opcua"]
-    drivers: list[Any] = []
+    drivers: list[Driver] = []
     if modbus:
         from lineside.drivers.modbus import build_modbus_drivers
 

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import re
 from pathlib import Path
 
 import pytest
 from asyncua import ua
 
-from lineside.drivers.opcua import OpcuaDriver, trust
+from lineside.cli import trust
+from lineside.drivers.opcua import OpcuaDriver
 from lineside.drivers.opcua.connection import FORBIDDEN_REQUESTS, ForbiddenService
 from lineside.drivers.opcua.security import thumbprint
 from lineside.samples import Quality
 from tests.fixtures.opcua_peers import Collector, line_signals, opcua_device
 
-SOURCE = Path(trust.__file__).parent
+SOURCE = Path(inspect.getfile(OpcuaDriver)).parent  # lineside/drivers/opcua
 
 # services a read-only agent may use: discovery, session, Read, Browse, subscriptions
 ALLOWED = {

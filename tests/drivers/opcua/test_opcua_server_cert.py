@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from lineside.drivers.opcua import OpcuaDriver, trust
+from lineside.cli import trust
+from lineside.drivers.opcua import OpcuaDriver
 from lineside.drivers.opcua.security import Pki, UntrustedServerCertificate
 from lineside.drivers.opcua.servercert import (
     ServerCertificateRevoked,
