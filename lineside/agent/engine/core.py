@@ -230,15 +230,8 @@ class Engine:
                     if not m.dirty:
                         m.dirty = True
                         dirty.append(m)
-                    if role == R_MODE:  # the mode table also says automatic / manual
-                        ma = m.mode_table.mode_auto(v)
-                        if ma is None:
-                            ma = True
-                        elif not ma and m.mode_table.outcome(v) is None:
-                            st.unmapped_modes += 1
-                        if ma != m.mode_auto:
-                            m.mode_auto = ma
-                            self._set_auto(m, ts, out)
+                    if role == R_MODE:
+                        self._mode_changed(m, v, ts, out)
             elif role == R_AUTO:
                 if q is BAD:
                     continue
@@ -253,17 +246,31 @@ class Engine:
             else:  # R_PRODUCT
                 if q is BAD:
                     continue
-                v = s.value
-                if v != m.product:
-                    self._accum_to(m, ts, out)
-                    m.product = v
-                    c = as_int(v)
-                    m.cycle_s = m.product_cycles_s.get(c, m.default_cycle_s) if c is not None \
-                        else m.default_cycle_s
-                    m.ideal_rate = 60.0 / m.cycle_s
+                if s.value != m.product:
+                    self._product_changed(m, s.value, ts, out)
         st.samples_in += n
         st.unknown_signals += unknown_sig
         return out
+
+    def _mode_changed(self, m: MachineState, v: Any, ts: float, out: list[Point]) -> None:
+        """A new `mode` value: the mode table also says automatic / manual."""
+        ma = m.mode_table.mode_auto(v)
+        if ma is None:
+            ma = True
+        elif not ma and m.mode_table.outcome(v) is None:
+            self.stats.unmapped_modes += 1
+        if ma != m.mode_auto:
+            m.mode_auto = ma
+            self._set_auto(m, ts, out)
+
+    def _product_changed(self, m: MachineState, v: Any, ts: float, out: list[Point]) -> None:
+        """A new product: its ideal cycle applies from `ts`."""
+        self._accum_to(m, ts, out)
+        m.product = v
+        c = as_int(v)
+        m.cycle_s = m.product_cycles_s.get(c, m.default_cycle_s) if c is not None \
+            else m.default_cycle_s
+        m.ideal_rate = 60.0 / m.cycle_s
 
     def _pv(self, pv: ProcessValue, s: Any, out: list[Point]) -> None:
         v = s.value
