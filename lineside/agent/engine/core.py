@@ -25,19 +25,8 @@ from lineside.agent.engine import fields as F
 from lineside.agent.engine.calendar import ShiftInstance, Status, Timeline
 from lineside.agent.engine.ccp import CcpSet
 from lineside.agent.engine.layout import PlantLayout
-from lineside.agent.engine.machine import (
-    DOWN,
-    OFF,
-    ON,
-    R_AUTO,
-    R_FAULT_CODE,
-    R_GOOD,
-    R_MODE,
-    R_PV,
-    R_TOTAL,
-    MachineState,
-    ProcessValue,
-)
+from lineside.agent.engine.machine import DOWN, OFF, ON, MachineState, ProcessValue
+from lineside.agent.engine.roles import R_AUTO, R_FAULT_CODE, R_GOOD, R_MODE, R_PV, R_TOTAL
 from lineside.agent.engine.snapshot import engine_snapshot, restore_snapshot
 from lineside.agent.engine.states import (
     BLOCKED,

@@ -13,7 +13,8 @@ from lineside.agent.config.plant import Line, Stage
 from lineside.agent.engine import fields as F
 from lineside.agent.engine import rollup
 from lineside.agent.engine.fields import V
-from lineside.agent.engine.machine import R_PV, ROLE, MachineState, ProcessValue
+from lineside.agent.engine.machine import MachineState, ProcessValue
+from lineside.agent.engine.roles import R_PV, ROLE
 from lineside.points import Series
 
 

@@ -11,24 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from lineside.agent.config.plant import ROLE_SIGNALS, Machine
+from lineside.agent.config.plant import Machine
 from lineside.agent.engine import fields as F
 from lineside.agent.engine.counters import Counter
 from lineside.agent.engine.modes import ModeTable
+from lineside.agent.engine.roles import STATE_ROLES
 from lineside.agent.engine.states import PRODUCING, UNKNOWN, StateMap
-
-# Role of a machine signal. 0..7 decide the state (in this order in `state_inputs`);
-# R_PV marks a process value (any other signal name).
-R_STATE, R_RUNNING, R_FAULT, R_STARVED, R_BLOCKED, R_MODE, R_PROGRAM, R_FAULT_CODE = range(8)
-R_AUTO, R_GOOD, R_REJECT, R_TOTAL, R_PRODUCT, R_PV = 8, 9, 10, 11, 12, 13
-ROLE = {
-    "state": R_STATE, "running": R_RUNNING, "fault": R_FAULT, "starved": R_STARVED,
-    "blocked": R_BLOCKED, "mode": R_MODE, "program": R_PROGRAM, "fault_code": R_FAULT_CODE,
-    "auto_mode": R_AUTO, "good": R_GOOD, "reject": R_REJECT, "total": R_TOTAL,
-    "product": R_PRODUCT,
-}
-assert set(ROLE) == set(ROLE_SIGNALS)
-STATE_ROLES = 8
 
 OFF, DOWN, ON = 0, 1, 2  # calendar mode of a machine's line during the open segment
 NEVER = 1e18  # "no deadline" (finite, so snapshots stay strict JSON)

@@ -10,6 +10,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lineside.agent.config.plant import STATES, Machine
+from lineside.agent.engine.roles import (
+    R_BLOCKED,
+    R_FAULT,
+    R_MODE,
+    R_PROGRAM,
+    R_RUNNING,
+    R_STARVED,
+    R_STATE,
+)
 
 if TYPE_CHECKING:
     from lineside.agent.engine.modes import ModeTable
@@ -141,20 +150,20 @@ class StateMap:
         return self.codes.get(c, UNKNOWN)
 
     def derive(self, raw: list[object]) -> int:
-        """raw = [state, running, fault, starved, blocked, mode, program, fault_code]."""
-        best = self.base(raw[0], raw[1])
+        """raw: the state-deciding role values in role order (engine/roles.py)."""
+        best = self.base(raw[R_STATE], raw[R_RUNNING])
         rb = RANK[best]
         # Boolean flags add to any map (they disambiguate PackML Suspended and OPC 40001
         # NotExecuting, and carry the whole state for the `signals` map).
-        for idx, st in ((2, FAULT), (4, BLOCKED), (3, STARVED)):
+        for idx, st in ((R_FAULT, FAULT), (R_BLOCKED, BLOCKED), (R_STARVED, STARVED)):
             v = raw[idx]
             if v is not None and _truthy(v) and RANK[st] > rb:
                 best, rb = st, RANK[st]
-        if raw[5] is not None:  # the mode table's planned state (engine/modes.py)
-            st = self.modes.state(raw[5])
+        if raw[R_MODE] is not None:  # the mode table's planned state (engine/modes.py)
+            st = self.modes.state(raw[R_MODE])
             if st is not None and RANK[st] > rb:
                 best, rb = st, RANK[st]
-        prog = as_int(raw[6])
+        prog = as_int(raw[R_PROGRAM])
         if prog is not None:
             st = self.programs.get(prog)
             if st is None:
@@ -167,7 +176,7 @@ class StateMap:
         return best
 
     def code_of(self, raw: list[object]) -> int | None:
-        return None if self.kind == "signals" else as_int(raw[0])
+        return None if self.kind == "signals" else as_int(raw[R_STATE])
 
 
 __all__ = [
