@@ -141,23 +141,32 @@ class Agent:
     def tick(self, now: float | None = None) -> None:
         self._deliver(self.engine.tick(self.clock() if now is None else now))
 
-    def _deliver(self, points: Sequence[Point]) -> None:
-        if points:
-            kinds = set(map(_MEASUREMENT, points))  # one C-level pass, not one per test
-            chained = not kinds.isdisjoint(RECORD_MEASUREMENTS)
-            if chained:  # HACCP records: linked (durably) before they are queued
-                points = self._chain_store().link(points)
-            # The engine state goes in the same transaction as points that close a bucket
-            # or shift (or chain records): a kill never leaves queued points newer than the
-            # state a restart resumes from (docs/delivery.md).
-            state = None
-            if chained or not kinds.isdisjoint(_CLOSES):
-                state = json.dumps(self.engine.snapshot()).encode()
-            self.sinks.enqueue(points, state=state)
-            if chained:
-                self._chain_store().mark_enqueued()
-            for listener in self._listeners:
-                listener(points)
+    def _deliver(self, points: Sequence[Point], force_chain: bool = False) -> None:
+        chain = self._chain
+        held = chain is not None and chain.held > 0
+        if not points and not held:
+            return
+        kinds = set(map(_MEASUREMENT, points))  # one C-level pass, not one per test
+        if held or not kinds.isdisjoint(RECORD_MEASUREMENTS):
+            # HACCP records: linked (durably) before they are queued. While the disk
+            # refuses the chain's writes the store holds them and returns the rest, and
+            # returns the held ones first once it takes writes (docs/haccp.md).
+            points = self._chain_store().link(points, force=force_chain)
+            if not points:
+                return
+            kinds = set(map(_MEASUREMENT, points))
+        chained = not kinds.isdisjoint(RECORD_MEASUREMENTS)
+        # The engine state goes in the same transaction as points that close a bucket
+        # or shift (or chain records): a kill never leaves queued points newer than the
+        # state a restart resumes from (docs/delivery.md).
+        state = None
+        if chained or not kinds.isdisjoint(_CLOSES):
+            state = json.dumps(self.engine.snapshot()).encode()
+        self.sinks.enqueue(points, state=state)
+        if chained:
+            self._chain_store().mark_enqueued()
+        for listener in self._listeners:
+            listener(points)
 
     def _chain_store(self) -> ChainStore:
         if self._chain is None:
@@ -287,6 +296,10 @@ class Agent:
         self.metrics.update_sinks(self.sinks.stats())
         self.metrics.update_engine(self.engine.stats)
         self.metrics.update_ccps(self.engine.ccp_view())
+        self._deliver([])  # HACCP records held while the disk refused: linked once it takes them
+        if self._chain is not None:
+            self.metrics.update_chain(self._chain.held, self._chain.disk_error,
+                                      self._chain.dropped)
         for drv in self._subscribed:  # subscription drivers report their health here
             self.metrics.observe_poll(drv.device_id, None, drv.stats)
         self._save_snapshot()
@@ -331,6 +344,7 @@ class Agent:
                 await asyncio.wait_for(drv.close(), timeout=5)
         if self.engine is not None:
             self._deliver(self.engine.close_open(self.clock()))
+            self._deliver([], force_chain=True)  # a last try for held HACCP records
             self._save_snapshot()
         if self._sample_log is not None:
             self._sample_log.close()
@@ -345,7 +359,7 @@ class Agent:
                     await self._sink_task
             await self.sinks.close()
         if self._chain is not None:
-            self._chain.close()
+            self._chain.close()  # an ERROR with the count of records still held (lost)
         if self._http is not None:
             await self._http.stop()
         _thaw_heap()

@@ -93,6 +93,7 @@ class AgentMetrics:
         self._sink_bounds: dict[str, int] = {}
         self._dropped_labels: dict[str, set[str]] = {}
         self._error_kinds: dict[str, set[str]] = {}
+        self._chain: dict[str, Any] = {}  # the HACCP chain file's disk trouble, if any
         self.config_loaded = False
         r = self.registry
 
@@ -192,6 +193,19 @@ class AgentMetrics:
             ["sink"], registry=r)
         self.disk_ok = Gauge("lineside_sink_disk_writable",
                              "1 while the sink's queue file takes writes", ["sink"], registry=r)
+        # the HACCP chain file (state_dir/haccp-chain.db, docs/haccp.md)
+        self.chain_writable = Gauge(
+            "lineside_haccp_chain_writable", "1 while the HACCP chain file takes writes, "
+            "0 while the disk refuses them (records held in memory)", registry=r)
+        self.chain_writable.set(1)
+        self.chain_held = Gauge(
+            "lineside_haccp_chain_held_records", "HACCP records held in memory because the "
+            "disk refuses the chain file's writes; linked and queued when it takes them",
+            registry=r)
+        self.chain_dropped = Counter(
+            "lineside_haccp_chain_records_dropped", "HACCP records dropped (never linked) "
+            "because more than the memory bound were held while the disk refused writes",
+            registry=r)
         self.clock_steps = Counter(
             "lineside_clock_steps", "Wall-clock steps seen (NTP or manual), each one "
             "handed to the engine's time-jump rule", registry=r)
@@ -330,6 +344,13 @@ class AgentMetrics:
                 self.dropped.labels(sink_id, meas).inc(
                     self._deltas.step(("sink", sink_id, "dropped", meas), count))
 
+    def update_chain(self, held: int, disk_error: str | None, dropped: int) -> None:
+        """The HACCP chain store's hold (ChainStore.held, .disk_error, .dropped)."""
+        self._chain = {"disk_error": disk_error, "held_records": int(held)}
+        self.chain_writable.set(0 if disk_error else 1)
+        self.chain_held.set(held)
+        self.chain_dropped.inc(self._deltas.step(("chain", "dropped"), dropped))
+
     def update_engine(self, stats: EngineStats) -> None:
         """The engine's cumulative counters."""
         for name, counter, v in (
@@ -367,7 +388,8 @@ class AgentMetrics:
         - devices: every device reported a cycle within `poll_stale_s` (polled recently;
           a device that is *down* but polled is still fine: it is the PLC's problem, and
           `lineside_device_up` tells);
-        - queues: every sink's queue is below `QUEUE_READY_SHARE` of its byte bound.
+        - queues: every sink's queue is below `QUEUE_READY_SHARE` of its byte bound;
+        - disk: every queue file and the HACCP chain file take writes (nothing held).
         """
         now = self._clock()
         stale = {}
@@ -385,9 +407,12 @@ class AgentMetrics:
                          "memory_points": int(known.get("memory_points") or 0)}
                    for sid, known in sorted(self._sinks.items())
                    if known.get("disk_error") or known.get("memory_points")}
+        chain = (self._chain if self._chain.get("disk_error") or self._chain.get("held_records")
+                 else {})
         checks = {
             "config": {"ok": self.config_loaded},
-            "disk": {"ok": not refused, "refusing_writes": refused},
+            "disk": {"ok": not refused and not chain, "refusing_writes": refused,
+                     "haccp_chain": chain},
             "devices": {"ok": not stale, "total": len(self._devices),
                         "not_polled_recently": stale, "poll_stale_s": poll_stale_s},
             "queues": {"ok": not full, "total": len(self._sinks), "near_bound": full},
