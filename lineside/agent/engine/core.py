@@ -7,7 +7,8 @@ start/end, planned downtime start/end). Inside a segment the calendar is constan
 a machine's time is accounted by adding `t - since` to one slot of its accumulator.
 At the end of a segment every machine's accumulator is added to its bucket and shift
 accumulators; at a bucket end the `oee` and `automation` points are computed, at a
-shift end the `oee_shift` points. docs/engine.md documents every rule.
+shift end the `oee_shift` points (periods.py). Here: the feed loop, ticks and state
+transitions. docs/engine.md documents every rule and which module holds it.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from typing import Any
 
 from lineside.agent.config.models import LinesideConfig
 from lineside.agent.config.plant import STATES
-from lineside.agent.engine import emit, timejump
 from lineside.agent.engine import fields as F
-from lineside.agent.engine.calendar import ShiftInstance, Status, Timeline
+from lineside.agent.engine import periods, timejump
+from lineside.agent.engine.calendar import Status, Timeline
 from lineside.agent.engine.ccp import CcpSet
+from lineside.agent.engine.emit import ns
 from lineside.agent.engine.layout import PlantLayout
-from lineside.agent.engine.machine import DOWN, OFF, ON, MachineState, ProcessValue
+from lineside.agent.engine.machine import ON, MachineState, ProcessValue
 from lineside.agent.engine.roles import R_AUTO, R_FAULT_CODE, R_GOOD, R_MODE, R_PV, R_TOTAL
 from lineside.agent.engine.snapshot import engine_snapshot, restore_snapshot
 from lineside.agent.engine.states import (
@@ -48,11 +50,6 @@ REASON_STATES = frozenset((FAULT, IDLE))  # stops nobody explained: they need a 
 
 
 _NUMBER = frozenset((float, int, bool))  # exact types: the fast check before isinstance
-
-
-def _ns(t: float) -> int:
-    # Microsecond resolution: t * 1e6 is exact enough in a double, t * 1e9 is not.
-    return round(t * 1e6) * 1000
 
 
 @dataclass
@@ -116,7 +113,7 @@ class Engine:
                 if mon.fresh:  # not in the snapshot: the machine's state as it is now
                     mon.t = mon.last_good = self.now
                     mon.mstate = STATES[self.by_id[mon.cfg.machine].state]
-        self.open_segment(self.seg_start)
+        periods.open_segment(self, self.seg_start)
 
     # =================================================================== feeding samples
     def feed(self, samples: Iterable[Any]) -> list[Point]:
@@ -165,7 +162,7 @@ class Engine:
                     if dirty:
                         self.derive_states(now, out)
                     if ts >= seg_end:
-                        self.advance(ts, out)
+                        periods.advance(self, ts, out)
                         seg_end = self.seg_end
                     now = self.now = ts
                 else:
@@ -274,8 +271,8 @@ class Engine:
                     return
             pv.last = fv
             ts = s.ts  # one poll's samples share their ts: its ns is computed once
-            ns = self._last_ts_ns if ts == self._last_ts else self._ts_ns(ts)
-            out.append(Point("signal", pv.tags, {"value": fv}, ns))
+            ts_ns = self._last_ts_ns if ts == self._last_ts else self._ts_ns(ts)
+            out.append(Point("signal", pv.tags, {"value": fv}, ts_ns))
         elif v is not None:
             sv = str(v)
             if sv == pv.last:
@@ -284,9 +281,9 @@ class Engine:
             out.append(Point("signal", pv.tags, {"text": sv}, self._ts_ns(s.ts)))
 
     def _ts_ns(self, ts: float) -> int:
-        """_ns(ts), computed once for the many samples of one poll cycle."""
+        """ns(ts), computed once for the many samples of one poll cycle."""
         if ts != self._last_ts:
-            self._last_ts, self._last_ts_ns = ts, _ns(ts)
+            self._last_ts, self._last_ts_ns = ts, ns(ts)
         return self._last_ts_ns
 
     def learn_counter_bits(self, widths: dict[str, int]) -> None:
@@ -325,7 +322,7 @@ class Engine:
         if self.dirty_machines:
             self.derive_states(self.now, out)
         if now_ts >= self.seg_end:
-            self.advance(now_ts, out)
+            periods.advance(self, now_ts, out)
         # Machines that went silent: their `unknown` starts at the exact deadline.
         for m in self.machines:
             if m.stale_at <= now_ts and m.state != UNKNOWN:
@@ -333,24 +330,10 @@ class Engine:
         self.now = now_ts
 
     def close_open(self, now_ts: float) -> list[Point]:
-        """At shutdown: tick, then provisional points for the open bucket and shift.
-
-        They carry the bucket's / shift's own timestamp, so the final points written
-        after a restart (from the snapshot) overwrite them in InfluxDB.
-        """
+        """At shutdown: tick, then provisional points for the open bucket and shift
+        (engine/periods.py, provisional_points)."""
         out = self.tick(now_ts)
-        t = max(self.now, float(now_ts))
-        vecs = [F.vector(m.partial(t, m.bucket_acc, self.now), m.counter_kinds)
-                for m in self.machines]
-        out += self._entity_points("oee", vecs, {}, _ns(self.bucket_start),
-                                   with_automation=False)
-        shift = self.status.shift
-        if shift is not None:
-            vecs = [F.vector(m.partial(t, m.shift_acc, self.now), m.counter_kinds)
-                    for m in self.machines]
-            out += self._entity_points("oee_shift", vecs,
-                                       {"shift": shift.name, "shift_date": shift.date},
-                                       _ns(shift.start), with_automation=False)
+        out += periods.provisional_points(self, max(self.now, float(now_ts)))
         return out
 
     # ================================================================ state transitions
@@ -408,7 +391,7 @@ class Engine:
                 fields["fault_code"] = fc
         if prev in REASON_STATES and self.reason_after_s > 0 and dur >= self.reason_after_s:
             fields["needs_reason"] = True
-        out.append(Point("machine_state", m.tags, fields, _ns(t)))
+        out.append(Point("machine_state", m.tags, fields, ns(t)))
         self.stats.state_changes += 1
         m.state = new
         m.state_since = t
@@ -427,87 +410,6 @@ class Engine:
         if t > m.stale_at and m.state != UNKNOWN:
             self.go_unknown(m, m.stale_at, out)
         m.account(t)
-
-    # ===================================================================== segments
-    def open_segment(self, t: float) -> None:
-        self.seg_start = t
-        tl = self.timeline
-        st: Status = tl.status(t)
-        self.status = st
-        self.seg_end = min(self.bucket_start + self.bucket_s, tl.next_change(t))
-        line_mode = [OFF if not st.scheduled else (DOWN if st.line_down(ln.id) else ON)
-                     for ln in self.plant.lines]
-        for m in self.machines:
-            mode = line_mode[m.line_i]
-            if mode != ON:
-                m.stop_start = None  # a stop interrupted by a break is no small stop
-            m.calendar_mode = mode
-
-    def advance(self, t: float, out: list[Point]) -> None:
-        while self.seg_end <= t:
-            end = self.seg_end
-            self.close_segment(end, out)
-            self.open_segment(end)
-
-    def close_segment(self, end: float, out: list[Point]) -> None:
-        st = self.status
-        into_shift = st.shift is not None or self.timeline.always
-        for m in self.machines:
-            if m.stale_at <= end and m.state != UNKNOWN:
-                self.go_unknown(m, m.stale_at, out)
-            m.account(end)
-            m.accounted_to = end
-            acc = m.seg_acc
-            if any(acc):
-                b = m.bucket_acc
-                for i, v in enumerate(acc):
-                    b[i] += v
-                if into_shift:
-                    s = m.shift_acc
-                    for i, v in enumerate(acc):
-                        s[i] += v
-                m.seg_acc = [0.0] * F.ACC_N
-        if end >= self.bucket_start + self.bucket_s:
-            self.close_bucket(out)
-        sh = st.shift
-        if sh is not None and end >= sh.end:
-            self.close_shift(sh, out)
-
-    def close_bucket(self, out: list[Point]) -> None:
-        start = self.bucket_start
-        if timejump.written(self.written_spans, start):  # after a clock step back: never again
-            self.stats.buckets_not_rewritten += 1
-        else:
-            vecs = [F.vector(m.bucket_acc, m.counter_kinds) for m in self.machines]
-            live = [m.live_in_bucket for m in self.machines]
-            out += self._entity_points("oee", vecs, {}, _ns(start), with_automation=True,
-                                       live=live)
-            timejump.record(self.written_spans, start, start + self.bucket_s)
-        for m in self.machines:
-            m.bucket_acc = [0.0] * F.ACC_N
-            m.live_in_bucket = m.state != UNKNOWN
-        self.bucket_start = start + self.bucket_s
-        self.closed_until = self.bucket_start
-        self.stats.buckets_closed += 1
-
-    def close_shift(self, sh: ShiftInstance, out: list[Point]) -> None:
-        vecs = [F.vector(m.shift_acc, m.counter_kinds) for m in self.machines]
-        out += self._entity_points("oee_shift", vecs,
-                                   {"shift": sh.name, "shift_date": sh.date}, _ns(sh.start),
-                                   with_automation=False)
-        for m in self.machines:
-            m.shift_acc = [0.0] * F.ACC_N
-        self.stats.shifts_closed += 1
-
-    # ====================================================================== points
-    def _entity_points(self, measurement: str, vecs: list[list[float]],
-                       extra_tags: dict[str, str], ts_ns: int, with_automation: bool,
-                       live: list[bool] | None = None) -> list[Point]:
-        agg = self.plant.aggregate(vecs)
-        out = emit.entity_points(self.plant, measurement, vecs, agg, extra_tags, ts_ns)
-        if with_automation:
-            out += emit.automation_points(self.plant, agg, live or [], self.target, ts_ns)
-        return out
 
     # ========================================================================= view
     def view(self, now_ts: float) -> SiteView:

@@ -11,6 +11,12 @@ from lineside.agent.engine.layout import PlantLayout, Rollup
 from lineside.points import Point
 
 
+def ns(t: float) -> int:
+    """Epoch seconds -> a point's integer nanoseconds, at microsecond resolution
+    (t * 1e6 is exact enough in a double, t * 1e9 is not)."""
+    return round(t * 1e6) * 1000
+
+
 def entity_points(plant: PlantLayout, measurement: str, vecs: list[list[float]],
                   agg: Rollup, extra_tags: dict[str, str], ts_ns: int) -> list[Point]:
     """One point per machine, stage, line and the site, from their vectors."""

@@ -14,9 +14,9 @@ The runtime reports a step it detected (wall clock against monotonic clock) with
   keeps its state; its own instants (state start, stale deadline, last good sample,
   open stop) move with the clock, so durations count observed time only.
 - A closed bucket is never written again: the engine keeps the spans of bucket starts
-  it has written (`Engine.written_spans`, in the snapshot), and a bucket of the new timeline
-  that falls in one is accounted (shift totals keep its time and counts) but not
-  written (`EngineStats.buckets_not_rewritten`).
+  it has written (`Engine.written_spans`, in the snapshot; periods.py keeps them), and
+  a bucket of the new timeline that falls in one is accounted (shift totals keep its
+  time and counts) but not written (`EngineStats.buckets_not_rewritten`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from lineside.agent.engine import periods
 from lineside.agent.engine.states import UNKNOWN
 from lineside.points import Point
 
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from lineside.agent.engine.core import Engine
 
 NEVER = 1e18
-MAX_SPANS = 32  # bucket spans remembered (one per step; older steps are long past)
 
 
 def jump(e: Engine, to: float) -> list[Point]:
@@ -42,19 +42,19 @@ def jump(e: Engine, to: float) -> list[Point]:
     if e.dirty_machines:
         e.derive_states(now, out)
     if now >= e.seg_end:
-        e.advance(now, out)
+        periods.advance(e, now, out)
     for m in e.machines:  # silence that ran out before the step: unknown from its deadline
         if m.stale_at <= now and m.state != UNKNOWN:
             e.go_unknown(m, m.stale_at, out)
     old_shift = e.status.shift
-    e.close_segment(now, out)  # accounts up to `now` into the bucket and the shift
+    periods.close_segment(e, now, out)  # accounts up to `now` into the bucket and the shift
     if e.bucket_start < now:  # something of the open bucket was observed: close it
-        e.close_bucket(out)
+        periods.close_bucket(e, out)
     new_shift = e.timeline.status(to).shift
     if old_shift is not None and old_shift.end > now and (
             new_shift is None or (new_shift.name, new_shift.start)
             != (old_shift.name, old_shift.start)):
-        e.close_shift(old_shift, out)
+        periods.close_shift(e, old_shift, out)
     delta = to - now
     for m in e.machines:
         m.state_since += delta
@@ -68,20 +68,7 @@ def jump(e: Engine, to: float) -> list[Point]:
     e.bucket_start = math.floor(to / e.bucket_s) * e.bucket_s
     e.closed_until = e.bucket_start
     e.now = to
-    e.open_segment(to)
+    periods.open_segment(e, to)
     e.stats.clock_steps += 1
     return out
 
-
-def written(spans: list[list[float]], start: float) -> bool:
-    """Was the bucket starting at `start` already written (closed) by this engine?"""
-    return any(a <= start < b for a, b in spans)
-
-
-def record(spans: list[list[float]], start: float, end: float) -> None:
-    """Remember a written bucket: extend the last span, or start one after a step."""
-    if spans and spans[-1][1] == start:
-        spans[-1][1] = end
-    else:
-        spans.append([start, end])
-        del spans[:-MAX_SPANS]
