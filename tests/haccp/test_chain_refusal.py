@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lineside.agent.haccp.chain import verify
 from lineside.agent.sinks.chainstore import ChainStore
@@ -88,7 +91,7 @@ def test_records_held_while_read_only_are_linked_by_the_next_try(tmp_path: Path)
 
 
 def test_above_the_bound_the_oldest_held_records_are_dropped_never_a_gap(
-        tmp_path: Path) -> None:
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     store = ChainStore(tmp_path / "haccp-chain.db", memory_max_records=3)
     try:
         first = store.link([bucket(0)])
@@ -96,11 +99,14 @@ def test_above_the_bound_the_oldest_held_records_are_dropped_never_a_gap(
         for i in range(1, 6):
             store.link([bucket(i)], force=True)
         assert store.held == 3 and store.dropped == 2  # buckets 1 and 2
+        warned = [r for r in caplog.records if "dropping the oldest" in r.getMessage()]
+        assert len(warned) == 1  # once per refusal, not once per record
         writable_again(store, rw)
         out = store.link([], force=True)
         assert [(p.fields["seq"], p.ts_ns) for p in out] == [
             (2, bucket(3).ts_ns), (3, bucket(4).ts_ns), (4, bucket(5).ts_ns)]
         assert verify(as_read(first + out), from_genesis=True).ok
+        assert "(2 dropped above the bound meanwhile)" in caplog.records[-1].getMessage()
     finally:
         store.close()
 
@@ -147,3 +153,46 @@ def test_a_chain_file_that_cannot_be_opened_holds_until_it_can(tmp_path: Path) -
             assert [p.ts_ns for p in out] == [bucket(1).ts_ns, bucket(2).ts_ns]
         finally:
             late.close()
+
+
+# one step: (the chain file takes writes, the batch: "r" a record, "o" another point)
+STEPS = st.lists(st.tuples(st.booleans(), st.lists(st.sampled_from("ro"), max_size=4)),
+                 max_size=12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(steps=STEPS)
+def test_any_run_of_refusals_links_every_record_once_in_order(steps) -> None:
+    """Whatever the disk does between batches: every other point comes back at once and
+    in order, every record eventually, in the engine's order, in one unbroken chain."""
+    with tempfile.TemporaryDirectory() as d:
+        store = ChainStore(Path(d) / "haccp-chain.db")
+        rw = store._db
+        assert rw is not None
+        ro = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True,
+                             isolation_level=None, check_same_thread=False)
+        try:
+            made: list[Point] = []
+            out: list[Point] = []
+            for i, (writable, kinds) in enumerate(steps):
+                store._db = rw if writable else ro
+                batch = [bucket(len(made) + j) if k == "r" else oee(100 * i + j)
+                         for j, k in enumerate(kinds)]
+                made += batch
+                got = store.link(batch, force=True)
+                others = [p for p in batch if p.measurement != "ccp"]
+                assert [p for p in got if p.measurement != "ccp"] == others
+                out += got
+            store._db = rw
+            out += store.link([], force=True)
+            records = [p for p in out if p.measurement == "ccp"]
+            assert [p.ts_ns for p in records] == [p.ts_ns for p in made
+                                                  if p.measurement == "ccp"]
+            assert [p.fields["seq"] for p in records] == list(range(1, len(records) + 1))
+            assert verify(as_read(records), from_genesis=True, head=store.head()).ok \
+                or not records
+            assert store.held == 0 and store.dropped == 0
+        finally:
+            store._db = rw
+            ro.close()
+            store.close()

@@ -69,6 +69,7 @@ class ChainStore:
         self.memory_max_records = memory_max_records
         self._held: deque[Point] = deque()  # records the disk refused, in engine order
         self.dropped = 0  # held records dropped above the bound (never linked)
+        self._dropped_now = 0  # ... since the disk last took writes
         self.disk_error: str | None = None  # why the disk refuses writes, None when it takes them
         self._retry_at = 0.0
         # opened only once the disk took writes: its unqueued records go out with the
@@ -139,9 +140,12 @@ class ChainStore:
         if len(self._held) > self.memory_max_records:
             old = self._held.popleft()
             self.dropped += 1
-            log.warning("HACCP chain: %d records held in memory while the disk refuses "
-                        "writes: dropped the oldest (%s at %d), %d dropped so far",
-                        self.memory_max_records, old.measurement, old.ts_ns, self.dropped)
+            self._dropped_now += 1
+            if self._dropped_now == 1:  # once per refusal; the recovery says how many
+                log.warning("HACCP chain: %d records held in memory while the disk refuses "
+                            "writes: dropping the oldest from now on (first: %s at %d ns); "
+                            "they are never linked", self.memory_max_records,
+                            old.measurement, old.ts_ns)
 
     def _commit_held(self) -> tuple[list[Point], dict[int, Point | None]] | None:
         """Chain every held record in one transaction: (records a late open found
@@ -181,8 +185,10 @@ class ChainStore:
         self._opened_late = False
         if self.disk_error is not None:
             log.warning("HACCP chain: the disk takes writes again; %d records held in "
-                        "memory linked, in order", len(out))
+                        "memory linked, in order (%d dropped above the bound meanwhile)",
+                        len(out), self._dropped_now)
             self.disk_error = None
+            self._dropped_now = 0
         self._held.clear()
         return late, out
 
