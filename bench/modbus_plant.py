@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 from lineside.drivers.base import SignalRef  # noqa: E402
 from lineside.drivers.modbus import ModbusDriver, build_modbus_drivers  # noqa: E402
 from lineside.drivers.modbus.codec import encode  # noqa: E402
-from lineside.drivers.modbus.config import ModbusSignal, ModbusTcpDevice  # noqa: E402
 from lineside.drivers.modbus.planner import Plan, ReadRequest  # noqa: E402
+from lineside.drivers.modbus.settings import ModbusSignal, ModbusTcpDevice  # noqa: E402
 
 # Type mix of a food-line PLC tag table: mostly words and floats, some 32-bit
 # counters, a few 64-bit totals and strings, status bits.

@@ -54,7 +54,7 @@ async def agent(mode: str, endpoint: str, items: int, duration: float, warmup: f
                 publish_ms: float, sampling_ms: float, poll_s: float) -> dict:
     from lineside.drivers.base import SignalRef
     from lineside.drivers.opcua import OpcuaDriver
-    from lineside.drivers.opcua.config import OpcuaDevice, OpcuaSignal
+    from lineside.drivers.opcua.settings import OpcuaDevice, OpcuaSignal
 
     uri = "urn:lineside:test:plant"
     signals = [SignalRef(f"b.v{i}", OpcuaSignal(node=f"nsu={uri};s=Bulk.V{i:05d}"))

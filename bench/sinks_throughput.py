@@ -33,8 +33,8 @@ import urllib3
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lineside.agent.sinks import SinkSet
-from lineside.agent.sinks.config import InfluxV1Sink, InfluxV2Sink, LocalSink, QueueConfig
 from lineside.agent.sinks.lineproto import to_lines
+from lineside.agent.sinks.settings import InfluxV1Sink, InfluxV2Sink, LocalSink, QueueConfig
 from lineside.points import Point
 from tests.fixtures.influxdb import InfluxDB1, VictoriaMetrics
 

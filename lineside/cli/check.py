@@ -46,7 +46,7 @@ def read_plans(cfg: LinesideConfig) -> list[str]:
         from lineside.drivers.modbus.checks import describe_plan  # type: ignore[import-not-found]
     except ImportError:
         return []
-    from lineside.drivers.modbus.config import ModbusSignal
+    from lineside.drivers.modbus.settings import ModbusSignal
 
     out: list[str] = []
     for device in cfg.devices:

@@ -26,7 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lineside.agent.config import ConfigError, LinesideConfig, load_config
-from lineside.agent.runtime.agent import Agent, AgentOptions
+from lineside.agent.runtime.hub import Agent, AgentOptions
 from lineside.agent.runtime.logs import setup_logging
 
 STATE_STYLE = {"producing": "green", "idle": "white", "starved": "yellow", "blocked": "yellow",

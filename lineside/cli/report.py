@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from lineside.agent.report import html as html_render
 from lineside.agent.report import render
 from lineside.agent.report.aggregate import build_report
-from lineside.agent.report.model import DEFAULT_TARGET, RegistryError, load_registry
+from lineside.agent.report.data import DEFAULT_TARGET, RegistryError, load_registry
 from lineside.agent.report.period import (
     custom_period,
     parse_when,

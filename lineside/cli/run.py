@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from lineside.agent.config import ConfigError, load_config
-from lineside.agent.runtime.agent import Agent, AgentOptions
+from lineside.agent.runtime.hub import Agent, AgentOptions
 from lineside.agent.runtime.logs import setup_logging
 from lineside.agent.runtime.systemd import Notifier, install_stall_drill
 

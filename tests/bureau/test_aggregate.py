@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 
 from lineside.agent.report.aggregate import build_report
-from lineside.agent.report.model import Registered, Row
+from lineside.agent.report.data import Registered, Row
 from lineside.agent.report.period import period_containing, previous_period
 
 P = period_containing("day", dt.date(2026, 11, 27))

@@ -36,7 +36,7 @@ from lineside.agent.config.models import LinesideConfig
 from lineside.agent.engine import Engine
 from lineside.agent.simulator import Factory
 from lineside.agent.sinks import SinkSet
-from lineside.agent.sinks.config import InfluxV1Sink
+from lineside.agent.sinks.settings import InfluxV1Sink
 from lineside.agent.sinks.uplink import (
     UPLINK_AUTOMATION_TAG_KEYS,
     UPLINK_MEASUREMENTS,

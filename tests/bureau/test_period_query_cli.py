@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent.report.model import RegistryError, parse_registry
+from lineside.agent.report.data import RegistryError, parse_registry
 from lineside.agent.report.period import (
     custom_period,
     parse_when,

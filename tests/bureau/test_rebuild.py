@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from lineside.agent.config.models import LinesideConfig
 from lineside.agent.engine import Engine, rollup
 from lineside.agent.report.aggregate import build_report
-from lineside.agent.report.model import Period, Registered
+from lineside.agent.report.data import Period, Registered
 from lineside.agent.report.query import Source, load_rows
 from lineside.agent.report.render import to_csv, to_dict
 from lineside.agent.sinks.lineproto import to_lines

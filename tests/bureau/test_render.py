@@ -239,7 +239,7 @@ def test_csv_neutralises_formulas_in_every_text_cell_and_keeps_them_flagged():
         previous_period  # noqa: I001
     import datetime as dt
 
-    from lineside.agent.report.model import Registered
+    from lineside.agent.report.data import Registered
 
     p = period_containing("week", dt.date(2026, 11, 25), "Asia/Shanghai")
     registry = [*REGISTRY, Registered("E4", "=1+1", "510114")]

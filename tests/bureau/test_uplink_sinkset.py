@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lineside.agent.sinks import SinkSet
-from lineside.agent.sinks.config import InfluxV1Sink, InfluxV2Sink, LocalSink, QueueConfig
 from lineside.agent.sinks.lineproto import to_lines
+from lineside.agent.sinks.settings import InfluxV1Sink, InfluxV2Sink, LocalSink, QueueConfig
 from lineside.agent.sinks.uplink import allowed_on_uplink, prepare_for_uplink
 from lineside.points import Point
 

@@ -24,7 +24,7 @@ import pytest
 from lineside.agent.config import load_config
 from lineside.agent.config.plant import Calendar, Shift
 from lineside.agent.engine.core import Engine
-from lineside.agent.simulator.model import Factory
+from lineside.agent.simulator.factory import Factory
 from lineside.agent.sinks.lineproto import to_lines
 from lineside.agent.sinks.uplink import prepare_for_uplink
 from lineside.points import Point

@@ -18,7 +18,7 @@ import pytest
 
 from lineside.agent.config import LinesideConfig
 from lineside.agent.haccp.chain import CHAIN_FIELDS, Record, is_record, verify
-from lineside.agent.runtime.agent import CHAIN_FILE, Agent, AgentOptions
+from lineside.agent.runtime.hub import CHAIN_FILE, Agent, AgentOptions
 from lineside.agent.simulator.server import SimulatedFactory
 from lineside.agent.sinks.chainstore import ChainStore
 from lineside.agent.sinks.lineproto import to_lines

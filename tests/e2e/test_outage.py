@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from lineside.agent.config import LinesideConfig
-from lineside.agent.runtime.agent import Agent, AgentOptions
+from lineside.agent.runtime.hub import Agent, AgentOptions
 from lineside.agent.simulator.server import SimulatedFactory
 from lineside.agent.sinks.queue import DiskQueue
 from lineside.points import Point

@@ -19,7 +19,7 @@ from lineside.agent.config import load_config
 from lineside.agent.engine import Engine
 from lineside.agent.engine.fields import VEC_FIELDS, V
 
-sim = pytest.importorskip("lineside.agent.simulator.model")
+sim = pytest.importorskip("lineside.agent.simulator.factory")
 truth_mod = pytest.importorskip("lineside.agent.simulator.truth")
 
 DEMO = Path(__file__).resolve().parents[2] / "config" / "demo.yaml"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lineside.agent.config import load_config
 from lineside.agent.engine import Engine
-from lineside.agent.simulator.model import Factory
+from lineside.agent.simulator.factory import Factory
 
 ROOT = Path(__file__).resolve().parents[2]
 

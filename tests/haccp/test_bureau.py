@@ -92,7 +92,7 @@ def test_report_shows_ccp_deviations_beside_the_automation_rate() -> None:
 
     from lineside.agent.report import html, render
     from lineside.agent.report.aggregate import build_report
-    from lineside.agent.report.model import Row
+    from lineside.agent.report.data import Row
     from lineside.agent.report.period import period_containing, previous_period
     from tests.bureau.sample import REGISTRY, sample_report
 

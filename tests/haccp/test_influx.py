@@ -18,7 +18,7 @@ import pytest
 
 from lineside.agent.engine import Engine
 from lineside.agent.haccp.chain import link_all
-from lineside.agent.report.model import Period
+from lineside.agent.report.data import Period
 from lineside.agent.report.query import Source, ccp_query, fetch, parse_answer
 from lineside.agent.sinks.lineproto import to_lines
 from lineside.agent.sinks.uplink import prepare_for_uplink

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from lineside.agent.config import LinesideConfig
-from lineside.agent.runtime.agent import Agent, AgentOptions
+from lineside.agent.runtime.hub import Agent, AgentOptions
 from lineside.agent.simulator.server import SimulatedFactory
 from lineside.samples import Quality
 from tests.e2e.agent_proc import demo_data

@@ -6,7 +6,7 @@ from __future__ import annotations
 from lineside.agent.config.models import LinesideConfig
 from lineside.agent.engine import Engine
 from lineside.agent.simulator.ccp import CcpTruth
-from lineside.agent.simulator.model import Factory
+from lineside.agent.simulator.factory import Factory
 from lineside.samples import Sample
 
 T0 = 1_796_018_400  # Monday 2026-11-30 00:00 UTC

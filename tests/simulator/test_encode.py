@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lineside.agent.simulator.encode import encode_words, protocol_address
-from lineside.drivers.modbus.config import ModbusSignal
+from lineside.drivers.modbus.settings import ModbusSignal
 
 
 def sig(**kw: object) -> ModbusSignal:

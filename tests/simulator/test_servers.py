@@ -230,7 +230,7 @@ async def test_rtu_over_tcp_devices_are_served_with_rtu_frames(demo_cfg) -> None
     """A serial gateway device (modbus-rtu-over-tcp) gets RTU framing on its own port."""
     from pymodbus import FramerType
 
-    from lineside.drivers.modbus.config import ModbusRtuOverTcpDevice
+    from lineside.drivers.modbus.settings import ModbusRtuOverTcpDevice
 
     # plc-l4 re-declared behind a serial gateway
     gw = ModbusRtuOverTcpDevice(**{**demo_cfg.devices[3].model_dump(),
@@ -255,7 +255,7 @@ async def test_rtu_over_tcp_devices_are_served_with_rtu_frames(demo_cfg) -> None
 
 
 async def test_forbidden_ranges_answer_illegal_address(demo_cfg) -> None:
-    from lineside.drivers.modbus.config import ForbiddenRange
+    from lineside.drivers.modbus.settings import ForbiddenRange
 
     plc = demo_cfg.devices[0].model_copy(update={"forbidden": [
         ForbiddenRange(table="holding", start=150, end=159)]})

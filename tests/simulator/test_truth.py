@@ -10,7 +10,7 @@ import pytest
 
 from lineside.agent.config import LinesideConfig
 from lineside.agent.simulator import Factory, Truth, TruthRow, TruthWriter, load_truth, truth_oee
-from lineside.agent.simulator.calendar import CalendarIndex, busy_at
+from lineside.agent.simulator.schedule import CalendarIndex, busy_at
 
 TZ = ZoneInfo("Asia/Shanghai")
 

@@ -248,7 +248,7 @@ def test_engine_state_is_committed_with_its_points(tmp_path: Path) -> None:
 
 def test_newest_state_of_several_sinks_wins(tmp_path: Path) -> None:
     from lineside.agent.sinks import SinkSet
-    from lineside.agent.sinks.config import LocalSink
+    from lineside.agent.sinks.settings import LocalSink
     from lineside.points import Point
 
     cfgs = [LocalSink(type="local", id="a"), LocalSink(type="local", id="b")]

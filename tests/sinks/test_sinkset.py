@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from lineside.agent.sinks import SinkSet
-from lineside.agent.sinks.config import QueueConfig
 from lineside.agent.sinks.lineproto import to_lines
+from lineside.agent.sinks.settings import QueueConfig
 from lineside.cli.export import add_arguments, run
 from tests.fixtures.common import free_port
 from tests.fixtures.influxdb import Standin

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import urllib3
 
-from lineside.agent.sinks.config import InfluxV2Sink
+from lineside.agent.sinks.settings import InfluxV2Sink
 from lineside.agent.sinks.writers import (
     V2Transport,
     WriteError,
@@ -157,7 +157,7 @@ def test_the_agent_writes_v2_without_importing_influxdb_client(tmp_path: Path) -
     import sys
 
     code = ("import sys; from lineside.agent.sinks import SinkSet; "
-            "from lineside.agent.sinks.config import InfluxV2Sink; "
+            "from lineside.agent.sinks.settings import InfluxV2Sink; "
             "s = SinkSet([InfluxV2Sink(type='influxdb-v2', id='v2', url='http://127.0.0.1:9', "
             f"bucket='b')], {str(tmp_path)!r}); "
             "print('influxdb_client' in sys.modules)")

@@ -9,7 +9,7 @@ from typing import Any
 from lineside.agent.config.models import LinesideConfig
 from lineside.agent.config.plant import iter_machines
 from lineside.agent.config.yamlpos import Loc
-from lineside.drivers.modbus.config import ModbusSignal
+from lineside.drivers.modbus.settings import ModbusSignal
 
 Problem = tuple[Loc, str]
 

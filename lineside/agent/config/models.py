@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lineside.agent.config.ccp import Ccp
 from lineside.agent.config.plant import Calendar, Line, Metrics
-from lineside.agent.sinks.config import SinkConfig
-from lineside.drivers.modbus.config import ModbusDevice
-from lineside.drivers.opcua.config import OpcuaDevice
+from lineside.agent.sinks.settings import SinkConfig
+from lineside.drivers.modbus.settings import ModbusDevice
+from lineside.drivers.opcua.settings import OpcuaDevice
 
 
 class _Strict(BaseModel):

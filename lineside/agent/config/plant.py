@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
-from lineside.drivers.modbus.config import ModbusSignal
-from lineside.drivers.opcua.config import OpcuaSignal
+from lineside.drivers.modbus.settings import ModbusSignal
+from lineside.drivers.opcua.settings import OpcuaSignal
 
 StageKind = Literal[
     "cleaning", "thawing", "cutting", "peeling", "dehairing", "mixing", "frying", "heating",

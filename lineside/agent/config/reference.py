@@ -20,8 +20,8 @@ from lineside.agent.config.models import LinesideConfig
 
 HEADER = """# Configuration reference
 
-Generated from the models in `lineside/agent/config/`, `lineside/drivers/*/config.py`
-and `lineside/agent/sinks/config.py` by `python -m lineside.agent.config.reference`
+Generated from the models in `lineside/agent/config/`, `lineside/drivers/*/settings.py`
+and `lineside/agent/sinks/settings.py` by `python -m lineside.agent.config.reference`
 (a test fails when this file is out of date). `config/example.yaml` shows every key
 with comments. Unknown keys are errors. Secrets are never written in the file: use the
 `*_env` (environment variable) or `*_file` (file holding the secret) keys. Every number

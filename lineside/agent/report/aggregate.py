@@ -32,7 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from lineside.agent.engine import rollup
-from lineside.agent.report.model import (
+from lineside.agent.report.data import (
     CCP_SUMS,
     DEFAULT_TARGET,
     STAGE_KINDS,

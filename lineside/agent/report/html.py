@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from html import escape
 
+from lineside.agent.report.data import EnterpriseFigures, Report
 from lineside.agent.report.labels import KIND_ZH, en, zh
-from lineside.agent.report.model import EnterpriseFigures, Report
 from lineside.agent.report.render import ccp_cell, pct, pp
 
 # Latin faces first (they hold no CJK, so Chinese falls through to the next entry), then

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from lineside.agent.report.model import Period
+from lineside.agent.report.data import Period
 
 UTC = dt.UTC
 

@@ -18,7 +18,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
-from lineside.agent.report.model import CCP_SUMS, Period, Row
+from lineside.agent.report.data import CCP_SUMS, Period, Row
 
 #: Summed per stage: the sums docs/design.md rebuilds every automation figure from.
 AUTOMATION_SUMS = ("auto_ideal_units", "run_ideal_units", "auto_run_s", "run_s",

@@ -11,13 +11,13 @@ import json
 from typing import Any
 
 from lineside import csvcell
-from lineside.agent.report.labels import KIND_ZH, both, kind_label, status_label
-from lineside.agent.report.model import (
+from lineside.agent.report.data import (
     STAGE_KINDS,
     EnterpriseFigures,
     Period,
     Report,
 )
+from lineside.agent.report.labels import KIND_ZH, both, kind_label, status_label
 
 SCHEMA = "lineside.bureau-report/2"
 

@@ -35,7 +35,7 @@ from prometheus_client import (
 )
 
 import lineside
-from lineside.agent.sinks.config import LocalSink
+from lineside.agent.sinks.settings import LocalSink
 
 if TYPE_CHECKING:  # types only: the runtime hands these objects in
     from lineside.agent.config import LinesideConfig

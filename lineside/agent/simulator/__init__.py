@@ -1,6 +1,6 @@
 """The simulated food factory: a seeded model, its ground truth, and real PLC servers.
 
-- `Factory` (model.py): pure, seeded, steppable model of every machine in a config.
+- `Factory` (factory.py): pure, seeded, steppable model of every machine in a config.
 - `Truth`, `TruthWriter`, `load_truth`, `truth_oee` (truth.py): ground truth per
   second and the reference OEE computed from it.
 - `SimulatedFactory` (server.py): Modbus TCP and OPC UA servers fed by the model.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lineside.agent.simulator.model import Factory, TruthRow
+from lineside.agent.simulator.factory import Factory, TruthRow
 from lineside.agent.simulator.truth import Truth, TruthWriter, load_truth, truth_oee
 
 __all__ = ["Factory", "SimulatedFactory", "Truth", "TruthRow", "TruthWriter", "load_truth",

@@ -23,7 +23,7 @@ import functools
 import struct
 from dataclasses import dataclass
 
-from lineside.drivers.modbus.config import ModbusSignal
+from lineside.drivers.modbus.settings import ModbusSignal
 
 _FMT = {"int16": "h", "uint16": "H", "bits": "H", "bool": "H", "int32": "i",
         "uint32": "I", "int64": "q", "uint64": "Q", "float32": "f", "float64": "d"}

@@ -29,7 +29,7 @@ from typing import Any
 from lineside.agent.config.models import LinesideConfig
 from lineside.agent.config.plant import iter_machines
 from lineside.agent.simulator.encode import Placed, RegisterImage, protocol_address
-from lineside.agent.simulator.model import Factory
+from lineside.agent.simulator.factory import Factory
 from lineside.agent.simulator.truth import Truth, TruthWriter
 
 log = logging.getLogger("lineside.simulator")

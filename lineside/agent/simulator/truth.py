@@ -25,9 +25,9 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from lineside.agent.config.models import LinesideConfig
-from lineside.agent.simulator.calendar import downtime_at, scheduled_at
 from lineside.agent.simulator.codes import STATES
-from lineside.agent.simulator.model import TruthRow
+from lineside.agent.simulator.factory import TruthRow
+from lineside.agent.simulator.schedule import downtime_at, scheduled_at
 from lineside.csvcell import cell, uncell, writer
 
 HEADER = ("ts", "machine", "state", "auto", "good", "reject", "product", "fault_code")

@@ -20,8 +20,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from lineside.agent.sinks.config import LocalSink, SinkConfig
 from lineside.agent.sinks.lineproto import to_lines
+from lineside.agent.sinks.settings import LocalSink, SinkConfig
 from lineside.agent.sinks.sink import Sink, SinkStats
 from lineside.points import Point
 

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 import urllib3
 
-from lineside.agent.sinks.config import InfluxV1Sink, InfluxV2Sink
+from lineside.agent.sinks.settings import InfluxV1Sink, InfluxV2Sink
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lineside.drivers.modbus.config import ModbusSignal
+from lineside.drivers.modbus.settings import ModbusSignal
 
 BIT_TABLES = ("coil", "discrete")
 _PLC_TABLE = {0: "coil", 1: "discrete", 3: "input", 4: "holding"}

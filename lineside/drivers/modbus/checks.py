@@ -6,9 +6,9 @@ from collections import defaultdict
 from typing import Any
 
 from lineside.drivers.modbus.addressing import BIT_TABLES
-from lineside.drivers.modbus.config import ModbusSignal
 from lineside.drivers.modbus.layout import Resolved, limits_for, resolve_all
 from lineside.drivers.modbus.planner import plan
+from lineside.drivers.modbus.settings import ModbusSignal
 
 Loc = tuple[Any, ...]
 

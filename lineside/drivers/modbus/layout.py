@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from lineside.drivers.modbus.addressing import Address, AddressError, resolve
-from lineside.drivers.modbus.config import ModbusSignal
 from lineside.drivers.modbus.planner import Item, Limits
+from lineside.drivers.modbus.settings import ModbusSignal
 
 
 @dataclass(frozen=True, slots=True)

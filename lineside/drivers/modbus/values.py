@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from lineside.drivers.modbus.codec import RawValue, is_finite
-from lineside.drivers.modbus.config import ModbusSignal
+from lineside.drivers.modbus.settings import ModbusSignal
 from lineside.samples import Quality
 
 # raw value -> (value, quality)

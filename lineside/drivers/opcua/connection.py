@@ -20,7 +20,6 @@ from typing import Any
 from asyncua import Client, ua
 from asyncua.ua import UaStatusCodeError
 
-from lineside.drivers.opcua.config import OpcuaDevice
 from lineside.drivers.opcua.security import (
     NONE_URI,
     POLICIES,
@@ -32,6 +31,7 @@ from lineside.drivers.opcua.security import (
     read_password,
 )
 from lineside.drivers.opcua.servercert import check_server_certificate
+from lineside.drivers.opcua.settings import OpcuaDevice
 
 log = logging.getLogger(__name__)
 

@@ -29,10 +29,10 @@ from asyncua.ua import UaStatusCodeError
 from lineside.backoff import Backoff
 from lineside.drivers.base import DriverStats, Emit, SignalRef
 from lineside.drivers.opcua.addressing import AddressError, parse_address, resolve_all
-from lineside.drivers.opcua.config import OpcuaDevice, OpcuaSignal
 from lineside.drivers.opcua.connection import Connection
 from lineside.drivers.opcua.reader import chunk_size, read_integer_bits, read_values
 from lineside.drivers.opcua.security import OpcuaSetupError
+from lineside.drivers.opcua.settings import OpcuaDevice, OpcuaSignal
 from lineside.drivers.opcua.subscription import Item, SubscriptionSet
 from lineside.drivers.opcua.values import bad, sample_from
 from lineside.samples import Sample

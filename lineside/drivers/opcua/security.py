@@ -31,7 +31,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from lineside.drivers.opcua.config import OpcuaDevice
+from lineside.drivers.opcua.settings import OpcuaDevice
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from asyncua import ua
 
-from lineside.drivers.opcua.config import OpcuaDevice, OpcuaSignal
 from lineside.drivers.opcua.quality import quality_of, status_name
+from lineside.drivers.opcua.settings import OpcuaDevice, OpcuaSignal
 from lineside.drivers.opcua.values import bad, sample_from
 from lineside.samples import Quality, Sample
 

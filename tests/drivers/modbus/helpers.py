@@ -6,7 +6,7 @@ from typing import Any
 
 from lineside.drivers.base import SignalRef
 from lineside.drivers.modbus import ModbusDriver, build_modbus_drivers
-from lineside.drivers.modbus.config import ModbusSignal, ModbusTcpDevice
+from lineside.drivers.modbus.settings import ModbusSignal, ModbusTcpDevice
 
 ORDERS = ("ABCD", "CDAB", "BADC", "DCBA")
 # One value per numeric type; the libmodbus peer (peer.c) holds the same, in this order.

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from lineside.drivers.modbus.addressing import AddressError, resolve
-from lineside.drivers.modbus.config import ModbusSignal
+from lineside.drivers.modbus.settings import ModbusSignal
 
 
 @pytest.mark.parametrize(("addressing", "sig", "table", "address", "count"), [

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from lineside.drivers.modbus.block import BlockDecoder, Value
 from lineside.drivers.modbus.codec import compile_decoder, direct_code, encode
-from lineside.drivers.modbus.config import TYPE_WORDS, ModbusSignal
+from lineside.drivers.modbus.settings import TYPE_WORDS, ModbusSignal
 from lineside.drivers.modbus.values import compile_transform, is_identity
 from lineside.samples import Quality, Sample
 

@@ -6,7 +6,7 @@ import pytest
 
 from lineside.backoff import Backoff
 from lineside.drivers.modbus.checks import check_device, describe_plan
-from lineside.drivers.modbus.config import ForbiddenRange, ModbusSignal, ModbusTcpDevice
+from lineside.drivers.modbus.settings import ForbiddenRange, ModbusSignal, ModbusTcpDevice
 
 
 def dev(**kw) -> ModbusTcpDevice:
@@ -76,7 +76,7 @@ def test_backoff_grows_with_jitter_and_resets():
 
 async def test_build_shares_links_per_bus_and_skips_disabled():
     from lineside.drivers.modbus import build_modbus_drivers
-    from lineside.drivers.modbus.config import ModbusRtuDevice
+    from lineside.drivers.modbus.settings import ModbusRtuDevice
 
     rtu = {"type": "modbus-rtu", "serial_port": "/dev/null-bus", "pause_s": 0.01}
     devices = [dev(id="a"), dev(id="b"), dev(id="off", enabled=False),

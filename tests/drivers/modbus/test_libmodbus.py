@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from lineside.drivers.modbus.config import ForbiddenRange
+from lineside.drivers.modbus.settings import ForbiddenRange
 from lineside.samples import Quality
 from tests.drivers.modbus.helpers import (
     assert_values,

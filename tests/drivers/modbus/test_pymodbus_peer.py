@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from lineside.drivers.modbus.codec import encode
-from lineside.drivers.modbus.config import ModbusSignal
 from lineside.drivers.modbus.link import Link, WriteRefused, tcp_link
 from lineside.drivers.modbus.planner import ReadRequest
+from lineside.drivers.modbus.settings import ModbusSignal
 from lineside.samples import Quality
 from tests.drivers.modbus.helpers import (
     assert_values,
@@ -184,7 +184,7 @@ async def test_exception_codes_and_holes(modbus_peer):
     finally:
         await d.close()
     # Declaring the hole forbidden fixes the plan: the other values read around it.
-    from lineside.drivers.modbus.config import ForbiddenRange
+    from lineside.drivers.modbus.settings import ForbiddenRange
     d = driver(tcp_device(port, max_gap=50, forbidden=[ForbiddenRange(start=20, end=29)]),
                {"a": {"address": 0}, "b": {"address": 25}, "c": {"address": 40}})
     try:

@@ -10,7 +10,7 @@ import pytest
 from lineside.drivers.base import SignalRef
 from lineside.drivers.modbus import build_modbus_drivers
 from lineside.drivers.modbus.codec import encode
-from lineside.drivers.modbus.config import ModbusRtuDevice, ModbusRtuOverTcpDevice, ModbusSignal
+from lineside.drivers.modbus.settings import ModbusRtuDevice, ModbusRtuOverTcpDevice, ModbusSignal
 from tests.fixtures.common import free_port
 
 pytestmark = pytest.mark.server

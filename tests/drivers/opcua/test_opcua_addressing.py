@@ -14,8 +14,8 @@ from pydantic import ValidationError
 
 from lineside.backoff import Backoff
 from lineside.drivers.opcua.addressing import AddressError, bind, parse_address
-from lineside.drivers.opcua.config import OpcuaDevice, OpcuaSignal
 from lineside.drivers.opcua.reader import chunk_size, read_plan
+from lineside.drivers.opcua.settings import OpcuaDevice, OpcuaSignal
 from lineside.drivers.opcua.values import sample_from, to_value
 from lineside.samples import Quality
 

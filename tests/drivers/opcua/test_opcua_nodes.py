@@ -10,7 +10,7 @@ import pytest
 
 from lineside.drivers.base import SignalRef
 from lineside.drivers.opcua import OpcuaDriver
-from lineside.drivers.opcua.config import OpcuaSignal
+from lineside.drivers.opcua.settings import OpcuaSignal
 from lineside.samples import Quality
 from tests.fixtures.opcua_peers import KINDS, NS_URI, Collector, line_signals, opcua_device
 

@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 
 from lineside.agent.config.models import LinesideConfig
 from lineside.agent.config.plant import Line, Machine, Stage
-from lineside.agent.simulator.calendar import CalendarIndex
 from lineside.agent.simulator.ccp import CcpScript, integer_ccps
 from lineside.agent.simulator.codes import (
     MACHINERY_MODE,
@@ -36,6 +35,7 @@ from lineside.agent.simulator.codes import (
     expressible_states,
 )
 from lineside.agent.simulator.profiles import SimProfile, profile_for
+from lineside.agent.simulator.schedule import CalendarIndex
 from lineside.samples import Quality, Sample
 
 Value = bool | int | float | str
