@@ -26,6 +26,9 @@ from rich.table import Table
 from rich.text import Text
 
 from lineside.agent.config import ConfigError, LinesideConfig, load_config
+from lineside.agent.engine import Figures, SiteView
+from lineside.agent.engine import fields as F
+from lineside.agent.engine.fields import V
 from lineside.agent.runtime.hub import Agent, AgentOptions
 from lineside.agent.runtime.logs import setup_logging
 
@@ -150,7 +153,7 @@ async def _sleep_to_grid(after: float, agent: Agent) -> float:
     return k
 
 
-def _view_at(agent: Agent, t: float) -> Any:
+def _view_at(agent: Agent, t: float) -> SiteView:
     """The engine's figures at instant t, samples read at t included (a tick evaluates
     what the last cycle read; it closes nothing early: buckets end on whole minutes)."""
     t += 1e-6
@@ -162,7 +165,7 @@ def _pct(v: float | None) -> str:
     return "—" if v is None else f"{100 * v:5.1f}%"
 
 
-def render(view: Any, agent: Agent) -> Group:
+def render(view: SiteView, agent: Agent) -> Group:
     """One table, line by line: stages and their machines with state, A/P/Q/OEE, automation."""
     t = Table(box=box.SIMPLE_HEAD, expand=True, pad_edge=False, show_edge=False,
               title=f"lineside demo — {view.period} — "
@@ -207,28 +210,18 @@ def render(view: Any, agent: Agent) -> Group:
     return Group(t, health)
 
 
-def _sums(f: Any) -> dict[str, float]:
-    """Summable totals behind a Figures record (ratios are recomputed, never subtracted)."""
-    run = f.run_s
-    return {"run_s": run, "planned_busy_s": f.planned_busy_s, "good": f.good,
-            "reject": f.reject, "ideal_s": (f.performance or 0.0) * run,
-            "auto_run_s": (f.automation_rate or 0.0) * run}
+def _window(f0: Figures, f1: Figures) -> dict[str, Any]:
+    """A machine's figures between two views, by the engine's own arithmetic: the
+    difference of its additive vectors, then fields.to_fields (docs/design.md, OEE)."""
+    d = [b - a for a, b in zip(f0.vector, f1.vector, strict=True)]
+    f = F.to_fields(d, F.machine_rate(d), f1.counts)
+    return {**{k: f.get(k) for k in RATIOS},
+            "good": round(d[V.good_count]), "reject": round(d[V.reject_count]),
+            "run_s": d[V.run_s], "planned_busy_s": d[V.planned_busy_s]}
 
 
-def _ratios(d: dict[str, float]) -> dict[str, float | None]:
-    total = d["good"] + d["reject"]
-    a = d["run_s"] / d["planned_busy_s"] if d["planned_busy_s"] > 0 else None
-    p = d["ideal_s"] / d["run_s"] if d["run_s"] > 0 else None
-    q = d["good"] / total if total > 0 else None
-    # oee = ideal_good_s / planned_busy_s (docs/design.md): exists whenever time was planned
-    ideal_good = d["ideal_s"] * d["good"] / total if total > 0 else 0.0
-    oee = ideal_good / d["planned_busy_s"] if d["planned_busy_s"] > 0 else None
-    return {"availability": a, "performance": p, "quality": q, "oee": oee,
-            "automation_rate": d["auto_run_s"] / d["run_s"] if d["run_s"] > 0 else None}
-
-
-def _machine_sums(view: Any) -> dict[str, tuple[str, str, str, dict[str, float]]]:
-    return {m.id: (line.id, st.id, m.state, _sums(m.figures))
+def _machines(view: SiteView) -> dict[str, tuple[str, str, str, Figures]]:
+    return {m.id: (line.id, st.id, m.state, m.figures)
             for line in view.lines for st in line.stages for m in st.machines}
 
 
@@ -237,19 +230,17 @@ def device_health(agent: Agent) -> dict[str, Any]:
                           "errors": dict(d.stats.errors)} for d in agent.drivers}
 
 
-def summary(agent: Agent, sim: Any, v0: Any, v1: Any, k0: float, k1: float,
+def summary(agent: Agent, sim: Any, v0: SiteView, v1: SiteView, k0: float, k1: float,
             devices: dict[str, Any]) -> dict[str, Any]:
     """Agent figures over the window between two views, beside the truth for [k0, k1)."""
     from lineside.agent.simulator.truth import truth_oee
 
     truth = truth_oee(sim.truth, agent.cfg, k0, k1) if sim.truth is not None else {}
-    base = _machine_sums(v0)
+    base = _machines(v0)
     machines: dict[str, Any] = {}
-    for mid, (line, stage, state, s1) in _machine_sums(v1).items():
-        s0 = base[mid][3]
-        d = {k: s1[k] - s0[k] for k in s1}
+    for mid, (line, stage, state, f1) in _machines(v1).items():
         machines[mid] = {"line": line, "stage": stage, "state": state,
-                         "agent": {**_ratios(d), **d},
+                         "agent": _window(base[mid][3], f1),
                          "truth": dict(truth.get(mid, {}))}
     return {"start": k0, "end": k1, "duration_s": k1 - k0,
             "site": {k: getattr(v1.figures, k) for k in RATIOS}, "machines": machines,

@@ -42,7 +42,7 @@ def test_engine_finds_every_true_deviation_of_producing_only_ccps() -> None:
     factory = Factory.from_config(cfg, seed=5, start_ts=T0)
     assert factory.ccp is not None
     truth = CcpTruth(factory.ccp)
-    factory.add_recorder(truth)
+    factory.recorders.append(truth)
     engine = Engine(cfg, T0)
     points = []
     for t in range(T0 + 1, T0 + 4 * 3600):

@@ -22,6 +22,10 @@ class Figures:
     reject: int
     run_s: float
     planned_busy_s: float
+    # The additive vector (fields.VEC_FIELDS) behind the ratios, and whether units are
+    # counted below: the figures of a window are to_fields(vector at end - at start).
+    vector: tuple[float, ...]
+    counts: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +73,7 @@ def figures(vec: list[float], rate: float | None, counts: bool = True) -> Figure
     return Figures(
         f.get("availability"), f.get("performance"), f.get("quality"), f.get("oee"),  # type: ignore[arg-type]
         rate, round(vec[V.good_count]), round(vec[V.reject_count]), vec[V.run_s],
-        vec[V.planned_busy_s])
+        vec[V.planned_busy_s], tuple(vec), counts)
 
 
 def site_view(plant: PlantLayout, vecs: list[list[float]], t: float, now: float,

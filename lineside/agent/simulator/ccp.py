@@ -160,7 +160,7 @@ def truth_deviations(ccps: Sequence[Ccp], origin: int, t0: float, t1: float,
 
 class CcpTruth:
     """Ground truth of every CCP's deviations, also for those that apply only while
-    their machine produces: a recorder (Factory.add_recorder) that notes, second by
+    their machine produces: a recorder (one of Factory's `recorders`) that notes, second by
     second, whether each CCP applies (its machine's true state) and what its script
     shows, and derives the deviations by the rules of docs/haccp.md on those seconds."""
 

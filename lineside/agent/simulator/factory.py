@@ -491,9 +491,6 @@ class Factory:
         for m in ms:
             m.advance(to)
 
-    def add_recorder(self, rec: Recorder) -> None:
-        self.recorders.append(rec)
-
     def advance(self, to_ts: float) -> None:
         """Run the model up to `to_ts` (never backwards); truth is emitted per second."""
         if to_ts < self.now:
