@@ -17,7 +17,7 @@ import pytest
 
 from lineside.agent.config import LinesideConfig
 from lineside.agent.engine import Engine
-from lineside.agent.runtime.agent import Agent, AgentOptions
+from lineside.agent.runtime.hub import Agent, AgentOptions
 from lineside.agent.sinks import SinkSet
 from lineside.agent.sinks.queue import DiskQueue
 from lineside.points import Point
