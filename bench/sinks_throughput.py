@@ -33,7 +33,7 @@ import urllib3
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lineside.agent.sinks import SinkSet
-from lineside.agent.sinks.lineproto import to_lines
+from lineside.agent.sinks.lineproto import reference_line, to_lines
 from lineside.agent.sinks.settings import InfluxV1Sink, InfluxV2Sink, LocalSink, QueueConfig
 from lineside.points import Point
 from tests.fixtures.influxdb import InfluxDB1, VictoriaMetrics
@@ -137,8 +137,8 @@ def bench_enqueue(tmp: Path, n: int, per_call: int, rounds: int) -> None:
     base, base_c = med("base")
     print(f"   baseline raw SQLite insert, pre-serialized lines, row per point:"
           f" {base:10,.0f} points/s [{base_c:10,.0f}]")
-    w, _ = timed(lambda: [p.to_line() for p in pts[:20_000]])
-    print(f"   (reference: Point.to_line() alone, influxdb-client:"
+    w, _ = timed(lambda: [reference_line(p) for p in pts[:20_000]])
+    print(f"   (reference: reference_line() alone, influxdb-client:"
           f"             {rate(20_000, w):10,.0f} points/s)")
     for fsync in ("batch", "always", "off"):
         r, rc = med(fsync)

@@ -1,4 +1,4 @@
-"""The one type the engine emits and the sinks deliver.
+"""The one type the engine emits and the sinks deliver (serialized by sinks/lineproto.py).
 
 A `Point` maps 1:1 onto an InfluxDB point (measurement, tags, fields, timestamp).
 Timestamps are integer nanoseconds so that a replay yields byte-identical line protocol.
@@ -42,18 +42,3 @@ class Point:
     tags: Mapping[str, str]
     fields: Mapping[str, FieldValue]
     ts_ns: int
-
-    def to_line(self) -> str:
-        """Line protocol via influxdb-client's serializer (escaping, int suffixes)."""
-        from influxdb_client import Point as IPoint
-        from influxdb_client.domain.write_precision import WritePrecision
-
-        p = IPoint(self.measurement)
-        for k in sorted(self.tags):
-            v = self.tags[k]
-            if v != "":
-                p.tag(k, v)
-        for k in sorted(self.fields):
-            p.field(k, self.fields[k])
-        p.time(self.ts_ns, WritePrecision.NS)
-        return p.to_line_protocol()

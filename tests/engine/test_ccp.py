@@ -290,17 +290,18 @@ def test_documented_fields_are_the_written_fields() -> None:
 
 def test_replay_of_the_sample_log_reproduces_every_ccp_point(tmp_path: Path) -> None:
     from lineside.agent.engine.replay import replay
+    from lineside.agent.sinks.lineproto import to_line
     from lineside.samplelog import SampleLog, read_samples
 
     config = ccp_cfg(min_duration_s=20)
     samples = poll([("06:00", {**RUN, "temp": 3.0}), ("06:05", {"temp": 5.5}),
                     ("06:06", LINK_DOWN), ("06:07", {**RUN, "temp": 3.0})], "06:30")
     eng = Engine(config, samples[0].ts)
-    live = [p.to_line() for p in eng.feed(samples) + eng.tick(samples[-1].ts)
+    live = [to_line(p) for p in eng.feed(samples) + eng.tick(samples[-1].ts)
             if p.measurement.startswith("ccp")]
     with SampleLog(tmp_path / "s.jsonl") as log:
         log.write(samples)
-    again = [p.to_line() for p in replay(config, read_samples(tmp_path / "s.jsonl"))
+    again = [to_line(p) for p in replay(config, read_samples(tmp_path / "s.jsonl"))
              if p.measurement.startswith("ccp")]
     assert len(live) > 30 and again == live
 

@@ -1,4 +1,4 @@
-"""The fast serializer must be byte-identical to Point.to_line() (influxdb-client)."""
+"""The fast serializer must be byte-identical to lineproto.reference_line (influxdb-client)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lineside.agent.sinks.lineproto import measurement_of, to_line, to_lines
+from lineside.agent.sinks.lineproto import measurement_of, reference_line, to_line, to_lines
 from lineside.points import Point, Series
 
 names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1,
@@ -32,7 +32,7 @@ points = st.builds(
 @settings(max_examples=400, deadline=None)
 @given(points)
 def test_identical_to_influxdb_client(p: Point) -> None:
-    assert to_line(p) == p.to_line()
+    assert to_line(p) == reference_line(p)
 
 
 @settings(max_examples=200, deadline=None)
@@ -44,7 +44,7 @@ def test_series_tags_keep_their_key_and_stay_identical(p: Point,
     tags = Series(p.tags)
     for i, (measurement, v) in enumerate([(p.measurement, 1.5), *later]):
         q = Point(measurement, tags, {"value": v}, p.ts_ns + i)
-        assert to_line(q) == q.to_line()
+        assert to_line(q) == reference_line(q)
     assert tags.cache is None or tags.cache[0] == later[-1][0]
 
 
@@ -76,5 +76,5 @@ def test_points_without_writable_field_are_skipped() -> None:
 def test_engine_shapes() -> None:
     p = Point("oee", {"line": "L 1", "level": "line", "machine": ""},
               {"run_s": 12.0, "total_count": 7, "flagged": True, "reason": 'a "b"'}, 5)
-    assert to_line(p) == p.to_line() == (
+    assert to_line(p) == reference_line(p) == (
         'oee,level=line,line=L\\ 1 flagged=true,reason="a \\"b\\"",run_s=12,total_count=7i 5')

@@ -1,9 +1,10 @@
-"""Fast line-protocol serialization, byte-identical to `Point.to_line()`.
+"""Line protocol: the one serializer of points (queues, `lineside replay`, tests).
 
-`Point.to_line()` builds an influxdb-client `Point` per call (~40k points/s). The queue
-needs ≥200k points/s, so this module reuses influxdb-client's own escape tables and
-formatting rules and caches the `measurement,tags ` prefix per series. A hypothesis test
-(tests/sinks/test_lineproto.py) asserts equality with `Point.to_line()` for arbitrary points.
+`reference_line` is influxdb-client's own serializer; it builds an influxdb-client
+`Point` per call (~40k points/s). The queue needs ≥200k points/s, so `to_line` reuses
+influxdb-client's escape tables and formatting rules and caches the `measurement,tags `
+prefix per series, falling back to `reference_line` for what it does not handle. A
+hypothesis test (tests/sinks/test_lineproto.py) asserts they are byte-identical.
 """
 
 from __future__ import annotations
@@ -79,8 +80,25 @@ def _field(k: str, v: object) -> str | None:
     raise KeyError(k)  # subclasses, numpy, Decimal: the reference implementation decides
 
 
+def reference_line(p: Point) -> str:
+    """Line protocol via influxdb-client's serializer (escaping, int suffixes); '' when
+    the point has no writable field."""
+    from influxdb_client import Point as IPoint
+    from influxdb_client.domain.write_precision import WritePrecision
+
+    ip = IPoint(p.measurement)
+    for k in sorted(p.tags):
+        v = p.tags[k]
+        if v != "":
+            ip.tag(k, v)
+    for k in sorted(p.fields):
+        ip.field(k, p.fields[k])
+    ip.time(p.ts_ns, WritePrecision.NS)
+    return ip.to_line_protocol()
+
+
 def to_line(p: Point) -> str:
-    """Line protocol of one point ('' when it has no writable field, like to_line())."""
+    """Line protocol of one point ('' when it has no writable field, like reference_line)."""
     tags = p.tags
     if tags.__class__ is Series:
         # A signal's series: its key was derived once and is kept on its tags.
@@ -90,7 +108,7 @@ def to_line(p: Point) -> str:
         else:
             prefix = _series_prefix(p)
             if not prefix:
-                return p.to_line()
+                return reference_line(p)
             tags.cache = (p.measurement, prefix)  # type: ignore[attr-defined]
     else:
         # Keyed in insertion order (no sort per point): the engine builds a series' tags
@@ -100,7 +118,7 @@ def to_line(p: Point) -> str:
         if prefix is None:
             prefix = _series_prefix(p)
             if not prefix:
-                return p.to_line()
+                return reference_line(p)
             if len(_prefix_cache) >= _PREFIX_CACHE_MAX:
                 _prefix_cache.clear()
             _prefix_cache[ck] = prefix
@@ -119,7 +137,7 @@ def to_line(p: Point) -> str:
             return f"{prefix}{f} {p.ts_ns}"
         out = [f for f in (_field(k, v) for k, v in sorted(fields.items())) if f is not None]
     except KeyError:
-        return p.to_line()
+        return reference_line(p)
     if not out:
         return ""
     return f"{prefix}{','.join(out)} {p.ts_ns}"
