@@ -6,6 +6,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -94,3 +95,11 @@ def test_the_filter_is_not_vacuous():
         import asyncio
 
         asyncio.run(sinks.close())
+
+
+def test_a_bureau_sink_without_the_site_identity_is_refused(tmp_path: Path) -> None:
+    # it would queue points without enterprise and region: the bureau could not tell
+    # whose they are (docs/delivery.md)
+    with pytest.raises(ValueError, match="bureau sink needs the site's identity"):
+        SinkSet(sink_configs(0), tmp_path)
+    assert not list(tmp_path.glob("queue-*.db"))  # refused before any queue file is opened

@@ -38,14 +38,14 @@ class SinkSet:
         """`identity` = (enterprise_id, region): stamped on points sent to bureau sinks."""
         self.state_dir = Path(state_dir)
         cfgs = list(sinks) or [LocalSink(type="local", id="local")]
+        if identity is None and any(c.role == "bureau" for c in cfgs):
+            raise ValueError("a bureau sink needs the site's identity (enterprise id, "
+                             "region) to stamp on what it carries")
         self.sinks: dict[str, Sink] = {}
         for c in cfgs:
             if c.id in self.sinks:
                 raise ValueError(f"duplicate sink id {c.id!r}")
             self.sinks[c.id] = Sink(c, self.state_dir)
-        if identity is None and any(c.role == "bureau" for c in cfgs):
-            raise ValueError("a bureau sink needs the site's identity (enterprise id, "
-                             "region) to stamp on what it carries")
         self.identity = identity
         states = [st for s in self.sinks.values() if (st := s.queue.read_state())]
         self._state_seq = max((seq for seq, _ in states), default=0)
