@@ -96,3 +96,29 @@ async def test_the_buckets_points_are_queued_and_its_records_follow_in_order(
     assert len(lost) == 1 and lost[0].levelno == logging.ERROR
     assert "2 records held in memory" in lost[0].getMessage()
     assert queued(state)[6] == ("oee", None)  # the bucket's point was not lost
+
+
+async def test_records_a_queue_holds_in_memory_are_not_marked_queued(agent: Agent) -> None:
+    """The chain file takes writes, a queue file does not: the linked records wait in
+    the queue's memory, so the chain file must not mark them queued (a kill now would
+    lose them from the queue; the next start queues them again from the chain file)."""
+    agent._deliver([record(0)])
+    store = agent._chain
+    q = agent.sinks.sinks["keep"].queue
+    rw = q._db
+    q._db = sqlite3.connect(f"file:{q.path}?mode=ro", uri=True, isolation_level=None,
+                            check_same_thread=False)
+    try:
+        agent._deliver([record(1), oee(1)])
+        assert q.holding and store.held == 0
+        assert [p.fields["seq"] for p in store.unqueued()] == [2]
+        agent._mark_chain()  # housekeeping while the queue still holds them
+        assert [p.fields["seq"] for p in store.unqueued()] == [2]
+    finally:
+        q._db.close()
+        q._db = rw
+    q.retry_held(force=True)  # the queue's disk takes writes again
+    assert not q.holding
+    agent._mark_chain()  # the next housekeeping
+    assert store.unqueued() == []
+    await agent.stop()

@@ -97,6 +97,7 @@ class Agent:
         self._sink_task: asyncio.Task[None] | None = None
         self._sample_log: SampleLog | None = None
         self._chain: ChainStore | None = None  # HACCP chain store, opened with the first record
+        self._chain_unmarked = False  # records queued but not yet marked so in the chain file
         self._stop = asyncio.Event()
         self._listeners: list[Callable[[Sequence[Point]], None]] = []
         self.started_ts: float | None = None
@@ -164,9 +165,18 @@ class Agent:
             state = json.dumps(self.engine.snapshot()).encode()
         self.sinks.enqueue(points, state=state)
         if chained:
-            self._chain_store().mark_enqueued()
+            self._chain_unmarked = True
+            self._mark_chain()
         for listener in self._listeners:
             listener(points)
+
+    def _mark_chain(self) -> None:
+        """Mark the linked records queued once every queue has them in its file: records
+        a queue holds in memory (its disk refuses) are not durable, and a kill before they
+        are written must leave them unmarked, so that the next start queues them again
+        from the chain file."""
+        if self._chain_unmarked and self._chain is not None and not self.sinks.holding:
+            self._chain_unmarked = not self._chain.mark_enqueued()
 
     def _chain_store(self) -> ChainStore:
         if self._chain is None:
@@ -176,7 +186,8 @@ class Agent:
             again = self._chain.unqueued()  # linked, then killed before it was queued
             if again:
                 self.sinks.enqueue(again)
-                self._chain.mark_enqueued()
+                self._chain_unmarked = True
+                self._mark_chain()
         return self._chain
 
     def add_listener(self, fn: Callable[[Sequence[Point]], None]) -> None:
@@ -297,6 +308,7 @@ class Agent:
         self.metrics.update_engine(self.engine.stats)
         self.metrics.update_ccps(self.engine.ccp_view())
         self._deliver([])  # HACCP records held while the disk refused: linked once it takes them
+        self._mark_chain()  # ... and marked queued once the queues wrote what they held
         if self._chain is not None:
             self.metrics.update_chain(self._chain.held, self._chain.disk_error,
                                       self._chain.dropped)
@@ -357,7 +369,8 @@ class Agent:
                 self._sink_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await self._sink_task
-            await self.sinks.close()
+            await self.sinks.close()  # (writes what the queues held, if the disk takes it)
+            self._mark_chain()
         if self._chain is not None:
             self._chain.close()  # an ERROR with the count of records still held (lost)
         if self._http is not None:

@@ -109,5 +109,10 @@ class SinkSet:
         for s in self.sinks.values():
             await s.close()
 
+    @property
+    def holding(self) -> bool:
+        """Some queue holds points in memory that its disk refused (not durable yet)."""
+        return any(s.queue.holding for s in self.sinks.values())
+
     def stats(self) -> dict[str, SinkStats]:
         return {sid: s.stats() for sid, s in self.sinks.items()}

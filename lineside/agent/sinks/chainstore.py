@@ -6,7 +6,8 @@
     meta(k TEXT PRIMARY KEY, v INTEGER)      -- 'enqueued': last seq handed to the sinks
 
 The agent links records here *before* it queues them, in one transaction, and marks them
-enqueued after: after a SIGKILL anywhere in between, the next start re-queues what was
+enqueued once every queue has them in its file (not while a queue holds them in memory):
+after a SIGKILL anywhere in between, the next start re-queues what was
 linked but not marked (InfluxDB overwrites an identical point, so twice is harmless),
 and the head is whatever the file says, so the chain never forks. A record whose
 InfluxDB key (measurement, tags, timestamp) is already chained is not chained again:
@@ -200,18 +201,21 @@ class ChainStore:
                       self.memory_max_records, RETRY_S)
         self.disk_error = str(e)
 
-    def mark_enqueued(self) -> None:
-        """Remember that everything linked so far is queued. A refused write is let go:
-        the next mark covers it, and a kill before then only queues records twice."""
+    def mark_enqueued(self) -> bool:
+        """Remember that everything linked so far is queued; False when that could not be
+        written (the disk refuses): the next mark covers it, and a kill before then
+        only queues records twice."""
         with self._lock:
             if self._opened_late:  # its unqueued records are not queued yet
-                return
+                return False
             try:
                 self._open().execute("INSERT OR REPLACE INTO meta VALUES('enqueued', ?)",
                                      (self.head()[0],))
             except sqlite3.OperationalError as e:
                 if not is_refusal(e):
                     raise
+                return False
+            return True
 
     def unqueued(self) -> list[Point]:
         """Records linked but not known to be queued (a kill in between): queue them."""

@@ -603,6 +603,11 @@ class DiskQueue:
             log.warning("queue %s: checkpoint failed: %s", self.name, e)
 
     @property
+    def holding(self) -> bool:
+        """Refused puts are held in memory (not in the file yet)."""
+        return bool(self._held)
+
+    @property
     def queue_points(self) -> int:
         return self._points - self._head_offset
 
