@@ -35,7 +35,6 @@ from lineside.agent.runtime.logs import setup_logging
 STATE_STYLE = {"producing": "green", "idle": "white", "starved": "yellow", "blocked": "yellow",
                "fault": "bold red", "setup": "cyan", "cleaning": "blue",
                "maintenance": "magenta", "unknown": "dim"}
-RATIOS = ("availability", "performance", "quality", "oee", "automation_rate")
 CCP_STYLE = {"ok": "green", "warning": "yellow", "excursion": "bold yellow",
              "deviation": "bold white on red", "lost": "bold red", "not applicable": "dim",
              "no data": "dim"}
@@ -215,7 +214,7 @@ def _window(f0: Figures, f1: Figures) -> dict[str, Any]:
     difference of its additive vectors, then fields.to_fields (docs/design.md, OEE)."""
     d = [b - a for a, b in zip(f0.vector, f1.vector, strict=True)]
     f = F.to_fields(d, F.machine_rate(d), f1.counts)
-    return {**{k: f.get(k) for k in RATIOS},
+    return {**{k: f.get(k) for k in F.RATIOS},
             "good": round(d[V.good_count]), "reject": round(d[V.reject_count]),
             "run_s": d[V.run_s], "planned_busy_s": d[V.planned_busy_s]}
 
@@ -243,7 +242,7 @@ def summary(agent: Agent, sim: Any, v0: SiteView, v1: SiteView, k0: float, k1: f
                          "agent": _window(base[mid][3], f1),
                          "truth": dict(truth.get(mid, {}))}
     return {"start": k0, "end": k1, "duration_s": k1 - k0,
-            "site": {k: getattr(v1.figures, k) for k in RATIOS}, "machines": machines,
+            "site": {k: getattr(v1.figures, k) for k in F.RATIOS}, "machines": machines,
             "devices": devices,
             "ccps": {c.id: {"kind": c.kind, "status": c.status, "value": c.value,
                             "deviations": c.deviations, "losses": c.losses}

@@ -60,6 +60,7 @@ INT_FIELDS = frozenset(("small_stops", "total_count", "good_count", "reject_coun
 # The durations that partition scheduled time (property: they add up to scheduled_s).
 PARTITION = ("planned_down_s", "run_s", "fault_s", "setup_s", "starved_s", "blocked_s",
              "idle_s", "unknown_s")
+# The ratios every figure carries, computed from the vector (never averaged).
 RATIOS = ("availability", "performance", "quality", "oee", "automation_rate")
 
 # Counter combination a machine has: which of good / reject / total it exposes.
@@ -102,11 +103,6 @@ def vsum(vecs: list[list[float]]) -> list[float]:
     if len(vecs) == 1:
         return list(vecs[0])
     return [sum(col) for col in zip(*vecs, strict=True)]
-
-
-def vadd(into: list[float], other: list[float]) -> None:
-    for i, v in enumerate(other):
-        into[i] += v
 
 
 def machine_rate(vec: list[float]) -> float | None:
