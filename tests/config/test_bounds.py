@@ -129,6 +129,27 @@ def test_alias_bomb_is_refused_quickly_and_in_little_memory(levels: int) -> None
     assert f"{MAX_EXPANDED_NODES:,}" in issue.message
 
 
+@pytest.mark.parametrize("text", [
+    "x: &a [*a]\n",                      # a list inside itself: 10 bytes, endless
+    "x: &a {y: *a}\n",                   # a mapping inside itself
+    "x: &a [1, [2, {z: *a}]]\n",         # deeper down
+    "devices: &d\n  - id: p\n    more: *d\n",
+])
+def test_an_alias_inside_its_own_anchor_is_refused_at_once(text: str) -> None:
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    try:
+        err = _refused(text)
+        elapsed = time.perf_counter() - t0
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert elapsed < 1.0 and peak < 50 << 20
+    (issue,) = err.issues
+    assert "refers to the node that contains it" in issue.message
+    assert issue.line is not None and issue.line >= 1
+
+
 def test_aliases_within_the_bound_still_work() -> None:
     # merge keys and small shared mappings are ordinary YAML, not bombs
     text = VALID.replace("      - id: plc-cut\n", "      - &cut\n        id: plc-cut\n", 1)

@@ -228,14 +228,22 @@ def _check_expansion(root: yaml.Node) -> None:
     """Refuse a tree whose alias-expanded size exceeds MAX_EXPANDED_NODES.
 
     Sizes are memoised per node object (an alias is the same object as its anchor), so
-    this costs one visit per distinct node however deep the nesting.
+    this costs one visit per distinct node however deep the nesting. A node met again
+    while its own children are being sized is inside itself (`a: &a [*a]`): infinite
+    once expanded, so refused too.
     """
     size: dict[int, int] = {}
+    building: set[int] = set()  # nodes whose children are on the stack above them
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         n, done = stack.pop()
         if id(n) in size:
             continue
+        if not done and id(n) in building:
+            mark = n.start_mark
+            raise DocumentTooLarge(
+                "an alias (*name) refers to the node that contains it: the document "
+                "would expand without end; refused", mark.line + 1, mark.column + 1)
         kids: list[yaml.Node] = []
         if isinstance(n, yaml.MappingNode):
             kids = [x for kv in n.value for x in kv]
@@ -243,7 +251,9 @@ def _check_expansion(root: yaml.Node) -> None:
             kids = list(n.value)
         if done:
             size[id(n)] = 1 + sum(size[id(k)] for k in kids)
+            building.discard(id(n))
             continue
+        building.add(id(n))
         stack.append((n, True))
         stack.extend((k, False) for k in kids if id(k) not in size)
     total = size[id(root)]
