@@ -103,6 +103,17 @@ def test_inline_secret_names_the_env_and_file_keys_and_never_echoes_the_value() 
     assert "s3cr3t-value" not in rendered
 
 
+def _refused_measured(text: str) -> tuple[Any, float, int]:
+    """The refusal, the seconds it took and the peak of traced memory (bytes)."""
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    try:
+        err = _refused(text)
+        return err, time.perf_counter() - t0, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 BOMB_LEVELS = ["a: &a [" + ", ".join(['"lol"'] * 9) + "]"] + [
     f"{c}: &{c} [" + ", ".join([f"*{p}"] * 9) + "]"
     for p, c in zip("abcdefghi", "bcdefghij", strict=True)]
@@ -114,14 +125,7 @@ def test_alias_bomb_is_refused_quickly_and_in_little_memory(levels: int) -> None
     # before); one level deeper: 3.5 billion.
     text = "\n".join(BOMB_LEVELS[:levels]) + "\n"
     assert len(text) < 700
-    tracemalloc.start()
-    t0 = time.perf_counter()
-    try:
-        err = _refused(text)
-        elapsed = time.perf_counter() - t0
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    err, elapsed, peak = _refused_measured(text)
     assert elapsed < 1.0
     assert peak < 50 << 20
     (issue,) = err.issues
@@ -136,14 +140,7 @@ def test_alias_bomb_is_refused_quickly_and_in_little_memory(levels: int) -> None
     "devices: &d\n  - id: p\n    more: *d\n",
 ])
 def test_an_alias_inside_its_own_anchor_is_refused_at_once(text: str) -> None:
-    tracemalloc.start()
-    t0 = time.perf_counter()
-    try:
-        err = _refused(text)
-        elapsed = time.perf_counter() - t0
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    err, elapsed, peak = _refused_measured(text)
     assert elapsed < 1.0 and peak < 50 << 20
     (issue,) = err.issues
     assert "refers to the node that contains it" in issue.message
