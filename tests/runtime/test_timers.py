@@ -92,6 +92,31 @@ async def test_a_run_still_going_skips_its_boundary() -> None:
     assert 3 <= len(started) <= 4 and job.skipped >= 5
 
 
+async def test_jobs_sharing_a_boundary_start_in_the_order_they_were_added() -> None:
+    # The waits end in one turn of the event loop in no set order; a poll that stamps
+    # its samples when it starts must not wait behind another's synchronous stretch
+    # one cycle and not the next (bench/plant.py: cycle-phase jitter of 70-176 ms).
+    order: list[list[str]] = []
+
+    async def job(name: str) -> None:
+        if name == "a":
+            order.append([])
+        order[-1].append(name)
+
+    timers = Timers(wall=Wall())
+    names = ["a", *(f"j{i:02d}" for i in range(20))]
+    for name in names:
+        timers.every(name, PERIOD, job, name)
+    timers.start()
+    try:
+        await asyncio.sleep(6.5 * PERIOD)
+    finally:
+        await timers.stop()
+    whole = [o for o in order if len(o) == len(names)]
+    assert len(whole) >= 4, order
+    assert all(o == names for o in whole), order
+
+
 async def test_slew_below_the_threshold_is_no_step() -> None:
     wall = Wall()
     timers = Timers(wall=wall)

@@ -258,7 +258,13 @@ class Agent:
             self.scheduler.at(f"shift-close-{shift.name}", _cron(CronTrigger(
                 day_of_week=",".join(days), hour=end.hour, minute=end.minute, second=end.second,
                 timezone=cfg.site.timezone)), self._job_tick)
-        self.scheduler.every("housekeeping", 5, self._job_housekeeping)
+        # Between two poll boundaries, never on one: its synchronous stretch (the engine
+        # snapshot) would delay every poll's start, i.e. its sample timestamps, and the
+        # engine counters it publishes would count some of that boundary's polls.
+        # (APScheduler ran it at the start-up's phase of the second.)
+        fastest = min([d.interval_s for d in cfg.devices] + [5.0])
+        self.scheduler.every("housekeeping", 5, self._job_housekeeping,
+                             offset_s=self.options.collection_offset_s + fastest / 2)
 
     async def _start_drivers(self, drivers: list[Driver]) -> None:
         assert self.scheduler is not None

@@ -88,6 +88,7 @@ class Timers:
         self.last_step_s = 0.0
         self._base = (wall(), mono())
         self._detector: asyncio.Task[None] | None = None
+        self._woken: list[_Job] = []  # woken this turn of the event loop, to start in order
         self.running = False
 
     # -- jobs ----------------------------------------------------------------------
@@ -178,6 +179,30 @@ class Timers:
             else:  # grid job: the wait is at most a period; run when it ends, then re-align
                 await asyncio.sleep(delay)
             self.check_step()  # the engine hears of a step before the job sees the time
+            self._due(job)
+
+    def _due(self, job: _Job) -> None:
+        """Queue `job` to start; the jobs woken together start in the order they were added.
+
+        The waits of jobs sharing a boundary end in one turn of the event loop, but in no
+        set order (their deadlines differ by microseconds). Started in that order, a
+        device whose poll begins with a long synchronous stretch (an OPC UA Read of
+        2,500 nodes is encoded before the first await) delayed, in some cycles, the
+        polls that stamp their samples when they start, and housekeeping published the
+        counters before some of that boundary's polls and after others.
+        """
+        if not self._woken:
+            asyncio.get_running_loop().call_soon(self._start_due)
+        self._woken.append(job)
+
+    def _start_due(self) -> None:
+        woken, self._woken = self._woken, []
+        if not self.running:
+            return  # stopped meanwhile
+        order = {name: i for i, name in enumerate(self.jobs)}
+        for job in sorted(woken, key=lambda j: order.get(j.name, len(order))):
+            if self.jobs.get(job.name) is not job:
+                continue  # removed while it waited for its turn
             if job.run_task is not None and not job.run_task.done():
                 job.skipped += 1  # the previous run is still going: this boundary passes
                 continue
