@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lineside.agent.config import ConfigError, parse_config
-from tests.config.test_check import VALID, line_of
+from lineside.agent.config import parse_config
+from tests.config.test_check import VALID, assert_mistake_named
 
 CCP = """\
 ccps:
@@ -70,12 +70,4 @@ CASES = [
                          ids=[c[0] for c in CASES])
 def test_each_ccp_mistake_is_named(case: str, old: str, new: str, path: str, at: str,
                                    words: str) -> None:
-    assert old in BASE, case
-    text = BASE.replace(old, new, 1)
-    line = line_of(text, at)
-    with pytest.raises(ConfigError) as exc:
-        parse_config(text, "bad.yaml")
-    found = [i for i in exc.value.issues if i.path == path]
-    assert found, f"no error at {path}; got: {exc.value.render()}"
-    assert any(i.line == line for i in found), exc.value.render()
-    assert any(words in i.message for i in found), exc.value.render()
+    assert_mistake_named(BASE, case, old, new, path, at, words)

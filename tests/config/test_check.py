@@ -153,8 +153,15 @@ def line_of(text: str, needle: str) -> int:
                          ids=[c[0] for c in CASES])
 def test_each_mistake_is_named(case: str, old: str, new: str, path: str, at: str,
                                words: str) -> None:
-    assert old in VALID, case
-    text = VALID.replace(old, new, 1)
+    assert_mistake_named(VALID, case, old, new, path, at, words)
+
+
+def assert_mistake_named(base: str, case: str, old: str, new: str, path: str, at: str,
+                         words: str) -> None:
+    """`base` with `old` edited into `new` is refused at `path`, on the line of `at`,
+    with `words` in the message."""
+    assert old in base, case
+    text = base.replace(old, new, 1)
     line = line_of(text, at)
     with pytest.raises(ConfigError) as exc:
         parse_config(text, "bad.yaml")
