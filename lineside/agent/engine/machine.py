@@ -158,24 +158,23 @@ class MachineState:
     def account(self, t: float) -> None:
         """Account [accounted_to, t) in the current state, within the open segment."""
         d = t - self.accounted_to
-        if d > 0:
-            mode = self.calendar_mode
-            if mode == ON:
-                acc = self.seg_acc
-                acc[F.SCHED] += d
-                st = self.state
-                acc[self.state_slot[st]] += d
-                if st == PRODUCING:
-                    w = self.ideal_rate * d / 60.0
-                    acc[F.RUN_W] += w
-                    if self.auto:
-                        acc[F.AUTO_RUN] += d
-                        acc[F.AUTO_W] += w
-            elif mode == DOWN:
-                acc = self.seg_acc
-                acc[F.SCHED] += d
-                acc[F.PDOWN] += d
-            self.accounted_to = t
+        if d > 0 and self.calendar_mode != OFF:
+            self._add_time(self.seg_acc, d, self.state)
+        self.accounted_to = t
+
+    def _add_time(self, acc: list[float], d: float, state: int) -> None:
+        """d seconds of scheduled time in `state` (planned down while the line is DOWN)."""
+        acc[F.SCHED] += d
+        if self.calendar_mode == DOWN:
+            acc[F.PDOWN] += d
+            return
+        acc[self.state_slot[state]] += d
+        if state == PRODUCING:
+            w = self.ideal_rate * d / 60.0
+            acc[F.RUN_W] += w
+            if self.auto:
+                acc[F.AUTO_RUN] += d
+                acc[F.AUTO_W] += w
 
     def partial(self, t: float, base: list[float], now: float,
                 tail_state: int | None = None) -> list[float]:
@@ -191,20 +190,8 @@ class MachineState:
         if tail_state is not None and self.accounted_to <= now < t:
             spans = [(self.accounted_to, now, self.state), (now, t, tail_state)]
         for a, b, state in spans:
-            d = b - a
-            if d <= 0:
-                continue
-            acc[F.SCHED] += d
-            if self.calendar_mode == DOWN:
-                acc[F.PDOWN] += d
-                continue
-            acc[self.state_slot[state]] += d
-            if state == PRODUCING:
-                w = self.ideal_rate * d / 60.0
-                acc[F.RUN_W] += w
-                if self.auto:
-                    acc[F.AUTO_RUN] += d
-                    acc[F.AUTO_W] += w
+            if b > a:
+                self._add_time(acc, b - a, state)
         return acc
 
     # -- snapshot ----------------------------------------------------------------------
