@@ -117,6 +117,27 @@ def run(config: LinesideConfig, samples: list[Sample], end: str, start: str | No
     return eng, pts
 
 
+def run_split(config: LinesideConfig, start_ts: float, samples: list[Sample], end_ts: float,
+              split: int | None = None, tick_mid: bool = False) -> list[Any]:
+    """Points of one run, or of a run stopped after `split` samples (optionally ticked
+    half-way to the next one), snapshotted through JSON and resumed; ticked to `end_ts`."""
+    import json
+
+    from lineside.agent.engine import Engine
+
+    eng = Engine(config, start_ts)
+    if split is None:
+        pts = eng.feed(samples)
+    else:
+        pts = eng.feed(samples[:split])
+        if tick_mid and 0 < split < len(samples):
+            pts += eng.tick((samples[split - 1].ts + samples[split].ts) / 2)
+        snap = json.loads(json.dumps(eng.snapshot(), allow_nan=False))
+        eng = Engine(config, 0.0, snapshot=snap)
+        pts += eng.feed(samples[split:])
+    return pts + eng.tick(end_ts)
+
+
 def pick(points: list[Any], measurement: str, **tags: str) -> list[Any]:
     return [p for p in points if p.measurement == measurement
             and all(p.tags.get(k) == v for k, v in tags.items())]

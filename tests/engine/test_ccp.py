@@ -8,7 +8,6 @@ summary fields are worked out in the comment beside them.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lineside.agent.engine import Engine
-from tests.engine.plant import LINK_DOWN, at, cfg, machine, pick, poll, shift
+from tests.engine.plant import LINK_DOWN, at, cfg, machine, pick, poll, run_split, shift
 
 
 def ccp_cfg(shifts: list[dict[str, Any]] | None = None, bucket_s: int = 60,
@@ -325,17 +324,7 @@ def test_split_and_resume_from_a_snapshot_gives_the_same_points(
     samples = poll(sorted(rows, key=lambda r: r[0]), "07:00")
 
     def run(split: int | None) -> list[Any]:
-        eng = Engine(config, at("06:00"))
-        if split is None:
-            pts = eng.feed(samples)
-        else:
-            pts = eng.feed(samples[:split])
-            if tick_mid and 0 < split < len(samples):
-                pts += eng.tick((samples[split - 1].ts + samples[split].ts) / 2)
-            snap = json.loads(json.dumps(eng.snapshot(), allow_nan=False))
-            eng = Engine(config, 0.0, snapshot=snap)
-            pts += eng.feed(samples[split:])
-        return pts + eng.tick(at("07:00"))
+        return run_split(config, at("06:00"), samples, at("07:00"), split, tick_mid)
 
     def key(p: Any) -> tuple[Any, ...]:
         return (p.measurement, tuple(sorted(p.tags.items())),

@@ -9,16 +9,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lineside.agent.engine import Engine
 from lineside.agent.engine.fields import INT_FIELDS, PARTITION, VEC_FIELDS
 from lineside.samples import Quality, Sample
-from tests.engine.plant import at, cfg, machine, shift
+from tests.engine.plant import at, cfg, machine, run_split, shift
 
 CFG = cfg(
     [{"id": "L1", "stages": [
@@ -83,18 +81,7 @@ def logs(draw: Any) -> list[Sample]:
 
 
 def _run(samples: list[Sample], split: int | None = None, tick_mid: bool = False) -> list[Any]:
-    eng = Engine(CFG, T0)
-    if split is None:
-        pts = eng.feed(samples)
-    else:
-        pts = eng.feed(samples[:split])
-        if tick_mid and 0 < split < len(samples):
-            pts += eng.tick((samples[split - 1].ts + samples[split].ts) / 2)
-        snap = json.loads(json.dumps(eng.snapshot(), allow_nan=False))
-        eng = Engine(CFG, 0.0, snapshot=snap)
-        pts += eng.feed(samples[split:])
-    pts += eng.tick(T_END + 600)
-    return pts
+    return run_split(CFG, T0, samples, T_END + 600, split, tick_mid)
 
 
 def _key(p: Any) -> tuple[Any, ...]:
