@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from lineside.agent.config import ConfigError, ConfigIssue, LinesideConfig, load_config
 from lineside.agent.config.plant import iter_machines
-
-SECRET_WORDS = ("password", "token", "secret", "private_key")
+from lineside.agent.config.redact import shown_config
+from lineside.agent.config.yamlpos import Loc
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -23,21 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="errors as JSON (for tooling)")
 
 
-def mask(value: Any, key: str = "") -> Any:
-    """Mask anything that could be a secret; references (*_env, *_file) stay readable."""
-    if isinstance(value, dict):
-        return {k: mask(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask(v, key) for v in value]
-    lowered = key.lower()
-    if (value is not None and any(w in lowered for w in SECRET_WORDS)
-            and not lowered.endswith(("_env", "_file"))):
-        return "***"
-    return value
-
-
-def resolved_dump(cfg: LinesideConfig) -> str:
-    data = mask(cfg.model_dump(mode="json"))
+def resolved_dump(cfg: LinesideConfig, written: Mapping[Loc, str]) -> str:
+    """The validated file, defaults filled in, as it may be shown (redact.py)."""
+    data = shown_config(cfg.model_dump(mode="json"), written)
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
@@ -62,8 +50,9 @@ def read_plans(cfg: LinesideConfig) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     warnings: list[ConfigIssue] = []
+    written: dict[Loc, str] = {}
     try:
-        cfg = load_config(args.config, warnings)
+        cfg = load_config(args.config, warnings, written)
     except ConfigError as e:
         if args.json:
             print(json.dumps([{"path": i.path, "line": i.line, "column": i.column,
@@ -76,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.config}:{w.line or '?'}:{w.column or '?'} warning: "
               f"{w.path or '<root>'}: {w.message}", file=sys.stderr)
     if args.print_config:
-        print(resolved_dump(cfg), end="")
+        print(resolved_dump(cfg, written), end="")
         plans = read_plans(cfg)
         if plans:
             print("# Modbus read plans")

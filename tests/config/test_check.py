@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from lineside.agent.config import ConfigError, parse_config
-from lineside.cli.check import mask
+from lineside.agent.config.redact import mask_keys
 
 VALID = textwrap.dedent("""\
     site:
@@ -197,7 +197,7 @@ def test_cli_exit_codes_and_masking(tmp_path: Path) -> None:
 
 
 def test_mask_hides_secret_values_but_not_references() -> None:
-    masked = mask({"password": "hunter2", "password_env": "PW", "token_file": "/t",
+    masked = mask_keys({"password": "hunter2", "password_env": "PW", "token_file": "/t",
                    "nested": [{"token": "x"}]})
     assert masked == {"password": "***", "password_env": "PW", "token_file": "/t",
                       "nested": [{"token": "***"}]}

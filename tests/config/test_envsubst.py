@@ -54,6 +54,14 @@ def test_problems_name_the_variable(written, message) -> None:
     assert [(loc, message in msg) for loc, msg in problems] == [(("a", 0, "b"), True)]
 
 
+def test_written_keeps_the_text_of_values_that_took_a_variable() -> None:
+    written: dict = {}
+    data = {"a": "http://${HOST}:${UNSET:-80}", "b": ["$${HOST}", "plain", "${EMPTY}"]}
+    substitute_env(data, ENV, written)
+    # an escaped `$${` took no variable: its value is the file's own text
+    assert written == {("a",): "http://${HOST}:${UNSET:-80}", ("b", 2): "${EMPTY}"}
+
+
 def test_keys_and_non_strings_are_left_alone() -> None:
     data = {"${HOST}": 1, "n": 5, "b": True, "none": None}
     assert substitute_env(data, ENV) == (data, [])

@@ -162,6 +162,25 @@ async def test_auth_failure_keeps_everything_and_says_so(
     assert_once(http_standin.lines(), to_lines(pts))
 
 
+async def test_auth_failure_shows_no_password_of_the_url(
+        http_standin: Standin, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # a password in the URL's userinfo is not the sink's credentials (urllib3 does not
+    # send it): the server says 401, and the error that names the URL must not show it
+    http_standin.default = (401, {}, '{"code":"unauthorized","message":"unauthorized"}')
+    caplog.set_level(logging.ERROR)
+    url = http_standin.url.replace("://", "://admin:hunter2@", 1)
+    sinks = SinkSet([v2(url, tmp_path)], tmp_path)
+    sinks.enqueue(plant_points(10))
+    assert not await sinks.flush(0.5)
+    last_error = sinks.stats()["v2"].last_error or ""
+    assert "authentication failed (401) at http://admin:***@" in last_error
+    assert "hunter2" not in last_error + caplog.text
+    assert http_standin.requests
+    assert all("authorization" not in {k.lower() for k in r.headers}
+               for r in http_standin.requests)
+    await sinks.close()
+
+
 async def test_413_splits_and_shrinks_the_batch(http_standin: Standin, tmp_path: Path) -> None:
     http_standin.responder = lambda r: (
         (413, {}, '{"error":"Request Entity Too Large"}') if r.body.count(b"\n") >= 100 else None)

@@ -25,8 +25,13 @@ NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _TOKEN = re.compile(r"\$\$\{|\$\{(?:(" + NAME + r")(?::-([^}]*))?\})?")
 
 
-def substitute_env(data: Any, env: Mapping[str, str]) -> tuple[Any, list[tuple[Loc, str]]]:
-    """The data with every string value substituted, and the problems by key path."""
+def substitute_env(data: Any, env: Mapping[str, str], written: dict[Loc, str] | None = None
+                   ) -> tuple[Any, list[tuple[Loc, str]]]:
+    """The data with every string value substituted, and the problems by key path.
+
+    `written`, when given, receives the text as written of every value that took a
+    variable, by key path: what may be shown of it (redact.py).
+    """
     problems: list[tuple[Loc, str]] = []
 
     def walk(value: Any, loc: Loc) -> Any:
@@ -35,7 +40,10 @@ def substitute_env(data: Any, env: Mapping[str, str]) -> tuple[Any, list[tuple[L
         if isinstance(value, list):
             return [walk(v, (*loc, i)) for i, v in enumerate(value)]
         if isinstance(value, str) and "${" in value:
-            return _substitute(value, loc, env, problems)
+            new = _substitute(value, loc, env, problems)
+            if written is not None and any(m.group(1) for m in _TOKEN.finditer(value)):
+                written[loc] = value
+            return new
         return value
 
     return walk(data, ()), problems

@@ -15,6 +15,7 @@ from lineside.agent.config.checks import model_check, model_warnings, reference_
 from lineside.agent.config.envsubst import substitute_env
 from lineside.agent.config.errors import ConfigError, ConfigIssue
 from lineside.agent.config.models import LinesideConfig
+from lineside.agent.config.redact import shown_message
 from lineside.agent.config.yamlpos import (
     DocumentTooLarge,
     Loc,
@@ -29,12 +30,18 @@ from lineside.agent.config.yamlpos import (
 MAX_CONFIG_BYTES = 16 << 20
 
 
-def _issue(data: Any, positions: Mapping, loc: Loc, message: str, missing: bool = False
-           ) -> ConfigIssue:
+def _issue(data: Any, positions: Mapping, substituted: list[tuple[str, str]], loc: Loc,
+           message: str, missing: bool = False) -> ConfigIssue:
     doc_loc = resolve(data, loc, missing)
     pos = position(positions, doc_loc)
     return ConfigIssue(format_loc(doc_loc), pos[0] if pos else None, pos[1] if pos else None,
-                       message)
+                       shown_message(message, substituted))
+
+
+def _value_at(data: Any, loc: Loc) -> Any:
+    for key in loc:
+        data = data[key]
+    return data
 
 
 def _loc(err: Mapping[str, Any]) -> Loc:
@@ -102,12 +109,15 @@ def _message(err: Mapping[str, Any]) -> str:
 
 def parse_config(text: str, source: str = "<config>", base_dir: Path | None = None,
                  warnings: list[ConfigIssue] | None = None,
-                 env: Mapping[str, str] | None = None) -> LinesideConfig:
+                 env: Mapping[str, str] | None = None,
+                 written: dict[Loc, str] | None = None) -> LinesideConfig:
     """Validate a configuration text; raise ConfigError listing every problem.
 
     `warnings`, when given, receives what is valid but probably not meant (an override
     that contradicts a declared type, a signal the engine ignores). `${VAR}` in values
-    come from `env` (default: the process environment), envsubst.py.
+    come from `env` (default: the process environment), envsubst.py; `written`, when
+    given, receives the text as written of the values that took one, by key path.
+    Messages never quote what a variable holds, nor a URL's password (redact.py).
     """
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_CONFIG_BYTES:
@@ -126,21 +136,26 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
     if not isinstance(data, dict):
         raise ConfigError(source, [ConfigIssue("", 1, 1, "the file must be a YAML mapping "
                                                "with site, devices, lines, ...")])
-    data, env_problems = substitute_env(data, os.environ if env is None else env)
-    unset = [_issue(data, positions, loc, msg) for loc, msg in env_problems]
-    problems = [_issue(data, positions, loc, msg) for loc, msg in reference_check(data)]
+    texts: dict[Loc, str] = {}
+    data, env_problems = substitute_env(data, os.environ if env is None else env, texts)
+    if written is not None:
+        written.update(texts)
+    substituted = [(_value_at(data, loc), text) for loc, text in texts.items()]
+    issue = functools.partial(_issue, data, positions, substituted)
+    unset = [issue(loc, msg) for loc, msg in env_problems]
+    problems = [issue(loc, msg) for loc, msg in reference_check(data)]
     try:
         cfg = LinesideConfig.model_validate(data)
     except ValidationError as e:
         for err in e.errors():
             missing = err["type"] in ("missing", "union_tag_not_found")
-            problems.append(_issue(data, positions, _loc(err), _message(err), missing))
+            problems.append(issue(_loc(err), _message(err), missing))
         raise ConfigError(source, _first_cause(unset, problems)) from None
-    problems += [_issue(data, positions, loc, msg) for loc, msg in model_check(cfg)]
+    problems += [issue(loc, msg) for loc, msg in model_check(cfg)]
     if problems or unset:
         raise ConfigError(source, _first_cause(unset, problems))
     if warnings is not None:
-        warnings += [_issue(data, positions, loc, msg) for loc, msg in model_warnings(cfg)]
+        warnings += [issue(loc, msg) for loc, msg in model_warnings(cfg)]
     if base_dir is not None:
         cfg = _resolve_paths(cfg, base_dir)  # type: ignore[assignment]
     return cfg
@@ -152,8 +167,8 @@ def _first_cause(unset: list[ConfigIssue], problems: list[ConfigIssue]) -> list[
     return unset + [p for p in problems if p.path not in paths]
 
 
-def load_config(path: str | os.PathLike[str], warnings: list[ConfigIssue] | None = None
-                ) -> LinesideConfig:
+def load_config(path: str | os.PathLike[str], warnings: list[ConfigIssue] | None = None,
+                written: dict[Loc, str] | None = None) -> LinesideConfig:
     p = Path(path)
     try:
         size = p.stat().st_size
@@ -163,7 +178,8 @@ def load_config(path: str | os.PathLike[str], warnings: list[ConfigIssue] | None
     except OSError as e:
         raise ConfigError(str(p), [ConfigIssue("", None, None, f"cannot read: {e.strerror}")]
                           ) from None
-    return parse_config(text, str(p), base_dir=p.resolve().parent, warnings=warnings)
+    return parse_config(text, str(p), base_dir=p.resolve().parent, warnings=warnings,
+                        written=written)
 
 
 def _too_big(size: int) -> str:

@@ -37,6 +37,8 @@ unset variable is an error that `lineside check` reports with the key path and l
 literal `${`. Values only, never keys; the result is not parsed as YAML again, and a key
 typed as a number or boolean converts it like the same text in quotes. Variables are read
 when the file is loaded: a SIGHUP reload sees the environment the agent started with.
+`check --print` and `check`'s messages show such a value as written, never what the
+variable holds, and mask the password of any URL (docs/design.md, Safety and security).
 
 Editors: `lineside schema > lineside.schema.json` writes the JSON Schema of this file;
 with `# yaml-language-server: $schema=lineside.schema.json` on its first line, editors

@@ -10,7 +10,8 @@ Rules (docs/deploy.md, "Logs"):
   rare by nature and must each be seen (a wall-clock step);
 - drivers log a WARNING when a device's error kind changes and an INFO when it recovers;
 - third-party frame dumps (pymodbus appends its last frames to its errors) are cut
-  unless the log level is debug: one line per record.
+  unless the log level is debug: one line per record;
+- a URL's password never reaches a log line (`https://user:***@host`, redact.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import os
 import sys
 import time
 from typing import Any
+
+from lineside.agent.config.redact import mask_url_passwords
 
 CONTEXT_KEYS = ("device", "line", "stage", "machine", "sink", "request", "kind")
 
@@ -106,6 +109,18 @@ class NoFrameDumps(logging.Filter):
         return True
 
 
+class NoUrlPasswords(logging.Filter):
+    """Mask the password of any `scheme://user:password@` in a record's message: a URL
+    from the configuration (a sink's, an OPC UA endpoint) reaches many messages."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        masked = mask_url_passwords(msg)
+        if masked != msg:
+            record.msg, record.args = masked, None
+        return True
+
+
 # sd-daemon(3) priorities: journald reads a leading "<N>" as the line's syslog priority
 JOURNAL_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4,
                     logging.ERROR: 3, logging.CRITICAL: 2}
@@ -154,6 +169,7 @@ def setup_logging(level: str = "info", fmt: str = "text", period_s: float = 60.0
     handler.setFormatter(JournalPrefix(formatter) if stderr_is_journal() else formatter)
     handler.addFilter(NoFrameDumps(level.lower() == "debug"))
     handler.addFilter(RateLimit(period_s))
+    handler.addFilter(NoUrlPasswords())  # last: RateLimit keys on the message template
     root.addHandler(handler)
     root.setLevel(level.upper())
     for noisy in ("asyncua", "pymodbus", "apscheduler", "urllib3", "influxdb_client"):

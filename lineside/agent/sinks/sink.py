@@ -25,6 +25,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lineside.agent.config.redact import mask_url_passwords
 from lineside.agent.sinks.queue import Batch, DiskQueue, Position
 from lineside.agent.sinks.rejects import field_conflicts, offending_lines
 from lineside.agent.sinks.settings import InfluxV1Sink, InfluxV2Sink, LocalSink, SinkConfig
@@ -307,7 +308,8 @@ class Sink:
         self.up = False
         if st in (401, 403):
             self.last_error = (
-                f"authentication failed ({st}) at {getattr(self.cfg, 'url', '?')}: "
+                f"authentication failed ({st}) at "
+                f"{mask_url_passwords(getattr(self.cfg, 'url', '?'))}: "
                 f"{e.message or 'no message'} — check the token/credentials of sink "
                 f"{self.id}; {self.queue.queue_points} points are kept in the queue")
             now = time.monotonic()
