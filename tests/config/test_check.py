@@ -40,6 +40,7 @@ VALID = textwrap.dedent("""\
         endpoint: opc.tcp://127.0.0.1:4840
     lines:
       - id: beef
+        output_stage: cutting  # where the units are counted: the line's OEE
         stages:
           - id: cutting
             kind: cutting

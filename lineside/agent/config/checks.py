@@ -142,7 +142,27 @@ def model_check(cfg: LinesideConfig) -> list[Problem]:
                 by_device.setdefault(m.source, []).append(((*mloc, "signals", name), sig))
     problems.extend(_modbus_checks(cfg, by_device))
     problems.extend(_ccp_source_checks(cfg))
+    problems.extend(_output_stage_checks(cfg))
     return problems
+
+
+def _output_stage_checks(cfg: LinesideConfig) -> list[Problem]:
+    """A line's OEE is its output stage's (docs/design.md, OEE): one done by hand has
+    none, and the line's planned busy time would be 0, which drops the line from the
+    site's OEE and from the site and enterprise automation rates (the bureau's)."""
+    out: list[Problem] = []
+    for li, line in enumerate(cfg.lines):
+        stage = line.stages[line.output_index]
+        equipped = [s.id for s in line.stages if s.machines]
+        if line.output_stage is not None and not stage.machines and equipped:
+            out.append((("lines", li, "output_stage"),
+                        f"stage {stage.id!r} is done by hand (no machines): it has no OEE "
+                        f"to give line {line.id!r}, whose planned busy time would be 0, so "
+                        "the line would drop out of the site's OEE and of the site and "
+                        "enterprise automation rates; name a stage with machines "
+                        f"({equipped}), or remove `output_stage` for the last one "
+                        f"({equipped[-1]!r})"))
+    return out
 
 
 def _ccp_source_checks(cfg: LinesideConfig) -> list[Problem]:
@@ -202,6 +222,32 @@ def model_warnings(cfg: LinesideConfig) -> list[Problem]:
                         "a reject counter alone gives reject_count only: quality, "
                         "performance and OEE stay absent without a `good` or "
                         "`total` counter"))
+    return out + _output_stage_warnings(cfg)
+
+
+def _output_stage_warnings(cfg: LinesideConfig) -> list[Problem]:
+    """Lines whose figures rest on nothing: no machines at all, or an output stage that
+    counts no units while another stage of the line does."""
+    out: list[Problem] = []
+    for li, line in enumerate(cfg.lines):
+        stage = line.stages[line.output_index]
+        if not any(s.machines for s in line.stages):
+            out.append((("lines", li),
+                        f"line {line.id!r} has no machines, only stages done by hand: "
+                        "nothing is measured on it (no OEE, and no automation rate: a "
+                        "manual stage counts 0 of the units its line's machines make), "
+                        "so it is absent from the site and enterprise figures, not 0%"))
+            continue
+        counting = [s.id for s in line.stages if any(m.counts_units for m in s.machines)]
+        if counting and stage.id not in counting:
+            how = "" if line.output_stage is not None else " (the last one with machines)"
+            loc: Loc = ("lines", li, "output_stage") if line.output_stage else ("lines", li)
+            out.append((loc, f"line {line.id!r} takes its OEE from stage {stage.id!r}{how}, "
+                             "where no machine has a `good` or `total` counter: the line "
+                             "gets availability only (no performance, quality or OEE) and "
+                             "is left out of the site's OEE, while stages "
+                             f"{counting} count units; set `output_stage` to the one whose "
+                             "output is the line's"))
     return out
 
 

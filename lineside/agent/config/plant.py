@@ -189,6 +189,12 @@ class Machine(_Strict):
         return self.declared_counter_bits(name) or DEFAULT_COUNTER_BITS
 
     @property
+    def counts_units(self) -> bool:
+        """Has a `good` or `total` counter: the units made, which performance, quality
+        and OEE need (a `reject` counter alone gives reject_count only)."""
+        return bool({"good", "total"} & set(self.signals))
+
+    @property
     def ideal_cycle(self) -> float:
         """Seconds per unit."""
         return self.ideal_cycle_s if self.ideal_cycle_s else 60.0 / float(self.ideal_rate or 1)
@@ -213,8 +219,18 @@ class Line(_Strict):
     id: str = Field(pattern=IdPattern)
     name: str = ""
     output_stage: str | None = Field(None, description="stage whose OEE is the line's; "
-                                                       "default the last")
+                                                       "default the last with machines")
     stages: list[Stage] = Field(min_length=1)
+
+    @property
+    def output_index(self) -> int:
+        """The stage whose OEE is the line's: `output_stage`, else the last one with
+        machines (a stage done by hand has no OEE to give), else the last."""
+        ids = [s.id for s in self.stages]
+        if self.output_stage in ids:
+            return ids.index(self.output_stage)
+        equipped = [i for i, s in enumerate(self.stages) if s.machines]
+        return equipped[-1] if equipped else len(self.stages) - 1
 
 
 class PlacedMachine(NamedTuple):

@@ -59,13 +59,7 @@ class PlantLayout:
             self.line_tags.append({**base, "line": line.id, "level": "line"})
             st_tags: list[dict[str, str]] = []
             st_ms: list[list[MachineState]] = []
-            # The output stage: configured, else the last one with machines (a stage done
-            # by hand has no OEE to give the line).
-            equipped = [i for i, s in enumerate(line.stages) if s.machines]
-            out_i = equipped[-1] if equipped else len(line.stages) - 1
             for si, stage in enumerate(line.stages):
-                if line.output_stage is not None and stage.id == line.output_stage:
-                    out_i = si
                 st_tags.append({**base, "line": line.id, "stage": stage.id, "level": "stage"})
                 ms: list[MachineState] = []
                 for mc in stage.machines:
@@ -91,7 +85,7 @@ class PlantLayout:
                 st_ms.append(ms)
             self.stage_tags.append(st_tags)
             self.stage_machines.append(st_ms)
-            self.output.append(out_i)
+            self.output.append(line.output_index)
         self.by_id = {m.id: m for m in self.machines}
         # Which entities can measure performance / quality (some machine has a counter).
         self.stage_counts = [[any(m.counts_units for m in ms) for ms in st_ms]

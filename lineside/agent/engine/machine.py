@@ -126,9 +126,7 @@ class MachineState:
         self.counter_kinds = ((F.G if "good" in cfg.signals else 0)
                               | (F.R if "reject" in cfg.signals else 0)
                               | (F.T if "total" in cfg.signals else 0))
-        # Performance, quality and OEE need the units made: a good or total counter. A
-        # reject counter alone gives reject_count, and those ratios stay absent.
-        self.counts_units = bool(self.counter_kinds & (F.G | F.T))
+        self.counts_units = cfg.counts_units  # else performance, quality, OEE absent
         # Where each state's time goes inside planned busy time.
         slot = [F.RUN, F.IDLE_S, F.STARVED_S, F.BLOCKED_S, F.FAULT_S, F.SETUP_S,
                 F.SETUP_S,  # cleaning that is not planned: a changeover-like loss
