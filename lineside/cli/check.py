@@ -12,8 +12,8 @@ import yaml
 
 from lineside.agent.config import ConfigError, ConfigIssue, LinesideConfig, load_config
 from lineside.agent.config.plant import iter_machines
-from lineside.agent.config.redact import shown_config
 from lineside.agent.config.yamlpos import Loc
+from lineside.redact import shown_config
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from lineside.agent.config import ConfigError, parse_config
-from lineside.agent.config.redact import mask_keys
+from lineside.redact import mask_keys
 
 VALID = textwrap.dedent("""\
     site:

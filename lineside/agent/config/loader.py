@@ -15,7 +15,6 @@ from lineside.agent.config.checks import model_check, model_warnings, reference_
 from lineside.agent.config.envsubst import substitute_env
 from lineside.agent.config.errors import ConfigError, ConfigIssue
 from lineside.agent.config.models import LinesideConfig
-from lineside.agent.config.redact import shown_message
 from lineside.agent.config.yamlpos import (
     DocumentTooLarge,
     Loc,
@@ -24,6 +23,7 @@ from lineside.agent.config.yamlpos import (
     position,
     resolve,
 )
+from lineside.redact import shown_message
 
 # A configuration is a few hundred kilobytes even for a large plant; a bigger file is a
 # mistake (or hostile) and is refused before it is read or parsed.

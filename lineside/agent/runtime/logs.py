@@ -23,7 +23,7 @@ import sys
 import time
 from typing import Any
 
-from lineside.agent.config.redact import mask_url_passwords
+from lineside.redact import mask_url_passwords
 
 CONTEXT_KEYS = ("device", "line", "stage", "machine", "sink", "request", "kind")
 

@@ -25,12 +25,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lineside.agent.config.redact import mask_url_passwords
 from lineside.agent.sinks.queue import Batch, DiskQueue, Position
 from lineside.agent.sinks.rejects import field_conflicts, offending_lines
 from lineside.agent.sinks.settings import InfluxV1Sink, InfluxV2Sink, LocalSink, SinkConfig
 from lineside.agent.sinks.writers import Transport, V1Transport, V2Transport, WriteError
 from lineside.backoff import Backoff
+from lineside.redact import mask_url_passwords
 
 log = logging.getLogger(__name__)
 

@@ -35,6 +35,7 @@ from lineside.drivers.opcua.security import OpcuaSetupError
 from lineside.drivers.opcua.settings import OpcuaDevice, OpcuaSignal
 from lineside.drivers.opcua.subscription import Item, SubscriptionSet
 from lineside.drivers.opcua.values import bad, sample_from
+from lineside.redact import mask_url_passwords
 from lineside.samples import Sample
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ class OpcuaDriver:
             self._lost.set()
 
     def _error(self, kind: str, message: str) -> None:
+        message = mask_url_passwords(message)  # the endpoint may carry user:password@
         self.stats.errors[kind] += 1
         self.stats.last_error = message
         # one log line per distinct problem until the device is up again: no log floods

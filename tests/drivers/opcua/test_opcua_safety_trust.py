@@ -122,3 +122,24 @@ def test_trust_command_unreachable_endpoint(capsys) -> None:  # type: ignore[no-
                               "--trust-dir", "/nonexistent", "--timeout", "1"])
     assert trust.run(args) == 1
     assert "cannot fetch the certificate" in capsys.readouterr().err
+
+
+async def test_an_endpoints_password_never_reaches_an_error(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # asyncua takes user:password@ in an endpoint as credentials; nothing listens on
+    # the port, and the driver's error, which names the endpoint, masks the password
+    from lineside.drivers.base import SignalRef
+    from lineside.drivers.opcua.settings import OpcuaDevice, OpcuaSignal
+    from tests.fixtures.common import free_port
+
+    device = OpcuaDevice(id="plc", type="opcua", timeout_s=2.0,
+                         endpoint=f"opc.tcp://op:hunter2@127.0.0.1:{free_port()}")
+    driver = OpcuaDriver(device, [SignalRef("m1.running", OpcuaSignal(node="ns=2;s=R"))],
+                         tmp_path / "state")
+    try:
+        samples = await asyncio.wait_for(driver.poll(), 10)
+    finally:
+        await driver.close()
+    assert [s.quality for s in samples] == [Quality.BAD]
+    assert "opc.tcp://op:***@127.0.0.1" in (driver.stats.last_error or "")
+    assert "hunter2" not in (driver.stats.last_error or "") + caplog.text

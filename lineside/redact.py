@@ -1,8 +1,9 @@
-"""What lineside shows of a configuration value: never a secret.
+"""What lineside shows of a configuration value: never a secret. Shared by every part
+(`check`, the logs, the sinks' and drivers' errors), so it imports none of them.
 
 One rule, wherever a configuration value is shown (`check --print`, every error and
-warning of `check`, `--json` included, the logs, `/readyz`); docs/design.md, "Safety
-and security":
+warning of `check`, `--json` included, the logs, a device's or sink's last error);
+docs/design.md, "Safety and security":
 
 - a key named like a secret (`password`, `token`, `secret`, `private_key`) shows `***`;
   the references `*_env` and `*_file` stay readable;
@@ -21,7 +22,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from lineside.agent.config.yamlpos import Loc
+Loc = tuple[str | int, ...]  # a key path in the configuration (config/yamlpos.py)
 
 SECRET_WORDS = ("password", "token", "secret", "private_key")
 MASK = "***"
