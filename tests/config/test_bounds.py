@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from typing import Any, Literal, get_args, get_origin
 
 import pytest
-from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from lineside.agent.config import ConfigError, parse_config
+from lineside.agent.config.introspect import config_fields
 from lineside.agent.config.loader import MAX_CONFIG_BYTES
 from lineside.agent.config.models import LinesideConfig
 from lineside.agent.config.reference import bounds
@@ -43,8 +43,8 @@ def _numbers(t: Any, meta: list[Any], where: str) -> Iterator[tuple[str, Any, li
         return
     elif t in (int, float):
         yield where, t, meta
-    elif isinstance(t, type) and issubclass(t, BaseModel):
-        for name, f in t.model_fields.items():
+    elif config_fields(t) is not None:
+        for name, f in config_fields(t).items():
             yield from _numbers(f.annotation, list(f.metadata), f"{t.__name__}.{name}")
 
 
@@ -56,15 +56,17 @@ def test_every_numeric_key_has_a_lower_and_an_upper_bound() -> None:
 
 
 def test_floats_must_be_finite_in_every_model() -> None:
-    seen: set[type[BaseModel]] = set()
+    seen: set[type] = set()
 
     def walk(t: Any) -> None:
-        if isinstance(t, type) and issubclass(t, BaseModel):
+        fields = config_fields(t)
+        if fields is not None:
             if t in seen:
                 return
             seen.add(t)
-            assert t.model_config.get("allow_inf_nan") is False, t.__name__
-            for f in t.model_fields.values():
+            config = getattr(t, "model_config", None) or t.__pydantic_config__
+            assert config.get("allow_inf_nan") is False, t.__name__
+            for f in fields.values():
                 walk(f.annotation)
         for a in get_args(t):
             walk(a)

@@ -49,23 +49,33 @@ def decode(spec, dev, regs: list[int]) -> object:
     return raw * spec.scale + spec.offset
 
 
+def table(spec, dev) -> str:
+    """As written; else in PLC notation the address's first digit says it; else holding."""
+    if spec.table is not None:
+        return spec.table
+    if dev.addressing == "plc":
+        return {"4": "holding", "3": "input", "1": "discrete"}.get(str(spec.address)[0], "coil")
+    return "holding"
+
+
 def proto_address(spec, dev) -> int:
     a = spec.address
     if dev.addressing == "one":
         return a - 1
     if dev.addressing == "plc":
-        return a - {"holding": 40001, "input": 30001, "discrete": 10001, "coil": 1}[spec.table]
+        return a - {"holding": 40001, "input": 30001, "discrete": 10001, "coil": 1}[
+            table(spec, dev)]
     return a
 
 
 async def _read(client, spec, dev, unit: int):
     addr = proto_address(spec, dev)
-    if spec.table == "coil":
+    t = table(spec, dev)
+    if t == "coil":
         return (await client.read_coils(addr, count=1, device_id=unit)).bits[0]
-    if spec.table == "discrete":
+    if t == "discrete":
         return (await client.read_discrete_inputs(addr, count=1, device_id=unit)).bits[0]
-    fn = (client.read_holding_registers if spec.table == "holding"
-          else client.read_input_registers)
+    fn = client.read_holding_registers if t == "holding" else client.read_input_registers
     rr = await fn(addr, count=spec.words, device_id=unit)
     assert not rr.isError(), (spec, rr)
     return decode(spec, dev, rr.registers)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from lineside.agent.config.checks import model_check, model_warnings, reference_check
 from lineside.agent.config.envsubst import substitute_env
 from lineside.agent.config.errors import ConfigError, ConfigIssue
+from lineside.agent.config.introspect import config_fields
 from lineside.agent.config.models import LinesideConfig
 from lineside.agent.config.yamlpos import (
     DocumentTooLarge,
@@ -59,20 +60,21 @@ def _secret_names() -> frozenset[str]:
     return _secret_keys(LinesideConfig, set())
 
 
-def _secret_keys(model: type[BaseModel], seen: set[type[BaseModel]]) -> frozenset[str]:
+def _secret_keys(model: type, seen: set[type]) -> frozenset[str]:
     if model in seen:
         return frozenset()
     seen.add(model)
-    names = set(model.model_fields)
+    fields = config_fields(model) or {}
+    names = set(fields)
     out = {n[:-4] for n in names if n.endswith("_env") and f"{n[:-4]}_file" in names}
-    for f in model.model_fields.values():
+    for f in fields.values():
         for t in _model_types(f.annotation):
             out |= _secret_keys(t, seen)
     return frozenset(out)
 
 
-def _model_types(ann: Any) -> Iterator[type[BaseModel]]:
-    if isinstance(ann, type) and issubclass(ann, BaseModel):
+def _model_types(ann: Any) -> Iterator[type]:
+    if config_fields(ann) is not None:
         yield ann
     for a in getattr(ann, "__args__", ()) or ():
         yield from _model_types(a)
@@ -83,9 +85,13 @@ def _model_types(ann: Any) -> Iterator[type[BaseModel]]:
         yield from _model_types(origin)
 
 
+# a key no model declares: pydantic names it so for models, and so for dataclasses (signals)
+_UNKNOWN_KEY = frozenset(("extra_forbidden", "unexpected_keyword_argument"))
+
+
 def _message(err: Mapping[str, Any]) -> str:
     msg = str(err["msg"]).removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
+    if err["type"] in _UNKNOWN_KEY:
         key = str(err["loc"][-1]) if err["loc"] else ""
         if key in _secret_names():
             # never echo the value: it is a secret written where it must not be

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from lineside.agent.config.introspect import config_fields
 from lineside.agent.config.models import LinesideConfig
 
 HEADER = """# Configuration reference
@@ -81,18 +82,18 @@ def _type_name(t: Any) -> str:
     if origin is dict:
         k, v = get_args(t)
         return f"map {_type_name(k)} → {_type_name(v)}"
-    if isinstance(t, type) and issubclass(t, BaseModel):
+    if config_fields(t) is not None:
         return "mapping"
     if t is type(None):
         return "null"
     return getattr(t, "__name__", str(t))
 
 
-def _models_in(t: Any) -> list[type[BaseModel]]:
+def _models_in(t: Any) -> list[type]:
     """Model classes reachable through Optional/Union/list/dict/Annotated."""
-    if isinstance(t, type) and issubclass(t, BaseModel):
+    if config_fields(t) is not None:
         return [t]
-    out: list[type[BaseModel]] = []
+    out: list[type] = []
     for a in get_args(t):
         out += _models_in(a)
     return out
@@ -128,9 +129,9 @@ def _container_suffix(t: Any) -> str:
     return ""
 
 
-def walk(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, str, str, str, str]]:
+def walk(model: type, prefix: str = "") -> Iterator[tuple[str, str, str, str, str]]:
     """(section, key path, type, default, description) for every key."""
-    for name, f in model.model_fields.items():
+    for name, f in (config_fields(model) or {}).items():
         path = f"{prefix}{name}"
         yield (prefix.rstrip(".") or "(top level)", path,
                _type_name(f.annotation) + _range(f.metadata),
@@ -139,7 +140,7 @@ def walk(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, str, s
         suffix = _container_suffix(f.annotation)
         for sub in subs:
             variant = ""
-            tf = sub.model_fields.get("type")
+            tf = (config_fields(sub) or {}).get("type")
             if len(subs) > 1:
                 lit = get_args(tf.annotation) if tf is not None else ()
                 single = tf is not None and get_origin(tf.annotation) is Literal and len(lit) == 1

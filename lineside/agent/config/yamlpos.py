@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -132,8 +133,11 @@ class _EventBuilder:
         construct = self.loader.yaml_constructors.get(tag)
         if construct is None or tag in (_SEQ, _MAP, _MERGE, _VALUE):
             raise _Fallback
-        return construct(self.loader, yaml.ScalarNode(tag, ev.value, ev.start_mark,
-                                                      ev.end_mark, ev.style))
+        value = construct(self.loader, yaml.ScalarNode(tag, ev.value, ev.start_mark,
+                                                       ev.end_mark, ev.style))
+        # One object per distinct text: the keys and words a plant repeats on every
+        # signal ("address", "float32", "temp1") are kept by the validated models.
+        return sys.intern(value) if type(value) is str else value
 
     @staticmethod
     def _untagged(ev: Any, default: str) -> None:

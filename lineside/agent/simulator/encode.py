@@ -31,6 +31,17 @@ _BASE = {"holding": (400001, 40001), "input": (300001, 30001), "discrete": (1000
          "coil": (1, 1)}
 
 
+def table_of(spec: ModbusSignal, addressing: str) -> str:
+    """The table a signal is in: as written; else, in PLC notation, the one its address
+    names (0xxxx coil, 1xxxx discrete, 3xxxx input, 4xxxx holding); else holding."""
+    if spec.table is not None:
+        return spec.table
+    if addressing == "plc":
+        first = spec.address // (100000 if spec.address >= 100000 else 10000)
+        return {1: "discrete", 3: "input", 4: "holding"}.get(first, "coil")
+    return "holding"
+
+
 def protocol_address(table: str, address: int, addressing: str) -> int:
     if addressing == "zero":
         return address

@@ -28,7 +28,7 @@ from typing import Any
 
 from lineside.agent.config.models import LinesideConfig
 from lineside.agent.config.plant import iter_machines
-from lineside.agent.simulator.encode import Placed, RegisterImage, protocol_address
+from lineside.agent.simulator.encode import Placed, RegisterImage, protocol_address, table_of
 from lineside.agent.simulator.factory import Factory
 from lineside.agent.simulator.truth import Truth, TruthWriter
 
@@ -81,11 +81,11 @@ def place_modbus(cfg: LinesideConfig, types: tuple[str, ...] = ("modbus-tcp",)
         for name, spec in m.signals.items():
             if not hasattr(spec, "table"):
                 continue
+            table = table_of(spec, dev.addressing)
             p = Placed(key=f"{m.id}.{name}",
                        unit=spec.unit_id if spec.unit_id is not None else dev.unit_id,
-                       table=spec.table,
-                       address=protocol_address(spec.table, spec.address,
-                                                dev.addressing),
+                       table=table,
+                       address=protocol_address(table, spec.address, dev.addressing),
                        spec=spec, byte_order=spec.byte_order or dev.byte_order,
                        string_byte_order=dev.string_byte_order)
             if not 0 <= p.address <= 65535 - p.words + 1:

@@ -175,6 +175,7 @@ class DiskQueue:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={_SYNCHRONOUS[self.fsync]}")
         db.execute("PRAGMA journal_size_limit=67108864")
+        db.execute("PRAGMA cache_size=-256")
         # The delivery loop checkpoints every second from its own connection (no lock,
         # not in the enqueue path); SQLite's own checkpoint is only a safety net.
         db.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
@@ -597,6 +598,7 @@ class DiskQueue:
                 self._ckpt_db = sqlite3.connect(self.path, isolation_level=None,
                                                 check_same_thread=False, timeout=5.0)
                 self._ckpt_db.execute(f"PRAGMA synchronous={_SYNCHRONOUS[self.fsync]}")
+                self._ckpt_db.execute("PRAGMA cache_size=-256")
                 self._ckpt_gen = self.generation
             self._ckpt_db.execute("PRAGMA wal_checkpoint(PASSIVE)")
         except sqlite3.Error as e:

@@ -56,10 +56,10 @@ def _plc(address: int) -> tuple[str, int]:
 
 def resolve(sig: ModbusSignal, addressing: str) -> Address:
     """Table and protocol address of a signal, checked against the table's range."""
-    table = sig.table
+    table = sig.table or "holding"
     if addressing == "plc":
         table, address = _plc(sig.address)
-        if "table" in sig.model_fields_set and sig.table != table:
+        if sig.table is not None and sig.table != table:
             raise AddressError(f"address {sig.address} is in the {table} table in PLC "
                                f"notation, but the signal says table: {sig.table}")
         if table in BIT_TABLES and sig.type != "bool":

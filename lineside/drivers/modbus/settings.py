@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.dataclasses import dataclass
 
 ByteOrder = Literal["ABCD", "DCBA", "BADC", "CDAB"]
 Table = Literal["holding", "input", "coil", "discrete"]
@@ -38,10 +39,15 @@ class ForbiddenRange(_Strict):
         return self
 
 
-class ModbusSignal(_Strict):
+# A signal is the most numerous object of a configuration (10,000 in a plant): as a slotted
+# dataclass it holds in ~130 bytes what a model keeps in ~800 (bench/README.md).
+@dataclass(frozen=True, slots=True, kw_only=True,
+           config=ConfigDict(extra="forbid", allow_inf_nan=False))
+class ModbusSignal:
     """One value read from a Modbus table."""
 
-    table: Table = "holding"
+    table: Table | None = Field(None, description="`holding` when not given; with "
+                                "`addressing: plc` the address gives it")
     address: int = Field(ge=0, le=999_999, description="as written in the PLC manual, see "
                                                         "the device's `addressing`")
     type: DataType = "uint16"

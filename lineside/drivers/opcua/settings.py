@@ -6,13 +6,17 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.dataclasses import dataclass
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-class OpcuaSignal(_Strict):
+# Slotted, like ModbusSignal (lineside/drivers/modbus/settings.py): signals are numerous.
+@dataclass(frozen=True, slots=True, kw_only=True,
+           config=ConfigDict(extra="forbid", allow_inf_nan=False))
+class OpcuaSignal:
     """One node: by NodeId string (ns=2;s=..., i=..., g=..., nsu=URI;s=...) or browse path."""
 
     node: str | None = None
