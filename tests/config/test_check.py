@@ -122,6 +122,9 @@ CASES = [
     ("secret written inline",
      "token_env: INFLUX_TOKEN", "token: abc123",
      "sinks[0].token", "token: abc", "give `token_env`"),
+    ("credentials in a sink URL (never sent: a 401 at the first write)",
+     "url: http://127.0.0.1:8086", 'url: "http://admin:hunter2@127.0.0.1:8086"',
+     "sinks[0].url", "url: \"http://admin", "give `token_env` or `token_file`"),
     ("OPC UA password written inline",
      "endpoint: opc.tcp://127.0.0.1:4840", "endpoint: opc.tcp://127.0.0.1:4840\n"
      "    username: op\n    password: hunter2",

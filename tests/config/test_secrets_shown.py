@@ -43,16 +43,17 @@ def test_url_passwords_are_masked(text: str, shown: str) -> None:
 
 
 SINK_URL = "url: http://127.0.0.1:8086"
+ENDPOINT = "endpoint: opc.tcp://127.0.0.1:4840"  # asyncua takes user:password@ in it
 # (case, text in VALID, replacement, environment, what --print shows instead)
 PRINTED = [
     ("a variable in a URL's userinfo",
-     SINK_URL, 'url: "https://admin:${INFLUX_PASSWORD}@db:8086"',
-     {"INFLUX_PASSWORD": SECRET}, "url: https://admin:${INFLUX_PASSWORD}@db:8086"),
+     ENDPOINT, 'endpoint: "opc.tcp://op:${OPC_PASSWORD}@plc:4840"',
+     {"OPC_PASSWORD": SECRET}, "endpoint: opc.tcp://op:${OPC_PASSWORD}@plc:4840"),
     ("a whole URL from one variable",
      SINK_URL, "url: ${INFLUX_URL}",
-     {"INFLUX_URL": f"https://admin:{SECRET}@db:8086"}, "url: ${INFLUX_URL}"),
+     {"INFLUX_URL": f"https://{SECRET}.example:8086"}, "url: ${INFLUX_URL}"),
     ("a password written in a URL",
-     "endpoint: opc.tcp://127.0.0.1:4840", f'endpoint: "opc.tcp://op:{SECRET}@plc:4840"',
+     ENDPOINT, f'endpoint: "opc.tcp://op:{SECRET}@plc:4840"',
      {}, "endpoint: opc.tcp://op:***@plc:4840"),
     ("a variable in a field not named like a secret",
      "bucket: lineside", "bucket: ${BUCKET}", {"BUCKET": SECRET}, "bucket: ${BUCKET}"),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -41,6 +42,16 @@ class _SinkCommon(_Strict):
     queue: QueueConfig = Field(default_factory=QueueConfig)
 
 
+def _no_userinfo(url: str, keys: str) -> str:
+    """`user:password@` in a sink's URL is never sent (the writers send credentials from
+    their own keys only), and a secret is never written in the file: refused, not left
+    to fail as 401 at the first write."""
+    if "@" in urlsplit(url).netloc:
+        raise ValueError(f"credentials in the URL are not used: remove `user:password@` "
+                         f"and give `{keys}`")
+    return url
+
+
 class InfluxV2Sink(_SinkCommon):
     """InfluxDB 1.8+/2.x/3.x/Cloud through the v2 write API (`/api/v2/write`)."""
 
@@ -50,6 +61,11 @@ class InfluxV2Sink(_SinkCommon):
     bucket: str
     token_env: str | None = None
     token_file: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        return _no_userinfo(url, "token_env` or `token_file")
 
     @model_validator(mode="after")
     def _secret(self) -> InfluxV2Sink:
@@ -68,6 +84,11 @@ class InfluxV1Sink(_SinkCommon):
     username: str | None = None
     password_env: str | None = None
     password_file: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        return _no_userinfo(url, "username` with `password_env` or `password_file")
 
     @model_validator(mode="after")
     def _secret(self) -> InfluxV1Sink:
