@@ -65,6 +65,15 @@ PRINTED = [
 ]
 
 
+def edited(case: str, old: str, new: str, env: dict[str, str],
+           monkeypatch: pytest.MonkeyPatch) -> str:
+    """VALID with `old` edited into `new`, the case's variables set."""
+    assert old in VALID, case
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return VALID.replace(old, new, 1)
+
+
 def run_check(tmp_path: Path, text: str, *flags: str) -> int:
     path = tmp_path / "plant.yaml"
     path.write_text(text)
@@ -78,10 +87,7 @@ def run_check(tmp_path: Path, text: str, *flags: str) -> int:
 def test_print_shows_no_secret(case: str, old: str, new: str, env: dict[str, str],
                                shown: str, tmp_path: Path, capsys: pytest.CaptureFixture,
                                monkeypatch: pytest.MonkeyPatch) -> None:
-    assert old in VALID, case
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    assert run_check(tmp_path, VALID.replace(old, new, 1), "--print") == 0
+    assert run_check(tmp_path, edited(case, old, new, env, monkeypatch), "--print") == 0
     out, err = capsys.readouterr()
     assert shown in [ln.strip().removeprefix("- ") for ln in out.splitlines()], out
     assert SECRET not in out + err
@@ -110,10 +116,7 @@ REFUSED = [
 def test_messages_show_no_secret(case: str, old: str, new: str, env: dict[str, str],
                                  quoted: str, tmp_path: Path, capsys: pytest.CaptureFixture,
                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    assert old in VALID, case
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    text = VALID.replace(old, new, 1)
+    text = edited(case, old, new, env, monkeypatch)
     assert run_check(tmp_path, text) == 2
     _, err = capsys.readouterr()
     assert quoted in err and "s3cr" not in err, err
