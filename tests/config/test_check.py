@@ -125,6 +125,9 @@ CASES = [
     ("credentials in a sink URL (never sent: a 401 at the first write)",
      "url: http://127.0.0.1:8086", 'url: "http://admin:hunter2@127.0.0.1:8086"',
      "sinks[0].url", "url: \"http://admin", "give `token_env` or `token_file`"),
+    ("a stage done by hand that has machines",
+     "kind: packaging\n", "kind: packaging\n        manual: true\n",
+     "lines[0].stages[1]", "- id: packing", "remove `manual: true`, or the machines"),
     ("OPC UA password written inline",
      "endpoint: opc.tcp://127.0.0.1:4840", "endpoint: opc.tcp://127.0.0.1:4840\n"
      "    username: op\n    password: hunter2",

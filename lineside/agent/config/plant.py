@@ -212,6 +212,11 @@ class Stage(_Strict):
     def _machines(self) -> Stage:
         if not self.manual and not self.machines:
             raise ValueError("a stage needs machines, or `manual: true` when done by hand")
+        if self.manual and self.machines:
+            # both would be read: automation from the machines, digitized 0 from `manual`
+            raise ValueError("a stage done by hand (`manual: true`) has no machines: remove "
+                             "`manual: true`, or the machines (equipment worked by hand is "
+                             "a machine with `automation: manual`)")
         return self
 
 

@@ -129,6 +129,6 @@ def rate_units(stage: Stage, sv: list[float], line_all: list[float]) -> tuple[fl
     """(auto, run) ideal units of a stage's automation rate. A stage done by hand
     handles by hand what its line's equipment produced: 0 of the line's run ideal
     units, so it is 0% whenever its line runs and absent otherwise."""
-    if stage.manual and not stage.machines:
+    if stage.manual:  # (a stage done by hand has no machines: config/plant.py)
         return 0.0, line_all[V.run_ideal_units]
     return sv[V.auto_ideal_units], sv[V.run_ideal_units]
