@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -42,19 +42,37 @@ class _SinkCommon(_Strict):
     queue: QueueConfig = Field(default_factory=QueueConfig)
 
 
-def _no_userinfo(url: str, keys: str) -> str:
-    """`user:password@` in a sink's URL is never sent (the writers send credentials from
-    their own keys only), and a secret is never written in the file: refused, not left
-    to fail as 401 at the first write."""
-    if "@" in urlsplit(url).netloc:
-        raise ValueError(f"credentials in the URL are not used: remove `user:password@` "
-                         f"and give `{keys}`")
-    return url
+class _InfluxSink(_SinkCommon):
+    """What the InfluxDB sinks share: a URL, and their secret (`<SECRET>_env` or
+    `<SECRET>_file`) given by reference, never in the file."""
+
+    _SECRET: ClassVar[str]  # token, password
+    _INSTEAD: ClassVar[str]  # the keys to give instead of `user:password@` in the URL
+
+    @field_validator("url", check_fields=False)
+    @classmethod
+    def _url(cls, url: str) -> str:
+        # `user:password@` is never sent (the writers send credentials from their own
+        # keys only), and a secret is never written in the file: refused, not left to
+        # fail as 401 at the first write
+        if "@" in urlsplit(url).netloc:
+            raise ValueError("credentials in the URL are not used: remove "
+                             f"`user:password@` and give `{cls._INSTEAD}`")
+        return url
+
+    @model_validator(mode="after")
+    def _secret(self) -> _InfluxSink:
+        name = self._SECRET
+        if getattr(self, f"{name}_env") and getattr(self, f"{name}_file"):
+            raise ValueError(f"give one of {name}_env or {name}_file")
+        return self
 
 
-class InfluxV2Sink(_SinkCommon):
+class InfluxV2Sink(_InfluxSink):
     """InfluxDB 1.8+/2.x/3.x/Cloud through the v2 write API (`/api/v2/write`)."""
 
+    _SECRET = "token"
+    _INSTEAD = "token_env` or `token_file"
     type: Literal["influxdb-v2"]
     url: str = Field(pattern=r"^https?://")
     org: str = ""
@@ -62,21 +80,12 @@ class InfluxV2Sink(_SinkCommon):
     token_env: str | None = None
     token_file: Path | None = None
 
-    @field_validator("url")
-    @classmethod
-    def _url(cls, url: str) -> str:
-        return _no_userinfo(url, "token_env` or `token_file")
 
-    @model_validator(mode="after")
-    def _secret(self) -> InfluxV2Sink:
-        if self.token_env and self.token_file:
-            raise ValueError("give one of token_env or token_file")
-        return self
-
-
-class InfluxV1Sink(_SinkCommon):
+class InfluxV1Sink(_InfluxSink):
     """InfluxDB 1.x through /write (db, retention policy, user/password)."""
 
+    _SECRET = "password"
+    _INSTEAD = "username` with `password_env` or `password_file"
     type: Literal["influxdb-v1"]
     url: str = Field(pattern=r"^https?://")
     database: str
@@ -84,17 +93,6 @@ class InfluxV1Sink(_SinkCommon):
     username: str | None = None
     password_env: str | None = None
     password_file: Path | None = None
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, url: str) -> str:
-        return _no_userinfo(url, "username` with `password_env` or `password_file")
-
-    @model_validator(mode="after")
-    def _secret(self) -> InfluxV1Sink:
-        if self.password_env and self.password_file:
-            raise ValueError("give one of password_env or password_file")
-        return self
 
 
 class LocalSink(_SinkCommon):
