@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lineside.agent.config.models import LinesideConfig
+from lineside.config.models import LinesideConfig
 
 SIGNALS_PER_MACHINE = 20
 STAGES = [("cleaning", 3), ("thawing", 3), ("cutting", 3), ("peeling", 3), ("mixing", 3),

@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from _plant_config import markers, subset  # noqa: E402
 
-from lineside.agent.config.models import LinesideConfig  # noqa: E402
-from lineside.agent.simulator.encode import encode_words  # noqa: E402
-from lineside.agent.simulator.server import SimulatedFactory  # noqa: E402
+from lineside.config.models import LinesideConfig  # noqa: E402
+from lineside.simulator.encode import encode_words  # noqa: E402
+from lineside.simulator.server import SimulatedFactory  # noqa: E402
 
 
 async def flip_markers(sim: SimulatedFactory, keys: list[str], current: dict[str, float],

@@ -374,8 +374,8 @@ def stored_points(run: Run, t0: float, t1: float) -> list[tuple[str, str, int, f
             for s in body["results"][0].get("series", []):
                 out += [(f"m{d:02d}", s["tags"]["signal"], int(t), v) for t, v in s["values"]]
         return out
-    from lineside.agent.sinks.lineproto import split_unescaped
-    from lineside.agent.sinks.queue import DiskQueue
+    from lineside.sinks.lineproto import split_unescaped
+    from lineside.sinks.queue import DiskQueue
 
     q = DiskQueue(run.work / "state" / "queue-local.db")
     try:

@@ -65,7 +65,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from _plant_config import MARKER, n_signals, plant_config, subset  # noqa: E402
 
-from lineside.agent.config.models import LinesideConfig  # noqa: E402
+from lineside.config.models import LinesideConfig  # noqa: E402
 from lineside.csvcell import cell  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "plant.csv"
@@ -189,7 +189,7 @@ def jitter(url: str, cfg: LinesideConfig, t0: float, t1: float, interval: float
 def oee_check(url: str, cfg: LinesideConfig, truth_files: list[Path], k0: float, k1: float,
               interval: float) -> dict[str, Any]:
     """Site totals over [k0, k1) (whole buckets): agent (InfluxDB) vs simulator truth."""
-    from lineside.agent.simulator.truth import load_truth, truth_oee
+    from lineside.simulator.truth import load_truth, truth_oee
 
     truth: dict[str, dict] = {}
     for kind, f in zip(("modbus", "opcua"), truth_files, strict=True):
@@ -216,7 +216,7 @@ async def baseline_child(cfg_path: Path, seconds: float) -> dict[str, Any]:
     from asyncua import Client, ua
     from pymodbus.client import AsyncModbusTcpClient
 
-    from lineside.agent.runtime.wiring import build_drivers
+    from lineside.runtime.wiring import build_drivers
 
     cfg = LinesideConfig.model_validate_json(cfg_path.read_text())
     drivers = [d for d in build_drivers(cfg) if hasattr(d, "plan")]

@@ -1,4 +1,4 @@
-"""Benchmark of lineside.agent.sinks: durable enqueue, backlog replay, outage drain time.
+"""Benchmark of lineside.sinks: durable enqueue, backlog replay, outage drain time.
 
     python bench/sinks_throughput.py [--points 1000000] [--replay 1000000] [--quick]
 
@@ -32,10 +32,10 @@ import urllib3
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lineside.agent.sinks import SinkSet
-from lineside.agent.sinks.lineproto import reference_line, to_lines
-from lineside.agent.sinks.settings import InfluxV1Sink, InfluxV2Sink, LocalSink, QueueConfig
 from lineside.points import Point
+from lineside.sinks import SinkSet
+from lineside.sinks.lineproto import reference_line, to_lines
+from lineside.sinks.settings import InfluxV1Sink, InfluxV2Sink, LocalSink, QueueConfig
 from tests.fixtures.influxdb import InfluxDB1, VictoriaMetrics
 
 SIGNALS = 10_000

@@ -14,7 +14,7 @@ their source so every query follows the same rules (tests/deploy checks both):
   of machines with counters), so a line without counters never counts as zero output;
 - automation rates are rebuilt from the stage-level `automation` sums by the rules of
   docs/design.md ("Rebuilding the figures"), one nested subquery per level
-  (lineside.agent.report.influxql, shared with the bureau's board);
+  (lineside.report.influxql, shared with the bureau's board);
 - site figures are sums over the line-level points, never the site-level ones: a plant
   split across several agents has one site-level series per agent (tag `gateway`);
 - every query of the `oee`/`oee_shift` measurements pins `level`, so an "All" selection
@@ -36,7 +36,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lineside.agent.report import influxql
+from lineside.report import influxql
 
 OUT = Path(__file__).resolve().parent / "dashboards"
 INFLUX = {"type": "influxdb", "uid": "${datasource}"}
@@ -812,7 +812,7 @@ def ccp_board() -> dict:
 # Grafana's "All" is the allValue `.*`; a selection becomes `(a|b)`.
 B_W = '"region" =~ /^$region$/ AND "enterprise" =~ /^$enterprise$/'
 B_F = f"AND {B_W}"
-# The enterprise rate by docs/design.md's rebuild rules (lineside.agent.report.influxql).
+# The enterprise rate by docs/design.md's rebuild rules (lineside.report.influxql).
 B_ENT = influxql.site_rate(B_W, ("enterprise",))
 # OEE: Σ ideal_good_s / Σ counted_planned_busy_s of the line-level oee points (lines
 # without counters do not count as zero output), absent when nothing was planned.

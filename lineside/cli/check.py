@@ -10,9 +10,9 @@ from pathlib import Path
 
 import yaml
 
-from lineside.agent.config import ConfigError, ConfigIssue, LinesideConfig, load_config
-from lineside.agent.config.plant import iter_machines
-from lineside.agent.config.yamlpos import Loc
+from lineside.config import ConfigError, ConfigIssue, LinesideConfig, load_config
+from lineside.config.plant import iter_machines
+from lineside.config.yamlpos import Loc
 from lineside.redact import shown_config
 
 

@@ -25,12 +25,12 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from lineside.agent.config import ConfigError, LinesideConfig, load_config
-from lineside.agent.engine import Figures, SiteView
-from lineside.agent.engine import fields as F
-from lineside.agent.engine.fields import V
-from lineside.agent.runtime.hub import Agent, AgentOptions
-from lineside.agent.runtime.logs import setup_logging
+from lineside.config import ConfigError, LinesideConfig, load_config
+from lineside.engine import Figures, SiteView
+from lineside.engine import fields as F
+from lineside.engine.fields import V
+from lineside.runtime.hub import Agent, AgentOptions
+from lineside.runtime.logs import setup_logging
 
 STATE_STYLE = {"producing": "green", "idle": "white", "starved": "yellow", "blocked": "yellow",
                "fault": "bold red", "setup": "cyan", "cleaning": "blue",
@@ -87,7 +87,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _listen_arg(value: str) -> str:
-    from lineside.agent.runtime.http import parse_listen
+    from lineside.runtime.http import parse_listen
 
     try:
         parse_listen(value)
@@ -105,7 +105,7 @@ def _free_port() -> int:
 
 
 def demo_config(args: argparse.Namespace) -> LinesideConfig:
-    from lineside.agent.simulator.server import demo_config_path, with_ports
+    from lineside.simulator.server import demo_config_path, with_ports
 
     cfg = load_config(args.config or demo_config_path())
     if args.modbus_port == 0:
@@ -232,7 +232,7 @@ def device_health(agent: Agent) -> dict[str, Any]:
 def summary(agent: Agent, sim: Any, v0: SiteView, v1: SiteView, k0: float, k1: float,
             devices: dict[str, Any]) -> dict[str, Any]:
     """Agent figures over the window between two views, beside the truth for [k0, k1)."""
-    from lineside.agent.simulator.truth import truth_oee
+    from lineside.simulator.truth import truth_oee
 
     truth = truth_oee(sim.truth, agent.cfg, k0, k1) if sim.truth is not None else {}
     base = _machines(v0)
@@ -267,7 +267,7 @@ def print_summary(console: Console, data: dict[str, Any]) -> None:
 
 
 async def _demo(args: argparse.Namespace, cfg: LinesideConfig, console: Console) -> int:
-    from lineside.agent.simulator.server import SimulatedFactory
+    from lineside.simulator.server import SimulatedFactory
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -16,9 +16,9 @@ import os
 import sys
 from pathlib import Path
 
-from lineside.agent.config import load_config
-from lineside.agent.sinks.queue import DiskQueue
 from lineside.cli.progress import Progress
+from lineside.config import load_config
+from lineside.sinks.queue import DiskQueue
 
 BATCH = 50_000
 

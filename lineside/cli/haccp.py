@@ -20,9 +20,9 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from lineside.agent.haccp import render
-from lineside.agent.haccp.chain import Record, Verdict, verify
-from lineside.agent.haccp.record import (
+from lineside.haccp import render
+from lineside.haccp.chain import Record, Verdict, verify
+from lineside.haccp.record import (
     AnswerError,
     Scope,
     build,
@@ -31,7 +31,7 @@ from lineside.agent.haccp.record import (
     records_query,
     summary_query,
 )
-from lineside.agent.report.query import QueryError, Source, fetch
+from lineside.report.query import QueryError, Source, fetch
 
 CHAIN_FILE = "haccp-chain.db"
 
@@ -166,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         scope = _scope(args)
         config = None
         if args.config is not None:
-            from lineside.agent.config import load_config
+            from lineside.config import load_config
 
             config = load_config(args.config)
     except (ValueError, ZoneInfoNotFoundError) as e:

@@ -1,7 +1,7 @@
 """`lineside replay SAMPLES CONFIG`: recompute every point from a recorded sample log.
 
 Reads the log (lineside/samplelog.py), feeds it to a fresh engine
-(lineside/agent/engine/replay.py) and writes the points as line protocol.
+(lineside/engine/replay.py) and writes the points as line protocol.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
-from lineside.agent.config import ConfigError, load_config
-from lineside.agent.engine.replay import replay
-from lineside.agent.sinks.lineproto import to_line
 from lineside.cli.progress import Progress
+from lineside.config import ConfigError, load_config
+from lineside.engine.replay import replay
 from lineside.samplelog import read_samples
 from lineside.samples import Sample
+from lineside.sinks.lineproto import to_line
 
 
 def _parse_time(v: str) -> float:

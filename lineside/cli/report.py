@@ -18,18 +18,18 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from lineside.agent.report import html as html_render
-from lineside.agent.report import render
-from lineside.agent.report.aggregate import build_report
-from lineside.agent.report.data import DEFAULT_TARGET, RegistryError, load_registry
-from lineside.agent.report.period import (
+from lineside.cli.progress import Progress
+from lineside.report import html as html_render
+from lineside.report import render
+from lineside.report.aggregate import build_report
+from lineside.report.data import DEFAULT_TARGET, RegistryError, load_registry
+from lineside.report.period import (
     custom_period,
     parse_when,
     period_containing,
     previous_period,
 )
-from lineside.agent.report.query import QueryError, Source, load_rows
-from lineside.cli.progress import Progress
+from lineside.report.query import QueryError, Source, load_rows
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

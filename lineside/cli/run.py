@@ -7,10 +7,10 @@ import asyncio
 import sys
 from pathlib import Path
 
-from lineside.agent.config import ConfigError, load_config
-from lineside.agent.runtime.hub import Agent, AgentOptions
-from lineside.agent.runtime.logs import setup_logging
-from lineside.agent.runtime.systemd import Notifier, install_stall_drill
+from lineside.config import ConfigError, load_config
+from lineside.runtime.hub import Agent, AgentOptions
+from lineside.runtime.logs import setup_logging
+from lineside.runtime.systemd import Notifier, install_stall_drill
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

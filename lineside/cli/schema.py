@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from lineside.agent.config.schema import config_schema
+from lineside.config.schema import config_schema
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

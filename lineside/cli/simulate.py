@@ -46,9 +46,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    from lineside.agent.config import load_config
-    from lineside.agent.simulator.profiles import load_overrides
-    from lineside.agent.simulator.server import SimulatedFactory, demo_config_path
+    from lineside.config import load_config
+    from lineside.simulator.profiles import load_overrides
+    from lineside.simulator.server import SimulatedFactory, demo_config_path
 
     cfg = load_config(args.config or demo_config_path())
     stop = asyncio.Event()

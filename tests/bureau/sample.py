@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from lineside.agent.report.aggregate import build_report
-from lineside.agent.report.data import Registered, Report, Row
-from lineside.agent.report.period import period_containing, previous_period
+from lineside.report.aggregate import build_report
+from lineside.report.data import Registered, Report, Row
+from lineside.report.period import period_containing, previous_period
 
 REGISTRY = [Registered("E1", "川味卤牛肉", "510114"), Registered("E2", "蜀香速冻水饺", "510114"),
             Registered("E3", "天府乳业", "510115")]

@@ -9,9 +9,9 @@ import datetime as dt
 
 import pytest
 
-from lineside.agent.report.aggregate import build_report
-from lineside.agent.report.data import Registered, Row
-from lineside.agent.report.period import period_containing, previous_period
+from lineside.report.aggregate import build_report
+from lineside.report.data import Registered, Row
+from lineside.report.period import period_containing, previous_period
 
 P = period_containing("day", dt.date(2026, 11, 27))
 PREV = previous_period(P)

@@ -30,21 +30,21 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent import report as report_pkg
-from lineside.agent.config import load_config
-from lineside.agent.config.models import LinesideConfig
-from lineside.agent.engine import Engine
-from lineside.agent.simulator import Factory
-from lineside.agent.sinks import SinkSet
-from lineside.agent.sinks.settings import InfluxV1Sink
-from lineside.agent.sinks.uplink import (
+from lineside import report as report_pkg
+from lineside.cli import report as cli
+from lineside.config import load_config
+from lineside.config.models import LinesideConfig
+from lineside.engine import Engine
+from lineside.points import Point
+from lineside.samples import Quality, Sample
+from lineside.simulator import Factory
+from lineside.sinks import SinkSet
+from lineside.sinks.settings import InfluxV1Sink
+from lineside.sinks.uplink import (
     UPLINK_AUTOMATION_TAG_KEYS,
     UPLINK_MEASUREMENTS,
     UPLINK_TAG_KEYS,
 )
-from lineside.cli import report as cli
-from lineside.points import Point
-from lineside.samples import Quality, Sample
 from tests.fixtures.influxdb import InfluxDB1
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(120)]

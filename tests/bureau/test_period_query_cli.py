@@ -9,20 +9,20 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent.report.data import RegistryError, parse_registry
-from lineside.agent.report.period import (
+from lineside.cli import report as cli
+from lineside.report.data import RegistryError, parse_registry
+from lineside.report.period import (
     custom_period,
     parse_when,
     period_containing,
     previous_period,
 )
-from lineside.agent.report.query import (
+from lineside.report.query import (
     QueryError,
     automation_query,
     oee_query,
     parse_answer,
 )
-from lineside.cli import report as cli
 from tests.fixtures.common import free_port
 
 U = dt.UTC

@@ -29,16 +29,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lineside.agent.config.models import LinesideConfig
-from lineside.agent.engine import Engine, rollup
-from lineside.agent.report.aggregate import build_report
-from lineside.agent.report.data import Period, Registered
-from lineside.agent.report.query import Source, load_rows
-from lineside.agent.report.render import to_csv, to_dict
-from lineside.agent.sinks.lineproto import to_lines
-from lineside.agent.sinks.uplink import prepare_for_uplink
+from lineside.config.models import LinesideConfig
+from lineside.engine import Engine, rollup
 from lineside.points import Point
+from lineside.report.aggregate import build_report
+from lineside.report.data import Period, Registered
+from lineside.report.query import Source, load_rows
+from lineside.report.render import to_csv, to_dict
 from lineside.samples import Quality, Sample
+from lineside.sinks.lineproto import to_lines
+from lineside.sinks.uplink import prepare_for_uplink
 from tests.engine.plant import MON, at
 
 pytestmark = pytest.mark.server

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent.report import html, render
+from lineside.report import html, render
 from tests.bureau.pngcheck import colour_counts, read_png
 from tests.bureau.sample import sample_report
 from tests.fixtures.common import require_binary
@@ -239,7 +239,7 @@ def test_csv_neutralises_formulas_in_every_text_cell_and_keeps_them_flagged():
         previous_period  # noqa: I001
     import datetime as dt
 
-    from lineside.agent.report.data import Registered
+    from lineside.report.data import Registered
 
     p = period_containing("week", dt.date(2026, 11, 25), "Asia/Shanghai")
     registry = [*REGISTRY, Registered("E4", "=1+1", "510114")]

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lineside.agent.sinks.uplink import (
+from lineside.points import Point
+from lineside.sinks.uplink import (
     UPLINK_AUTOMATION_TAG_KEYS,
     UPLINK_MEASUREMENTS,
     UPLINK_OEE_LEVELS,
@@ -17,7 +18,6 @@ from lineside.agent.sinks.uplink import (
     uplink_refusal,
     uplink_tag_problems,
 )
-from lineside.points import Point
 
 T = 1_764_000_000_000_000_000
 BASE = {"enterprise": "E1", "site": "S1"}

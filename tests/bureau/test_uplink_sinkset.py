@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lineside.agent.sinks import SinkSet
-from lineside.agent.sinks.lineproto import to_lines
-from lineside.agent.sinks.settings import InfluxV1Sink, InfluxV2Sink, LocalSink, QueueConfig
-from lineside.agent.sinks.uplink import allowed_on_uplink, prepare_for_uplink
 from lineside.points import Point
+from lineside.sinks import SinkSet
+from lineside.sinks.lineproto import to_lines
+from lineside.sinks.settings import InfluxV1Sink, InfluxV2Sink, LocalSink, QueueConfig
+from lineside.sinks.uplink import allowed_on_uplink, prepare_for_uplink
 
 T = 1_764_000_000_000_000_000
 ID = ("cd-beef-01", "510116")

@@ -1,4 +1,4 @@
-"""`${VAR}` / `${VAR:-default}` in configuration values (lineside/agent/config/envsubst.py).
+"""`${VAR}` / `${VAR:-default}` in configuration values (lineside/config/envsubst.py).
 
 The substitution table, then what `lineside check` says about an unset variable: its
 name, the key path and the line of the value.
@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from lineside.agent.config import ConfigError, parse_config
-from lineside.agent.config.envsubst import substitute_env
+from lineside.config import ConfigError, parse_config
+from lineside.config.envsubst import substitute_env
 from tests.config.test_check import VALID
 
 ENV = {"HOST": "192.0.2.10", "EMPTY": "", "PORT": "5020"}

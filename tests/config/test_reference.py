@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from lineside.agent.config import load_config
-from lineside.agent.config.reference import all_keys, render
+from lineside.config import load_config
+from lineside.config.reference import all_keys, render
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_reference_is_generated_from_the_models() -> None:
     text = (ROOT / "docs" / "configuration.md").read_text()
     assert text == render(), ("docs/configuration.md is out of date: run "
-                              "`python -m lineside.agent.config.reference > docs/configuration.md`")
+                              "`python -m lineside.config.reference > docs/configuration.md`")
 
 
 def test_example_is_valid() -> None:

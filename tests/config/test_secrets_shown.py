@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent.runtime.logs import NoUrlPasswords
 from lineside.cli import check
 from lineside.redact import mask_url_passwords
+from lineside.runtime.logs import NoUrlPasswords
 from tests.config.test_check import VALID
 
 SECRET = "s3cr/et?#@x"  # holds what ends a URL's authority: masked whole all the same

@@ -11,7 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lineside.agent.config.yamlpos import _EventBuilder, _load_nodes, load_with_positions
+from lineside.config.yamlpos import _EventBuilder, _load_nodes, load_with_positions
 
 ROOT = Path(__file__).resolve().parents[2]
 

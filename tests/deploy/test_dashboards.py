@@ -21,14 +21,14 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent.config import load_config
-from lineside.agent.config.plant import Calendar, Shift
-from lineside.agent.engine.core import Engine
-from lineside.agent.simulator.factory import Factory
-from lineside.agent.sinks.lineproto import to_lines
-from lineside.agent.sinks.uplink import prepare_for_uplink
+from lineside.config import load_config
+from lineside.config.plant import Calendar, Shift
+from lineside.engine.core import Engine
 from lineside.points import Point
 from lineside.samples import Quality, Sample
+from lineside.simulator.factory import Factory
+from lineside.sinks.lineproto import to_lines
+from lineside.sinks.uplink import prepare_for_uplink
 
 pytestmark = pytest.mark.server
 

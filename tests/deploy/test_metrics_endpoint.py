@@ -11,11 +11,11 @@ from types import SimpleNamespace
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from lineside.agent.engine import EngineStats
-from lineside.agent.runtime.http import MetricsServer, parse_listen
-from lineside.agent.runtime.metrics import AgentMetrics
-from lineside.agent.sinks.sink import SinkStats
 from lineside.drivers.base import DriverStats
+from lineside.engine import EngineStats
+from lineside.runtime.http import MetricsServer, parse_listen
+from lineside.runtime.metrics import AgentMetrics
+from lineside.sinks.sink import SinkStats
 
 
 class Clock:
@@ -245,7 +245,7 @@ async def test_http_binds_loopback_by_default():
 
 
 def test_ipv6_listen_address_is_valid_config():
-    from lineside.agent.config.models import Http
+    from lineside.config.models import Http
 
     assert Http(listen="[::1]:9108").listen == "[::1]:9108"
 
@@ -303,8 +303,8 @@ def test_process_metrics_follow_the_process():
 def test_flagged_counter_dips_and_excess_reach_prometheus():
     # The engine's flagged counter events (docs/engine.md, Counters) as counters: a dip
     # of a PLC-computed good counter and a jump capped at the ideal rate.
-    from lineside.agent.engine.core import EngineStats
-    from lineside.agent.engine.counters import Counter
+    from lineside.engine.core import EngineStats
+    from lineside.engine.counters import Counter
 
     st = EngineStats()
     c = Counter(32, per_s=1.0)  # 60 units/min x margin 1

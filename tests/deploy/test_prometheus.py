@@ -18,11 +18,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from lineside.agent.engine.core import EngineStats
-from lineside.agent.runtime.http import MetricsServer
-from lineside.agent.runtime.metrics import AgentMetrics
-from lineside.agent.sinks.sink import SinkStats
 from lineside.drivers.base import DriverStats
+from lineside.engine.core import EngineStats
+from lineside.runtime.http import MetricsServer
+from lineside.runtime.metrics import AgentMetrics
+from lineside.sinks.sink import SinkStats
 from tests.fixtures.common import require_binary
 
 pytestmark = pytest.mark.server

@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from lineside.agent.config import load_config
-from lineside.agent.simulator.server import demo_config_path, with_ports
+from lineside.config import load_config
+from lineside.simulator.server import demo_config_path, with_ports
 from tests.fixtures.common import free_port, port_open, wait_for
 
 CLI = [sys.executable, "-m", "lineside.cli"]

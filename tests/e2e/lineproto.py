@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lineside.agent.sinks.lineproto import split_unescaped
+from lineside.sinks.lineproto import split_unescaped
 
 Key = tuple[str, frozenset[tuple[str, str]], int]
 

@@ -59,7 +59,7 @@ def test_sigterm_closes_the_bucket_and_flushes_everything(tmp_path: Path, influx
     assert {r["machine"] for r in states} == machines  # the first state of each machine
     # nothing left behind in the durable queue
     state_dir = Path(data["state_dir"])
-    from lineside.agent.sinks.queue import DiskQueue
+    from lineside.sinks.queue import DiskQueue
 
     q = DiskQueue(state_dir / "queue-plant.db", 1 << 30, "batch", name="plant")
     try:

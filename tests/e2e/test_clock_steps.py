@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent.sinks.queue import DiskQueue
 from lineside.samplelog import read_samples
+from lineside.sinks.queue import DiskQueue
 from tests.e2e.agent_proc import agent_config, http_get, metric, start_agent, start_simulator
 from tests.e2e.lineproto import parse_line
 from tests.fixtures.common import require_binary, wait_for

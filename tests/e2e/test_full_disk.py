@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent.config import LinesideConfig
-from lineside.agent.haccp.chain import CHAIN_FIELDS, Record, is_record, verify
-from lineside.agent.runtime.hub import CHAIN_FILE, Agent, AgentOptions
-from lineside.agent.simulator.server import SimulatedFactory
-from lineside.agent.sinks.chainstore import ChainStore
-from lineside.agent.sinks.lineproto import to_lines
-from lineside.agent.sinks.queue import DiskQueue
+from lineside.config import LinesideConfig
+from lineside.haccp.chain import CHAIN_FIELDS, Record, is_record, verify
 from lineside.points import Point
+from lineside.runtime.hub import CHAIN_FILE, Agent, AgentOptions
+from lineside.simulator.server import SimulatedFactory
+from lineside.sinks.chainstore import ChainStore
+from lineside.sinks.lineproto import to_lines
+from lineside.sinks.queue import DiskQueue
 from tests.e2e.agent_proc import demo_data
 from tests.e2e.lineproto import parse_line
 from tests.fixtures.common import free_port

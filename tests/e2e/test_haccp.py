@@ -2,7 +2,7 @@
 
 Three CCPs on a small plant (fryer oil, pasteurizer holding tube, cold room), float32
 temperatures over Modbus TCP polled every second. The simulator plays its CCP script
-(lineside/agent/simulator/ccp.py) from an origin the test chooses, so the ground truth
+(lineside/simulator/ccp.py) from an origin the test chooses, so the ground truth
 of every deviation is known; the record must show each exactly once, start and end
 within one poll interval of the truth. The agent is then SIGKILLed and restarted: the
 gap is a loss of monitoring of every CCP and the chain goes on without a fork
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import yaml
 
-from lineside.agent.config import load_config
-from lineside.agent.simulator.ccp import truth_deviations
+from lineside.config import load_config
+from lineside.simulator.ccp import truth_deviations
 from tests.e2e.agent_proc import CLI, Proc, start_agent
 from tests.fixtures.common import free_port, port_open, wait_for
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent.config import LinesideConfig
-from lineside.agent.runtime.hub import Agent, AgentOptions
-from lineside.agent.simulator.server import SimulatedFactory
-from lineside.agent.sinks.queue import DiskQueue
+from lineside.config import LinesideConfig
 from lineside.points import Point
+from lineside.runtime.hub import Agent, AgentOptions
+from lineside.simulator.server import SimulatedFactory
+from lineside.sinks.queue import DiskQueue
 from tests.e2e.agent_proc import (
     agent_config,
     demo_data,

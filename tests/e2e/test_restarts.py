@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lineside.agent.sinks.queue import DiskQueue
+from lineside.sinks.queue import DiskQueue
 from tests.e2e.agent_proc import agent_config, http_get, metric, start_agent, start_simulator
 from tests.e2e.lineproto import parse_line
 from tests.fixtures.common import wait_for

@@ -1,6 +1,6 @@
 """A seeded simulated hour of the demo factory: the engine against the ground truth.
 
-The simulator (lineside.agent.simulator) is a pure, seeded model; it records what every
+The simulator (lineside.simulator) is a pure, seeded model; it records what every
 machine really did each second, and `truth_oee` applies docs/design.md's formulas to that
 truth without sharing code with the engine. Here the model is stepped in accelerated
 time (no servers, no network), polled once a second like a driver would, and the
@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent.config import load_config
-from lineside.agent.engine import Engine
-from lineside.agent.engine.fields import VEC_FIELDS, V
+from lineside.config import load_config
+from lineside.engine import Engine
+from lineside.engine.fields import VEC_FIELDS, V
 
-sim = pytest.importorskip("lineside.agent.simulator.factory")
-truth_mod = pytest.importorskip("lineside.agent.simulator.truth")
+sim = pytest.importorskip("lineside.simulator.factory")
+truth_mod = pytest.importorskip("lineside.simulator.truth")
 
 DEMO = Path(__file__).resolve().parents[2] / "config" / "demo.yaml"
 # Monday 2026-11-30 09:00 Asia/Shanghai: inside the morning shift of the demo calendar.

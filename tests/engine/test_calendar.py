@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from lineside.agent.engine.calendar import Timeline
+from lineside.engine.calendar import Timeline
 from tests.engine.plant import at, cfg, one_machine_line, shift
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent.config import load_config
-from lineside.agent.engine.core import EngineStats
-from lineside.agent.engine.replay import replay
+from lineside.config import load_config
+from lineside.engine.core import EngineStats
+from lineside.engine.replay import replay
 from lineside.points import FieldValue, Point
 from lineside.samplelog import read_samples
 

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lineside.agent.engine import Engine
+from lineside.engine import Engine
 from tests.engine.plant import LINK_DOWN, at, cfg, machine, pick, poll, run_split, shift
 
 
@@ -288,9 +288,9 @@ def test_documented_fields_are_the_written_fields() -> None:
 
 
 def test_replay_of_the_sample_log_reproduces_every_ccp_point(tmp_path: Path) -> None:
-    from lineside.agent.engine.replay import replay
-    from lineside.agent.sinks.lineproto import to_line
+    from lineside.engine.replay import replay
     from lineside.samplelog import SampleLog, read_samples
+    from lineside.sinks.lineproto import to_line
 
     config = ccp_cfg(min_duration_s=20)
     samples = poll([("06:00", {**RUN, "temp": 3.0}), ("06:05", {"temp": 5.5}),

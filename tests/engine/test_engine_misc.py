@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent.engine import Engine
-from lineside.agent.engine.replay import replay
 from lineside.cli.replay import add_arguments, run
+from lineside.engine import Engine
+from lineside.engine.replay import replay
 from lineside.samplelog import SampleLog, read_samples
 from lineside.samples import Quality
 from tests.engine.plant import MON, S, at, cfg, machine, one_machine_line, pick, poll, shift
@@ -201,7 +201,7 @@ def test_sample_log_roundtrip_and_replay_cli(tmp_path: Path,
 
 
 def test_holiday_in_an_around_the_clock_calendar() -> None:
-    from lineside.agent.engine.calendar import Timeline
+    from lineside.engine.calendar import Timeline
 
     c = cfg([one_machine_line("running")], [], calendar={"holidays": ["2026-12-01"]})
     tl = Timeline(c.calendar, "UTC")

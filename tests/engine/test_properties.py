@@ -14,7 +14,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lineside.agent.engine.fields import INT_FIELDS, PARTITION, VEC_FIELDS
+from lineside.engine.fields import INT_FIELDS, PARTITION, VEC_FIELDS
 from lineside.samples import Quality, Sample
 from tests.engine.plant import at, cfg, machine, run_split, shift
 

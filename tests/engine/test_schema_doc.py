@@ -6,9 +6,9 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from lineside.agent.config import load_config
-from lineside.agent.engine import Engine
-from lineside.agent.simulator.factory import Factory
+from lineside.config import load_config
+from lineside.engine import Engine
+from lineside.simulator.factory import Factory
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from lineside.agent.config.plant import Machine
-from lineside.agent.engine import Engine
-from lineside.agent.engine.states import STATES, StateMap
+from lineside.config.plant import Machine
+from lineside.engine import Engine
+from lineside.engine.states import STATES, StateMap
 from tests.engine.plant import MON, S, cfg, one_machine_line, pick
 
 # (map, signals shown by the PLC, expected state)

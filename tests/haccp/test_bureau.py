@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from lineside.agent.engine import Engine
-from lineside.agent.sinks.uplink import uplink_refusal
+from lineside.engine import Engine
 from lineside.points import Point
+from lineside.sinks.uplink import uplink_refusal
 from tests.engine.plant import at, cfg, machine, pick, poll, shift
 
 T = 1_764_000_000_000_000_000
@@ -90,10 +90,10 @@ def test_report_shows_ccp_deviations_beside_the_automation_rate() -> None:
 
     from rich.console import Console
 
-    from lineside.agent.report import html, render
-    from lineside.agent.report.aggregate import build_report
-    from lineside.agent.report.data import Row
-    from lineside.agent.report.period import period_containing, previous_period
+    from lineside.report import html, render
+    from lineside.report.aggregate import build_report
+    from lineside.report.data import Row
+    from lineside.report.period import period_containing, previous_period
     from tests.bureau.sample import REGISTRY, sample_report
 
     base = sample_report()

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent.haccp.chain import GENESIS, Record, link_all, verify
-from lineside.agent.sinks.chainstore import ChainStore
+from lineside.haccp.chain import GENESIS, Record, link_all, verify
 from lineside.points import Point
+from lineside.sinks.chainstore import ChainStore
 
 T0 = 1_796_018_400_000_000_000
 

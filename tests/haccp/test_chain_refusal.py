@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lineside.agent.haccp.chain import verify
-from lineside.agent.sinks.chainstore import ChainStore
+from lineside.haccp.chain import verify
 from lineside.points import Point
+from lineside.sinks.chainstore import ChainStore
 from tests.fixtures.disk import fill, tmpfs
 from tests.haccp.test_chain import T0, as_read, bucket
 

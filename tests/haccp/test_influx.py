@@ -16,12 +16,12 @@ import urllib.request
 
 import pytest
 
-from lineside.agent.engine import Engine
-from lineside.agent.haccp.chain import link_all
-from lineside.agent.report.data import Period
-from lineside.agent.report.query import Source, ccp_query, fetch, parse_answer
-from lineside.agent.sinks.lineproto import to_lines
-from lineside.agent.sinks.uplink import prepare_for_uplink
+from lineside.engine import Engine
+from lineside.haccp.chain import link_all
+from lineside.report.data import Period
+from lineside.report.query import Source, ccp_query, fetch, parse_answer
+from lineside.sinks.lineproto import to_lines
+from lineside.sinks.uplink import prepare_for_uplink
 from tests.engine.plant import LINK_DOWN, at, pick, poll
 from tests.engine.test_ccp import RUN, ccp_cfg
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import generate_latest
 
-from lineside.agent.engine import Engine
-from lineside.agent.runtime.metrics import AgentMetrics
+from lineside.engine import Engine
+from lineside.runtime.metrics import AgentMetrics
 from tests.engine.plant import LINK_DOWN, at, poll
 from tests.engine.test_ccp import RUN, ccp_cfg
 

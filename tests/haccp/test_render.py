@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent.haccp import render
-from lineside.agent.haccp.chain import Record
-from lineside.agent.haccp.record import Scope, build
+from lineside.haccp import render
+from lineside.haccp.chain import Record
+from lineside.haccp.record import Scope, build
 from tests.bureau.pngcheck import colour_counts
 from tests.bureau.test_render import CHROMIUM_FLAGS
 from tests.fixtures.common import require_binary

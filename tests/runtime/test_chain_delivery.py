@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent.config import LinesideConfig
-from lineside.agent.engine import Engine
-from lineside.agent.runtime.hub import Agent, AgentOptions
-from lineside.agent.sinks import SinkSet
-from lineside.agent.sinks.queue import DiskQueue
+from lineside.config import LinesideConfig
+from lineside.engine import Engine
 from lineside.points import Point
+from lineside.runtime.hub import Agent, AgentOptions
+from lineside.sinks import SinkSet
+from lineside.sinks.queue import DiskQueue
 from tests.e2e.agent_proc import demo_data
 
 T0 = 1_796_018_400_000_000_000

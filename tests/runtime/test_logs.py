@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from lineside.agent.runtime.logs import JsonFormatter, RateLimit, TextFormatter
+from lineside.runtime.logs import JsonFormatter, RateLimit, TextFormatter
 
 
 def _record(msg: str, level: int = logging.WARNING, **extra: object) -> logging.LogRecord:
@@ -49,7 +49,7 @@ def test_repeated_errors_are_rate_limited_and_summarised() -> None:
 
 JOURNAL_SCRIPT = """
 import logging
-from lineside.agent.runtime.logs import setup_logging
+from lineside.runtime.logs import setup_logging
 setup_logging("debug", "text")
 log = logging.getLogger("lineside.test")
 log.debug("d"); log.info("i"); log.warning("w")
@@ -128,7 +128,7 @@ def test_rate_limit_is_per_logger_device_and_error_kind() -> None:
 def test_pymodbus_frame_dumps_are_cut_below_debug(capsys) -> None:
     from pymodbus.logging import Log
 
-    from lineside.agent.runtime.logs import setup_logging
+    from lineside.runtime.logs import setup_logging
 
     root = logging.getLogger()
     saved = (list(root.handlers), root.level, Log._logger.level)
@@ -169,7 +169,7 @@ async def test_four_failing_devices_and_a_changing_kind_are_all_told(capsys) -> 
     """Real pymodbus clients against scripted PLCs: every device's failure is logged,
     each change of kind of one device is a WARNING, its recovery an INFO, and every
     line is a timestamped record (no frame dump)."""
-    from lineside.agent.runtime.logs import setup_logging
+    from lineside.runtime.logs import setup_logging
     from tests.drivers.modbus.helpers import driver, tcp_device
     from tests.drivers.modbus.test_faults import ScriptedPeer, good, short
 

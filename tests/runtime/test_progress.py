@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent.sinks.queue import DiskQueue
 from lineside.cli.progress import Progress
 from lineside.samplelog import SampleLog
+from lineside.sinks.queue import DiskQueue
 from tests.engine.plant import cfg, one_machine_line, poll, shift
 
 CLI = [sys.executable, "-m", "lineside.cli"]

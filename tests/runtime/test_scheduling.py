@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent.config import LinesideConfig
-from lineside.agent.runtime.hub import Agent, AgentOptions
-from lineside.agent.simulator.server import SimulatedFactory
+from lineside.config import LinesideConfig
+from lineside.runtime.hub import Agent, AgentOptions
 from lineside.samples import Quality
+from lineside.simulator.server import SimulatedFactory
 from tests.e2e.agent_proc import demo_data
 from tests.fixtures.common import free_port
 

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from lineside.agent.runtime.systemd import Notifier
+from lineside.runtime.systemd import Notifier
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from lineside.agent.runtime.timers import STEP_THRESHOLD_S, Timers, grid
+from lineside.runtime.timers import STEP_THRESHOLD_S, Timers, grid
 
 PERIOD = 0.2  # long enough that a loaded 2-core box's jitter stays well inside
 

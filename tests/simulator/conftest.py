@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from lineside.agent.config import LinesideConfig, load_config
-from lineside.agent.simulator import Factory, Truth
-from lineside.agent.simulator.server import demo_config_path
+from lineside.config import LinesideConfig, load_config
+from lineside.simulator import Factory, Truth
+from lineside.simulator.server import demo_config_path
 
 DAY0 = 1795708800.0  # 2026-11-29 00:00 Asia/Shanghai (2026-11-28 16:00 UTC)
 

@@ -3,11 +3,11 @@ also of CCPs that apply only while their machine produces, found once by the eng
 
 from __future__ import annotations
 
-from lineside.agent.config.models import LinesideConfig
-from lineside.agent.engine import Engine
-from lineside.agent.simulator.ccp import CcpTruth
-from lineside.agent.simulator.factory import Factory
+from lineside.config.models import LinesideConfig
+from lineside.engine import Engine
 from lineside.samples import Sample
+from lineside.simulator.ccp import CcpTruth
+from lineside.simulator.factory import Factory
 
 T0 = 1_796_018_400  # Monday 2026-11-30 00:00 UTC
 

@@ -13,11 +13,11 @@ spell in it), polled once a second and fed to the engine, against the ground tru
 
 from __future__ import annotations
 
-from lineside.agent.config import LinesideConfig
-from lineside.agent.engine import Engine
-from lineside.agent.simulator import Factory, Truth
-from lineside.agent.simulator.truth import truth_oee
+from lineside.config import LinesideConfig
+from lineside.engine import Engine
 from lineside.samples import Quality, Sample
+from lineside.simulator import Factory, Truth
+from lineside.simulator.truth import truth_oee
 from tests.simulator.conftest import DAY0
 
 T0, T1 = DAY0 + 21 * 3600, DAY0 + 25 * 3600  # 21:00 to 01:00 local

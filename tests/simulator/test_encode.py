@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lineside.agent.simulator.encode import encode_words, protocol_address
 from lineside.drivers.modbus.settings import ModbusSignal
+from lineside.simulator.encode import encode_words, protocol_address
 
 
 def sig(**kw: object) -> ModbusSignal:

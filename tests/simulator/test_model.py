@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lineside.agent.config import LinesideConfig
-from lineside.agent.simulator import Factory, Truth
-from lineside.agent.simulator.codes import STATES, expressible_states
+from lineside.config import LinesideConfig
+from lineside.simulator import Factory, Truth
+from lineside.simulator.codes import STATES, expressible_states
 from tests.simulator.conftest import DAY0
 
 
@@ -140,7 +140,7 @@ def test_values_have_the_declared_shape(demo_cfg: LinesideConfig) -> None:
 
 def test_signals_carry_the_true_state_through_the_engine_maps(demo_cfg, demo_day) -> None:
     """Cross-check with the engine: its state maps recover the truth from our signals."""
-    states = pytest.importorskip("lineside.agent.engine.states")
+    states = pytest.importorskip("lineside.engine.states")
     maps = {}
     for line in demo_cfg.lines:
         for stage in line.stages:

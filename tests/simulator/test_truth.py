@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lineside.agent.config import LinesideConfig
-from lineside.agent.simulator import Factory, Truth, TruthRow, TruthWriter, load_truth, truth_oee
-from lineside.agent.simulator.schedule import CalendarIndex, busy_at
+from lineside.config import LinesideConfig
+from lineside.simulator import Factory, Truth, TruthRow, TruthWriter, load_truth, truth_oee
+from lineside.simulator.schedule import CalendarIndex, busy_at
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -181,7 +181,7 @@ def test_calendar_index_agrees_with_the_plain_predicate() -> None:
 def test_reference_command_prints_the_truth_oee(tmp_path, demo_cfg, capsys) -> None:
     import json
 
-    from lineside.agent.simulator.reference import main
+    from lineside.simulator.reference import main
 
     path = tmp_path / "truth.csv"
     writer = TruthWriter(path)

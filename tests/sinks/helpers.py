@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lineside.agent.sinks.settings import InfluxV1Sink, InfluxV2Sink, LocalSink
 from lineside.points import Point
+from lineside.sinks.settings import InfluxV1Sink, InfluxV2Sink, LocalSink
 
 BASE_NS = 1_700_000_000_000_000_000
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent.sinks import SinkSet
 from lineside.points import Point
+from lineside.sinks import SinkSet
 from tests.fixtures.influxdb import InfluxDB1
 from tests.sinks.helpers import plant_points, v1
 

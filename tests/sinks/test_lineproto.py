@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lineside.agent.sinks.lineproto import measurement_of, reference_line, to_line, to_lines
 from lineside.points import Point, Series
+from lineside.sinks.lineproto import measurement_of, reference_line, to_line, to_lines
 
 names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1,
                 max_size=12).filter(lambda s: not s.startswith("#"))

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lineside.agent.sinks.queue import CHUNK_LINES, DiskQueue
+from lineside.sinks.queue import CHUNK_LINES, DiskQueue
 
 
 def lines(meas: str, n: int, start: int = 0) -> list[str]:
@@ -187,7 +187,7 @@ def test_wal_contents_survive_without_close(tmp_path: Path) -> None:
 def test_damage_found_while_running_restarts_the_queue_and_voids_old_positions(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    import lineside.agent.sinks.queue as qmod
+    import lineside.sinks.queue as qmod
 
     monkeypatch.setattr(qmod, "QUICK_CHECK_ALWAYS_BYTES", 0)  # a "large" file
     path = tmp_path / "q.db"
@@ -216,7 +216,7 @@ def test_damage_found_while_running_restarts_the_queue_and_voids_old_positions(
 
 
 def test_unclean_stop_runs_quick_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import lineside.agent.sinks.queue as qmod
+    import lineside.sinks.queue as qmod
 
     monkeypatch.setattr(qmod, "QUICK_CHECK_ALWAYS_BYTES", 0)
     path = tmp_path / "q.db"
@@ -247,9 +247,9 @@ def test_engine_state_is_committed_with_its_points(tmp_path: Path) -> None:
 
 
 def test_newest_state_of_several_sinks_wins(tmp_path: Path) -> None:
-    from lineside.agent.sinks import SinkSet
-    from lineside.agent.sinks.settings import LocalSink
     from lineside.points import Point
+    from lineside.sinks import SinkSet
+    from lineside.sinks.settings import LocalSink
 
     cfgs = [LocalSink(type="local", id="a"), LocalSink(type="local", id="b")]
     s = SinkSet(cfgs, tmp_path)
@@ -274,7 +274,7 @@ def test_refused_writes_are_held_in_order_within_the_memory_bound(tmp_path: Path
     counted, written in order once the disk takes them, the state with them."""
     import sqlite3
 
-    from lineside.agent.sinks import queue as queue_mod
+    from lineside.sinks import queue as queue_mod
 
     q = DiskQueue(tmp_path / "q.db", name="q", memory_max_bytes=62)
     real = q._put_rows

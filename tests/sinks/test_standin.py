@@ -26,9 +26,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from lineside.agent.sinks import SinkSet
-from lineside.agent.sinks.lineproto import to_lines
-from lineside.agent.sinks.writers import parse_retry_after
+from lineside.sinks import SinkSet
+from lineside.sinks.lineproto import to_lines
+from lineside.sinks.writers import parse_retry_after
 from tests.fixtures.common import free_port
 from tests.fixtures.influxdb import Standin, StandinRequest
 from tests.sinks.helpers import assert_once, local, plant_points, v1, v2

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import urllib3
 
-from lineside.agent.sinks.settings import InfluxV2Sink
-from lineside.agent.sinks.writers import (
+from lineside.sinks.settings import InfluxV2Sink
+from lineside.sinks.writers import (
     V2Transport,
     WriteError,
     _server_message,
@@ -156,8 +156,8 @@ def test_the_agent_writes_v2_without_importing_influxdb_client(tmp_path: Path) -
     import subprocess
     import sys
 
-    code = ("import sys; from lineside.agent.sinks import SinkSet; "
-            "from lineside.agent.sinks.settings import InfluxV2Sink; "
+    code = ("import sys; from lineside.sinks import SinkSet; "
+            "from lineside.sinks.settings import InfluxV2Sink; "
             "s = SinkSet([InfluxV2Sink(type='influxdb-v2', id='v2', url='http://127.0.0.1:9', "
             f"bucket='b')], {str(tmp_path)!r}); "
             "print('influxdb_client' in sys.modules)")

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from lineside.agent.sinks import SinkSet
 from lineside.points import Point
+from lineside.sinks import SinkSet
 from tests.fixtures.influxdb import VictoriaMetrics
 from tests.sinks.helpers import plant_points, v2
 

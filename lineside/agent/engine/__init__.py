@@ -1,7 +1,0 @@
-"""Sans-I/O engine: samples and clock ticks in, points out (docs/design.md, docs/engine.md)."""
-
-from lineside.agent.engine.core import Engine, EngineStats
-from lineside.agent.engine.view import Figures, LineView, MachineView, SiteView, StageView
-
-__all__ = ["Engine", "EngineStats", "Figures", "LineView", "MachineView", "SiteView",
-           "StageView"]

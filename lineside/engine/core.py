@@ -1,0 +1,440 @@
+"""The engine: samples and clock ticks in, points out. No I/O, no wall clock.
+
+Time is what samples and ticks say. The engine keeps one "segment" open: the span
+between two consecutive cut points, which are the bucket boundaries (epoch multiples
+of `metrics.bucket_s`) and every change point of the calendar (shift start/end, break
+start/end, planned downtime start/end). Inside a segment the calendar is constant, so
+a machine's time is accounted by adding `t - since` to one slot of its accumulator.
+At the end of a segment every machine's accumulator is added to its bucket and shift
+accumulators; at a bucket end the `oee` and `automation` points are computed, at a
+shift end the `oee_shift` points (periods.py). Here: the feed loop, ticks and state
+transitions. docs/engine.md documents every rule and which module holds it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from lineside.config.models import LinesideConfig
+from lineside.config.plant import STATES
+from lineside.engine import fields as F
+from lineside.engine import periods, timejump
+from lineside.engine.calendar import Status, Timeline
+from lineside.engine.ccp import CcpSet
+from lineside.engine.emit import ns
+from lineside.engine.layout import PlantLayout
+from lineside.engine.machine import ON, MachineState, ProcessValue
+from lineside.engine.roles import R_AUTO, R_FAULT_CODE, R_GOOD, R_MODE, R_PV, R_TOTAL
+from lineside.engine.snapshot import engine_snapshot, restore_snapshot
+from lineside.engine.states import (
+    BLOCKED,
+    FAULT,
+    IDLE,
+    PRODUCING,
+    SIDX,
+    STARVED,
+    UNKNOWN,
+    as_int,
+)
+from lineside.engine.view import SiteView, site_view
+from lineside.points import Point
+from lineside.samples import Quality
+
+BAD = Quality.BAD
+STOP_STATES = frozenset((IDLE, STARVED, BLOCKED, FAULT))
+REASON_STATES = frozenset((FAULT, IDLE))  # stops nobody explained: they need a reason
+
+
+_NUMBER = frozenset((float, int, bool))  # exact types: the fast check before isinstance
+
+
+@dataclass
+class EngineStats:
+    samples_in: int = 0
+    late_samples: int = 0
+    buckets_closed: int = 0
+    shifts_closed: int = 0
+    unknown_signals: int = 0
+    counter_resets: int = 0
+    counter_rollovers: int = 0
+    counter_dips: int = 0  # decreases that are neither rollover nor reset: nothing added
+    counter_excess: int = 0  # rises beyond what the ideal rate allows
+    counter_excess_units: int = 0  # units of those rises not added
+    unmapped_modes: int = 0  # mode / auto_mode values the mode table does not list
+    state_changes: int = 0
+    clock_steps: int = 0  # wall-clock steps handled by the time-jump rule
+    buckets_not_rewritten: int = 0  # buckets already written before a step back
+
+
+class Engine:
+    """See the module docstring and docs/engine.md."""
+
+    def __init__(self, cfg: LinesideConfig, start_ts: float,
+                 snapshot: dict[str, Any] | None = None) -> None:
+        self.cfg = cfg
+        met = cfg.metrics
+        self.bucket_s = int(met.bucket_s)
+        self.small_stop_s = float(met.small_stop_threshold_s)
+        self.reason_after_s = float(met.reason_after_s)
+        self.target = float(met.automation_target)
+        self.timeline = Timeline(cfg.calendar, cfg.site.timezone)
+        self.stats = EngineStats()
+        planned = frozenset(SIDX[s] for s in met.planned_states)
+        self.plant = PlantLayout(cfg, float(start_ts), planned)
+        self.machines = self.plant.machines  # shortcuts of the hot paths
+        self.by_id = self.plant.by_id
+        self._route = self.plant.route
+        # The engine's time and open periods; public for its parts (timejump.py,
+        # snapshot.py), read-only for everyone else.
+        start_ts = float(start_ts)
+        self.start = start_ts
+        self.now = start_ts  # the latest tick or sample
+        self.dirty_machines: list[MachineState] = []  # state inputs changed at `now`
+        self._last_ts, self._last_ts_ns = float("nan"), 0  # _ts_ns cache
+        self.closed_until = -math.inf  # samples before this are late
+        self.written_spans: list[list[float]] = []  # bucket starts already written (timejump)
+        self.bucket_start = math.floor(start_ts / self.bucket_s) * self.bucket_s
+        self.seg_start = start_ts
+        self.seg_end = start_ts  # set by open_segment
+        self.status: Status = self.timeline.status(start_ts)  # the open segment's calendar
+        # Critical control points (docs/haccp.md): fed after the machines, see _ccp_step.
+        self.ccps = CcpSet(cfg.ccps, {m.id: m.tags for m in self.machines}, self.timeline,
+                           self.bucket_s, start_ts,
+                           {**self.plant.bureau_tags, "gateway": self.plant.gateway}
+                           ) if cfg.ccps else None
+        if snapshot is not None:
+            restore_snapshot(self, snapshot)
+        if self.ccps is not None:
+            for mon in self.ccps.monitors:
+                if mon.fresh:  # not in the snapshot: the machine's state as it is now
+                    mon.t = mon.last_good = self.now
+                    mon.mstate = STATES[self.by_id[mon.cfg.machine].state]
+        periods.open_segment(self, self.seg_start)
+
+    # =================================================================== feeding samples
+    def feed(self, samples: Iterable[Any]) -> list[Point]:
+        """Samples in (see _feed); CCPs see them once the machine states are known."""
+        if self.ccps is None:
+            return self._feed(samples)
+        samples = samples if isinstance(samples, list | tuple) else list(samples)
+        out = self._feed(samples)
+        self._ccp_step(samples, out, inclusive=False)
+        return out
+
+    def _ccp_step(self, samples: Iterable[Any], out: list[Point], inclusive: bool) -> None:
+        """CCPs up to the engine's time: machine states are known before `_now` (after a
+        tick, up to it). A silent CCP machine's `unknown` is dated now rather than at the
+        next segment end: same point, emitted earlier."""
+        ccp = self.ccps
+        assert ccp is not None
+        for mid in ccp.machines:
+            m = self.by_id[mid]
+            if m.stale_at < self.now and m.state != UNKNOWN:
+                self.go_unknown(m, m.stale_at, out)
+        states = [p for p in out if p.measurement == "machine_state"
+                  and p.tags.get("machine") in ccp.machines]
+        ccp.step(samples, states, self.now, inclusive, out)
+
+    def _feed(self, samples: Iterable[Any]) -> list[Point]:
+        """Samples in (any order of signals; time should not go backwards): points out.
+
+        Returns `machine_state` points on state changes and `signal` points for process
+        values; also the `oee`/`oee_shift`/`automation` points of any bucket or shift a
+        sample's timestamp has moved past (when samples run ahead of `tick`).
+        """
+        out: list[Point] = []
+        route = self._route
+        now = self.now
+        seg_end = self.seg_end
+        dirty = self.dirty_machines
+        st = self.stats
+        n = 0
+        unknown_sig = 0
+        for s in samples:
+            n += 1
+            ts = s.ts
+            if ts != now:
+                if ts > now:
+                    if dirty:
+                        self.derive_states(now, out)
+                    if ts >= seg_end:
+                        periods.advance(self, ts, out)
+                        seg_end = self.seg_end
+                    now = self.now = ts
+                else:
+                    if ts < self.closed_until:
+                        st.late_samples += 1
+                    ts = now  # late: taken as arriving now (never rewrites closed buckets)
+            r = route.get(s.signal)
+            if r is None:
+                unknown_sig += 1
+                continue
+            m, role = r
+            q = s.quality
+            if role == R_PV:  # ---- process values: most of a plant's signals
+                if q is not BAD:
+                    self._pv(m, s, out)
+                continue
+            if role >= R_GOOD and role <= R_TOTAL:  # ---- counters
+                if q is BAD:
+                    continue
+                v = s.value
+                try:
+                    iv = int(v)
+                except (TypeError, ValueError, OverflowError):
+                    continue
+                k = role - R_GOOD
+                c = m.counters[k]
+                if iv & c.mask == c.raw and not c.incr:  # unchanged: the common case
+                    continue
+                d = c.step(iv, ts, st)  # docs/engine.md, Counters: never invents units
+                if d and m.calendar_mode == ON:
+                    acc = m.seg_acc
+                    acc[F.CG + k] += d
+                    acc[F.IG + k] += d * m.cycle_s
+            elif role < R_AUTO:  # ---- state signals
+                if ts > m.stale_at and m.state != UNKNOWN:
+                    # The deadline passed in silence: `stale`, as a tick at the deadline
+                    # would have said, whatever quality this later sample has.
+                    self.go_unknown(m, m.stale_at, out)
+                if q is BAD:
+                    m.read_bad = True
+                    if m.subscribed and m.state != UNKNOWN:  # the driver reports the loss once
+                        self.go_unknown(m, ts, out)
+                    continue
+                m.last_good = ts
+                m.stale_at = ts + m.stale_after_s
+                m.read_bad = False
+                v = s.value
+                raw = m.state_inputs
+                if v != raw[role] or m.state == UNKNOWN:
+                    raw[role] = v
+                    if not m.dirty:
+                        m.dirty = True
+                        dirty.append(m)
+                    if role == R_MODE:
+                        self._mode_changed(m, v, ts, out)
+            elif role == R_AUTO:
+                if q is BAD:
+                    continue
+                v = s.value
+                a = v if v.__class__ is bool else m.mode_table.auto_mode(v)
+                if a is None:  # a code the mode table does not list: not automatic
+                    st.unmapped_modes += 1
+                    a = False
+                if a != m.signal_auto:
+                    m.signal_auto = a
+                    self._set_auto(m, ts, out)
+            else:  # R_PRODUCT
+                if q is BAD:
+                    continue
+                if s.value != m.product:
+                    self._product_changed(m, s.value, ts, out)
+        st.samples_in += n
+        st.unknown_signals += unknown_sig
+        return out
+
+    def _mode_changed(self, m: MachineState, v: Any, ts: float, out: list[Point]) -> None:
+        """A new `mode` value: the mode table also says automatic / manual."""
+        ma = m.mode_table.mode_auto(v)
+        if ma is None:
+            ma = True
+        elif not ma and m.mode_table.outcome(v) is None:
+            self.stats.unmapped_modes += 1
+        if ma != m.mode_auto:
+            m.mode_auto = ma
+            self._set_auto(m, ts, out)
+
+    def _product_changed(self, m: MachineState, v: Any, ts: float, out: list[Point]) -> None:
+        """A new product: its ideal cycle applies from `ts`."""
+        self._accum_to(m, ts, out)
+        m.product = v
+        c = as_int(v)
+        m.cycle_s = m.product_cycles_s.get(c, m.default_cycle_s) if c is not None \
+            else m.default_cycle_s
+        m.ideal_rate = 60.0 / m.cycle_s
+
+    def _pv(self, pv: ProcessValue, s: Any, out: list[Point]) -> None:
+        v = s.value
+        if v.__class__ in _NUMBER or isinstance(v, (bool, int, float)):
+            fv = float(v)
+            if fv != fv:  # NaN: nothing to report
+                return
+            last = pv.last
+            if last is not None and last.__class__ is not str:
+                dv = abs(fv - last)
+                if dv == 0 or dv <= pv.deadband:
+                    return
+            pv.last = fv
+            ts = s.ts  # one poll's samples share their ts: its ns is computed once
+            ts_ns = self._last_ts_ns if ts == self._last_ts else self._ts_ns(ts)
+            out.append(Point("signal", pv.tags, {"value": fv}, ts_ns))
+        elif v is not None:
+            sv = str(v)
+            if sv == pv.last:
+                return
+            pv.last = sv
+            out.append(Point("signal", pv.tags, {"text": sv}, self._ts_ns(s.ts)))
+
+    def _ts_ns(self, ts: float) -> int:
+        """ns(ts), computed once for the many samples of one poll cycle."""
+        if ts != self._last_ts:
+            self._last_ts, self._last_ts_ns = ts, ns(ts)
+        return self._last_ts_ns
+
+    def learn_counter_bits(self, widths: dict[str, int]) -> None:
+        """Counter widths a driver learned (OPC UA DataType at connect), by signal key.
+
+        They apply where the configuration says nothing: no `counters.bits` override
+        and no declared type (docs/engine.md, Counters). Keys that are not counters of
+        this configuration are ignored.
+        """
+        for key, bits in widths.items():
+            r = self._route.get(key)
+            if r is None or not (R_GOOD <= r[1] <= R_TOTAL):
+                continue
+            m, role = r
+            name = key.rsplit(".", 1)[1]
+            if m.cfg.counters.bits is None and m.cfg.declared_counter_bits(name) is None:
+                m.counters[role - R_GOOD].set_bits(int(bits))
+
+    # ====================================================================== clock ticks
+    def clock_step(self, to_ts: float) -> list[Point]:
+        """The wall clock stepped to `to_ts`: the rule of engine/timejump.py."""
+        return timejump.jump(self, float(to_ts))
+
+    def tick(self, now_ts: float) -> list[Point]:
+        """Advance to now_ts: close every bucket and shift ending at or before it."""
+        out: list[Point] = []
+        now_ts = float(now_ts)
+        if now_ts <= self.now:
+            return out
+        self._tick(now_ts, out)
+        if self.ccps is not None:
+            self._ccp_step((), out, inclusive=True)
+        return out
+
+    def _tick(self, now_ts: float, out: list[Point]) -> None:
+        if self.dirty_machines:
+            self.derive_states(self.now, out)
+        if now_ts >= self.seg_end:
+            periods.advance(self, now_ts, out)
+        # Machines that went silent: their `unknown` starts at the exact deadline.
+        for m in self.machines:
+            if m.stale_at <= now_ts and m.state != UNKNOWN:
+                self.go_unknown(m, m.stale_at, out)
+        self.now = now_ts
+
+    def close_open(self, now_ts: float) -> list[Point]:
+        """At shutdown: tick, then provisional points for the open bucket and shift
+        (engine/periods.py, provisional_points)."""
+        out = self.tick(now_ts)
+        out += periods.provisional_points(self, max(self.now, float(now_ts)))
+        return out
+
+    # ================================================================ state transitions
+    def derive_states(self, t: float, out: list[Point]) -> None:
+        for m in self.dirty_machines:
+            m.dirty = False
+            raw = m.state_inputs
+            new = m.state_map.derive(raw)
+            reason = ""
+            if new == FAULT:
+                fc = as_int(raw[R_FAULT_CODE])
+                if fc:
+                    reason = m.fault_reasons.get(fc, f"code {fc}")
+            elif new == UNKNOWN:
+                c = m.state_map.code_of(raw)
+                reason = "no state code" if c is None else f"state code {c}"
+            self._set_state(m, new, t, reason, out, m.state_map.code_of(raw))
+        self.dirty_machines.clear()
+
+    def go_unknown(self, m: MachineState, t: float, out: list[Point]) -> None:
+        reason = "bad quality" if m.read_bad else ("no data" if m.last_good is None else "stale")
+        self._set_state(m, UNKNOWN, max(t, m.accounted_to), reason, out, None)
+
+    def _set_state(self, m: MachineState, new: int, t: float, reason: str, out: list[Point],
+                   code: int | None) -> None:
+        prev = m.state
+        if new == prev and reason == m.reason:
+            m.state_code = code
+            return
+        m.account(t)
+        if m.calendar_mode == ON:  # small stops: a stop that started and ended in scheduled time
+            if new == PRODUCING:
+                ss = m.stop_start
+                if ss is not None:
+                    d = t - ss
+                    if d < self.small_stop_s:
+                        m.seg_acc[F.SMALL_N] += 1
+                        m.seg_acc[F.SMALL_S] += d
+                m.stop_start = None
+            elif new in STOP_STATES:
+                if prev == PRODUCING:
+                    m.stop_start = t
+            else:
+                m.stop_start = None
+        dur = t - m.state_since
+        fields: dict[str, Any] = {"state": STATES[new], "prev_state": STATES[prev],
+                                  "prev_duration_s": round(dur, 6)}
+        if code is not None:
+            fields["code"] = code
+        if reason:
+            fields["reason"] = reason
+        if new == FAULT:
+            fc = as_int(m.state_inputs[R_FAULT_CODE])
+            if fc:
+                fields["fault_code"] = fc
+        if prev in REASON_STATES and self.reason_after_s > 0 and dur >= self.reason_after_s:
+            fields["needs_reason"] = True
+        out.append(Point("machine_state", m.tags, fields, ns(t)))
+        self.stats.state_changes += 1
+        m.state = new
+        m.state_since = t
+        m.reason = reason
+        m.state_code = code
+        if new != UNKNOWN:
+            m.live_in_bucket = True
+
+    def _set_auto(self, m: MachineState, t: float, out: list[Point]) -> None:
+        a = m.declared_auto and m.signal_auto and m.mode_auto
+        if a != m.auto:
+            self._accum_to(m, t, out)
+            m.auto = a
+
+    def _accum_to(self, m: MachineState, t: float, out: list[Point]) -> None:
+        if t > m.stale_at and m.state != UNKNOWN:
+            self.go_unknown(m, m.stale_at, out)
+        m.account(t)
+
+    # ========================================================================= view
+    def view(self, now_ts: float) -> SiteView:
+        """Current shift (or since start without shifts) figures, for the terminal."""
+        t = max(float(now_ts), self.now)
+        shift = self.status.shift
+        vecs = [F.vector(m.partial(t, [a + b for a, b in zip(m.shift_acc, m.bucket_acc,
+                                                             strict=True)], self.now,
+                                   m.state_map.derive(m.state_inputs) if m.dirty else None),
+                         m.counter_kinds) for m in self.machines]
+        if shift is not None:
+            period, pstart = f"shift {shift.name} {shift.date}", max(shift.start, self.start)
+        elif self.timeline.always:
+            period = "since " + dt.datetime.fromtimestamp(self.start, dt.UTC).isoformat()
+            pstart = self.start
+        else:
+            period, pstart = "no shift", t
+        return site_view(self.plant, vecs, t, self.now, period, pstart,
+                         self.status.scheduled)
+
+    def ccp_view(self) -> list[Any]:
+        """Each CCP's status (engine/ccp.py CcpView), for metrics and the demo view."""
+        return [m.view() for m in self.ccps.monitors] if self.ccps is not None else []
+
+    # ===================================================================== snapshot
+    def snapshot(self) -> dict[str, Any]:
+        """Everything needed to resume identically (strict JSON types only)."""
+        return engine_snapshot(self)

@@ -1,0 +1,130 @@
+"""The counting rule: PLC counter values in, units made out, never invented.
+
+One `Counter` follows one counter signal (`good`, `reject` or `total`) of one machine.
+Values are taken modulo 2^bits, the counter's own width (from its declared type, see
+`lineside.config.plant.Machine.counter_bits`), so a signed register that wraps
+from 32767 to -32768 moves by one. The rule, with worked examples in docs/engine.md
+("Counters"):
+
+- allowance: the units the machine could have made since the counter last changed,
+  `ideal rate x elapsed x margin`, plus up to one unit left over from earlier changes
+  (a counter steps in whole units, so a read can see one more than the rate gives);
+- a rise adds its difference, at most the allowance: the rest is *excess*, flagged
+  and not added;
+- a drop is a *rollover* when the wrapped distance fits the allowance, else a *reset*
+  when the new value fits it (the counter restarted near zero: the new value is
+  added), else a *dip* (a correction, a PLC-computed counter going back): nothing is
+  added and the counter must climb back above the value it dipped from before it
+  counts again (so a dip of one unit and its recovery add nothing).
+
+Pure and allocation-free on the hot path: `step` updates slots and the caller's
+stats object in place.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class CounterStats(Protocol):
+    counter_rollovers: int
+    counter_resets: int
+    counter_dips: int
+    counter_excess: int
+    counter_excess_units: int
+
+
+class Counter:
+    """One cumulative (or per-cycle) counter signal; see the module docstring."""
+
+    __slots__ = ("base", "credit", "incr", "mask", "mod", "per_s", "raw", "t")
+
+    def __init__(self, bits: int, per_s: float, incr: bool = False) -> None:
+        self.mod = 1 << bits
+        self.mask = self.mod - 1
+        self.per_s = per_s  # most units per second: max ideal rate x margin / 60
+        self.incr = incr
+        self.base: int | None = None  # value counted up to (the high mark after a dip)
+        self.raw: int | None = None  # last value read
+        self.t: float | None = None  # when the value last changed (None: never read)
+        self.credit = 1.0  # allowance left over, at most one unit
+
+    def set_bits(self, bits: int) -> None:
+        """A width learned late (OPC UA DataType at connect): re-read the baseline."""
+        if 1 << bits != self.mod:
+            self.mod = 1 << bits
+            self.mask = self.mod - 1
+            if self.base is not None:
+                self.base &= self.mask
+            if self.raw is not None:
+                self.raw &= self.mask
+
+    def step(self, value: int, ts: float, st: CounterStats) -> int:
+        """Units to add for a new good value at `ts` (0 when nothing is made)."""
+        if self.incr:
+            # Per-cycle counts: each value is the units since the previous read. The
+            # first read has no elapsed time: at most the one left-over unit.
+            if value <= 0:
+                if value < 0:
+                    st.counter_dips += 1
+                return 0
+            d = value
+            t0 = self.t
+            allow = self.credit if t0 is None else self.credit + self.per_s * (ts - t0)
+            self.t = ts
+            return self._cap(d, allow, st)
+        v = value & self.mask
+        prev_raw = self.raw
+        if v == prev_raw:
+            return 0
+        self.raw = v
+        base = self.base
+        if base is None:  # first value: the baseline
+            self.base = v
+            self.t = ts
+            return 0
+        allow = self.credit + self.per_s * (ts - self.t)  # type: ignore[operator]
+        if v > base:
+            d = v - base
+        elif v == base:  # back at the mark after a dip
+            self.t = ts
+            return 0
+        else:
+            w = v + self.mod - base
+            if w <= allow:
+                d = w
+                st.counter_rollovers += 1
+            elif v <= allow:
+                d = v
+                st.counter_resets += 1
+            else:
+                # Below the mark: a dip, unless it is still climbing back from one.
+                if prev_raw is None or v < prev_raw:
+                    st.counter_dips += 1
+                self.credit = allow if allow < 1.0 else 1.0
+                self.t = ts
+                return 0
+        self.base = v
+        self.t = ts
+        return self._cap(d, allow, st)
+
+    def _cap(self, d: int, allow: float, st: CounterStats) -> int:
+        if d > allow:
+            n = int(allow)
+            st.counter_excess += 1
+            st.counter_excess_units += d - n
+            d = n
+        left = allow - d
+        self.credit = left if left < 1.0 else 1.0
+        return d
+
+    # -- snapshot ------------------------------------------------------------------------
+    def dump(self) -> list[Any]:
+        return [self.base, self.raw, self.t, self.credit]
+
+    def load(self, d: Any, now: float) -> None:
+        if isinstance(d, list) and len(d) == 4:
+            self.base, self.raw, self.t, self.credit = d
+        elif isinstance(d, int):  # an older snapshot kept the last value only
+            self.base = self.raw = d & self.mask
+            self.t, self.credit = now, 1.0
