@@ -33,7 +33,7 @@ CHILD = r"""
 import gc, json, sys, tracemalloc
 from pathlib import Path
 import lineside.cli.run  # noqa: F401  (what `lineside run` imports before the load)
-from lineside.config import load_config
+from lineside.config.loader import load_config
 
 def status():
     d = dict(line.split(":", 1) for line in open("/proc/self/status"))

@@ -25,7 +25,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lineside.config.models import LinesideConfig
-from lineside.engine import Engine
+from lineside.engine.core import Engine
 from lineside.samples import Quality, Sample
 
 T0 = 1796018400.0  # 2026-11-30 06:00 UTC, a Monday

@@ -28,9 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lineside.drivers.base import SignalRef  # noqa: E402
-from lineside.drivers.modbus import ModbusDriver, build_modbus_drivers  # noqa: E402
+from lineside.drivers.modbus.build import build_modbus_drivers  # noqa: E402
 from lineside.drivers.modbus.codec import encode  # noqa: E402
 from lineside.drivers.modbus.planner import Plan, ReadRequest  # noqa: E402
+from lineside.drivers.modbus.poller import ModbusDriver  # noqa: E402
 from lineside.drivers.modbus.settings import ModbusSignal, ModbusTcpDevice  # noqa: E402
 
 # Type mix of a food-line PLC tag table: mostly words and floats, some 32-bit

@@ -53,7 +53,7 @@ def pct(values: list[float], q: float) -> float:
 async def agent(mode: str, endpoint: str, items: int, duration: float, warmup: float,
                 publish_ms: float, sampling_ms: float, poll_s: float) -> dict:
     from lineside.drivers.base import SignalRef
-    from lineside.drivers.opcua import OpcuaDriver
+    from lineside.drivers.opcua.driver import OpcuaDriver
     from lineside.drivers.opcua.settings import OpcuaDevice, OpcuaSignal
 
     uri = "urn:lineside:test:plant"

@@ -33,9 +33,9 @@ import urllib3
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lineside.points import Point
-from lineside.sinks import SinkSet
 from lineside.sinks.lineproto import reference_line, to_lines
 from lineside.sinks.settings import InfluxV1Sink, InfluxV2Sink, LocalSink, QueueConfig
+from lineside.sinks.sinkset import SinkSet
 from tests.fixtures.influxdb import InfluxDB1, VictoriaMetrics
 
 SIGNALS = 10_000

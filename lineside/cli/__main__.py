@@ -2,6 +2,6 @@
 
 import sys
 
-from lineside.cli import main
+from lineside.cli.main import main
 
 sys.exit(main())

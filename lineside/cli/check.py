@@ -10,7 +10,9 @@ from pathlib import Path
 
 import yaml
 
-from lineside.config import ConfigError, ConfigIssue, LinesideConfig, load_config
+from lineside.config.errors import ConfigError, ConfigIssue
+from lineside.config.loader import load_config
+from lineside.config.models import LinesideConfig
 from lineside.config.plant import iter_machines
 from lineside.config.yamlpos import Loc
 from lineside.redact import shown_config

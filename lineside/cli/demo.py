@@ -25,10 +25,12 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from lineside.config import ConfigError, LinesideConfig, load_config
-from lineside.engine import Figures, SiteView
+from lineside.config.errors import ConfigError
+from lineside.config.loader import load_config
+from lineside.config.models import LinesideConfig
 from lineside.engine import fields as F
 from lineside.engine.fields import V
+from lineside.engine.view import Figures, SiteView
 from lineside.runtime.hub import Agent, AgentOptions
 from lineside.runtime.logs import setup_logging
 

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from lineside.cli.progress import Progress
-from lineside.config import load_config
+from lineside.config.loader import load_config
 from lineside.sinks.queue import DiskQueue
 
 BATCH = 50_000

@@ -166,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         scope = _scope(args)
         config = None
         if args.config is not None:
-            from lineside.config import load_config
+            from lineside.config.loader import load_config
 
             config = load_config(args.config)
     except (ValueError, ZoneInfoNotFoundError) as e:

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import IO
 
 from lineside.cli.progress import Progress
-from lineside.config import ConfigError, load_config
+from lineside.config.errors import ConfigError
+from lineside.config.loader import load_config
 from lineside.engine.replay import replay
 from lineside.samplelog import read_samples
 from lineside.samples import Sample

@@ -7,7 +7,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-from lineside.config import ConfigError, load_config
+from lineside.config.errors import ConfigError
+from lineside.config.loader import load_config
 from lineside.runtime.hub import Agent, AgentOptions
 from lineside.runtime.logs import setup_logging
 from lineside.runtime.systemd import Notifier, install_stall_drill

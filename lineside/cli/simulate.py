@@ -46,7 +46,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    from lineside.config import load_config
+    from lineside.config.loader import load_config
     from lineside.simulator.profiles import load_overrides
     from lineside.simulator.server import SimulatedFactory, demo_config_path
 

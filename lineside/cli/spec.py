@@ -84,6 +84,6 @@ def read_parser(parser: argparse.ArgumentParser) -> tuple[Command, list[Command]
 
 
 def lineside_spec() -> tuple[Command, list[Command]]:
-    from lineside.cli import build_parser
+    from lineside.cli.main import build_parser
 
     return read_parser(build_parser())

@@ -19,7 +19,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from lineside.config import load_config
+from lineside.config.loader import load_config
 from lineside.drivers.opcua.security import describe, file_name_for, load_cert, thumbprint
 from lineside.drivers.opcua.servercert import fetch_certificates
 from lineside.drivers.opcua.settings import OpcuaDevice

@@ -23,7 +23,7 @@ def replay(cfg: Any, samples: Iterable[Sample], until: float | None = None,
     engine before the samples read after them. `stats`: an `EngineStats` the engine
     counts into (the tests' case folders compare it).
     """
-    from lineside.engine import Engine
+    from lineside.engine.core import Engine
 
     it = iter(samples)
     first = next(it, None)

@@ -37,7 +37,9 @@ from typing import TYPE_CHECKING, Any
 
 from apscheduler.triggers.cron import CronTrigger
 
-from lineside.config import ConfigError, LinesideConfig, load_config
+from lineside.config.errors import ConfigError
+from lineside.config.loader import load_config
+from lineside.config.models import LinesideConfig
 from lineside.config.plant import iter_machines
 from lineside.drivers.base import Driver
 from lineside.haccp.chain import RECORD_MEASUREMENTS
@@ -49,12 +51,12 @@ from lineside.samples import Sample
 
 if TYPE_CHECKING:  # imported by start() when the agent runs
     from lineside.config.models import Device
-    from lineside.engine import Engine
+    from lineside.engine.core import Engine
     from lineside.runtime.http import MetricsServer
     from lineside.runtime.metrics import AgentMetrics
     from lineside.samplelog import SampleLog
-    from lineside.sinks import SinkSet
     from lineside.sinks.chainstore import ChainStore
+    from lineside.sinks.sinkset import SinkSet
 
 log = logging.getLogger("lineside.agent")
 
@@ -203,9 +205,9 @@ class Agent:
 
     # -- life cycle --------------------------------------------------------------------
     async def start(self) -> None:
-        from lineside.engine import Engine
+        from lineside.engine.core import Engine
         from lineside.runtime.metrics import AgentMetrics
-        from lineside.sinks import SinkSet
+        from lineside.sinks.sinkset import SinkSet
 
         cfg = self.cfg
         Path(cfg.state_dir).mkdir(parents=True, exist_ok=True)
@@ -407,7 +409,7 @@ class Agent:
         now = self.clock()
         self._deliver(self.engine.tick(now))
         snap = self.engine.snapshot()
-        from lineside.engine import Engine
+        from lineside.engine.core import Engine
 
         self.engine = Engine(new, now, snapshot=snap)
         self.engine.learn_counter_bits(self._widths)

@@ -38,11 +38,11 @@ import lineside
 from lineside.sinks.settings import LocalSink
 
 if TYPE_CHECKING:  # types only: the runtime hands these objects in
-    from lineside.config import LinesideConfig
+    from lineside.config.models import LinesideConfig
     from lineside.drivers.base import DriverStats
-    from lineside.engine import EngineStats
     from lineside.engine.ccp import CcpView
-    from lineside.sinks import SinkStats
+    from lineside.engine.core import EngineStats
+    from lineside.sinks.sink import SinkStats
 
 # prometheus_client's switch is process-wide; the process serves one registry, the agent's.
 disable_created_metrics()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lineside.config import LinesideConfig
+from lineside.config.models import LinesideConfig
 from lineside.config.plant import iter_machines
 from lineside.drivers.base import Driver, SignalRef
 
@@ -25,11 +25,11 @@ def build_drivers(cfg: LinesideConfig, only: set[str] | None = None) -> list[Dri
     opcua = [d for d in wanted if d.type == "opcua"]
     drivers: list[Driver] = []
     if modbus:
-        from lineside.drivers.modbus import build_modbus_drivers
+        from lineside.drivers.modbus.build import build_modbus_drivers
 
         drivers += build_modbus_drivers(modbus, {d.id: by_dev.get(d.id, []) for d in modbus})
     if opcua:
-        from lineside.drivers.opcua import OpcuaDriver
+        from lineside.drivers.opcua.driver import OpcuaDriver
 
         drivers += [OpcuaDriver(d, by_dev.get(d.id, []), Path(cfg.state_dir)) for d in opcua]
     return drivers

@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--end", type=float, default=None, help="epoch seconds (default: last)")
     p.add_argument("--json", action="store_true", help="JSON instead of a table")
     args = p.parse_args(argv)
-    from lineside.config import load_config
+    from lineside.config.loader import load_config
     from lineside.simulator.server import demo_config_path
 
     cfg = load_config(args.config or demo_config_path())

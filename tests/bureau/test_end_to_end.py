@@ -32,14 +32,14 @@ import pytest
 
 from lineside import report as report_pkg
 from lineside.cli import report as cli
-from lineside.config import load_config
+from lineside.config.loader import load_config
 from lineside.config.models import LinesideConfig
-from lineside.engine import Engine
+from lineside.engine.core import Engine
 from lineside.points import Point
 from lineside.samples import Quality, Sample
-from lineside.simulator import Factory
-from lineside.sinks import SinkSet
+from lineside.simulator.factory import Factory
 from lineside.sinks.settings import InfluxV1Sink
+from lineside.sinks.sinkset import SinkSet
 from lineside.sinks.uplink import (
     UPLINK_AUTOMATION_TAG_KEYS,
     UPLINK_MEASUREMENTS,

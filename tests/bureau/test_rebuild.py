@@ -30,7 +30,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lineside.config.models import LinesideConfig
-from lineside.engine import Engine, rollup
+from lineside.engine import rollup
+from lineside.engine.core import Engine
 from lineside.points import Point
 from lineside.report.aggregate import build_report
 from lineside.report.data import Period, Registered

@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lineside.points import Point
-from lineside.sinks import SinkSet
 from lineside.sinks.lineproto import to_lines
 from lineside.sinks.settings import InfluxV1Sink, InfluxV2Sink, LocalSink, QueueConfig
+from lineside.sinks.sinkset import SinkSet
 from lineside.sinks.uplink import allowed_on_uplink, prepare_for_uplink
 
 T = 1_764_000_000_000_000_000

@@ -16,9 +16,9 @@ from typing import Any, Literal, get_args, get_origin
 import pytest
 from pydantic.fields import FieldInfo
 
-from lineside.config import ConfigError, parse_config
+from lineside.config.errors import ConfigError
 from lineside.config.introspect import config_fields
-from lineside.config.loader import MAX_CONFIG_BYTES
+from lineside.config.loader import MAX_CONFIG_BYTES, parse_config
 from lineside.config.models import LinesideConfig
 from lineside.config.reference import bounds
 from lineside.config.yamlpos import MAX_EXPANDED_NODES
@@ -156,7 +156,7 @@ def test_aliases_within_the_bound_still_work() -> None:
 
 
 def test_oversized_file_is_refused_before_parsing(tmp_path: Any) -> None:
-    from lineside.config import load_config
+    from lineside.config.loader import load_config
 
     p = tmp_path / "huge.yaml"
     p.write_bytes(b"#" * (MAX_CONFIG_BYTES + 1))

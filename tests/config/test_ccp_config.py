@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lineside.config import parse_config
+from lineside.config.loader import parse_config
 from tests.config.test_check import VALID, assert_mistake_named
 
 CCP = """\

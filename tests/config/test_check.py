@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from lineside.config import ConfigError, parse_config
+from lineside.config.errors import ConfigError
+from lineside.config.loader import parse_config
 from lineside.redact import mask_keys
 
 VALID = textwrap.dedent("""\
@@ -211,7 +212,7 @@ def test_mask_hides_secret_values_but_not_references() -> None:
 
 
 def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:
-    from lineside.config import load_config
+    from lineside.config.loader import load_config
 
     f = tmp_path / "sub" / "c.yaml"
     f.parent.mkdir()

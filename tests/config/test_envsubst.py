@@ -11,8 +11,9 @@ import sys
 
 import pytest
 
-from lineside.config import ConfigError, parse_config
 from lineside.config.envsubst import substitute_env
+from lineside.config.errors import ConfigError
+from lineside.config.loader import parse_config
 from tests.config.test_check import VALID
 
 ENV = {"HOST": "192.0.2.10", "EMPTY": "", "PORT": "5020"}

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from lineside.config import ConfigError, ConfigIssue, parse_config
+from lineside.config.errors import ConfigError, ConfigIssue
+from lineside.config.loader import parse_config
 from tests.config.test_check import VALID, line_of
 
 OUT = "    output_stage: cutting  # where the units are counted: the line's OEE\n"

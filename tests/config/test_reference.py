@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from lineside.config import load_config
+from lineside.config.loader import load_config
 from lineside.config.reference import all_keys, render
 
 ROOT = Path(__file__).resolve().parents[2]

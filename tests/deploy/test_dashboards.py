@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from lineside.config import load_config
+from lineside.config.loader import load_config
 from lineside.config.plant import Calendar, Shift
 from lineside.engine.core import Engine
 from lineside.points import Point

@@ -12,7 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from lineside.drivers.base import DriverStats
-from lineside.engine import EngineStats
+from lineside.engine.core import EngineStats
 from lineside.runtime.http import MetricsServer, parse_listen
 from lineside.runtime.metrics import AgentMetrics
 from lineside.sinks.sink import SinkStats

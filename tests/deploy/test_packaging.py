@@ -198,7 +198,7 @@ def test_compose_is_consistent():
 def test_compose_agent_runs_the_demo_file_with_its_environment():
     """compose.yaml runs config/demo.yaml itself; its variables point state, endpoint and
     sink at the stack, and without them the file keeps its local defaults."""
-    from lineside.config import load_config, parse_config
+    from lineside.config.loader import load_config, parse_config
 
     demo = ROOT / "config" / "demo.yaml"
     svc = COMPOSE["services"]["lineside"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from lineside.config import load_config
+from lineside.config.loader import load_config
 from lineside.simulator.server import demo_config_path, with_ports
 from tests.fixtures.common import free_port, port_open, wait_for
 

@@ -110,7 +110,7 @@ def test_demo_serves_metrics_on_an_ipv6_address(tmp_path) -> None:
 
 
 def test_summary_shows_every_ccp_of_the_demo_plant(demo_run: tuple[dict, str]) -> None:
-    from lineside.config import load_config
+    from lineside.config.loader import load_config
     from lineside.simulator.server import demo_config_path
 
     data, _ = demo_run

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from lineside.config import LinesideConfig
+from lineside.config.models import LinesideConfig
 from lineside.haccp.chain import CHAIN_FIELDS, Record, is_record, verify
 from lineside.points import Point
 from lineside.runtime.hub import CHAIN_FILE, Agent, AgentOptions

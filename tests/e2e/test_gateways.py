@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lineside.config import load_config
+from lineside.config.loader import load_config
 from tests.bureau.test_rebuild import panel_query, run_panel
 from tests.e2e.agent_proc import (
     CLI,

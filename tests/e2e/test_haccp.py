@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from lineside.config import load_config
+from lineside.config.loader import load_config
 from lineside.simulator.ccp import truth_deviations
 from tests.e2e.agent_proc import CLI, Proc, start_agent
 from tests.fixtures.common import free_port, port_open, wait_for

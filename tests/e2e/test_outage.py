@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from lineside.config import LinesideConfig
+from lineside.config.models import LinesideConfig
 from lineside.points import Point
 from lineside.runtime.hub import Agent, AgentOptions
 from lineside.simulator.server import SimulatedFactory

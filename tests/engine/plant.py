@@ -108,7 +108,7 @@ def poll(rows: list[tuple[str, Any]], end: str, poll_s: float = 1.0,
 
 def run(config: LinesideConfig, samples: list[Sample], end: str, start: str | None = None):
     """Feed the samples, tick to `end`; returns (engine, points)."""
-    from lineside.engine import Engine
+    from lineside.engine.core import Engine
 
     t0 = at(start) if start else samples[0].ts
     eng = Engine(config, t0)
@@ -123,7 +123,7 @@ def run_split(config: LinesideConfig, start_ts: float, samples: list[Sample], en
     half-way to the next one), snapshotted through JSON and resumed; ticked to `end_ts`."""
     import json
 
-    from lineside.engine import Engine
+    from lineside.engine.core import Engine
 
     eng = Engine(config, start_ts)
     if split is None:

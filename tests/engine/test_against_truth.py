@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from lineside.config import load_config
-from lineside.engine import Engine
+from lineside.config.loader import load_config
+from lineside.engine.core import Engine
 from lineside.engine.fields import VEC_FIELDS, V
 
 sim = pytest.importorskip("lineside.simulator.factory")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lineside.config import load_config
+from lineside.config.loader import load_config
 from lineside.engine.core import EngineStats
 from lineside.engine.replay import replay
 from lineside.points import FieldValue, Point

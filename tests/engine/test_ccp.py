@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lineside.engine import Engine
+from lineside.engine.core import Engine
 from tests.engine.plant import LINK_DOWN, at, cfg, machine, pick, poll, run_split, shift
 
 

@@ -132,7 +132,7 @@ def test_counted_units_never_exceed_what_the_ideal_rate_allows(
 def test_widths_learned_from_opcua_datatypes_reach_the_engine_as_data() -> None:
     # An OPC UA counter has no declared type: the width the driver read at connect
     # (UInt16) is handed to the engine; a Modbus counter keeps its declared uint32.
-    from lineside.engine import Engine
+    from lineside.engine.core import Engine
     from lineside.samples import Quality, Sample
     from tests.engine.plant import at, cfg, pick, shift
 

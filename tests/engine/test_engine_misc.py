@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lineside.cli.replay import add_arguments, run
-from lineside.engine import Engine
+from lineside.engine.core import Engine
 from lineside.engine.replay import replay
 from lineside.samplelog import SampleLog, read_samples
 from lineside.samples import Quality

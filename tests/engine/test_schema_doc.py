@@ -6,8 +6,8 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from lineside.config import load_config
-from lineside.engine import Engine
+from lineside.config.loader import load_config
+from lineside.engine.core import Engine
 from lineside.simulator.factory import Factory
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from lineside.config.plant import Machine
-from lineside.engine import Engine
+from lineside.engine.core import Engine
 from lineside.engine.states import STATES, StateMap
 from tests.engine.plant import MON, S, cfg, one_machine_line, pick
 

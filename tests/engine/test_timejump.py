@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from lineside.engine import Engine
+from lineside.engine.core import Engine
 from tests.engine.plant import S, at, cfg, one_machine_line, pick, shift
 
 BUCKET_NS = 60 * 10**9

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from lineside.engine import Engine
+from lineside.engine.core import Engine
 from lineside.points import Point
 from lineside.sinks.uplink import uplink_refusal
 from tests.engine.plant import at, cfg, machine, pick, poll, shift

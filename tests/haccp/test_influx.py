@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from lineside.engine import Engine
+from lineside.engine.core import Engine
 from lineside.haccp.chain import link_all
 from lineside.report.data import Period
 from lineside.report.query import Source, ccp_query, fetch, parse_answer

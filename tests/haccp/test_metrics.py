@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import generate_latest
 
-from lineside.engine import Engine
+from lineside.engine.core import Engine
 from lineside.runtime.metrics import AgentMetrics
 from tests.engine.plant import LINK_DOWN, at, poll
 from tests.engine.test_ccp import RUN, ccp_cfg

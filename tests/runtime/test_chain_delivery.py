@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from lineside.config import LinesideConfig
-from lineside.engine import Engine
+from lineside.config.models import LinesideConfig
+from lineside.engine.core import Engine
 from lineside.points import Point
 from lineside.runtime.hub import Agent, AgentOptions
-from lineside.sinks import SinkSet
 from lineside.sinks.queue import DiskQueue
+from lineside.sinks.sinkset import SinkSet
 from tests.e2e.agent_proc import demo_data
 
 T0 = 1_796_018_400_000_000_000

@@ -40,7 +40,7 @@ def test_modbus_agent_with_v2_sink_imports_nothing_it_does_not_use(tmp_path: Pat
     path = tmp_path / "plant.yaml"
     path.write_text(json.dumps(cfg))
     # the real command line, then which modules the process holds
-    code = ("import sys; from lineside.cli import main; "
+    code = ("import sys; from lineside.cli.main import main; "
             f"rc = main(['run', {str(path)!r}, '--duration', '1.5', '--flush-timeout', '0.5']); "
             f"print(rc, sorted(m for m in {HEAVY!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lineside.config import LinesideConfig
+from lineside.config.models import LinesideConfig
 from lineside.runtime.hub import Agent, AgentOptions
 from lineside.samples import Quality
 from lineside.simulator.server import SimulatedFactory

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from lineside.config import LinesideConfig, load_config
-from lineside.simulator import Factory, Truth
+from lineside.config.loader import load_config
+from lineside.config.models import LinesideConfig
+from lineside.simulator.factory import Factory
 from lineside.simulator.server import demo_config_path
+from lineside.simulator.truth import Truth
 
 DAY0 = 1795708800.0  # 2026-11-29 00:00 Asia/Shanghai (2026-11-28 16:00 UTC)
 

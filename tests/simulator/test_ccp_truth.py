@@ -4,7 +4,7 @@ also of CCPs that apply only while their machine produces, found once by the eng
 from __future__ import annotations
 
 from lineside.config.models import LinesideConfig
-from lineside.engine import Engine
+from lineside.engine.core import Engine
 from lineside.samples import Sample
 from lineside.simulator.ccp import CcpTruth
 from lineside.simulator.factory import Factory

@@ -13,11 +13,11 @@ spell in it), polled once a second and fed to the engine, against the ground tru
 
 from __future__ import annotations
 
-from lineside.config import LinesideConfig
-from lineside.engine import Engine
+from lineside.config.models import LinesideConfig
+from lineside.engine.core import Engine
 from lineside.samples import Quality, Sample
-from lineside.simulator import Factory, Truth
-from lineside.simulator.truth import truth_oee
+from lineside.simulator.factory import Factory
+from lineside.simulator.truth import Truth, truth_oee
 from tests.simulator.conftest import DAY0
 
 T0, T1 = DAY0 + 21 * 3600, DAY0 + 25 * 3600  # 21:00 to 01:00 local

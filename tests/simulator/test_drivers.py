@@ -12,9 +12,9 @@ import logging
 import pytest
 import pytest_asyncio
 
-from lineside.config import LinesideConfig
+from lineside.config.models import LinesideConfig
 from lineside.runtime.wiring import signals_by_device
-from lineside.simulator import SimulatedFactory
+from lineside.simulator.server import SimulatedFactory
 from tests.fixtures.common import free_port
 
 logging.getLogger("asyncua").setLevel(logging.ERROR)

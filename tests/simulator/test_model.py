@@ -9,9 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lineside.config import LinesideConfig
-from lineside.simulator import Factory, Truth
+from lineside.config.models import LinesideConfig
 from lineside.simulator.codes import STATES, expressible_states
+from lineside.simulator.factory import Factory
+from lineside.simulator.truth import Truth
 from tests.simulator.conftest import DAY0
 
 

@@ -18,9 +18,9 @@ import pytest_asyncio
 from asyncua import Client
 from pymodbus.client import AsyncModbusTcpClient
 
-from lineside.config import LinesideConfig
-from lineside.simulator import SimulatedFactory, load_truth
-from lineside.simulator.server import place_modbus
+from lineside.config.models import LinesideConfig
+from lineside.simulator.server import SimulatedFactory, place_modbus
+from lineside.simulator.truth import load_truth
 from tests.fixtures.common import free_port
 
 logging.getLogger("asyncua").setLevel(logging.ERROR)
@@ -194,7 +194,7 @@ def test_simulate_command_runs_and_records(tmp_path) -> None:
 
 
 def test_ports_are_rewritten_and_unit_clashes_refused(demo_cfg: LinesideConfig) -> None:
-    from lineside.simulator import with_ports
+    from lineside.simulator.server import with_ports
 
     cfg = with_ports(demo_cfg, "127.0.0.2", 1502, 4841)
     assert {(d.host, d.port) for d in cfg.devices if d.type == "modbus-tcp"} == {

@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lineside.config import LinesideConfig
-from lineside.simulator import Factory, Truth, TruthRow, TruthWriter, load_truth, truth_oee
+from lineside.config.models import LinesideConfig
+from lineside.simulator.factory import Factory, TruthRow
 from lineside.simulator.schedule import CalendarIndex, busy_at
+from lineside.simulator.truth import Truth, TruthWriter, load_truth, truth_oee
 
 TZ = ZoneInfo("Asia/Shanghai")
 

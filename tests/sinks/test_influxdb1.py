@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from lineside.points import Point
-from lineside.sinks import SinkSet
+from lineside.sinks.sinkset import SinkSet
 from tests.fixtures.influxdb import InfluxDB1
 from tests.sinks.helpers import plant_points, v1
 

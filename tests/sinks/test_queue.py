@@ -248,8 +248,8 @@ def test_engine_state_is_committed_with_its_points(tmp_path: Path) -> None:
 
 def test_newest_state_of_several_sinks_wins(tmp_path: Path) -> None:
     from lineside.points import Point
-    from lineside.sinks import SinkSet
     from lineside.sinks.settings import LocalSink
+    from lineside.sinks.sinkset import SinkSet
 
     cfgs = [LocalSink(type="local", id="a"), LocalSink(type="local", id="b")]
     s = SinkSet(cfgs, tmp_path)

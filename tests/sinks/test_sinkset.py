@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from lineside.cli.export import add_arguments, run
-from lineside.sinks import SinkSet
 from lineside.sinks.lineproto import to_lines
 from lineside.sinks.settings import QueueConfig
+from lineside.sinks.sinkset import SinkSet
 from tests.fixtures.common import free_port
 from tests.fixtures.influxdb import Standin
 from tests.sinks.helpers import assert_once, local, plant_points, v1

@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from lineside.sinks import SinkSet
 from lineside.sinks.lineproto import to_lines
+from lineside.sinks.sinkset import SinkSet
 from lineside.sinks.writers import parse_retry_after
 from tests.fixtures.common import free_port
 from tests.fixtures.influxdb import Standin, StandinRequest

@@ -156,7 +156,7 @@ def test_the_agent_writes_v2_without_importing_influxdb_client(tmp_path: Path) -
     import subprocess
     import sys
 
-    code = ("import sys; from lineside.sinks import SinkSet; "
+    code = ("import sys; from lineside.sinks.sinkset import SinkSet; "
             "from lineside.sinks.settings import InfluxV2Sink; "
             "s = SinkSet([InfluxV2Sink(type='influxdb-v2', id='v2', url='http://127.0.0.1:9', "
             f"bucket='b')], {str(tmp_path)!r}); "

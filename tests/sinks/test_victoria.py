@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from lineside.points import Point
-from lineside.sinks import SinkSet
+from lineside.sinks.sinkset import SinkSet
 from tests.fixtures.influxdb import VictoriaMetrics
 from tests.sinks.helpers import plant_points, v2
 

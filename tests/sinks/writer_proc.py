@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from lineside.sinks import SinkSet
+from lineside.sinks.sinkset import SinkSet
 from tests.sinks.helpers import plant_points, v1
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from lineside.drivers.base import SignalRef
-from lineside.drivers.modbus import ModbusDriver, build_modbus_drivers
+from lineside.drivers.modbus.build import build_modbus_drivers
+from lineside.drivers.modbus.poller import ModbusDriver
 from lineside.drivers.modbus.settings import ModbusSignal, ModbusTcpDevice
 
 ORDERS = ("ABCD", "CDAB", "BADC", "DCBA")

@@ -75,7 +75,7 @@ def test_backoff_grows_with_jitter_and_resets():
 
 
 async def test_build_shares_links_per_bus_and_skips_disabled():
-    from lineside.drivers.modbus import build_modbus_drivers
+    from lineside.drivers.modbus.build import build_modbus_drivers
     from lineside.drivers.modbus.settings import ModbusRtuDevice
 
     rtu = {"type": "modbus-rtu", "serial_port": "/dev/null-bus", "pause_s": 0.01}

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from lineside.drivers.modbus import ModbusDriver
+from lineside.drivers.modbus.poller import ModbusDriver
 from tests.drivers.modbus.helpers import driver, tcp_device
 from tests.fixtures.common import free_port
 

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from lineside.drivers.base import SignalRef
-from lineside.drivers.modbus import build_modbus_drivers
+from lineside.drivers.modbus.build import build_modbus_drivers
 from lineside.drivers.modbus.codec import encode
 from lineside.drivers.modbus.settings import ModbusRtuDevice, ModbusRtuOverTcpDevice, ModbusSignal
 from tests.fixtures.common import free_port

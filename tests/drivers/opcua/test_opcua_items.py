@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from lineside.drivers.base import SignalRef
-from lineside.drivers.opcua import OpcuaDriver
+from lineside.drivers.opcua.driver import OpcuaDriver
 from lineside.drivers.opcua.settings import OpcuaSignal
 from lineside.samples import Quality
 from tests.fixtures.opcua_peers import KINDS, NS_URI, Collector, line_signals, opcua_device

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lineside.drivers.base import SignalRef
-from lineside.drivers.opcua import OpcuaDriver
+from lineside.drivers.opcua.driver import OpcuaDriver
 from lineside.drivers.opcua.settings import OpcuaSignal
 from lineside.samples import Quality
 from tests.fixtures.opcua_peers import KINDS, NS_URI, Collector, line_signals, opcua_device

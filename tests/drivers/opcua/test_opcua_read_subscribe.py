@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from lineside.drivers.opcua import OpcuaDriver
+from lineside.drivers.opcua.driver import OpcuaDriver
 from lineside.samples import Quality
 from tests.fixtures.opcua_peers import KINDS, Collector, line_signals, opcua_device
 

@@ -12,8 +12,8 @@ import pytest
 from asyncua import ua
 
 from lineside.cli import trust
-from lineside.drivers.opcua import OpcuaDriver
 from lineside.drivers.opcua.connection import FORBIDDEN_REQUESTS, ForbiddenService
+from lineside.drivers.opcua.driver import OpcuaDriver
 from lineside.drivers.opcua.security import thumbprint
 from lineside.samples import Quality
 from tests.fixtures.opcua_peers import Collector, line_signals, opcua_device

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from lineside.drivers.opcua import OpcuaDriver
+from lineside.drivers.opcua.driver import OpcuaDriver
 from lineside.drivers.opcua.security import POLICIES
 from lineside.samples import Quality
 from tests.fixtures.opcua_peers import KINDS, line_signals, opcua_device

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from lineside.cli import trust
-from lineside.drivers.opcua import OpcuaDriver
+from lineside.drivers.opcua.driver import OpcuaDriver
 from lineside.drivers.opcua.security import Pki, UntrustedServerCertificate
 from lineside.drivers.opcua.servercert import (
     ServerCertificateRevoked,

@@ -1,0 +1,113 @@
+"""`lineside` command line: every command, one module each in this package (COMMANDS)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from lineside import __version__
+
+# command -> one-line help; `_module` imports the command's module (lineside/cli/<name>.py)
+COMMANDS: dict[str, str] = {
+    "check": "validate a configuration file (exit 2 when invalid)",
+    "run": "run the agent",
+    "simulate": "run the simulated food factory's PLCs",
+    "demo": "simulated factory + agent + live terminal view",
+    "report": "the bureau's automation report from InfluxDB",
+    "haccp": "HACCP monitoring record of a shift or day; verify",
+    "replay": "recompute all points from a sample log",
+    "export": "write queued points as line protocol",
+    "trust": "trust an OPC UA server's certificate",
+    "schema": "print the JSON Schema of the configuration",
+    "deploy-files": "write the unit, dashboards, rules and example config to a folder",
+    "completion": "print a bash or zsh completion script",
+    "man": "print the manual page (roff): lineside man | man -l -",
+}
+
+
+def _module(command: str) -> ModuleType:
+    """The module of `command` (add_arguments, run), imported on demand by plain import
+    statements (tools follow them): `lineside run` must not load the simulator's, the
+    report's or the OPC UA trust tool's libraries (asyncua, cryptography, rich: ~25 MB
+    of RSS in the agent for nothing)."""
+    match command:
+        case "check":
+            from lineside.cli import check as m
+        case "run":
+            from lineside.cli import run as m
+        case "simulate":
+            from lineside.cli import simulate as m
+        case "demo":
+            from lineside.cli import demo as m
+        case "report":
+            from lineside.cli import report as m
+        case "haccp":
+            from lineside.cli import haccp as m
+        case "replay":
+            from lineside.cli import replay as m
+        case "export":
+            from lineside.cli import export as m
+        case "trust":
+            from lineside.cli import trust as m
+        case "schema":
+            from lineside.cli import schema as m
+        case "deploy-files":
+            from lineside.cli import deploy_files as m
+        case "completion":
+            from lineside.cli import completion as m
+        case "man":
+            from lineside.cli import man as m
+        case _:
+            raise KeyError(command)
+    return m
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; the options of `command` only (None: of every command), so that
+    only that command's module is imported (`_module`)."""
+    parser = argparse.ArgumentParser(
+        prog="lineside",
+        description="Edge agent for food-factory workshops: PLC data to states, OEE and "
+                    "automation rate in InfluxDB.")
+    parser.add_argument("--version", action="version", version=f"lineside {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, help_text in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if command is not None and name != command:
+            continue
+        try:
+            mod = _module(name)
+        except ImportError as e:
+            p.set_defaults(_unavailable=f"`lineside {name}` is unavailable: {e}")
+            continue
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The command word of a command line (the first argument not an option), if known."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first if first in COMMANDS else None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = _command(argv)
+    # No known command (`lineside --help`, a typo): argparse lists the commands from
+    # COMMANDS and reports the error without importing any of them.
+    args = build_parser(command or "").parse_args(argv)
+    if getattr(args, "_unavailable", None):
+        print(args._unavailable, file=sys.stderr)
+        return 70
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `lineside export | head`: the reader left, not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
