@@ -42,8 +42,8 @@ _SPARE = 16  # registers served past the last configured one (readers merge acro
 def demo_config_path() -> Path:
     """config/demo.yaml of a source checkout, else the copy packaged in the wheel."""
     here = Path(__file__).resolve()
-    for cand in (here.parents[3] / "config" / "demo.yaml",
-                 here.parents[2] / "_data" / "config" / "demo.yaml"):
+    for cand in (here.parents[2] / "config" / "demo.yaml",
+                 here.parents[1] / "_data" / "config" / "demo.yaml"):
         if cand.exists():
             return cand
     raise FileNotFoundError("demo.yaml not found (neither in the checkout nor the package)")
