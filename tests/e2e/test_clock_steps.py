@@ -15,7 +15,6 @@ point is stamped later than the agent's clock.
 from __future__ import annotations
 
 import itertools
-import os
 import signal
 import time
 from collections import Counter
@@ -27,22 +26,17 @@ from lineside.samplelog import read_samples
 from lineside.sinks.queue import DiskQueue
 from tests.e2e.agent_proc import agent_config, http_get, metric, start_agent, start_simulator
 from tests.e2e.lineproto import parse_line
-from tests.fixtures.common import require_binary, wait_for
+from tests.fixtures.common import require_package_file, wait_for
 
 pytestmark = pytest.mark.server
 
-LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 BUCKET = 5
 STEP = 3600
 
 
 def _faketime() -> str:
-    require_binary("faketime")  # Debian's faketime package ships the library too
-    if not Path(LIBFAKETIME).exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{LIBFAKETIME} missing (apt-get install faketime)")
-        pytest.skip(f"{LIBFAKETIME} missing")
-    return LIBFAKETIME
+    # the preload library; its directory is per architecture, so ask dpkg where it is
+    return require_package_file("libfaketime", "libfaketime.so.1")
 
 
 def test_clock_stepped_back_and_forward_while_running(tmp_path: Path, influxdb1) -> None:
