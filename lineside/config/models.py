@@ -12,6 +12,7 @@ from lineside.config.ccp import Ccp
 from lineside.config.plant import Calendar, Line, Metrics
 from lineside.drivers.modbus.settings import ModbusDevice
 from lineside.drivers.opcua.settings import OpcuaDevice
+from lineside.i18n import DEFAULT_LOCALE, Locale
 from lineside.sinks.settings import SinkConfig
 
 
@@ -30,6 +31,9 @@ class Site(_Strict):
                     "and enterprise-level points (default: the id of its first line)")
     region: str = Field(pattern=r"^[0-9A-Za-z_-]+$", description="region code, e.g. 510114")
     timezone: str = "UTC"
+    locale: Locale = Field(DEFAULT_LOCALE, description="language of what people read: "
+                                                      "report, HACCP record, live view "
+                                                      "(zh-CN or en)")
 
     @field_validator("timezone")
     @classmethod
