@@ -108,7 +108,8 @@ class Monitor:
     def __init__(self, cfg: Ccp, tags: dict[str, str], timeline: Timeline, bucket_s: int,
                  start: float) -> None:
         self.cfg = cfg
-        self.tags = {**tags, "ccp": cfg.id, "ccp_kind": cfg.kind, "level": "ccp"}
+        self.tags = {**tags, "ccp": cfg.id, "ccp_name": cfg.name or cfg.id,
+                     "ccp_kind": cfg.kind, "level": "ccp"}
         self.key = f"{cfg.machine}.{cfg.signal}"
         self.timeline = timeline
         self.bucket_s = bucket_s

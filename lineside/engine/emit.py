@@ -73,11 +73,15 @@ def automation_points(plant: PlantLayout, agg: Rollup, live: list[bool], target:
             rate = agg.stage_rates[li][si]
             if rate is not None:
                 f["automation_rate"] = rate
+            names = plant.stage_tags[li][si]
             out.append(Point("automation", {
-                **base, "line": line.id, "stage": stage.id, "stage_kind": stage.kind,
+                **base, "line": line.id, "line_name": names["line_name"], "stage": stage.id,
+                "stage_name": names["stage_name"], "stage_kind": stage.kind,
                 "level": "stage"}, f, ts_ns))
         lv = agg.line_all[li]
-        out.append(_summary_point({**base, "line": line.id, "level": "line"},
+        out.append(_summary_point({**base, "line": line.id,
+                                   "line_name": plant.line_tags[li]["line_name"],
+                                   "level": "line"},
                                   agg.line_rates[li], lv, line_pbt, sum(dig) / len(dig),
                                   target, ts_ns))
         all_dig += sum(dig)

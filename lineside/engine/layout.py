@@ -39,7 +39,11 @@ class PlantLayout:
     def __init__(self, cfg: LinesideConfig, start_ts: float, planned: frozenset[int]) -> None:
         met = cfg.metrics
         site = cfg.site
-        base = {"enterprise": site.enterprise_id, "site": site.site_id}
+        # Names ride beside the ids as tags (docs/design.md, schema): InfluxQL has no
+        # join, so a board can only show a name it can GROUP BY. An empty name is the id.
+        base = {"enterprise": site.enterprise_id,
+                "enterprise_name": site.enterprise_name or site.enterprise_id,
+                "site": site.site_id}
         # Site- and enterprise-level points are this agent's share of the plant: the
         # gateway tag keeps the agents of one plant from overwriting each other.
         self.gateway = site.gateway_id or cfg.lines[0].id
@@ -56,15 +60,17 @@ class PlantLayout:
         self.process_values: list[ProcessValue] = []
         devices = {d.id: d for d in cfg.devices}
         for li, line in enumerate(cfg.lines):
-            self.line_tags.append({**base, "line": line.id, "level": "line"})
+            ln = {"line": line.id, "line_name": line.name or line.id}
+            self.line_tags.append({**base, **ln, "level": "line"})
             st_tags: list[dict[str, str]] = []
             st_ms: list[list[MachineState]] = []
             for si, stage in enumerate(line.stages):
-                st_tags.append({**base, "line": line.id, "stage": stage.id, "level": "stage"})
+                sn = {**ln, "stage": stage.id, "stage_name": stage.name or stage.id}
+                st_tags.append({**base, **sn, "level": "stage"})
                 ms: list[MachineState] = []
                 for mc in stage.machines:
-                    mt = {**base, "line": line.id, "stage": stage.id, "machine": mc.id,
-                          "level": "machine"}
+                    mt = {**base, **sn, "machine": mc.id,
+                          "machine_name": mc.name or mc.id, "level": "machine"}
                     dev = devices.get(mc.source)
                     sub = (getattr(dev, "type", None) == "opcua"
                            and getattr(dev, "mode", None) == "subscribe")

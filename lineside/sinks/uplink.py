@@ -31,9 +31,15 @@ UPLINK_OEE_LEVELS: frozenset[str] = frozenset({"line", "site"})
 #: tag invented later are refused: they would identify equipment or carry text.
 #: `gateway` tells apart the agents of one plant (site-level points).
 UPLINK_TAG_KEYS: frozenset[str] = frozenset({
-    "enterprise", "region", "site", "gateway", "line", "level", "stage_kind", "shift",
-    "shift_date",
+    "enterprise", "enterprise_name", "region", "site", "gateway", "line", "level",
+    "stage_kind", "shift", "shift_date",
 })
+#: Name tags (docs/design.md, schema) that stay in the factory: the names of lines,
+#: stages, machines and CCPs are the plant's own words (products, equipment). They are
+#: taken off a point before the filter, so a line-level point still leaves by its ids.
+#: The enterprise's name is the bureau's to show and stays.
+PLANT_NAME_TAGS: frozenset[str] = frozenset({
+    "site_name", "line_name", "stage_name", "machine_name", "ccp_name"})
 #: `stage` leaves on automation points only: two stages of one kind are two stages of
 #: the line's rate (docs/design.md), so the bureau needs each one's sums.
 UPLINK_AUTOMATION_TAG_KEYS: frozenset[str] = UPLINK_TAG_KEYS | {"stage"}
@@ -130,4 +136,12 @@ def prepare_for_uplink(points: Sequence[Point], enterprise: str, region: str) ->
     Filter, then tag (tagging never makes a refused point acceptable: region and
     enterprise are on the allow-list anyway).
     """
-    return [tag_for_uplink(p, enterprise, region) for p in points if allowed_on_uplink(p)]
+    return [tag_for_uplink(p, enterprise, region) for p in map(_without_plant_names, points)
+            if allowed_on_uplink(p)]
+
+
+def _without_plant_names(p: Point) -> Point:
+    if PLANT_NAME_TAGS.isdisjoint(p.tags):
+        return p
+    return Point(p.measurement, {k: v for k, v in p.tags.items() if k not in PLANT_NAME_TAGS},
+                 p.fields, p.ts_ns)
