@@ -191,7 +191,8 @@ def test_sample_log_roundtrip_and_replay_cli(tmp_path: Path,
         outs.append(out.read_text())
     assert outs[0] == outs[1] and outs[0]
     lines = outs[0].splitlines()
-    assert any(ln.startswith("oee,enterprise=ent1,level=machine") for ln in lines)
+    assert any(ln.startswith("oee,enterprise=ent1,enterprise_name=") and ",level=machine," in ln
+               for ln in lines)
     assert any(ln.startswith("machine_state,") for ln in lines)
     assert sum(ln.startswith("oee,") and "level=machine" in ln for ln in lines) == 10
     p = argparse.ArgumentParser()
