@@ -1,4 +1,5 @@
-"""`lineside man`: the manual page lineside(1) in roff, generated from the parser.
+"""`lineside man`: the manual page lineside(1) in roff, made by argparse-manpage from the
+parser.
 
     lineside man | man -l -
     lineside man > /usr/local/share/man/man1/lineside.1
@@ -12,8 +13,9 @@ from __future__ import annotations
 
 import argparse
 
+from argparse_manpage.manpage import Manpage
+
 from lineside import __version__
-from lineside.cli.spec import Arg, Command, lineside_spec
 
 ENVIRONMENT = [
     ("${VAR}, ${VAR:-default}",
@@ -38,6 +40,8 @@ EXIT = [("0", "success"), ("1", "an error (the message says which)"),
         ("2", "invalid configuration or arguments"),
         ("70", "a sub-command whose optional dependency is missing"),
         ("130", "interrupted (Ctrl-C)")]
+SEE_ALSO = ("\\fBsystemctl\\fR(1), \\fBjournalctl\\fR(1); the documents in docs/ of the "
+            "source, installed in /opt/lineside/docs by deploy/install.sh.")
 
 
 def _esc(text: str) -> str:
@@ -46,53 +50,23 @@ def _esc(text: str) -> str:
     return "\\&" + text if text.startswith((".", "'")) else text
 
 
-def _option(arg: Arg) -> list[str]:
-    flags = ", ".join(f"\\fB{_esc(f)}\\fR" for f in arg.flags)
-    if arg.takes_value:
-        value = "{" + ",".join(arg.choices) + "}" if arg.choices else arg.name
-        flags += f" \\fI{_esc(value)}\\fR"
-    return [".TP", flags, _esc(arg.help) or "\\&"]
+def _tagged(items: list[tuple[str, str]], font: str) -> str:
+    """A .TP list: each tag in `font` (B bold, I italic), its text below."""
+    return "\n".join(f".TP\n\\f{font}{_esc(tag)}\\fR\n{_esc(text)}" for tag, text in items)
 
 
-def _command(cmd: Command) -> list[str]:
-    usage = cmd.usage.removeprefix("usage: ")
-    out = [f".SS {_esc(cmd.name)}", _esc(" ".join(usage.split())), ".PP",
-           _esc(cmd.description or cmd.help)]
-    for pos in cmd.positionals:
-        out += [".TP", f"\\fI{_esc(pos.name)}\\fR", _esc(pos.help) or "\\&"]
-    for opt in cmd.options:
-        if opt.flags != ("-h", "--help"):
-            out += _option(opt)
-    return out
+def man_page() -> str:
+    from lineside.cli.main import build_parser  # every command's options: all modules
 
-
-def man_page(top: Command, subs: list[Command]) -> str:
-    lines = [
-        f'.TH LINESIDE 1 "" "lineside {__version__}" "User Commands"',
-        ".SH NAME",
-        "lineside \\- " + _esc(top.description.rstrip(".")),
-        ".SH SYNOPSIS",
-        "\\fBlineside\\fR [\\fB\\-\\-version\\fR] \\fICOMMAND\\fR [\\fIOPTIONS\\fR]",
-        ".SH DESCRIPTION",
-        "An edge agent for food\\-factory workshops: it polls PLCs over Modbus and OPC UA, "
-        "computes machine states, OEE and an automation rate, and delivers them to InfluxDB "
-        "through a durable queue. Each command below has \\fB\\-h\\fR for its help.",
-        ".SH COMMANDS",
-    ]
-    for cmd in subs:
-        lines += _command(cmd)
-    lines.append(".SH ENVIRONMENT")
-    for name, text in ENVIRONMENT:
-        lines += [".TP", f"\\fB{_esc(name)}\\fR", _esc(text)]
-    lines.append(".SH FILES")
-    for name, text in FILES:
-        lines += [".TP", f"\\fI{_esc(name)}\\fR", _esc(text)]
-    lines.append(".SH EXIT STATUS")
-    for code, text in EXIT:
-        lines += [".TP", f"\\fB{code}\\fR", _esc(text)]
-    lines += [".SH SEE ALSO", "\\fBsystemctl\\fR(1), \\fBjournalctl\\fR(1); the documents in "
-              "docs/ of the source, installed in /opt/lineside/docs by deploy/install.sh.", ""]
-    return "\n".join(lines)
+    parser = build_parser()
+    page = Manpage(parser, _data={
+        "project_name": "lineside", "version": __version__, "manual_title": "User Commands",
+        "description": (parser.description or "").rstrip(".")})
+    page.add_section("environment", "=", _tagged(ENVIRONMENT, "B"))
+    page.add_section("files", "=", _tagged(FILES, "I"))
+    page.add_section("exit status", "=", _tagged(EXIT, "B"))
+    page.add_section("see also", "=", SEE_ALSO)
+    return str(page)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -101,5 +75,5 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     del args
-    print(man_page(*lineside_spec()), end="")
+    print(man_page(), end="")
     return 0

@@ -1,13 +1,16 @@
-"""Completion (bash, zsh) and the man page, generated from the argparse parser.
+"""Completion (bash, zsh; shtab) and the man page (argparse-manpage), generated from the
+argparse parser.
 
-Bash: the generated function is called the way bash calls it (COMP_WORDS, COMP_CWORD)
-and what it proposes is compared. Zsh: a real interactive zsh in a pseudo-terminal
-(zsh/zpty) gets a TAB and its listing is read back. Man: groff with all warnings on
-renders it silently, and every command and option of the parser is on the page.
+Bash: the generated function (the one `complete -F` names) is called the way bash calls
+it (COMP_WORDS, COMP_CWORD, COMP_LINE, COMP_POINT) and what it proposes is compared.
+Zsh: a real interactive zsh in a pseudo-terminal (zsh/zpty) gets a TAB and its listing is
+read back. Man: groff with all warnings on renders it silently, and every command and
+option of the parser is in that command's section of the page.
 """
 
 from __future__ import annotations
 
+import argparse
 import re
 import shlex
 import subprocess
@@ -16,12 +19,21 @@ from pathlib import Path
 
 import pytest
 
-from lineside.cli.completion import bash_script, zsh_script
+from lineside.cli.completion import script
+from lineside.cli.main import build_parser
 from lineside.cli.man import man_page
-from lineside.cli.spec import lineside_spec
 from tests.fixtures.common import require_binary
 
-TOP, SUBS = lineside_spec()
+
+def _commands() -> dict[str, list[argparse.Action]]:
+    """Every sub-command of the parser with its options (help left out)."""
+    sub = next(a for a in build_parser()._actions
+               if isinstance(a, argparse._SubParsersAction))
+    return {name: [a for a in p._actions if a.option_strings and a.dest != "help"]
+            for name, p in sub.choices.items()}
+
+
+COMMANDS = _commands()
 
 
 def lineside(*argv: str) -> str:
@@ -31,18 +43,23 @@ def lineside(*argv: str) -> str:
 
 
 def test_the_commands_print_what_the_generators_make() -> None:
-    assert lineside("completion", "bash") == bash_script(TOP, SUBS)
-    assert lineside("completion", "zsh") == zsh_script(TOP, SUBS)
-    assert lineside("man") == man_page(TOP, SUBS)
+    assert lineside("completion", "bash") == script("bash")
+    assert lineside("completion", "zsh") == script("zsh")
+    assert lineside("man") == man_page()
 
 
 def bash_complete(tmp_path: Path, line: str) -> list[str]:
     """What `lineside <line><TAB>` proposes (the words typed so far, the last one partial)."""
-    script = tmp_path / "lineside.bash"
-    script.write_text(bash_script(TOP, SUBS))
+    text = script("bash")
+    func = re.search(r"^complete .*-F (\S+) lineside$", text, re.M)
+    assert func, "no `complete -F FUNCTION lineside` line"
+    path = tmp_path / "lineside.bash"
+    path.write_text(text)
     words = line.split(" ")
-    prog = (f"source {script}; COMP_WORDS=(lineside {' '.join(repr(w) for w in words)}); "
-            f"COMP_CWORD={len(words)}; _lineside; printf '%s\\n' \"${{COMPREPLY[@]}}\"")
+    prog = (f"source {path}; COMP_WORDS=(lineside {' '.join(shlex.quote(w) for w in words)}); "
+            f"COMP_CWORD={len(words)}; COMP_LINE={shlex.quote('lineside ' + line)}; "
+            f"COMP_POINT=${{#COMP_LINE}}; {func[1]} lineside; "
+            "printf '%s\\n' \"${COMPREPLY[@]}\"")
     res = subprocess.run(["bash", "-c", prog], capture_output=True, text=True, timeout=30,
                          cwd=tmp_path)
     assert res.returncode == 0, res.stderr
@@ -69,12 +86,12 @@ def test_bash_completion(tmp_path, line, expected) -> None:
     assert bash_complete(tmp_path, line) == expected
 
 
-def test_bash_offers_every_command_and_option() -> None:
-    script = bash_script(TOP, SUBS)
-    for cmd in SUBS:
-        assert f"    {cmd.name})" in script
-        for opt in cmd.options:
-            assert all(f in script for f in opt.flags), (cmd.name, opt.flags)
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_bash_offers_every_command_and_option(tmp_path, command) -> None:
+    assert bash_complete(tmp_path, command[:-1]) == [command]
+    flags = sorted(f for a in COMMANDS[command] for f in a.option_strings if f.startswith("--"))
+    offered = bash_complete(tmp_path, f"{command} --")
+    assert set(flags) <= set(offered), (command, set(flags) - set(offered))
 
 
 ZPTY = r"""
@@ -105,7 +122,7 @@ zpty -d z
 )
 def test_zsh_completion(tmp_path, line, shown) -> None:
     zsh = require_binary("zsh")
-    (tmp_path / "_lineside").write_text(zsh_script(TOP, SUBS))
+    (tmp_path / "_lineside").write_text(script("zsh"))
     wanted = " ".join(shlex.quote(w) for w in shown)
     res = subprocess.run([zsh, "-f", "-c", ZPTY.format(dir=tmp_path, line=line, shown=wanted)],
                          capture_output=True, text=True, timeout=30)
@@ -117,7 +134,7 @@ def test_zsh_completion(tmp_path, line, shown) -> None:
 def test_zsh_script_is_valid_zsh(tmp_path) -> None:
     zsh = require_binary("zsh")
     path = tmp_path / "_lineside"
-    path.write_text(zsh_script(TOP, SUBS))
+    path.write_text(script("zsh"))
     res = subprocess.run([zsh, "-n", str(path)], capture_output=True, text=True, timeout=30)
     assert res.returncode == 0, res.stderr
 
@@ -125,17 +142,20 @@ def test_zsh_script_is_valid_zsh(tmp_path) -> None:
 def test_man_page_renders_cleanly_and_covers_the_parser(tmp_path) -> None:
     groff = require_binary("groff")
     page = tmp_path / "lineside.1"
-    page.write_text(man_page(TOP, SUBS))
+    page.write_text(man_page())
     res = subprocess.run([groff, "-man", "-Tutf8", "-ww", "-P", "-cbou", str(page)],
                          capture_output=True, text=True, timeout=30,
                          env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"})
     assert res.returncode == 0 and res.stderr == "", res.stderr
     text = res.stdout
-    for section in ("NAME", "SYNOPSIS", "COMMANDS", "ENVIRONMENT", "FILES", "EXIT STATUS"):
+    for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "ENVIRONMENT", "FILES", "EXIT STATUS"):
         assert re.search(rf"^{section}$", text, re.M), section
-    for cmd in SUBS:
-        assert re.search(rf"^ +{re.escape(cmd.name)}$", text, re.M), cmd.name
-        for opt in cmd.options:
-            if opt.flags != ("-h", "--help"):  # said once, in DESCRIPTION
-                assert all(f in text for f in opt.flags), (cmd.name, opt.flags)
+    for name, options in COMMANDS.items():
+        # each command has its own section, its options listed in it
+        head = re.search(rf"^COMMAND 'lineside {re.escape(name)}'$", text, re.M)
+        assert head, name
+        nxt = re.search(r"^COMMAND '", text[head.end():], re.M)
+        body = text[head.end():head.end() + nxt.start()] if nxt else text[head.end():]
+        for opt in options:
+            assert all(f in body for f in opt.option_strings), (name, opt.option_strings)
     assert "NOTIFY_SOCKET" in text and "/etc/lineside/lineside.yaml" in text
