@@ -19,10 +19,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lineside.cli.progress import Progress
+from lineside.i18n import DEFAULT_LOCALE, LOCALES, translator
 from lineside.report import html as html_render
 from lineside.report import render
 from lineside.report.aggregate import build_report
-from lineside.report.data import DEFAULT_TARGET, RegistryError, load_registry
+from lineside.report.data import (
+    DEFAULT_TARGET,
+    RegistryError,
+    load_registry,
+    load_registry_settings,
+)
 from lineside.report.period import (
     custom_period,
     parse_when,
@@ -60,9 +66,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                      help="custom period start (date or ISO datetime, inclusive)")
     per.add_argument("--to", default=None, metavar="WHEN",
                      help="custom period end (date or ISO datetime, exclusive)")
-    per.add_argument("--tz", default="UTC",
+    per.add_argument("--tz", default=None,
                      help="time zone the period is drawn in, e.g. Asia/Shanghai "
-                          "(default UTC)")
+                          "(default: the registry's timezone, else UTC)")
 
     p.add_argument("--registry", type=Path, required=True,
                    help="enterprises registered with the bureau: YAML list or CSV "
@@ -70,6 +76,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", type=float, default=DEFAULT_TARGET,
                    help="automation target as a fraction (default 0.60)")
     out = p.add_argument_group("output")
+    out.add_argument("--locale", choices=LOCALES, default=None,
+                     help="language of the table, CSV and HTML (default: the registry's "
+                          f"locale, else {DEFAULT_LOCALE})")
     out.add_argument("--format", choices=("table", "csv", "json", "html"), default="table",
                      help="what goes to standard output (default table)")
     out.add_argument("--csv", type=Path, default=None, help="also write CSV here")
@@ -91,18 +100,22 @@ def _period(args: argparse.Namespace):  # -> Period
 
 def run(args: argparse.Namespace) -> int:
     err = sys.stderr
-    try:
-        period = _period(args)
-    except (ValueError, ZoneInfoNotFoundError) as e:
-        print(f"lineside report: {e}", file=err)
-        return 2
     if not 0 < args.target <= 1:
         print("lineside report: --target is a fraction between 0 and 1 (e.g. 0.60)", file=err)
         return 2
     try:
         registry = load_registry(args.registry)
+        settings = load_registry_settings(args.registry)
     except (OSError, RegistryError) as e:
         print(f"lineside report: registry {args.registry}: {e}", file=err)
+        return 2
+    # the bureau's zone and language: the command line, else the registry's
+    args.tz = args.tz or settings.timezone or "UTC"
+    t = translator(args.locale or settings.locale)
+    try:
+        period = _period(args)
+    except (ValueError, ZoneInfoNotFoundError) as e:
+        print(f"lineside report: {e}", file=err)
         return 2
     token = os.environ.get(args.token_env) if args.token_env else None
     if args.token_env and not token:
@@ -127,9 +140,9 @@ def run(args: argparse.Namespace) -> int:
         report = build_report(registry, rows, prev_rows, period, previous,
                               target=args.target, source=src.describe())
     outputs = {
-        "csv": lambda: render.to_csv(report),
+        "csv": lambda: render.to_csv(report, t),
         "json": lambda: render.to_json(report),
-        "html": lambda: html_render.to_html(report),
+        "html": lambda: html_render.to_html(report, t),
     }
     for fmt in ("csv", "json", "html"):
         path: Path | None = getattr(args, fmt)
@@ -137,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
             # utf-8-sig would add a second BOM to CSV; the CSV text carries its own
             path.write_text(outputs[fmt](), encoding="utf-8")
     if args.format == "table":
-        render.print_table(report)
+        render.print_table(report, t=t)
     else:
         sys.stdout.write(outputs[args.format]())
     return 0

@@ -77,6 +77,44 @@ def load_registry(path: Path) -> list[Registered]:
     return parse_registry(path.read_text(encoding="utf-8"), fmt)
 
 
+@dataclass(frozen=True, slots=True)
+class RegistrySettings:
+    """The bureau's own settings beside its enterprises (a YAML registry only): the zone
+    its days, weeks and months are drawn in and the language of its report."""
+
+    timezone: str | None = None
+    locale: str | None = None
+
+
+def registry_settings(text: str, fmt: str) -> RegistrySettings:
+    if fmt not in ("yaml", "yml", "json"):
+        return RegistrySettings()
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    import yaml
+
+    from lineside.i18n import LOCALES
+
+    data = yaml.safe_load(text) or []
+    if not isinstance(data, dict):
+        return RegistrySettings()
+    tz, loc = data.get("timezone"), data.get("locale")
+    if tz is not None:
+        try:
+            ZoneInfo(str(tz))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise RegistryError(f"registry: unknown IANA timezone {tz!r} "
+                                "(e.g. Asia/Shanghai)") from None
+    if loc is not None and loc not in LOCALES:
+        raise RegistryError(f"registry: unknown locale {loc!r} ({', '.join(LOCALES)})")
+    return RegistrySettings(None if tz is None else str(tz), loc)
+
+
+def load_registry_settings(path: Path) -> RegistrySettings:
+    fmt = path.suffix.lstrip(".").lower() or "yaml"
+    return registry_settings(path.read_text(encoding="utf-8"), fmt)
+
+
 # --------------------------------------------------------------------------- period
 
 

@@ -1,17 +1,27 @@
 """A self-contained HTML page of the report: no script, no external file, inline SVG.
 
 Readable on a phone: one column, a viewport meta, charts that scale with the screen
-(SVG viewBox, width 100%), wide tables scroll sideways inside their box. Chinese and
-English labels side by side.
+(SVG viewBox, width 100%), wide tables scroll sideways inside their box. Printable on A4
+landscape (`@page`): in print the boxes do not scroll, headers and names wrap, so no
+column is lost (tests/bureau/test_paper.py). In the locale's words (`lineside.i18n`).
 """
 
 from __future__ import annotations
 
 from html import escape
 
+from lineside.i18n import Translator, translator
 from lineside.report.data import EnterpriseFigures, Report
-from lineside.report.labels import KIND_ZH, en, zh
-from lineside.report.render import ccp_cell, pct, pp
+from lineside.report.render import (
+    ccp_cells,
+    heads,
+    meets_cell,
+    names,
+    pct,
+    period_line,
+    signed,
+    status_name,
+)
 
 # Latin faces first (they hold no CJK, so Chinese falls through to the next entry), then
 # Simplified Chinese faces for each platform: macOS/iOS, Windows, Linux (Debian's
@@ -42,9 +52,22 @@ svg.rates{max-width:640px}
 svg.heatmap{max-width:820px}
 table{border-collapse:collapse;width:100%;font-size:.85rem}
 th,td{padding:4px 6px;border-bottom:1px solid #e3e7ee;text-align:right;white-space:nowrap}
-th:first-child,td:first-child{text-align:left}
+th{white-space:normal;vertical-align:bottom;font-weight:600}
+th:first-child,td:first-child{text-align:left;white-space:normal;overflow-wrap:anywhere}
+td.id{color:#5b6474;font-size:.8rem}
 .ok{color:#1a7f37}.bad{color:#c62828}.miss{color:#8a6d00}
 ul{padding-left:1.2rem}
+/* A4 landscape: nothing scrolls on paper, so wide things wrap instead of being clipped */
+@page{size:A4 landscape;margin:12mm}
+@media print{
+body{background:#fff;padding:0;font-size:12px}
+main{max-width:none}
+.box,.card{box-shadow:none;border:1px solid #d5dae3;overflow:visible}
+.cards{grid-template-columns:repeat(5,1fr)}
+svg.chart{min-width:0 !important;max-height:150mm}
+table{font-size:11px}
+h2{break-after:avoid}tr,.card,.box{break-inside:avoid}
+}
 """.replace("FONT_STACK", FONT_STACK)  # inline SVG text inherits it
 
 GREEN, RED, AMBER, GREY = "#2e9e4f", "#d64541", "#e0a800", "#9aa3b2"
@@ -65,170 +88,213 @@ def _ename(e: EnterpriseFigures) -> str:
     return e.name or e.id
 
 
-def _trunc(s: str, n: int) -> str:
-    return s if len(s) <= n else s[: n - 1] + "…"
+def _text_px(s: str, size: float) -> float:
+    """Width of `s` drawn at `size` px: CJK one em, Latin about 0.6 em (no font metrics
+    in a page without script; generous, so a name is never cut)."""
+    return sum(size if ord(c) > 0x2E80 else 0.6 * size for c in s)
 
 
-def rates_chart(r: Report) -> str:
+def _wrap(s: str, size: float, width: float) -> list[str]:
+    """`s` in lines of at most `width` px (by `_text_px`); never cut."""
+    lines, cur = [], ""
+    for c in s:
+        if cur and _text_px(cur + c, size) > width:
+            lines.append(cur)
+            cur = c.lstrip()
+        else:
+            cur += c
+    return [*lines, cur] if cur else lines or [""]
+
+
+_LABEL_MAX = 190.0  # px of the label column before names wrap onto a second line
+
+
+def _labels(ents: list[EnterpriseFigures], size: float) -> tuple[float, list[list[str]]]:
+    """The label column's width and each name's lines: as wide as the longest name up
+    to `_LABEL_MAX`, longer names wrapped."""
+    want = max((_text_px(_ename(e), size) for e in ents), default=40.0)
+    width = min(max(want, 40.0), _LABEL_MAX)
+    return width + 10, [_wrap(_ename(e), size, width) for e in ents]
+
+
+def _label(x: float, y_mid: float, lines: list[str], size: float) -> str:
+    """Right-aligned label, its lines centred on y_mid."""
+    y0 = y_mid - (len(lines) - 1) * size * 0.6 + size * 0.35
+    spans = "".join(f'<tspan x="{x:.1f}" y="{y0 + i * size * 1.2:.1f}">{escape(ln)}</tspan>'
+                    for i, ln in enumerate(lines))
+    return f'<text class="name" font-size="{size:g}" text-anchor="end">{spans}</text>'
+
+
+def _row_h(lines: list[str], base: float, size: float) -> float:
+    return max(base, len(lines) * size * 1.2 + 6)
+
+
+def rates_chart(r: Report, t: Translator | None = None) -> str:
     """Horizontal bars of enterprise rates with the target line; missing ones greyed."""
+    t = t or translator()
     ents = list(r.enterprises)
-    label_w, bar_w, row_h, top = 104, 210, 26, 26
+    size = 12.0
+    label_w, lines = _labels(ents, size)
+    bar_w, top = 210, 26
+    heights = [_row_h(ln, 26, size) for ln in lines]
     width = label_w + bar_w + 50
-    height = top + row_h * max(1, len(ents)) + 24
+    height = top + sum(heights or [26]) + 24
     x0 = label_w
     tx = x0 + bar_w * r.target
+    title = t._("Automation rate per enterprise against the target")
     parts = [
-        f'<svg class="chart rates" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(en("rates_chart"))}" xmlns="http://www.w3.org/2000/svg">',
-        f'<title>{escape(zh("rates_chart"))} / {escape(en("rates_chart"))}</title>',
+        f'<svg class="chart rates" viewBox="0 0 {width:.0f} {height:.0f}" role="img" '
+        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
+        f'<title>{escape(title)}</title>',
     ]
     for i in range(0, 101, 20):
         gx = x0 + bar_w * i / 100
-        parts.append(f'<line x1="{gx:.1f}" y1="{top - 6}" x2="{gx:.1f}" y2="{height - 20}" '
-                     f'stroke="#e3e7ee"/>')
-        parts.append(f'<text x="{gx:.1f}" y="{height - 6}" font-size="10" fill="#5b6474" '
-                     f'text-anchor="middle">{i}%</text>')
-    for i, e in enumerate(ents):
-        y = top + i * row_h
-        parts.append(f'<text x="{label_w - 6}" y="{y + 16}" font-size="12" text-anchor="end">'
-                     f'{escape(_trunc(_ename(e), 8))}</text>')
+        parts.append(f'<line x1="{gx:.1f}" y1="{top - 6}" x2="{gx:.1f}" '
+                     f'y2="{height - 20:.1f}" stroke="#e3e7ee"/>')
+        parts.append(f'<text x="{gx:.1f}" y="{height - 6:.1f}" font-size="10" '
+                     f'fill="#5b6474" text-anchor="middle">{i}%</text>')
+    y = float(top)
+    for e, ln, rh in zip(ents, lines, heights, strict=True):
+        mid = y + rh / 2
+        parts.append(_label(label_w - 6, mid, ln, size))
+        bar_y, bar_h = mid - 9, 18
         if e.automation_rate is None:
-            parts.append(f'<rect class="bar missing" x="{x0}" y="{y + 4}" width="{bar_w}" '
-                         f'height="{row_h - 8}" fill="none" stroke="{GREY}" '
+            parts.append(f'<rect class="bar missing" x="{x0:.1f}" y="{bar_y:.1f}" '
+                         f'width="{bar_w}" height="{bar_h}" fill="none" stroke="{GREY}" '
                          f'stroke-dasharray="4 3"/>')
-            known = e.status in ("missing", "no_production", "unregistered")
-            label = f"{zh(e.status)} / {en(e.status)}" if known else "—"
-            parts.append(f'<text x="{x0 + 8}" y="{y + 16}" font-size="11" fill="#6b7280">'
-                         f'{escape(label)}</text>')
-            continue
-        w = bar_w * max(0.0, min(1.0, e.automation_rate))
-        fill = GREEN if e.meets_target else RED
-        parts.append(f'<rect class="bar" x="{x0}" y="{y + 4}" width="{w:.1f}" '
-                     f'height="{row_h - 8}" rx="3" fill="{fill}"><title>'
-                     f'{escape(_ename(e))}: {pct(e.automation_rate)}</title></rect>')
-        parts.append(f'<text x="{x0 + w + 4:.1f}" y="{y + 16}" font-size="11">'
-                     f'{pct(e.automation_rate)}</text>')
+            parts.append(f'<text x="{x0 + 8:.1f}" y="{mid + 4:.1f}" font-size="11" '
+                         f'fill="#6b7280">{escape(status_name(t, e.status))}</text>')
+        else:
+            w = bar_w * max(0.0, min(1.0, e.automation_rate))
+            fill = GREEN if e.meets_target else RED
+            parts.append(f'<rect class="bar" x="{x0:.1f}" y="{bar_y:.1f}" width="{w:.1f}" '
+                         f'height="{bar_h}" rx="3" fill="{fill}"><title>'
+                         f'{escape(_ename(e))}: {pct(e.automation_rate)}</title></rect>')
+            parts.append(f'<text x="{x0 + w + 4:.1f}" y="{mid + 4:.1f}" font-size="11">'
+                         f'{pct(e.automation_rate)}</text>')
+        y += rh
     parts.append(f'<line class="target" x1="{tx:.1f}" y1="{top - 10}" x2="{tx:.1f}" '
-                 f'y2="{height - 20}" stroke="#1d2330" stroke-width="2" '
+                 f'y2="{height - 20:.1f}" stroke="#1d2330" stroke-width="2" '
                  f'stroke-dasharray="6 4"/>')
     parts.append(f'<text x="{tx:.1f}" y="{top - 12}" font-size="11" text-anchor="middle">'
-                 f'{escape(zh("target"))} {pct(r.target, 0)}</text>')
+                 f'{escape(t._("Target"))} {pct(r.target, 0)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def heatmap(r: Report) -> str:
+def heatmap(r: Report, t: Translator | None = None) -> str:
     """Enterprises × stage kinds, cells coloured by rate (red below, green above)."""
+    t = t or translator()
     kinds = list(r.kinds_present())
     ents = [e for e in r.enterprises if e.kinds]
-    label_w, cell_w, cell_h, top = 96, 46, 28, 44
+    size = 12.0
+    label_w, lines = _labels(ents, size)
+    kind_names = [t.stage_kind(k) for k in kinds]
+    # a column as wide as its kind's name (English names are longer than one cell)
+    cell_w = max([46.0, *(_text_px(n, 11) + 8 for n in kind_names)])
+    top = 30
+    heights = [_row_h(ln, 28, size) for ln in lines]
     width = label_w + cell_w * max(1, len(kinds)) + 4
-    height = top + cell_h * max(1, len(ents)) + 4
+    height = top + sum(heights or [28]) + 4
+    title = t._("Automation rate per stage kind")
     parts = [
         # never shrunk below 3/4 scale on a phone: the box scrolls sideways instead
-        f'<svg class="chart heatmap" viewBox="0 0 {width} {height}" role="img" '
+        f'<svg class="chart heatmap" viewBox="0 0 {width:.0f} {height:.0f}" role="img" '
         f'style="min-width:{round(width * 0.75)}px" '
-        f'aria-label="{escape(en("heatmap"))}" xmlns="http://www.w3.org/2000/svg">',
-        f'<title>{escape(zh("heatmap"))} / {escape(en("heatmap"))}</title>',
+        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
+        f'<title>{escape(title)}</title>',
     ]
-    for j, k in enumerate(kinds):
+    for j, name in enumerate(kind_names):
         cx = label_w + j * cell_w + cell_w / 2
-        parts.append(f'<text x="{cx:.1f}" y="16" font-size="12" text-anchor="middle">'
-                     f'{escape(KIND_ZH.get(k, k))}</text>')
-        parts.append(f'<text x="{cx:.1f}" y="32" font-size="9" fill="#5b6474" '
-                     f'text-anchor="middle">{escape(k)}</text>')
+        parts.append(f'<text x="{cx:.1f}" y="18" font-size="11" text-anchor="middle">'
+                     f'{escape(name)}</text>')
     if not ents:
-        parts.append(f'<text x="{label_w}" y="{top + 18}" font-size="12">'
-                     f'{escape(zh("none"))} / {escape(en("none"))}</text>')
-    for i, e in enumerate(ents):
-        y = top + i * cell_h
-        parts.append(f'<text x="{label_w - 6}" y="{y + 18}" font-size="12" '
-                     f'text-anchor="end">{escape(_trunc(_ename(e), 7))}</text>')
+        parts.append(f'<text x="{label_w:.1f}" y="{top + 18}" font-size="12">'
+                     f'{escape(t._("none"))}</text>')
+    y = float(top)
+    for e, ln, rh in zip(ents, lines, heights, strict=True):
+        parts.append(_label(label_w - 6, y + rh / 2, ln, size))
         for j, k in enumerate(kinds):
             x = label_w + j * cell_w
             kf = e.kinds.get(k)
             if kf is None or kf.rate is None:
-                parts.append(f'<rect class="cell empty" x="{x + 1}" y="{y + 1}" '
-                             f'width="{cell_w - 2}" height="{cell_h - 2}" fill="#eef0f4"/>')
+                parts.append(f'<rect class="cell empty" x="{x + 1:.1f}" y="{y + 1:.1f}" '
+                             f'width="{cell_w - 2:.1f}" height="{rh - 2:.1f}" fill="#eef0f4"/>')
                 continue
-            parts.append(f'<rect class="cell" x="{x + 1}" y="{y + 1}" width="{cell_w - 2}" '
-                         f'height="{cell_h - 2}" rx="2" fill="{_color(kf.rate, r.target)}">'
-                         f'<title>{escape(_ename(e))} · {escape(k)}: {pct(kf.rate)}</title>'
-                         f'</rect>')
-            parts.append(f'<text x="{x + cell_w / 2:.1f}" y="{y + 18}" font-size="11" '
-                         f'text-anchor="middle">{pct(kf.rate, 0)}</text>')
+            parts.append(f'<rect class="cell" x="{x + 1:.1f}" y="{y + 1:.1f}" '
+                         f'width="{cell_w - 2:.1f}" height="{rh - 2:.1f}" rx="2" '
+                         f'fill="{_color(kf.rate, r.target)}"><title>{escape(_ename(e))} · '
+                         f'{escape(t.stage_kind(k))}: {pct(kf.rate)}</title></rect>')
+            parts.append(f'<text x="{x + cell_w / 2:.1f}" y="{y + rh / 2 + 4:.1f}" '
+                         f'font-size="11" text-anchor="middle">{pct(kf.rate, 0)}</text>')
+        y += rh
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _h(key: str, level: int = 2) -> str:
-    return f'<h{level}>{escape(zh(key))} <span class="en">{escape(en(key))}</span></h{level}>'
-
-
-def _th(key: str) -> str:
-    return f'<th>{escape(zh(key))}<br><span class="en">{escape(en(key))}</span></th>'
-
-
-def to_html(r: Report) -> str:
-    d = r.district
-    cards = [
-        ("mean", pct(d.mean_rate), f"{escape(en('trend'))} {pp(d.trend)}"),
-        ("weighted", pct(d.weighted_rate), ""),
-        ("meeting", f"{d.meeting} / {d.reporting}", pct(d.share_meeting)),
-        ("missing", str(d.missing), f"{escape(en('registered'))} {d.registered}"),
-        ("oee", pct(d.mean_oee), ""),
-    ]
-    card_html = "".join(
-        f'<div class="card"><span>{escape(zh(k))} · {escape(en(k))}</span><b>{v}</b>'
-        f'<span>{extra}</span></div>' for k, v, extra in cards)
+def _table(r: Report, t: Translator) -> str:
+    h = heads(t, r.target)
+    order = ("enterprise", "region", "automation_rate", "trend", "meets", "digitized", "oee",
+             "ccp_deviations", "ccp_deviation_min", "ccp_lost_min")
     rows = []
     for e in r.enterprises:
-        if e.automation_rate is None:
-            cls, meets = "miss", f"{zh(e.status)} / {en(e.status)}" \
-                if e.status in ("missing", "no_production", "unregistered") else "—"
-        elif e.meets_target:
-            cls, meets = "ok", "✔ 达标 yes"
-        else:
-            cls, meets = "bad", "✘ 未达标 no"
+        cls, meets = meets_cell(t, e)
         flag = " ⚠" if e.flags else ""
-        rows.append(
-            f"<tr><td>{escape(_ename(e))}{flag}<br><span class='en'>{escape(e.id)}</span>"
-            f"</td><td>{escape(e.region)}</td><td>{pct(e.automation_rate)}</td>"
-            f"<td>{pp(e.trend)}</td><td class='{cls}'>{escape(meets)}</td>"
-            f"<td>{pct(e.digitized, 0)}</td><td>{pct(e.oee)}</td>"
-            f"<td>{escape(ccp_cell(e))}</td></tr>")
+        cells = [f"{escape(_ename(e))}{flag}<br><span class='en'>{escape(e.id)}</span>",
+                 escape(e.region), pct(e.automation_rate), signed(e.trend),
+                 f"<span class='{cls}'>{escape(meets)}</span>", pct(e.digitized, 0),
+                 pct(e.oee), *(escape(c) for c in ccp_cells(e))]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    head = "".join(f'<th class="{k}">{escape(h[k])}</th>' for k in order)
+    return (f'<table class="enterprises"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
+
+
+def to_html(r: Report, t: Translator | None = None) -> str:
+    t = t or translator()
+    d = r.district
+    cards = [
+        (t._("Mean automation rate"), pct(d.mean_rate),
+         f"{t._('Change (percentage points)')} {signed(d.trend)}"),
+        (t._("Output-weighted rate"), pct(d.weighted_rate), ""),
+        (t._("Enterprises meeting the target"), f"{d.meeting} / {d.reporting}",
+         pct(d.share_meeting)),
+        (t._("missing"), str(d.missing),
+         f"{t._('Registered enterprises')} {d.registered}"),
+        (t._("Mean OEE"), pct(d.mean_oee), ""),
+    ]
+    card_html = "".join(
+        f'<div class="card"><span>{escape(k)}</span><b>{v}</b>'
+        f'<span>{escape(extra)}</span></div>' for k, v, extra in cards)
     hb_items = "".join(
-        f"<li><b>{escape(KIND_ZH.get(h.kind, h.kind))} {escape(h.kind)}</b>: "
-        f"{len(h.below_target)} {escape(zh('below'))} / {escape(en('below'))}"
-        f" ({escape(', '.join(h.below_target))}); {escape(en('weakest'))}: "
-        f"{escape(', '.join(h.weakest_of) or '—')}; {escape(en('mean'))} {pct(h.mean_rate)}"
-        f"</li>" for h in d.hold_backs) or f"<li>{escape(zh('none'))} / none</li>"
+        f"<li><b>{escape(t.stage_kind(h.kind))}</b>: "
+        + escape(t._("below the target: {below}; the weakest stage kind of: {weakest}; "
+                     "mean rate {mean}").format(
+            below=", ".join(names(r, h.below_target)) or "—",
+            weakest=", ".join(names(r, h.weakest_of)) or "—", mean=pct(h.mean_rate)))
+        + "</li>" for h in d.hold_backs) or f"<li>{escape(t._('none'))}</li>"
     flags = "".join(f"<li>{escape(f)}</li>" for f in r.flags) or \
-        f"<li>{escape(zh('none'))} / none</li>"
+        f"<li>{escape(t._('none'))}</li>"
+    title = t._("District food enterprises: automation report")
     return f"""<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8">
+<html lang="{t.html_lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(zh('title'))} · {escape(r.period.label)}</title>
+<title>{escape(title)} · {escape(r.period.label)}</title>
 <style>{_CSS}</style></head>
 <body><main>
-<h1>{escape(zh('title'))}<br><span class="en">{escape(en('title'))}</span></h1>
-<p class="meta">{escape(zh('period'))} {escape(en('period'))}: <b>{escape(r.period.label)}</b>
-({escape(r.period.tz)}) · {escape(zh('previous'))}: {escape(r.previous.label)} ·
-{escape(zh('target'))} {escape(en('target'))}: {pct(r.target, 0)} ·
-{escape(zh('generated'))}: {escape(r.generated_at.strftime('%Y-%m-%d %H:%M UTC'))}</p>
-{_h('district')}
+<h1>{escape(title)}</h1>
+<p class="meta">{escape(period_line(t, r))}</p>
+<h2>{escape(t._("District"))}</h2>
 <div class="cards">{card_html}</div>
-{_h('rates_chart')}
-<div class="box">{rates_chart(r)}</div>
-{_h('heatmap')}
-<div class="box">{heatmap(r)}</div>
-{_h('enterprise')}
-<div class="box"><table><thead><tr>{_th('enterprise')}{_th('region')}
-{_th('automation_rate')}{_th('trend')}{_th('meets')}{_th('digitized')}{_th('oee')}
-{_th('ccp')}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>
-{_h('holdbacks')}
+<h2>{escape(t._("Automation rate per enterprise against the target"))}</h2>
+<div class="box">{rates_chart(r, t)}</div>
+<h2>{escape(t._("Automation rate per stage kind"))}</h2>
+<div class="box">{heatmap(r, t)}</div>
+<h2>{escape(t._("Enterprises"))}</h2>
+<div class="box">{_table(r, t)}</div>
+<h2>{escape(t._("Stage kinds holding enterprises back"))}</h2>
 <ul>{hb_items}</ul>
-{_h('flags')}
+<h2>{escape(t._("Findings"))}</h2>
 <ul>{flags}</ul>
 </main></body></html>
 """

@@ -1,7 +1,9 @@
 """Terminal table (rich), CSV and JSON renderings of a `Report`.
 
 The JSON layout is the documented schema `lineside.bureau-report/2` (docs/bureau.md):
-rates are fractions (0.63, not 63), absent figures are null, never 0.
+rates are fractions (0.63, not 63), absent figures are null, never 0; its keys and
+values are ids, whatever the locale. The table and the CSV speak the locale
+(`lineside.i18n`): headers in words with their unit, one unit per column.
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ import json
 from typing import Any
 
 from lineside import csvcell
+from lineside.i18n import Translator, plant_stamp, translator
 from lineside.report.data import (
     STAGE_KINDS,
     EnterpriseFigures,
     Period,
     Report,
 )
-from lineside.report.labels import KIND_ZH, both, kind_label, status_label
 
 SCHEMA = "lineside.bureau-report/2"
 
@@ -74,15 +76,6 @@ def _min(seconds: float | None) -> float | None:
     return None if seconds is None else seconds / 60
 
 
-def ccp_cell(e: EnterpriseFigures) -> str:
-    """'2 · 14.5 min · lost 3.0 min' (deviations, their minutes, loss of monitoring)."""
-    n = e.ccp_total(0)
-    if n is None:
-        return "—"
-    return (f"{n:.0f} · {(e.ccp_total(1) or 0) / 60:.1f} min · "
-            f"lost {(e.ccp_total(3) or 0) / 60:.1f} min")
-
-
 def to_dict(r: Report) -> dict[str, Any]:
     d = r.district
     return {
@@ -99,7 +92,7 @@ def to_dict(r: Report) -> dict[str, Any]:
             "mean_oee": _r(d.mean_oee), "previous_mean_rate": _r(d.previous_mean_rate),
             "trend": _r(d.trend),
             "hold_backs": [
-                {"kind": h.kind, "kind_zh": KIND_ZH.get(h.kind, h.kind),
+                {"kind": h.kind, "kind_zh": translator("zh-CN").stage_kind(h.kind),
                  "below_target": list(h.below_target), "weakest_of": list(h.weakest_of),
                  "mean_rate": _r(h.mean_rate)}
                 for h in d.hold_backs
@@ -114,87 +107,156 @@ def to_json(r: Report) -> str:
     return json.dumps(to_dict(r), ensure_ascii=False, indent=2) + "\n"
 
 
+# --------------------------------------------------------------------------- columns
+
+
+def status_name(t: Translator, status: str) -> str:
+    names = {"reporting": t._("reporting"), "no_production": t._("no production"),
+             "missing": t._("missing"), "unregistered": t._("unregistered")}
+    return names.get(status, status)
+
+
+def minutes(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds / 60:.1f}"
+
+
+def ccp_cells(e: EnterpriseFigures) -> tuple[str, str, str]:
+    """Deviations, their minutes, minutes of lost monitoring: "—" without CCP records
+    (unknown, not zero)."""
+    n = e.ccp_total(0)
+    if n is None:
+        return "—", "—", "—"
+    return f"{n:.0f}", minutes(e.ccp_total(1) or 0), minutes(e.ccp_total(3) or 0)
+
+
+def meets_cell(t: Translator, e: EnterpriseFigures) -> tuple[str, str]:
+    """(css class, text) of the target column: yes, no, or why there is no rate."""
+    if e.automation_rate is None:
+        return "miss", status_name(t, e.status)
+    if e.meets_target:
+        return "ok", "✔ " + t._("yes")
+    return "bad", "✘ " + t._("no")
+
+
+def heads(t: Translator, target: float) -> dict[str, str]:
+    """Column headers of the enterprise table, in words, each with its one unit."""
+    return {
+        "enterprise": t._("Enterprise"),
+        "region": t._("Region code"),
+        "automation_rate": t._("Automation rate"),
+        "trend": t._("Change (percentage points)"),
+        "meets": t._("Meets target ({target})").format(target=pct(target, 0)),
+        "digitized": t._("Digitized stages"),
+        "oee": t._("OEE"),
+        "ccp_deviations": t._("CCP deviations"),
+        "ccp_deviation_min": t._("Time in deviation (min)"),
+        "ccp_lost_min": t._("Monitoring lost (min)"),
+    }
+
+
+def period_line(t: Translator, r: Report) -> str:
+    """Period, its zone, the previous period, the target and when it was generated."""
+    return t._("Period {label} ({tz}) · previous {previous} · target {target} · "
+               "generated {generated}").format(
+        label=r.period.label, tz=r.period.tz, previous=r.previous.label,
+        target=pct(r.target, 0), generated=plant_stamp(r.generated_at, r.period.tz))
+
+
 # --------------------------------------------------------------------------- CSV
 
-CSV_COLUMNS = (
-    "id", "name", "region", "status", "automation_rate", "previous_rate", "trend",
-    "meets_target", "digitized", "oee", "good_count", "planned_busy_s",
-)
-CCP_CSV_COLUMNS = ("ccp_deviations", "ccp_deviation_min", "ccp_lost_min")
+
+def csv_heads(t: Translator, kinds: list[str]) -> list[str]:
+    return [
+        t._("Enterprise ID"), t._("Enterprise"), t._("Region code"), t._("Status"),
+        t._("Automation rate (%)"), t._("Previous period's rate (%)"),
+        t._("Change (percentage points)"), t._("Meets target"), t._("Digitized stages (%)"),
+        t._("OEE (%)"), t._("Good units"), t._("Planned busy time (h)"),
+        *(t._("Automation rate of {kind} (%)").format(kind=t.stage_kind(k)) for k in kinds),
+        t._("CCP deviations"), t._("Time in deviation (min)"), t._("Monitoring lost (min)"),
+    ]
 
 
-def to_csv(r: Report) -> str:
-    """One row per enterprise, rates as fractions, then one `*` row for the district.
+def to_csv(r: Report, t: Translator | None = None) -> str:
+    """One row per enterprise, then one `*` row for the district; headers in the locale's
+    words with their unit; rates in percent, changes in percentage points, times in hours
+    or minutes as the header says; empty where a figure is absent.
 
     Starts with a UTF-8 byte-order mark so spreadsheet programs read the Chinese names.
     Enterprise ids and names come from tag values anyone with an uplink credential can
     write: every cell goes through `lineside.csvcell` (no formula ever evaluates).
     """
+    t = t or translator()
     kinds = [k for k in STAGE_KINDS if k in r.kinds_present()]
     buf = io.StringIO()
     w = csvcell.writer(buf)
     put = lambda cells: w.writerow(csvcell.row(cells))  # noqa: E731 (names are untrusted)
-    put([*CSV_COLUMNS, *(f"rate_{k}" for k in kinds), *CCP_CSV_COLUMNS])
+    put(csv_heads(t, kinds))
 
-    def f(x: float | None) -> str:
-        return "" if x is None else f"{x:.6f}"
+    def p(x: float | None) -> str:
+        return "" if x is None else f"{x * 100:.4f}"
+
+    def m(seconds: float | None) -> str:
+        return "" if seconds is None else f"{seconds / 60:.4f}"
 
     for e in r.enterprises:
+        n = e.ccp_total(0)
         put([
-            e.id, e.name, e.region, e.status, f(e.automation_rate), f(e.previous_rate),
-            f(e.trend), "" if e.meets_target is None else str(e.meets_target).lower(),
-            f(e.digitized), f(e.oee), f"{e.good_count:.0f}", f"{e.planned_busy_s:.0f}",
-            *(f(e.kinds[k].rate) if k in e.kinds else "" for k in kinds),
-            "" if e.ccp_total(0) is None else f"{e.ccp_total(0):.0f}",
-            f(_min(e.ccp_total(1))), f(_min(e.ccp_total(3))),
+            e.id, e.name, e.region, status_name(t, e.status), p(e.automation_rate),
+            p(e.previous_rate), p(e.trend),
+            "" if e.meets_target is None else (t._("yes") if e.meets_target else t._("no")),
+            p(e.digitized), p(e.oee), f"{e.good_count:.0f}", f"{e.planned_busy_s / 3600:.4f}",
+            *(p(e.kinds[k].rate) if k in e.kinds else "" for k in kinds),
+            "" if n is None else f"{n:.0f}", m(e.ccp_total(1)), m(e.ccp_total(3)),
         ])
     d = r.district
-    put(["*", "全区 district", "", f"{d.meeting}/{d.reporting} meeting",
-                f(d.mean_rate), f(d.previous_mean_rate), f(d.trend), "", "",
-                f(d.mean_oee), "", "", *("" for _ in kinds), "", "", ""])
+    put(["*", t._("District"), "",
+         t._("{meeting} of {reporting} meet the target").format(meeting=d.meeting,
+                                                                 reporting=d.reporting),
+         p(d.mean_rate), p(d.previous_mean_rate), p(d.trend), "", "", p(d.mean_oee), "", "",
+         *("" for _ in kinds), "", "", ""])
     return "\ufeff" + buf.getvalue()
 
 
 # --------------------------------------------------------------------------- terminal
 
 
-def print_table(r: Report, console: Any = None) -> None:
-    """The report as rich tables on a terminal."""
+def print_table(r: Report, console: Any = None, t: Translator | None = None) -> None:
+    """The report as rich tables on a terminal, in the locale."""
+    from rich.cells import cell_len
     from rich.console import Console
     from rich.table import Table
 
+    t = t or translator()
     con = console or Console()
     kinds = list(r.kinds_present())
-    t = Table(title=f"{both('title')}  ·  {r.period.label}  ·  "
-                    f"{both('target')} {pct(r.target, 0)}",
-              title_justify="left", show_lines=False)
-    # Names fold, figures never get cut: a narrow terminal wraps text, not numbers.
-    t.add_column(both("enterprise", "\n"), overflow="fold", min_width=10)
-    t.add_column(both("region", "\n"), overflow="fold")
-    t.add_column("自动化率\nRate", justify="right", no_wrap=True)
-    t.add_column("环比\nTrend", justify="right", no_wrap=True)
-    t.add_column(f"达标\n≥{pct(r.target, 0)}", justify="center", overflow="fold")
-    t.add_column("数字化\nDigitized", justify="right", no_wrap=True)
-    t.add_column("OEE", justify="right", no_wrap=True)
-    t.add_column("关键控制点偏差\nCCP deviations", justify="right", overflow="fold")
+    h = heads(t, r.target)
+    tbl = Table(title=f"{t._('District food enterprises: automation report')}\n"
+                      f"{period_line(t, r)}", title_justify="left", show_lines=False)
+    # Names fold, figures never get cut: a narrow terminal wraps text, not numbers; the
+    # name column keeps up to 20 cells so that a company name is not chopped first.
+    name_w = max((cell_len(e.name or e.id) for e in r.enterprises), default=10)
+    tbl.add_column(h["enterprise"], overflow="fold", min_width=min(20, max(10, name_w)))
+    tbl.add_column(h["region"], overflow="fold")
+    for key in ("automation_rate", "trend"):
+        tbl.add_column(h[key], justify="right", no_wrap=False, overflow="fold")
+    tbl.add_column(h["meets"], justify="center", overflow="fold")
+    for key in ("digitized", "oee", "ccp_deviations", "ccp_deviation_min", "ccp_lost_min"):
+        tbl.add_column(h[key], justify="right", overflow="fold")
+    colour = {"ok": "green", "bad": "red", "miss": "yellow"}
     for e in r.enterprises:
-        if e.status in ("missing", "no_production", "unregistered"):
-            meets = f"[yellow]{status_label(e.status)}[/]"
-        elif e.meets_target:
-            meets = "[green]✔ 达标[/]"
-        else:
-            meets = "[red]✘ 未达标[/]"
+        cls, meets = meets_cell(t, e)
         name = f"{e.name}\n{e.id}" if e.name else e.id
         if e.flags:
             name += " [yellow]⚠[/]"
-        t.add_row(name, e.region, pct(e.automation_rate), pp(e.trend), meets,
-                  pct(e.digitized, 0), pct(e.oee), ccp_cell(e))
-    con.print(t)
+        tbl.add_row(name, e.region, pct(e.automation_rate), signed(e.trend),
+                    f"[{colour[cls]}]{meets}[/]", pct(e.digitized, 0), pct(e.oee),
+                    *ccp_cells(e))
+    con.print(tbl)
     if kinds:  # a second table, so ten stage kinds never squeeze the main figures
-        k = Table(title=both("stage_kinds"), title_justify="left")
-        k.add_column(both("enterprise", "\n"), overflow="fold", min_width=8)
+        k = Table(title=t._("Automation rate per stage kind"), title_justify="left")
+        k.add_column(h["enterprise"], overflow="fold", min_width=8)
         for kind in kinds:
-            k.add_column(kind_label(kind, "\n"), justify="right", no_wrap=True, min_width=4)
+            k.add_column(t.stage_kind(kind), justify="right", no_wrap=True, min_width=4)
         for e in r.enterprises:
             if not e.kinds:
                 continue
@@ -209,26 +271,47 @@ def print_table(r: Report, console: Any = None) -> None:
             k.add_row(e.name or e.id, *cells)
         con.print(k)
     d = r.district
-    s = Table(title=both("district"), title_justify="left", show_header=False)
+    s = Table(title=t._("District"), title_justify="left", show_header=False)
     s.add_column()
     s.add_column(justify="right")
-    s.add_row(both("registered"), f"{d.registered} ({d.reporting} {both('reporting')}, "
-                                   f"{d.missing} {both('missing')})")
-    s.add_row(both("mean"), f"{pct(d.mean_rate)}  ({both('trend')} {pp(d.trend)})")
-    s.add_row(both("weighted"), pct(d.weighted_rate))
-    s.add_row(both("meeting"), f"{d.meeting} / {d.reporting}")
-    s.add_row(both("share"), pct(d.share_meeting))
-    s.add_row("OEE", pct(d.mean_oee))
+    for label, value in district_rows(t, r):
+        s.add_row(label, value)
     con.print(s)
     if d.hold_backs:
-        h = Table(title=both("holdbacks"), title_justify="left")
-        h.add_column("环节 Stage kind")
-        h.add_column(both("below"))
-        h.add_column(both("weakest"))
-        h.add_column(both("mean"), justify="right")
-        for hb in d.hold_backs:
-            h.add_row(kind_label(hb.kind), ", ".join(hb.below_target),
-                      ", ".join(hb.weakest_of), pct(hb.mean_rate))
-        con.print(h)
+        hb = Table(title=t._("Stage kinds holding enterprises back"), title_justify="left")
+        hb.add_column(t._("Stage kind"))
+        hb.add_column(t._("Enterprises below target"))
+        hb.add_column(t._("Weakest stage kind of"))
+        hb.add_column(t._("Mean rate"), justify="right")
+        for x in d.hold_backs:
+            hb.add_row(t.stage_kind(x.kind), ", ".join(names(r, x.below_target)),
+                       ", ".join(names(r, x.weakest_of)), pct(x.mean_rate))
+        con.print(hb)
     for fl in r.flags:
         con.print(f"[yellow]⚠ {fl}[/]")
+
+
+def signed(x: float | None) -> str:
+    """A change in percentage points, the unit in the header: "+3.0"."""
+    return "—" if x is None else f"{x * 100:+.1f}"
+
+
+def names(r: Report, ids: tuple[str, ...]) -> list[str]:
+    """Enterprise names for ids (the id where the registry has no name)."""
+    by_id = {e.id: e.name or e.id for e in r.enterprises}
+    return [by_id.get(i, i) for i in ids]
+
+
+def district_rows(t: Translator, r: Report) -> list[tuple[str, str]]:
+    d = r.district
+    return [
+        (t._("Registered enterprises"),
+         t._("{registered} ({reporting} reporting, {missing} missing)").format(
+             registered=d.registered, reporting=d.reporting, missing=d.missing)),
+        (t._("Mean automation rate"), pct(d.mean_rate)),
+        (t._("Change (percentage points)"), signed(d.trend)),
+        (t._("Output-weighted rate"), pct(d.weighted_rate)),
+        (t._("Enterprises meeting the target"), f"{d.meeting} / {d.reporting}"),
+        (t._("Share meeting the target"), pct(d.share_meeting)),
+        (t._("Mean OEE"), pct(d.mean_oee)),
+    ]

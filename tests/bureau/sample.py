@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 
+from lineside.i18n import translator
 from lineside.report.aggregate import build_report
 from lineside.report.data import Registered, Report, Row
 from lineside.report.period import period_containing, previous_period
@@ -39,3 +42,15 @@ def sample_report() -> Report:
     prev = [_k("E1", "cutting", 80, 100), _k("E2", "cutting", 40, 100)]
     return build_report(REGISTRY, rows, prev, p, previous_period(p),
                         generated_at=dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.UTC))
+
+
+def csv_rows(text: str) -> list[dict[str, str]]:
+    """The rows of a report CSV written in English, keyed by their headers."""
+    assert text.startswith("\ufeff")
+    return list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline="")))
+
+
+def english_csv(rep: Report) -> list[dict[str, str]]:
+    from lineside.report.render import to_csv
+
+    return csv_rows(to_csv(rep, translator("en")))

@@ -14,9 +14,7 @@ across two agents, writing into one database, must give the same figures.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import itertools
 import json
 import random
@@ -36,10 +34,11 @@ from lineside.points import Point
 from lineside.report.aggregate import build_report
 from lineside.report.data import Period, Registered
 from lineside.report.query import Source, load_rows
-from lineside.report.render import to_csv, to_dict
+from lineside.report.render import to_dict
 from lineside.samples import Quality, Sample
 from lineside.sinks.lineproto import to_lines
 from lineside.sinks.uplink import prepare_for_uplink
+from tests.bureau.sample import english_csv
 from tests.engine.plant import MON, at
 
 pytestmark = pytest.mark.server
@@ -194,11 +193,11 @@ def report_figures(ifx, db: str, lo: float, hi: float
     rep = build_report(REG, rows, [], period, period)
     (e,) = rep.enterprises
     js = to_dict(rep)["enterprises"][0]
-    row = next(r for r in csv.DictReader(io.StringIO(to_csv(rep).lstrip("\ufeff")))
-               if r["id"] == "ent1")
+    row = next(r for r in english_csv(rep) if r["Enterprise ID"] == "ent1")
+    rate, oee = row["Automation rate (%)"], row["OEE (%)"]  # percent, 4 decimals
     printed = {"JSON rate": js["automation_rate"], "JSON OEE": js["oee"],
-               "CSV rate": float(row["automation_rate"]) if row["automation_rate"] else None,
-               "CSV OEE": float(row["oee"]) if row["oee"] else None}
+               "CSV rate": float(rate) / 100 if rate else None,
+               "CSV OEE": float(oee) / 100 if oee else None}
     return Figures(e.automation_rate, e.oee,
                    lines={lf.line: lf.rate for lf in e.lines if lf.rate is not None},
                    kinds={k: kf.rate for k, kf in e.kinds.items() if kf.rate is not None}

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from lineside.i18n import translator
 from lineside.report import html, render
 from tests.bureau.pngcheck import colour_counts, read_png
-from tests.bureau.sample import sample_report
+from tests.bureau.sample import csv_rows, english_csv, sample_report
 from tests.fixtures.common import require_binary
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -42,23 +43,47 @@ def test_json_schema():
 
 
 def test_csv():
-    text = render.to_csv(sample_report())
-    assert text.startswith("\ufeff")
-    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
-    assert [r["id"] for r in rows] == ["E1", "E2", "E3", "*"]
-    assert float(rows[0]["automation_rate"]) == pytest.approx(0.8375)
-    assert rows[2]["automation_rate"] == "" and rows[2]["status"] == "missing"
-    assert rows[1]["rate_cleaning"] == "0.100000" and rows[0]["rate_mixing"] == ""
+    rows = english_csv(sample_report())
+    assert [r["Enterprise ID"] for r in rows] == ["E1", "E2", "E3", "*"]
+    # rates in percent, the unit in the header; absent figures empty, never 0
+    assert float(rows[0]["Automation rate (%)"]) == pytest.approx(83.75)
+    assert rows[2]["Automation rate (%)"] == "" and rows[2]["Status"] == "missing"
+    assert rows[1]["Automation rate of cleaning (%)"] == "10.0000"
+    assert rows[0]["Automation rate of mixing (%)"] == ""
+    assert float(rows[0]["Change (percentage points)"]) == pytest.approx(3.75)
+    assert rows[0]["Planned busy time (h)"] == f"{100 / 3600:.4f}"
+    assert rows[3]["Enterprise"] == "District"
 
 
-def test_terminal_table():
+def test_csv_headers_are_words_of_the_locale_not_field_names():
+    rep = sample_report()
+    for locale in ("zh-CN", "en"):
+        [head, *_] = csv.reader(io.StringIO(render.to_csv(rep, translator(locale))
+                                            .lstrip("\ufeff")))
+        assert len(head) == len(set(head)) == 12 + len(rep.kinds_present()) + 3
+        for h in head:  # no raw field name (automation_rate, planned_busy_s, rate_x, ...)
+            assert not re.fullmatch(r"[a-z_]+", h), h
+    zh = csv_rows(render.to_csv(rep, translator("zh-CN")))
+    assert zh[0]["企业"] == "川味卤牛肉" and zh[0]["自动化率（%）"] == "83.7500"
+    assert zh[0]["清洗环节自动化率（%）"] == "80.0000" and zh[2]["状态"] == "未上报"
+
+
+@pytest.mark.parametrize("locale, needles, absent", [
+    ("zh-CN", ("川味卤牛肉", "83.8%", "未上报", "全区汇总", "按产量加权", "清洗",
+               "Asia/Shanghai (UTC+08:00)"), ("Output-weighted", "cleaning")),
+    ("en", ("川味卤牛肉", "83.8%", "missing", "District", "Output-weighted", "cleaning"),
+     ("全区汇总", "清洗")),
+])
+def test_terminal_table(locale: str, needles: tuple[str, ...], absent: tuple[str, ...]):
     from rich.console import Console
 
     con = Console(record=True, width=200, color_system=None)
-    render.print_table(sample_report(), con)
+    render.print_table(sample_report(), con, translator(locale))
     out = con.export_text()
-    for needle in ("川味卤牛肉", "83.8%", "未上报", "全区汇总", "Output-weighted", "清洗 cleaning"):
+    for needle in needles:
         assert needle in out
+    for word in absent:
+        assert word not in out
 
 
 def test_html_is_self_contained():
@@ -66,7 +91,10 @@ def test_html_is_self_contained():
     assert "<script" not in page
     assert not re.search(r"""(src|href)=["']?(https?:|//)""", page)
     assert 'name="viewport"' in page
-    assert "自动化率" in page and "Automation rate" in page
+    assert '<html lang="zh-CN">' in page and "自动化率" in page
+    assert "Automation rate" not in page  # one language, the locale's
+    en = html.to_html(sample_report(), translator("en"))
+    assert '<html lang="en">' in en and "Automation rate" in en and "自动化率" not in en
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +149,7 @@ def test_html_declares_a_font_stack_covering_simplified_chinese():
 
 def test_every_html_writer_uses_the_font_stack():
     """The rule is for every HTML page the project writes, not only this report."""
-    root = Path(html.__file__).resolve().parents[3] / "lineside"
+    root = Path(html.__file__).resolve().parents[1]  # the lineside package
     writers = [p for p in root.rglob("*.py") if "<html" in p.read_text(encoding="utf-8")]
     assert writers, "no HTML writer found"
     assert [p for p in writers if "FONT_STACK" not in p.read_text(encoding="utf-8")] == []
@@ -246,12 +274,11 @@ def test_csv_neutralises_formulas_in_every_text_cell_and_keeps_them_flagged():
     rows = [_k("E4", "cutting", 50, 100), *(_k(h, "cutting", 80, 100) for h in HOSTILE)]
     rep = build_report(registry, rows, [], p, previous_period(p),
                        generated_at=dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.UTC))
-    text = render.to_csv(rep).lstrip("\ufeff")
-    out = list(csv.DictReader(io.StringIO(text, newline="")))
-    by_id = {r["id"]: r for r in out}
+    out = english_csv(rep)
+    by_id = {r["Enterprise ID"]: r for r in out}
     for h in HOSTILE:  # shown as text ('...), still flagged as outside the registry
-        assert by_id["'" + h]["status"] == "unregistered"
-    assert by_id["E4"]["name"] == "'=1+1"
+        assert by_id["'" + h]["Status"] == "unregistered"
+    assert by_id["E4"]["Enterprise"] == "'=1+1"
     for r in out:
         for v in r.values():
             assert not v.startswith(("=", "+", "@", "\t", "\r")), r

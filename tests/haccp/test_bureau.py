@@ -83,10 +83,9 @@ def test_engine_writes_one_aggregate_per_kind_and_bucket_once_every_ccp_wrote_it
 
 
 def test_report_shows_ccp_deviations_beside_the_automation_rate() -> None:
-    import csv
     import datetime as dt
-    import io
     import json
+    import re
 
     from rich.console import Console
 
@@ -94,7 +93,7 @@ def test_report_shows_ccp_deviations_beside_the_automation_rate() -> None:
     from lineside.report.aggregate import build_report
     from lineside.report.data import Row
     from lineside.report.period import period_containing, previous_period
-    from tests.bureau.sample import REGISTRY, sample_report
+    from tests.bureau.sample import REGISTRY, english_csv, sample_report
 
     base = sample_report()
     p = period_containing("week", dt.date(2026, 11, 25), "Asia/Shanghai")
@@ -114,21 +113,24 @@ def test_report_shows_ccp_deviations_beside_the_automation_rate() -> None:
     e1, e2 = (next(e for e in rep.enterprises if e.id == i) for i in ("E1", "E2"))
     assert (e1.ccp_total(0), e1.ccp_total(1), e1.ccp_total(3)) == (3, 870, 90)
     assert e2.ccp_total(0) is None  # no CCP records: unknown, not zero
-    assert render.ccp_cell(e1) == "3 · 14.5 min · lost 1.5 min"
-    assert render.ccp_cell(e2) == "—"
+    # three columns, one unit each: deviations, their minutes, minutes of lost monitoring
+    assert render.ccp_cells(e1) == ("3", "14.5", "1.5")
+    assert render.ccp_cells(e2) == ("—", "—", "—")
     d = {x["id"]: x for x in json.loads(render.to_json(rep))["enterprises"]}
     assert d["E1"]["ccp_kinds"]["pasteurization"] == {
         "deviations": 1, "deviation_min": 4.5, "losses": 1, "lost_min": 1.5}
     assert d["E2"]["ccp_deviations"] is None
-    rows_csv = {r["id"]: r for r in csv.DictReader(io.StringIO(
-        render.to_csv(rep).lstrip("\ufeff")))}
-    assert (rows_csv["E1"]["ccp_deviations"], rows_csv["E1"]["ccp_deviation_min"],
-            rows_csv["E1"]["ccp_lost_min"]) == ("3", "14.500000", "1.500000")
+    rows_csv = {r["Enterprise ID"]: r for r in english_csv(rep)}
+    assert (rows_csv["E1"]["CCP deviations"], rows_csv["E1"]["Time in deviation (min)"],
+            rows_csv["E1"]["Monitoring lost (min)"]) == ("3", "14.5000", "1.5000")
+    assert rows_csv["E2"]["CCP deviations"] == ""  # unknown, not zero
     con = Console(record=True, width=200)
     render.print_table(rep, con)
-    assert "3 · 14.5 min · lost 1.5 min" in con.export_text()
+    out = con.export_text()
+    assert "关键控制点偏差（次）" in out and re.search(r"│\s+3\s+│\s+14\.5\s+│\s+1\.5\s+│", out)
     page = html.to_html(rep)
-    assert "关键控制点偏差" in page and "3 · 14.5 min · lost 1.5 min" in page
+    assert "关键控制点偏差（次）" in page
+    assert "<td>3</td><td>14.5</td><td>1.5</td>" in page
 
 
 def sample_rows(sample: Any) -> list[Any]:
