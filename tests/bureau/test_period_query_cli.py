@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lineside.cli import report as cli
-from lineside.report.data import RegistryError, parse_registry
+from lineside.report.data import RegistryError, parse_registry, registry_settings
 from lineside.report.period import (
     custom_period,
     parse_when,
@@ -150,3 +150,36 @@ def test_cli_against_a_server_without_data(influxdb1, tmp_path: Path, capsys):
     rep = json.loads(out.read_text(encoding="utf-8"))
     assert [e["status"] for e in rep["enterprises"]] == ["missing"] * 3
     assert rep["district"]["mean_rate"] is None and rep["period"]["label"] == "2026-W48"
+
+
+def test_registry_settings():
+    text = "timezone: Asia/Shanghai\nlocale: en\nenterprises: []\n"
+    got = registry_settings(text, "yaml")
+    assert (got.timezone, got.locale) == ("Asia/Shanghai", "en")
+    assert registry_settings("id,name,region\n", "csv").timezone is None
+    with pytest.raises(RegistryError, match="unknown IANA timezone 'Mars/Olympus'"):
+        registry_settings("timezone: Mars/Olympus\n", "yaml")
+    with pytest.raises(RegistryError, match="unknown locale 'fr'"):
+        registry_settings("locale: fr\n", "yaml")
+
+
+def test_cli_draws_the_period_in_the_registrys_zone_and_language(influxdb1, tmp_path: Path,
+                                                                  capsys):
+    """No --tz: the registry's Asia/Shanghai day (16:00 UTC the day before); no --locale:
+    the registry's; the command line overrides both."""
+    influxdb1.create_db("bureau_empty")
+    reg = tmp_path / "reg.yaml"
+    reg.write_text("timezone: Asia/Shanghai\nlocale: en\nenterprises:\n"
+                   "  - {id: cd-beef-01, name: 成都川味卤牛肉有限公司, region: '510116'}\n",
+                   encoding="utf-8")
+    out = tmp_path / "r.json"
+    base = ("--url", influxdb1.url, "--db", "bureau_empty", "--date", "2026-11-25",
+            "--json", str(out))
+    assert cli.run(_args("--registry", str(reg), *base)) == 0
+    assert json.loads(out.read_text("utf-8"))["period"]["start"] == "2026-11-24T16:00:00+00:00"
+    table = capsys.readouterr().out
+    assert "District food enterprises" in table and "Asia/Shanghai (UTC+08:00)" in table
+    assert cli.run(_args("--registry", str(reg), *base, "--tz", "UTC", "--locale",
+                         "zh-CN")) == 0
+    assert json.loads(out.read_text("utf-8"))["period"]["start"] == "2026-11-25T00:00:00+00:00"
+    assert "区县食品企业自动化水平报告" in capsys.readouterr().out
