@@ -31,7 +31,7 @@ class Series(dict[str, str]):
         raise TypeError("Series tags are immutable: build a new Series")
 
     __setitem__ = __delitem__ = __ior__ = _immutable
-    clear = pop = popitem = setdefault = update = _immutable  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _immutable
 
 
 # Not frozen: a frozen dataclass assigns its fields through object.__setattr__, which

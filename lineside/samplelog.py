@@ -31,7 +31,7 @@ _Q = (Quality.GOOD, Quality.UNCERTAIN, Quality.BAD)
 
 def _open_text(path: Path, mode: str) -> IO[str]:
     if str(path).endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, mode + "b"), encoding="utf-8")  # type: ignore[arg-type]
+        return io.TextIOWrapper(gzip.GzipFile(path, mode + "b"), encoding="utf-8")
     return open(path, mode, encoding="utf-8")
 
 

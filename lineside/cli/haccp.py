@@ -120,7 +120,7 @@ def local_chain(state_dir: Path) -> dict[int, str]:
 def check(records: list[Record], local: dict[int, str] | None) -> Verdict:
     """The database's chain, anchored by the agent's copy when given."""
     head = (max(local), local[max(local)]) if local else None
-    v = verify(records, head=head, from_genesis=bool(local) and min(local) == 1)
+    v = verify(records, head=head, from_genesis=min(local) == 1 if local else False)
     if not v.ok or not local:
         return v
     for r in sorted(records, key=lambda r: r.seq or 0):

@@ -34,34 +34,59 @@ def _module(command: str) -> ModuleType:
     of RSS in the agent for nothing)."""
     match command:
         case "check":
-            from lineside.cli import check as m
+            from lineside.cli import check
+
+            return check
         case "run":
-            from lineside.cli import run as m
+            from lineside.cli import run
+
+            return run
         case "simulate":
-            from lineside.cli import simulate as m
+            from lineside.cli import simulate
+
+            return simulate
         case "demo":
-            from lineside.cli import demo as m
+            from lineside.cli import demo
+
+            return demo
         case "report":
-            from lineside.cli import report as m
+            from lineside.cli import report
+
+            return report
         case "haccp":
-            from lineside.cli import haccp as m
+            from lineside.cli import haccp
+
+            return haccp
         case "replay":
-            from lineside.cli import replay as m
+            from lineside.cli import replay
+
+            return replay
         case "export":
-            from lineside.cli import export as m
+            from lineside.cli import export
+
+            return export
         case "trust":
-            from lineside.cli import trust as m
+            from lineside.cli import trust
+
+            return trust
         case "schema":
-            from lineside.cli import schema as m
+            from lineside.cli import schema
+
+            return schema
         case "deploy-files":
-            from lineside.cli import deploy_files as m
+            from lineside.cli import deploy_files
+
+            return deploy_files
         case "completion":
-            from lineside.cli import completion as m
+            from lineside.cli import completion
+
+            return completion
         case "man":
-            from lineside.cli import man as m
+            from lineside.cli import man
+
+            return man
         case _:
             raise KeyError(command)
-    return m
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

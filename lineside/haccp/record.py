@@ -194,8 +194,8 @@ def build(scope: Scope, tz: str, source: str, summaries: list[Record],
     if scope.shift is not None and summaries:  # the shift's own span, not the query's
         t0 = min(r.ts_ns for r in summaries) / 1e9
         span = max(float(r.fields.get("span_s", 0) or 0) for r in summaries)
-        start = dt.datetime.fromtimestamp(t0, dt.UTC)
-        scope = Scope(scope.label, start, start + dt.timedelta(seconds=span), scope.shift,
+        begin = dt.datetime.fromtimestamp(t0, dt.UTC)
+        scope = Scope(scope.label, begin, begin + dt.timedelta(seconds=span), scope.shift,
                       scope.shift_date, scope.site)
     return HaccpRecord(scope.label, scope, tz, source,
                        sorted(lines.values(), key=lambda c: (c.line, c.ccp)),

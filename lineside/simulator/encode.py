@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from lineside.drivers.modbus.settings import ModbusSignal
@@ -136,7 +137,7 @@ class RegisterImage:
         self.words: dict[tuple[int, str], list[int]] = {}
         self.bits: dict[tuple[int, str], list[bool]] = {}
 
-    def update(self, values: dict[str, object]) -> None:
+    def update(self, values: Mapping[str, object]) -> None:
         words: dict[tuple[int, str], list[int]] = {}
         bits: dict[tuple[int, str], list[bool]] = {}
         for (unit, table), n in self.size.items():

@@ -62,9 +62,10 @@ def downtime_at(cal: Calendar, tz: ZoneInfo, line_id: str, ts: float) -> bool:
     for w in cal.planned_downtime:
         if w.lines and line_id not in w.lines:
             continue
-        if isinstance(w.start, dt.datetime):
+        # both datetimes or both times (Downtime's validator): one-off or recurring
+        if isinstance(w.start, dt.datetime) and isinstance(w.end, dt.datetime):
             start = w.start if w.start.tzinfo else w.start.replace(tzinfo=tz)
-            end = w.end if w.end.tzinfo else w.end.replace(tzinfo=tz)  # type: ignore[union-attr]
+            end = w.end if w.end.tzinfo else w.end.replace(tzinfo=tz)
             if start <= local < end:
                 return True
         else:
@@ -104,17 +105,16 @@ class CalendarIndex:
         self._flags: list[bool] = []
 
     def _candidates(self, day: dt.date) -> set[float]:
-        tz, out = self.tz, set()
+        tz, out = self.tz, set[float]()
         for d in (day - _DAY, day, day + _DAY):
             for s in self.cal.shifts:
                 for a, b in [_shift_window(s, d, tz), *_break_windows(s, d, tz)]:
                     out.update((a.timestamp(), b.timestamp()))
             out.add(_at(d, dt.time(0, 0), tz).timestamp())
             for w in self.cal.planned_downtime:
-                if isinstance(w.start, dt.datetime):
+                if isinstance(w.start, dt.datetime) and isinstance(w.end, dt.datetime):
                     for x in (w.start, w.end):
-                        x = x if x.tzinfo else x.replace(tzinfo=tz)  # type: ignore[union-attr]
-                        out.add(x.timestamp())  # type: ignore[union-attr]
+                        out.add((x if x.tzinfo else x.replace(tzinfo=tz)).timestamp())
                 else:
                     out.update(x.timestamp() for x in _downtime_window(w, d, tz))
         return out

@@ -28,6 +28,12 @@ from typing import Any
 
 from lineside.config.models import LinesideConfig
 from lineside.config.plant import iter_machines
+from lineside.drivers.modbus.settings import (
+    ModbusRtuDevice,
+    ModbusRtuOverTcpDevice,
+    ModbusSignal,
+    ModbusTcpDevice,
+)
 from lineside.simulator.encode import Placed, RegisterImage, protocol_address, table_of
 from lineside.simulator.factory import Factory
 from lineside.simulator.truth import Truth, TruthWriter
@@ -36,6 +42,7 @@ log = logging.getLogger("lineside.simulator")
 
 SIM_NAMESPACE = "urn:lineside:simulator"
 _FC_TABLE = {1: "coil", 2: "discrete", 3: "holding", 4: "input"}
+_MODBUS = (ModbusTcpDevice, ModbusRtuOverTcpDevice, ModbusRtuDevice)
 _SPARE = 16  # registers served past the last configured one (readers merge across gaps)
 
 
@@ -71,7 +78,7 @@ def place_modbus(cfg: LinesideConfig, types: tuple[str, ...] = ("modbus-tcp",)
                  ) -> list[Placed]:
     """Every signal of the devices of `types` (served on one port) at its unit, table
     and protocol address; overlaps refused."""
-    devs = {d.id: d for d in cfg.devices if d.type in types}
+    devs = {d.id: d for d in cfg.devices if d.type in types and isinstance(d, _MODBUS)}
     placed: list[Placed] = []
     used: dict[tuple[int, str, int], tuple[str, int | None]] = {}
     for _, _, m, _ in iter_machines(cfg.lines):
@@ -79,7 +86,7 @@ def place_modbus(cfg: LinesideConfig, types: tuple[str, ...] = ("modbus-tcp",)
         if dev is None:
             continue
         for name, spec in m.signals.items():
-            if not hasattr(spec, "table"):
+            if not isinstance(spec, ModbusSignal):
                 continue
             table = table_of(spec, dev.addressing)
             p = Placed(key=f"{m.id}.{name}",
@@ -115,7 +122,7 @@ class ModbusSim:
         self.image = RegisterImage(place_modbus(cfg, types))
         self.forbidden: dict[int, list[tuple[str, int, int]]] = {}
         for d in cfg.devices:
-            if d.type in types:
+            if d.type in types and isinstance(d, _MODBUS):
                 for f in d.forbidden:
                     self.forbidden.setdefault(d.unit_id, []).append((f.table, f.start, f.end))
         self.units = sorted({u for u, _ in self.image.size})
@@ -279,7 +286,8 @@ class OpcuaSim:
                 parent = folders.get(mid)
                 if parent is None:
                     parent = folders[mid] = await objects.add_folder(
-                        ua.NodeId(f"Machines.{mid}", sim_idx), ua.QualifiedName(mid, sim_idx))
+                        ua.NodeId(ua.String(f"Machines.{mid}"), ua.Int16(sim_idx)),
+                        ua.QualifiedName(mid, sim_idx))
                 await parent.add_variable(
                     nid, ua.QualifiedName(role, nid.NamespaceIndex), ua.Variant(v, vt))
             else:
@@ -290,13 +298,15 @@ class OpcuaSim:
                     pkey = "/".join(f"{a}:{b}" for a, b in parts[: i + 1])
                     if i == len(parts) - 1:
                         var = await node.add_variable(
-                            ua.NodeId(pkey, ns), ua.QualifiedName(name, ns), ua.Variant(v, vt))
+                            ua.NodeId(ua.String(pkey), ua.Int16(ns)), ua.QualifiedName(name, ns),
+                            ua.Variant(v, vt))
                         nid = var.nodeid
                     else:
                         nxt = folders.get(pkey)
                         if nxt is None:
                             nxt = folders[pkey] = await node.add_folder(
-                                ua.NodeId(pkey, ns), ua.QualifiedName(name, ns))
+                                ua.NodeId(ua.String(pkey), ua.Int16(ns)),
+                                ua.QualifiedName(name, ns))
                         node = nxt
             self._nodes[key] = (nid, vt)
             self._last[key] = v
@@ -325,8 +335,12 @@ class OpcuaSim:
             if v is None or v == self._last.get(key):
                 continue
             self._last[key] = v
-            await self._server.write_attribute_value(
-                nid, ua.DataValue(ua.Variant(v, vt), SourceTimestamp=now, ServerTimestamp=now))
+            # asyncua annotates timestamps as its ua.DateTime, a datetime subclass that
+            # nothing constructs: it takes and returns plain datetimes
+            await self._server.write_attribute_value(nid, ua.DataValue(
+                ua.Variant(v, vt),
+                SourceTimestamp=now,  # type: ignore[arg-type]  # ua.DateTime, see above
+                ServerTimestamp=now))  # type: ignore[arg-type]  # ua.DateTime, see above
 
     async def stop(self) -> None:
         if self._server is not None:

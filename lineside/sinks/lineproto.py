@@ -102,14 +102,14 @@ def to_line(p: Point) -> str:
     tags = p.tags
     if tags.__class__ is Series:
         # A signal's series: its key was derived once and is kept on its tags.
-        c = tags.cache  # type: ignore[attr-defined]
+        c = tags.cache
         if c is not None and c[0] == p.measurement:
             prefix = c[1]
         else:
             prefix = _series_prefix(p)
             if not prefix:
                 return reference_line(p)
-            tags.cache = (p.measurement, prefix)  # type: ignore[attr-defined]
+            tags.cache = (p.measurement, prefix)
     else:
         # Keyed in insertion order (no sort per point): the engine builds a series' tags
         # the same way every time; another order only costs one more cache entry.
