@@ -13,6 +13,8 @@ import pytest
 import pytest_asyncio
 
 from lineside.config.models import LinesideConfig
+from lineside.drivers.modbus.build import build_modbus_drivers
+from lineside.drivers.opcua.driver import OpcuaDriver
 from lineside.runtime.wiring import signals_by_device
 from lineside.simulator.server import SimulatedFactory
 from tests.fixtures.common import free_port
@@ -38,10 +40,9 @@ async def sim(demo_cfg: LinesideConfig):
 
 
 async def test_modbus_driver_reads_the_model_values(sim) -> None:
-    modbus = pytest.importorskip("lineside.drivers.modbus")
     values = sim.factory.values()
     refs = signals_by_device(sim.config)
-    drivers = modbus.build_modbus_drivers(sim.config.devices, refs)
+    drivers = build_modbus_drivers(sim.config.devices, refs)
     assert len(drivers) == 4
     n = 0
     try:
@@ -59,10 +60,9 @@ async def test_modbus_driver_reads_the_model_values(sim) -> None:
 
 
 async def test_opcua_driver_reads_the_model_values(sim, tmp_path_factory) -> None:
-    opcua = pytest.importorskip("lineside.drivers.opcua.driver")
     values = sim.factory.values()
     dev = next(d for d in sim.config.devices if d.type == "opcua")
-    drv = opcua.OpcuaDriver(dev, signals_by_device(sim.config)[dev.id],
+    drv = OpcuaDriver(dev, signals_by_device(sim.config)[dev.id],
                             tmp_path_factory.mktemp("opc"))
     try:
         samples = await drv.poll()
