@@ -8,6 +8,7 @@ from typing import Any
 
 from lineside.config.models import LinesideConfig
 from lineside.config.plant import iter_machines
+from lineside.config.station import fault_code_references
 from lineside.config.yamlpos import Loc
 from lineside.drivers.modbus.settings import ModbusSignal
 
@@ -91,6 +92,7 @@ def reference_check(data: dict) -> list[Problem]:
                     f"unknown line {lid!r}, expected one of {line_ids}")
     unique("shifts", _items(cal.get("shifts")), "name", "shift name", ("calendar",))
     problems += _ccp_references(data, [m for *_, m in all_machines], unique)
+    problems += fault_code_references(data, [str(m.get("id")) for *_, m in all_machines])
     return problems
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lineside.config.ccp import Ccp
 from lineside.config.plant import Calendar, Line, Metrics
+from lineside.config.station import Station
 from lineside.drivers.modbus.settings import ModbusDevice
 from lineside.drivers.opcua.settings import OpcuaDevice
 from lineside.i18n import DEFAULT_LOCALE, Locale
@@ -82,3 +83,5 @@ class LinesideConfig(_Strict):
     http: Http = Field(default_factory=Http)
     logging: Logging = Field(default_factory=Logging)
     record_samples: Path | None = Field(None, description="append every sample to this log")
+    station: Station | None = Field(None, description="the operator station: reasons for "
+                                                      "stops, shift handover (docs/station.md)")

@@ -28,6 +28,7 @@ from lineside.engine.ccp import CcpSet
 from lineside.engine.emit import ns
 from lineside.engine.layout import PlantLayout
 from lineside.engine.machine import ON, MachineState, ProcessValue
+from lineside.engine.reasons import EVENT_SIGNAL, ReasonLedger
 from lineside.engine.roles import R_AUTO, R_FAULT_CODE, R_GOOD, R_MODE, R_PV, R_TOTAL
 from lineside.engine.snapshot import engine_snapshot, restore_snapshot
 from lineside.engine.states import (
@@ -106,6 +107,9 @@ class Engine:
                            self.bucket_s, start_ts,
                            {**self.plant.bureau_tags, "gateway": self.plant.gateway}
                            ) if cfg.ccps else None
+        # Downtime reasons (docs/station.md): only with a `station:` section.
+        self.reasons = ReasonLedger(cfg.station, {m.id: m.tags for m in self.machines},
+                                    self.reason_after_s) if cfg.station else None
         if snapshot is not None:
             restore_snapshot(self, snapshot)
         if self.ccps is not None:
@@ -171,7 +175,10 @@ class Engine:
                     ts = now  # late: taken as arriving now (never rewrites closed buckets)
             r = route.get(s.signal)
             if r is None:
-                unknown_sig += 1
+                if s.signal == EVENT_SIGNAL and self.reasons is not None:
+                    self.reasons.apply(s.value, ts, out)  # a stop classified (reasons.py)
+                else:
+                    unknown_sig += 1
                 continue
             m, role = r
             q = s.quality
@@ -391,6 +398,9 @@ class Engine:
                 fields["fault_code"] = fc
         if prev in REASON_STATES and self.reason_after_s > 0 and dur >= self.reason_after_s:
             fields["needs_reason"] = True
+        if self.reasons is not None:
+            self.reasons.transition(m.id, prev, new, t, dur, reason, fields.get("fault_code"),
+                                    out)
         out.append(Point("machine_state", m.tags, fields, ns(t)))
         self.stats.state_changes += 1
         m.state = new
