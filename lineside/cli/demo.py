@@ -19,46 +19,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rich import box
-from rich.console import Console, Group
+from rich.console import Console, RenderableType
 from rich.live import Live
 from rich.table import Table
-from rich.text import Text
 
+from lineside.cli.liveview import Health, Pager, keys, render_page
 from lineside.config.errors import ConfigError
 from lineside.config.loader import load_config
 from lineside.config.models import LinesideConfig
 from lineside.engine import fields as F
 from lineside.engine.fields import V
 from lineside.engine.view import Figures, SiteView
+from lineside.i18n import translator
 from lineside.runtime.hub import Agent, AgentOptions
 from lineside.runtime.logs import setup_logging
-
-STATE_STYLE = {"producing": "green", "idle": "white", "starved": "yellow", "blocked": "yellow",
-               "fault": "bold red", "setup": "cyan", "cleaning": "blue",
-               "maintenance": "magenta", "unknown": "dim"}
-CCP_STYLE = {"ok": "green", "warning": "yellow", "excursion": "bold yellow",
-             "deviation": "bold white on red", "lost": "bold red", "not applicable": "dim",
-             "no data": "dim"}
-
-
-def ccp_table(ccps: list[Any], now: float) -> Table:
-    """Each critical control point: value, status (and for how long), deviations so far."""
-    t = Table(box=box.SIMPLE_HEAD, expand=True, pad_edge=False, show_edge=False,
-              title="critical control points (HACCP)", title_justify="left",
-              title_style="bold")
-    for col in ("CCP", "machine", "value", "status", "deviations", "losses"):
-        t.add_column(col, justify="right" if col in ("value", "deviations", "losses")
-                     else "left", no_wrap=True)
-    for c in ccps:
-        value = "—" if c.value is None else f"{c.value:.1f}{(' ' + c.unit) if c.unit else ''}"
-        status = Text(c.status, style=CCP_STYLE.get(c.status, ""))
-        if c.since is not None:
-            status.append(f" for {max(0.0, now - c.since):.0f} s")
-        # Text, not markup: "[frying]" and names from the configuration print as written
-        t.add_row(Text(f"{c.name} [{c.kind}]"), Text(c.machine), value, status,
-                  str(c.deviations), str(c.losses))
-    return t
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -166,49 +140,33 @@ def _pct(v: float | None) -> str:
     return "—" if v is None else f"{100 * v:5.1f}%"
 
 
-def render(view: SiteView, agent: Agent) -> Group:
-    """One table, line by line: stages and their machines with state, A/P/Q/OEE, automation."""
-    t = Table(box=box.SIMPLE_HEAD, expand=True, pad_edge=False, show_edge=False,
-              title=f"lineside demo — {view.period} — "
-                    f"{time.strftime('%H:%M:%S', time.localtime(view.ts))} — site OEE "
-                    f"{_pct(view.figures.oee)}, automation {_pct(view.figures.automation_rate)}",
-              title_justify="left", title_style="bold")
-    for col in ("line / stage / machine", "state", "mode", "A", "P", "Q", "OEE", "automation",
-                "good", "reject"):
-        t.add_column(col, justify="left" if col in ("line / stage / machine", "state")
-                     else "right", no_wrap=True)
+def health(agent: Agent) -> Health:
+    return Health(tuple((d.device_id, bool(d.stats.up)) for d in agent.drivers),
+                  tuple((sid, int(getattr(st, "written", 0)), int(getattr(st, "queue_points", 0)),
+                         str(getattr(st, "last_error", "") or ""))
+                        for sid, st in agent.sinks.stats().items()))
 
-    def cells(f: Any) -> list[str]:
-        return [_pct(f.availability), _pct(f.performance), _pct(f.quality), _pct(f.oee),
-                _pct(f.automation_rate), str(f.good), str(f.reject)]
 
-    for line in view.lines:
-        t.add_row(Text(f"{line.name or line.id}", style="bold underline"), "", "",
-                  *cells(line.figures), style="bold", end_section=False)
-        for st in line.stages:
-            t.add_row(Text(f" {st.name or st.id} [{st.kind}]", style="bold"), "",
-                      "by hand" if st.manual else "", *cells(st.figures))
-            for m in st.machines:
-                state = Text(m.state + (f" ({m.reason})" if m.reason else ""),
-                             style=STATE_STYLE.get(m.state, ""))
-                mode = "—" if m.auto is None else ("auto" if m.auto else "manual")
-                t.add_row(f"   {m.name or m.id}", state, mode, *cells(m.figures))
-        t.add_section()
-    health = Text("devices: ")
-    for drv in agent.drivers:
-        s = drv.stats
-        health.append(f"{drv.device_id} ", style="")
-        health.append("up" if s.up else "down", style="green" if s.up else "bold red")
-        health.append("  ")
-    for sid, st in agent.sinks.stats().items():
-        health.append(f"| sink {sid}: {getattr(st, 'written', 0)} written, "
-                      f"{getattr(st, 'queue_points', 0)} queued")
-        if getattr(st, "last_error", None):
-            health.append(f" ({st.last_error})", style="red")
-    ccps = agent.engine.ccp_view()
-    if ccps:
-        return Group(t, ccp_table(ccps, view.ts), health)
-    return Group(t, health)
+class LiveScreen:
+    """The paged live view on a terminal (lineside/cli/liveview.py)."""
+
+    def __init__(self, agent: Agent, console: Console) -> None:
+        self.agent, self.console = agent, console
+        self.t = translator(agent.cfg.site.locale)
+        self.pager = Pager(time.monotonic())
+        self.view = agent.engine.view(time.time())
+        self.pages = 1
+
+    def refresh(self) -> None:
+        self.view = self.agent.engine.view(time.time())
+
+    def render(self) -> RenderableType:
+        w, h = self.console.size
+        page = self.pager.tick(time.monotonic(), self.pages)
+        out, self.pages = render_page(self.view, self.agent.engine.ccp_view(),
+                                      health(self.agent), self.t, w, h, page,
+                                      self.pager.auto)
+        return out
 
 
 def _window(f0: Figures, f1: Figures) -> dict[str, Any]:
@@ -268,6 +226,41 @@ def print_summary(console: Console, data: dict[str, Any]) -> None:
     console.print(t)
 
 
+async def _show(agent: Agent, console: Console, live_view: bool, stop: asyncio.Event,
+                deadline: float | None) -> None:
+    """Until stopped: the paged live view (keys read four times a second, figures once
+    a second), or a line of site figures every 10 s where there is no terminal."""
+    screen = LiveScreen(agent, console) if live_view else None
+    with contextlib.ExitStack() as stack:
+        live = read = None
+        if screen is not None:
+            read = stack.enter_context(keys())
+            live = stack.enter_context(Live(screen.render(), console=console, screen=True,
+                                            auto_refresh=False))
+        last = 0.0
+        while not stop.is_set():
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=0.25)
+            typed = read() if read is not None else []
+            for k in typed:
+                if k == "q":
+                    stop.set()
+                screen.pager.key(k, time.monotonic())  # type: ignore[union-attr]
+            now = time.monotonic()
+            if now - last < 1.0 and not typed:
+                continue
+            last = now
+            if screen is not None and live is not None:
+                screen.refresh()
+                live.update(screen.render(), refresh=True)
+            elif int(time.time()) % 10 == 0:
+                f = agent.engine.view(time.time()).figures
+                console.print(f"site OEE {_pct(f.oee)} automation "
+                              f"{_pct(f.automation_rate)}")
+
+
 async def _demo(args: argparse.Namespace, cfg: LinesideConfig, console: Console) -> int:
     from lineside.simulator.server import SimulatedFactory
 
@@ -294,20 +287,7 @@ async def _demo(args: argparse.Namespace, cfg: LinesideConfig, console: Console)
         v0 = _view_at(agent, k0 + SCAN_S / 2)
         deadline = None if args.duration is None else time.monotonic() + args.duration
         try:
-            live = Live(render(agent.engine.view(time.time()), agent), console=console,
-                        refresh_per_second=2, screen=False) if live_view else None
-            with live or contextlib.nullcontext():
-                while not stop.is_set():
-                    if deadline is not None and time.monotonic() >= deadline:
-                        break
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), timeout=1.0)
-                    if live is not None:
-                        live.update(render(agent.engine.view(time.time()), agent))
-                    elif int(time.time()) % 10 == 0:
-                        f = agent.engine.view(time.time()).figures
-                        console.print(f"site OEE {_pct(f.oee)} automation "
-                                      f"{_pct(f.automation_rate)}")
+            await _show(agent, console, live_view, stop, deadline)
         finally:
             k1 = await _sleep_to_grid(time.time(), agent)
             v1 = _view_at(agent, k1 + SCAN_S / 2)

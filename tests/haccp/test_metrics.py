@@ -44,7 +44,8 @@ def test_open_deviation_and_loss_of_monitoring_show_while_open() -> None:
 def test_demo_view_shows_each_ccps_status() -> None:
     from rich.console import Console
 
-    from lineside.cli.demo import ccp_table
+    from lineside.cli.liveview import ccp_table
+    from lineside.i18n import translator
 
     config = ccp_cfg(min_duration_s=60)
     samples = poll([("06:00", {**RUN, "temp": 3.0}), ("06:10", {"temp": 5.5})], "06:12")
@@ -52,8 +53,8 @@ def test_demo_view_shows_each_ccps_status() -> None:
     eng.feed(samples)
     eng.tick(at("06:12"))
     con = Console(record=True, width=120)
-    con.print(ccp_table(eng.ccp_view(), at("06:12")))
+    con.print(ccp_table(eng.ccp_view(), at("06:12"), translator("en"), 120))
     text = con.export_text()
     # above 4 °C since 06:10: a deviation for 120 s, the value held at 5.5 °C
-    assert "cold [cold_storage]" in text and "5.5 °C" in text
+    assert "cold [cold storage]" in text and "5.5 °C" in text
     assert "deviation for 120 s" in text
