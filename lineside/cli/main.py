@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "deploy-files": "write the unit, dashboards, rules and example config to a folder",
     "completion": "print a bash or zsh completion script",
     "man": "print the manual page (roff): lineside man | man -l -",
+    "users": "the operator station's users and roles (add, passwd, remove, list, verify)",
 }
 
 
@@ -85,6 +86,10 @@ def _module(command: str) -> ModuleType:
             from lineside.cli import man
 
             return man
+        case "users":
+            from lineside.cli import users
+
+            return users
         case _:
             raise KeyError(command)
 

@@ -1,0 +1,22 @@
+"""Who may do what at the station (docs/station.md, "Users and roles")."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Role = Literal["operator", "supervisor", "qa", "viewer"]
+ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
+
+#: view: read every page; classify: give a reason to a stop that has none (a PLC-table
+#: reason counts as one); reclassify: change a stop's reason; note: write handover notes;
+#: sign: sign a shift handover.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "viewer": frozenset({"view"}),
+    "operator": frozenset({"view", "classify", "note"}),
+    "supervisor": frozenset({"view", "classify", "reclassify", "note", "sign"}),
+    "qa": frozenset({"view", "note", "sign"}),
+}
+
+
+def may(role: str, action: str) -> bool:
+    return action in PERMISSIONS.get(role, frozenset())
