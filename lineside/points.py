@@ -6,9 +6,12 @@ Timestamps are integer nanoseconds so that a replay yields byte-identical line p
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from decimal import Decimal
+from typing import Any, NamedTuple, NoReturn
 
 FieldValue = bool | int | float | str
 
@@ -42,3 +45,65 @@ class Point:
     tags: Mapping[str, str]
     fields: Mapping[str, FieldValue]
     ts_ns: int
+
+
+class Refusal(NamedTuple):
+    """A value (or, with `field` None, a whole point) a stage after the drivers refused."""
+
+    point: Point
+    field: str | None
+    reason: str  # value_problem's reason, or the stage's own (`timestamp`, `newline`)
+
+
+# What InfluxDB takes (docs/design.md, "InfluxDB schema"): integers within int64, finite
+# floats, valid Unicode text, timestamps within ±(2^63 − 2) ns (its own bounds: a value
+# or time outside them fails the whole request with 400).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+TS_NS_MAX = 2**63 - 2
+
+
+def value_problem(v: object) -> str | None:
+    """Why a field value cannot be written as it is, None when it can (or is None:
+    absent). Reasons, the `reason` label of `lineside_points_refused_total`:
+    `non_finite`, `int_range`, `encoding`, `type`."""
+    t = type(v)
+    if t is float:
+        return None if math.isfinite(v) else "non_finite"  # type: ignore[arg-type]
+    if t is int:
+        return None if INT64_MIN <= v <= INT64_MAX else "int_range"  # type: ignore[operator]
+    if t is bool or v is None:
+        return None
+    if isinstance(v, str):
+        return None if v.isascii() or _encodable(v) else "encoding"
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, numbers.Integral):
+        return None if INT64_MIN <= int(v) <= INT64_MAX else "int_range"
+    if isinstance(v, numbers.Real | Decimal):
+        try:
+            return None if math.isfinite(v) else "non_finite"  # type: ignore[arg-type]
+        except (OverflowError, ValueError):
+            return "non_finite"
+    return "type"
+
+
+def _encodable(s: str) -> bool:
+    try:
+        s.encode()
+    except UnicodeEncodeError:  # lone surrogates: not UTF-8, the queue could not hold it
+        return False
+    return True
+
+
+def describe_value(v: object) -> str:
+    """A value's kind for a log line, never the whole of a long one."""
+    if isinstance(v, str):
+        return f"text of {len(v)} characters"
+    if isinstance(v, bool):
+        return f"bool {v}"
+    if isinstance(v, int):
+        s = str(v) if abs(v) < 10**30 else f"of {len(str(abs(v)))} digits"
+        return f"integer {s}"
+    if isinstance(v, float):
+        return f"float {v!r}"
+    return type(v).__name__

@@ -7,13 +7,15 @@
 
 InfluxQL over the v1 /query API, like `lineside report`. Exit 0 on success (verify: the
 chain is whole), 1 when the database cannot be queried or verify finds a broken record,
-2 on bad arguments.
+2 on bad arguments, 3 (verify with --state-dir) when the chain is whole but the agent
+refused records it could not chain (kept in its dead-letter file; each is named).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import sqlite3
 import sys
@@ -31,9 +33,12 @@ from lineside.haccp.record import (
     records_query,
     summary_query,
 )
+from lineside.points import describe_value
 from lineside.report.query import QueryError, Source, fetch
+from lineside.sinks.chainstore import REFUSED_FILE, read_refused
 
 CHAIN_FILE = "haccp-chain.db"
+EXIT_REFUSED = 3  # the chain is whole, but records were refused (never linked)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -153,7 +158,28 @@ def run_verify(args: argparse.Namespace, src: Source) -> int:
             bad += 1
             who = v.record.describe() if v.record else "the chain"
             print(f"haccp verify: {label}: BROKEN at {who}: {v.problem}")
-    return 1 if bad else 0
+    refused = refused_records(args.state_dir) if args.state_dir else []
+    for rec, why in refused:
+        print(f"haccp verify: REFUSED {rec.describe()}: {why}; never chained, kept in "
+              f"{args.state_dir / REFUSED_FILE}")
+    if refused:
+        print(f"haccp verify: {len(refused)} record(s) refused by the agent's chain")
+    return 1 if bad else EXIT_REFUSED if refused else 0
+
+
+def refused_records(state_dir: Path) -> list[tuple[Record, str]]:
+    """The records the agent could not chain (its dead-letter file), each once (a crash
+    between the file's append and the chain's commit repeats an entry), oldest first."""
+    seen: dict[str, tuple[Record, str]] = {}
+    for e in read_refused(state_dir / REFUSED_FILE):
+        m, tags, fields, ts = e["record"]  # type: ignore[misc]
+        rec = Record(str(m), dict(tags), dict(fields), int(ts))
+        fld = e.get("field")
+        what = f"field {fld}" if fld else "its timestamp"
+        kind = describe_value(fields.get(fld)) if fld else f"{ts} ns"
+        seen.setdefault(json.dumps([m, sorted(tags.items()), ts]),
+                        (rec, f"{what} is {kind} ({e.get('reason')})"))
+    return list(seen.values())
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,6 +11,11 @@ The canonical form is what InfluxDB gives back, so a record read from the databa
 hashes like the one written: measurement, non-empty tags sorted, fields sorted (numbers
 as floats, since InfluxDB answers 4.0 as 4; booleans and strings as they are),
 timestamp in integer nanoseconds, as compact JSON.
+
+A record that cannot be written to InfluxDB whole and read back as hashed (`refusal`: a
+non-finite number, an integer outside int64, text that is not Unicode or holds a
+newline, a time outside InfluxDB's range) is never chained: the chain store keeps it in
+its dead-letter file and `lineside haccp verify` names it (docs/haccp.md).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lineside.points import Point
+from lineside.points import TS_NS_MAX, Point, value_problem
 
 RECORD_MEASUREMENTS: frozenset[str] = frozenset({"ccp", "ccp_shift", "ccp_deviation"})
 CHAIN_FIELDS = ("seq", "prev", "hash")
@@ -50,6 +55,27 @@ def record_hash(measurement: str, tags: Mapping[str, str], fields: Mapping[str, 
 
 def is_record(p: Point) -> bool:
     return p.measurement in RECORD_MEASUREMENTS
+
+
+def refusal(p: Point) -> tuple[str | None, str] | None:
+    """Why a record cannot be chained: (its field, or None for the timestamp; a reason of
+    `points.value_problem`, or `newline`, `timestamp`), None when it can. Such a record
+    would break the chain where it is stored: canonical JSON has no inf or NaN, and
+    InfluxDB would refuse the line, or store it without the field (the hash then names
+    it altered)."""
+    if not -TS_NS_MAX <= p.ts_ns <= TS_NS_MAX:
+        return None, "timestamp"
+    for k, v in p.fields.items():
+        if k in CHAIN_FIELDS or v is None:
+            continue
+        why = value_problem(v)
+        if why is None and type(v) not in (bool, str, int, float):
+            why = "type"  # numpy, Decimal: canonical() hashes the four JSON kinds only
+        if why is None and isinstance(v, str) and "\n" in v:
+            why = "newline"  # written as `\n`, read back as two characters
+        if why is not None:
+            return k, why
+    return None
 
 
 def record_key(p: Point) -> str:
@@ -99,7 +125,8 @@ class Record:
         when = dt.datetime.fromtimestamp(self.ts_ns / 1e9, dt.UTC).isoformat()
         what = ", ".join(f"{k}={self.tags[k]}" for k in ("ccp", "kind", "event", "shift",
                                                          "shift_date") if self.tags.get(k))
-        return f"record seq {self.seq} ({self.measurement} {what} at {when})"
+        seq = f" seq {self.seq}" if self.seq is not None else ""
+        return f"record{seq} ({self.measurement} {what} at {when})"
 
 
 @dataclass(frozen=True)

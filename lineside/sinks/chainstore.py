@@ -23,6 +23,15 @@ are linked, in their original order, by the first `link` (a delivery, or houseke
 nothing newer is ever linked before them, so the chain neither forks nor skips. Above
 `MEMORY_MAX_RECORDS` the oldest held records are dropped (never linked: no seq gap),
 counted and logged; `close()` says how many are lost when the disk still refuses.
+
+A record the chain cannot hold (`chain.refusal`: a non-finite number, an integer outside
+int64, ...) is never linked (no seq is spent on it): it is appended to the dead-letter
+file `haccp-refused.jsonl` beside the chain file (one JSON object a line: `refused_at`,
+`field`, `reason`, `record` = [measurement, tags, fields, ts_ns]; non-finite numbers as
+JSON's `NaN`/`Infinity` tokens), fsynced before the transaction that links the rest of
+its batch commits, reported to the caller (`Refusal`) and never queued. `lineside haccp
+verify --state-dir` names every record of that file. A disk that refuses that append
+holds the batch like a refused commit.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -37,8 +47,8 @@ from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 
-from lineside.haccp.chain import GENESIS, is_record, link, record_key
-from lineside.points import Point
+from lineside.haccp.chain import GENESIS, Record, is_record, link, record_key, refusal
+from lineside.points import Point, Refusal, describe_value
 from lineside.sinks.queue import is_refusal
 
 log = logging.getLogger(__name__)
@@ -48,11 +58,24 @@ KEEP_ROWS = 200_000  # recent records kept for the duplicate check (weeks of a p
 # ~34 MB; a day of 10 CCPs at 60-s buckets (docs/haccp.md).
 MEMORY_MAX_RECORDS = 20_000
 RETRY_S = 1.0  # how often held records are tried again while the disk refuses
+REFUSED_FILE = "haccp-refused.jsonl"  # records the chain cannot hold, beside the chain
+
+
+def read_refused(path: Path) -> list[dict[str, object]]:
+    """The dead-letter file's entries, oldest first (none when it does not exist)."""
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(ln) for ln in f if ln.strip()]
 
 
 def _dump(p: Point) -> str:
     return json.dumps([p.measurement, dict(p.tags), dict(p.fields), p.ts_ns],
                       ensure_ascii=False, separators=(",", ":"))
+
+
+def _kind(p: Point, fld: str | None) -> str:
+    return describe_value(p.fields.get(fld)) if fld is not None else f"time {p.ts_ns} ns"
 
 
 def _load(s: str) -> Point:
@@ -64,6 +87,8 @@ class ChainStore:
     def __init__(self, path: Path | str, memory_max_records: int = MEMORY_MAX_RECORDS) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.refused_path = self.path.with_name(REFUSED_FILE)
+        self.refused = 0  # records kept in the dead-letter file, never linked
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self.duplicates = 0
@@ -110,10 +135,12 @@ class ChainStore:
                                    ).fetchone()
         return (int(row[0]), str(row[1])) if row else (0, GENESIS)
 
-    def link(self, points: Sequence[Point], force: bool = False) -> list[Point]:
+    def link(self, points: Sequence[Point], force: bool = False,
+             refused: list[Refusal] | None = None) -> list[Point]:
         """`points` with every record chained (committed before this returns), preceded
         by held records the disk takes now; records the disk refuses are held instead
-        (see the module docstring), the other points are always returned."""
+        (see the module docstring), the other points are always returned. Records the
+        chain cannot hold go to the dead-letter file and into `refused`."""
         if not self._held and not any(is_record(p) for p in points):
             return list(points)
         with self._lock:
@@ -123,7 +150,7 @@ class ChainStore:
                     self._hold(p)
             done = None
             if not backlog or force or time.monotonic() >= self._retry_at:
-                done = self._commit_held()
+                done = self._commit_held(refused)
             if done is None:  # refused: the records stay held, the rest goes on
                 return [p for p in points if not is_record(p)]
             late, linked = done
@@ -148,10 +175,12 @@ class ChainStore:
                             "they are never linked", self.memory_max_records,
                             old.measurement, old.ts_ns)
 
-    def _commit_held(self) -> tuple[list[Point], dict[int, Point | None]] | None:
+    def _commit_held(self, refused: list[Refusal] | None
+                     ) -> tuple[list[Point], dict[int, Point | None]] | None:
         """Chain every held record in one transaction: (records a late open found
-        unqueued, {id(original): linked, or None for a duplicate}), or None when the
-        disk refuses (nothing changed)."""
+        unqueued, {id(original): linked, or None for a duplicate or a refused one}), or
+        None when the disk refuses (nothing changed)."""
+        bad: list[Refusal] = []
         try:
             db = self._open()
             late = self._unqueued(db) if self._opened_late else []
@@ -160,6 +189,11 @@ class ChainStore:
             try:
                 seq, prev = self.head()
                 for p in self._held:
+                    why = refusal(p)
+                    if why is not None:
+                        bad.append(Refusal(p, *why))
+                        out[id(p)] = None
+                        continue
                     key = record_key(p)
                     if db.execute("SELECT 1 FROM records WHERE key=?", (key,)).fetchone():
                         self.duplicates += 1
@@ -173,16 +207,21 @@ class ChainStore:
                     db.execute("INSERT INTO records VALUES(?,?,?,?)", (seq, key, prev, _dump(q)))
                     out[id(p)] = q
                 db.execute("DELETE FROM records WHERE seq <= ?", (seq - KEEP_ROWS,))
+                if bad:  # on disk before the rest commits: a crash between repeats them
+                    self._dead_letter(bad)
                 db.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):  # a failed COMMIT may have ended it
                     db.execute("ROLLBACK")
                 raise
-        except sqlite3.OperationalError as e:
-            if not is_refusal(e):
+        except (sqlite3.OperationalError, OSError) as e:
+            if isinstance(e, sqlite3.OperationalError) and not is_refusal(e):
                 raise
             self._refused(e)
             return None
+        self.refused += len(bad)
+        if refused is not None:
+            refused += bad
         self._opened_late = False
         if self.disk_error is not None:
             log.warning("HACCP chain: the disk takes writes again; %d records held in "
@@ -193,7 +232,23 @@ class ChainStore:
         self._held.clear()
         return late, out
 
-    def _refused(self, e: sqlite3.OperationalError) -> None:
+    def _dead_letter(self, bad: list[Refusal]) -> None:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with open(self.refused_path, "a", encoding="utf-8") as f:
+            for p, fld, why in bad:
+                f.write(json.dumps({"refused_at": stamp, "field": fld, "reason": why,
+                                    "record": [p.measurement, dict(p.tags), dict(p.fields),
+                                               p.ts_ns]},
+                                   ensure_ascii=False, default=repr) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        for p, fld, why in bad:
+            log.error("HACCP %s refused by the chain: %s %s (%s); kept in %s, never "
+                      "linked", Record(p.measurement, p.tags, {}, p.ts_ns).describe(),
+                      f"field {fld}" if fld else "timestamp", why, _kind(p, fld),
+                      self.refused_path)
+
+    def _refused(self, e: Exception) -> None:
         self._retry_at = time.monotonic() + RETRY_S
         if self.disk_error is None:
             log.error("HACCP chain %s: the disk refuses writes (%s): holding records in "
