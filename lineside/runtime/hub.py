@@ -43,11 +43,12 @@ from lineside.config.models import LinesideConfig
 from lineside.config.plant import iter_machines
 from lineside.drivers.base import Driver
 from lineside.haccp.chain import RECORD_MEASUREMENTS
-from lineside.points import Point
+from lineside.points import Point, Refusal
 from lineside.runtime.systemd import Notifier
 from lineside.runtime.timers import Timers
 from lineside.runtime.wiring import build_drivers
 from lineside.samples import Sample
+from lineside.sinks.refusals import Refusals
 
 if TYPE_CHECKING:  # imported by start() when the agent runs
     from lineside.config.models import Device
@@ -100,6 +101,7 @@ class Agent:
         self._sample_log: SampleLog | None = None
         self._chain: ChainStore | None = None  # HACCP chain store, opened with the first record
         self._chain_unmarked = False  # records queued but not yet marked so in the chain file
+        self.refusals = Refusals({m.id: m.source for _, _, m, _ in iter_machines(cfg.lines)})
         self._stop = asyncio.Event()
         self._listeners: list[Callable[[Sequence[Point]], None]] = []
         self.started_ts: float | None = None
@@ -150,11 +152,15 @@ class Agent:
         if not points and not held:
             return
         kinds = set(map(_MEASUREMENT, points))  # one C-level pass, not one per test
+        refused: list[Refusal] = []
         if held or not kinds.isdisjoint(RECORD_MEASUREMENTS):
             # HACCP records: linked (durably) before they are queued. While the disk
             # refuses the chain's writes the store holds them and returns the rest, and
             # returns the held ones first once it takes writes (docs/haccp.md).
-            points = self._chain_store().link(points, force=force_chain)
+            points = self._chain_store().link(points, force=force_chain, refused=refused)
+            if refused:  # (the store logs each record it refuses)
+                self.refusals.add("chain", refused, log_each=False)
+                refused = []
             if not points:
                 return
             kinds = set(map(_MEASUREMENT, points))
@@ -165,7 +171,9 @@ class Agent:
         state = None
         if chained or not kinds.isdisjoint(_CLOSES):
             state = json.dumps(self.engine.snapshot()).encode()
-        self.sinks.enqueue(points, state=state)
+        self.sinks.enqueue(points, state=state, refused=refused)
+        if refused:
+            self.refusals.add("lineproto", refused)
         if chained:
             self._chain_unmarked = True
             self._mark_chain()
@@ -314,6 +322,7 @@ class Agent:
     async def _job_housekeeping(self) -> None:
         self.metrics.update_sinks(self.sinks.stats())
         self.metrics.update_engine(self.engine.stats)
+        self.metrics.update_refusals(self.refusals.counts)
         self.metrics.update_ccps(self.engine.ccp_view())
         self._deliver([])  # HACCP records held while the disk refused: linked once it takes them
         self._mark_chain()  # ... and marked queued once the queues wrote what they held

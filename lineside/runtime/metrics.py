@@ -156,6 +156,13 @@ class AgentMetrics:
             "Points the server rejected (400/422), set aside in the dead-letter file",
             ["sink"], registry=r)
 
+        # what a stage after the drivers refused (docs/delivery.md, "Hostile values")
+        self.refused = Counter(
+            "lineside_points_refused",
+            "Points refused whole or in part by a stage after the drivers (chain: a HACCP "
+            "record kept in the dead-letter file; lineproto: a value left out of its line)",
+            ["stage", "reason"], registry=r)
+
         # engine
         self.buckets_closed = Counter("lineside_engine_buckets_closed",
                                       "Metric buckets closed by the engine", registry=r)
@@ -350,6 +357,12 @@ class AgentMetrics:
         self.chain_writable.set(0 if disk_error else 1)
         self.chain_held.set(held)
         self.chain_dropped.inc(self._deltas.step(("chain", "dropped"), dropped))
+
+    def update_refusals(self, counts: Mapping[tuple[str, str], int]) -> None:
+        """Refusals.counts: cumulative points refused by (stage, reason)."""
+        for (stage, reason), n in counts.items():
+            self.refused.labels(stage, reason).inc(
+                self._deltas.step(("refused", stage, reason), n))
 
     def update_engine(self, stats: EngineStats) -> None:
         """The engine's cumulative counters."""

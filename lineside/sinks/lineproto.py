@@ -5,6 +5,15 @@
 influxdb-client's escape tables and formatting rules and caches the `measurement,tags `
 prefix per series, falling back to `reference_line` for what it does not handle. A
 hypothesis test (tests/sinks/test_lineproto.py) asserts they are byte-identical.
+
+Where influxdb-client would write a line InfluxDB refuses, or one the queue cannot hold,
+`to_line` does not (docs/design.md, "InfluxDB schema"): a field whose value is an
+integer outside int64, a non-finite float (influxdb-client skips those too), text that
+is not valid Unicode, or of another type, is left out of the line; a point whose
+timestamp is outside InfluxDB's range, or with no field left, has no line. Each is
+reported in `refused` (a `Refusal`), so the caller counts and logs it. A newline in a
+text value is written as the two characters `\n` (a raw one would split the queue's
+newline-separated chunks).
 """
 
 from __future__ import annotations
@@ -12,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from lineside.points import Point, Series
+from lineside.points import TS_NS_MAX, Point, Refusal, Series, value_problem
 
 # influxdb-client's own escape tables (client/write/point.py), copied: importing that
 # package costs ~25 MB of RSS, and a v1 or local sink never needs it.
@@ -21,7 +30,9 @@ _ESCAPE_MEASUREMENT = str.maketrans({",": r"\,", " ": r"\ ", "\n": "\\n", "\t": 
                                      "\r": "\\r"})
 _ESCAPE_KEY = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": "\\n",
                              "\t": "\\t", "\r": "\\r"})
-_ESCAPE_STRING = str.maketrans({'"': r'\"', "\\": "\\\\"})
+# ... plus a newline written as `\n`: the queue's chunks are newline-separated lines
+# (influxdb-client writes it raw, which InfluxDB takes inside quotes).
+_ESCAPE_STRING = str.maketrans({'"': r'\"', "\\": "\\\\", "\n": "\\n"})
 
 _isfinite = math.isfinite
 _PREFIX_CACHE_MAX = 200_000
@@ -59,25 +70,38 @@ def _key(k: str) -> str:
     return ek
 
 
-def _field(k: str, v: object) -> str | None:
-    """`key=value`, None to skip (non-finite float, None), KeyError for other types."""
+def _field(k: str, v: object, p: Point, refused: list[Refusal] | None) -> str | None:
+    """`key=value`, or None to skip (None: absent; a value InfluxDB would refuse: reported
+    in `refused`)."""
     t = type(v)
     if t is float:
         if not math.isfinite(v):  # type: ignore[arg-type]
+            if refused is not None:
+                refused.append(Refusal(p, k, "non_finite"))
             return None
         s = str(v)
         if s.endswith(".0"):
             s = s[:-2]
         return f"{_key(k)}={s}"
-    if t is int:
-        return f"{_key(k)}={v}i"
     if t is bool:
         return f"{_key(k)}={'true' if v else 'false'}"
-    if t is str:
-        return f'{_key(k)}="{v.translate(_ESCAPE_STRING)}"'  # type: ignore[attr-defined]
     if v is None:
         return None
-    raise KeyError(k)  # subclasses, numpy, Decimal: the reference implementation decides
+    why = value_problem(v)
+    if why is not None:
+        if refused is not None:
+            refused.append(Refusal(p, k, why))
+        return None
+    if t is int:
+        return f"{_key(k)}={v}i"
+    if isinstance(v, str):
+        return f'{_key(k)}="{str(v).translate(_ESCAPE_STRING)}"'
+    if isinstance(v, int):  # int subclasses, numpy integers: influxdb-client's str()
+        return f"{_key(k)}={v}i"
+    s = str(v)  # float subclasses, numpy floats, Decimal (finite: checked above)
+    if s.endswith(".0"):
+        s = s[:-2]
+    return f"{_key(k)}={s}"
 
 
 def reference_line(p: Point) -> str:
@@ -97,8 +121,14 @@ def reference_line(p: Point) -> str:
     return ip.to_line_protocol()
 
 
-def to_line(p: Point) -> str:
-    """Line protocol of one point ('' when it has no writable field, like reference_line)."""
+def to_line(p: Point, refused: list[Refusal] | None = None) -> str:
+    """Line protocol of one point ('' when it has no writable field); what is left out
+    is appended to `refused` (see the module docstring)."""
+    ts = p.ts_ns
+    if not -TS_NS_MAX <= ts <= TS_NS_MAX:
+        if refused is not None:
+            refused.append(Refusal(p, None, "timestamp"))
+        return ""
     tags = p.tags
     if tags.__class__ is Series:
         # A signal's series: its key was derived once and is kept on its tags.
@@ -108,7 +138,7 @@ def to_line(p: Point) -> str:
         else:
             prefix = _series_prefix(p)
             if not prefix:
-                return reference_line(p)
+                return _reference_of_writable(p, refused)
             tags.cache = (p.measurement, prefix)
     else:
         # Keyed in insertion order (no sort per point): the engine builds a series' tags
@@ -118,34 +148,40 @@ def to_line(p: Point) -> str:
         if prefix is None:
             prefix = _series_prefix(p)
             if not prefix:
-                return reference_line(p)
+                return _reference_of_writable(p, refused)
             if len(_prefix_cache) >= _PREFIX_CACHE_MAX:
                 _prefix_cache.clear()
             _prefix_cache[ck] = prefix
     fields = p.fields
-    try:
-        if len(fields) == 1:  # the common `signal` point
-            for k, v in fields.items():
-                if type(v) is float and _isfinite(v):  # hot path, inlined
-                    s = repr(v)  # == str(v) for floats
-                    if s[-2:] == ".0":
-                        s = s[:-2]
-                    return f"{prefix}{_key_cache.get(k) or _key(k)}={s} {p.ts_ns}"
-                f = _field(k, v)
-            if f is None:
-                return ""
-            return f"{prefix}{f} {p.ts_ns}"
-        out = [f for f in (_field(k, v) for k, v in sorted(fields.items())) if f is not None]
-    except KeyError:
-        return reference_line(p)
+    if len(fields) == 1:  # the common `signal` point
+        for k, v in fields.items():
+            if type(v) is float and _isfinite(v):  # hot path, inlined
+                s = repr(v)  # == str(v) for floats
+                if s[-2:] == ".0":
+                    s = s[:-2]
+                return f"{prefix}{_key_cache.get(k) or _key(k)}={s} {ts}"
+            f = _field(k, v, p, refused)
+        if f is None:
+            return ""
+        return f"{prefix}{f} {ts}"
+    out = [f for f in (_field(k, v, p, refused) for k, v in sorted(fields.items()))
+           if f is not None]
     if not out:
         return ""
-    return f"{prefix}{','.join(out)} {p.ts_ns}"
+    return f"{prefix}{','.join(out)} {ts}"
 
 
-def to_lines(points: Iterable[Point]) -> list[str]:
-    """Serialize, skipping points with no writable field."""
-    return [ln for ln in map(to_line, points) if ln]
+def _reference_of_writable(p: Point, refused: list[Refusal] | None) -> str:
+    """influxdb-client's line of what it must handle itself, its fields checked first."""
+    fields = {k: v for k, v in p.fields.items() if _field(k, v, p, refused) is not None}
+    return reference_line(Point(p.measurement, p.tags, fields, p.ts_ns))
+
+
+def to_lines(points: Iterable[Point], refused: list[Refusal] | None = None) -> list[str]:
+    """Serialize, skipping points with no writable field (see `to_line`)."""
+    if refused is None:
+        return [ln for ln in map(to_line, points) if ln]
+    return [ln for ln in (to_line(p, refused) for p in points) if ln]
 
 
 def measurement_of(line: str) -> str:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from lineside.points import Point
+from lineside.points import Point, Refusal
 from lineside.sinks.lineproto import to_lines
 from lineside.sinks.settings import LocalSink, SinkConfig
 from lineside.sinks.sink import Sink, SinkStats
@@ -47,6 +47,7 @@ class SinkSet:
                 raise ValueError(f"duplicate sink id {c.id!r}")
             self.sinks[c.id] = Sink(c, self.state_dir)
         self.identity = identity
+        self._plant = any(c.role != "bureau" for c in cfgs)  # a sink that takes every point
         states = [st for s in self.sinks.values() if (st := s.queue.read_state())]
         self._state_seq = max((seq for seq, _ in states), default=0)
 
@@ -60,9 +61,12 @@ class SinkSet:
         states = [st for s in self.sinks.values() if (st := s.queue.read_state())]
         return max(states)[1] if states else None
 
-    def enqueue(self, points: Sequence[Point], state: bytes | None = None) -> None:
+    def enqueue(self, points: Sequence[Point], state: bytes | None = None,
+                refused: list[Refusal] | None = None) -> None:
         """Serialize once and append to every sink's queue (bureau: allowed points only),
-        with `state` (the engine snapshot after these points) in the same transaction."""
+        with `state` (the engine snapshot after these points) in the same transaction.
+        Values the line protocol leaves out are appended to `refused` (once, however
+        many sinks)."""
         if not points and state is None:
             return
         st: tuple[int, bytes] | None = None
@@ -78,10 +82,11 @@ class SinkSet:
                     # the one uplink path (docs/design.md, "Safety and security")
                     from lineside.sinks.uplink import prepare_for_uplink
 
-                    s.queue.put(to_lines(prepare_for_uplink(points, *self.identity)), st)
+                    s.queue.put(to_lines(prepare_for_uplink(points, *self.identity),
+                                         None if self._plant else refused), st)
                 else:
                     if lines is None:
-                        lines = to_lines(points)
+                        lines = to_lines(points, refused)
                     s.queue.put(lines, st)
             except Exception as e:  # one sink's disk trouble must not starve the others
                 log.exception("sink %s: enqueue failed", s.id)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from lineside.cli.export import add_arguments, run
+from lineside.points import Point, Refusal
 from lineside.sinks.lineproto import to_lines
 from lineside.sinks.settings import QueueConfig
 from lineside.sinks.sinkset import SinkSet
@@ -96,3 +97,25 @@ def test_export_missing_queue_is_an_error(tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     assert run(_args("--queue", str(tmp_path / "nope.db"))) == 1
     assert "no queue file" in capsys.readouterr().err
+
+
+async def test_hostile_values_leave_the_queue_whole_and_are_reported_once(
+        tmp_path: Path) -> None:
+    """A text with a newline used to make the queue read its own chunk as damaged and move
+    the file aside; an out-of-range integer went in as a line InfluxDB refuses."""
+    sinks = SinkSet([local(id="keep")], tmp_path)
+    pts = [Point("signal", {"signal": "recipe"}, {"text": "beef\nstew"}, 1),
+           Point("machine_state", {"machine": "m1"}, {"state": "idle", "code": 2**64 - 1}, 2),
+           Point("signal", {"signal": "t"}, {"value": float("nan")}, 3),
+           Point("signal", {"signal": "t"}, {"value": 4.5}, 4)]
+    refused: list[Refusal] = []
+    sinks.enqueue(pts, refused=refused)
+    sinks.enqueue(pts[3:])
+    q = sinks.sinks["keep"].queue
+    assert q.peek(10).lines == ['signal,signal=recipe text="beef\\nstew" 1',
+                                'machine_state,machine=m1 state="idle" 2',
+                                "signal,signal=t value=4.5 4", "signal,signal=t value=4.5 4"]
+    assert not q.quarantined
+    assert [(r.point.ts_ns, r.field, r.reason) for r in refused] == [
+        (2, "code", "int_range"), (3, "value", "non_finite")]
+    await sinks.close()

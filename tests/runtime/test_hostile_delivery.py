@@ -1,0 +1,95 @@
+"""One hostile value never stops delivery (issue 23, docs/delivery.md "Hostile values").
+
+A real engine on the demo plant, real queue and chain files: an OPC UA Double of 1e308 on
+a CCP's signal overflows the bucket's ∫ value dt to inf. That record goes to the chain's
+dead-letter file, every other point (the same bucket's `oee`, the next buckets' records)
+is queued, and the refusal is counted for `lineside_points_refused_total`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from lineside.config.models import LinesideConfig
+from lineside.engine.core import Engine
+from lineside.runtime.hub import Agent, AgentOptions
+from lineside.runtime.metrics import AgentMetrics
+from lineside.samples import Quality, Sample
+from lineside.sinks.chainstore import REFUSED_FILE, read_refused
+from lineside.sinks.queue import DiskQueue
+from lineside.sinks.sinkset import SinkSet
+from tests.e2e.agent_proc import demo_data
+from tests.runtime.test_chain_delivery import queued
+
+T0 = 1_796_018_400.0
+
+
+def lines(state: Path) -> list[str]:
+    q = DiskQueue(state / "queue-keep.db", name="keep")
+    try:
+        return [ln for c in q.iter_chunks() for ln in c.decode().split("\n")]
+    finally:
+        q.close()  # a bucket boundary (the demo's buckets are 60 s)
+
+
+@pytest.fixture
+def agent(tmp_path: Path) -> Agent:
+    data = demo_data(tmp_path, 1, 2, [{"id": "keep", "type": "local"}])
+    cfg = LinesideConfig.model_validate(data)
+    a = Agent(cfg, options=AgentOptions(http=False), clock=lambda: T0 + 10_000)
+    a.sinks = SinkSet(cfg.sinks, Path(cfg.state_dir))
+    a.engine = Engine(cfg, T0)
+    return a
+
+
+def test_an_overflowing_ccp_record_is_set_aside_and_everything_else_flows(
+        agent: Agent, caplog: pytest.LogCaptureFixture) -> None:
+    for i in range(180):  # three buckets of the fryer producing, 1e308 °C for 5 s
+        v = 1e308 if 5 <= i < 10 else 175.0
+        agent.on_samples([Sample("L4-fry1.oil_temp", v, Quality.GOOD, T0 + i),
+                          Sample("L4-fry1.state", 6, Quality.GOOD, T0 + i)])
+        agent.tick(T0 + i)
+    agent.tick(T0 + 185)
+    state = Path(agent.cfg.state_dir)
+    (entry,) = read_refused(state / REFUSED_FILE)
+    assert entry["record"][0] == "ccp" and entry["field"] == "value_s"
+    assert entry["record"][3] == int(T0 * 1e9)  # the first bucket's record
+    q = queued(state)
+    # the first bucket's oee points, and the later buckets' records, chained from seq 1
+    assert q.count(("oee", None)) >= 3 * 2
+    seqs = [s for m, s in q if m in ("ccp", "ccp_shift", "ccp_deviation")]
+    assert seqs == list(range(1, len(seqs) + 1))  # no gap where it was set aside
+    fryer = [ln for ln in lines(state) if ln.startswith("ccp,") and "L4-fry1-oil" in ln]
+    assert [ln.rsplit(" ", 1)[1] for ln in fryer] == [  # the second and third buckets'
+        str(int((T0 + 60 * k) * 1e9)) for k in (1, 2)]
+    assert agent.refusals.counts[("chain", "non_finite")] == 1
+    m = AgentMetrics()
+    m.update_refusals(agent.refusals.counts)
+    assert m.registry.get_sample_value("lineside_points_refused_total",
+                                       {"stage": "chain", "reason": "non_finite"}) == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR
+                and "refused by the chain" not in r.getMessage()]
+
+
+def test_non_finite_and_out_of_range_signals_are_counted_and_logged_once(
+        agent: Agent, caplog: pytest.LogCaptureFixture) -> None:
+    inf = float("inf")
+    hostile = [inf, float("nan"), 2**64 - 1, -inf]
+    with caplog.at_level(logging.WARNING):
+        for i, v in enumerate(hostile * 3):
+            agent.on_samples([Sample("L4-fry1.oil_temp", v, Quality.GOOD, T0 + i)])
+            agent.on_samples([Sample("L4-fry1.oil_temp", 170.0 + i, Quality.GOOD,
+                                     T0 + i + 0.5)])
+    counts = agent.refusals.counts
+    assert counts[("lineproto", "non_finite")] + counts[("lineproto", "int_range")] > 0
+    logged = [r.getMessage() for r in caplog.records if "lineproto refused" in r.getMessage()]
+    # once per series and field, naming where it comes from and the device
+    assert 1 <= len(logged) <= 2, logged
+    assert "machine=L4-fry1 signal=oil_temp" in logged[0]
+    assert "(device " in logged[0]
+    # the good values in between were all queued
+    signals = [m for m, _ in queued(Path(agent.cfg.state_dir)) if m == "signal"]
+    assert len(signals) >= 12
