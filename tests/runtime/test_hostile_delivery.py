@@ -19,12 +19,17 @@ from lineside.runtime.hub import Agent, AgentOptions
 from lineside.runtime.metrics import AgentMetrics
 from lineside.samples import Quality, Sample
 from lineside.sinks.chainstore import REFUSED_FILE, read_refused
+from lineside.sinks.lineproto import measurement_of, split_unescaped
 from lineside.sinks.queue import DiskQueue
 from lineside.sinks.sinkset import SinkSet
 from tests.e2e.agent_proc import demo_data
-from tests.runtime.test_chain_delivery import queued
 
 T0 = 1_796_018_400.0
+
+
+def field_of(line: str, key: str) -> str | None:
+    fields = split_unescaped(split_unescaped(line, " ", quotes=True)[1], ",", quotes=True)
+    return next((kv.partition("=")[2] for kv in fields if kv.startswith(f"{key}=")), None)
 
 
 def lines(state: Path) -> list[str]:
@@ -57,12 +62,13 @@ def test_an_overflowing_ccp_record_is_set_aside_and_everything_else_flows(
     (entry,) = read_refused(state / REFUSED_FILE)
     assert entry["record"][0] == "ccp" and entry["field"] == "value_s"
     assert entry["record"][3] == int(T0 * 1e9)  # the first bucket's record
-    q = queued(state)
+    q = lines(state)
     # the first bucket's oee points, and the later buckets' records, chained from seq 1
-    assert q.count(("oee", None)) >= 3 * 2
-    seqs = [s for m, s in q if m in ("ccp", "ccp_shift", "ccp_deviation")]
-    assert seqs == list(range(1, len(seqs) + 1))  # no gap where it was set aside
-    fryer = [ln for ln in lines(state) if ln.startswith("ccp,") and "L4-fry1-oil" in ln]
+    assert sum(measurement_of(ln) == "oee" for ln in q) >= 3 * 2
+    seqs = [field_of(ln, "seq") for ln in q
+            if measurement_of(ln) in ("ccp", "ccp_shift", "ccp_deviation")]
+    assert seqs == [f"{i}i" for i in range(1, len(seqs) + 1)]  # no gap where set aside
+    fryer = [ln for ln in q if ln.startswith("ccp,") and "ccp=L4-fry1-oil," in ln]
     assert [ln.rsplit(" ", 1)[1] for ln in fryer] == [  # the second and third buckets'
         str(int((T0 + 60 * k) * 1e9)) for k in (1, 2)]
     assert agent.refusals.counts[("chain", "non_finite")] == 1
@@ -91,5 +97,5 @@ def test_non_finite_and_out_of_range_signals_are_counted_and_logged_once(
     assert "machine=L4-fry1 signal=oil_temp" in logged[0]
     assert "(device " in logged[0]
     # the good values in between were all queued
-    signals = [m for m, _ in queued(Path(agent.cfg.state_dir)) if m == "signal"]
+    signals = [ln for ln in lines(Path(agent.cfg.state_dir)) if ln.startswith("signal,")]
     assert len(signals) >= 12
