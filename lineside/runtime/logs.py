@@ -1,14 +1,22 @@
 """Structured logging: text or JSON lines, context fields, repeated errors rate-limited.
 
 Rules (docs/deploy.md, "Logs"):
-- a WARNING or worse passes once per `period_s` per (logger, context, error kind): the
-  context is the `device`/`sink`/... extra fields, the kind the `kind` extra field (a
-  driver's error kind: timeout, illegal_address, busy, ...) or, without one, the message
-  template; four failing devices are four lines, a device whose error changes kind logs
-  the new kind at once, a device failing the same way every cycle logs once a minute;
+- a WARNING or worse with an error kind (the `kind` extra field: timeout, truncated,
+  illegal_address, ...) passes whenever the kind differs from the last one seen for its
+  logger and context (the `device`/`sink`/... extra fields), whatever the timing; the
+  same kind again passes once per `period_s`. A record below WARNING with a kind (a
+  driver's recovery INFO, kind `recovered`) is the context's last kind too, so the next
+  failure is a change. Without a kind, a WARNING passes once per `period_s` per
+  (logger, context, message template). Four failing devices are four lines, a device
+  going timeout -> truncated -> timeout in ten seconds three, a device failing the same
+  way every cycle one a minute;
 - a record marked `extra={"every": True}` always passes: one line per event that is
   rare by nature and must each be seen (a wall-clock step);
-- drivers log a WARNING when a device's error kind changes and an INFO when it recovers;
+- drivers log a WARNING when a device's error kind changes and an INFO when it recovers
+  (drivers/kindlog.py);
+- a library's line logged for a device (pymodbus, asyncua) names it: the drivers say
+  which device they work for (drivers/logctx.py); pymodbus's own lines, which the
+  Modbus driver replaces with its own, become DEBUG;
 - third-party frame dumps (pymodbus appends its last frames to its errors) are cut
   unless the log level is debug: one line per record;
 - a URL's password never reaches a log line (`https://user:***@host`, redact.py).
@@ -23,6 +31,7 @@ import sys
 import time
 from typing import Any
 
+from lineside.drivers.logctx import DeviceOnRecord
 from lineside.redact import mask_url_passwords
 
 CONTEXT_KEYS = ("device", "line", "stage", "machine", "sink", "request", "kind")
@@ -55,10 +64,11 @@ class TextFormatter(logging.Formatter):
 
 
 class RateLimit(logging.Filter):
-    """Let the same (logger, context, error kind) through once per `period_s`.
+    """Let a change of error kind through at once, the same problem once per `period_s`.
 
     A PLC that is down produces the same error every cycle; the first one is logged, the
-    rest are counted and summarised when the next one passes.
+    rest are counted and summarised when the next one passes. A PLC whose error changes
+    kind is logged at every change, even back to a kind seen seconds ago.
     """
 
     def __init__(self, period_s: float = 60.0, clock: Any = time.monotonic) -> None:
@@ -67,16 +77,23 @@ class RateLimit(logging.Filter):
         self.clock = clock
         self._last: dict[tuple, float] = {}
         self._suppressed: dict[tuple, int] = {}
+        self._kind: dict[tuple, str] = {}  # (logger, context) -> the last kind seen
 
     def filter(self, record: logging.LogRecord) -> bool:
+        kind = getattr(record, "kind", None)
+        where = (record.name, *(getattr(record, k, None) for k in CONTEXT_KEYS
+                                if k != "kind"))
+        changed = kind is not None and self._kind.get(where) != kind
+        if kind is not None:
+            if len(self._kind) > 10_000:  # bound memory if contexts are unique
+                self._kind.clear()
+            self._kind[where] = kind
         if record.levelno < logging.WARNING or getattr(record, "every", False):
             return True
-        kind = getattr(record, "kind", None)
-        key = (record.name, record.msg if kind is None else None,
-               *(getattr(record, k, None) for k in CONTEXT_KEYS))
+        key = (*where, kind if kind is not None else record.msg)
         now = self.clock()
         last = self._last.get(key)
-        if last is not None and now - last < self.period_s:
+        if not changed and last is not None and now - last < self.period_s:
             self._suppressed[key] = self._suppressed.get(key, 0) + 1
             return False
         self._last[key] = now
@@ -167,6 +184,7 @@ def setup_logging(level: str = "info", fmt: str = "text", period_s: float = 60.0
     handler = logging.StreamHandler(sys.stderr)
     formatter: logging.Formatter = JsonFormatter() if fmt == "json" else TextFormatter()
     handler.setFormatter(JournalPrefix(formatter) if stderr_is_journal() else formatter)
+    handler.addFilter(DeviceOnRecord(debug=level.lower() == "debug"))  # before RateLimit
     handler.addFilter(NoFrameDumps(level.lower() == "debug"))
     handler.addFilter(RateLimit(period_s))
     handler.addFilter(NoUrlPasswords())  # last: RateLimit keys on the message template

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 
 import pytest
 
@@ -155,6 +156,34 @@ def test_pymodbus_frame_dumps_are_cut_below_debug(capsys) -> None:
         Log.setLevel(saved[2])
 
 
+# (second, device, level, kind) of records from one logger; whether each passes a 60 s
+# limit. A change of kind passes whatever the timing, even back to a kind seen seconds
+# ago; a recovery (an INFO of kind "recovered") makes the next failure a change.
+KIND_CHANGES = [
+    (0, "plc-1", logging.WARNING, "timeout", True),
+    (1, "plc-1", logging.WARNING, "timeout", False),          # same kind: held back
+    (2, "plc-1", logging.WARNING, "truncated", True),         # changed
+    (3, "plc-1", logging.WARNING, "timeout", True),           # changed back within 60 s
+    (4, "plc-1", logging.WARNING, "timeout", False),
+    (5, "plc-1", logging.INFO, "recovered", True),            # infos always pass
+    (6, "plc-1", logging.WARNING, "timeout", True),           # after a recovery: a change
+    (7, "plc-2", logging.WARNING, "timeout", True),           # another device
+    (8, "plc-1", logging.WARNING, "timeout", False),          # plc-2 changed nothing here
+    (66, "plc-1", logging.WARNING, "timeout", True),          # a minute after the last one
+    (67, "plc-1", logging.ERROR, "timeout", False),           # the level is no new kind
+]
+
+
+def test_every_change_of_kind_passes_whatever_the_timing() -> None:
+    now = [0.0]
+    f = RateLimit(period_s=60, clock=lambda: now[0])
+    got = []
+    for t, device, level, kind, _ in KIND_CHANGES:
+        now[0] = float(t)
+        got.append(f.filter(_record("modbus %s: %s", level, device=device, kind=kind)))
+    assert got == [want for *_, want in KIND_CHANGES]
+
+
 def _exception(code: int):
     def reply(frame: bytes) -> bytes:
         import struct
@@ -165,32 +194,44 @@ def _exception(code: int):
     return reply
 
 
-async def test_four_failing_devices_and_a_changing_kind_are_all_told(capsys) -> None:
-    """Real pymodbus clients against scripted PLCs: every device's failure is logged,
-    each change of kind of one device is a WARNING, its recovery an INFO, and every
-    line is a timestamped record (no frame dump)."""
+async def _poll_scripted(scripts: list[list], cycles: int, level: str = "info",
+                         rtu_gateway: bool = False, fmt: str = "text") -> list[str]:
+    """Drivers against scripted PLCs through the agent's own log set-up; the lines."""
+    import io
+
+    from lineside.drivers.modbus.settings import ModbusRtuOverTcpDevice
     from lineside.runtime.logs import setup_logging
     from tests.drivers.modbus.helpers import driver, tcp_device
-    from tests.drivers.modbus.test_faults import ScriptedPeer, good, short
+    from tests.drivers.modbus.test_faults import ScriptedPeer, ScriptedRtuPeer
 
     root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    setup_logging("info", "text")
-    changing = [_exception(2), _exception(4), _exception(6), _exception(6), short, good]
-    peers = [ScriptedPeer(changing)] + [ScriptedPeer([short]) for _ in range(3)]
+    saved = (list(root.handlers), root.level, sys.stderr)
+    sys.stderr = out = io.StringIO()
+    setup_logging(level, fmt)
+    peers: list[ScriptedPeer] = []
     drivers = []
     try:
-        for i, peer in enumerate(peers):
-            port = await peer.start()
-            drivers.append(driver(tcp_device(port, id=f"plc-{i}", timeout_s=0.2,
-                                             busy_retries=0, reconnect_min_s=0.01,
-                                             reconnect_max_s=0.01),
-                                  {"v": {"address": 0}}))
-        for _ in range(len(changing) + 1):
+        if rtu_gateway:  # one gateway, one connection, a device per script (unit 1, 2..)
+            peers.append(ScriptedRtuPeer(scripts[0]))
+            port = await peers[0].start()
+            for i in range(len(scripts)):
+                dev = ModbusRtuOverTcpDevice(type="modbus-rtu-over-tcp", id=f"plc-{i}",
+                                             host="127.0.0.1", port=port, unit_id=i + 1,
+                                             timeout_s=0.2, reconnect_min_s=0.01,
+                                             reconnect_max_s=0.01)
+                drivers.append(driver(dev, {"v": {"address": 0}}))
+        else:
+            for i, script in enumerate(scripts):
+                peers.append(ScriptedPeer(script))
+                port = await peers[-1].start()
+                drivers.append(driver(tcp_device(port, id=f"plc-{i}", timeout_s=0.2,
+                                                 busy_retries=0, reconnect_min_s=0.01,
+                                                 reconnect_max_s=0.01),
+                                      {"v": {"address": 0}}))
+        for _ in range(cycles):
             for d in drivers:
                 await d.poll()
-            await asyncio.sleep(0.02)
-        err = capsys.readouterr().err
+            await asyncio.sleep(0.03)
     finally:
         for d in drivers:
             await d.close()
@@ -198,13 +239,55 @@ async def test_four_failing_devices_and_a_changing_kind_are_all_told(capsys) -> 
             peer.server.close()
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
-    lines = err.splitlines()
+        sys.stderr = saved[2]
+    return out.getvalue().splitlines()
+
+
+async def test_four_failing_devices_and_a_changing_kind_are_all_told() -> None:
+    """Real pymodbus clients against scripted PLCs: every device's failure is logged,
+    each change of kind of one device is a WARNING (back to an earlier kind within
+    seconds too), each recovery an INFO, every line a timestamped record naming its
+    device (no frame dump, no pymodbus line without one)."""
+    from tests.drivers.modbus.test_faults import good, short, wrong_tid
+
+    changing = [_exception(2), _exception(4), short, _exception(2), good, _exception(2),
+                wrong_tid, good]
+    lines = await _poll_scripted([changing] + [[short]] * 3, len(changing) + 1)
+    err = "\n".join(lines)
     assert lines and all(ln[:4].isdigit() for ln in lines), err  # all timestamped records
+    assert all("[device=plc-" in ln for ln in lines), err  # every line names its device
     warned = [ln for ln in lines if "WARNING" in ln]
     for i in range(4):
         assert any(f"[device=plc-{i} " in ln for ln in warned), err
-    kinds = [k for ln in warned if "device=plc-0 " in ln
-             for k in ("illegal_address", "device_failure", "busy", "timeout")
-             if f"kind={k}]" in ln]
-    assert kinds == ["illegal_address", "device_failure", "busy", "timeout"], err
-    assert any("INFO" in ln and "plc-0" in ln and "answers again" in ln for ln in lines), err
+    kinds = [ln.rsplit("kind=", 1)[1].rstrip("]") for ln in lines
+             if "device=plc-0 " in ln and ("WARNING" in ln or "INFO" in ln)]
+    assert kinds == ["illegal_address", "device_failure", "truncated", "illegal_address",
+                     "recovered", "illegal_address", "transaction_id", "recovered"], err
+    assert all("answers again" in ln for ln in lines if "kind=recovered" in ln), err
+
+
+async def test_pymodbus_lines_name_the_device_on_the_wire() -> None:
+    """Two devices behind one RTU gateway share one connection; pymodbus's own lines
+    (answers from another unit, skipped) are DEBUG and name the device whose request
+    was on the wire, not the one that opened the connection."""
+    from tests.drivers.modbus.test_faults import rtu_wrong_unit
+
+    lines = await _poll_scripted([[rtu_wrong_unit], [rtu_wrong_unit]], 2, level="debug",
+                                 rtu_gateway=True, fmt="json")
+    records = [json.loads(ln) for ln in lines]
+    skipped = [r for r in records if r["logger"].startswith("pymodbus")
+               and "but got id=" in r["msg"]]
+    assert len(skipped) == 4, lines  # two cycles of two devices
+    for r in skipped:
+        assert r["level"] == "debug", r
+        asked = int(r["msg"].split("ask for id=")[1].split()[0])
+        assert r["device"] == f"plc-{asked - 1}", r
+    assert all("device" in r for r in records), lines
+
+
+async def test_pymodbus_lines_are_quiet_below_debug() -> None:
+    from tests.drivers.modbus.test_faults import wrong_tid
+
+    lines = await _poll_scripted([[wrong_tid]], 2)
+    assert not [ln for ln in lines if "pymodbus" in ln], lines
+    assert [ln for ln in lines if "kind=transaction_id" in ln and "WARNING" in ln], lines

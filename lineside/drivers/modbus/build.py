@@ -43,7 +43,8 @@ def build_modbus_drivers(devices: Iterable[Any],
             line = ("baudrate", "parity", "stopbits", "bytesize")
             if any(getattr(first, a) != getattr(dev, a) for a in line):
                 log.warning("modbus %s: serial settings differ from %s on the same port %s; "
-                            "the port uses %s's", dev.id, first.id, dev.serial_port, first.id)
+                            "the port uses %s's", dev.id, first.id, dev.serial_port, first.id,
+                            extra={"device": dev.id})
             link = shared.get(key) or serial_link(
                 dev.serial_port, baudrate=dev.baudrate, parity=dev.parity,
                 stopbits=dev.stopbits, bytesize=dev.bytesize, timeout=dev.timeout_s)

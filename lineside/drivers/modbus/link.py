@@ -8,12 +8,15 @@ optional pause after each (slow RS-485 slaves need the silence).
 Safety: `read()` maps the four tables to function codes 1-4 and nothing else; a
 `trace_pdu` hook refuses, before framing, any PDU whose function code is not a read,
 so not even a bug elsewhere can put a write on the wire.
+
+Errors: a link keeps the bytes that arrived while a request waited, so that a request
+without a valid answer is told apart (`frames.classify`: timeout, another transaction
+id, another unit, truncated, bad CRC, garbage) where pymodbus only says "no response".
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -22,13 +25,11 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 from pymodbus.framer import FramerType
 
+from lineside.drivers.logctx import naming
+from lineside.drivers.modbus.frames import KEEP_BYTES, NO_VALID_ANSWER, classify
 from lineside.drivers.modbus.planner import ReadRequest
 
 READ_FUNCTION_CODES = frozenset({1, 2, 3, 4})
-
-# The driver logs every failure itself with the device and the request; pymodbus'
-# own lines ("No response received ...") would repeat it without that context.
-logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
 EXCEPTION_KINDS = {
     1: "illegal_function", 2: "illegal_address", 3: "illegal_value", 4: "device_failure",
@@ -50,20 +51,51 @@ class ReadError(Exception):
 
     @property
     def unreachable(self) -> bool:
-        """No answer at all: further requests to the same slave would only wait too."""
-        return self.kind in ("timeout", "connect", "connection")
+        """No valid answer within the timeout: further requests to the same slave would
+        only wait as long."""
+        return self.kind in NO_VALID_ANSWER or self.kind in ("connect", "connection")
+
+
+def exception_kind(code: int) -> str:
+    """The error kind of an exception response: its name, or `exception_<code>` for a
+    code Modbus does not name (a bounded set: codes are one byte)."""
+    return EXCEPTION_KINDS.get(code, f"exception_{code}")
 
 
 class Link:
-    def __init__(self, name: str, make_client: Callable[[Callable], Any], *,
-                 pause_s: float = 0.0, serial: bool = False):
+    def __init__(self, name: str, make_client: Callable[[Callable, Callable], Any], *,
+                 pause_s: float = 0.0, serial: bool = False, rtu: bool = False):
         self.name = name
         self.pause_s = pause_s
         self.serial = serial  # one slave timing out does not end the serial connection
+        self.rtu = rtu  # RTU framing: no transaction id, a CRC
         self.lock = asyncio.Lock()
         self.sent: Counter[int] = Counter()  # function codes that went on the wire
         self.users = 0
+        self.active: str | None = None  # the device whose request is on the wire
+        self._rx = bytearray()  # what arrived for the request on the wire
         self._client = make_client(self._guard, self._on_connect)
+        ctx = self._client.ctx  # one protocol object for every connection of a client
+        self._data_received = ctx.data_received
+        ctx.data_received = self._on_data
+
+    def _who(self) -> str | None:
+        return self.active or self.name
+
+    def _on_data(self, data: bytes) -> None:
+        """Keep what the wire brings (pymodbus discards what it cannot use) and hand it
+        on; an answer pymodbus cannot decode fails the request instead of the
+        connection's reader (which asyncio would log as a fatal protocol error)."""
+        if len(self._rx) < KEEP_BYTES:
+            self._rx += data[:KEEP_BYTES - len(self._rx)]
+        try:
+            self._data_received(data)
+        except Exception as e:  # any decoder failure is a bad answer, not a dead reader
+            ctx = self._client.ctx
+            ctx.recv_buffer = b""
+            fut = getattr(ctx, "response_future", None)
+            if fut is not None and not fut.done():
+                fut.set_exception(ModbusIOException(f"undecodable answer: {e}"))
 
     def _guard(self, sending: bool, pdu: Any) -> Any:
         if sending:
@@ -98,22 +130,39 @@ class Link:
             self._client.close()
             raise ReadError("connect", f"cannot connect to {self.name} (refused or unreachable)")
 
-    async def read(self, req: ReadRequest, timeout: float) -> list[int] | list[bool]:
-        """Registers (or bits) of one request; raises ReadError, never anything else."""
+    async def read(self, req: ReadRequest, timeout: float,
+                   device: str | None = None) -> list[int] | list[bool]:
+        """Registers (or bits) of one request; raises ReadError, never anything else.
+        `device` names the requester in pymodbus's log lines (logctx)."""
         async with self.lock:
+            self.active = device
             try:
-                await self._connect(timeout)
-                return await self._read(req, timeout)
+                with naming(self._who):
+                    await self._connect(timeout)
+                    return await self._read(req, timeout)
             finally:
+                self.active = None
                 if self.pause_s:
                     await asyncio.sleep(self.pause_s)
+
+    def _no_valid_answer(self, req: ReadRequest, timeout: float, tid: int | None,
+                         msg: str) -> ReadError:
+        v = classify(bytes(self._rx), rtu=self.rtu, unit=req.unit,
+                     function_code=req.function_code, transaction_id=tid)
+        if v.kind == "timeout" and msg and "No response" not in msg:
+            return ReadError("garbage", f"no valid answer within {timeout:g} s: {msg}")
+        return ReadError(v.kind, f"no valid answer within {timeout:g} s: {v.detail}")
 
     async def _read(self, req: ReadRequest, timeout: float) -> list[int] | list[bool]:
         fn = {1: self._client.read_coils, 2: self._client.read_discrete_inputs,
               3: self._client.read_holding_registers,
               4: self._client.read_input_registers}[req.function_code]
         # Devices sharing a bus may have different timeouts; pymodbus keeps its own copy.
-        self._client.ctx.comm_params.timeout_connect = timeout
+        ctx = self._client.ctx
+        ctx.comm_params.timeout_connect = timeout
+        self._rx.clear()
+        # the id pymodbus gives this request (RTU frames carry none)
+        tid = None if self.rtu else (1 if ctx.next_tid >= 65000 else ctx.next_tid + 1)
         try:
             # pymodbus enforces `timeout` itself; the outer bound is a safety net.
             resp = await asyncio.wait_for(fn(req.start, count=req.count, device_id=req.unit),
@@ -123,27 +172,31 @@ class Link:
                 # A late answer would otherwise be taken for the next request's.
                 self._client.close()
             msg = str(e) if isinstance(e, ModbusIOException) else ""
-            kind = "timeout" if (not msg or "No response" in msg) else "garbled"
-            raise ReadError(kind, f"no valid answer within {timeout:g} s"
-                            + (f" ({msg})" if kind == "garbled" else "")) from None
+            raise self._no_valid_answer(req, timeout, tid, msg) from None
         except ConnectionException as e:
             self._client.close()
+            if self._rx:  # it sent something before it went: say what
+                v = classify(bytes(self._rx), rtu=self.rtu, unit=req.unit,
+                             function_code=req.function_code, transaction_id=tid)
+                if v.kind in ("garbage", "bad_crc"):
+                    raise ReadError(v.kind, f"{v.detail}, then the connection closed") \
+                        from None
             raise ReadError("connection", f"connection lost: {e}") from None
         except (OSError, ModbusException) as e:
             self._client.close()
             raise ReadError("connection", f"{type(e).__name__}: {e}") from None
         if resp.isError():
             code = int(getattr(resp, "exception_code", 0) or 0)
-            kind = EXCEPTION_KINDS.get(code, "exception")
+            kind = exception_kind(code)
             raise ReadError(kind, f"exception response code {code} ({kind})", code)
         if req.function_code in (1, 2):
             bits = list(resp.bits)
             if len(bits) < req.count:
-                raise ReadError("garbled", f"short answer: {len(bits)} of {req.count} bits")
+                raise ReadError("wrong_length", f"short answer: {len(bits)} of {req.count} bits")
             return bits[:req.count]
         regs = list(resp.registers)
         if len(regs) != req.count:
-            raise ReadError("garbled", f"wrong length: {len(regs)} of {req.count} registers")
+            raise ReadError("wrong_length", f"wrong length: {len(regs)} of {req.count} registers")
         return regs
 
     def close(self) -> None:
@@ -160,7 +213,7 @@ def tcp_link(host: str, port: int, timeout: float, *, rtu: bool = False,
                                     trace_connect=on_connect)
 
     return Link(f"{'rtu-over-tcp ' if rtu else ''}{host}:{port}", make, pause_s=pause_s,
-                serial=rtu)
+                serial=rtu, rtu=rtu)
 
 
 def serial_link(port: str, *, baudrate: int, parity: str, stopbits: int, bytesize: int,
@@ -171,4 +224,4 @@ def serial_link(port: str, *, baudrate: int, parity: str, stopbits: int, bytesiz
                                        timeout=timeout, retries=0, reconnect_delay=0,
                                        trace_pdu=guard, trace_connect=on_connect)
 
-    return Link(f"serial {port}", make, pause_s=pause_s, serial=True)
+    return Link(f"serial {port}", make, pause_s=pause_s, serial=True, rtu=True)

@@ -19,6 +19,7 @@ from typing import Any
 
 from lineside.backoff import Backoff
 from lineside.drivers.base import DriverStats, SignalRef
+from lineside.drivers.kindlog import KindAlarm
 from lineside.drivers.modbus.addressing import BIT_TABLES
 from lineside.drivers.modbus.block import BlockDecoder
 from lineside.drivers.modbus.block import Value as BlockValue
@@ -81,12 +82,14 @@ class ModbusDriver:
         self.never_read = [(k, why) for k, why in bad] + [
             (str(i.key), why) for i, why in self.plan.unreadable]
         for key, why in self.never_read:
-            log.warning("modbus %s: signal %s is never read: %s", self.device_id, key, why)
+            log.warning("modbus %s: signal %s is never read: %s", self.device_id, key, why,
+                        extra={"device": self.device_id})
         kw = {"rng": rng} if rng else {}
         self._backoff = Backoff(device.reconnect_min_s,
                                 max(device.reconnect_max_s, device.reconnect_min_s), **kw)
         self._retry_at = 0.0  # monotonic time before which the device is not tried
-        self._last_kind: dict[int, str] = {}  # request index -> last error kind (log once)
+        # one WARNING per change of error kind, an INFO at recovery (kindlog.py)
+        self.alarm = KindAlarm(self.device_id, log, f"modbus {self.device_id}")
 
     # -- one cycle ------------------------------------------------------------------
     async def poll(self) -> list[Sample]:
@@ -109,7 +112,7 @@ class ModbusDriver:
                 self._retry_at = time.monotonic() + delay
                 self.stats.up = False
                 log.debug("modbus %s: nothing answered, next attempt in %.2f s",
-                          self.device_id, delay)
+                          self.device_id, delay, extra={"device": self.device_id})
         self.stats.last_cycle_s = time.monotonic() - t0
         for i, j in self._same_key:
             out[j] = out[i]
@@ -120,6 +123,7 @@ class ModbusDriver:
 
     async def _cycle(self, ts: float, out: list[Sample | None]) -> tuple[int, int]:
         ok = failed = 0
+        failures: list[tuple[ReadRequest, ReadError]] = []
         dead_units: set[int] = set()
         all_dead = False
         timeout = self.device.timeout_s
@@ -133,18 +137,18 @@ class ModbusDriver:
                 data = await self._read(req, timeout)
             except ReadError as e:
                 failed += e.unreachable
-                self._fail(n, req, e)
+                failures.append((req, e))
+                self.stats.errors[e.kind] += 1
+                self.stats.last_error = f"{req.describe()}: {e.cause}"
                 if e.kind in ("connect", "connection") or (e.unreachable and not self.link.serial):
                     all_dead = True
                 elif e.unreachable:
                     dead_units.add(req.unit)
                 continue
             ok += 1
-            if n in self._last_kind:
-                log.info("modbus %s: %s answers again", self.device_id, req.describe(),
-                         extra={"device": self.device_id})
-                del self._last_kind[n]
             self._decode(n, data, ts, out)
+        self.alarm.cycle([(e.kind, f"{req.describe()} failed: {e.cause}")
+                          for req, e in failures], time.monotonic())
         return ok, failed
 
     async def _read(self, req: ReadRequest, timeout: float) -> list[int] | list[bool]:
@@ -159,7 +163,7 @@ class ModbusDriver:
             was_up = self.link.connected
             self.stats.requests += 1
             try:
-                return await self.link.read(req, timeout)
+                return await self.link.read(req, timeout, self.device_id)
             except ReadError as e:
                 if e.kind == "connection" and was_up and not reconnected:
                     reconnected = True
@@ -170,15 +174,6 @@ class ModbusDriver:
                 self.stats.errors["busy_retried"] += 1
                 await asyncio.sleep(delay * (2 ** busy))
                 busy += 1
-
-    def _fail(self, n: int, req: ReadRequest, e: ReadError) -> None:
-        self.stats.errors[e.kind] += 1
-        self.stats.last_error = f"{req.describe()}: {e.cause}"
-        # A dead device fails every cycle: say it when it starts or changes, then quietly.
-        level = logging.DEBUG if self._last_kind.get(n) == e.kind else logging.WARNING
-        self._last_kind[n] = e.kind
-        log.log(level, "modbus %s: %s failed: %s", self.device_id, req.describe(), e.cause,
-                extra={"device": self.device_id, "kind": e.kind})
 
     def _block(self, req: ReadRequest) -> BlockDecoder:
         values = []
@@ -193,7 +188,8 @@ class ModbusDriver:
 
     def _decode_failed(self, v: BlockValue, e: Exception) -> None:
         self.stats.errors["decode"] += 1
-        log.warning("modbus %s: cannot decode %s: %s", self.device_id, v.key, e)
+        log.warning("modbus %s: cannot decode %s: %s", self.device_id, v.key, e,
+                    extra={"device": self.device_id, "kind": "decode"})
 
     async def close(self) -> None:
         self.link.users -= 1
