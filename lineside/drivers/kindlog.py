@@ -6,7 +6,8 @@ a cycle succeeds again after failures, DEBUG for a failure that repeats. Whateve
 timing: a device that goes timeout → truncated → timeout in ten seconds gives three
 WARNINGs. The kinds are the metric's (`lineside_device_errors_total{kind}`), so a line
 and a counter always agree. Every record carries `device` and `kind` (`recovered` on
-the INFO), which the log limiter (runtime/logs.py) reads.
+the INFO); the WARNINGs carry `every`, so the log limiter (runtime/logs.py) lets each
+through.
 """
 
 from __future__ import annotations
@@ -46,8 +47,12 @@ class KindAlarm:
             level = logging.WARNING if kind not in self.kinds and kind not in told \
                 else logging.DEBUG
             told.add(kind)
+            # `every`: this is already one line per change; the limiter must not hold
+            # back a kind that comes back while another one stays (its memory is one
+            # kind per device)
             self.log.log(level, "%s: %s", self.prefix, message,
-                         extra={"device": self.device, "kind": kind})
+                         extra={"device": self.device, "kind": kind,
+                                "every": level == logging.WARNING})
         self.kinds = frozenset(told)
 
     def fail(self, kind: str, message: str, now: float) -> None:
