@@ -19,8 +19,10 @@ RECOVERED = "recovered"
 
 
 class KindAlarm:
-    def __init__(self, device: str, log: logging.Logger, prefix: str) -> None:
+    def __init__(self, device: str, log: logging.Logger, prefix: str,
+                 error_kinds: frozenset[str] = frozenset()) -> None:
         self.device = device
+        self.error_kinds = error_kinds  # told at ERROR: the configuration must change
         self.log = log
         self.prefix = prefix  # "modbus plc-1", "opcua device fryer"
         self.kinds: frozenset[str] = frozenset()  # the kinds of the last failed cycle
@@ -44,15 +46,15 @@ class KindAlarm:
         self.failed_cycles += 1
         told: set[str] = set()
         for kind, message in failures:
-            level = logging.WARNING if kind not in self.kinds and kind not in told \
-                else logging.DEBUG
+            level = logging.DEBUG if kind in self.kinds or kind in told \
+                else logging.ERROR if kind in self.error_kinds else logging.WARNING
             told.add(kind)
             # `every`: this is already one line per change; the limiter must not hold
             # back a kind that comes back while another one stays (its memory is one
             # kind per device)
             self.log.log(level, "%s: %s", self.prefix, message,
                          extra={"device": self.device, "kind": kind,
-                                "every": level == logging.WARNING})
+                                "every": level > logging.DEBUG})
         self.kinds = frozenset(told)
 
     def fail(self, kind: str, message: str, now: float) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 from asyncua import Client, ua
 from asyncua.ua import UaStatusCodeError
 
+from lineside.drivers.opcua.framing import guard_framing
 from lineside.drivers.opcua.security import (
     NONE_URI,
     POLICIES,
@@ -147,6 +148,7 @@ class Connection:
         client.session_timeout = int(d.session_timeout_s * 1000)
         client.session_state_path = self.session_file
         self._guard(client)
+        guard_framing(client)  # garbage on the port: malformed at once, not a timeout
         password = read_password(d)
         if d.username:
             client.set_user(d.username)

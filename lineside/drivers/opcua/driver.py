@@ -28,10 +28,12 @@ from asyncua.ua import UaStatusCodeError
 
 from lineside.backoff import Backoff
 from lineside.drivers.base import DriverStats, Emit, SignalRef
+from lineside.drivers.kindlog import KindAlarm
+from lineside.drivers.logctx import naming
 from lineside.drivers.opcua.addressing import AddressError, parse_address, resolve_all
 from lineside.drivers.opcua.connection import Connection
+from lineside.drivers.opcua.errors import error_kind, status_kind
 from lineside.drivers.opcua.reader import chunk_size, read_integer_bits, read_values
-from lineside.drivers.opcua.security import OpcuaSetupError
 from lineside.drivers.opcua.settings import OpcuaDevice, OpcuaSignal
 from lineside.drivers.opcua.subscription import Item, SubscriptionSet
 from lineside.drivers.opcua.values import bad, sample_from
@@ -65,6 +67,10 @@ class OpcuaDriver:
         self.nodeids: list[ua.NodeId | AddressError] = []
         self._lost = asyncio.Event()
         self._lost_reason = ""
+        self._lost_kind = "connection"
+        # one WARNING per change of error kind, an INFO at recovery (kindlog.py)
+        self.alarm = KindAlarm(device.id, log, f"opcua device {device.id}",
+                               error_kinds=frozenset({"setup"}))
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -72,7 +78,7 @@ class OpcuaDriver:
         self._next_attempt = 0.0
         self._emit: Emit | None = None
         self._subs: SubscriptionSet | None = None
-        self._reported: set[str] = set()
+        self._reported: set[str] = set()  # per-signal problems told this session
         # per-signal problems of the current session (unresolved address, refused item)
         self.signal_errors: dict[str, str] = {}
         # Signal key -> width of its node's integer DataType, read at every connect (a
@@ -89,34 +95,46 @@ class OpcuaDriver:
         t = time.time() if ts is None else ts
         return [bad(s.key, t) for s in self.signals]
 
-    async def _on_lost(self, exc: Exception) -> None:
-        self._mark_lost(f"connection lost: {exc!r}")
+    def _who(self) -> str:
+        return self.device_id
 
-    def _mark_lost(self, reason: str) -> None:
+    async def _on_lost(self, exc: Exception | None) -> None:
+        kind = "connection" if exc is None else error_kind(exc, connecting=False)
+        self._mark_lost(f"connection lost: {exc!r}", kind)
+
+    def _mark_lost(self, reason: str, kind: str = "connection") -> None:
         if not self._lost.is_set():
-            self._lost_reason = reason
+            self._lost_reason, self._lost_kind = reason, kind
             self._lost.set()
 
-    def _error(self, kind: str, message: str) -> None:
+    def _fail(self, kind: str, message: str) -> None:
+        """The device failed: counted by kind, logged at each change of kind."""
         message = mask_url_passwords(message)  # the endpoint may carry user:password@
         self.stats.errors[kind] += 1
         self.stats.last_error = message
-        # one log line per distinct problem until the device is up again: no log floods
+        self.alarm.fail(kind, message, time.monotonic())
+
+    def _problem(self, kind: str, message: str) -> None:
+        """One signal's problem (an address, a DataType): counted, told once a session."""
+        message = mask_url_passwords(message)
+        self.stats.errors[kind] += 1
+        self.stats.last_error = message
         if message not in self._reported:
             self._reported.add(message)
-            level = logging.ERROR if kind == "setup" else logging.WARNING
-            log.log(level, "opcua device %s: %s", self.device_id, message,
-                    extra={"device": self.device_id, "kind": kind})
+            log.warning("opcua device %s: %s", self.device_id, message,
+                        extra={"device": self.device_id, "kind": kind})
 
-    def _record_failure(self, exc: BaseException) -> None:
-        if isinstance(exc, OpcuaSetupError):
-            self._error("setup", str(exc))
-        elif isinstance(exc, asyncio.TimeoutError | TimeoutError):
-            self._error("timeout", f"{self.device.endpoint}: no answer within the timeout")
-        elif isinstance(exc, OSError | ConnectionError):
-            self._error("connect", f"{self.device.endpoint}: {exc}")
+    def _record_failure(self, exc: BaseException, *, connecting: bool) -> None:
+        kind = error_kind(exc, connecting=connecting)
+        if kind == "setup":
+            text = str(exc)
+        elif kind == "timeout" and not str(exc):
+            text = f"{self.device.endpoint}: no answer within the timeout"
+        elif isinstance(exc, OSError) and not isinstance(exc, TimeoutError):
+            text = f"{self.device.endpoint}: {exc}"
         else:
-            self._error(type(exc).__name__, f"{self.device.endpoint}: {exc!r}")
+            text = f"{self.device.endpoint}: {exc!r}"
+        self._fail(kind, text)
 
     async def _open(self) -> None:
         """Open the one session and bind every address for it."""
@@ -138,7 +156,7 @@ class OpcuaDriver:
         for sig, nid in zip(self.signals, self.nodeids, strict=True):
             if isinstance(nid, AddressError):
                 self.signal_errors[sig.key] = str(nid)
-                self._error("address", f"{sig.key}: {nid}")
+                self._problem("address", f"{sig.key}: {nid}")
         keyed = [(sig.key, nid) for sig, nid in zip(self.signals, self.nodeids, strict=True)
                  if isinstance(nid, ua.NodeId)]
         size = chunk_size(self.conn.limits.max_nodes_per_read, self.device.max_nodes_per_read)
@@ -148,7 +166,7 @@ class OpcuaDriver:
                 self.device.timeout_s)
         except (TimeoutError, Exception) as exc:  # values still flow; widths default
             self.integer_bits = {}
-            self._error("datatype", f"cannot read the DataType of its nodes ({exc!r}): "
+            self._problem("datatype", f"cannot read the DataType of its nodes ({exc!r}): "
                                     "counters wrap at 32 bits unless the config says")
         log.info("opcua device %s: connected to %s (%s/%s)", self.device_id,
                  self.device.endpoint, self.device.security_policy, self.device.security_mode,
@@ -170,7 +188,8 @@ class OpcuaDriver:
         """One cycle: one Read for every node; BAD samples while the device is down."""
         t0 = time.monotonic()
         async with self._lock:
-            samples = await self._poll_locked()
+            with naming(self._who):  # asyncua's lines (and its tasks') name the device
+                samples = await self._poll_locked()
         self.stats.cycles += 1
         self.stats.last_cycle_s = time.monotonic() - t0
         return samples
@@ -187,7 +206,7 @@ class OpcuaDriver:
             try:
                 await self._open()
             except (TimeoutError, Exception) as exc:
-                self._record_failure(exc)
+                self._record_failure(exc, connecting=True)
                 await self._drop()
                 self._schedule_retry()
                 return self._bad_all(now)
@@ -204,17 +223,17 @@ class OpcuaDriver:
             if worked < size:
                 log.warning("opcua device %s: server refused Reads of %d nodes "
                             "(BadTooManyOperations); reading %d per request from now on",
-                            self.device_id, size, worked)
+                            self.device_id, size, worked, extra={"device": self.device_id})
                 self.conn.limits.max_nodes_per_read = worked
         except UaStatusCodeError as exc:
             name = ua.StatusCode(exc.code).name
-            self._error("read", f"Read failed: {name}")
+            self._fail(status_kind(name), f"Read failed: {name}")
             if name in _SESSION_GONE:
                 await self._drop()
                 self._schedule_retry()
             return self._bad_all(now)
         except (TimeoutError, Exception) as exc:
-            self._record_failure(exc)
+            self._record_failure(exc, connecting=False)
             await self._drop()
             self._schedule_retry()
             return self._bad_all(now)
@@ -229,6 +248,7 @@ class OpcuaDriver:
                                                            smp.quality, now)
         self.stats.up = True
         self.stats.last_good_ts = now
+        self.alarm.ok(time.monotonic())
         return out
 
     # ---- subscribe mode -----------------------------------------------------------
@@ -237,7 +257,8 @@ class OpcuaDriver:
         if self._task is not None:
             raise RuntimeError("already started")
         self._emit = emit
-        self._task = asyncio.create_task(self._run(), name=f"opcua-{self.device_id}")
+        with naming(self._who):  # the task, and asyncua's tasks it starts, name the device
+            self._task = asyncio.create_task(self._run(), name=f"opcua-{self.device_id}")
 
     def _deliver(self, samples: Sequence[Sample]) -> None:
         self.stats.last_good_ts = time.time()
@@ -248,9 +269,11 @@ class OpcuaDriver:
         emit = self._emit
         assert emit is not None
         while not self._closing:
+            connecting = True
             try:
                 async with self._lock:
                     await self._open()
+                    connecting = False
                     subs = SubscriptionSet(self.device, self._deliver, self._mark_lost)
                     self._subs = subs
                     items = [Item(s.key, spec, nid)
@@ -273,12 +296,13 @@ class OpcuaDriver:
                 if unresolved or refused:
                     emit(unresolved + refused)
                 self.stats.cycles += 1
+                self.alarm.ok(time.monotonic())
                 await self._watch(subs)
-                self._error("lost", self._lost_reason)
+                self._fail(self._lost_kind, self._lost_reason)
             except asyncio.CancelledError:
                 raise
             except (TimeoutError, Exception) as exc:
-                self._record_failure(exc)
+                self._record_failure(exc, connecting=connecting)
             self.stats.up = False
             if self._closing:
                 break
@@ -296,7 +320,8 @@ class OpcuaDriver:
             if self._lost.is_set():
                 return
             if subs.silent_for() > limit:
-                self._mark_lost(f"no Publish response or keep-alive for {limit:.1f}s")
+                self._mark_lost(f"no Publish response or keep-alive for {limit:.1f}s",
+                                "timeout")
                 return
 
     async def close(self) -> None:

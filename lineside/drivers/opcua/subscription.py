@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from asyncua import ua
 
+from lineside.drivers.opcua.errors import status_kind
 from lineside.drivers.opcua.quality import quality_of, status_name
 from lineside.drivers.opcua.settings import OpcuaDevice, OpcuaSignal
 from lineside.drivers.opcua.values import bad, sample_from
@@ -70,7 +71,7 @@ class SubscriptionSet:
     """One subscription on one session, with its items; re-created from scratch each time."""
 
     def __init__(self, device: OpcuaDevice, emit: Callable[[Sequence[Sample]], None],
-                 on_dead: Callable[[str], None]) -> None:
+                 on_dead: Callable[[str, str], None]) -> None:
         self.device = device
         self.emit = emit
         self.on_dead = on_dead
@@ -123,7 +124,8 @@ class SubscriptionSet:
                 if not res.StatusCode.is_good():
                     self.handles.pop(req.RequestedParameters.ClientHandle, None)
                     log.warning("%s: %s (%s) refused by the server: %s", d.id, item.key,
-                                item.nodeid.to_string(), status_name(res.StatusCode))
+                                item.nodeid.to_string(), status_name(res.StatusCode),
+                                extra={"device": d.id})
                     refused.append(bad(item.key, now))
                     self.refused[item.key] = status_name(res.StatusCode)
         return refused
@@ -153,7 +155,8 @@ class SubscriptionSet:
                   and quality_of(notif.Status) is not Quality.GOOD):
                 # BadTimeout: the server deleted the subscription (lifetime expired);
                 # BadShutdown: asyncua saw the transport die. Either way: re-create.
-                self.on_dead(f"subscription status {status_name(notif.Status)}")
+                name = status_name(notif.Status)
+                self.on_dead(f"subscription status {name}", status_kind(name))
         if samples:
             self.notifications += len(samples)
             self.emit(samples)
