@@ -26,7 +26,7 @@ from tests.e2e.agent_proc import (
 )
 from tests.fixtures.common import wait_for
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.slow]  # real time: waits for buckets
 
 
 def _metrics_url(data: dict) -> str:

@@ -32,7 +32,7 @@ from tests.fixtures.common import free_port, port_open, wait_for
 from tests.fixtures.modbus_peers import libmodbus_binary
 from tests.fixtures.opcua_peers import NS_URI
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.slow]  # real time: waits for buckets
 
 STEPS, PHASE = 36, 12  # steps of 1 s; UnitMode changes every PHASE steps
 DG, DR, DS = 5, 1, 3  # per step: good, reject, signed

@@ -1,15 +1,27 @@
-"""`lineside demo --duration 60`: every line and stage shown, numbers that move, and each
-machine's OEE within 2 percentage points of the simulator's recorded ground truth."""
+"""`lineside demo --duration S`: every line and stage shown, numbers that move, and each
+machine's OEE within 2 percentage points of the simulator's recorded ground truth.
+
+The agent and the simulator share the demo's process and its wall clock, so the run is
+real time (marked `slow`). Agent and truth are compared over the same whole scans, so
+the bar does not loosen with a shorter run (it tightens: one scan is a larger share of
+it); 20 s already sees every line produce and machines change state. The README's
+minute is LINESIDE_TEST_DEMO_S=60.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 
 TOLERANCE = 0.02  # the issue's bar: 2 percentage points
+DEMO_S = os.environ.get("LINESIDE_TEST_DEMO_S", "20")
+
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +29,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
     tmp = tmp_path_factory.mktemp("demo")
     summary = tmp / "summary.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "lineside.cli", "demo", "--duration", "60", "--no-live",
+        [sys.executable, "-m", "lineside.cli", "demo", "--duration", DEMO_S, "--no-live",
          "--modbus-port", "0", "--opcua-port", "0", "--state-dir", str(tmp / "state"),
          "--summary-json", str(summary), "--truth", str(tmp / "truth.csv")],
         capture_output=True, text=True, timeout=150)

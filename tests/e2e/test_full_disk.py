@@ -29,7 +29,7 @@ from tests.e2e.lineproto import parse_line
 from tests.fixtures.common import free_port
 from tests.fixtures.disk import fill, tmpfs
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.slow]  # real time: waits for buckets
 
 
 @pytest.mark.timeout(120)

@@ -40,7 +40,7 @@ from tests.e2e.agent_proc import (
 )
 from tests.fixtures.common import free_port, wait_for
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.slow]  # real time: waits for buckets
 
 BUCKET_S = 10
 SPLIT = {"g1": (["L1", "L2"], None), "g2": (["L3", "L4", "L5"], "hall-b"),

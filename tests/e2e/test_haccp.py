@@ -20,6 +20,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from lineside.config.loader import load_config
@@ -27,6 +28,7 @@ from lineside.simulator.ccp import truth_deviations
 from tests.e2e.agent_proc import CLI, Proc, start_agent
 from tests.fixtures.common import free_port, port_open, wait_for
 
+pytestmark = [pytest.mark.server, pytest.mark.slow]  # real time: a scripted 80 s
 POLL_S = 1.0
 BUCKET_S = 5  # summaries are written once their bucket is over: short ones for the test
 SLACK_S = 0.35  # the simulator refreshes its registers every 0.1 s; scheduling jitter

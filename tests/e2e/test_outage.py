@@ -1,7 +1,10 @@
 """Delivery through outages, with the simulated factory running (issue: never lose data).
 
-- InfluxDB away for a minute while the factory runs: afterwards every point the engine
-  produced is in the database exactly once, every field equal;
+- InfluxDB away while the factory runs: afterwards every point the engine produced is in
+  the database exactly once, every field equal. The issue's minute is
+  LINESIDE_TEST_OUTAGE_S=60; the default 20 s closes two 10 s buckets inside the outage,
+  and with the retry delay capped at 2 s the sink is in its steady retry loop after a few
+  seconds, so a longer outage only adds queue (as in tests/sinks, docs/delivery.md);
 - the agent SIGKILLed during an outage and restarted: every point that was queued when
   it died reaches the database.
 """
@@ -32,8 +35,8 @@ from tests.e2e.agent_proc import (
 from tests.e2e.lineproto import database_points, parse_line, same_fields
 from tests.fixtures.common import free_port, wait_for
 
-pytestmark = pytest.mark.server
-OUTAGE_S = float(os.environ.get("LINESIDE_TEST_OUTAGE_S", "60"))
+pytestmark = [pytest.mark.server, pytest.mark.slow]  # real time: waits for buckets
+OUTAGE_S = float(os.environ.get("LINESIDE_TEST_OUTAGE_S", "20"))
 
 
 def _key(p: Point) -> tuple:
@@ -42,7 +45,7 @@ def _key(p: Point) -> tuple:
 
 
 @pytest.mark.timeout(300)
-async def test_a_minute_without_influxdb_loses_nothing(tmp_path: Path,
+async def test_influxdb_away_while_the_factory_runs_loses_nothing(tmp_path: Path,
                                                        influxdb1_factory) -> None:
     influx = influxdb1_factory()
     influx.create_db("outage")

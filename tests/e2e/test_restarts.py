@@ -25,7 +25,7 @@ from tests.e2e.agent_proc import agent_config, http_get, metric, start_agent, st
 from tests.e2e.lineproto import parse_line
 from tests.fixtures.common import wait_for
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.slow]  # real time: waits for buckets
 
 KILLS = 5
 BUCKET = 2

@@ -20,7 +20,7 @@ import pytest
 
 from tests.e2e.agent_proc import agent_config, http_get, start_agent, start_simulator
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.slow]  # real time: waits for buckets
 
 WATCHDOG_S = 0.6  # pings every 0.3 s
 STALL_S = 2.0

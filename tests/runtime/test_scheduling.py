@@ -21,6 +21,9 @@ from lineside.simulator.server import SimulatedFactory
 from tests.e2e.agent_proc import demo_data
 from tests.fixtures.common import free_port
 
+# real time: what is measured is the wall-clock cadence of polls and bucket closes
+pytestmark = pytest.mark.slow
+
 
 class BlackHole:
     """Accepts TCP connections and never answers: the worst kind of dead PLC."""
