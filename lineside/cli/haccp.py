@@ -33,6 +33,7 @@ from lineside.haccp.record import (
     records_query,
     summary_query,
 )
+from lineside.i18n import DEFAULT_LOCALE, LOCALES, translator
 from lineside.points import describe_value
 from lineside.report.query import QueryError, Source, fetch
 from lineside.sinks.chainstore import REFUSED_FILE, read_refused
@@ -61,10 +62,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     sel.add_argument("--shift", default=None, help="shift name (with --date)")
     sel.add_argument("--date", default=None, help="the shift's start date, YYYY-MM-DD")
     sel.add_argument("--day", default=None, help="a local day, YYYY-MM-DD")
-    sel.add_argument("--tz", default="UTC", help="time zone of dates and times shown")
+    sel.add_argument("--tz", default=None,
+                     help="time zone of the day and of the times shown (default: the "
+                          "configuration's site.timezone, else UTC)")
     sel.add_argument("--config", type=Path, default=None,
-                     help="the agent's configuration: adds names, hazards and limits")
+                     help="the agent's configuration: adds names, hazards and limits, "
+                          "and gives the plant's zone and language")
     sel.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
+    sel.add_argument("--locale", choices=LOCALES, default=None,
+                     help="language of the table, CSV and HTML (default: the "
+                          f"configuration's site.locale, else {DEFAULT_LOCALE})")
     sel.add_argument("-o", "--output", type=Path, default=None,
                      help="write here instead of standard output")
     ver = p.add_argument_group("verify")
@@ -185,16 +192,20 @@ def refused_records(state_dir: Path) -> list[tuple[Record, str]]:
 def run(args: argparse.Namespace) -> int:
     err = sys.stderr
     try:
-        ZoneInfo(args.tz)
         src = _source(args)
         if args.action == "verify":
             return run_verify(args, src)
-        scope = _scope(args)
         config = None
         if args.config is not None:
             from lineside.config.loader import load_config
 
             config = load_config(args.config)
+        # plant time and language: the command line, else the configuration's site
+        site = getattr(config, "site", None)
+        args.tz = args.tz or getattr(site, "timezone", None) or "UTC"
+        t = translator(args.locale or getattr(site, "locale", None))
+        ZoneInfo(args.tz)
+        scope = _scope(args)
     except (ValueError, ZoneInfoNotFoundError) as e:
         print(f"lineside haccp: {e}", file=err)
         return 2
@@ -215,8 +226,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"lineside haccp: {e}", file=err)
         return 1
     rec = build(scope, args.tz, src.describe(), summaries, devs, config)
-    text = {"table": render.to_table, "csv": render.to_csv, "json": render.to_json,
-            "html": render.to_html}[args.format](rec)
+    text = {"table": lambda: render.to_table(rec, t), "csv": lambda: render.to_csv(rec, t),
+            "json": lambda: render.to_json(rec),
+            "html": lambda: render.to_html(rec, t)}[args.format]()
     if args.output is not None:
         args.output.write_text(text, encoding="utf-8")
     else:

@@ -114,7 +114,9 @@ class CcpLine:
     name: str = ""
     hazard: str = ""
     unit: str = ""
-    limits: str = ""
+    critical_min: float | None = None
+    critical_max: float | None = None
+    min_duration_s: float = 0.0
     records: list[Record] = field(default_factory=list)
 
     @property
@@ -170,14 +172,8 @@ def build(scope: Scope, tz: str, source: str, summaries: list[Record],
     for cid, c in cfg_ccps.items():
         cl = lines.setdefault(cid, CcpLine(cid, c.kind, c.machine, "", {}))
         cl.name, cl.hazard, cl.unit = c.name, c.hazard, c.unit
-        parts = []
-        if c.critical.min is not None:
-            parts.append(f"≥ {c.critical.min:g}")
-        if c.critical.max is not None:
-            parts.append(f"≤ {c.critical.max:g}")
-        cl.limits = " and ".join(parts) + (f" {c.unit}" if c.unit else "")
-        if c.min_duration_s:
-            cl.limits += f" (deviation after {c.min_duration_s:g} s)"
+        cl.critical_min, cl.critical_max = c.critical.min, c.critical.max
+        cl.min_duration_s = c.min_duration_s
     devs: dict[tuple[str, str, int], Deviation] = {}
     for r in deviations:
         kind, event = r.tags.get("kind", ""), r.tags.get("event", "")

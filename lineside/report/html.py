@@ -8,6 +8,7 @@ column is lost (tests/bureau/test_paper.py). In the locale's words (`lineside.i1
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from lineside.i18n import Translator, translator
@@ -94,16 +95,24 @@ def _text_px(s: str, size: float) -> float:
     return sum(size if ord(c) > 0x2E80 else 0.6 * size for c in s)
 
 
+# a CJK character, or a Latin word with the blanks after it: where a line may break
+_TOKEN = re.compile(r"[\u2e80-\uffff]|[^\s\u2e80-\uffff]+\s*|\s+")
+
+
 def _wrap(s: str, size: float, width: float) -> list[str]:
-    """`s` in lines of at most `width` px (by `_text_px`); never cut."""
+    """`s` in lines of at most `width` px (by `_text_px`), broken between words and
+    between CJK characters (inside a word only when it alone is wider); never cut."""
     lines, cur = [], ""
-    for c in s:
-        if cur and _text_px(cur + c, size) > width:
-            lines.append(cur)
-            cur = c.lstrip()
-        else:
-            cur += c
-    return [*lines, cur] if cur else lines or [""]
+    for tok in _TOKEN.findall(s):
+        if cur and _text_px((cur + tok).rstrip(), size) > width:
+            lines.append(cur.rstrip())
+            cur = ""
+        while _text_px(tok.rstrip(), size) > width:  # one word wider than the column
+            n = max(1, int(width / (0.6 * size)))
+            lines.append(tok[:n])
+            tok = tok[n:]
+        cur += tok.lstrip() if not cur else tok
+    return [*lines, cur.rstrip()] if cur.strip() else lines or [""]
 
 
 _LABEL_MAX = 190.0  # px of the label column before names wrap onto a second line
@@ -176,8 +185,9 @@ def rates_chart(r: Report, t: Translator | None = None) -> str:
     parts.append(f'<line class="target" x1="{tx:.1f}" y1="{top - 10}" x2="{tx:.1f}" '
                  f'y2="{height - 20:.1f}" stroke="#1d2330" stroke-width="2" '
                  f'stroke-dasharray="6 4"/>')
+    target = t._("Target")
     parts.append(f'<text x="{tx:.1f}" y="{top - 12}" font-size="11" text-anchor="middle">'
-                 f'{escape(t._("Target"))} {pct(r.target, 0)}</text>')
+                 f'{escape(target)} {pct(r.target, 0)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -209,8 +219,9 @@ def heatmap(r: Report, t: Translator | None = None) -> str:
         parts.append(f'<text x="{cx:.1f}" y="18" font-size="11" text-anchor="middle">'
                      f'{escape(name)}</text>')
     if not ents:
+        none = t._("none")
         parts.append(f'<text x="{label_w:.1f}" y="{top + 18}" font-size="12">'
-                     f'{escape(t._("none"))}</text>')
+                     f'{escape(none)}</text>')
     y = float(top)
     for e, ln, rh in zip(ents, lines, heights, strict=True):
         parts.append(_label(label_w - 6, y + rh / 2, ln, size))
@@ -253,14 +264,14 @@ def _table(r: Report, t: Translator) -> str:
 def to_html(r: Report, t: Translator | None = None) -> str:
     t = t or translator()
     d = r.district
+    change, registered, none = (t._("Change (percentage points)"),
+                                t._("Registered enterprises"), t._("none"))
     cards = [
-        (t._("Mean automation rate"), pct(d.mean_rate),
-         f"{t._('Change (percentage points)')} {signed(d.trend)}"),
+        (t._("Mean automation rate"), pct(d.mean_rate), f"{change} {signed(d.trend)}"),
         (t._("Output-weighted rate"), pct(d.weighted_rate), ""),
         (t._("Enterprises meeting the target"), f"{d.meeting} / {d.reporting}",
          pct(d.share_meeting)),
-        (t._("missing"), str(d.missing),
-         f"{t._('Registered enterprises')} {d.registered}"),
+        (t._("Not reporting"), str(d.missing), f"{registered} {d.registered}"),
         (t._("Mean OEE"), pct(d.mean_oee), ""),
     ]
     card_html = "".join(
@@ -272,9 +283,15 @@ def to_html(r: Report, t: Translator | None = None) -> str:
                      "mean rate {mean}").format(
             below=", ".join(names(r, h.below_target)) or "—",
             weakest=", ".join(names(r, h.weakest_of)) or "—", mean=pct(h.mean_rate)))
-        + "</li>" for h in d.hold_backs) or f"<li>{escape(t._('none'))}</li>"
-    flags = "".join(f"<li>{escape(f)}</li>" for f in r.flags) or \
-        f"<li>{escape(t._('none'))}</li>"
+        + "</li>" for h in d.hold_backs) or f"<li>{escape(none)}</li>"
+    flags = "".join(f"<li>{escape(f)}</li>" for f in r.flags) or f"<li>{escape(none)}</li>"
+    h2 = {k: escape(v) for k, v in (
+        ("district", t._("District")),
+        ("rates", t._("Automation rate per enterprise against the target")),
+        ("kinds", t._("Automation rate per stage kind")),
+        ("enterprises", t._("Enterprises")),
+        ("holdbacks", t._("Stage kinds holding enterprises back")),
+        ("findings", t._("Findings")))}
     title = t._("District food enterprises: automation report")
     return f"""<!doctype html>
 <html lang="{t.html_lang}"><head><meta charset="utf-8">
@@ -284,17 +301,17 @@ def to_html(r: Report, t: Translator | None = None) -> str:
 <body><main>
 <h1>{escape(title)}</h1>
 <p class="meta">{escape(period_line(t, r))}</p>
-<h2>{escape(t._("District"))}</h2>
+<h2>{h2["district"]}</h2>
 <div class="cards">{card_html}</div>
-<h2>{escape(t._("Automation rate per enterprise against the target"))}</h2>
+<h2>{h2["rates"]}</h2>
 <div class="box">{rates_chart(r, t)}</div>
-<h2>{escape(t._("Automation rate per stage kind"))}</h2>
+<h2>{h2["kinds"]}</h2>
 <div class="box">{heatmap(r, t)}</div>
-<h2>{escape(t._("Enterprises"))}</h2>
+<h2>{h2["enterprises"]}</h2>
 <div class="box">{_table(r, t)}</div>
-<h2>{escape(t._("Stage kinds holding enterprises back"))}</h2>
+<h2>{h2["holdbacks"]}</h2>
 <ul>{hb_items}</ul>
-<h2>{escape(t._("Findings"))}</h2>
+<h2>{h2["findings"]}</h2>
 <ul>{flags}</ul>
 </main></body></html>
 """

@@ -230,8 +230,9 @@ def print_table(r: Report, console: Any = None, t: Translator | None = None) -> 
     con = console or Console()
     kinds = list(r.kinds_present())
     h = heads(t, r.target)
-    tbl = Table(title=f"{t._('District food enterprises: automation report')}\n"
-                      f"{period_line(t, r)}", title_justify="left", show_lines=False)
+    title = t._("District food enterprises: automation report")
+    tbl = Table(title=f"{title}\n{period_line(t, r)}", title_justify="left",
+                show_lines=False)
     # Names fold, figures never get cut: a narrow terminal wraps text, not numbers; the
     # name column keeps up to 20 cells so that a company name is not chopped first.
     name_w = max((cell_len(e.name or e.id) for e in r.enterprises), default=10)

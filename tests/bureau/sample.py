@@ -54,3 +54,33 @@ def english_csv(rep: Report) -> list[dict[str, str]]:
     from lineside.report.render import to_csv
 
     return csv_rows(to_csv(rep, translator("en")))
+
+
+LONG_REGISTRY = [
+    Registered("cd-beef-01", "成都川味卤牛肉有限公司", "510116"),
+    Registered("ms-dumpling-02", "眉山蜀香速冻食品厂", "511402"),
+    Registered("ls-dairy-03", "乐山天府乳业有限公司", "511102"),
+    Registered("ya-tea-04", "Ya'an Mengding Mountain Tea & Preserved Vegetable Co., Ltd.",
+               "511802"),
+]
+
+
+def paper_report() -> Report:
+    """A report as wide as a real one gets: long company names (Chinese and English),
+    every stage kind, CCP aggregates; for the printed-page tests."""
+    p = period_containing("month", dt.date(2026, 11, 1), "Asia/Shanghai")
+    rows: list[Row] = []
+    for i, (e, share) in enumerate((("cd-beef-01", 0.84), ("ms-dumpling-02", 0.41),
+                                    ("ya-tea-04", 0.66))):
+        for j, kind in enumerate(("cleaning", "thawing", "cutting", "peeling", "dehairing",
+                                  "mixing", "frying", "heating", "packaging", "other")):
+            auto = 100 * max(0.0, min(1.0, share + 0.07 * ((i + j) % 5 - 2)))
+            rows.append(_k(e, kind, auto, 100, 15))
+        rows.append(_l(e, 100, 60 + 5 * i, 12_000 + 1000 * i))
+        rows.append(Row("ccp_bureau", {"enterprise": e, "region": "510116",
+                                       "ccp_kind": "frying"},
+                        {"deviations": 2 + i, "deviation_s": 870.0 + 60 * i,
+                         "losses": 1, "lost_s": 90.0}))
+    prev = [_k("cd-beef-01", "cutting", 80, 100), _k("ms-dumpling-02", "cutting", 40, 100)]
+    return build_report(LONG_REGISTRY, rows, prev, p, previous_period(p),
+                        generated_at=dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC))

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from lineside.haccp import render
 from lineside.haccp.chain import Record
 from lineside.haccp.record import Scope, build
+from lineside.i18n import translator
 from tests.bureau.pngcheck import colour_counts
 from tests.bureau.test_render import CHROMIUM_FLAGS
 from tests.fixtures.common import require_binary
@@ -24,7 +26,30 @@ S = 1_000_000_000
 TAGS = {"enterprise": "E1", "site": "s1", "line": "L1", "level": "ccp"}
 
 
-def record() -> object:
+class _Limits:
+    def __init__(self, lo: float | None, hi: float | None) -> None:
+        self.min, self.max = lo, hi
+
+
+class _Ccp:
+    """What `build` reads of a configured CCP."""
+
+    def __init__(self, cid: str, name: str, kind: str, machine: str, hazard: str,
+                 lo: float | None, hi: float | None, min_duration_s: float) -> None:
+        self.id, self.name, self.kind, self.machine, self.hazard = cid, name, kind, machine, hazard
+        self.unit, self.critical, self.min_duration_s = "°C", _Limits(lo, hi), min_duration_s
+
+
+def _config(fryer_name: str = "炸锅油温", fryer_hazard: str = "Undercooked beef") -> object:
+    from types import SimpleNamespace
+
+    return SimpleNamespace(ccps=[
+        _Ccp("fryer-oil", fryer_name, "frying", "F1", fryer_hazard, 165, 185, 5),
+        _Ccp("cold-room", "冷库一号", "cold_storage", "C1", "Listeria growth above 4 °C",
+             None, 4.0, 900)])
+
+
+def record(config: object = None) -> object:
     summaries = [
         Record("ccp", {**TAGS, "ccp": "fryer-oil", "ccp_kind": "frying", "machine": "F1"},
                {"span_s": 60.0, "applicable_s": 60.0, "monitored_s": 60.0,
@@ -57,7 +82,7 @@ def record() -> object:
                NS + 80 * S),
     ]
     scope = Scope("day 2026-11-30", DAY, DAY + dt.timedelta(days=1))
-    return build(scope, "UTC", "test", summaries, devs)
+    return build(scope, "UTC", "test", summaries, devs, config)
 
 
 def test_day_record_sums_buckets_and_pairs_deviation_events() -> None:
@@ -72,19 +97,61 @@ def test_day_record_sums_buckets_and_pairs_deviation_events() -> None:
     assert (d1.ccp, d1.kind, d1.duration_s, d1.fields["peak"], sorted(d1.seqs)) == (
         "fryer-oil", "limit", 10.0, 158.5, [4, 5])
     assert (d2.ccp, d2.kind, d2.end_ns) == ("cold-room", "monitoring", None)  # still open
-    rows = list(csv.reader(io.StringIO(render.to_csv(rec))))
-    assert rows[0][:3] == ["section", "ccp", "kind"]
-    assert any(r[0] == "deviation" and r[1] == "fryer-oil" for r in rows)
-    js = json.loads(render.to_json(rec))
+    js = json.loads(render.to_json(rec))  # machine-read: field names and ids, in English
     assert js["deviations"][1]["end"] == "open"
-    table = render.to_table(rec)
+    assert js["deviations"][0]["end_reason"] == "back within limits"
+    table = render.to_table(rec, translator("en"))
     assert "Deviations (2)" in table and "back within limits" in table
+    assert "below the minimum" in table and "ongoing" in table
+
+
+def test_csv_two_tables_in_words_seconds_and_spreadsheet_safe() -> None:
+    text = render.to_csv(record(_config()), translator("en"))
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
+    blank = rows.index([])
+    ccps = [dict(zip(rows[0], r, strict=True)) for r in rows[1:blank]]
+    devs = [dict(zip(rows[blank + 1], r, strict=True)) for r in rows[blank + 2:]]
+    fry = next(c for c in ccps if c["CCP ID"] == "fryer-oil")
+    assert fry["Critical control point"] == "炸锅油温" and fry["Kind"] == "frying"
+    assert (fry["Monitored (s)"], fry["In deviation (s)"], fry["Mean"]) == ("120", "10",
+                                                                           "175.50")
+    assert fry["Critical limits"] == "≥ 165 and ≤ 185 °C; a deviation after 5 s"
+    assert devs[0]["Duration (s)"] == "10" and devs[0]["Critical control point"] == "炸锅油温"
+    assert devs[0]["Unit"] == "°C" and devs[1]["End"] == "ongoing"
+    # free text (a hazard) that would start a formula is shown as text
+    hostile = record(_config("=HYPERLINK(1)", "-1+1"))
+    rows = list(csv.reader(io.StringIO(render.to_csv(hostile).lstrip("\ufeff"))))
+    fry = next(r for r in rows if "fryer-oil" in r)
+    assert (fry[0], fry[4]) == ("'=HYPERLINK(1)", "'-1+1")  # name, hazard
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_headers_are_words_with_one_unit_per_column(locale: str) -> None:
+    t = translator(locale)
+    rec = record(_config())
+    minute, second = t.pgettext("unit", "min"), t.pgettext("unit", "s")
+    for cols, unit in ((render.ccp_cols(t), minute), (render.ccp_cols(t, csv=True), second),
+                       (render.dev_cols(t, rec), minute),
+                       (render.dev_cols(t, rec, csv=True), second)):
+        for c in cols:  # no raw field name (duration_s, end_reason, ...) as a header
+            assert not re.fullmatch(r"[a-z_]+", c.head), c.head
+        durations = [c for c in cols if c.key.endswith("_s")]
+        assert durations and all(c.head.endswith((f"({unit})", f"（{unit}）"))
+                                 for c in durations)
+    page = render.to_html(rec, t)
+    assert f"lang='{locale}'" in page
+    for raw in ("duration_s", "end_reason", "monitored_s", "back within limits"
+                if locale == "zh-CN" else "恢复至限值内"):
+        assert raw not in page
+    zh = render.to_table(rec, translator("zh-CN"))
+    assert "炸锅油温" in zh and "低于下限" in zh and "恢复至限值内" in zh and "生产" in zh
 
 
 def test_html_record_renders_in_chromium(tmp_path: Path) -> None:
     chromium = require_binary("chromium", "/usr/bin/chromium", "chromium-browser")
     page = tmp_path / "record.html"
-    page.write_text(render.to_html(record()), encoding="utf-8")
+    page.write_text(render.to_html(record(), translator("en")), encoding="utf-8")
     assert "<script" not in page.read_text()
 
     def run(*args: str) -> bytes:
@@ -95,7 +162,7 @@ def test_html_record_renders_in_chromium(tmp_path: Path) -> None:
     dom = run("--dump-dom").decode()
     # marked twice each: the CCP's summary row and the deviation's row
     assert dom.count("<tr class=\"dev\">") == 2 and dom.count("<tr class=\"lost\">") == 2
-    assert "关键控制点监控记录" in dom and "Verified by" in dom
+    assert "HACCP monitoring record" in dom and "Verified by" in dom
     shot = tmp_path / "a4.png"
     run("--window-size=1123,794", f"--screenshot={shot}")  # A4 landscape at 96 dpi
     colours = colour_counts(shot.read_bytes())
