@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +27,7 @@ from tests.engine.plant import LINK_DOWN, at, pick, poll
 from tests.engine.test_ccp import RUN, ccp_cfg
 
 pytestmark = pytest.mark.server
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "example.yaml"
 
 
 def write(influx, db: str, points) -> None:
@@ -72,6 +74,24 @@ def test_shift_record_equals_the_engine_and_the_bureau_gets_its_sums(influxdb1) 
     assert len(day["deviations"]) == 2
     ok = haccp("verify", *src)
     assert ok.returncode == 0 and "chain intact" in ok.stdout, ok.stdout + ok.stderr
+
+    # plant time and language from the configuration (config/example.yaml: Asia/Shanghai,
+    # zh-CN) unless --tz / --locale say otherwise
+    cfg = ["--config", str(EXAMPLE)]
+    plant = json.loads(haccp(*src, "--day", "2026-11-30", "--format", "json", *cfg).stdout)
+    assert plant["tz"] == "Asia/Shanghai"
+    assert dt.datetime.fromisoformat(plant["start"]) == dt.datetime(2026, 11, 29, 16,
+                                                                    tzinfo=dt.UTC)
+    assert plant["deviations"][0]["start"] == "2026-11-30 14:10:00"  # 06:10 UTC
+    utc = json.loads(haccp(*src, "--day", "2026-11-30", "--format", "json", *cfg,
+                           "--tz", "UTC").stdout)
+    assert utc["tz"] == "UTC"
+    assert dt.datetime.fromisoformat(utc["start"]) == dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
+    zh = haccp(*src, "--day", "2026-11-30", *cfg).stdout
+    assert "HACCP 关键控制点监控记录" in zh and "Asia/Shanghai (UTC+08:00)" in zh
+    assert "超出关键限值" in zh and "监控中断" in zh
+    en = haccp(*src, "--day", "2026-11-30", *cfg, "--locale", "en").stdout
+    assert "HACCP monitoring record" in en and "beyond a critical limit" in en
 
     # the bureau: only the per-kind aggregates leave; the report's query sums them
     site = config.site
