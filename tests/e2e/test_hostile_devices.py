@@ -1,0 +1,247 @@
+"""End to end with `lineside run`: two PLCs on a bad day beside a healthy one.
+
+A Modbus PLC (pymodbus) and an OPC UA PLC (asyncua), both the test's own, send what real
+PLCs send on a bad day (issue 23): an OPC UA Double of 1e308 on a CCP's signal, then NaN;
+a state code of 2^64-1 (OPC UA UInt64, Modbus uint64); a Modbus float64 of 1e308 on a
+CCP's signal; a 10 MB string where a number is expected; a counter jumping by 2^31, then
+back on its course. Beside them a healthy Modbus PLC produces steadily under its own CCP.
+
+What must hold (docs/design.md, docs/delivery.md "Hostile values"):
+- the healthy machine's points and every CCP's records keep reaching InfluxDB 1.6
+  after the hostile values start, and InfluxDB refuses nothing (no dead letter);
+- the metrics count the refusals (`lineside_points_refused_total`);
+- `/readyz` stays ready through hostile values alone and goes unready when delivery
+  stops (the state dir's disk refusing writes), ready again when it takes them;
+- SIGTERM still exits 0, with no traceback in the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from lineside.config.loader import load_config
+from tests.e2e.agent_proc import http_get, metric, start_agent
+from tests.e2e.hostile_peers import ModbusPlc, OpcuaPlc, OpcuaPlcProcess
+from tests.fixtures.common import free_port
+from tests.fixtures.disk import fill, tmpfs
+
+pytestmark = pytest.mark.server
+
+BUCKET_S = 2
+POLL_S = 0.5
+BIG = 2**31  # the counter's jump
+TEN_MB = 10 * 1024 * 1024
+
+
+def plant(tmp: Path, influx_url: str, db: str, ports: dict[str, int]) -> dict[str, Any]:
+    def modbus(dev: str, port: int) -> dict[str, Any]:
+        return {"id": dev, "type": "modbus-tcp", "host": "127.0.0.1", "port": port,
+                "interval_s": POLL_S, "timeout_s": 0.5}
+
+    def ua(name: str) -> dict[str, str]:
+        return {"node": OpcuaPlc.node(name)}
+
+    return {
+        "site": {"enterprise_id": "sc-beef-01", "enterprise_name": "Beef", "site_id": "cd-1",
+                 "region": "510114"},
+        "state_dir": str(tmp / "state"),
+        "devices": [
+            modbus("healthy", ports["healthy"]),
+            modbus("hostile-mb", ports["hostile_mb"]),
+            # poll: a CCP is never read by subscription (a steady value sends nothing)
+            {"id": "hostile-ua", "type": "opcua", "mode": "poll",
+             "endpoint": f"opc.tcp://127.0.0.1:{ports['hostile_ua']}/", "interval_s": 1.0,
+             "timeout_s": 3.0},
+        ],
+        "lines": [
+            {"id": "ok", "stages": [{"id": "cook", "kind": "heating", "machines": [
+                {"id": "good-1", "automation": "automatic", "ideal_rate": 120,
+                 "source": "healthy",
+                 "signals": {"running": {"table": "coil", "address": 0, "type": "bool"},
+                             "good": {"table": "holding", "address": 0, "type": "uint32"},
+                             "temp": {"table": "input", "address": 0, "type": "float32"}}},
+            ]}]},
+            {"id": "bad", "stages": [{"id": "fry", "kind": "frying", "machines": [
+                {"id": "mb-1", "automation": "automatic", "ideal_rate": 120,
+                 "source": "hostile-mb", "state": {"map": "packml"},
+                 "signals": {"state": {"table": "holding", "address": 0, "type": "uint64"},
+                             "good": {"table": "holding", "address": 4, "type": "uint32"},
+                             "temp": {"table": "input", "address": 0, "type": "float64"}}},
+                {"id": "ua-1", "automation": "automatic", "ideal_rate": 120,
+                 "source": "hostile-ua", "state": {"map": "packml"},
+                 "signals": {"state": ua("State"), "good": ua("Good"), "temp": ua("Temp"),
+                             "weight": ua("Weight")}},
+            ]}]},
+        ],
+        "ccps": [
+            {"id": "healthy-ccp", "kind": "pasteurization", "hazard": "Surviving pathogens",
+             "machine": "good-1", "signal": "temp", "unit": "°C", "critical": {"min": 70},
+             "min_duration_s": 0, "monitoring_interval_s": 3},
+            {"id": "mb-ccp", "kind": "frying", "hazard": "Undercooked beef",
+             "machine": "mb-1", "signal": "temp", "unit": "°C",
+             "critical": {"min": 165, "max": 185}, "min_duration_s": 0,
+             "monitoring_interval_s": 3},
+            {"id": "ua-ccp", "kind": "frying", "hazard": "Undercooked beef",
+             "machine": "ua-1", "signal": "temp", "unit": "°C",
+             "critical": {"min": 165, "max": 185}, "min_duration_s": 0,
+             "monitoring_interval_s": 3},
+        ],
+        "sinks": [{"id": "plant", "type": "influxdb-v1", "url": influx_url, "database": db,
+                   "flush_interval_s": 0.5}],
+        "http": {"listen": f"127.0.0.1:{ports['http']}"},
+        "metrics": {"bucket_s": BUCKET_S},
+    }
+
+
+class Counter:
+    """A PLC's good counter: +1 every 0.5 s (the ideal rate), plus an offset the test sets
+    (the jump)."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+        self.offset = 0
+
+    def value(self) -> int:
+        return (int((time.monotonic() - self.t0) * 2) + self.offset) % 2**32
+
+
+async def run_plcs(healthy: ModbusPlc, mb: ModbusPlc, ua: OpcuaPlcProcess, mb_good: Counter,
+                   ua_good: Counter, stop: asyncio.Event) -> None:
+    """Keep the counters moving (the rest is set by the test's timeline)."""
+    while not stop.is_set():
+        healthy.set("holding", 0, int((time.monotonic() - mb_good.t0) * 2), "uint32")
+        mb.set("holding", 4, mb_good.value(), "uint32")
+        await asyncio.to_thread(ua.set, "Good", ua_good.value())
+        await asyncio.sleep(0.2)
+
+
+def ready(url: str) -> tuple[int, dict[str, Any]]:
+    try:
+        code, body = http_get(f"{url}/readyz")
+    except OSError:  # not listening yet
+        return 0, {}
+    return code, json.loads(body) if body.startswith("{") else {}
+
+
+def rows(influx: Any, db: str, q: str) -> list[dict[str, Any]]:
+    return influx.rows(q, db=db)
+
+
+@pytest.mark.timeout(90)
+async def test_hostile_plcs_do_not_stop_the_healthy_one(tmp_path: Path, influxdb1) -> None:
+    db = "e2e_hostile"
+    influxdb1.create_db(db)
+    ports = {k: free_port() for k in ("healthy", "hostile_mb", "hostile_ua", "http")}
+    url = f"http://127.0.0.1:{ports['http']}"
+    healthy, mb = ModbusPlc(ports["healthy"]), ModbusPlc(ports["hostile_mb"])
+    healthy.set("coil", 0, True)
+    healthy.set("input", 0, 75.0, "float32")
+    mb.set("holding", 0, 6, "uint64")  # PackML Execute
+    mb.set("input", 0, 175.0, "float64")
+    ua = OpcuaPlcProcess(ports["hostile_ua"], {
+        "State": (6, "UInt64"), "Good": (0, "UInt32"), "Temp": (175.0, "Double"),
+        "Weight": (12.5, "Double")})
+    mb_good, ua_good = Counter(), Counter()
+    stop = asyncio.Event()
+    state = tmp_path / "state"
+    with tmpfs(state, size="64m"):
+        data = plant(tmp_path, influxdb1.url, db, ports)
+        cfg_path = tmp_path / "plant.yaml"
+        cfg_path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        load_config(cfg_path)
+        await healthy.start()
+        await mb.start()
+        await asyncio.to_thread(ua.start)
+        mover = asyncio.create_task(run_plcs(healthy, mb, ua, mb_good, ua_good, stop))
+        agent = start_agent(tmp_path, cfg_path)
+        try:
+            # a good day first: every device polled (ready), healthy points stored
+            deadline = time.monotonic() + 20
+            while ready(url)[0] != 200 or not rows(
+                    influxdb1, db, "SELECT count(value) FROM signal WHERE machine = 'good-1'"):
+                assert time.monotonic() < deadline, agent.output()[-3000:]
+                await asyncio.sleep(0.5)
+
+            # the bad day
+            hostile_at = time.time()
+            await asyncio.to_thread(ua.set, "Temp", 1e308)
+            await asyncio.to_thread(ua.set, "State", 2**64 - 1)
+            mb.set("input", 0, 1e308, "float64")
+            mb.set("holding", 0, 2**64 - 1, "uint64")
+            mb_good.offset = ua_good.offset = BIG
+            # 10 MB of text where a number was
+            await asyncio.to_thread(ua.set_repeated, "Weight", "7", TEN_MB, "String")
+            readiness: list[tuple[int, dict]] = []
+            for _ in range(6):  # 3 s
+                readiness.append(ready(url))
+                await asyncio.sleep(0.5)
+            await asyncio.to_thread(ua.set, "Temp", "NaN")
+            # (three seconds of 10 MB read every second is enough)
+            await asyncio.to_thread(ua.set, "Weight", 12.5, "Double")
+            mb_good.offset = ua_good.offset = 0  # back on their course
+            for _ in range(10):  # 5 s: two buckets and more after the return
+                readiness.append(ready(url))
+                await asyncio.sleep(0.5)
+            _, body = http_get(f"{url}/metrics")
+            assert readiness and {c for c, _ in readiness} == {200}, \
+                [r for r in readiness if r[0] != 200]
+
+            # delivery stops: the state dir's disk refuses writes
+            filler = await asyncio.to_thread(fill, state)
+            deadline = time.monotonic() + 15
+            while (got := ready(url))[0] != 503:
+                assert time.monotonic() < deadline, got
+                await asyncio.sleep(0.5)
+            assert got[1]["checks"]["disk"]["ok"] is False, got
+            filler.unlink()
+            deadline = time.monotonic() + 15
+            while ready(url)[0] != 200:
+                assert time.monotonic() < deadline, ready(url)
+                await asyncio.sleep(0.5)
+            await asyncio.sleep(BUCKET_S + 2)  # what was held is written
+            agent.signal(signal.SIGTERM)
+            code = await asyncio.to_thread(agent.wait, 30)
+        finally:
+            stop.set()
+            await mover
+            agent.stop()
+            ua.stop()
+            await mb.stop()
+            await healthy.stop()
+        kept = state / "haccp-refused.jsonl"  # records the chain refused, kept
+        dead = [json.loads(ln) for ln in kept.read_text().splitlines()] if kept.exists() \
+            else []
+    log = agent.output()
+    assert code == 0, log[-3000:]
+    assert "Traceback" not in log, log[-3000:]
+
+    # the healthy machine's points and every CCP's records kept arriving
+    since = f"time >= {int(hostile_at * 1e9)}"
+    oee = rows(influxdb1, db, f"SELECT good_count FROM oee WHERE machine = 'good-1' "
+                              f"AND level = 'machine' AND {since}")
+    assert len(oee) >= 4 and sum(r["good_count"] or 0 for r in oee) > 0, oee
+    # (a record the chain cannot hold is kept in its dead-letter file, never lost)
+    for ccp in ("healthy-ccp", "mb-ccp", "ua-ccp"):
+        stored = {r["time"] for r in rows(influxdb1, db, f"SELECT span_s FROM ccp WHERE "
+                                                         f"ccp = '{ccp}' AND {since}")}
+        refused = {d["record"][3] for d in dead if d["record"][0] == "ccp"
+                   and d["record"][1].get("ccp") == ccp and d["record"][3] >= hostile_at * 1e9}
+        assert len(stored) + len(refused) >= 4, (ccp, stored, refused)
+        if ccp == "healthy-ccp":
+            assert len(stored) >= 4 and not refused, (stored, refused)
+    # InfluxDB refused nothing; the agent counted what it refused itself
+    assert metric(body, "lineside_sink_points_dead_lettered_total", sink="plant") == 0
+    assert (metric(body, "lineside_points_refused_total", stage="lineproto",
+                   reason="int_range") or 0) > 0, body  # the 2^64-1 codes
+    refused = sum(v for line in body.splitlines()
+                  if line.startswith("lineside_points_refused_total{")
+                  for v in [float(line.rsplit(" ", 1)[1])])
+    assert refused > 0, body
