@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lineside.drivers.modbus.settings import ModbusSignal
+from lineside.drivers.modbus.settings import ModbusSignal, Table
 
 BIT_TABLES = ("coil", "discrete")
-_PLC_TABLE = {0: "coil", 1: "discrete", 3: "input", 4: "holding"}
+_PLC_TABLE: dict[int, Table] = {0: "coil", 1: "discrete", 3: "input", 4: "holding"}
 # function code reading each table: the only codes this driver ever sends
 READ_FUNCTION = {"coil": 1, "discrete": 2, "holding": 3, "input": 4}
 
@@ -39,7 +39,7 @@ class Address:
         return self.address + self.count
 
 
-def _plc(address: int) -> tuple[str, int]:
+def _plc(address: int) -> tuple[Table, int]:
     if address >= 100000:  # 6-digit form
         prefix, number, top = address // 100000, address % 100000, 65536
     else:
@@ -56,7 +56,7 @@ def _plc(address: int) -> tuple[str, int]:
 
 def resolve(sig: ModbusSignal, addressing: str) -> Address:
     """Table and protocol address of a signal, checked against the table's range."""
-    table = sig.table or "holding"
+    table: Table = sig.table or "holding"
     if addressing == "plc":
         table, address = _plc(sig.address)
         if sig.table is not None and sig.table != table:

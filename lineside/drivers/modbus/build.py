@@ -25,7 +25,7 @@ def build_modbus_drivers(devices: Iterable[Any],
                          ) -> list[ModbusDriver]:
     """One driver per enabled Modbus device; devices on one serial port (or one serial
     gateway) share its `Link`, so their requests take turns on the bus."""
-    shared: dict[tuple, Link] = {}
+    shared: dict[tuple[Any, ...], Link] = {}  # ("tcp", host, port) or ("serial", port)
     first_on_port: dict[str, Any] = {}
     drivers: list[ModbusDriver] = []
     for dev in devices:
@@ -34,7 +34,7 @@ def build_modbus_drivers(devices: Iterable[Any],
         if dev.type == "modbus-tcp":
             link = tcp_link(dev.host, dev.port, dev.timeout_s)
         elif dev.type == "modbus-rtu-over-tcp":
-            key = ("tcp", dev.host, dev.port)
+            key: tuple[Any, ...] = ("tcp", dev.host, dev.port)
             link = shared.get(key) or tcp_link(dev.host, dev.port, dev.timeout_s, rtu=True)
             shared[key] = link
         else:

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from lineside.backoff import Backoff
 from lineside.drivers.base import DriverStats, SignalRef
@@ -27,6 +27,7 @@ from lineside.drivers.modbus.codec import Decoder, compile_decoder, direct_code
 from lineside.drivers.modbus.layout import limits_for, resolve_all
 from lineside.drivers.modbus.link import BUSY_CODES, Link, ReadError
 from lineside.drivers.modbus.planner import Plan, ReadRequest, plan
+from lineside.drivers.modbus.settings import ModbusSignal
 from lineside.drivers.modbus.values import Transform, compile_transform, is_identity
 from lineside.samples import Quality, Sample
 
@@ -63,7 +64,9 @@ class ModbusDriver:
                 self._same_key.append((self._slot[k], i))
             else:
                 self._slot[k] = i
-        resolved, bad = resolve_all(device, [(ref.key, ref.spec) for ref in signals])
+        # SignalRef.spec serves both protocols; wiring hands a Modbus device Modbus signals
+        resolved, bad = resolve_all(device, [(ref.key, cast(ModbusSignal, ref.spec))
+                                             for ref in signals])
         self.plan = plan([r.item() for r in resolved], limits_for(device))
         self._fields: dict[str, _Field] = {}
         for r in resolved:

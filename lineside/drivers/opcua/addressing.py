@@ -125,15 +125,18 @@ async def resolve_all(
             out.append(bind(address, namespaces))
         except AddressError as exc:
             out.append(exc)
-    objects = ua.NodeId(ua.ObjectIds.ObjectsFolder)
-    hierarchical = ua.NodeId(ua.ObjectIds.HierarchicalReferences)
+    objects = ua.NodeId(ua.Int32(ua.ObjectIds.ObjectsFolder))
+    hierarchical = ua.NodeId(ua.Int32(ua.ObjectIds.HierarchicalReferences))
     for start in range(0, len(pending), max(chunk, 1)):
         part = pending[start : start + chunk]
         requests = []
         for i in part:
             elements = [
                 ua.RelativePathElement(
-                    ReferenceTypeId=hierarchical, IsInverse=False, IncludeSubtypes=True,
+                    ReferenceTypeId=hierarchical,
+                    # annotated with asyncua's marker class ua.Boolean; it takes a bool
+                    IsInverse=False,  # type: ignore[arg-type]  # ua.Boolean, see above
+                    IncludeSubtypes=True,  # type: ignore[arg-type]  # ua.Boolean, see above
                     TargetName=name,
                 )
                 for name in addresses[i].path or ()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,7 +102,7 @@ class Connection:
     def session_file(self) -> Path:
         return Path(self.state_dir) / "opcua" / f"{self.device.id}.session.json"
 
-    async def open(self, on_lost: Callable[[Exception], Awaitable[None]]) -> None:
+    async def open(self, on_lost: Callable[[Exception], Coroutine[Any, Any, None]]) -> None:
         """Connect and activate one session; raises OpcuaSetupError for fixable problems."""
         if self.client is not None:
             raise RuntimeError("connection already open; close it first (one session only)")
@@ -224,7 +224,8 @@ class Connection:
         return exc
 
     @staticmethod
-    def _watch_publish(client: Client, on_lost: Callable[[Exception], Awaitable[None]]) -> None:
+    def _watch_publish(client: Client,
+                       on_lost: Callable[[Exception], Coroutine[Any, Any, None]]) -> None:
         """Report a Publish answered with "session/subscription gone" at once.
 
         asyncua's publish loop retries such faults quietly forever (or stops on
@@ -268,14 +269,15 @@ class Connection:
         uaclient._send_request = guarded  # type: ignore[method-assign]
 
     async def _read_limits(self, client: Client) -> Limits:
-        ids = [ua.NodeId(i) for i in _LIMITS.values()]
+        ids = [ua.NodeId(ua.Int32(i)) for i in _LIMITS.values()]
         params = ua.ReadParameters()
         params.NodesToRead = [ua.ReadValueId(NodeId=n, AttributeId=ua.AttributeIds.Value)
                               for n in ids]
         results = await client.uaclient.session.read(params)
         limits = Limits()
         for name, dv in zip(_LIMITS, results, strict=True):
-            v = dv.Value.Value if dv.Value is not None and dv.StatusCode.is_good() else None
+            good = dv.StatusCode is None or dv.StatusCode.is_good()  # absent: Good (Part 4)
+            v = dv.Value.Value if dv.Value is not None and good else None
             if isinstance(v, int) and v > 0:
                 setattr(limits, name, v)
         return limits

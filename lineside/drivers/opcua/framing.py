@@ -53,7 +53,7 @@ def guard_framing(client: Client) -> None:
                     return
             received(data)
 
-        protocol.data_received = data_received
+        protocol.data_received = data_received  # type: ignore[method-assign]  # the guard wraps it
         return protocol
 
-    uaclient._make_protocol = make_guarded
+    uaclient._make_protocol = make_guarded  # type: ignore[method-assign]  # the guard wraps it

@@ -108,7 +108,7 @@ class TrustMaterial:
 
 
 def _load_crls(folder: Path) -> list[tuple[Path, x509.CertificateRevocationList]]:
-    out = []
+    out: list[tuple[Path, x509.CertificateRevocationList]] = []
     if not folder.is_dir():
         return out
     for f in sorted(folder.iterdir()):
