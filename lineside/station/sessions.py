@@ -28,6 +28,7 @@ class Session:
     last: float
     user: str | None = None
     role: str | None = None
+    stamp: str | None = None  # the user's password hash tail at login (users.py, stamp)
 
 
 def csrf_ok(session: Session | None, given: str | None) -> bool:

@@ -69,6 +69,12 @@ class UserStore:
         u = self._read().get(name)
         return User(name, u["role"]) if u else None
 
+    def stamp(self, name: str) -> str | None:
+        """Changes when the user's password does or the user goes: a session made before
+        is then no longer valid (app.py)."""
+        u = self._read().get(name)
+        return u["hash"][-16:] if u else None
+
     def add(self, name: str, role: str, password: str) -> User:
         if not NAME.match(name):
             raise UserError(f"a user name is 1-40 letters, digits, '.', '_' or '-': {name!r}")

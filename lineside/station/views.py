@@ -1,0 +1,127 @@
+"""What the pages show, as plain data from the engine's ledger and view (pure).
+
+The Pareto here sums the stops the ledger keeps (`reclassify_days`) by their latest
+reason: the same sums as `downtime_reason` points in InfluxDB over the same range
+(docs/station.md), since every point is one of these stops' entries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from lineside.config.station import UNCLASSIFIED, Station
+from lineside.engine.reasons import ReasonLedger, Stop
+
+
+@dataclass(frozen=True, slots=True)
+class StopRow:
+    machine: str
+    machine_name: str
+    line: str
+    start: float
+    start_ns: int
+    seconds: float  # so far while it lasts
+    ongoing: bool
+    fault_code: int | None
+    text: str
+    reason: str
+    reason_name: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParetoRow:
+    reason: str
+    name: str
+    category: str
+    loss: str
+    seconds: float
+    stops: int
+    share: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Pareto:
+    rows: tuple[ParetoRow, ...]  # by seconds, largest first; unclassified among them
+    total_s: float
+    unclassified_s: float
+    classified_share: float | None  # of the stop time; None without stops
+
+
+def reason_name(station: Station, rid: str, unclassified: str) -> str:
+    found = station.reason(rid)
+    return found[1].name if found else (unclassified if rid == UNCLASSIFIED else rid)
+
+
+def stop_rows(ledger: ReasonLedger, now: float, machines: dict[str, tuple[str, str]],
+              unclassified: str, line: str | None = None, since: float | None = None
+              ) -> list[StopRow]:
+    """Stops newest first; `machines`: id -> (name, line id)."""
+    out: list[StopRow] = []
+    for s in ledger.recent(now):
+        name, lid = machines.get(s.machine, (s.machine, ""))
+        if (line is not None and lid != line) or (since is not None and s.start < since):
+            continue
+        out.append(_row(s, now, name, lid, ledger.cfg, unclassified))
+    return sorted(out, key=lambda r: -r.start)
+
+
+def _row(s: Stop, now: float, name: str, line: str, station: Station,
+         unclassified: str) -> StopRow:
+    ongoing = s.end is None
+    return StopRow(s.machine, name, line, s.start, s.start_ns,
+                   now - s.start if ongoing else s.seconds, ongoing, s.fault_code, s.text,
+                   s.reason, reason_name(station, s.reason, unclassified), s.by)
+
+
+def pareto(ledger: ReasonLedger, start: float, end: float, unclassified: str,
+           machines: set[str] | None = None) -> Pareto:
+    """The stops that started in [start, end) and ended, by their latest reason."""
+    secs: dict[str, float] = {}
+    count: dict[str, int] = {}
+    for s in ledger.stops.values():
+        if start <= s.start < end and (machines is None or s.machine in machines):
+            secs[s.reason] = secs.get(s.reason, 0.0) + s.seconds
+            count[s.reason] = count.get(s.reason, 0) + 1
+    total = sum(secs.values())
+    rows = []
+    for rid, v in sorted(secs.items(), key=lambda kv: (-kv[1], kv[0])):
+        found = ledger.cfg.reason(rid)
+        cat, loss = (found[0].name, found[1].loss) if found else ("", "")
+        rows.append(ParetoRow(rid, reason_name(ledger.cfg, rid, unclassified), cat, loss,
+                              round(v, 6), count[rid], v / total if total else None))
+    un = secs.get(UNCLASSIFIED, 0.0)
+    return Pareto(tuple(rows), round(total, 6), round(un, 6),
+                  (total - un) / total if total else None)
+
+
+def local_day(now: float, tz: str) -> tuple[float, float]:
+    """The plant's calendar day around `now`, as epoch seconds [start, end)."""
+    z = ZoneInfo(tz)
+    d = dt.datetime.fromtimestamp(now, z).date()
+    a = dt.datetime.combine(d, dt.time(), z)
+    b = dt.datetime.combine(d + dt.timedelta(days=1), dt.time(), z)
+    return a.timestamp(), b.timestamp()
+
+
+def parse_local(value: str, tz: str) -> float:
+    """An `<input type=datetime-local>` value in the plant's zone -> epoch seconds."""
+    d = dt.datetime.fromisoformat(value)
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=ZoneInfo(tz))
+    return d.timestamp()
+
+
+def clock(t: float, tz: str, seconds: bool = False) -> str:
+    return dt.datetime.fromtimestamp(t, ZoneInfo(tz)).strftime(
+        "%m-%d %H:%M:%S" if seconds else "%m-%d %H:%M")
+
+
+def minutes(s: float) -> str:
+    return f"{s / 60:.1f}"
+
+
+def pct(v: float | None) -> str:
+    return "—" if v is None else f"{v * 100:.1f}%"
