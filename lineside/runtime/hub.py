@@ -103,6 +103,7 @@ class Agent:
         self._chain_unmarked = False  # records queued but not yet marked so in the chain file
         self.refusals = Refusals({m.id: m.source for _, _, m, _ in iter_machines(cfg.lines)})
         self._stop = asyncio.Event()
+        self.station: Any = None  # the operator station's server, with `station:` only
         self._listeners: list[Callable[[Sequence[Point]], None]] = []
         self.started_ts: float | None = None
         # device id -> timestamp of its last completed poll cycle (samples delivered)
@@ -251,6 +252,11 @@ class Agent:
         await self._start_drivers(build_drivers(cfg))
         _freeze_heap()
         self.scheduler.start()
+        if cfg.station is not None:  # imported only then: aiohttp, Jinja2, argon2
+            from lineside.station.server import StationServer
+
+            self.station = StationServer(self)
+            await self.station.start()
         log.info("agent started: %d devices, %d lines, sinks %s", len(self.drivers),
                  len(cfg.lines), [s.id for s in cfg.sinks] or ["local"])
 
@@ -366,6 +372,9 @@ class Agent:
 
     async def stop(self) -> None:
         """Stop polling, close the open bucket, snapshot, flush within the deadline."""
+        if self.station is not None:  # no classification after the engine's last points
+            await self.station.stop()
+            self.station = None
         if self.scheduler is not None and self.scheduler.running:
             await self.scheduler.stop()
         for drv in self.drivers:
