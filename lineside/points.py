@@ -81,7 +81,7 @@ def value_problem(v: object) -> str | None:
         return None if INT64_MIN <= int(v) <= INT64_MAX else "int_range"
     if isinstance(v, numbers.Real | Decimal):
         try:
-            return None if math.isfinite(v) else "non_finite"  # type: ignore[arg-type]
+            return None if math.isfinite(v) else "non_finite"
         except (OverflowError, ValueError):
             return "non_finite"
     return "type"

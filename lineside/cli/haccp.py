@@ -20,6 +20,7 @@ import os
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lineside.haccp import render
@@ -179,7 +180,7 @@ def refused_records(state_dir: Path) -> list[tuple[Record, str]]:
     between the file's append and the chain's commit repeats an entry), oldest first."""
     seen: dict[str, tuple[Record, str]] = {}
     for e in read_refused(state_dir / REFUSED_FILE):
-        m, tags, fields, ts = e["record"]  # type: ignore[misc]
+        m, tags, fields, ts = cast(list[Any], e["record"])  # JSON: [m, tags, fields, ts]
         rec = Record(str(m), dict(tags), dict(fields), int(ts))
         fld = e.get("field")
         what = f"field {fld}" if fld else "its timestamp"

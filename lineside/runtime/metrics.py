@@ -267,8 +267,10 @@ class AgentMetrics:
             self.poll_duration.labels(device_id)
             self.polls.labels(device_id)
             self.requests.labels(device_id)
-            self.last_good_age.labels(device_id).set_function(
-                lambda s=seen: self._clock() - (s.last_good_ts or self._started))
+            def age(s: _DeviceSeen = seen) -> float:
+                return self._clock() - (s.last_good_ts or self._started)
+
+            self.last_good_age.labels(device_id).set_function(age)
         return seen
 
     def _ensure_sink(self, sink_id: str) -> dict[str, Any]:
@@ -422,7 +424,7 @@ class AgentMetrics:
                    if known.get("disk_error") or known.get("memory_points")}
         chain = (self._chain if self._chain.get("disk_error") or self._chain.get("held_records")
                  else {})
-        checks = {
+        checks: dict[str, dict[str, Any]] = {
             "config": {"ok": self.config_loaded},
             "disk": {"ok": not refused and not chain, "refusing_writes": refused,
                      "haccp_chain": chain},

@@ -390,9 +390,10 @@ class DiskQueue:
         db.execute("BEGIN IMMEDIATE")
         try:
             cur = db.cursor()
-            ids = []
+            ids: list[int] = []
             for r in rows:
                 cur.execute("INSERT INTO chunks(n, nbytes, data) VALUES(?,?,?)", r)
+                assert cur.lastrowid is not None  # set by every INSERT
                 ids.append(cur.lastrowid)
             if state is not None:
                 cur.execute("INSERT OR REPLACE INTO state VALUES('engine', ?, ?)", state)

@@ -28,7 +28,7 @@ class Refusals:
         """`device_of`: machine id -> the device it is read from (for the log line)."""
         self.device_of = device_of or {}
         self.counts: Counter[tuple[str, str]] = Counter()  # (stage, reason) -> points
-        self._logged: set[tuple[str, ...]] = set()
+        self._logged: set[tuple[object, ...]] = set()
 
     def add(self, stage: str, refused: Sequence[Refusal], log_each: bool = True) -> None:
         """Count what `stage` refused; log each series and field's first refusal."""

@@ -17,7 +17,7 @@ import os
 import time
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import urllib3
@@ -101,7 +101,7 @@ class _HttpTransport:
         self.headers = {"Content-Type": "text/plain; charset=utf-8", **headers}
         if cfg.gzip:
             self.headers["Content-Encoding"] = "gzip"
-        kw: dict[str, object] = {}
+        kw: dict[str, Any] = {}  # TLS options of PoolManager (cert_reqs, ca_certs)
         if cfg.url.startswith("https"):
             if cfg.insecure_skip_verify:
                 _warn_insecure(cfg.id, cfg.url)
