@@ -46,6 +46,7 @@ from lineside.report.data import (
     Report,
     Row,
 )
+from lineside.report.findings import Finding
 
 _EPS = rollup.EPS
 
@@ -162,7 +163,7 @@ def _figures(reg: Registered, status_if_seen: str, a: _Acc | None,
     flags: list[str] = []
     other = sorted(a.regions - {reg.region})
     if other and status_if_seen != "unregistered":
-        flags.append(f"points tagged region {', '.join(other)}; registered {reg.region}")
+        flags.append(Finding("region", other=", ".join(other), registered=reg.region))
     return EnterpriseFigures(
         id=reg.id, name=reg.name,
         region=reg.region if status_if_seen != "unregistered" else ",".join(sorted(a.regions)),
@@ -189,13 +190,12 @@ def _all_figures(registry: Sequence[Registered], rows: Iterable[Row], target: fl
         a = accs[eid]
         regions = ", ".join(sorted(a.regions)) or "none"
         out.append(_figures(Registered(eid, "", ""), "unregistered", a, target))
-        flags.append(f"enterprise id {eid!r} (region {regions}) is not in the registry: "
-                     f"{a.rows} group(s) of points ignored in the district figures")
+        flags.append(Finding("unregistered", id=eid, regions=regions, groups=a.rows))
     for f in out:
         for fl in f.flags:
-            flags.append(f"{f.id} ({f.name}): {fl}")
+            flags.append(Finding("of", id=f.id, name=f.name, finding=fl))
     if untagged:
-        flags.append(f"{untagged} group(s) of points carry no enterprise tag")
+        flags.append(Finding("untagged", groups=untagged))
     return out, flags
 
 

@@ -12,6 +12,7 @@ import re
 from html import escape
 
 from lineside.i18n import Translator, translator
+from lineside.report import findings
 from lineside.report.data import EnterpriseFigures, Report
 from lineside.report.render import (
     ccp_cells,
@@ -19,6 +20,7 @@ from lineside.report.render import (
     meets_cell,
     names,
     pct,
+    period_label,
     period_line,
     signed,
     status_name,
@@ -284,7 +286,8 @@ def to_html(r: Report, t: Translator | None = None) -> str:
             below=", ".join(names(r, h.below_target)) or "—",
             weakest=", ".join(names(r, h.weakest_of)) or "—", mean=pct(h.mean_rate)))
         + "</li>" for h in d.hold_backs) or f"<li>{escape(none)}</li>"
-    flags = "".join(f"<li>{escape(f)}</li>" for f in r.flags) or f"<li>{escape(none)}</li>"
+    flags = "".join(f"<li>{escape(findings.text(t, f))}</li>" for f in r.flags) or \
+        f"<li>{escape(none)}</li>"
     h2 = {k: escape(v) for k, v in (
         ("district", t._("District")),
         ("rates", t._("Automation rate per enterprise against the target")),
@@ -296,7 +299,7 @@ def to_html(r: Report, t: Translator | None = None) -> str:
     return f"""<!doctype html>
 <html lang="{t.html_lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)} · {escape(r.period.label)}</title>
+<title>{escape(title)} · {escape(period_label(t, r.period))}</title>
 <style>{_CSS}</style></head>
 <body><main>
 <h1>{escape(title)}</h1>

@@ -14,6 +14,7 @@ from typing import Any
 
 from lineside import csvcell
 from lineside.i18n import Translator, plant_stamp, translator
+from lineside.report import findings
 from lineside.report.data import (
     STAGE_KINDS,
     EnterpriseFigures,
@@ -154,11 +155,33 @@ def heads(t: Translator, target: float) -> dict[str, str]:
     }
 
 
+def period_label(t: Translator, p: Period) -> str:
+    """The period in words: "2026年第48周", "2026年11月", "week 48 of 2026"; a day and a
+    custom range as dates (ISO)."""
+    from zoneinfo import ZoneInfo
+
+    start = p.start.astimezone(ZoneInfo(p.tz))
+    if p.kind == "week":
+        year, week, _ = start.date().isocalendar()
+        return t._("week {week} of {year}").format(week=week, year=year)
+    if p.kind == "month":
+        return t._("{month_name} {year}").format(
+            month_name=month_name(t, start.month), year=start.year)
+    return p.label
+
+
+def month_name(t: Translator, month: int) -> str:
+    return (t._("January"), t._("February"), t._("March"), t._("April"), t._("May"),
+            t._("June"), t._("July"), t._("August"), t._("September"), t._("October"),
+            t._("November"), t._("December"))[month - 1]
+
+
 def period_line(t: Translator, r: Report) -> str:
     """Period, its zone, the previous period, the target and when it was generated."""
     return t._("Period {label} ({tz}) · previous {previous} · target {target} · "
                "generated {generated}").format(
-        label=r.period.label, tz=r.period.tz, previous=r.previous.label,
+        label=period_label(t, r.period), tz=r.period.tz,
+        previous=period_label(t, r.previous),
         target=pct(r.target, 0), generated=plant_stamp(r.generated_at, r.period.tz))
 
 
@@ -224,6 +247,7 @@ def print_table(r: Report, console: Any = None, t: Translator | None = None) -> 
     """The report as rich tables on a terminal, in the locale."""
     from rich.cells import cell_len
     from rich.console import Console
+    from rich.markup import escape as escape_markup
     from rich.table import Table
 
     t = t or translator()
@@ -246,7 +270,8 @@ def print_table(r: Report, console: Any = None, t: Translator | None = None) -> 
     colour = {"ok": "green", "bad": "red", "miss": "yellow"}
     for e in r.enterprises:
         cls, meets = meets_cell(t, e)
-        name = f"{e.name}\n{e.id}" if e.name else e.id
+        # names and ids are tag values anyone with an uplink credential writes: no markup
+        name = escape_markup(f"{e.name}\n{e.id}" if e.name else e.id)
         if e.flags:
             name += " [yellow]⚠[/]"
         tbl.add_row(name, e.region, pct(e.automation_rate), signed(e.trend),
@@ -269,7 +294,7 @@ def print_table(r: Report, console: Any = None, t: Translator | None = None) -> 
                 else:
                     color = "green" if kf.rate >= r.target - 1e-12 else "red"
                     cells.append(f"[{color}]{pct(kf.rate, 0)}[/]")
-            k.add_row(e.name or e.id, *cells)
+            k.add_row(escape_markup(e.name or e.id), *cells)
         con.print(k)
     d = r.district
     s = Table(title=t._("District"), title_justify="left", show_header=False)
@@ -285,11 +310,11 @@ def print_table(r: Report, console: Any = None, t: Translator | None = None) -> 
         hb.add_column(t._("Weakest stage kind of"))
         hb.add_column(t._("Mean rate"), justify="right")
         for x in d.hold_backs:
-            hb.add_row(t.stage_kind(x.kind), ", ".join(names(r, x.below_target)),
-                       ", ".join(names(r, x.weakest_of)), pct(x.mean_rate))
+            hb.add_row(t.stage_kind(x.kind), escape_markup(", ".join(names(r, x.below_target))),
+                       escape_markup(", ".join(names(r, x.weakest_of))), pct(x.mean_rate))
         con.print(hb)
     for fl in r.flags:
-        con.print(f"[yellow]⚠ {fl}[/]")
+        con.print(f"[yellow]⚠ {escape_markup(findings.text(t, fl))}[/]")
 
 
 def signed(x: float | None) -> str:

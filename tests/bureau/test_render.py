@@ -70,8 +70,10 @@ def test_csv_headers_are_words_of_the_locale_not_field_names():
 
 @pytest.mark.parametrize("locale, needles, absent", [
     ("zh-CN", ("川味卤牛肉", "83.8%", "未上报", "全区汇总", "按产量加权", "清洗",
-               "Asia/Shanghai (UTC+08:00)"), ("Output-weighted", "cleaning")),
-    ("en", ("川味卤牛肉", "83.8%", "missing", "District", "Output-weighted", "cleaning"),
+               "Asia/Shanghai (UTC+08:00)", "2026年第48周", "上一周期 2026年第47周"),
+     ("Output-weighted", "cleaning")),
+    ("en", ("川味卤牛肉", "83.8%", "missing", "District", "Output-weighted", "cleaning",
+            "week 48 of 2026"),
      ("全区汇总", "清洗")),
 ])
 def test_terminal_table(locale: str, needles: tuple[str, ...], absent: tuple[str, ...]):
@@ -284,3 +286,25 @@ def test_csv_neutralises_formulas_in_every_text_cell_and_keeps_them_flagged():
             assert not v.startswith(("=", "+", "@", "\t", "\r")), r
             if v.startswith("-"):  # a negative number stays a number
                 float(v)
+
+
+def test_findings_are_worded_in_the_locale_and_json_keeps_english():
+    import datetime as dt
+
+    from tests.bureau.sample import (
+        REGISTRY,
+        _k,
+        build_report,
+        period_containing,
+        previous_period,
+    )
+
+    p = period_containing("week", dt.date(2026, 11, 25), "Asia/Shanghai")
+    rows = [_k("X9", "cutting", 80, 100), _k("E1", "cutting", 80, 100)]
+    rep = build_report(REGISTRY, rows, [], p, previous_period(p),
+                       generated_at=dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.UTC))
+    (flag,) = json.loads(render.to_json(rep))["flags"]
+    assert flag.startswith("enterprise id 'X9'") and "not in the registry" in flag
+    zh = html.to_html(rep, translator("zh-CN"))
+    assert "企业编号“X9”" in zh and "未在登记名录中" in zh and "not in the registry" not in zh
+    assert "not in the registry" in html.to_html(rep, translator("en"))
