@@ -18,6 +18,7 @@ import gzip
 import io
 import json
 import logging
+import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
@@ -37,8 +38,8 @@ def _open_text(path: Path, mode: str) -> IO[str]:
 
 def encode(s: Sample) -> str:
     v = s.value
-    if isinstance(v, float) and v != v:
-        v = None  # NaN is not JSON
+    if isinstance(v, float) and not math.isfinite(v):
+        v = None  # NaN and +-inf are not JSON (the engine refuses null as it does them)
     return json.dumps({"t": s.ts, "s": s.signal, "v": v, "q": int(s.quality)},
                       separators=(",", ":"), allow_nan=False)
 

@@ -22,14 +22,22 @@ from typing import Any
 from lineside.config.models import LinesideConfig
 from lineside.config.plant import STATES
 from lineside.engine import fields as F
-from lineside.engine import periods, timejump
+from lineside.engine import periods, plausible, timejump
 from lineside.engine.calendar import Status, Timeline
 from lineside.engine.ccp import CcpSet
 from lineside.engine.emit import ns
 from lineside.engine.layout import PlantLayout
 from lineside.engine.machine import ON, MachineState, ProcessValue
 from lineside.engine.reasons import EVENT_SIGNAL, ReasonLedger
-from lineside.engine.roles import R_AUTO, R_FAULT_CODE, R_GOOD, R_MODE, R_PV, R_TOTAL
+from lineside.engine.roles import (
+    R_AUTO,
+    R_FAULT_CODE,
+    R_GOOD,
+    R_MODE,
+    R_PRODUCT,
+    R_PV,
+    R_TOTAL,
+)
 from lineside.engine.snapshot import engine_snapshot, restore_snapshot
 from lineside.engine.states import (
     BLOCKED,
@@ -69,6 +77,17 @@ class EngineStats:
     state_changes: int = 0
     clock_steps: int = 0  # wall-clock steps handled by the time-jump rule
     buckets_not_rewritten: int = 0  # buckets already written before a step back
+    # Samples taken as BAD because their value is not plausible (engine/plausible.py),
+    # by reason: NaN / +-inf / null, outside the signal's range, text too long, a text
+    # where a counter needs a number.
+    refused_non_finite: int = 0
+    refused_out_of_range: int = 0
+    refused_text_too_long: int = 0
+    refused_not_numeric: int = 0
+
+
+COUNTER_WIDTHS = frozenset((8, 16, 32, 64))
+REFUSED_STAT = {reason: f"refused_{reason}" for reason in plausible.REASONS}
 
 
 class Engine:
@@ -95,6 +114,9 @@ class Engine:
         self.start = start_ts
         self.now = start_ts  # the latest tick or sample
         self.dirty_machines: list[MachineState] = []  # state inputs changed at `now`
+        # Refused samples: the first of each signal and reason, for the runtime to log.
+        self.refusals: list[plausible.Refusal] = []
+        self._refused_seen: set[tuple[str, str]] = set()
         self._last_ts, self._last_ts_ns = float("nan"), 0  # _ts_ns cache
         self.closed_until = -math.inf  # samples before this are late
         self.written_spans: list[list[float]] = []  # bucket starts already written (timejump)
@@ -189,13 +211,14 @@ class Engine:
             if role >= R_GOOD and role <= R_TOTAL:  # ---- counters
                 if q is BAD:
                     continue
-                v = s.value
-                try:
-                    iv = int(v)
-                except (TypeError, ValueError, OverflowError):
-                    continue
                 k = role - R_GOOD
                 c = m.counters[k]
+                iv = s.value
+                if iv.__class__ is not int or not c.lo <= iv <= c.hi:  # (the common case)
+                    iv, why = plausible.counter_value(iv, c.lo, c.hi, c.max_chars)
+                    if iv is None:
+                        self._refuse(s, why)
+                        continue
                 if iv & c.mask == c.raw and not c.incr:  # unchanged: the common case
                     continue
                 d = c.step(iv, ts, st)  # docs/engine.md, Counters: never invents units
@@ -208,6 +231,14 @@ class Engine:
                     # The deadline passed in silence: `stale`, as a tick at the deadline
                     # would have said, whatever quality this later sample has.
                     self.go_unknown(m, m.stale_at, out)
+                v = s.value
+                if q is not BAD and v.__class__ is not bool and (
+                        v != m.state_inputs[role] or m.state == UNKNOWN):
+                    # a new value (an unchanged one was judged when it came)
+                    why = plausible.code(v, m.bounds[role])
+                    if why is not None:
+                        self._refuse(s, why)
+                        q = BAD
                 if q is BAD:
                     m.read_bad = True
                     if m.subscribed and m.state != UNKNOWN:  # the driver reports the loss once
@@ -216,7 +247,6 @@ class Engine:
                 m.last_good = ts
                 m.stale_at = ts + m.stale_after_s
                 m.read_bad = False
-                v = s.value
                 raw = m.state_inputs
                 if v != raw[role] or m.state == UNKNOWN:
                     raw[role] = v
@@ -229,6 +259,11 @@ class Engine:
                 if q is BAD:
                     continue
                 v = s.value
+                if v.__class__ is not bool:
+                    why = plausible.code(v, m.bounds[R_AUTO])
+                    if why is not None:
+                        self._refuse(s, why)
+                        continue
                 a = v if v.__class__ is bool else m.mode_table.auto_mode(v)
                 if a is None:  # a code the mode table does not list: not automatic
                     st.unmapped_modes += 1
@@ -240,6 +275,10 @@ class Engine:
                 if q is BAD:
                     continue
                 if s.value != m.product:
+                    why = plausible.code(s.value, m.bounds[R_PRODUCT])
+                    if why is not None:
+                        self._refuse(s, why)
+                        continue
                     self._product_changed(m, s.value, ts, out)
         st.samples_in += n
         st.unknown_signals += unknown_sig
@@ -268,8 +307,13 @@ class Engine:
     def _pv(self, pv: ProcessValue, s: Any, out: list[Point]) -> None:
         v = s.value
         if v.__class__ in _NUMBER or isinstance(v, (bool, int, float)):
-            fv = float(v)
-            if fv != fv:  # NaN: nothing to report
+            try:
+                fv = float(v)
+            except OverflowError:  # an int beyond every float
+                self._refuse(s, plausible.OUT_OF_RANGE)
+                return
+            if not pv.lo <= fv <= pv.hi:  # (NaN fails it too)
+                self._refuse(s, plausible.number(fv, pv.lo, pv.hi) or plausible.OUT_OF_RANGE)
                 return
             last = pv.last
             if last is not None and last.__class__ is not str:
@@ -281,11 +325,36 @@ class Engine:
             ts_ns = self._last_ts_ns if ts == self._last_ts else self._ts_ns(ts)
             out.append(Point("signal", pv.tags, {"value": fv}, ts_ns))
         elif v is not None:
-            sv = str(v)
+            sv = v if v.__class__ is str else str(v)
+            if len(sv) > pv.max_chars:
+                self._refuse(s, plausible.TEXT_TOO_LONG)
+                return
             if sv == pv.last:
                 return
             pv.last = sv
             out.append(Point("signal", pv.tags, {"text": sv}, self._ts_ns(s.ts)))
+        else:  # a good read without a value (the sample log's NaN)
+            self._refuse(s, plausible.NON_FINITE)
+
+    def _refuse(self, s: Any, why: str) -> None:
+        """A sample whose value is not plausible: taken as BAD, counted by reason; the
+        first of each signal and reason is kept for the runtime to log."""
+        name = REFUSED_STAT[why]
+        st = self.stats
+        setattr(st, name, getattr(st, name) + 1)
+        key = (s.signal, why)
+        if key in self._refused_seen:
+            return
+        self._refused_seen.add(key)
+        m = self.by_id.get(s.signal.split(".", 1)[0])
+        kind, shown = plausible.describe(s.value)
+        self.refusals.append(plausible.Refusal(s.signal, m.cfg.source if m else "", why,
+                                               kind, shown, s.ts))
+
+    def take_refusals(self) -> list[plausible.Refusal]:
+        """The refusals not yet taken (each signal and reason once per engine)."""
+        out, self.refusals = self.refusals, []
+        return out
 
     def _ts_ns(self, ts: float) -> int:
         """ns(ts), computed once for the many samples of one poll cycle."""
@@ -302,8 +371,8 @@ class Engine:
         """
         for key, bits in widths.items():
             r = self._route.get(key)
-            if r is None or not (R_GOOD <= r[1] <= R_TOTAL):
-                continue
+            if r is None or not (R_GOOD <= r[1] <= R_TOTAL) or bits not in COUNTER_WIDTHS:
+                continue  # (a width no integer DataType has: a damaged sample log)
             m, role = r
             name = key.rsplit(".", 1)[1]
             if m.cfg.counters.bits is None and m.cfg.declared_counter_bits(name) is None:

@@ -23,7 +23,10 @@ stats object in place.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Protocol
+
+from lineside.engine.plausible import TEXT_MAX_CHARS, counter_range
 
 
 class CounterStats(Protocol):
@@ -37,23 +40,35 @@ class CounterStats(Protocol):
 class Counter:
     """One cumulative (or per-cycle) counter signal; see the module docstring."""
 
-    __slots__ = ("base", "credit", "incr", "mask", "mod", "per_s", "raw", "t")
+    __slots__ = ("base", "credit", "hi", "incr", "limits", "lo", "mask", "max_chars", "mod",
+                 "per_s", "raw", "t")
 
-    def __init__(self, bits: int, per_s: float, incr: bool = False) -> None:
-        self.mod = 1 << bits
-        self.mask = self.mod - 1
+    def __init__(self, bits: int, per_s: float, incr: bool = False,
+                 limits: tuple[float, float] | None = None,
+                 max_chars: int = TEXT_MAX_CHARS) -> None:
         self.per_s = per_s  # most units per second: max ideal rate x margin / 60
         self.incr = incr
+        self.limits = limits  # the signal's own `range`, within the width's
+        self.max_chars = max_chars
+        self._width(bits)
         self.base: int | None = None  # value counted up to (the high mark after a dip)
         self.raw: int | None = None  # last value read
         self.t: float | None = None  # when the value last changed (None: never read)
         self.credit = 1.0  # allowance left over, at most one unit
 
+    def _width(self, bits: int) -> None:
+        self.mod = 1 << bits
+        self.mask = self.mod - 1
+        # Plausible reads (engine/plausible.py): what a register of this width holds.
+        lo, hi = counter_range(bits)
+        if self.limits is not None:
+            lo, hi = max(lo, math.ceil(self.limits[0])), min(hi, math.floor(self.limits[1]))
+        self.lo, self.hi = lo, hi
+
     def set_bits(self, bits: int) -> None:
         """A width learned late (OPC UA DataType at connect): re-read the baseline."""
         if 1 << bits != self.mod:
-            self.mod = 1 << bits
-            self.mask = self.mod - 1
+            self._width(bits)
             if self.base is not None:
                 self.base &= self.mask
             if self.raw is not None:

@@ -11,11 +11,14 @@ from typing import Any
 from lineside.config.models import LinesideConfig
 from lineside.config.plant import Line, Stage
 from lineside.engine import fields as F
-from lineside.engine import rollup
+from lineside.engine import plausible, rollup
 from lineside.engine.fields import V
 from lineside.engine.machine import MachineState, ProcessValue
+from lineside.engine.plausible import VALUE_LIMIT
 from lineside.engine.roles import R_PV, ROLE
 from lineside.points import Series
+
+PV_RANGE = (-VALUE_LIMIT, VALUE_LIMIT)  # a process value's range unless it sets one
 
 
 @dataclass(slots=True)
@@ -85,7 +88,8 @@ class PlantLayout:
                         else:
                             db = getattr(spec, "deadband", None)
                             pv = ProcessValue(key, Series({**mt, "signal": name}),
-                                              float(met.signal_deadband if db is None else db))
+                                              float(met.signal_deadband if db is None else db),
+                                              plausible.bounds(spec, PV_RANGE))
                             self.process_values.append(pv)
                             self.route[key] = (pv, R_PV)
                 st_ms.append(ms)

@@ -13,9 +13,11 @@ from typing import Any
 
 from lineside.config.plant import Machine
 from lineside.engine import fields as F
+from lineside.engine import plausible
 from lineside.engine.counters import Counter
 from lineside.engine.modes import ModeTable
-from lineside.engine.roles import STATE_ROLES
+from lineside.engine.plausible import CODE_RANGE, TEXT_MAX_CHARS, Bounds
+from lineside.engine.roles import R_GOOD, ROLE_NAMES, STATE_ROLES
 from lineside.engine.states import PRODUCING, UNKNOWN, StateMap
 
 OFF, DOWN, ON = 0, 1, 2  # calendar mode of a machine's line during the open segment
@@ -36,10 +38,13 @@ _ACCUMULATORS = frozenset(("seg_acc", "bucket_acc", "shift_acc"))
 class ProcessValue:
     """A process value reported as a `signal` point on change (with deadband)."""
 
-    __slots__ = ("deadband", "key", "last", "tags")
+    __slots__ = ("ccp", "deadband", "hi", "key", "last", "lo", "max_chars", "tags")
 
-    def __init__(self, key: str, tags: dict[str, str], deadband: float) -> None:
+    def __init__(self, key: str, tags: dict[str, str], deadband: float,
+                 bounds: Bounds) -> None:
         self.key, self.tags, self.deadband = key, tags, deadband
+        self.lo, self.hi, self.max_chars = bounds  # plausible values (engine/plausible.py)
+        self.ccp = False  # a CCP watches it: its readings go to the CCPs too
         self.last: Any = None
 
 
@@ -49,8 +54,10 @@ class MachineState:
     __slots__ = (
         "accounted_to",  # seg_acc holds the machine's time up to this instant
         "auto",  # running in auto now: declared_auto and signal_auto and mode_auto
+        "bounds",  # plausible values of each state, mode and product role (plausible.py)
         "bucket_acc",
         "calendar_mode",  # OFF, DOWN or ON for the open segment
+        "ccp",  # a CCP watches one of its values: its state changes go to the CCPs
         "cfg",
         "counter_kinds",  # fields.G | R | T: the counters the machine has
         "counters",  # Counter of good, reject, total
@@ -121,8 +128,15 @@ class MachineState:
         fastest = max([self.ideal_rate, *(60.0 / c for c in self.product_cycles_s.values())])
         per_s = fastest * float(cfg.counters.rate_margin) / 60.0
         incr = cfg.counters.mode == "increment"
-        self.counters = [Counter(cfg.counter_bits(name), per_s, incr)
-                         for name in ("good", "reject", "total")]
+        self.counters = [Counter(cfg.counter_bits(name), per_s, incr,
+                                 getattr(spec, "range", None),
+                                 getattr(spec, "max_chars", None) or TEXT_MAX_CHARS)
+                         for name in ("good", "reject", "total")
+                         for spec in (cfg.signals.get(name),)]
+        self.bounds = [plausible.bounds(cfg.signals.get(name), CODE_RANGE)
+                       for name in ROLE_NAMES[:R_GOOD]] + [None] * 3 + [
+                           plausible.bounds(cfg.signals.get("product"), CODE_RANGE)]
+        self.ccp = False
         self.counter_kinds = ((F.G if "good" in cfg.signals else 0)
                               | (F.R if "reject" in cfg.signals else 0)
                               | (F.T if "total" in cfg.signals else 0))

@@ -15,4 +15,5 @@ ROLE = {
     "product": R_PRODUCT,
 }
 assert set(ROLE) == set(ROLE_SIGNALS)
+ROLE_NAMES = sorted(ROLE, key=ROLE.__getitem__)  # by role number
 STATE_ROLES = 8  # roles 0..7, in this order in MachineState.state_inputs

@@ -129,6 +129,11 @@ class Agent:
         if self._sample_log is not None:
             self._sample_log.write(samples)
         self._deliver(self.engine.feed(samples))
+        for r in self.engine.take_refusals():  # each signal and reason once (docs/engine.md)
+            log.warning("device %s: %s value %s of %s refused (%s) and taken as BAD quality; "
+                        "later ones are counted in lineside_engine_samples_refused_total",
+                        r.device, r.kind, r.value, r.signal, r.reason,
+                        extra={"device": r.device})
 
     def _learn_widths(self, drv: Driver) -> None:
         """Integer widths a driver learned at connect (OPC UA DataType) -> the engine.

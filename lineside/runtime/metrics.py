@@ -35,6 +35,7 @@ from prometheus_client import (
 )
 
 import lineside
+from lineside.engine.plausible import REASONS
 from lineside.sinks.settings import LocalSink
 
 if TYPE_CHECKING:  # types only: the runtime hands these objects in
@@ -178,6 +179,10 @@ class AgentMetrics:
             "lineside_engine_counter_excess_units",
             "Counter units beyond ideal rate x elapsed x margin (flagged, not added)",
             registry=r)
+        self.samples_refused = Counter(
+            "lineside_engine_samples_refused",
+            "Samples taken as BAD because their value is not plausible, by reason "
+            "(docs/engine.md, Plausible values)", ["reason"], registry=r)
 
         # critical control points (docs/haccp.md)
         self.ccp_deviation_open = Gauge(
@@ -376,6 +381,9 @@ class AgentMetrics:
                 ("counter_excess_units", self.counter_excess_units,
                  stats.counter_excess_units)):
             counter.inc(self._deltas.step(("engine", name), v))
+        for reason in REASONS:
+            self.samples_refused.labels(reason).inc(self._deltas.step(
+                ("engine", "refused", reason), getattr(stats, f"refused_{reason}")))
 
     def update_ccps(self, views: Sequence[CcpView]) -> None:
         """Each CCP's status (engine.ccp_view()); CCPs no longer configured are removed."""

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.dataclasses import dataclass
 
+from lineside.drivers.ranges import MAX_CHARS_DOC, RANGE_DOC, ValueRange, check_range
+
 ByteOrder = Literal["ABCD", "DCBA", "BADC", "CDAB"]
 Table = Literal["holding", "input", "coil", "discrete"]
 DataType = Literal[
@@ -60,9 +62,12 @@ class ModbusSignal:
     map: dict[int, str] | None = Field(None, description="enumeration: raw value -> text")
     deadband: float | None = Field(None, ge=0, le=1e15,
                                    description="report raw changes above this only")
+    range: ValueRange | None = Field(None, description=RANGE_DOC)
+    max_chars: int | None = Field(None, ge=1, le=65536, description=MAX_CHARS_DOC)
 
     @model_validator(mode="after")
     def _shape(self) -> ModbusSignal:
+        check_range(self.range)
         if self.table in ("coil", "discrete") and self.type != "bool":
             raise ValueError(f"a {self.table} holds one bit: type must be bool, not {self.type}")
         if self.type == "string" and self.length is None:

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.dataclasses import dataclass
 
+from lineside.drivers.ranges import MAX_CHARS_DOC, RANGE_DOC, ValueRange, check_range
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -28,9 +30,12 @@ class OpcuaSignal:
     deadband_type: Literal["absolute", "percent"] = "absolute"
     queue_size: int | None = Field(None, ge=1, le=100_000,
                                    description="overrides the device queue_size")
+    range: ValueRange | None = Field(None, description=RANGE_DOC)
+    max_chars: int | None = Field(None, ge=1, le=65536, description=MAX_CHARS_DOC)
 
     @model_validator(mode="after")
     def _one_address(self) -> OpcuaSignal:
+        check_range(self.range)
         if (self.node is None) == (self.path is None):
             raise ValueError("give exactly one of `node` or `path`")
         # syntax is checked here so `lineside check` reports it with the key path
