@@ -136,12 +136,12 @@ class Timeline:
             d += dt.timedelta(days=1)
         w_lo = _ts(lo, dt.time(0), self.tz)
         w_hi = _ts(hi + dt.timedelta(days=1), dt.time(0), self.tz)
-        for w in self.cal.planned_downtime:
-            if isinstance(w.start, dt.datetime) and isinstance(w.end, dt.datetime):
-                s0 = (w.start if w.start.tzinfo else w.start.replace(tzinfo=self.tz)).timestamp()
-                e0 = (w.end if w.end.tzinfo else w.end.replace(tzinfo=self.tz)).timestamp()
+        for pd in self.cal.planned_downtime:
+            if isinstance(pd.start, dt.datetime) and isinstance(pd.end, dt.datetime):
+                s0 = (pd.start if pd.start.tzinfo else pd.start.replace(tzinfo=self.tz)).timestamp()
+                e0 = (pd.end if pd.end.tzinfo else pd.end.replace(tzinfo=self.tz)).timestamp()
                 if e0 > w_lo and s0 < w_hi:
-                    downs.append((s0, e0, frozenset(w.lines) if w.lines else frozenset((ALL,))))
+                    downs.append((s0, e0, frozenset(pd.lines) if pd.lines else frozenset((ALL,))))
         shifts.sort(key=lambda x: (x.start, x.name))
         pts: set[float] = set()
         for x in shifts:

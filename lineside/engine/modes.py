@@ -65,7 +65,7 @@ class ModeTable:
                 (k.strip().lower() if isinstance(k, str) else k): OUTCOMES[v]
                 for k, v in src.modes.items()}
         else:
-            table = dict(DEFAULT_MODES[src.map])
+            table = {k: v for k, v in DEFAULT_MODES[src.map].items()}  # int codes only
         self.decides = any(o in (AUTO, MANUAL) for o in table.values())
         for name, o in NAMES.items():
             table.setdefault(name, o)

@@ -80,7 +80,8 @@ class ReasonLedger:
         self.tags = machine_tags
         self.by_code: dict[tuple[str | None, int], str] = {}
         for f in station.fault_codes:
-            for mid in f.machines or [None]:
+            machines: list[str | None] = [*f.machines] if f.machines else [None]  # None: all
+            for mid in machines:
                 self.by_code[(mid, f.code)] = f.reason
         self.reason_tags: dict[str, dict[str, str]] = {
             UNCLASSIFIED: {"reason": UNCLASSIFIED, "reason_name": UNCLASSIFIED,
@@ -147,7 +148,7 @@ class ReasonLedger:
     def refusal(self, value: Any, now: float) -> str | None:
         """Why an event would change nothing (None: it applies). The station asks first."""
         try:
-            ev = json.loads(value) if isinstance(value, str) else None
+            ev: Any = json.loads(value) if isinstance(value, str) else None  # None: TypeError
             machine, stop_ns = str(ev["machine"]), int(ev["stop"])
             reason, by = str(ev["reason"]), str(ev["by"])
         except (TypeError, ValueError, KeyError):

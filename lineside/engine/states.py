@@ -159,20 +159,21 @@ class StateMap:
             v = raw[idx]
             if v is not None and _truthy(v) and RANK[st] > rb:
                 best, rb = st, RANK[st]
+        cand: int | None
         if raw[R_MODE] is not None:  # the mode table's planned state (engine/modes.py)
-            st = self.modes.state(raw[R_MODE])
-            if st is not None and RANK[st] > rb:
-                best, rb = st, RANK[st]
+            cand = self.modes.state(raw[R_MODE])
+            if cand is not None and RANK[cand] > rb:
+                best, rb = cand, RANK[cand]
         prog = as_int(raw[R_PROGRAM])
         if prog is not None:
-            st = self.programs.get(prog)
-            if st is None:
+            cand = self.programs.get(prog)
+            if cand is None:
                 for bit, s in self.programs.items():
                     if bit > 0 and bit & (bit - 1) == 0 and prog & bit and (
-                            st is None or RANK[s] > RANK[st]):
-                        st = s
-            if st is not None and RANK[st] > rb:
-                best, rb = st, RANK[st]
+                            cand is None or RANK[s] > RANK[cand]):
+                        cand = s
+            if cand is not None and RANK[cand] > rb:
+                best, rb = cand, RANK[cand]
         return best
 
     def code_of(self, raw: list[object]) -> int | None:

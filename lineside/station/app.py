@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import jinja2
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from lineside.config.models import LinesideConfig
 from lineside.config.station import UNCLASSIFIED
@@ -30,7 +31,7 @@ from lineside.station.users import UserStore
 
 HERE = Path(__file__).parent
 SESSION = web.RequestKey("session", Session)
-FORM = web.RequestKey("form", Any)  # the POST's form (MultiDictProxy)
+FORM: web.RequestKey[MultiDictProxy[Any]] = web.RequestKey("form", MultiDictProxy)  # POST form
 COOKIE = "lineside_station"
 REFRESH_S = 2
 # No inline script or style, nothing from elsewhere: a note cannot run code even if
