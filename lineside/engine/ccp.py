@@ -234,7 +234,10 @@ class Monitor:
 
     def emit_closed(self, out: list[Point]) -> None:
         """Summaries whose time is over and holds no undecided excursion time."""
-        for store, meas in ((self.buckets, "ccp"), (self.shifts, "ccp_shift")):
+        # buckets keyed by start time, shifts by name: one loop over both
+        stores: tuple[tuple[dict[Any, _Acc], str], ...] = (
+            (self.buckets, "ccp"), (self.shifts, "ccp_shift"))
+        for store, meas in stores:
             for k in [k for k, a in store.items() if a.end <= self.t and a.v[PEND] == 0]:
                 acc = store.pop(k)
                 out.append(Point(meas, {**self.tags, **acc.extra}, acc.fields(),
@@ -305,8 +308,8 @@ class Monitor:
                 acc.v[PEND] = 0.0
         for acc in self._accs_at(exc["start"]):
             acc.v[DEVS] += 1
-        f = {k: exc[k] for k in ("value", "limit", "side", "state", "shift", "shift_date")
-             if k in exc}
+        f: dict[str, Any] = {k: exc[k] for k in ("value", "limit", "side", "state", "shift",
+                                                 "shift_date") if k in exc}
         f["min_duration_s"] = self.min_dur
         out.append(Point("ccp_deviation", {**self.tags, "kind": "limit", "event": "start"},
                          f, _ns(exc["start"])))
@@ -321,8 +324,8 @@ class Monitor:
                     acc.v[OUT] += acc.v[PEND]
                     acc.v[PEND] = 0.0
             return
-        f = {k: exc[k] for k in ("peak", "limit", "side", "state", "shift", "shift_date")
-             if k in exc}
+        f: dict[str, Any] = {k: exc[k] for k in ("peak", "limit", "side", "state", "shift",
+                                                 "shift_date") if k in exc}
         f.update(start_ns=_ns(exc["start"]), duration_s=round(t - exc["start"], 6),
                  end_reason=why)
         out.append(Point("ccp_deviation", {**self.tags, "kind": "limit", "event": "end"},
@@ -336,7 +339,8 @@ class Monitor:
         self.losses_total += 1
         for acc in self._accs_at(t):
             acc.v[LOSSES] += 1
-        f = {k: self.lost[k] for k in ("state", "shift", "shift_date") if k in self.lost}
+        f: dict[str, Any] = {k: self.lost[k] for k in ("state", "shift", "shift_date")
+                             if k in self.lost}
         f.update(last_good_ns=_ns(self.last_good), interval_s=self.interval)
         out.append(Point("ccp_deviation", {**self.tags, "kind": "monitoring",
                                            "event": "start"}, f, _ns(t)))
@@ -345,7 +349,7 @@ class Monitor:
         lost = self.lost
         assert lost is not None
         self.lost = None
-        f = {k: lost[k] for k in ("state", "shift", "shift_date") if k in lost}
+        f: dict[str, Any] = {k: lost[k] for k in ("state", "shift", "shift_date") if k in lost}
         f.update(start_ns=_ns(lost["start"]), duration_s=round(t - lost["start"], 6),
                  end_reason=why)
         out.append(Point("ccp_deviation", {**self.tags, "kind": "monitoring",
@@ -470,7 +474,7 @@ class CcpSet:
         acc = self.partial.setdefault(key, [0.0] * (len(BUREAU_FIELDS) + 1))
         acc[0] += 1
         for i, f in enumerate(BUREAU_FIELDS):
-            acc[i + 1] += p.fields[f]
+            acc[i + 1] += float(p.fields[f])  # the summaries' numeric fields
         if acc[0] >= self.kind_n[kind]:
             del self.partial[key]
             fields: dict[str, Any] = {"ccps": int(acc[0])}
