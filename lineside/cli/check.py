@@ -10,7 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from lineside.config.errors import ConfigError, ConfigIssue
+from lineside.cli.main import EXIT_INVALID, EXIT_NO_INPUT, EXIT_OK
+from lineside.config.errors import ConfigError, ConfigIssue, ConfigUnreadable
 from lineside.config.loader import load_config
 from lineside.config.models import LinesideConfig
 from lineside.config.plant import iter_machines
@@ -55,13 +56,13 @@ def run(args: argparse.Namespace) -> int:
     written: dict[Loc, str] = {}
     try:
         cfg = load_config(args.config, warnings, written)
-    except ConfigError as e:
+    except ConfigError as e:  # ConfigUnreadable: a missing file is no verdict on it
         if args.json:
             print(json.dumps([{"path": i.path, "line": i.line, "column": i.column,
                                "message": i.message} for i in e.issues], indent=2))
         else:
             print(e.render(), file=sys.stderr)
-        return 2
+        return EXIT_NO_INPUT if isinstance(e, ConfigUnreadable) else EXIT_INVALID
     n_machines = sum(1 for _ in iter_machines(cfg.lines))
     for w in warnings:
         print(f"{args.config}:{w.line or '?'}:{w.column or '?'} warning: "
@@ -74,4 +75,4 @@ def run(args: argparse.Namespace) -> int:
             print("\n".join(plans))
     print(f"{args.config}: valid ({len(cfg.devices)} devices, {len(cfg.lines)} lines, "
           f"{n_machines} machines, {len(cfg.sinks)} sinks)", file=sys.stderr)
-    return 0
+    return EXIT_OK

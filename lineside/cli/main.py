@@ -9,6 +9,13 @@ from types import ModuleType
 
 from lineside import __version__
 
+# Exit codes of every command (docs/design.md, Command line); sysexits.h where one fits.
+EXIT_OK = 0
+EXIT_FAILED = 1  # the command ran and failed (a query, a server)
+EXIT_INVALID = 2  # an invalid file or argument (argparse's code for a usage error too)
+EXIT_NO_INPUT = 66  # EX_NOINPUT: a file it was given is missing or cannot be read
+EXIT_UNAVAILABLE = 70  # EX_SOFTWARE: the command's libraries are missing
+
 # command -> one-line help; `_module` imports the command's module (lineside/cli/<name>.py)
 COMMANDS: dict[str, str] = {
     "check": "validate a configuration file (exit 2 when invalid)",
@@ -131,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(command or "").parse_args(argv)
     if getattr(args, "_unavailable", None):
         print(args._unavailable, file=sys.stderr)
-        return 70
+        return EXIT_UNAVAILABLE
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:

@@ -6,7 +6,8 @@
 
 Queries InfluxQL over the v1 /query API (InfluxDB 1.x, 2.x with DBRP, 3.x), aggregates
 with `aggregate.build_report` (pure) and renders. Exit 0 on success, 1 when the
-database cannot be queried, 2 on bad arguments or an unreadable registry.
+database cannot be queried, 2 on bad arguments or an invalid registry (or one in another
+encoding than UTF-8), 66 when the registry file is missing or cannot be read.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from lineside.cli.main import EXIT_INVALID, EXIT_NO_INPUT
 from lineside.cli.progress import Progress
 from lineside.i18n import DEFAULT_LOCALE, LOCALES, translator
 from lineside.report import html as html_render
@@ -106,9 +108,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         registry = load_registry(args.registry)
         settings = load_registry_settings(args.registry)
-    except (OSError, RegistryError) as e:
+    except OSError as e:  # missing or unreadable: no verdict on the registry
         print(f"lineside report: registry {args.registry}: {e}", file=err)
-        return 2
+        return EXIT_NO_INPUT
+    except RegistryError as e:
+        print(f"lineside report: registry {args.registry}: {e}", file=err)
+        return EXIT_INVALID
     # the bureau's zone and language: the command line, else the registry's
     args.tz = args.tz or settings.timezone or "UTC"
     t = translator(args.locale or settings.locale)

@@ -7,7 +7,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-from lineside.config.errors import ConfigError
+from lineside.cli.main import EXIT_INVALID, EXIT_NO_INPUT
+from lineside.config.errors import ConfigError, ConfigUnreadable
 from lineside.config.loader import load_config
 from lineside.runtime.hub import Agent, AgentOptions
 from lineside.runtime.logs import setup_logging
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = load_config(args.config)
     except ConfigError as e:
         print(e.render(), file=sys.stderr)
-        return 2
+        return EXIT_NO_INPUT if isinstance(e, ConfigUnreadable) else EXIT_INVALID
     setup_logging(cfg.logging.level, args.log_format or cfg.logging.format)
     agent = Agent(cfg, config_path=args.config,
                   options=AgentOptions(flush_timeout_s=args.flush_timeout))

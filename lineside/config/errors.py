@@ -28,5 +28,15 @@ class ConfigError(Exception):
     def render(self) -> str:
         n = len(self.issues)
         head = f"{self.source}: {n} error{'s' if n != 1 else ''}"
-        return "\n".join([head, *(f"  {self.source}:{i.line or '?'}:{i.column or '?'} "
-                                  f"{i.path or '<root>'}: {i.message}" for i in self.issues)])
+        return "\n".join([head, *(self._line(i) for i in self.issues)])
+
+    def _line(self, i: ConfigIssue) -> str:
+        if i.line is None and not i.path:  # about the file itself: unreadable, encoding
+            return f"  {self.source}: {i.message}"
+        return (f"  {self.source}:{i.line or '?'}:{i.column or '?'} {i.path or '<root>'}: "
+                f"{i.message}")
+
+
+class ConfigUnreadable(ConfigError):
+    """The file is missing or cannot be read: not a verdict on a configuration
+    (`lineside check` exits 66, not 2; docs/design.md, Command line)."""

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from lineside.config.checks import model_check, model_warnings, reference_check
 from lineside.config.envsubst import substitute_env
-from lineside.config.errors import ConfigError, ConfigIssue
+from lineside.config.errors import ConfigError, ConfigIssue, ConfigUnreadable
 from lineside.config.introspect import config_fields
 from lineside.config.models import LinesideConfig
 from lineside.config.yamlpos import (
@@ -25,6 +25,7 @@ from lineside.config.yamlpos import (
     resolve,
 )
 from lineside.redact import shown_message
+from lineside.textfiles import FileEncodingError, FileTooLarge, read_text
 
 # A configuration is a few hundred kilobytes even for a large plant; a bigger file is a
 # mistake (or hostile) and is refused before it is read or parsed.
@@ -175,17 +176,31 @@ def _first_cause(unset: list[ConfigIssue], problems: list[ConfigIssue]) -> list[
 
 def load_config(path: str | os.PathLike[str], warnings: list[ConfigIssue] | None = None,
                 written: dict[Loc, str] | None = None) -> LinesideConfig:
+    """Read (textfiles.py: UTF-8, with or without BOM) and parse a configuration file.
+
+    ConfigUnreadable when the file is missing or cannot be read, ConfigError when it is
+    not a valid configuration (too big, another encoding, invalid content).
+    """
     p = Path(path)
     try:
         size = p.stat().st_size
         if size > MAX_CONFIG_BYTES:
             raise ConfigError(str(p), [ConfigIssue("", None, None, _too_big(size))])
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(str(p), [ConfigIssue("", None, None, f"cannot read: {e.strerror}")]
-                          ) from None
+        text = read_text(p, MAX_CONFIG_BYTES)
+    except OSError as e:  # FileUnreadable included
+        raise ConfigUnreadable(str(p), [ConfigIssue("", None, None, _unreadable(e))]
+                               ) from None
+    except FileTooLarge:  # grew after stat(), or a device
+        raise ConfigError(str(p), [ConfigIssue("", None, None, _too_big(size))]) from None
+    except FileEncodingError as e:
+        raise ConfigError(str(p), [ConfigIssue("", None, None, e.detail)]) from None
     return parse_config(text, str(p), base_dir=p.resolve().parent, warnings=warnings,
                         written=written)
+
+
+def _unreadable(e: OSError) -> str:
+    reason = e.strerror or str(e).rpartition(": ")[2]
+    return f"cannot read the file: {reason}"
 
 
 def _too_big(size: int) -> str:
@@ -216,18 +231,3 @@ def _resolve_value(value: Any, base: Path) -> Any:
         newd = {k: _resolve_value(v, base) for k, v in value.items()}
         return newd if any(newd[k] is not value[k] for k in value) else value
     return value
-
-
-def read_secret(env: str | None, file: Path | None, what: str) -> str | None:
-    """A secret from an environment variable or a file; a clear error when it is missing."""
-    if env:
-        value = os.environ.get(env)
-        if value is None:
-            raise RuntimeError(f"{what}: environment variable {env} is not set")
-        return value
-    if file:
-        try:
-            return file.read_text(encoding="utf-8").strip()
-        except OSError as e:
-            raise RuntimeError(f"{what}: cannot read secret file {file}: {e.strerror}") from None
-    return None

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lineside.textfiles import FileEncodingError, FileTooLarge, read_text
+
 #: Stage kinds in process order (docs/design.md / config `StageKind`).
 STAGE_KINDS: tuple[str, ...] = (
     "cleaning", "thawing", "cutting", "peeling", "dehairing", "mixing", "frying", "heating",
@@ -39,16 +41,26 @@ class RegistryError(ValueError):
     pass
 
 
+# a district's registry is a few thousand rows; a bigger file is not one
+MAX_REGISTRY_BYTES = 16 << 20
+
+
 def parse_registry(text: str, fmt: str) -> list[Registered]:
     """Parse a registry: `csv` (header id,name,region) or `yaml` (list of mappings,
     or a mapping with an `enterprises` list)."""
     rows: list[Mapping[str, object]]
     if fmt == "csv":
-        rows = list(csv.DictReader(io.StringIO(text)))
+        try:
+            rows = list(csv.DictReader(io.StringIO(text)))
+        except csv.Error as e:
+            raise RegistryError(f"registry: invalid CSV: {e}") from None
     elif fmt in ("yaml", "yml", "json"):
         import yaml
 
-        data = yaml.safe_load(text) or []
+        try:
+            data = yaml.safe_load(text) or []
+        except yaml.YAMLError as e:
+            raise RegistryError(f"registry: invalid YAML: {e}") from None
         if isinstance(data, dict):
             data = data.get("enterprises", [])
         if not isinstance(data, list):
@@ -73,8 +85,21 @@ def parse_registry(text: str, fmt: str) -> list[Registered]:
 
 
 def load_registry(path: Path) -> list[Registered]:
+    """The registry file (UTF-8 with or without BOM, as Excel saves "CSV UTF-8").
+
+    textfiles.FileUnreadable (an OSError) when missing or unreadable; RegistryError when
+    it is in another encoding or not a valid registry.
+    """
+    return parse_registry(*_read_registry(path))
+
+
+def _read_registry(path: Path) -> tuple[str, str]:
+    """(text, format) of a registry file; the errors of load_registry."""
     fmt = path.suffix.lstrip(".").lower() or "yaml"
-    return parse_registry(path.read_text(encoding="utf-8"), fmt)
+    try:
+        return read_text(path, MAX_REGISTRY_BYTES), fmt
+    except (FileEncodingError, FileTooLarge) as e:
+        raise RegistryError(str(e).removeprefix(f"{path}: ")) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,14 +120,17 @@ def registry_settings(text: str, fmt: str) -> RegistrySettings:
 
     from lineside.i18n import LOCALES
 
-    data = yaml.safe_load(text) or []
+    try:
+        data = yaml.safe_load(text) or []
+    except yaml.YAMLError as e:
+        raise RegistryError(f"registry: invalid YAML: {e}") from None
     if not isinstance(data, dict):
         return RegistrySettings()
     tz, loc = data.get("timezone"), data.get("locale")
     if tz is not None:
         try:
             ZoneInfo(str(tz))
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: name too long
             raise RegistryError(f"registry: unknown IANA timezone {tz!r} "
                                 "(e.g. Asia/Shanghai)") from None
     if loc is not None and loc not in LOCALES:
@@ -111,8 +139,7 @@ def registry_settings(text: str, fmt: str) -> RegistrySettings:
 
 
 def load_registry_settings(path: Path) -> RegistrySettings:
-    fmt = path.suffix.lstrip(".").lower() or "yaml"
-    return registry_settings(path.read_text(encoding="utf-8"), fmt)
+    return registry_settings(*_read_registry(path))
 
 
 # --------------------------------------------------------------------------- period
