@@ -86,7 +86,9 @@ def reference_check(data: dict) -> list[Problem]:
                                               "(and `table`, `type`), not an OPC UA node")
     cal = data.get("calendar") if isinstance(data.get("calendar"), dict) else {}
     for oi, dt in _items(cal.get("planned_downtime")):
-        for ki, lid in enumerate(dt.get("lines") or []):
+        lids = dt.get("lines")
+        # not a list: the model names the type at this key; iterating it here crashed
+        for ki, lid in enumerate(lids if isinstance(lids, list) else []):
             if str(lid) not in line_ids:
                 add(("calendar", "planned_downtime", oi, "lines", ki),
                     f"unknown line {lid!r}, expected one of {line_ids}")

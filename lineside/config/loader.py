@@ -110,8 +110,20 @@ def _message(err: Mapping[str, Any]) -> str:
     if err["type"] == "union_tag_not_found":
         return "required key is missing"
     if "input" in err and not isinstance(err["input"], dict | list):
-        return f"{msg} (got {err['input']!r})"
+        return f"{msg} (got {_shown_input(err['input'])})"
     return msg
+
+
+# a value quoted in a message is cut here: a 10 MB string is named, not echoed
+MAX_QUOTED_CHARS = 80
+
+
+def _shown_input(value: Any) -> str:
+    text = repr(value)
+    if len(text) <= MAX_QUOTED_CHARS:
+        return text
+    length = f" ({len(value):,} characters)" if isinstance(value, str) else ""
+    return f"{text[:MAX_QUOTED_CHARS]}...{length}"
 
 
 def parse_config(text: str, source: str = "<config>", base_dir: Path | None = None,
@@ -138,6 +150,13 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
         raise ConfigError(source, [ConfigIssue("", line, col, f"invalid YAML: {e.problem}")]
                           ) from None
+    except yaml.reader.ReaderError as e:  # a character YAML refuses: it has no mark
+        line = text.count("\n", 0, e.position) + 1
+        col = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
+        char = e.character if isinstance(e.character, str) else chr(e.character)
+        raise ConfigError(source, [ConfigIssue(
+            "", line, col, f"invalid YAML: character U+{ord(char):04X}: {e.reason}")]
+        ) from None
     except yaml.YAMLError as e:
         raise ConfigError(source, [ConfigIssue("", None, None, f"invalid YAML: {e}")]) from None
     if not isinstance(data, dict):

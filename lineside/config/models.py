@@ -41,8 +41,8 @@ class Site(_Strict):
     def _tz(cls, v: str) -> str:
         try:
             ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA timezone {v!r} (e.g. Asia/Shanghai)") from None
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: name too long
+            raise ValueError("unknown IANA timezone (e.g. Asia/Shanghai)") from None
         return v
 
 

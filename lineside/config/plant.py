@@ -6,7 +6,15 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
 
 from lineside.drivers.modbus.settings import ModbusSignal
 from lineside.drivers.opcua.settings import OpcuaSignal
@@ -35,15 +43,25 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+def _clock_time(t: dt.time) -> dt.time:
+    if t.tzinfo is not None:  # "08:00Z" parses with an offset; comparing it crashed
+        raise ValueError("a time of day on the site's clock (site.timezone) has no offset: "
+                         "write it as HH:MM")
+    return t
+
+
+ClockTime = Annotated[dt.time, AfterValidator(_clock_time)]
+
+
 class Break(_Strict):
-    start: dt.time
-    end: dt.time
+    start: ClockTime
+    end: ClockTime
 
 
 class Shift(_Strict):
     name: str = Field(pattern=IdPattern)
-    start: dt.time
-    end: dt.time
+    start: ClockTime
+    end: ClockTime
     overnight: bool = Field(False, description="ends on the next day")
     weekdays: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS),
                                     description="days the shift starts on")
@@ -69,15 +87,18 @@ class Downtime(_Strict):
     reason: str = "planned"
     lines: list[str] = Field(default_factory=list, description="empty: every line")
     weekdays: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS))
-    start: dt.time | dt.datetime
-    end: dt.time | dt.datetime
+    start: ClockTime | dt.datetime
+    end: ClockTime | dt.datetime
 
     @model_validator(mode="after")
     def _order(self) -> Downtime:
         if type(self.start) is not type(self.end):
             raise ValueError("start and end must both be times (recurring) or both datetimes")
         if isinstance(self.start, dt.datetime):
-            if self.end <= self.start:  # type: ignore[operator]
+            if (self.start.tzinfo is None) != (self.end.tzinfo is None):
+                raise ValueError("start and end must both have an offset (+08:00) or both "
+                                 "have none (the site's timezone)")
+            if self.end <= self.start:  # type: ignore[operator]  # both datetimes: checked above
                 raise ValueError("planned downtime ends before it starts")
         elif self.end == self.start:
             raise ValueError(f"planned downtime {self.start:%H:%M}-{self.end:%H:%M} has no "

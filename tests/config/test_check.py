@@ -148,6 +148,24 @@ CASES = [
     ("bad YAML",
      "timezone: Asia/Shanghai", "timezone: Asia/Shanghai: x",
      "", "timezone:", "invalid YAML"),
+    # crashes of check and run found by hand and by the fuzz test (issue 23)
+    ("planned downtime lines not a list (a traceback before)",
+     "calendar:\n", "calendar:\n  planned_downtime:\n"
+     "    - {start: '22:00', end: '23:00', lines: 5}\n",
+     "calendar.planned_downtime[0].lines", "lines: 5", "valid list (got 5)"),
+    ("a 300-character timezone (OSError: file name too long before)",
+     "timezone: Asia/Shanghai", "timezone: " + "A" * 300,
+     "site.timezone", "timezone: AAA", "(300 characters)"),
+    ("a clock time with an offset (naive and aware times compared before)",
+     'end: "17:00"', 'end: "17:00Z"',
+     "calendar.shifts[0].end", 'end: "17:00Z"', "has no offset"),
+    ("a one-off downtime with one offset (naive and aware compared before)",
+     "calendar:\n", "calendar:\n  planned_downtime:\n    - {start: 2026-05-01T08:00:00, "
+     "end: 2026-05-01T09:00:00+08:00}\n",
+     "calendar.planned_downtime[0]", "- {start: 2026", "both have an offset"),
+    ("nesting deeper than the parser goes",
+     "port: 5020", "port: " + "[" * 5000 + "]" * 5000,
+     "", "port: [[", "invalid YAML"),
 ]
 
 
