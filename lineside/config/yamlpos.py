@@ -15,6 +15,15 @@ Loc = tuple[str | int, ...]
 # for, every alias counted as the nodes it repeats, is bounded well above any plant
 # (10,000 signals are ~150,000 nodes) and measured before anything walks it.
 MAX_EXPANDED_NODES = 2_000_000
+# What aliases may add to what is written. The node cap alone let a 304-byte file of
+# nested anchors stand for 1.9 million nodes: 1.6 s and 310 MB spent in `check` on
+# every walk of the tree (positions, ${VAR}, validation), all proportional to what the
+# aliases add. Real files share small defaults (`<<: *modbus`: a few nodes per signal,
+# ~60,000 for 10,000 signals); these bounds keep the work aliases can cause to about
+# 0.1 s and a few MB (tests/config/test_bounds.py measures it), and the text they can
+# repeat (a long string aliased many times) to a few MiB.
+MAX_ALIAS_NODES = 250_000
+MAX_ALIAS_BYTES = 4 << 20
 
 
 class DocumentTooLarge(ValueError):
@@ -84,7 +93,10 @@ class _EventBuilder:
 
     def __init__(self, text: str) -> None:
         self.loader = _Loader(text)
-        self.anchors: dict[str, tuple[Any, int]] = {}  # anchor -> (object, size)
+        self.anchors: dict[str, tuple[Any, int, int]] = {}  # anchor -> (object, size, bytes)
+        self.written = 0  # nodes as written (an alias: none)
+        self.text_bytes = 0  # scalar text, aliases expanded
+        self.alias_bytes = 0  # of which repeated by aliases
 
     def document(self) -> Any:
         ld = self.loader
@@ -95,8 +107,10 @@ class _EventBuilder:
             ld.get_event()  # document start
             data, size = self.node()
             ld.get_event()  # document end
-            if not ld.check_event(yaml.StreamEndEvent) or size > MAX_EXPANDED_NODES:
-                raise _Fallback
+            if not ld.check_event(yaml.StreamEndEvent) or size > MAX_EXPANDED_NODES \
+                    or size - self.written > MAX_ALIAS_NODES \
+                    or self.alias_bytes > MAX_ALIAS_BYTES:
+                raise _Fallback  # the node tree says which bound, and where
             return data
         finally:
             ld.dispose()
@@ -106,10 +120,18 @@ class _EventBuilder:
         if isinstance(ev, yaml.AliasEvent):
             if ev.anchor not in self.anchors:
                 raise _Fallback  # undefined, or an ancestor still being built
-            return self.anchors[ev.anchor]
+            data, size, nbytes = self.anchors[ev.anchor]
+            self.text_bytes += nbytes
+            self.alias_bytes += nbytes
+            if self.alias_bytes > MAX_ALIAS_BYTES:
+                raise _Fallback  # stop before building more
+            return data, size
         if ev.anchor is not None and ev.anchor in self.anchors:
             raise _Fallback  # a duplicate anchor is an error of the node tree
+        self.written += 1
+        start_bytes = self.text_bytes
         if isinstance(ev, yaml.ScalarEvent):
+            self.text_bytes += len(ev.value)
             out = (self.scalar(ev), 1)
         elif isinstance(ev, yaml.SequenceStartEvent):
             out = self.sequence(ev)
@@ -120,7 +142,7 @@ class _EventBuilder:
         if ev.anchor is not None:
             if ev.anchor in self.anchors:
                 raise _Fallback
-            self.anchors[ev.anchor] = out
+            self.anchors[ev.anchor] = (*out, self.text_bytes - start_bytes)
         return out
 
     def _scalar_tag(self, ev: yaml.ScalarEvent) -> str:
@@ -167,6 +189,8 @@ class _EventBuilder:
             if not isinstance(kev, yaml.ScalarEvent) or kev.anchor is not None:
                 raise _Fallback  # a collection, an alias or an anchor as a key
             merge = self._scalar_tag(kev) == _MERGE
+            self.written += 1
+            self.text_bytes += len(kev.value)
             key = None if merge else self.scalar(kev)
             value, n = self.node()
             size += 1 + n
@@ -229,16 +253,18 @@ class Positions(Mapping[Loc, tuple[int, int]]):
 
 
 def _check_expansion(root: yaml.Node) -> None:
-    """Refuse a tree whose alias-expanded size exceeds MAX_EXPANDED_NODES.
+    """Refuse a tree whose alias-expanded size exceeds MAX_EXPANDED_NODES, or to which
+    aliases add more than MAX_ALIAS_NODES nodes or MAX_ALIAS_BYTES of scalar text.
 
     Sizes are memoised per node object (an alias is the same object as its anchor), so
     this costs one visit per distinct node however deep the nesting. A node met again
     while its own children are being sized is inside itself (`a: &a [*a]`): infinite
     once expanded, so refused too.
     """
-    size: dict[int, int] = {}
+    size: dict[int, tuple[int, int]] = {}  # node -> (nodes, scalar bytes), expanded
     building: set[int] = set()  # nodes whose children are on the stack above them
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    written_bytes = 0
     while stack:
         n, done = stack.pop()
         if id(n) in size:
@@ -254,24 +280,47 @@ def _check_expansion(root: yaml.Node) -> None:
         elif isinstance(n, yaml.SequenceNode):
             kids = list(n.value)
         if done:
-            size[id(n)] = 1 + sum(size[id(k)] for k in kids)
+            own = len(n.value) if isinstance(n, yaml.ScalarNode) else 0
+            written_bytes += own
+            size[id(n)] = (1 + sum(size[id(k)][0] for k in kids),
+                           own + sum(size[id(k)][1] for k in kids))
             building.discard(id(n))
             continue
         building.add(id(n))
         stack.append((n, True))
         stack.extend((k, False) for k in kids if id(k) not in size)
-    total = size[id(root)]
+    total, text_bytes = size[id(root)]
+    added, added_bytes = total - len(size), text_bytes - written_bytes
+    mark = root.start_mark
+    why = "(nested anchors repeated at every level?)"
     if total > MAX_EXPANDED_NODES:
-        mark = root.start_mark
         raise DocumentTooLarge(
             f"the document expands to {total:,} nodes through its aliases (*name), more "
-            f"than the {MAX_EXPANDED_NODES:,} allowed: refused without expanding it "
-            "(nested anchors repeated at every level?)", mark.line + 1, mark.column + 1)
+            f"than the {MAX_EXPANDED_NODES:,} allowed: refused without expanding it {why}",
+            mark.line + 1, mark.column + 1)
+    if added > MAX_ALIAS_NODES:
+        raise DocumentTooLarge(
+            f"its aliases (*name) add {added:,} nodes to the {len(size):,} written, more "
+            f"than the {MAX_ALIAS_NODES:,} allowed: refused without expanding it {why}",
+            mark.line + 1, mark.column + 1)
+    if added_bytes > MAX_ALIAS_BYTES:
+        raise DocumentTooLarge(
+            f"its aliases (*name) repeat {added_bytes:,} bytes of text, more than the "
+            f"{MAX_ALIAS_BYTES:,} allowed: refused without expanding it (a long value "
+            "aliased many times?)", mark.line + 1, mark.column + 1)
 
 
 def _record_positions(node: yaml.Node, positions: dict[Loc, tuple[int, int]]) -> None:
+    """Positions of what is written: a node met again through an alias is not walked
+    again (what is inside it is found at its closest written parent, `position`), so
+    this costs one visit per written node, not per node the aliases expand to."""
+    walked: set[int] = set()
+
     def walk(n: yaml.Node, loc: Loc) -> None:
         positions.setdefault(loc, (n.start_mark.line + 1, n.start_mark.column + 1))
+        if id(n) in walked:
+            return
+        walked.add(id(n))
         if isinstance(n, yaml.MappingNode):
             for k, v in n.value:
                 key = k.value  # text form; resolve() maps int keys onto it

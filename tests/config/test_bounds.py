@@ -21,7 +21,7 @@ from lineside.config.introspect import config_fields
 from lineside.config.loader import MAX_CONFIG_BYTES, parse_config
 from lineside.config.models import LinesideConfig
 from lineside.config.reference import bounds
-from lineside.config.yamlpos import MAX_EXPANDED_NODES
+from lineside.config.yamlpos import MAX_ALIAS_BYTES, MAX_ALIAS_NODES, MAX_EXPANDED_NODES
 from tests.config.test_check import VALID
 
 
@@ -133,6 +133,44 @@ def test_alias_bomb_is_refused_quickly_and_in_little_memory(levels: int) -> None
     (issue,) = err.issues
     assert issue.line == 1 and "aliases" in issue.message
     assert f"{MAX_EXPANDED_NODES:,}" in issue.message
+
+
+# Under the node cap, over what aliases may add: 6 levels of 9 (597,871 nodes) used
+# twice is 1.9 million nodes from 301 bytes (1.6 s and 310 MB before); a long
+# value aliased is text, not nodes.
+UNDER_THE_CAP = "\n".join(BOMB_LEVELS[:6]) + "\nlines: [*f, *f]\n"
+LONG_VALUE = ('site: {enterprise_name: &n "' + "x" * (1 << 20) + '"}\n'
+              "lines: [" + ", ".join(["*n"] * 6) + "]\n")
+
+
+@pytest.mark.parametrize(("text", "words", "bound"), [
+    (UNDER_THE_CAP, "aliases (*name) add 1,8", f"{MAX_ALIAS_NODES:,} allowed"),
+    (LONG_VALUE, "aliases (*name) repeat 6,291,456 bytes", f"{MAX_ALIAS_BYTES:,} allowed"),
+], ids=["nodes", "bytes"])
+def test_what_aliases_add_is_bounded_by_size_and_time(text: str, words: str,
+                                                      bound: str) -> None:
+    assert len(text) < 320 or text is LONG_VALUE
+    err, elapsed, peak = _refused_measured(text)
+    assert elapsed < 1.0, elapsed
+    assert peak < (50 << 20) + len(text) * 4, peak
+    (issue,) = err.issues
+    assert words in issue.message and bound in issue.message, issue.message
+
+
+def test_a_document_at_the_alias_bound_costs_little() -> None:
+    """Aliases adding just under MAX_ALIAS_NODES: accepted, and the whole check of it
+    (parse, positions, ${VAR}, validation) stays well under a second."""
+    per_use = 3 * 1000 + 1  # a list of 1,000 mappings of one key: 3 nodes each
+    uses = MAX_ALIAS_NODES // per_use
+    text = VALID.replace("sinks:\n", "x-defaults: &d [" + ", ".join(["{k: v}"] * 1000) + "]\n"
+                         "x-uses: [" + ", ".join(["*d"] * uses) + "]\nsinks:\n")
+    t0 = time.perf_counter()
+    err = _refused(text)  # valid but for the two unknown keys, named
+    elapsed = time.perf_counter() - t0
+    assert {i.path for i in err.issues} == {"x-defaults", "x-uses"}
+    assert elapsed < 1.0, elapsed
+    with pytest.raises(ConfigError, match="aliases"):
+        parse_config(text.replace("x-uses: [", "x-uses: [*d, *d, "), "over.yaml")
 
 
 @pytest.mark.parametrize("text", [
