@@ -270,8 +270,11 @@ install_unit() {
     run systemctl daemon-reload
   fi
   log "checking $CONF_DIR/lineside.yaml"
-  run runuser -u "$SERVICE_USER" -- "$PREFIX/venv/bin/lineside" check "$CONF_DIR/lineside.yaml" || rc=$?
+  # --offline: the service's secrets (lineside.env) are not in this environment; an
+  # unset *_env is a warning here, an error at ExecStartPre's check
+  run runuser -u "$SERVICE_USER" -- "$PREFIX/venv/bin/lineside" check --offline "$CONF_DIR/lineside.yaml" || rc=$?
   # `lineside check` exits 2 for an invalid file; anything else means it did not run
+  # (66: the file is missing or unreadable by the service user)
   if ((rc == 2)); then
     die "the configuration $CONF_DIR/lineside.yaml is invalid (errors above); fix it, then run this script again. Nothing was enabled."
   elif ((rc != 0)); then

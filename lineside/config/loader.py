@@ -6,7 +6,7 @@ import functools
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -16,6 +16,7 @@ from lineside.config.envsubst import substitute_env
 from lineside.config.errors import ConfigError, ConfigIssue, ConfigUnreadable
 from lineside.config.introspect import config_fields
 from lineside.config.models import LinesideConfig
+from lineside.config.secrets import secret_problems
 from lineside.config.yamlpos import (
     DocumentTooLarge,
     Loc,
@@ -26,6 +27,9 @@ from lineside.config.yamlpos import (
 )
 from lineside.redact import shown_message
 from lineside.textfiles import FileEncodingError, FileTooLarge, read_text
+
+# `parse_config(secrets=...)`: look at the secrets referenced, and how to report them
+SecretsCheck = Literal["ignore", "errors", "warnings"]
 
 # A configuration is a few hundred kilobytes even for a large plant; a bigger file is a
 # mistake (or hostile) and is refused before it is read or parsed.
@@ -129,7 +133,8 @@ def _shown_input(value: Any) -> str:
 def parse_config(text: str, source: str = "<config>", base_dir: Path | None = None,
                  warnings: list[ConfigIssue] | None = None,
                  env: Mapping[str, str] | None = None,
-                 written: dict[Loc, str] | None = None) -> LinesideConfig:
+                 written: dict[Loc, str] | None = None,
+                 secrets: SecretsCheck = "ignore") -> LinesideConfig:
     """Validate a configuration text; raise ConfigError listing every problem.
 
     `warnings`, when given, receives what is valid but probably not meant (an override
@@ -137,6 +142,9 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
     come from `env` (default: the process environment), envsubst.py; `written`, when
     given, receives the text as written of the values that took one, by key path.
     Messages never quote what a variable holds, nor a URL's password (redact.py).
+    `secrets`: whether the `*_env` variables and `*_file` files the file refers to are
+    looked at (secrets.py), their absence being "errors" (`check`) or "warnings"
+    (`check --offline`).
     """
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_CONFIG_BYTES:
@@ -180,10 +188,19 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
     problems += [issue(loc, msg) for loc, msg in model_check(cfg)]
     if problems or unset:
         raise ConfigError(source, _first_cause(unset, problems))
+    found: list[ConfigIssue] = []
     if warnings is not None:
-        warnings += [issue(loc, msg) for loc, msg in model_warnings(cfg)]
+        found += [issue(loc, msg) for loc, msg in model_warnings(cfg)]
     if base_dir is not None:
         cfg = _resolve_paths(cfg, base_dir)  # type: ignore[assignment]
+    if secrets != "ignore":
+        missing = [issue(loc, msg) for loc, msg in secret_problems(
+            (("devices", cfg.devices), ("sinks", cfg.sinks)), _secret_names(), env)]
+        if secrets == "errors" and missing:
+            raise ConfigError(source, missing)
+        found += missing
+    if warnings is not None:
+        warnings += found
     return cfg
 
 
@@ -194,7 +211,8 @@ def _first_cause(unset: list[ConfigIssue], problems: list[ConfigIssue]) -> list[
 
 
 def load_config(path: str | os.PathLike[str], warnings: list[ConfigIssue] | None = None,
-                written: dict[Loc, str] | None = None) -> LinesideConfig:
+                written: dict[Loc, str] | None = None,
+                secrets: SecretsCheck = "ignore") -> LinesideConfig:
     """Read (textfiles.py: UTF-8, with or without BOM) and parse a configuration file.
 
     ConfigUnreadable when the file is missing or cannot be read, ConfigError when it is
@@ -214,7 +232,7 @@ def load_config(path: str | os.PathLike[str], warnings: list[ConfigIssue] | None
     except FileEncodingError as e:
         raise ConfigError(str(p), [ConfigIssue("", None, None, e.detail)]) from None
     return parse_config(text, str(p), base_dir=p.resolve().parent, warnings=warnings,
-                        written=written)
+                        written=written, secrets=secrets)
 
 
 def _unreadable(e: OSError) -> str:

@@ -6,6 +6,7 @@ case reads as: "write this, get an error here saying that".
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -213,7 +214,9 @@ def test_cli_exit_codes_and_masking(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(VALID.replace("kind: cutting", "kind: slicing"))
     cmd = [sys.executable, "-m", "lineside.cli", "check"]
-    ok = subprocess.run([*cmd, str(good), "--print"], capture_output=True, text=True, timeout=60)
+    env = {**os.environ, "INFLUX_TOKEN": "t"}  # the sink's token_env: check looks for it
+    ok = subprocess.run([*cmd, str(good), "--print"], capture_output=True, text=True,
+                        timeout=60, env=env)
     assert ok.returncode == 0, ok.stderr
     assert "token_env: INFLUX_TOKEN" in ok.stdout
     ko = subprocess.run([*cmd, str(bad)], capture_output=True, text=True, timeout=60)
@@ -299,7 +302,8 @@ def test_cli_prints_warnings_and_exits_0(tmp_path: Path) -> None:
     f.write_text(VALID.replace("ideal_rate: 60\n", "ideal_rate: 60\n"
                                "            counters: {bits: 16}\n"))
     r = subprocess.run([sys.executable, "-m", "lineside.cli", "check", str(f)],
-                       capture_output=True, text=True, timeout=60)
+                       capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "INFLUX_TOKEN": "t"})
     assert r.returncode == 0, r.stderr
     assert "warning: lines[0].stages[0].machines[0].counters.bits" in r.stderr
 

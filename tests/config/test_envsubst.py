@@ -93,7 +93,7 @@ def test_check_names_the_unset_variable(tmp_path) -> None:
                          "endpoint: opc.tcp://${OPC_HOST}:4840")
     path.write_text(text)
     line = text.splitlines().index("    endpoint: opc.tcp://${OPC_HOST}:4840") + 1
-    env = {"PATH": "/usr/bin:/bin"}
+    env = {"PATH": "/usr/bin:/bin", "INFLUX_TOKEN": "t"}
     res = subprocess.run([sys.executable, "-m", "lineside.cli", "check", str(path)],
                          capture_output=True, text=True, timeout=60, env=env)
     assert res.returncode == 2
