@@ -23,7 +23,9 @@ from rich.console import Console, RenderableType
 from rich.live import Live
 from rich.table import Table
 
+from lineside.cli.bindfail import bind_failure
 from lineside.cli.liveview import Health, Pager, keys, render_page
+from lineside.cli.main import EXIT_FAILED
 from lineside.config.errors import ConfigError
 from lineside.config.loader import load_config
 from lineside.config.models import LinesideConfig
@@ -31,6 +33,7 @@ from lineside.engine import fields as F
 from lineside.engine.fields import V
 from lineside.engine.view import Figures, SiteView
 from lineside.i18n import translator
+from lineside.runtime.http import parse_listen
 from lineside.runtime.hub import Agent, AgentOptions
 from lineside.runtime.logs import setup_logging
 
@@ -316,4 +319,14 @@ def run(args: argparse.Namespace) -> int:
     # the simulated servers share this process: their protocol chatter is not the demo's
     logging.getLogger("asyncua").setLevel(logging.CRITICAL)
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
-    return asyncio.run(_demo(args, cfg, console))
+    try:
+        return asyncio.run(_demo(args, cfg, console))
+    except OSError as e:
+        owners = {args.modbus_port: "--modbus-port", args.opcua_port: "--opcua-port"}
+        if cfg.http.enabled:
+            owners[parse_listen(cfg.http.listen)[1]] = "--metrics"
+        line = bind_failure(e, owners)
+        if line is None:
+            raise
+        print(f"lineside demo: {line}", file=sys.stderr)
+        return EXIT_FAILED

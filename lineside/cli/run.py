@@ -7,9 +7,11 @@ import asyncio
 import sys
 from pathlib import Path
 
-from lineside.cli.main import EXIT_INVALID, EXIT_NO_INPUT
+from lineside.cli.bindfail import bind_failure
+from lineside.cli.main import EXIT_FAILED, EXIT_INVALID, EXIT_NO_INPUT
 from lineside.config.errors import ConfigError, ConfigUnreadable
 from lineside.config.loader import load_config
+from lineside.runtime.http import parse_listen
 from lineside.runtime.hub import Agent, AgentOptions
 from lineside.runtime.logs import setup_logging
 from lineside.runtime.systemd import Notifier, install_stall_drill
@@ -33,7 +35,15 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(cfg.logging.level, args.log_format or cfg.logging.format)
     agent = Agent(cfg, config_path=args.config,
                   options=AgentOptions(flush_timeout_s=args.flush_timeout))
-    asyncio.run(_run(agent, args.duration))
+    try:
+        asyncio.run(_run(agent, args.duration))
+    except OSError as e:
+        port = parse_listen(cfg.http.listen)[1]
+        line = bind_failure(e, {port: f"http.listen in {args.config}"})
+        if line is None:
+            raise
+        print(f"lineside run: {line}", file=sys.stderr)
+        return EXIT_FAILED
     return 0
 
 
