@@ -66,8 +66,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _listen_arg(value: str) -> str:
-    from lineside.runtime.http import parse_listen
-
     try:
         parse_listen(value)
     except ValueError as e:
