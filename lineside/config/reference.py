@@ -41,6 +41,19 @@ when the file is loaded: a SIGHUP reload sees the environment the agent started 
 `check --print` and `check`'s messages show such a value as written, never what the
 variable holds, and mask the password of any URL (docs/design.md, Safety and security).
 
+Files: the configuration and the secret files it names are UTF-8, with or without a
+byte order mark; another encoding (GBK, Windows-1252, UTF-16) is refused with a message
+naming it (exit 2), a missing or unreadable file exits 66 (docs/design.md, Command
+line). YAML anchors and aliases (`&name`, `*name`, `<<: *name`) may repeat parts of the
+file, adding at most 250,000 nodes and 4 MiB of text to what is written; an error inside
+an aliased part is shown where that part is written (its anchor). Clock times (`HH:MM`)
+are on the site's clock (`site.timezone`) and take no offset.
+
+Secrets: `lineside check` looks for what every `*_env` and `*_file` key refers to, as
+the agent will (the variable set and not empty; the file readable, UTF-8, not empty);
+`check --offline` reports those as warnings, for a machine or a moment without the
+service's environment (install.sh runs it so).
+
 Editors: `lineside schema > lineside.schema.json` writes the JSON Schema of this file;
 with `# yaml-language-server: $schema=lineside.schema.json` on its first line, editors
 using yaml-language-server complete and check keys as you type.
