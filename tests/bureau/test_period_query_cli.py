@@ -129,7 +129,8 @@ def test_cli_exit_codes(tmp_path: Path, capsys):
     dead = f"http://127.0.0.1:{free_port()}"
     assert cli.run(_args("--registry", REG, "--url", dead, "--timeout", "2")) == 1
     assert "127.0.0.1" in capsys.readouterr().err
-    assert cli.run(_args("--registry", str(tmp_path / "none.yaml"))) == 2
+    # a missing registry is no verdict on one: 66 (EX_NOINPUT), docs/design.md
+    assert cli.run(_args("--registry", str(tmp_path / "none.yaml"))) == 66
     assert cli.run(_args("--registry", REG, "--from", "2026-11-01")) == 2
     assert "needs both --from and --to" in capsys.readouterr().err
     assert cli.run(_args("--registry", REG, "--tz", "Mars/Olympus")) == 2
