@@ -117,6 +117,7 @@ class CcpLine:
     critical_min: float | None = None
     critical_max: float | None = None
     min_duration_s: float = 0.0
+    machine_name: str = ""
     records: list[Record] = field(default_factory=list)
 
     @property
@@ -154,6 +155,8 @@ def build(scope: Scope, tz: str, source: str, summaries: list[Record],
           deviations: list[Record], config: Any = None) -> HaccpRecord:
     """The record from the answers; `config` (optional) adds names, hazards and limits."""
     cfg_ccps = {c.id: c for c in getattr(config, "ccps", [])}
+    machine_names = {m.id: m.name for ln in getattr(config, "lines", [])
+                     for st in ln.stages for m in st.machines if m.name}
     lines: dict[str, CcpLine] = {}
     for r in summaries:
         cid = r.tags.get("ccp", "")
@@ -174,6 +177,8 @@ def build(scope: Scope, tz: str, source: str, summaries: list[Record],
         cl.name, cl.hazard, cl.unit = c.name, c.hazard, c.unit
         cl.critical_min, cl.critical_max = c.critical.min, c.critical.max
         cl.min_duration_s = c.min_duration_s
+    for cl in lines.values():
+        cl.machine_name = machine_names.get(cl.machine, "")
     devs: dict[tuple[str, str, int], Deviation] = {}
     for r in deviations:
         kind, event = r.tags.get("kind", ""), r.tags.get("event", "")

@@ -138,7 +138,7 @@ def ccp_cols(t: Translator, csv: bool = False) -> list[Col]:
         Col("ccp", t._("Critical control point"), lambda c: c.name or c.ccp, False),
         Col("ccp_id", t._("CCP ID"), lambda c: c.ccp, False),
         Col("kind", t._("Kind"), lambda c: t.ccp_kind(c.kind), False),
-        Col("machine", t._("Machine"), lambda c: c.machine, False),
+        Col("machine", t._("Machine"), lambda c: c.machine_name or c.machine, False),
         Col("hazard", t._("Hazard"), lambda c: c.hazard, False),
         Col("limits", t._("Critical limits"), lambda c: limits_text(c, t), False),
         dur("monitored_s", t._("Monitored")),
@@ -318,7 +318,7 @@ def to_html(rec: HaccpRecord, t: Translator | None = None) -> str:
 
     def ccp_cell(c: CcpLine) -> str:
         under = " · ".join(x for x in (c.ccp if c.name else "", t.ccp_kind(c.kind),
-                                       c.machine) if x)
+                                       c.machine_name or c.machine) if x)
         return f"{escape(c.name or c.ccp)}<br><small>{escape(under)}</small>"
 
     def ccp_class(c: CcpLine) -> str:

@@ -43,7 +43,9 @@ class _Ccp:
 def _config(fryer_name: str = "炸锅油温", fryer_hazard: str = "Undercooked beef") -> object:
     from types import SimpleNamespace
 
-    return SimpleNamespace(ccps=[
+    fryer = SimpleNamespace(id="F1", name="一号炸锅")
+    lines = [SimpleNamespace(stages=[SimpleNamespace(machines=[fryer])])]
+    return SimpleNamespace(lines=lines, ccps=[
         _Ccp("fryer-oil", fryer_name, "frying", "F1", fryer_hazard, 165, 185, 5),
         _Ccp("cold-room", "冷库一号", "cold_storage", "C1", "Listeria growth above 4 °C",
              None, 4.0, 900)])
@@ -114,6 +116,8 @@ def test_csv_two_tables_in_words_seconds_and_spreadsheet_safe() -> None:
     devs = [dict(zip(rows[blank + 1], r, strict=True)) for r in rows[blank + 2:]]
     fry = next(c for c in ccps if c["CCP ID"] == "fryer-oil")
     assert fry["Critical control point"] == "炸锅油温" and fry["Kind"] == "frying"
+    assert fry["Machine"] == "一号炸锅"  # the machine's name; C1 has none: its id
+    assert next(c for c in ccps if c["CCP ID"] == "cold-room")["Machine"] == "C1"
     assert (fry["Monitored (s)"], fry["In deviation (s)"], fry["Mean"]) == ("120", "10",
                                                                            "175.50")
     assert fry["Critical limits"] == "≥ 165 and ≤ 185 °C; a deviation after 5 s"
