@@ -63,8 +63,8 @@ def plants(draw: st.DrawFn) -> list[dict[str, Any]]:
         stages = []
         for si in range(draw(st.integers(1, 4))):
             stage: dict[str, Any] = {
-                "id": f"S{si}", "kind": draw(st.sampled_from(["cutting", "frying",
-                                                              "packaging"])),
+                "id": f"S{si}", "name": f"工段 {si}",  # names ride beside (design.md)
+                "kind": draw(st.sampled_from(["cutting", "frying", "packaging"])),
                 "weight": draw(st.sampled_from([0.5, 1.0, 2.0])),
             }
             if draw(st.integers(0, 3)) == 0:
@@ -79,14 +79,15 @@ def plants(draw: st.DrawFn) -> list[dict[str, Any]]:
                         sig.append("auto_mode")
                     if counters:
                         sig.append("good")
-                    ms.append({"id": f"M{n_machines}", "automation": auto,
+                    ms.append({"id": f"M{n_machines}", "name": f"和面机{n_machines}",
+                               "automation": auto,
                                "ideal_rate": draw(st.sampled_from([30, 60, 90, 120])),
                                "source": "plc1", "state": {"map": "signals"},
                                "signals": {s: {"address": i} for i, s in enumerate(sig)}})
                     n_machines += 1
                 stage["machines"] = ms
             stages.append(stage)
-        lines.append({"id": f"L{li}", "stages": stages})
+        lines.append({"id": f"L{li}", "name": f"卤牛肉 {li}", "stages": stages})
     return lines
 
 

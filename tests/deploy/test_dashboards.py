@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from lineside.config.loader import load_config
-from lineside.config.plant import Calendar, Shift
+from lineside.config.plant import Calendar, Shift, iter_machines
 from lineside.engine.core import Engine
 from lineside.points import Point
 from lineside.samples import Quality, Sample
@@ -150,13 +150,34 @@ def interpolate(q: str, variables: dict[str, str], t_from: float, t_to: float,
     return q
 
 
-def resolve_variables(board: dict, ifx, mode: str, db: str = DB) -> dict[str, str]:
-    """mode 'all': every value (or allValue); 'first': the first value of each."""
+def custom_options(query: str) -> dict[str, str]:
+    """A custom variable's options, text -> value, parsed as Grafana parses them."""
+    out = {}
+    for text in re.findall(r"(?:\\,|[^,])+", query):
+        m = re.match(r"^\s*(.+)\s:\s(.+)$", text.replace("\\,", ","))
+        out[(m[1] if m else text).strip()] = (m[2] if m else text).strip()
+    return out
+
+
+def variable_regex(regex: str) -> re.Pattern[str] | None:
+    """A variable's `/.../` filter as Python's regex (Grafana applies it to each value)."""
+    return re.compile(regex[1:regex.rindex("/")]) if regex else None
+
+
+def resolve_variables(board: dict, ifx, mode: str, db: str = DB,
+                      names: str = "names") -> dict[str, str]:
+    """mode 'all': every value (or allValue); 'first': the first value of each; `names`:
+    the option of the names-or-ids switch."""
     resolved: dict[str, str] = {}
     for v in board["templating"]["list"]:
         if v["type"] == "datasource":
             continue
-        if v["type"] in ("constant", "custom", "textbox"):
+        if v["type"] == "custom":
+            options = custom_options(v["query"])
+            resolved[v["name"]] = options[names] if v["name"] == "names" else \
+                next(iter(options.values()))
+            continue
+        if v["type"] in ("constant", "textbox"):
             resolved[v["name"]] = str(v.get("query", ""))
             continue
         assert v["type"] == "query", v
@@ -165,8 +186,14 @@ def resolve_variables(board: dict, ifx, mode: str, db: str = DB) -> dict[str, st
         q = v["query"] if isinstance(v["query"], str) else v["query"]["query"]
         q = interpolate(q, resolved, 0, 0)
         rows = ifx.query(q, db=db)
-        values = sorted({r[1] for s in rows for r in s["values"]})
+        keep = variable_regex(interpolate(v.get("regex") or "", resolved, 0, 0))
+        values = sorted({r[-1] for s in rows for r in s["values"]
+                         if keep is None or keep.search(r[-1])})
         assert values, f"variable {v['name']}: {q} returned nothing"
+        if v["name"].endswith("_label"):  # the tag key a legend shows: one, never All
+            assert len(values) == 1, (v["name"], values)
+            resolved[v["name"]] = values[0]
+            continue
         if mode == "all" and v.get("includeAll"):
             resolved[v["name"]] = v.get("allValue") or fmt_values(values)
         else:
@@ -248,16 +275,17 @@ def test_one_datasource_variable_name_per_type():
     assert seen and all(len(kinds) == 1 for kinds in seen.values()), seen
 
 
-@pytest.mark.parametrize("mode", ["all", "first"])
+@pytest.mark.parametrize(("mode", "names"), [("all", "names"), ("first", "names"),
+                                             ("all", "ids")])
 @pytest.mark.parametrize("name", INFLUX_BOARDS)
-def test_every_query_returns_data(plant, name, mode):
+def test_every_query_returns_data(plant, name, mode, names):
     """'all': every query returns data; 'first' (one site/line/stage/machine/shift):
     every panel does (a panel may split a selection between queries, e.g. automated and
-    manual stages)."""
+    manual stages). With names or ids in the legends."""
     ifx, data = plant
     board = json.loads((BOARDS / name).read_text())
     db = BOARD_DB.get(name, DB)
-    variables = resolve_variables(board, ifx, mode, db)
+    variables = resolve_variables(board, ifx, mode, db, names)
     errors: list[str] = []
     with_data: dict[str, list[bool]] = {}
     queries: dict[str, str] = {}
@@ -277,6 +305,73 @@ def test_every_query_returns_data(plant, name, mode):
                    if not any(ok)]
     assert len(queries) >= 5
     assert not errors, "\n".join(errors)
+
+
+def legend_tag(alias: str, variables: dict[str, str]) -> str | None:
+    """The tag a `$tag_...` alias names once Grafana has put the variables in."""
+    for name, value in variables.items():
+        alias = alias.replace(f"${{{name}}}", value)
+    m = re.fullmatch(r"\$tag_(\S+)(?: .*)?", alias)
+    return m[1] if m else None
+
+
+@pytest.mark.parametrize("names", ["names", "ids"])
+@pytest.mark.parametrize("name", INFLUX_BOARDS)
+def test_legends_show_names_or_ids(plant, name, names):
+    """Every legend names its series by a tag the series has: the configured name in
+    "names" mode (卤牛肉 for the demo's braised-beef line), the id in "ids" mode."""
+    ifx, data = plant
+    board = json.loads((BOARDS / name).read_text())
+    db = BOARD_DB.get(name, DB)
+    variables = resolve_variables(board, ifx, "all", db, names)
+    cfg = load_config(ROOT / "config" / "demo.yaml")
+    configured = {ln.id: ln.name for ln in cfg.lines} | {
+        pm.machine.id: pm.machine.name for pm in iter_machines(cfg.lines)} | {
+        c.id: c.name for c in cfg.ccps} | {cfg.site.enterprise_id: cfg.site.enterprise_name}
+    checked = 0
+    for title, target in influx_targets(board):
+        tag = legend_tag(target.get("alias", ""), variables)
+        if tag is None or tag == "signal":
+            continue
+        series = ifx.query(interpolate(target["query"], variables, data.t_start,
+                                       data.t_end), db=db)
+        assert series, title
+        for s_ in series:
+            shown = (s_.get("tags") or {}).get(tag)
+            assert shown, (title, tag, s_.get("tags"))
+            entity = tag.removesuffix("_name")
+            ident = s_["tags"][entity]
+            want = configured.get(ident) or ident if names == "names" else ident
+            if entity in ("line", "machine", "ccp", "enterprise"):
+                assert shown == want, (title, s_["tags"])
+        checked += 1
+    assert checked >= {"bureau.json": 1, "machine.json": 1}.get(name, 2), checked
+    if name == "plant-overview.json" and names == "names":
+        q = interpolate(panel_target(name, "OEE per line")["query"], variables,
+                        data.t_start, data.t_end)
+        assert "Braised beef (卤牛肉)" in {r["line_name"] for r in ifx.rows(q, db=DB)}
+
+
+@pytest.mark.parametrize("name", INFLUX_BOARDS)
+def test_annotation_queries_return_rows(plant, name):
+    """Shifts and CCP deviations marked on the boards: each annotation query runs and
+    finds its events in the simulated plant, with the text column it names."""
+    ifx, data = plant
+    board = json.loads((BOARDS / name).read_text())
+    db = BOARD_DB.get(name, DB)
+    variables = resolve_variables(board, ifx, "all", db)
+    annotations = [a for a in board["annotations"]["list"]
+                   if a.get("datasource", {}).get("type") == "influxdb"]
+    if name == "bureau.json":
+        assert not annotations
+        return
+    assert {a["name"] for a in annotations} >= {"CCP deviations"}
+    for a in annotations:
+        t = a["target"]
+        rows = ifx.rows(interpolate(t["query"], variables, data.t_start, data.t_end), db=db)
+        assert rows, a["name"]
+        text = interpolate(t["textColumn"], variables, 0, 0)
+        assert all(r.get(text) for r in rows), (a["name"], text, rows[:2])
 
 
 def panel_target(board: str, title: str, ref: str = "A") -> dict:
