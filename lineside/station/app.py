@@ -193,7 +193,15 @@ class StationApp:
         for r in views.stop_rows(self.ledger, now, self.machines, self.T["unclassified"]):
             if r.reason == UNCLASSIFIED:
                 awaiting[r.line] = awaiting.get(r.line, 0) + 1
-        return {"view": eng.view(now), "awaiting": awaiting, "now": now}
+        view = eng.view(now)
+        return {"view": view, "awaiting": awaiting, "now": now, "period": self._period(view)}
+
+    def _period(self, view: Any) -> str:
+        """The engine's period ("shift day 2026-12-07", "since <ISO>") for a reader."""
+        if view.period.startswith("shift "):
+            _, name, date = view.period.split(" ", 2)
+            return f"{self.T['shift']} {name} {date}"
+        return self.T["since"].format(time=views.clock(view.period_start, self.tz))
 
     async def live(self, request: web.Request) -> web.StreamResponse:
         self._deny(request, "view")
@@ -213,7 +221,7 @@ class StationApp:
         rows = views.stop_rows(self.ledger, now, self.machines, self.T["unclassified"],
                                line=line, since=view.period_start)
         return self._page(request, "stops.html", lines=lines, line=line, rows=rows,
-                          period=view.period, tree=self.cfg.categories,
+                          period=self._period(view), tree=self.cfg.categories,
                           msg=request.query.get("msg"))
 
     async def classify(self, request: web.Request) -> web.StreamResponse:
@@ -264,7 +272,7 @@ class StationApp:
         p = views.pareto(self.ledger, start, end, self.T["unclassified"], ms)
         lines = [(ln.id, ln.name or ln.id) for ln in self.backend.cfg.lines]
         return self._page(request, "pareto.html", p=p, which=which, start=start, end=end,
-                          lines=lines, line=line, period=view.period,
+                          lines=lines, line=line, period=self._period(view),
                           start_local=_local_input(start, self.tz),
                           end_local=_local_input(end, self.tz))
 
@@ -278,6 +286,7 @@ class StationApp:
         entries = [e for e in self.journal.entries() if e["ts"] >= start
                    and e["action"] in ("note", "sign")]
         return self._page(request, "handover.html", view=view, pareto=p,
+                          period=self._period(view),
                           top=[r for r in p.rows if r.reason != UNCLASSIFIED][:5],
                           ccps=self.backend.engine.ccp_view(),
                           notes=[e for e in entries if e["action"] == "note"],

@@ -28,7 +28,7 @@ def texts(t: Translator) -> dict[str, str]:
         "awaiting": _("awaiting a reason"),
         "machine": _("Machine"),
         "state": _("State"),
-        "since": _("Since"),
+        "since": _("since {time}"),
         "start": _("Start"),
         "duration": _("Duration"),
         "fault_code": _("PLC fault"),
