@@ -120,7 +120,8 @@ class Engine:
         self._last_ts, self._last_ts_ns = float("nan"), 0  # _ts_ns cache
         self.closed_until = -math.inf  # samples before this are late
         self.written_spans: list[list[float]] = []  # bucket starts already written (timejump)
-        self.bucket_start = math.floor(start_ts / self.bucket_s) * self.bucket_s
+        # float: a snapshot restores it as read (engine/snapshot.py)
+        self.bucket_start: float = math.floor(start_ts / self.bucket_s) * self.bucket_s
         self.seg_start = start_ts
         self.seg_end = start_ts  # set by open_segment
         self.status: Status = self.timeline.status(start_ts)  # the open segment's calendar
@@ -217,6 +218,7 @@ class Engine:
                 if iv.__class__ is not int or not c.lo <= iv <= c.hi:  # (the common case)
                     iv, why = plausible.counter_value(iv, c.lo, c.hi, c.max_chars)
                     if iv is None:
+                        assert why is not None  # counter_value says why when it refuses
                         self._refuse(s, why)
                         continue
                 if iv & c.mask == c.raw and not c.incr:  # unchanged: the common case
@@ -308,7 +310,7 @@ class Engine:
         v = s.value
         if v.__class__ in _NUMBER or isinstance(v, (bool, int, float)):
             try:
-                fv = float(v)
+                fv = float(v)  # type: ignore[arg-type]  # tested above; cast() is a call
             except OverflowError:  # an int beyond every float
                 self._refuse(s, plausible.OUT_OF_RANGE)
                 return
