@@ -68,9 +68,9 @@ def value_problem(v: object) -> str | None:
     `non_finite`, `int_range`, `encoding`, `type`."""
     t = type(v)
     if t is float:
-        return None if math.isfinite(v) else "non_finite"  # type: ignore[arg-type]
+        return None if math.isfinite(v) else "non_finite"  # type: ignore[arg-type]  # a float by the exact type() test
     if t is int:
-        return None if INT64_MIN <= v <= INT64_MAX else "int_range"  # type: ignore[operator]
+        return None if INT64_MIN <= v <= INT64_MAX else "int_range"  # type: ignore[operator]  # an int by the exact type() test
     if t is bool or v is None:
         return None
     if isinstance(v, str):

@@ -5,7 +5,7 @@ docs/haccp.md gives the rules the engine applies to them (lineside/engine/ccp.py
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -15,7 +15,7 @@ CcpKind = Literal[
     "frying", "pasteurization", "cooking", "blanching", "chilling", "cold_storage",
     "freezing", "metal_detection", "other",
 ]
-CCP_KINDS: tuple[str, ...] = CcpKind.__args__  # type: ignore[attr-defined]
+CCP_KINDS: tuple[str, ...] = get_args(CcpKind)
 
 
 class _Strict(BaseModel):

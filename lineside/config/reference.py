@@ -117,7 +117,7 @@ def _default(f: FieldInfo) -> str:
         return "" if f.default is None else f"`{f.default}`"
     if f.default_factory is not None:
         try:
-            v = f.default_factory()  # type: ignore[call-arg]
+            v = f.default_factory()  # type: ignore[call-arg]  # ours take no data
         except TypeError:
             return ""
         if isinstance(v, BaseModel):

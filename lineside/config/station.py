@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 from collections import Counter
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -20,7 +20,7 @@ from lineside.config.plant import IdPattern
 #: The six big losses (Nakajima, TPM); every reason is one of them.
 BigLoss = Literal["breakdown", "setup", "small_stop", "reduced_speed",
                   "startup_reject", "production_reject"]
-BIG_LOSSES: tuple[str, ...] = BigLoss.__args__  # type: ignore[attr-defined]
+BIG_LOSSES: tuple[str, ...] = get_args(BigLoss)
 #: The reason of a stop nobody has explained yet (not configurable: the ledger's own).
 UNCLASSIFIED = "unclassified"
 

@@ -104,8 +104,8 @@ class Timeline:
                 continue  # one-off windows are added by _ensure, whatever their length
             s = _ts(day, w.start, tz)
             # Across midnight (or ending 00:00): ends the next day, owned by its start day.
-            eday = day + dt.timedelta(days=1) if w.end <= w.start else day  # type: ignore[operator]
-            e = _ts(eday, w.end, tz)  # type: ignore[arg-type]
+            eday = day + dt.timedelta(days=1) if w.end <= w.start else day  # type: ignore[operator]  # recurring: both ends times
+            e = _ts(eday, w.end, tz)  # type: ignore[arg-type]  # recurring: a time
             if e > s:
                 downs.append((s, e, lines))
         got = (shifts, breaks, downs)

@@ -98,7 +98,7 @@ class Counter:
             self.base = v
             self.t = ts
             return 0
-        allow = self.credit + self.per_s * (ts - self.t)  # type: ignore[operator]
+        allow = self.credit + self.per_s * (ts - self.t)  # type: ignore[operator]  # t is set with the base
         if v > base:
             d = v - base
         elif v == base:  # back at the mark after a dip

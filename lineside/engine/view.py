@@ -71,7 +71,7 @@ class SiteView:
 def figures(vec: list[float], rate: float | None, counts: bool = True) -> Figures:
     f = F.to_fields(vec, rate, counts)
     return Figures(
-        f.get("availability"), f.get("performance"), f.get("quality"), f.get("oee"),  # type: ignore[arg-type]
+        f.get("availability"), f.get("performance"), f.get("quality"), f.get("oee"),  # type: ignore[arg-type]  # float | None
         rate, round(vec[V.good_count]), round(vec[V.reject_count]), vec[V.run_s],
         vec[V.planned_busy_s], tuple(vec), counts)
 

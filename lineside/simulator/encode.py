@@ -68,7 +68,7 @@ def to_raw(spec: ModbusSignal, value: object) -> int | float:
     if isinstance(value, int) and spec.scale == 1 and spec.offset == 0:
         raw: int | float = int(value)  # exact: a 64-bit counter does not fit a double
     else:
-        v = float(value)  # type: ignore[arg-type]
+        v = float(value)  # type: ignore[arg-type]  # a number: strings are encoded apart
         raw = (v - spec.offset) / spec.scale if spec.scale else v
     if spec.type in ("float32", "float64"):
         return float(raw)

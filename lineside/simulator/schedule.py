@@ -81,8 +81,8 @@ def downtime_at(cal: Calendar, tz: ZoneInfo, line_id: str, ts: float) -> bool:
 
 def _downtime_window(w: Downtime, day: dt.date, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
     """A recurring window starting on `day`; it ends the next day when it crosses midnight."""
-    end_day = day + _DAY if w.end <= w.start else day  # type: ignore[operator]
-    return _at(day, w.start, tz), _at(end_day, w.end, tz)  # type: ignore[arg-type]
+    end_day = day + _DAY if w.end <= w.start else day  # type: ignore[operator]  # recurring: both ends times
+    return _at(day, w.start, tz), _at(end_day, w.end, tz)  # type: ignore[arg-type]  # recurring: times
 
 
 def busy_at(cal: Calendar, tz: ZoneInfo, line_id: str, ts: float) -> bool:

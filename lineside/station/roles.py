@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 Role = Literal["operator", "supervisor", "qa", "viewer"]
-ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
+ROLES: tuple[str, ...] = get_args(Role)
 
 #: view: read every page; classify: give a reason to a stop that has none (a PLC-table
 #: reason counts as one); reclassify: change a stop's reason; note: write handover notes;

@@ -122,7 +122,7 @@ class ModbusDriver:
         if None in out:  # not read: BAD
             keys = self._keys
             out = [s or Sample(keys[i], None, Quality.BAD, ts) for i, s in enumerate(out)]
-        return out  # type: ignore[return-value]
+        return out  # type: ignore[return-value]  # every None replaced above
 
     async def _cycle(self, ts: float, out: list[Sample | None]) -> tuple[int, int]:
         ok = failed = 0

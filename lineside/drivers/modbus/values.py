@@ -56,6 +56,6 @@ def compile_transform(sig: ModbusSignal) -> Transform:
     def scaled(raw: RawValue) -> tuple[RawValue | None, Quality]:
         if not is_finite(raw):
             return None, unc
-        return raw * scale + offset, good  # type: ignore[operator]
+        return raw * scale + offset, good  # type: ignore[operator]  # a number: is_finite passed
 
     return scaled

@@ -144,7 +144,7 @@ async def resolve_all(
             requests.append(
                 ua.BrowsePath(StartingNode=objects, RelativePath=ua.RelativePath(Elements=elements))
             )
-        results = await session.translate_browsepaths_to_nodeids(requests)  # type: ignore[attr-defined]
+        results = await session.translate_browsepaths_to_nodeids(requests)  # type: ignore[attr-defined]  # an asyncua session
         for i, result in zip(part, results, strict=True):
             if result.StatusCode.is_good() and result.Targets:
                 target = result.Targets[0].TargetId

@@ -186,7 +186,7 @@ class Connection:
 
         # servers that distrust our certificate often just drop the OpenSecureChannel
         # (node-opcua, many PLCs): tag that phase so the message can say so
-        client.open_secure_channel = tagged_open  # type: ignore[method-assign]
+        client.open_secure_channel = tagged_open  # type: ignore[method-assign]  # wrapped, see above
         try:
             await asyncio.wait_for(client.connect(auto_reconnect=False), d.timeout_s * 2)
         except _ChannelRefused as exc:
@@ -243,7 +243,7 @@ class Connection:
                     await on_lost(exc)
                 raise
 
-        session.publish = watched  # type: ignore[method-assign]
+        session.publish = watched  # type: ignore[method-assign]  # wrapped, see above
 
     def _trust_hint(self) -> str:
         return (
@@ -266,7 +266,7 @@ class Connection:
             counts[kind] = counts.get(kind, 0) + 1
             return await send(request, *args, **kwargs)
 
-        uaclient._send_request = guarded  # type: ignore[method-assign]
+        uaclient._send_request = guarded  # type: ignore[method-assign]  # wrapped, see above
 
     async def _read_limits(self, client: Client) -> Limits:
         ids = [ua.NodeId(ua.Int32(i)) for i in _LIMITS.values()]

@@ -216,7 +216,7 @@ class OpcuaDriver:
         size = chunk_size(self.conn.limits.max_nodes_per_read, self.device.max_nodes_per_read)
         try:
             dvs, n, worked = await asyncio.wait_for(
-                read_values(self.conn.client.uaclient.session, nodes, size),  # type: ignore[arg-type]
+                read_values(self.conn.client.uaclient.session, nodes, size),  # type: ignore[arg-type]  # set while connected
                 self.device.timeout_s,
             )
             self.stats.requests += n

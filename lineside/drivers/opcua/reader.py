@@ -46,7 +46,7 @@ async def read_values(session: object, nodes: list[ua.NodeId], size: int,
                                              DataEncoding=_NO_ENCODING) for n in part]
         requests += 1
         try:
-            results = await session.read(params)  # type: ignore[attr-defined]
+            results = await session.read(params)  # type: ignore[attr-defined]  # an asyncua session
         except ua.UaStatusCodeError as exc:
             if exc.code == ua.StatusCodes.BadTooManyOperations and len(part) > 1:
                 size = max(1, len(part) // 2)

@@ -117,7 +117,7 @@ def ensure_client_certificate(pki: Pki, application_uri: str) -> tuple[Path, Pat
             f.write(cert_gen.dump_private_key_as_pem(key))
     host = socket.gethostname()
     cert = cert_gen.generate_self_signed_app_certificate(
-        key,  # type: ignore[arg-type]
+        key,  # type: ignore[arg-type]  # asyncua annotates an older key type
         application_uri,
         {"organizationName": "lineside"},
         [x509.UniformResourceIdentifier(application_uri), x509.DNSName(host)],

@@ -183,7 +183,7 @@ def _revocation(chain: list[x509.Certificate],
         for path, crl in crls:
             if crl.issuer != issuer.subject:
                 continue
-            if not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
+            if not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]  # a CA's RSA/EC key
                 log.warning("ignoring CRL %s: it names %s as issuer but is not signed by it",
                             path, common_name(issuer))
                 continue

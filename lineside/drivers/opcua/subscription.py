@@ -99,7 +99,7 @@ class SubscriptionSet:
             PublishingEnabled=True,
             Priority=0,
         )
-        result = await session.create_subscription(params, self._on_publish)  # type: ignore[attr-defined]
+        result = await session.create_subscription(params, self._on_publish)  # type: ignore[attr-defined]  # an asyncua session
         self.subscription_id = result.SubscriptionId
         self.keepalive_s = (result.RevisedPublishingInterval / 1000.0
                             * max(1, result.RevisedMaxKeepAliveCount))
@@ -119,7 +119,7 @@ class SubscriptionSet:
                 TimestampsToReturn=ua.TimestampsToReturn.Both,
                 ItemsToCreate=requests,
             )
-            results = await session.create_monitored_items(cparams)  # type: ignore[attr-defined]
+            results = await session.create_monitored_items(cparams)  # type: ignore[attr-defined]  # an asyncua session
             for item, req, res in zip(part, requests, results, strict=True):
                 if not res.StatusCode.is_good():
                     self.handles.pop(req.RequestedParameters.ClientHandle, None)
