@@ -245,56 +245,84 @@ def to_csv(r: Report, t: Translator | None = None) -> str:
 
 def print_table(r: Report, console: Any = None, t: Translator | None = None) -> None:
     """The report as rich tables on a terminal, in the locale."""
+    from rich import box
     from rich.cells import cell_len
     from rich.console import Console
     from rich.markup import escape as escape_markup
     from rich.table import Table
+    from rich.text import Text
 
     t = t or translator()
     con = console or Console()
     kinds = list(r.kinds_present())
     h = heads(t, r.target)
     title = t._("District food enterprises: automation report")
-    tbl = Table(title=f"{title}\n{period_line(t, r)}", title_justify="left",
-                show_lines=False)
+    con.print(f"[bold]{escape_markup(title)}[/]")
+    con.print(escape_markup(period_line(t, r)))  # a paragraph: wraps between words
+    # no vertical borders (a rule under the headers only): on an 80-column terminal
+    # their cells pushed the OEE column off the right edge
+    narrow = {"box": box.SIMPLE_HEAD, "show_edge": False}
+    tbl = Table(show_lines=False, **narrow)
     # Names fold, figures never get cut: a narrow terminal wraps text, not numbers; the
-    # name column keeps up to 20 cells so that a company name is not chopped first.
-    name_w = max((cell_len(e.name or e.id) for e in r.enterprises), default=10)
-    tbl.add_column(h["enterprise"], overflow="fold", min_width=min(20, max(10, name_w)))
-    tbl.add_column(h["region"], overflow="fold")
-    for key in ("automation_rate", "trend"):
-        tbl.add_column(h[key], justify="right", no_wrap=False, overflow="fold")
-    tbl.add_column(h["meets"], justify="center", overflow="fold")
-    for key in ("digitized", "oee", "ccp_deviations", "ccp_deviation_min", "ccp_lost_min"):
-        tbl.add_column(h[key], justify="right", overflow="fold")
+    # name column keeps up to 20 cells so that a company name is not chopped first. The
+    # CCP figures and the stage kinds get tables of their own (stage kinds in as many as
+    # the width needs), so that at 80 columns no column falls off the right edge.
+    widest = max((cell_len(e.name or e.id) for e in r.enterprises), default=10)
+    name_w = max(10, min(widest, 20, con.width - 70))  # what the figures leave over
+
+    def names_column(table: Table) -> None:
+        table.add_column(h["enterprise"], overflow="fold", min_width=name_w)
+
+    def name_cell(e: EnterpriseFigures, with_id: bool = True) -> str:
+        # names and ids are tag values anyone with an uplink credential writes: no markup
+        text = f"{e.name}\n{e.id}" if e.name and with_id else (e.name or e.id)
+        return escape_markup(text) + (" [yellow]⚠[/]" if e.flags else "")
+
+    names_column(tbl)
     colour = {"ok": "green", "bad": "red", "miss": "yellow"}
+    rows = []
     for e in r.enterprises:
         cls, meets = meets_cell(t, e)
-        # names and ids are tag values anyone with an uplink credential writes: no markup
-        name = escape_markup(f"{e.name}\n{e.id}" if e.name else e.id)
-        if e.flags:
-            name += " [yellow]⚠[/]"
-        tbl.add_row(name, e.region, pct(e.automation_rate), signed(e.trend),
-                    f"[{colour[cls]}]{meets}[/]", pct(e.digitized, 0), pct(e.oee),
-                    *ccp_cells(e))
+        rows.append([e.region, pct(e.automation_rate), signed(e.trend),
+                     f"[{colour[cls]}]{meets}[/]", pct(e.digitized, 0), pct(e.oee)])
+    keys = ("region", "automation_rate", "trend", "meets", "digitized", "oee")
+    for i, key in enumerate(keys):
+        # a figure column is as wide as its widest figure or header word, set, so that
+        # rich wraps the header and never squeezes (or crops) a figure
+        plain = [Text.from_markup(row[i]).plain for row in rows]
+        tbl.add_column(h[key], justify="center" if key == "meets" else "right",
+                       overflow="fold", width=_fit(h[key], plain))
+    for e, row in zip(r.enterprises, rows, strict=True):
+        tbl.add_row(name_cell(e), *row)
     con.print(tbl)
-    if kinds:  # a second table, so ten stage kinds never squeeze the main figures
-        k = Table(title=t._("Automation rate per stage kind"), title_justify="left")
-        k.add_column(h["enterprise"], overflow="fold", min_width=8)
-        for kind in kinds:
+    if any(e.ccp for e in r.enterprises):
+        c = Table(title=t._("Critical control points"), title_justify="left", **narrow)
+        names_column(c)
+        cells = [ccp_cells(e) for e in r.enterprises]
+        for i, key in enumerate(("ccp_deviations", "ccp_deviation_min", "ccp_lost_min")):
+            c.add_column(h[key], justify="right", overflow="fold",
+                         width=_fit(h[key], [row[i] for row in cells]))
+        for e, row in zip(r.enterprises, cells, strict=True):
+            c.add_row(name_cell(e, with_id=False), *row)
+        con.print(c)
+    room = max(40, con.width - name_w - 4)
+    for part in _kind_groups(t, kinds, room):
+        k = Table(title=t._("Automation rate per stage kind"), title_justify="left", **narrow)
+        names_column(k)
+        for kind in part:
             k.add_column(t.stage_kind(kind), justify="right", no_wrap=True, min_width=4)
         for e in r.enterprises:
             if not e.kinds:
                 continue
             cells = []
-            for kind in kinds:
+            for kind in part:
                 kf = e.kinds.get(kind)
                 if kf is None or kf.rate is None:
                     cells.append("")
                 else:
                     color = "green" if kf.rate >= r.target - 1e-12 else "red"
                     cells.append(f"[{color}]{pct(kf.rate, 0)}[/]")
-            k.add_row(escape_markup(e.name or e.id), *cells)
+            k.add_row(name_cell(e, with_id=False), *cells)
         con.print(k)
     d = r.district
     s = Table(title=t._("District"), title_justify="left", show_header=False)
@@ -315,6 +343,33 @@ def print_table(r: Report, console: Any = None, t: Translator | None = None) -> 
         con.print(hb)
     for fl in r.flags:
         con.print(f"[yellow]⚠ {escape_markup(findings.text(t, fl))}[/]")
+
+
+def _fit(head: str, cells: list[str]) -> int:
+    """Width of a figure column: its widest cell, or its header's longest word (a run of
+    CJK, which may break anywhere, counts at most 8 cells)."""
+    from rich.cells import cell_len
+
+    words = [min(cell_len(w), 8) if not w.isascii() else cell_len(w) for w in head.split()]
+    return max([*words, *(cell_len(c) for c in cells), 4])
+
+
+def _kind_groups(t: Translator, kinds: list[str], room: int) -> list[list[str]]:
+    """Stage kinds in groups whose columns fit in `room` cells (a column: its name or
+    "100%", plus borders and padding)."""
+    from rich.cells import cell_len
+
+    groups: list[list[str]] = []
+    cur: list[str] = []
+    used = 0
+    for k in kinds:
+        w = max(cell_len(t.stage_kind(k)), 4) + 3
+        if cur and used + w > room:
+            groups.append(cur)
+            cur, used = [], 0
+        cur.append(k)
+        used += w
+    return [*groups, cur] if cur else groups
 
 
 def signed(x: float | None) -> str:

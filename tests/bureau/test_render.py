@@ -308,3 +308,23 @@ def test_findings_are_worded_in_the_locale_and_json_keeps_english():
     zh = html.to_html(rep, translator("zh-CN"))
     assert "企业编号“X9”" in zh and "未在登记名录中" in zh and "not in the registry" not in zh
     assert "not in the registry" in html.to_html(rep, translator("en"))
+
+
+@pytest.mark.parametrize("width", [80, 120])
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_terminal_table_keeps_every_figure_at_80_and_120_columns(width: int, locale: str):
+    """Rich crops a table wider than the terminal: the OEE and CCP columns fell off at
+    80 and 100 columns. Every figure of a wide report must be on screen, whole."""
+    from rich.cells import cell_len
+    from rich.console import Console
+
+    from tests.bureau.sample import paper_report
+
+    con = Console(record=True, width=width, color_system=None, file=io.StringIO())
+    render.print_table(paper_report(), con, translator(locale))
+    out = con.export_text()
+    assert max(cell_len(line) for line in out.splitlines()) <= width
+    words = set(out.split())
+    for figure in ("84.0%", "41.0%", "66.0%", "60.0%", "65.0%", "70.0%", "+4.0", "+1.0",
+                   "510116", "511802", "14.5", "15.5", "16.5", "98%", "27%", "59%"):
+        assert figure in words, figure
