@@ -16,6 +16,8 @@ from lineside.config.loader import load_config
 from lineside.config.models import LinesideConfig
 from lineside.config.plant import iter_machines
 from lineside.config.yamlpos import Loc
+from lineside.drivers.modbus.checks import describe_plan
+from lineside.drivers.modbus.settings import ModbusSignal
 from lineside.redact import shown_config
 
 
@@ -37,12 +39,6 @@ def resolved_dump(cfg: LinesideConfig, written: Mapping[Loc, str]) -> str:
 
 
 def read_plans(cfg: LinesideConfig) -> list[str]:
-    try:
-        from lineside.drivers.modbus.checks import describe_plan  # type: ignore[import-not-found]
-    except ImportError:
-        return []
-    from lineside.drivers.modbus.settings import ModbusSignal
-
     out: list[str] = []
     for device in cfg.devices:
         if device.type == "opcua":

@@ -27,13 +27,13 @@ from lineside.cli.bindfail import bind_failure
 from lineside.cli.liveview import Health, Pager, keys, render_page
 from lineside.cli.main import EXIT_FAILED
 from lineside.config.errors import ConfigError
+from lineside.config.listen import parse_listen
 from lineside.config.loader import load_config
 from lineside.config.models import LinesideConfig
 from lineside.engine import fields as F
 from lineside.engine.fields import V
 from lineside.engine.view import Figures, SiteView
 from lineside.i18n import translator
-from lineside.runtime.http import parse_listen
 from lineside.runtime.hub import Agent, AgentOptions
 from lineside.runtime.logs import setup_logging
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from lineside.cli.bindfail import bind_failure
 from lineside.cli.main import EXIT_FAILED, EXIT_INVALID, EXIT_NO_INPUT
 from lineside.config.errors import ConfigError, ConfigUnreadable
+from lineside.config.listen import parse_listen
 from lineside.config.loader import load_config
-from lineside.runtime.http import parse_listen
 from lineside.runtime.hub import Agent, AgentOptions
 from lineside.runtime.logs import setup_logging
 from lineside.runtime.systemd import Notifier, install_stall_drill

@@ -10,6 +10,7 @@ from lineside.config.models import LinesideConfig
 from lineside.config.plant import iter_machines
 from lineside.config.station import fault_code_references
 from lineside.config.yamlpos import Loc
+from lineside.drivers.modbus.checks import check_device
 from lineside.drivers.modbus.settings import ModbusSignal
 
 Problem = tuple[Loc, str]
@@ -272,10 +273,6 @@ def _break_inside(s, e, overnight: bool, bs, be) -> bool:  # type: ignore[no-unt
 def _modbus_checks(cfg: LinesideConfig, by_device: dict[str, list[tuple[Loc, ModbusSignal]]]
                    ) -> list[Problem]:
     """Address ranges and overlaps: the Modbus driver knows its tables best."""
-    try:
-        from lineside.drivers.modbus.checks import check_device  # type: ignore[import-not-found]
-    except ImportError:
-        return []
     devices = {d.id: d for d in cfg.devices}
     out: list[Problem] = []
     for dev_id, signals in by_device.items():

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lineside.config.ccp import Ccp
+from lineside.config.listen import parse_listen
 from lineside.config.plant import Calendar, Line, Metrics
 from lineside.config.station import Station
 from lineside.drivers.modbus.settings import ModbusDevice
@@ -55,8 +56,6 @@ class Http(_Strict):
     @field_validator("listen")
     @classmethod
     def _listen(cls, v: str) -> str:
-        from lineside.runtime.http import parse_listen
-
         parse_listen(v)  # raises with the reason
         return v
 

@@ -15,6 +15,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from lineside.config.listen import parse_listen
 from lineside.config.plant import IdPattern
 
 #: The six big losses (Nakajima, TPM); every reason is one of them.
@@ -102,8 +103,6 @@ class Station(_Strict):
 
 
 def _loopback(listen: str) -> bool:
-    from lineside.runtime.http import parse_listen
-
     host, _ = parse_listen(listen)  # raises with the reason
     if host == "localhost":
         return True

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -26,6 +25,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
+
+from lineside.config.listen import parse_listen
 
 log = logging.getLogger(__name__)
 
@@ -37,26 +38,6 @@ READ_TIMEOUT_S = 5.0
 
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
             500: "Internal Server Error", 503: "Service Unavailable"}
-
-
-def parse_listen(listen: str) -> tuple[str, int]:
-    """`"host:port"` -> (host, port); an empty host means every IPv4 interface.
-
-    An IPv6 address goes in brackets (`[::1]:9108`, `[::]:9108` for every interface), as
-    in URLs: without them `::1:9108` could not be told from a port.
-    """
-    host, sep, port = listen.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"must be host:port or [ipv6]:port, got {listen!r}")
-    if host.startswith("[") and host.endswith("]"):
-        try:
-            ipaddress.IPv6Address(host[1:-1])
-        except ValueError:
-            raise ValueError(f"{host[1:-1]!r} is not an IPv6 address") from None
-        return host[1:-1], int(port)
-    if ":" in host or "[" in host or "]" in host:
-        raise ValueError(f"write an IPv6 address in brackets, e.g. [::1]:9108, got {listen!r}")
-    return (host or "0.0.0.0"), int(port)
 
 
 class MetricsServer:

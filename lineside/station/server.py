@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from lineside.runtime.http import parse_listen
+from lineside.config.listen import parse_listen
 from lineside.station.app import Backend, StationApp
 
 log = logging.getLogger(__name__)
