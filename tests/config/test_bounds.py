@@ -159,14 +159,14 @@ def test_what_aliases_add_is_bounded_by_size_and_time(text: str, words: str,
 
 def test_a_document_at_the_alias_bound_costs_little() -> None:
     """Aliases adding just under MAX_ALIAS_NODES: accepted, and the whole check of it
-    (parse, positions, ${VAR}, validation) stays well under a second."""
+    (parse, positions, ${VAR}, validation) stays well under a second of CPU (~0.15 s)."""
     per_use = 3 * 1000 + 1  # a list of 1,000 mappings of one key: 3 nodes each
     uses = MAX_ALIAS_NODES // per_use
     text = VALID.replace("sinks:\n", "x-defaults: &d [" + ", ".join(["{k: v}"] * 1000) + "]\n"
                          "x-uses: [" + ", ".join(["*d"] * uses) + "]\nsinks:\n")
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: the bound is on work, whatever else runs
     err = _refused(text)  # valid but for the two unknown keys, named
-    elapsed = time.perf_counter() - t0
+    elapsed = time.process_time() - t0
     assert {i.path for i in err.issues} == {"x-defaults", "x-uses"}
     assert elapsed < 1.0, elapsed
     with pytest.raises(ConfigError, match="aliases"):
