@@ -98,6 +98,16 @@ def test_licence_and_metadata(wheel) -> None:
     assert meta.get_all("Project-URL") is None and meta["Home-page"] is None
 
 
+def test_the_wheel_carries_the_message_catalogs(wheel) -> None:
+    """lineside/i18n.py compiles the .po at first use: the wheel ships it as it is."""
+    rel = "lineside/locale/zh_CN/LC_MESSAGES/lineside.po"
+    with zipfile.ZipFile(wheel) as z:
+        assert z.read(rel) == (ROOT / rel).read_bytes()
+        meta = email.message_from_bytes(z.read(next(
+            n for n in z.namelist() if n.endswith(".dist-info/METADATA"))))
+    assert any(r.startswith("babel") for r in meta.get_all("Requires-Dist"))
+
+
 def test_the_image_build_stage_has_what_the_wheel_needs(tmp_path) -> None:
     """deploy/Dockerfile builds the wheel from what its build stage COPYs (and the
     .dockerignore lets in): exactly those files must build, package data included."""
