@@ -13,9 +13,13 @@ from 32767 to -32768 moves by one. The rule, with worked examples in docs/engine
   and not added;
 - a drop is a *rollover* when the wrapped distance fits the allowance, else a *reset*
   when the new value fits it (the counter restarted near zero: the new value is
-  added), else a *dip* (a correction, a PLC-computed counter going back): nothing is
-  added and the counter must climb back above the value it dipped from before it
-  counts again (so a dip of one unit and its recovery add nothing).
+  added), else a *dip* (a correction, a glitch, a PLC-computed counter going back):
+  nothing is added;
+- re-baseline: a refused change leaves an alternative baseline (`alt`: the old value
+  after an excess, the dipped value after a dip). A read counts its plausible step
+  from the baseline first (so a dip of one unit and its return add nothing), else from
+  the alternative, which then becomes the baseline: after a torn read or a correction
+  the counter counts on at its next read instead of waiting to pass the glitch.
 
 Pure and allocation-free on the hot path: `step` updates slots and the caller's
 stats object in place.
@@ -40,7 +44,7 @@ class CounterStats(Protocol):
 class Counter:
     """One cumulative (or per-cycle) counter signal; see the module docstring."""
 
-    __slots__ = ("base", "credit", "hi", "incr", "limits", "lo", "mask", "max_chars", "mod",
+    __slots__ = ("alt", "base", "credit", "hi", "incr", "limits", "lo", "mask", "max_chars", "mod",
                  "per_s", "raw", "t")
 
     def __init__(self, bits: int, per_s: float, incr: bool = False,
@@ -52,6 +56,7 @@ class Counter:
         self.max_chars = max_chars
         self._width(bits)
         self.base: int | None = None  # value counted up to (the high mark after a dip)
+        self.alt: int | None = None  # after a refused change: the other baseline
         self.raw: int | None = None  # last value read
         self.t: float | None = None  # when the value last changed (None: never read)
         self.credit = 1.0  # allowance left over, at most one unit
@@ -73,6 +78,8 @@ class Counter:
                 self.base &= self.mask
             if self.raw is not None:
                 self.raw &= self.mask
+            if self.alt is not None:
+                self.alt &= self.mask
 
     def step(self, value: int, ts: float, st: CounterStats) -> int:
         """Units to add for a new good value at `ts` (0 when nothing is made)."""
@@ -99,29 +106,46 @@ class Counter:
             self.t = ts
             return 0
         allow = self.credit + self.per_s * (ts - self.t)  # type: ignore[operator]  # t is set with the base
-        if v > base:
-            d = v - base
-        elif v == base:  # back at the mark after a dip
+        d = self._step_from(base, v, allow, st)
+        alt = self.alt
+        if d is None and alt is not None:
+            # Refused from the baseline: the counter may have gone on from the value
+            # refused last (a glitch it came back from, a correction it counts on from).
+            d = self._step_from(alt, v, allow, st)
+        if d is not None:
+            self.base = v
+            self.alt = None
             self.t = ts
-            return 0
-        else:
-            w = v + self.mod - base
-            if w <= allow:
-                d = w
-                st.counter_rollovers += 1
-            elif v <= allow:
-                d = v
-                st.counter_resets += 1
-            else:
-                # Below the mark: a dip, unless it is still climbing back from one.
-                if prev_raw is None or v < prev_raw:
-                    st.counter_dips += 1
-                self.credit = allow if allow < 1.0 else 1.0
-                self.t = ts
+            if d == 0:  # back at a baseline: nothing made, the left-over unit stays
                 return 0
-        self.base = v
+            left = allow - d
+            self.credit = left if left < 1.0 else 1.0
+            return d
         self.t = ts
-        return self._cap(d, allow, st)
+        if v > base:  # excess: the allowance counts, the rest is refused
+            self.alt = base  # the old course, should the counter come back to it
+            self.base = v
+            return self._cap(v - base, allow, st)
+        # A dip: nothing added; the dipped value is the alternative baseline.
+        if prev_raw is None or v < prev_raw:  # (not while climbing back from one)
+            st.counter_dips += 1
+        self.alt = v
+        self.credit = allow if allow < 1.0 else 1.0
+        return 0
+
+    def _step_from(self, b: int, v: int, allow: float, st: CounterStats) -> int | None:
+        """Units from baseline `b` to `v` when the step is plausible: a rise within the
+        allowance, a rollover or a reset (counted in `st`); else None."""
+        if v >= b:
+            return v - b if v - b <= allow else None
+        w = v + self.mod - b
+        if w <= allow:
+            st.counter_rollovers += 1
+            return w
+        if v <= allow:
+            st.counter_resets += 1
+            return v
+        return None
 
     def _cap(self, d: int, allow: float, st: CounterStats) -> int:
         if d > allow:
@@ -135,11 +159,12 @@ class Counter:
 
     # -- snapshot ------------------------------------------------------------------------
     def dump(self) -> list[Any]:
-        return [self.base, self.raw, self.t, self.credit]
+        return [self.base, self.raw, self.t, self.credit, self.alt]
 
     def load(self, d: Any, now: float) -> None:
-        if isinstance(d, list) and len(d) == 4:
-            self.base, self.raw, self.t, self.credit = d
+        if isinstance(d, list) and len(d) in (4, 5):  # (4: a snapshot from before `alt`)
+            self.base, self.raw, self.t, self.credit = d[:4]
+            self.alt = d[4] if len(d) == 5 else None
         elif isinstance(d, int):  # an older snapshot kept the last value only
             self.base = self.raw = d & self.mask
             self.t, self.credit = now, 1.0

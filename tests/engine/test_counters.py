@@ -57,9 +57,30 @@ CASES = [
     # 10 s at 60/min x 2 = 20 units + 1 left over = 21 allowed; 1000 read: 979 excess.
     CCase("a jump beyond the ideal rate is capped and flagged", 32, 60,
           [(0, 0), (10, 1000)], 21, {"counter_excess": 1, "counter_excess_units": 979}),
-    # Correction 10,000 -> 9,000 after 5 s (allowance 11): neither wrap nor restart.
-    CCase("a correction adds nothing", 32, 60, [(0, 10_000), (5, 9_000), (10, 9_005)], 0,
+    # Correction 10,000 -> 9,000 after 5 s (allowance 11): neither wrap nor restart, a
+    # dip: nothing. 9,005 is a dip from the mark 10,000 but 5 above the dipped value
+    # (allowance 1 + 2 x 5 = 11): counted from there; then 10 more from 9,005.
+    CCase("a correction, then counting on from it", 32, 60,
+          [(0, 10_000), (5, 9_000), (10, 9_005), (15, 9_015)], 15,
           {"counter_dips": 1, "counter_resets": 0}),
+    # Two corrections: 9,000 then 8,000 (a dip from both baselines: the second dip is the
+    # new alternative); 8,006 four seconds later is 6 above it (allowance 1 + 8).
+    CCase("two corrections, counting on from the last", 32, 60,
+          [(0, 10_000), (5, 9_000), (6, 8_000), (10, 8_006)], 6, {"counter_dips": 2}),
+    # A glitch of 2^31 (issue 23): at 1 s the allowance 1 + 2 = 3 counts, 2^31 - 3 are
+    # excess. 1001 at 2 s is a dip from the glitch but 1 above the old course 1000
+    # (allowance 0 + 2): counted; then +1 from 1001. The old rule stayed at 0 for ever.
+    CCase("a glitch of 2^31 and back to the true course", 32, 60,
+          [(0, 1000), (1, 1000 + 2**31), (2, 1001), (3, 1002)], 3 + 1 + 1,
+          {"counter_excess": 1, "counter_excess_units": 2**31 - 3, "counter_dips": 0}),
+    # A garbage read below (17: neither a wrap nor a restart within 3 units): a dip; the
+    # next read is 2 above the baseline 5000 (allowance 1 + 2), counted from it.
+    CCase("a garbage read below, then the true course", 32, 60,
+          [(0, 5000), (1, 17), (2, 5002)], 2, {"counter_dips": 1}),
+    # The price (docs/engine.md): good = total - reject dipping by 2 and climbing back
+    # in two reads counts its way back up: 998 -> 999 -> 1000 add 2 the old rule did not.
+    CCase("a dip of two climbing back in two reads", 32, 60,
+          [(0, 1000), (1, 998), (2, 999), (3, 1000), (4, 1001)], 3, {"counter_dips": 1}),
     # Slow machine, 2 units/min: the one left-over unit lets a reset seen at 1 count.
     CCase("slow machine reset seen at one", 32, 2, [(0, 300), (40, 301), (41, 1)], 2,
           {"counter_resets": 1}),
@@ -127,6 +148,34 @@ def test_counted_units_never_exceed_what_the_ideal_rate_allows(
         total += c.step(v, t, st)
         first_t = t if first_t is None else first_t
         assert total <= 1 + per_s * (t - first_t) + 1e-9
+
+
+@settings(max_examples=300, deadline=None)
+@given(rate=hs.integers(6, 600), bits=hs.sampled_from([16, 32, 64]),
+       steps=hs.lists(hs.tuples(hs.integers(1, 10), hs.floats(0, 1), hs.booleans(),
+                                hs.integers(0, 2**64)), min_size=3, max_size=60))
+def test_counting_resumes_after_any_glitch(rate: int, bits: int,
+                                           steps: list[tuple[int, float, bool, int]]) -> None:
+    """A counter on its true course (never faster than the allowance) with single reads
+    of garbage in it: every true read whose two reads before were true adds exactly the
+    units made since the one before. The re-baseline rule of docs/engine.md."""
+    per_s = rate / 60.0 * 2.0
+    st = EngineStats()
+    c = Counter(bits, per_s)
+    mod = 1 << bits
+    t, true = 0, 1000
+    kinds: list[bool] = []  # True where a read is garbage
+    c.step(true, 0.0, st)
+    for dt_, share, glitch, junk in steps:
+        t += dt_
+        inc = int(share * per_s * dt_)  # at most what the allowance gives
+        true += inc
+        glitch = glitch and len(kinds) >= 2 and not any(kinds[-2:])
+        g = (true + 10**6 + junk) % mod  # far from the course (or a restart near 0)
+        added = c.step(g if glitch else true % mod, float(t), st)
+        if not glitch and len(kinds) >= 2 and not any(kinds[-2:]):
+            assert added == inc, (t, true, added, inc)
+        kinds.append(glitch)
 
 
 def test_widths_learned_from_opcua_datatypes_reach_the_engine_as_data() -> None:
