@@ -19,7 +19,7 @@ the wheel read the same file and nothing can go stale. English needs no catalog.
 
 Adding or changing a message: write `t._("...")` in the code, then
 
-    pybabel extract -F babel.cfg -o /tmp/lineside.pot lineside
+    pybabel extract -F babel.cfg -o /tmp/lineside.pot lineside deploy/grafana/boards
     pybabel update -i /tmp/lineside.pot -d lineside/locale -D lineside --no-fuzzy-matching
 
 and fill in the new `msgstr`. `tests/i18n/test_catalog.py` fails while any message of the

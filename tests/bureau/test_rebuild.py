@@ -39,6 +39,7 @@ from lineside.samples import Quality, Sample
 from lineside.sinks.lineproto import to_lines
 from lineside.sinks.uplink import prepare_for_uplink
 from tests.bureau.sample import english_csv
+from tests.deploy.test_dashboards import shown
 from tests.engine.plant import MON, at
 
 pytestmark = pytest.mark.server
@@ -207,7 +208,7 @@ def report_figures(ifx, db: str, lo: float, hi: float
 
 def panel_query(board: str, title: str, ref: str = "A") -> str:
     b = json.loads((BOARDS / board).read_text())
-    p = next(p for p in b["panels"] if p["title"] == title)
+    p = next(p for p in b["panels"] if p["title"] == shown(title))
     return next(t for t in p["targets"] if t["refId"] == ref)["query"]
 
 

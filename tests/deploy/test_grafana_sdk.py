@@ -130,6 +130,9 @@ def test_a_plants_own_boards_take_its_target_units_and_language(tmp_path):
     assert [s["value"] for s in auto["fieldConfig"]["defaults"]["thresholds"]["steps"]] == \
         [None, 0.7]
     assert not any("60%" in p["title"] for p in all_panels(plant))
+    assert plant["title"] == "lineside · Plant overview"  # en; the demo's is 工厂总览
+    assert json.loads((BOARDS / "plant-overview.json").read_text())["title"] == \
+        "lineside · 工厂总览"
     ccp = json.loads((out / "ccp.json").read_text())
     mean = next(p for p in ccp["panels"] if p["title"].startswith("Monitored value"))
     units = {o["matcher"]["options"]: o["properties"][0]["value"]
@@ -145,7 +148,7 @@ def test_a_plants_own_boards_take_its_target_units_and_language(tmp_path):
              ["options"].items()}
     assert texts["producing"] == "producing"
     committed = json.loads((BOARDS / "plant-overview.json").read_text())  # demo: zh-CN
-    zh = next(p for p in committed["panels"] if p["title"] == "State timeline")
+    zh = next(p for p in committed["panels"] if p["title"] == "状态时间线")  # demo: zh-CN
     assert zh["fieldConfig"]["defaults"]["mappings"][0]["options"]["producing"]["text"] == "生产"
     for board in (plant, ccp):
         influx_annotation_targets(board)

@@ -18,6 +18,9 @@ from lineside.config.ccp import CCP_KINDS
 from lineside.config.plant import STAGE_KINDS, STATES
 
 ROOT = Path(__file__).resolve().parents[2]
+# where translated messages are written: the package, and the Grafana boards' generator
+# (deploy/grafana/build_dashboards.py builds them in the site's locale)
+SOURCES = ("lineside", "deploy/grafana/boards")
 CATALOG_LOCALES = [loc for loc in i18n.LOCALES if loc != "en"]
 
 
@@ -26,10 +29,11 @@ def extracted() -> dict[tuple[str | None, str], str]:
     with (ROOT / "babel.cfg").open() as f:
         method_map, options_map = parse_mapping_cfg(f)
     out: dict[tuple[str | None, str], str] = {}
-    for path, line, msg, _comments, ctx in extract_from_dir(
-            str(ROOT / "lineside"), method_map, options_map):
-        msgid = msg[0] if isinstance(msg, tuple) else msg
-        out[(ctx, msgid)] = f"lineside/{path}:{line}"
+    for src in SOURCES:
+        for path, line, msg, _comments, ctx in extract_from_dir(
+                str(ROOT / src), method_map, options_map):
+            msgid = msg[0] if isinstance(msg, tuple) else msg
+            out[(ctx, msgid)] = f"{src}/{path}:{line}"
     return out
 
 
@@ -59,7 +63,7 @@ def calls_in_code() -> list[tuple[str, ast.Call, bool]]:
     Babel's extractor does not look inside them on Python 3.11), with whether it sits
     inside an f-string."""
     out = []
-    for path in sorted((ROOT / "lineside").rglob("*.py")):
+    for path in sorted(p for src in SOURCES for p in (ROOT / src).rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         in_fstring: set[int] = set()
         for node in ast.walk(tree):

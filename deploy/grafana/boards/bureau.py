@@ -43,7 +43,7 @@ def bureau_board(site: BoardSite) -> db.Dashboard:
         kit.query_variable("enterprise", "企业 / Enterprise",
                            'SHOW TAG VALUES FROM "automation" WITH KEY = "enterprise" '
                            'WHERE "region" =~ /^$region$/', all_value=".*"),
-        *kit.names_variables({"enterprise": "automation"}, "图例 / Legends"),
+        *kit.names_variables({"enterprise": "automation"}, site.t),
     ]
     d = kit.dashboard("lineside-bureau",
                       "lineside · 区县自动化水平 / District automation (bureau)",

@@ -18,6 +18,8 @@ from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.cog.runtime import UnknownDataquery
 from grafana_foundation_sdk.models import dashboard as dm
 
+from lineside.i18n import Translator
+
 # What deploy/grafana/provisioning/datasources/lineside.yaml provisions: the default of
 # each board's datasource variable. One variable name per type: links between boards
 # carry variables along, and a Prometheus uid must never land in an InfluxDB variable.
@@ -127,13 +129,15 @@ def query_variable(name: str, label: str, query: str, multi: bool = True,
     return v
 
 
-def names_variables(entities: dict[str, str], label: str = "Legends") -> list[Any]:
-    """The `names` switch (names or ids in legends and table rows) and, per entity (->
-    the measurement to read its tag keys from), the hidden tag key it selects:
-    `line_name` or `line`. The ids value is `()` (an empty group in the key's regex):
-    Grafana's custom variables have no empty value."""
-    out: list[Any] = [db.CustomVariable("names").label(label).values("names : _name, ids : ()")
-                      .current(dm.VariableOption(selected=True, text="names", value="_name"))]
+def names_variables(entities: dict[str, str], t: Translator) -> list[Any]:
+    """The `names` switch (names or ids in legends) and, per entity (-> the measurement
+    to read its tag keys from), the hidden tag key it selects: `line_name` or `line`.
+    The ids value is `()` (an empty group in the key's regex): Grafana's custom
+    variables have no empty value."""
+    names, ids = t.pgettext("board", "names"), t.pgettext("board", "ids")
+    out: list[Any] = [db.CustomVariable("names").label(t._("Legends"))
+                      .values(f"{names} : _name, {ids} : ()")
+                      .current(dm.VariableOption(selected=True, text=names, value="_name"))]
     for e, measurement in entities.items():
         out.append(db.QueryVariable(f"{e}_label").datasource(INFLUX)
                    .query(f'SHOW TAG KEYS FROM "{measurement}"').regex(f"/^{e}${{names}}$/")

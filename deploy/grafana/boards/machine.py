@@ -19,31 +19,34 @@ from boards.site import OEE_TARGET, BoardSite
 
 
 def machine_drilldown(site: BoardSite) -> db.Dashboard:
-    d = kit.dashboard("lineside-machine", "lineside · Machine",
+    t = site.t
+    d = kit.dashboard("lineside-machine", t._("lineside · Machine"),
                       "One machine: OEE, states, counts, process values, shifts.",
-                      plant_variables(machine_multi=False), plant_annotations())
+                      plant_variables(site, machine_multi=False), plant_annotations(site))
     g = Grid(d)
     m = (SITE, LINE, STAGE, MACHINE)
     g.row("$machine")
-    for title, num, den, th in (
-            ("OEE", "ideal_good_s", "counted_planned_busy_s", pct_target(OEE_TARGET)),
-            ("Availability", "run_s", "planned_busy_s", pct_target(0.85)),
-            ("Performance", "ideal_s", "counted_run_s", pct_target(0.95)),
-            ("Quality", "good_count", "total_count", pct_target(0.99)),
-            ("Automatic share of run", "auto_ideal_units", "run_ideal_units",
-             steps(("red", None), ("green", site.automation_target)))):
-        g.add(stat_panel(title, [influx(ratio(num, den, title, "machine", m))], th=th,
+    for title, alias, num, den, th in (
+            (t._("OEE"), "OEE", "ideal_good_s", "counted_planned_busy_s",
+             pct_target(OEE_TARGET)),
+            (t._("Availability"), "Availability", "run_s", "planned_busy_s",
+             pct_target(0.85)),
+            (t._("Performance"), "Performance", "ideal_s", "counted_run_s", pct_target(0.95)),
+            (t._("Quality"), "Quality", "good_count", "total_count", pct_target(0.99)),
+            (t._("Automatic share of run"), "Automatic share of run", "auto_ideal_units",
+             "run_ideal_units", steps(("red", None), ("green", site.automation_target)))):
+        g.add(stat_panel(title, [influx(ratio(num, den, alias, "machine", m))], th=th,
                          description=f"sum({num}) / sum({den}) over the time range."), 4, 5)
-    g.add(stat_panel("Units", [influx(sums([("good_count", "good")], "machine", m), "A"),
+    g.add(stat_panel(t._("Units"), [influx(sums([("good_count", "good")], "machine", m), "A"),
                                influx(sums([("reject_count", "rejects")], "machine", m), "B"),
                                influx(sums([("small_stops", "small stops")], "machine", m),
                                       "C")],
                      unit="short", th=steps(("blue", None)), decimals=0), 4, 5)
-    g.add(state_timeline_panel("State", [influx(
+    g.add(state_timeline_panel(t._("State"), [influx(
         'SELECT "state" FROM "machine_state" WHERE ' + where("machine", m)
         + ' GROUP BY "machine", "machine_name"', alias=label("machine"))],
         state_names=site.state_names), 24, 5)
-    g.add(timeseries_panel("OEE, availability, performance, quality", [
+    g.add(timeseries_panel(t._("OEE, availability, performance, quality"), [
         influx(ratio("ideal_good_s", "counted_planned_busy_s", "OEE", "machine", m,
                      by_time=True), "A", alias="OEE"),
         influx(ratio("run_s", "planned_busy_s", "availability", "machine", m, by_time=True),
@@ -56,7 +59,7 @@ def machine_drilldown(site: BoardSite) -> db.Dashboard:
     colors = (("producing", "green"), ("fault", "red"), ("setup", "blue"),
               ("starved", "orange"), ("blocked", "purple"), ("idle", "yellow"),
               ("no data", "#808080"), ("planned down", "dark-blue"))
-    g.add(piechart_panel("Where the time went", [influx(sums(
+    g.add(piechart_panel(t._("Where the time went"), [influx(sums(
         [("run_s", "producing", "/3600"), ("fault_s", "fault", "/3600"),
          ("setup_s", "setup", "/3600"), ("starved_s", "starved", "/3600"),
          ("blocked_s", "blocked", "/3600"), ("idle_s", "idle", "/3600"),
@@ -64,14 +67,14 @@ def machine_drilldown(site: BoardSite) -> db.Dashboard:
         "machine", m), fmt="table")], "Scheduled time by state (hours).", "h",
         [kit.field_override(s, color={"mode": "fixed", "fixedColor": c}) for s, c in colors]),
         6, 8)
-    g.add(timeseries_panel("Units per interval", [influx(sums(
+    g.add(timeseries_panel(t._("Units per interval"), [influx(sums(
         [("good_count", "good"), ("reject_count", "rejects")], "machine", m, by_time=True,
         fill0=True))], unit="short", bars=True, stack=True), 6, 8)
-    g.add(timeseries_panel("Process values", [influx(
+    g.add(timeseries_panel(t._("Process values"), [influx(
         'SELECT last("value") FROM "signal" WHERE ' + where("machine", m)
         + ' GROUP BY time($__interval), "signal" fill(previous)', alias="$tag_signal")],
         unit="none", description="Raw numeric signals recorded on change (deadband)."), 12, 8)
-    g.add(table_panel("State changes", [influx(
+    g.add(table_panel(t._("State changes"), [influx(
         'SELECT "state", "prev_state", "prev_duration_s", "code", "reason" FROM '
         '"machine_state" WHERE ' + where("machine", m) + ' ORDER BY time DESC LIMIT 200',
         fmt="table")], "Newest first; prev_duration_s is how long the previous state "
@@ -81,7 +84,7 @@ def machine_drilldown(site: BoardSite) -> db.Dashboard:
             kit.field_override("prev_state", mappings=kit.state_mappings(site.state_names)),
             kit.field_override("prev_duration_s", unit="s")]), 12, 8)
     msh, sg = (SITE, LINE, STAGE, MACHINE, SHIFT), ("shift_date", "shift")
-    g.add(table_panel("Shifts", [
+    g.add(table_panel(t._("Shifts"), [
         influx(ratio("ideal_good_s", "counted_planned_busy_s", "OEE", "machine", msh, sg,
                      measurement="oee_shift"), "A", "table"),
         influx(ratio("run_s", "planned_busy_s", "availability", "machine", msh, sg,

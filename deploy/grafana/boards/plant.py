@@ -21,46 +21,49 @@ from boards.site import OEE_TARGET, BoardSite
 from lineside.report import influxql
 
 
-def plant_variables(machine_multi: bool = True) -> list[Any]:
+def plant_variables(site: BoardSite, machine_multi: bool = True) -> list[Any]:
+    t = site.t
     return [
-        kit.datasource_variable("influxdb"),
-        kit.query_variable("site", "Site", 'SHOW TAG VALUES FROM "oee" WITH KEY = "site"'),
-        kit.query_variable("line", "Line", 'SHOW TAG VALUES FROM "oee" WITH KEY = "line" '
+        kit.datasource_variable("influxdb", t._("Data source")),
+        kit.query_variable("site", t._("Site"), 'SHOW TAG VALUES FROM "oee" WITH KEY = "site"'),
+        kit.query_variable("line", t._("Line"), 'SHOW TAG VALUES FROM "oee" WITH KEY = "line" '
                            'WHERE "site" =~ /^$site$/'),
-        kit.query_variable("stage", "Stage", 'SHOW TAG VALUES FROM "oee" WITH KEY = "stage" '
+        kit.query_variable("stage", t._("Stage"), 'SHOW TAG VALUES FROM "oee" WITH KEY = "stage" '
                            'WHERE "site" =~ /^$site$/ AND "line" =~ /^$line$/'),
-        kit.query_variable("machine", "Machine",
+        kit.query_variable("machine", t._("Machine"),
                            'SHOW TAG VALUES FROM "oee" WITH KEY = "machine" WHERE "site" =~ '
                            '/^$site$/ AND "line" =~ /^$line$/ AND "stage" =~ /^$stage$/',
                            multi=machine_multi, include_all=machine_multi),
-        kit.query_variable("shift", "Shift", 'SHOW TAG VALUES FROM "oee_shift" WITH KEY = '
+        kit.query_variable("shift", t._("Shift"), 'SHOW TAG VALUES FROM "oee_shift" WITH KEY = '
                            '"shift" WHERE "site" =~ /^$site$/'),
-        *kit.names_variables({"line": "oee", "stage": "oee", "machine": "oee"}),
+        *kit.names_variables({"line": "oee", "stage": "oee", "machine": "oee"}, t),
     ]
 
 
-def ccp_deviations(filters: tuple[str, ...]) -> Any:
+def ccp_deviations(site: BoardSite, filters: tuple[str, ...]) -> Any:
     """A mark where each CCP deviation (limit or monitoring) began, named by its CCP."""
     return kit.annotation(
-        "CCP deviations", 'SELECT "state", "shift" FROM "ccp_deviation" WHERE '
+        site.t.pgettext("board", "CCP deviations"),
+        'SELECT "state", "shift" FROM "ccp_deviation" WHERE '
         + where(None, filters, "\"event\" = 'start'") + group(by("ccp", "kind"), False),
         "red", text="ccp_name", tags="kind")
 
 
-def plant_annotations() -> list[Any]:
+def plant_annotations(site: BoardSite) -> list[Any]:
     """Closed shifts (at their start) and CCP deviations (at theirs) on every graph."""
     return [
         kit.grafana_annotations(),
-        kit.annotation("Shifts", 'SELECT "planned_busy_s", "shift" FROM "oee_shift" WHERE '
-                       f'{where("site", (SITE,))}', "blue", text="shift"),
-        ccp_deviations((SITE,)),
+        kit.annotation(site.t._("Shifts"), 'SELECT "planned_busy_s", "shift" FROM "oee_shift" '
+                       f'WHERE {where("site", (SITE,))}', "blue", text="shift"),
+        ccp_deviations(site, (SITE,)),
     ]
 
 
 def plant_overview(site: BoardSite) -> db.Dashboard:
-    d = kit.dashboard("lineside-plant", "lineside · Plant overview",
+    t = site.t
+    d = kit.dashboard("lineside-plant", t._("lineside · Plant overview"),
                   "OEE, losses, machine states and automation of one plant.",
-                      plant_variables(), plant_annotations())
+                      plant_variables(site), plant_annotations(site))
     g = Grid(d)
     sites = (SITE,)
     lines = (SITE, LINE)
@@ -71,41 +74,41 @@ def plant_overview(site: BoardSite) -> db.Dashboard:
     target, pct = site.automation_target, site.target_pct
     auto_th = steps(("red", None), ("green", target))
 
-    g.row("Site")
-    g.add(stat_panel("OEE", [influx(ratio("ideal_good_s", "counted_planned_busy_s", "OEE",
+    g.row(t._("Site"))
+    g.add(stat_panel(t._("OEE"), [influx(ratio("ideal_good_s", "counted_planned_busy_s", "OEE",
                                           "line", sites))], th=oee_th,
                      description="sum(ideal_good_s) / sum(counted_planned_busy_s) of the "
                      "site's lines over the time range (ISO 22400: A x P x Q); lines without "
                      "counters are left out."), 4, 5)
-    g.add(stat_panel("Availability", [influx(ratio("run_s", "planned_busy_s", "Availability",
+    g.add(stat_panel(t._("Availability"), [influx(ratio("run_s", "planned_busy_s", "Availability",
                                                    "line", sites))], th=a_th,
                      description="sum(run_s) / sum(planned_busy_s) of the site's lines"), 4, 5)
-    g.add(stat_panel("Performance", [influx(ratio("ideal_s", "counted_run_s", "Performance",
+    g.add(stat_panel(t._("Performance"), [influx(ratio("ideal_s", "counted_run_s", "Performance",
                                                   "line", sites))], th=p_th,
                      description="sum(ideal_s) / sum(counted_run_s) of the site's lines; "
                      "above 100% means the ideal rate in the configuration is too low."), 4, 5)
-    g.add(stat_panel("Quality", [influx(ratio("good_count", "total_count", "Quality", "line",
+    g.add(stat_panel(t._("Quality"), [influx(ratio("good_count", "total_count", "Quality", "line",
                                               sites))], th=q_th,
                      description="sum(good_count) / sum(total_count) of the site's lines"),
           4, 5)
-    g.add(stat_panel(f"Automation rate (target {pct})",
+    g.add(stat_panel(t._("Automation rate (target {target})").format(target=pct),
                      [influx(influxql.site_rate(SITE, alias="Automation"))], th=auto_th,
                      description="Rebuilt from the stage sums (docs/design.md): stage sum("
                      "auto_ideal_units) / sum(run_ideal_units), line = stages weighted by "
                      "weight, site = lines weighted by planned busy time. Target: "
                      f"{pct} (metrics.automation_target)."), 4, 5)
-    g.add(stat_panel("Output", [influx(sums([("good_count", "good")], "line", sites), "A"),
+    g.add(stat_panel(t._("Output"), [influx(sums([("good_count", "good")], "line", sites), "A"),
                                 influx(sums([("reject_count", "rejects")], "line", sites), "B")],
                      unit="short", th=steps(("blue", None)), decimals=0,
                      description="Good and rejected units of the lines' output stages."), 4, 5)
 
-    g.row("Lines and stages")
+    g.row(t._("Lines and stages"))
     ln, sg = by("line"), by("line", "stage")
-    g.add(bargauge_panel("OEE per line", [influx(ratio(
+    g.add(bargauge_panel(t._("OEE per line"), [influx(ratio(
         "ideal_good_s", "counted_planned_busy_s", "OEE", "line", lines, ln),
         alias=label("line"))], oee_th,
         "A line's OEE is its output stage's (docs/design.md). Ratio of sums."), 6, 8)
-    g.add(bargauge_panel("Availability / performance / quality per line", [
+    g.add(bargauge_panel(t._("Availability / performance / quality per line"), [
         influx(ratio("run_s", "planned_busy_s", "A", "line", lines, ln), "A",
                alias=label("line", "availability")),
         influx(ratio("ideal_s", "counted_run_s", "P", "line", lines, ln), "B",
@@ -113,27 +116,29 @@ def plant_overview(site: BoardSite) -> db.Dashboard:
         influx(ratio("good_count", "total_count", "Q", "line", lines, ln), "C",
                alias=label("line", "quality")),
     ], a_th, "Each a ratio of sums over the range, absent when its denominator is 0."), 8, 8)
-    g.add(bargauge_panel("OEE per stage", [influx(ratio(
+    g.add(bargauge_panel(t._("OEE per stage"), [influx(ratio(
         "ideal_good_s", "counted_planned_busy_s", "OEE", "stage", stages, sg),
         alias=label("stage"))], oee_th,
         "Parallel machines of a stage are summed before dividing."), 10, 8)
-    g.add(timeseries_panel("OEE per line", [influx(ratio(
+    g.add(timeseries_panel(t._("OEE per line"), [influx(ratio(
         "ideal_good_s", "counted_planned_busy_s", "OEE", "line", lines, ln, by_time=True),
         alias=label("line"))], th=oee_th, minmax=(0, None),
         description="Per interval: sum(ideal_good_s) / sum(planned_busy_s) of the buckets "
         "in it; gaps where nothing was planned."), 12, 8)
-    g.add(bargauge_panel(f"Automation rate per stage (target {pct})", [
+    per_stage = t._("Automation rate per stage (target {target})").format(target=pct)
+    g.add(bargauge_panel(per_stage, [
         influx(influxql.stage_rate(" AND ".join(stages), ("stage_name",),
                                    alias="automation"), "A", alias=label("stage"))],
         auto_th, "sum(auto_ideal_units) / sum(run_ideal_units) of the stage's automation "
         "points: producing time in automatic mode weighted by ideal rate. Stages done by "
         "hand count 0 while their line runs."), 12, 8)
-    g.add(timeseries_panel(f"Automation rate per line against {pct}", [influx(
+    per_line = t._("Automation rate per line against {target}").format(target=pct)
+    g.add(timeseries_panel(per_line, [influx(
         influxql.line_rate(" AND ".join(lines), ("line_name",), interval="$__interval",
                            alias="automation"), alias=label("line"))], th=auto_th,
         minmax=(0, 1), description="Per interval, rebuilt from the stage sums: the stages' "
         "rates weighted by their weight (docs/design.md)."), 12, 8)
-    g.add(bargauge_panel("Availability / performance / quality per stage", [
+    g.add(bargauge_panel(t._("Availability / performance / quality per stage"), [
         influx(ratio("run_s", "planned_busy_s", "A", "stage", stages, sg), "A",
                alias=label("stage", "availability")),
         influx(ratio("ideal_s", "counted_run_s", "P", "stage", stages, sg), "B",
@@ -142,8 +147,8 @@ def plant_overview(site: BoardSite) -> db.Dashboard:
                alias=label("stage", "quality")),
     ], a_th, "Parallel machines summed, then divided; a stage done by hand has none."), 12, 8)
 
-    g.row("Machines")
-    g.add(table_panel("Current state of every machine", [influx(
+    g.row(t._("Machines"))
+    g.add(table_panel(t._("Current state of every machine"), [influx(
         'SELECT last("state") AS "state" FROM "machine_state" WHERE "level" = \'machine\' '
         'AND ' + " AND ".join(machines) + ' AND time > now() - 30d'
         + group(by("line", "stage", "machine"), False), fmt="table")],
@@ -156,27 +161,27 @@ def plant_overview(site: BoardSite) -> db.Dashboard:
         transformations=[kit.transformation("organize", {
             "indexByName": {"line": 0, "stage": 1, "machine": 2, "state": 3, "Time": 4},
             "renameByName": {"Time": "since"}})]), 8, 12)
-    g.add(state_timeline_panel("State timeline", [influx(
+    g.add(state_timeline_panel(t._("State timeline"), [influx(
         'SELECT "state" FROM "machine_state" WHERE ' + where("machine", machines)
         + group(by("machine"), False), alias=label("machine"))],
         "Every state change (measurement machine_state). A machine's row opens its board.",
         links=kit.machine_link("${__field.labels.machine}"),
         state_names=site.state_names), 16, 12)
 
-    g.row("Losses")
+    g.row(t._("Losses"))
     loss_cols = [("fault_s", "fault", "/3600"), ("setup_s", "setup", "/3600"),
                  ("starved_s", "starved", "/3600"), ("blocked_s", "blocked", "/3600"),
                  ("idle_s", "idle", "/3600"), ("unknown_s", "no data", "/3600"),
                  ("speed_loss_s", "speed loss", "/3600"),
                  ("reject_loss_s", "reject loss", "/3600")]
-    g.add(barchart_panel("Loss Pareto (hours of planned busy time)", [influx(
+    g.add(barchart_panel(t._("Loss Pareto (hours of planned busy time)"), [influx(
         sums(loss_cols, "line", lines), fmt="table")],
         "Where planned busy time went, summed over the selected lines' output stages: "
         "stops by state, then speed loss (run time beyond the ideal) and reject loss.", "h",
         [kit.transformation("reduce", {"reducers": ["sum"], "mode": "seriesToRows",
                                        "includeTimeField": False}),
          kit.sort_by("Total")]), 8, 9)
-    g.add(table_panel("Small stops per machine", [influx(
+    g.add(table_panel(t._("Small stops per machine"), [influx(
         sums([("small_stops", "small stops"), ("small_stop_s", "minutes", "/60")],
              "machine", machines, by("line", "machine")), fmt="table")],
         "Stops shorter than the small-stop threshold (default 2 min): part of the "
@@ -184,20 +189,20 @@ def plant_overview(site: BoardSite) -> db.Dashboard:
         links=kit.machine_link("${__data.fields.machine}", "${__data.fields.line}"),
         transformations=[kit.transformation("organize", {"excludeByName": {"Time": True}}),
                          kit.sort_by("small stops")]), 8, 9)
-    g.add(timeseries_panel("Small stops per line", [influx(
+    g.add(timeseries_panel(t._("Small stops per line"), [influx(
         sums([("small_stops", "small stops")], "line", lines, ln, by_time=True, fill0=True),
         alias=label("line"))], unit="short", bars=True, stack=True), 8, 9)
-    g.add(timeseries_panel("Rejects per line", [influx(
+    g.add(timeseries_panel(t._("Rejects per line"), [influx(
         sums([("reject_count", "rejects")], "line", lines, ln, by_time=True, fill0=True),
         alias=label("line"))], unit="short", bars=True, stack=True), 12, 8)
-    g.add(timeseries_panel("Reject rate per line", [influx(
+    g.add(timeseries_panel(t._("Reject rate per line"), [influx(
         ratio("reject_count", "total_count", "reject rate", "line", lines, ln, by_time=True),
         alias=label("line"))], minmax=(0, None),
         description="sum(reject_count) / sum(total_count) per interval."), 12, 8)
 
-    g.row("Shifts")
+    g.row(t._("Shifts"))
     sh, shift_group = (SITE, SHIFT), ("shift_date", "shift")
-    g.add(table_panel("Site OEE per shift", [
+    g.add(table_panel(t._("Site OEE per shift"), [
         influx(ratio("ideal_good_s", "counted_planned_busy_s", "OEE", "line", sh, shift_group,
                      measurement="oee_shift"), "A", "table"),
         influx(ratio("run_s", "planned_busy_s", "availability", "line", sh, shift_group,
@@ -213,7 +218,7 @@ def plant_overview(site: BoardSite) -> db.Dashboard:
         transformations=[*kit.merge_organize({}), kit.sort_by("shift_date")],
         overrides=kit.pct_overrides("OEE", "availability", "performance", "quality")), 12, 9)
     lsh, lgroup = (SITE, LINE, SHIFT), ("shift_date", "shift", *ln)
-    g.add(table_panel("Shift table per line", [
+    g.add(table_panel(t._("Shift table per line"), [
         influx(ratio("ideal_good_s", "counted_planned_busy_s", "OEE", "line", lsh, lgroup,
                      measurement="oee_shift"), "A", "table"),
         influx(ratio("run_s", "planned_busy_s", "availability", "line", lsh, lgroup,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lineside.config.loader import load_config
-from lineside.i18n import translator
+from lineside.i18n import Translator, translator
 
 # Grafana's unit ids for the units a CCP is usually written in; any other unit is shown
 # as written after the value (Grafana's `suffix:` unit).
@@ -32,6 +32,8 @@ class BoardSite:
     # CCP id -> (its name, its unit as written in the configuration)
     ccps: dict[str, tuple[str, str]] = field(default_factory=dict)
     state_names: dict[str, str] = field(default_factory=dict)
+    # titles, row names and variable labels in the site's language
+    t: Translator = field(default_factory=lambda: translator("en"))
 
     @property
     def target_pct(self) -> str:
@@ -46,4 +48,4 @@ def from_config(path: Path) -> BoardSite:
               "maintenance", "unknown")
     return BoardSite(cfg.metrics.automation_target,
                      {c.id: (c.name or c.id, c.unit) for c in cfg.ccps},
-                     {s: t.state(s) for s in states})
+                     {s: t.state(s) for s in states}, t)
