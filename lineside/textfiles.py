@@ -25,6 +25,10 @@ _UTF16_32_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32
                   (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16"))
 
 
+# a secret file holds a line (a token, a password): a bigger file is the wrong file
+MAX_SECRET_BYTES = 64 << 10
+
+
 class FileUnreadable(OSError):
     """The file is missing or cannot be read (permissions, a folder): not a verdict on
     its content."""

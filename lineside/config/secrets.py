@@ -17,12 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from lineside.config.yamlpos import Loc
-from lineside.textfiles import FileEncodingError, FileTooLarge, read_text
+from lineside.textfiles import MAX_SECRET_BYTES, FileEncodingError, FileTooLarge, read_text
 
 Problem = tuple[Loc, str]
-
-# a secret is a line (a token, a password): a bigger file is the wrong file
-MAX_SECRET_BYTES = 64 << 10
 
 
 def secret_problems(sections: Iterable[tuple[str, list[Any]]], names: Iterable[str],

@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 import urllib3
 
 from lineside.sinks.settings import InfluxV1Sink, InfluxV2Sink
+from lineside.textfiles import MAX_SECRET_BYTES, read_text
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +64,9 @@ def read_secret(env: str | None, file: Path | None, what: str) -> str | None:
             log.error("%s: environment variable %s is not set", what, env)
         return val
     if file:
-        try:
-            return Path(file).read_text().strip()
-        except OSError as e:
+        try:  # UTF-8 with or without BOM (Notepad's), another encoding named: textfiles.py
+            return read_text(file, MAX_SECRET_BYTES).strip()
+        except (OSError, ValueError) as e:
             log.error("%s: cannot read %s: %s", what, file, e)
     return None
 

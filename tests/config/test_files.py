@@ -101,3 +101,26 @@ def test_report_exit_codes_for_the_registry(tmp_path: Path, content: bytes | Non
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == code, r.stderr
     assert words in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(("data", "secret"), [
+    (b"s3cr3t\n", "s3cr3t"),
+    (b"\xef\xbb\xbfs3cr3t\r\n", "s3cr3t"),  # Notepad: BOM and CRLF, as check accepts it
+    ("令牌\n".encode("gbk"), None),  # refused and logged, never sent garbled
+], ids=["UTF-8", "UTF-8 with BOM", "GBK"])
+def test_the_agent_reads_secret_files_as_check_does(tmp_path: Path, data: bytes,
+                                                    secret: str | None) -> None:
+    from lineside.drivers.opcua.security import OpcuaSetupError, read_password
+    from lineside.drivers.opcua.settings import OpcuaDevice
+    from lineside.sinks.writers import read_secret
+
+    path = tmp_path / "secret"
+    path.write_bytes(data)
+    assert read_secret(None, path, "sink plant token") == secret
+    device = OpcuaDevice(id="plc", type="opcua", endpoint="opc.tcp://127.0.0.1:4840",
+                         username="op", password_file=path)
+    if secret is None:
+        with pytest.raises(OpcuaSetupError, match="looks like GBK"):
+            read_password(device)
+    else:
+        assert read_password(device) == secret

@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from lineside.drivers.opcua.settings import OpcuaDevice
+from lineside.textfiles import MAX_SECRET_BYTES, read_text
 
 log = logging.getLogger(__name__)
 
@@ -192,9 +193,9 @@ def read_password(device: OpcuaDevice) -> str | None:
             )
         return value
     if device.password_file:
-        try:
-            return Path(device.password_file).read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as exc:
+        try:  # UTF-8 with or without BOM (Notepad's), another encoding named: textfiles.py
+            return read_text(device.password_file, MAX_SECRET_BYTES).rstrip("\r\n")
+        except (OSError, ValueError) as exc:
             raise OpcuaSetupError(
                 f"cannot read password_file {device.password_file} of device {device.id}: {exc}"
             ) from exc
