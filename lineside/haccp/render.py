@@ -282,7 +282,8 @@ h1{font-size:18px;margin:0 0 4px}h2{font-size:15px;margin:18px 0 6px}
 .meta{color:#444;font-size:12px}
 table{border-collapse:collapse;width:100%;margin-bottom:8px}
 th,td{border:1px solid #999;padding:3px 4px;text-align:right;vertical-align:top}
-th{background:#eee;font-weight:600;vertical-align:bottom;text-align:center}
+th{background:#eee;font-weight:600;vertical-align:bottom;text-align:center;
+word-break:keep-all}
 td.l{overflow-wrap:anywhere}
 td.l{text-align:left}td.n{white-space:nowrap}
 small{color:#555}
