@@ -39,12 +39,24 @@ def run(args: argparse.Namespace) -> int:
         asyncio.run(_run(agent, args.duration))
     except OSError as e:
         port = parse_listen(cfg.http.listen)[1]
-        line = bind_failure(e, {port: f"http.listen in {args.config}"})
+        line = (bind_failure(e, {port: f"http.listen in {args.config}"})
+                or _file_failure(e, cfg.state_dir, args.config))
         if line is None:
             raise
         print(f"lineside run: {line}", file=sys.stderr)
         return EXIT_FAILED
     return 0
+
+
+def _file_failure(exc: OSError, state_dir: Path, config: Path) -> str | None:
+    """One line for a file or folder the agent cannot create or open (its state_dir on
+    a missing mount, a read-only disk at start-up, wrong ownership), naming the key."""
+    if not exc.filename:
+        return None
+    name = Path(str(exc.filename))
+    key = (f" (under state_dir in {config})"
+           if name == state_dir or state_dir in name.parents else "")
+    return f"cannot use {name}{key}: {exc.strerror or exc}"
 
 
 async def _run(agent: Agent, duration: float | None) -> None:

@@ -1,6 +1,7 @@
-"""A metrics port in use: one line naming the address and the key that sets it, exit 1.
+"""`lineside run` failing at start-up: one line naming what and the key, exit 1.
 
-It was a 30-line asyncio traceback that named neither `http.listen` nor the file.
+A metrics port in use, a state_dir that cannot be created: each was a 30-line traceback
+that named neither the key (`http.listen`, `state_dir`) nor the file.
 """
 
 from __future__ import annotations
@@ -19,15 +20,11 @@ from lineside.cli.bindfail import bind_failure
 pytestmark = pytest.mark.timeout(60)
 
 
-def test_run_names_the_port_and_the_key(tmp_path: Path) -> None:
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        port = holder.getsockname()[1]
-        cfg = tmp_path / "plant.yaml"
-        cfg.write_text(textwrap.dedent(f"""\
+def _plant(tmp_path: Path, state_dir: Path, port: int) -> Path:
+    cfg = tmp_path / "plant.yaml"
+    cfg.write_text(textwrap.dedent(f"""\
             site: {{enterprise_id: e, enterprise_name: E, site_id: s, region: "1"}}
-            state_dir: {tmp_path / "state"}
+            state_dir: {state_dir}
             http: {{listen: "127.0.0.1:{port}"}}
             devices: [{{id: plc, type: modbus-tcp, host: 127.0.0.1, port: 1}}]
             lines:
@@ -39,6 +36,15 @@ def test_run_names_the_port_and_the_key(tmp_path: Path) -> None:
                       - {{id: m, automation: automatic, ideal_rate: 1, source: plc,
                           signals: {{running: {{table: coil, address: 0, type: bool}}}}}}
             """))
+    return cfg
+
+
+def test_run_names_the_port_and_the_key(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        cfg = _plant(tmp_path, tmp_path / "state", port)
         r = subprocess.run([sys.executable, "-m", "lineside.cli", "run", str(cfg),
                             "--duration", "5"], capture_output=True, text=True, timeout=50)
     assert r.returncode == 1, r.stderr
@@ -47,6 +53,18 @@ def test_run_names_the_port_and_the_key(tmp_path: Path) -> None:
     assert errors == [f"lineside run: cannot listen on 127.0.0.1:{port} (set by http.listen "
                       f"in {cfg}): address already in use; another process listens there "
                       "(`ss -ltnp` shows which): stop it or choose another port"], r.stderr
+
+
+def test_run_names_a_state_dir_it_cannot_create(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    state = tmp_path / "a-file" / "state"  # under a file: never a folder
+    cfg = _plant(tmp_path, state, 0)
+    r = subprocess.run([sys.executable, "-m", "lineside.cli", "run", str(cfg),
+                        "--duration", "5"], capture_output=True, text=True, timeout=50)
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    assert (f"lineside run: cannot use {state} (under state_dir in {cfg}): Not a directory"
+            in r.stderr.splitlines()), r.stderr
 
 
 def _bind_error(host: str, port: int, code: int, reason: str) -> OSError:
