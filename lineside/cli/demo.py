@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import yaml
 from rich.console import Console, RenderableType
 from rich.live import Live
 from rich.table import Table
@@ -63,6 +64,48 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--metrics", type=_listen_arg, default=None, metavar="ADDR",
                    help="serve /metrics, /healthz, /readyz on ADDR (host:port or "
                         "[ipv6]:port, e.g. 127.0.0.1:9108); off by default")
+    p.add_argument("--station", type=_station_arg, default="127.0.0.1:0", metavar="ADDR",
+                   help="serve the operator station on ADDR (default: a free loopback port, "
+                        "printed at start); 'off': none")
+
+
+def _demo_station(listen: str) -> dict[str, Any]:
+    """config/demo-station.yaml as the `station:` section, when the station's packages
+    are installed (`pip install 'lineside[station]'`); else the demo runs without it."""
+    import importlib.util
+
+    from lineside.simulator.server import demo_config_path
+
+    missing = [m for m in ("aiohttp", "jinja2", "argon2") if importlib.util.find_spec(m) is None]
+    if missing:
+        print(f"lineside demo: no operator station ({', '.join(missing)} not installed: "
+              "pip install 'lineside[station]')", file=sys.stderr)
+        return {}
+    text = demo_config_path().with_name("demo-station.yaml").read_text(encoding="utf-8")
+    return {**yaml.safe_load(text), "listen": listen}
+
+
+def station_banner(url: str, state_dir: Path) -> str:
+    """Where to open the station, and who can log in: two demo users with fresh random
+    passwords the first time (the state directory keeps them)."""
+    import secrets
+
+    from lineside.station.users import UserStore
+
+    store = UserStore(state_dir)
+    made = []
+    if not store.list():
+        for name, role in (("operator", "operator"), ("supervisor", "supervisor")):
+            pw = secrets.token_urlsafe(9)
+            store.add(name, role, pw)
+            made.append(f"{name} / {pw}")
+    who = ("log in as " + ", ".join(made)) if made else \
+        f"users of {state_dir} (lineside users --state-dir {state_dir} list)"
+    return f"operator station on {url} — {who}"
+
+
+def _station_arg(value: str) -> str:
+    return value if value == "off" else _listen_arg(value)
 
 
 def _listen_arg(value: str) -> str:
@@ -103,6 +146,8 @@ def demo_config(args: argparse.Namespace) -> LinesideConfig:
     http = ({"listen": args.metrics, "enabled": True} if args.metrics
             else {"listen": "127.0.0.1:0", "enabled": False})
     data.update(state_dir=args.state_dir.resolve(), sinks=sinks, http=http)
+    if args.station != "off":
+        data["station"] = _demo_station(args.station) or None
     return LinesideConfig.model_validate(data)
 
 
@@ -281,6 +326,8 @@ async def _demo(args: argparse.Namespace, cfg: LinesideConfig, console: Console)
         await agent.start()
         if agent.metrics_url:
             console.print(f"metrics on {agent.metrics_url}")
+        if agent.station is not None:
+            console.print(station_banner(agent.station.url, Path(cfg.state_dir)))
         # Baseline after the first complete cycle, at a fixed phase of the scan grid.
         k0 = await _sleep_to_grid(time.time() + 2 * SCAN_S, agent)
         # Views at the cycle's own timestamp (k + offset): the window then holds exactly
@@ -323,6 +370,8 @@ def run(args: argparse.Namespace) -> int:
         owners = {args.modbus_port: "--modbus-port", args.opcua_port: "--opcua-port"}
         if cfg.http.enabled:
             owners[parse_listen(cfg.http.listen)[1]] = "--metrics"
+        if cfg.station is not None:
+            owners[parse_listen(cfg.station.listen)[1]] = "--station"
         line = bind_failure(e, owners)
         if line is None:
             raise
