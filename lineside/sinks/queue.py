@@ -47,7 +47,7 @@ import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from lineside.sinks.lineproto import measurement_of
 
@@ -92,6 +92,29 @@ def is_corruption(e: BaseException) -> bool:
 
 
 Position = tuple[int, int]  # (chunk id, lines of that chunk already consumed)
+
+
+class Chunk(NamedTuple):
+    """One row of `chunks` before it is written: `n` lines, `nbytes` = payload + 1."""
+
+    n: int
+    nbytes: int
+    data: bytes
+
+
+class EngineState(NamedTuple):
+    """The engine snapshot committed with a put, numbered across the sinks."""
+
+    seq: int
+    data: bytes
+
+
+class Held(NamedTuple):
+    """A put the disk refused, held in memory until it takes writes (in order)."""
+
+    chunks: list[Chunk]
+    state: EngineState | None
+    points: int
 
 
 class Batch:
@@ -141,9 +164,7 @@ class DiskQueue:
                  memory_max_bytes: int = 32 << 20) -> None:
         self.path = Path(path)
         self.memory_max_bytes = memory_max_bytes
-        # refused puts, in order: (chunk rows, state, points); see the module docstring
-        self._held: deque[tuple[list[tuple[int, int, bytes]], tuple[int, bytes] | None,
-                                int]] = deque()
+        self._held: deque[Held] = deque()  # refused puts, in order (module docstring)
         self.memory_points = 0
         self.memory_bytes = 0
         self.disk_error: str | None = None
@@ -159,6 +180,7 @@ class DiskQueue:
         self._head_offset = 0
         self._inflight_upto = 0  # chunks with id <= this are being sent: never dropped
         self.dropped: Counter[str] = Counter()
+        self._pending_drop_counts: Counter[str] = Counter()  # _drop_for -> _forget
         self.quarantined: list[Path] = []
         self.generation = 0
         self._ckpt_db: sqlite3.Connection | None = None
@@ -291,7 +313,8 @@ class DiskQueue:
         """
         if not lines and state is None:
             return 0
-        rows: list[tuple[int, int, bytes]] = []
+        rows: list[Chunk] = []
+        st = EngineState(*state) if state is not None else None
         i, n = 0, len(lines)
         while i < n:
             j = min(n, i + CHUNK_LINES)
@@ -299,24 +322,23 @@ class DiskQueue:
             while len(data) > CHUNK_BYTES and j - i > 1:  # few, very long lines
                 j = i + max(1, (j - i) // 2)
                 data = "\n".join(lines[i:j]).encode()
-            rows.append((j - i, len(data) + 1, data))
+            rows.append(Chunk(j - i, len(data) + 1, data))
             i = j
         with self._lock:
             if self._held:  # keep the order: behind what is already held
-                self._hold(rows, state, n)
+                self._hold(Held(rows, st, n))
                 self.retry_held()
                 return n
             try:
-                self._write(rows, state)
+                self._write(rows, st)
             except sqlite3.OperationalError as e:
                 if not is_refusal(e):
                     raise
                 self._refused(e)
-                self._hold(rows, state, n)
+                self._hold(Held(rows, st, n))
         return n
 
-    def _write(self, rows: list[tuple[int, int, bytes]],
-               state: tuple[int, bytes] | None) -> None:
+    def _write(self, rows: list[Chunk], state: EngineState | None) -> None:
         try:
             self._put_rows(rows, state)
         except sqlite3.DatabaseError as e:
@@ -334,24 +356,23 @@ class DiskQueue:
                       self.memory_max_bytes, RETRY_HELD_S, extra={"sink": self.name})
         self.disk_error = str(e)
 
-    def _hold(self, rows: list[tuple[int, int, bytes]], state: tuple[int, bytes] | None,
-              n: int) -> None:
-        if not rows and self._held and not self._held[-1][0]:
-            self._held[-1] = (rows, state, 0)  # a newer state alone replaces one alone
+    def _hold(self, put: Held) -> None:
+        if not put.chunks and self._held and not self._held[-1].chunks:
+            self._held[-1] = put  # a newer state alone replaces one alone
             return
-        self._held.append((rows, state, n))
-        self.memory_points += n
-        self.memory_bytes += sum(r[1] for r in rows)
+        self._held.append(put)
+        self.memory_points += put.points
+        self.memory_bytes += sum(c.nbytes for c in put.chunks)
         counts: Counter[str] = Counter()
         while self.memory_bytes > self.memory_max_bytes and len(self._held) > 1:
-            old_rows, old_state, old_n = self._held.popleft()
-            self.memory_points -= old_n
-            self.memory_bytes -= sum(r[1] for r in old_rows)
-            for r in old_rows:
-                for ln in r[2].decode().split("\n"):
+            old = self._held.popleft()
+            self.memory_points -= old.points
+            self.memory_bytes -= sum(c.nbytes for c in old.chunks)
+            for c in old.chunks:
+                for ln in c.data.decode().split("\n"):
                     counts[measurement_of(ln)] += 1
-            if old_state is not None and not self._held[0][1]:
-                self._held[0] = (*self._held[0][:1], old_state, self._held[0][2])
+            if old.state is not None and not self._held[0].state:
+                self._held[0] = self._held[0]._replace(state=old.state)
         if counts:
             self.dropped.update(counts)
             log.warning("queue %s: %d bytes held in memory while the disk refuses writes: "
@@ -368,24 +389,23 @@ class DiskQueue:
                 return
             written = 0
             while self._held:
-                rows, state, n = self._held[0]
+                put = self._held[0]
                 try:
-                    self._write(rows, state)
+                    self._write(put.chunks, put.state)
                 except sqlite3.OperationalError as e:
                     if not is_refusal(e):
                         raise
                     self._refused(e)
                     return
                 self._held.popleft()
-                self.memory_points -= n
-                self.memory_bytes -= sum(r[1] for r in rows)
-                written += n
+                self.memory_points -= put.points
+                self.memory_bytes -= sum(c.nbytes for c in put.chunks)
+                written += put.points
             log.warning("queue %s: the disk takes writes again; %d points held in memory "
                         "written", self.name, written, extra={"sink": self.name})
             self.disk_error = None
 
-    def _put_rows(self, rows: list[tuple[int, int, bytes]],
-                  state: tuple[int, bytes] | None = None) -> None:
+    def _put_rows(self, rows: list[Chunk], state: EngineState | None = None) -> None:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -397,7 +417,7 @@ class DiskQueue:
                 ids.append(cur.lastrowid)
             if state is not None:
                 cur.execute("INSERT OR REPLACE INTO state VALUES('engine', ?, ?)", state)
-            added_b = sum(r[1] for r in rows)
+            added_b = sum(r.nbytes for r in rows)
             dropped = self._drop_for(added_b) if self._bytes + added_b > self.max_bytes else None
             db.execute("COMMIT")
         except BaseException:
@@ -405,9 +425,9 @@ class DiskQueue:
                 db.execute("ROLLBACK")
             raise
         for cid, r in zip(ids, rows, strict=True):
-            self._index[cid] = (r[0], r[1])
-            self._bytes += r[1]
-            self._points += r[0]
+            self._index[cid] = (r.n, r.nbytes)
+            self._bytes += r.nbytes
+            self._points += r.n
         if dropped:
             self._forget(dropped)
 
