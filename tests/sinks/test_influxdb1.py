@@ -134,8 +134,8 @@ def _writer(state: Path, url: str, start: int, count: int, progress: Path) -> su
 
 
 def _progress(path: Path) -> int:
-    vals = [int(x) for x in path.read_text().split()] if path.exists() else [0]
-    return max(vals)
+    # (the writer may have created the file and not written it yet)
+    return max([0] + ([int(x) for x in path.read_text().split()] if path.exists() else []))
 
 
 def test_sigkill_of_the_writer_loses_nothing(
