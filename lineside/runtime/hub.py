@@ -1,20 +1,22 @@
-"""The agent: drivers -> engine -> sinks, scheduled by `Timers`, stopped cleanly.
+"""The agent: drivers -> engine -> delivery, scheduled by `Timers`, stopped cleanly.
 
-Jobs (runtime/timers.py: wall-clock boundaries, monotonic waits, clock-step proof):
-- one poll job per polled device: a run still going skips that boundary (a slow PLC
-  skips its own cycles, never delays another's);
-- a bucket-close job on every wall-clock bucket boundary (plus a grace for in-flight
-  polls) and a shift-close job at every shift end of the calendar: both `engine.tick()`;
-- a housekeeping job: metrics from sinks/engine, engine snapshot to the state dir.
+The hub wires and schedules; each other job lives where its name says:
+- the way of a point after the engine (HACCP chain, every queue, refusals, delivery
+  health): `sinks/pipeline.Delivery`, the only path to the queues;
+- clock jobs (bucket and shift closes on the engine's calendar, housekeeping):
+  runtime/schedule.py; waits on the monotonic clock: runtime/timers.py;
+- `/healthz`, `/readyz`, the watchdog: runtime/probes.py; metrics: runtime/metrics.py;
+- what a reload changes: runtime/reload.py; the engine state at start:
+  runtime/restore.py; systemd: runtime/systemd.py; GC tuning: runtime/heap.py.
 
-A wall-clock step (Timers' detector) is handed to the engine (`Engine.clock_step`, the
-rule in docs/engine.md), counted in `lineside_clock_steps_total` and logged once.
-Samples stamped later than the wall clock (a poll that started before a backward step,
-a PLC whose clock is ahead) are taken as read now: no point is ever stamped in the
-future. `/healthz` fails when a polled device completed no cycle for `stall_s` (the
-scheduling stopped), so the systemd watchdog and orchestrators see a stall.
+Here: one poll job per polled device (a run still going skips that boundary: a slow
+PLC skips its own cycles, never delays another's); subscription devices (OPC UA
+`mode: subscribe`) deliver through `emit` on their own. A wall-clock step (Timers'
+detector) is handed to the engine (`Engine.clock_step`, docs/engine.md), counted in
+`lineside_clock_steps_total` and logged once. Samples stamped later than the wall clock
+(a poll that started before a backward step, a PLC whose clock is ahead) are taken as
+read now: no point is ever stamped in the future.
 
-Subscription devices (OPC UA `mode: subscribe`) deliver through `emit` on their own.
 Shutdown (SIGTERM/SIGINT): stop jobs and drivers, close the open bucket, snapshot,
 flush the queues within a deadline, exit 0. SIGHUP: reload (see `reload`).
 """
@@ -23,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
 import logging
 import operator
@@ -31,24 +32,24 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from apscheduler.triggers.cron import CronTrigger
 
 from lineside.config.errors import ConfigError
 from lineside.config.loader import load_config
 from lineside.config.models import LinesideConfig
 from lineside.config.plant import iter_machines
 from lineside.drivers.base import Driver
-from lineside.haccp.chain import RECORD_MEASUREMENTS
-from lineside.points import Point, Refusal
+from lineside.points import Point
+from lineside.runtime import probes
+from lineside.runtime.heap import freeze_heap, thaw_heap
+from lineside.runtime.reload import changed_devices
+from lineside.runtime.restore import load_snapshot
+from lineside.runtime.schedule import CLOCK_JOBS, schedule_clock_jobs
 from lineside.runtime.systemd import Notifier
 from lineside.runtime.timers import Timers
 from lineside.runtime.wiring import build_drivers
 from lineside.samples import Sample
-from lineside.sinks.refusals import Refusals
 
 if TYPE_CHECKING:  # imported by start() when the agent runs
     from lineside.config.models import Device
@@ -56,18 +57,13 @@ if TYPE_CHECKING:  # imported by start() when the agent runs
     from lineside.runtime.http import MetricsServer
     from lineside.runtime.metrics import AgentMetrics
     from lineside.samplelog import SampleLog
-    from lineside.sinks.chainstore import ChainStore
+    from lineside.sinks.pipeline import Delivery
     from lineside.sinks.sinkset import SinkSet
 
 log = logging.getLogger("lineside.agent")
 
-SNAPSHOT_FILE = "engine-state.json"  # before issue 14: read once, never written
-_CLOSES = frozenset(("oee", "oee_shift"))
 _TS = operator.attrgetter("ts")
-_MEASUREMENT = operator.attrgetter("measurement")
-CHAIN_FILE = "haccp-chain.db"
 FUTURE_TOLERANCE_S = 1.0  # a sample stamped later than this ahead of the wall clock
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass
@@ -92,6 +88,7 @@ class Agent:
         # Agent without loading the engine, the sinks or prometheus_client).
         self.engine: Engine | None = None
         self.sinks: SinkSet | None = None
+        self.delivery: Delivery | None = None
         self.drivers: list[Driver] = []
         self._subscribed: list[Driver] = []  # drivers delivering by subscription
         self.metrics: AgentMetrics | None = None
@@ -99,9 +96,6 @@ class Agent:
         self._http: MetricsServer | None = None
         self._sink_task: asyncio.Task[None] | None = None
         self._sample_log: SampleLog | None = None
-        self._chain: ChainStore | None = None  # HACCP chain store, opened with the first record
-        self._chain_unmarked = False  # records queued but not yet marked so in the chain file
-        self.refusals = Refusals({m.id: m.source for _, _, m, _ in iter_machines(cfg.lines)})
         self._stop = asyncio.Event()
         self.station: Any = None  # the operator station's server, with `station:` only
         self._listeners: list[Callable[[Sequence[Point]], None]] = []
@@ -115,6 +109,23 @@ class Agent:
         self._cycle_mono: dict[str, float] = {}
 
     # -- data path ---------------------------------------------------------------------
+    def wire(self, sinks: SinkSet, engine: Engine) -> Delivery:
+        """The data path: engine -> `Delivery` -> `sinks` (start() calls it; tests that
+        drive the data path without drivers, timers or HTTP too)."""
+        from lineside.sinks.pipeline import Delivery
+
+        self.sinks, self.engine = sinks, engine
+        self.delivery = Delivery(
+            sinks, Path(self.cfg.state_dir), snapshot=self._engine_state,
+            device_of={m.id: m.source for _, _, m, _ in iter_machines(self.cfg.lines)})
+        for fn in self._listeners:
+            self.delivery.add_listener(fn)
+        return self.delivery
+
+    def _engine_state(self) -> bytes:
+        assert self.engine is not None
+        return json.dumps(self.engine.snapshot()).encode()
+
     def on_samples(self, samples: Sequence[Sample], drv: Driver | None = None) -> None:
         """Samples from any driver: through the engine, points into the durable queues."""
         if drv is not None:
@@ -135,6 +146,10 @@ class Agent:
                         r.device, r.kind, r.value, r.signal, r.reason,
                         extra={"device": r.device})
 
+    def _deliver(self, points: Sequence[Point]) -> None:
+        assert self.delivery is not None
+        self.delivery.deliver(points)
+
     def _learn_widths(self, drv: Driver) -> None:
         """Integer widths a driver learned at connect (OPC UA DataType) -> the engine.
 
@@ -152,62 +167,11 @@ class Agent:
     def tick(self, now: float | None = None) -> None:
         self._deliver(self.engine.tick(self.clock() if now is None else now))
 
-    def _deliver(self, points: Sequence[Point], force_chain: bool = False) -> None:
-        chain = self._chain
-        held = chain is not None and chain.held > 0
-        if not points and not held:
-            return
-        kinds = set(map(_MEASUREMENT, points))  # one C-level pass, not one per test
-        refused: list[Refusal] = []
-        if held or not kinds.isdisjoint(RECORD_MEASUREMENTS):
-            # HACCP records: linked (durably) before they are queued. While the disk
-            # refuses the chain's writes the store holds them and returns the rest, and
-            # returns the held ones first once it takes writes (docs/haccp.md).
-            points = self._chain_store().link(points, force=force_chain, refused=refused)
-            if refused:  # (the store logs each record it refuses)
-                self.refusals.add("chain", refused, log_each=False)
-                refused = []
-            if not points:
-                return
-            kinds = set(map(_MEASUREMENT, points))
-        chained = not kinds.isdisjoint(RECORD_MEASUREMENTS)
-        # The engine state goes in the same transaction as points that close a bucket
-        # or shift (or chain records): a kill never leaves queued points newer than the
-        # state a restart resumes from (docs/delivery.md).
-        state = None
-        if chained or not kinds.isdisjoint(_CLOSES):
-            state = json.dumps(self.engine.snapshot()).encode()
-        self.sinks.enqueue(points, state=state, refused=refused)
-        if refused:
-            self.refusals.add("lineproto", refused)
-        if chained:
-            self._chain_unmarked = True
-            self._mark_chain()
-        for listener in self._listeners:
-            listener(points)
-
-    def _mark_chain(self) -> None:
-        """Mark the linked records queued once every queue has them in its file: records
-        a queue holds in memory (its disk refuses) are not durable, and a kill before they
-        are written must leave them unmarked, so that the next start queues them again
-        from the chain file."""
-        if self._chain_unmarked and self._chain is not None and not self.sinks.holding:
-            self._chain_unmarked = not self._chain.mark_enqueued()
-
-    def _chain_store(self) -> ChainStore:
-        if self._chain is None:
-            from lineside.sinks.chainstore import ChainStore
-
-            self._chain = ChainStore(Path(self.cfg.state_dir) / CHAIN_FILE)
-            again = self._chain.unqueued()  # linked, then killed before it was queued
-            if again:
-                self.sinks.enqueue(again)
-                self._chain_unmarked = True
-                self._mark_chain()
-        return self._chain
-
     def add_listener(self, fn: Callable[[Sequence[Point]], None]) -> None:
+        """`fn(points)` after every delivery, with the points as queued."""
         self._listeners.append(fn)
+        if self.delivery is not None:
+            self.delivery.add_listener(fn)
 
     @property
     def metrics_url(self) -> str | None:
@@ -224,16 +188,19 @@ class Agent:
         from lineside.sinks.sinkset import SinkSet
 
         cfg = self.cfg
-        Path(cfg.state_dir).mkdir(parents=True, exist_ok=True)
+        state_dir = Path(cfg.state_dir)
+        state_dir.mkdir(parents=True, exist_ok=True)
         now = self.clock()
         self.started_ts = now
         # identity: the bureau uplink stamps enterprise id and region on what it carries
-        self.sinks = SinkSet(cfg.sinks, Path(cfg.state_dir),
-                             identity=(cfg.site.enterprise_id, cfg.site.region))
-        self.engine = Engine(cfg, now, snapshot=self._load_snapshot())
-        self._sink_task = asyncio.create_task(self.sinks.run(), name="sinks")
-        if cfg.ccps or (Path(cfg.state_dir) / CHAIN_FILE).exists():
-            self._chain_store()  # re-queues records a kill left linked but not queued
+        sinks = SinkSet(cfg.sinks, state_dir,
+                        identity=(cfg.site.enterprise_id, cfg.site.region))
+        snap = (load_snapshot(sinks.load_state(), state_dir, now)
+                if self.options.restore_snapshot else None)
+        delivery = self.wire(sinks, Engine(cfg, now, snapshot=snap))
+        self._sink_task = asyncio.create_task(sinks.run(), name="sinks")
+        if cfg.ccps or delivery.chain_exists:
+            delivery.open_chain()  # re-queues records a kill left linked but not queued
         if cfg.record_samples is not None:
             from lineside.samplelog import SampleLog
 
@@ -255,7 +222,7 @@ class Agent:
             self._deliver(self.engine.clock_step(now))
         self._schedule_clock_jobs()
         await self._start_drivers(build_drivers(cfg))
-        _freeze_heap()
+        freeze_heap()
         self.scheduler.start()
         if cfg.station is not None:  # imported only then: aiohttp, Jinja2, argon2
             from lineside.station.server import StationServer
@@ -267,25 +234,9 @@ class Agent:
 
     def _schedule_clock_jobs(self) -> None:
         assert self.scheduler is not None
-        cfg = self.cfg
-        b = cfg.metrics.bucket_s
-        self.scheduler.every("bucket-close", b, self._job_tick,
-                             offset_s=self.options.bucket_grace_s)
-        for shift in cfg.calendar.shifts:
-            days = [_DAYS[(_DAYS.index(d) + (1 if shift.overnight else 0)) % 7]
-                    for d in shift.weekdays]
-            end = (datetime.combine(datetime(2000, 1, 1), shift.end)
-                   + timedelta(seconds=self.options.bucket_grace_s))
-            self.scheduler.at(f"shift-close-{shift.name}", _cron(CronTrigger(
-                day_of_week=",".join(days), hour=end.hour, minute=end.minute, second=end.second,
-                timezone=cfg.site.timezone)), self._job_tick)
-        # Between two poll boundaries, never on one: its synchronous stretch (the engine
-        # snapshot) would delay every poll's start, i.e. its sample timestamps, and the
-        # engine counters it publishes would count some of that boundary's polls.
-        # (APScheduler ran it at the start-up's phase of the second.)
-        fastest = min([d.interval_s for d in cfg.devices] + [5.0])
-        self.scheduler.every("housekeeping", 5, self._job_housekeeping,
-                             offset_s=self.options.collection_offset_s + fastest / 2)
+        schedule_clock_jobs(self.scheduler, self.cfg, grace_s=self.options.bucket_grace_s,
+                            collection_offset_s=self.options.collection_offset_s,
+                            tick=self._job_tick, housekeeping=self._job_housekeeping)
 
     async def _start_drivers(self, drivers: list[Driver]) -> None:
         assert self.scheduler is not None
@@ -331,18 +282,17 @@ class Agent:
         self.tick()
 
     async def _job_housekeeping(self) -> None:
+        assert self.delivery is not None and self.metrics is not None
         self.metrics.update_sinks(self.sinks.stats())
         self.metrics.update_engine(self.engine.stats)
-        self.metrics.update_refusals(self.refusals.counts)
         self.metrics.update_ccps(self.engine.ccp_view())
-        self._deliver([])  # HACCP records held while the disk refused: linked once it takes them
-        self._mark_chain()  # ... and marked queued once the queues wrote what they held
-        if self._chain is not None:
-            self.metrics.update_chain(self._chain.held, self._chain.disk_error,
-                                      self._chain.dropped)
+        self.delivery.housekeeping()  # held records, chain marks, the engine state
+        self.metrics.update_refusals(self.delivery.refusals.counts)
+        chain = self.delivery.chain
+        if chain is not None:
+            self.metrics.update_chain(chain.held, chain.disk_error, chain.dropped)
         for drv in self._subscribed:  # subscription drivers report their health here
             self.metrics.observe_poll(drv.device_id, None, drv.stats)
-        self._save_snapshot()
 
     # -- time and health -----------------------------------------------------------------
     def _on_clock_step(self, expected: float, actual: float) -> None:
@@ -359,21 +309,16 @@ class Agent:
         return 6 * max(dev.interval_s, dev.timeout_s) + 10
 
     def _liveness(self) -> dict[str, Any]:
-        """`/healthz`: ok while every polled device completes cycles (monotonic time)."""
-        mono = time.monotonic()
-        devices = {d.id: d for d in self.cfg.devices}
-        stalled = {}
-        for dev_id, since in self._cycle_mono.items():
-            dev = devices.get(dev_id)
-            if dev is not None and mono - since > self.stall_s(dev):
-                stalled[dev_id] = round(mono - since, 1)
-        if stalled:
-            return {"status": "stalled", "no_cycle_completed_for_s": stalled}
-        return {"status": "ok"}
+        return probes.liveness(self._cycle_mono, {d.id: d for d in self.cfg.devices},
+                               self.stall_s, time.monotonic(),
+                               self.delivery.health if self.delivery else None,
+                               self._sink_task)
 
     def _readiness(self) -> dict[str, Any]:
+        assert self.metrics is not None
         stale = max([3 * d.interval_s + 10 for d in self.cfg.devices] or [60])
-        return self.metrics.readiness(poll_stale_s=stale)
+        return probes.readiness(self.metrics, stale,
+                                self.delivery.health if self.delivery else None)
 
     async def stop(self) -> None:
         """Stop polling, close the open bucket, snapshot, flush within the deadline."""
@@ -385,10 +330,10 @@ class Agent:
         for drv in self.drivers:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(drv.close(), timeout=5)
-        if self.engine is not None:
+        if self.engine is not None and self.delivery is not None:
             self._deliver(self.engine.close_open(self.clock()))
-            self._deliver([], force_chain=True)  # a last try for held HACCP records
-            self._save_snapshot()
+            self.delivery.deliver([], force_chain=True)  # a last try for held records
+            self.delivery.save_state()
         if self._sample_log is not None:
             self._sample_log.close()
         if self.sinks is not None:
@@ -401,12 +346,11 @@ class Agent:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await self._sink_task
             await self.sinks.close()  # (writes what the queues held, if the disk takes it)
-            self._mark_chain()
-        if self._chain is not None:
-            self._chain.close()  # an ERROR with the count of records still held (lost)
+        if self.delivery is not None:
+            self.delivery.close()  # an ERROR with the count of records still held (lost)
         if self._http is not None:
             await self._http.stop()
-        _thaw_heap()
+        thaw_heap()
 
     # -- reload ------------------------------------------------------------------------
     async def reload(self) -> bool:
@@ -420,14 +364,7 @@ class Agent:
                       e.render())
             self.metrics.record_reload(False)
             return False
-        old = self.cfg
-        changed = {d.id for d in new.devices} ^ {d.id for d in old.devices}
-        olddev = {d.id: d for d in old.devices}
-        changed |= {d.id for d in new.devices if olddev.get(d.id) != d}
-        old_sig = _signals(old)
-        new_sig = _signals(new)
-        changed |= {dev for dev in set(old_sig) | set(new_sig)
-                    if old_sig.get(dev) != new_sig.get(dev)}
+        changed = changed_devices(self.cfg, new)
         # engine: carry the state of every machine over (snapshot), rebuilt on the new model
         now = self.clock()
         self._deliver(self.engine.tick(now))
@@ -436,7 +373,9 @@ class Agent:
 
         self.engine = Engine(new, now, snapshot=snap)
         self.engine.learn_counter_bits(self._widths)
-        assert self.scheduler is not None
+        assert self.scheduler is not None and self.delivery is not None
+        self.delivery.refusals.device_of = {
+            m.id: m.source for _, _, m, _ in iter_machines(new.lines)}
         for drv in [d for d in self.drivers if d.device_id in changed]:
             with contextlib.suppress(Exception):
                 self.scheduler.remove(f"poll-{drv.device_id}")
@@ -448,52 +387,16 @@ class Agent:
                 self._subscribed.remove(drv)
         self.cfg = new
         for name in list(self.scheduler.jobs):
-            if name == "bucket-close" or name.startswith(("shift-close-", "housekeeping")):
+            if name.startswith(CLOCK_JOBS):
                 self.scheduler.remove(name)
         self._schedule_clock_jobs()
         if changed & {d.id for d in new.devices}:
             await self._start_drivers(build_drivers(new, only=changed))
         self.metrics.register(new)
-        _freeze_heap()
+        freeze_heap()
         self.metrics.record_reload(True)
         log.info("reloaded %s: devices restarted: %s", self.config_path, sorted(changed) or "none")
         return True
-
-    # -- snapshot ----------------------------------------------------------------------
-    def _snapshot_path(self) -> Path:
-        return Path(self.cfg.state_dir) / SNAPSHOT_FILE
-
-    def _load_snapshot(self) -> dict[str, Any] | None:
-        """The engine state committed with the queued points (the queues' newest); the
-        file of older versions only when no queue holds one."""
-        if not self.options.restore_snapshot:
-            return None
-        data = self.sinks.load_state()
-        if data is not None:
-            try:
-                return json.loads(data)
-            except ValueError as e:
-                log.error("engine snapshot in the queue unreadable (%s); starting fresh", e)
-                return None
-        p = self._snapshot_path()
-        if not p.exists():
-            return None
-        try:
-            return json.loads(p.read_text())
-        except (OSError, ValueError) as e:
-            bad = p.with_suffix(f".corrupt-{int(self.clock())}")
-            with contextlib.suppress(OSError):
-                p.rename(bad)
-            log.error("engine snapshot %s unreadable (%s); moved to %s, starting fresh",
-                      p, e, bad)
-            return None
-
-    def _save_snapshot(self) -> None:
-        """The engine state alone (housekeeping, shutdown), committed in every queue."""
-        try:
-            self.sinks.enqueue([], state=json.dumps(self.engine.snapshot()).encode())
-        except Exception as e:  # the queue logs its disk trouble; the state follows later
-            log.error("cannot save the engine snapshot: %s", e)
 
     # -- run until a signal ------------------------------------------------------------
     async def run_forever(self, duration_s: float | None = None,
@@ -535,44 +438,3 @@ class Agent:
         finally:  # a rejected file leaves the previous config running: still ready
             notifier.ready(f"running: {len(self.drivers)} devices, "
                            f"{len(self.cfg.lines)} lines")
-
-
-def _cron(trigger: CronTrigger) -> Callable[[float], float]:
-    """A calendar trigger as Timers' next_after(wall) (APScheduler's date arithmetic)."""
-    def next_after(wall: float) -> float:
-        after = datetime.fromtimestamp(wall + 1, UTC)
-        nxt = trigger.get_next_fire_time(None, after)
-        return nxt.timestamp() if nxt is not None else wall + 86400 * 366
-    return next_after
-
-
-GC_YOUNG_THRESHOLD = 10_000
-
-
-def _freeze_heap() -> None:
-    """Move everything built so far (configuration, engine, drivers: long-lived) out of
-    the garbage collector's sight, and let it wait for 10,000 net new objects instead
-    of 700 before a young collection. A poll cycle makes thousands of short-lived
-    samples and points: the default collected ~40 times a 10,000-signal cycle and
-    scanned the whole configuration each time, a fifth of the agent's CPU (see
-    bench/README.md). Unfrozen first: what a reload replaced can then be collected."""
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
-    _, g1, g2 = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, g1, g2)
-
-
-def _thaw_heap() -> None:
-    """Undo _freeze_heap (an agent stopped inside a longer-lived process, e.g. tests)."""
-    gc.unfreeze()
-    _, g1, g2 = gc.get_threshold()
-    gc.set_threshold(700, g1, g2)  # CPython's default
-
-
-def _signals(cfg: LinesideConfig) -> dict[str, list[tuple[str, Any]]]:
-    out: dict[str, list[tuple[str, Any]]] = {}
-    for _, _, m, _ in iter_machines(cfg.lines):
-        out.setdefault(m.source, []).extend(
-            (f"{m.id}.{n}", s) for n, s in sorted(m.signals.items()))
-    return out

@@ -190,5 +190,5 @@ def setup_logging(level: str = "info", fmt: str = "text", period_s: float = 60.0
     handler.addFilter(NoUrlPasswords())  # last: RateLimit keys on the message template
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for noisy in ("asyncua", "pymodbus", "apscheduler", "urllib3", "influxdb_client"):
+    for noisy in ("asyncua", "pymodbus", "urllib3", "influxdb_client"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

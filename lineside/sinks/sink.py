@@ -27,6 +27,7 @@ from pathlib import Path
 
 from lineside.backoff import Backoff
 from lineside.redact import mask_url_passwords
+from lineside.sinks.health import DeliveryHealth
 from lineside.sinks.queue import Batch, DiskQueue, Position
 from lineside.sinks.rejects import field_conflicts, offending_lines
 from lineside.sinks.settings import InfluxV1Sink, InfluxV2Sink, LocalSink, SinkConfig
@@ -80,8 +81,10 @@ class _Piece:
 
 
 class Sink:
-    def __init__(self, cfg: SinkConfig, state_dir: Path, transport: Transport | None = None):
+    def __init__(self, cfg: SinkConfig, state_dir: Path, transport: Transport | None = None,
+                 health: DeliveryHealth | None = None):
         self.cfg = cfg
+        self.health = health if health is not None else DeliveryHealth()
         self.id = cfg.id
         self.local = isinstance(cfg, LocalSink)
         qpath = cfg.queue.path or Path(state_dir) / f"queue-{cfg.id}.db"
@@ -93,6 +96,7 @@ class Sink:
         self.written = 0
         self.retried = 0
         self.dead_lettered = 0
+        self.set_aside_points = 0  # lines the queue failed to take, in the dead-letter file
         self.last_error: str | None = None
         self.up = True
         self._backoff = Backoff(BACKOFF_BASE_S, cfg.max_retry_delay_s)
@@ -139,15 +143,19 @@ class Sink:
             pending = self.queue.queue_points
             due = time.monotonic() - self._last_send >= self.cfg.flush_interval_s
             if pending and (pending >= self.batch_limit or due):
+                stage = f"send {self.id}"
                 try:
                     async with self._lock:
                         await self._deliver_batch(None)
                 except Exception as e:  # a bug or a disk error must not end delivery
                     self.last_error = f"{type(e).__name__}: {e}"
                     self.up = False
+                    self.health.failed(stage, e)
                     log.exception("sink %s: delivery failed unexpectedly; retrying", self.id,
                                   extra={"sink": self.id})
                     await asyncio.sleep(self._backoff.next_delay())
+                else:
+                    self.health.ok(stage)
                 self._last_send = time.monotonic()
             else:
                 await asyncio.sleep(POLL_S)
@@ -339,19 +347,40 @@ class Sink:
     def _dead_letter(self, batch: Batch, idx: list[int], status: int | None,
                      why: str) -> None:
         """Append lines to the dead-letter file (commented header, replayable LP)."""
-        self.dead_path.parent.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         reason = why.replace("\n", " ")[:500]
-        with open(self.dead_path, "a", encoding="utf-8") as f:
-            f.write(f"# {stamp} sink={self.id} status={status} {len(idx)} line(s): {reason}\n")
-            for i in idx:
-                f.write(batch.lines[i] + "\n")
-            f.flush()
-            if self.cfg.queue.fsync != "off":
-                os.fsync(f.fileno())
+        self._append_dead([batch.lines[i] for i in idx], f"status={status}", reason)
         self.dead_lettered += len(idx)
         log.error("sink %s: server rejected %d point(s) (%s: %s); set aside in %s",
                   self.id, len(idx), status, reason, self.dead_path, extra={"sink": self.id})
+
+    def _append_dead(self, lines: list[str], what: str, reason: str) -> None:
+        self.dead_path.parent.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with open(self.dead_path, "a", encoding="utf-8") as f:
+            f.write(f"# {stamp} sink={self.id} {what} {len(lines)} line(s): {reason}\n")
+            for ln in lines:
+                f.write(ln + "\n")
+            f.flush()
+            if self.cfg.queue.fsync != "off":
+                os.fsync(f.fileno())
+
+    def set_aside(self, lines: list[str], error: BaseException,
+                  log_traceback: bool = True) -> None:
+        """The queue refused a batch for another reason than a disk that refuses writes
+        (which it holds): keep its lines in the dead-letter file (`status=queue`), where
+        they can be loaded once the cause is fixed, instead of losing them."""
+        why = f"{type(error).__name__}: {error}".replace("\n", " ")[:500]
+        try:
+            if lines:
+                self._append_dead(lines, "status=queue", why)
+        except OSError as e:
+            log.error("sink %s: the queue failed (%s) and the dead-letter file too (%s): "
+                      "%d point(s) lost", self.id, why, e, len(lines), extra={"sink": self.id})
+            return
+        self.set_aside_points += len(lines)
+        log.error("sink %s: the queue failed (%s); %d point(s) set aside in %s",
+                  self.id, why, len(lines), self.dead_path, extra={"sink": self.id},
+                  exc_info=error if log_traceback else None)
 
     async def close(self) -> None:
         if self.transport is not None:

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lineside.points import Point, Refusal
+from lineside.sinks.health import DeliveryHealth
 from lineside.sinks.lineproto import to_lines
 from lineside.sinks.settings import LocalSink, SinkConfig
 from lineside.sinks.sink import Sink, SinkStats
@@ -41,11 +42,12 @@ class SinkSet:
         if identity is None and any(c.role == "bureau" for c in cfgs):
             raise ValueError("a bureau sink needs the site's identity (enterprise id, "
                              "region) to stamp on what it carries")
+        self.health = DeliveryHealth()
         self.sinks: dict[str, Sink] = {}
         for c in cfgs:
             if c.id in self.sinks:
                 raise ValueError(f"duplicate sink id {c.id!r}")
-            self.sinks[c.id] = Sink(c, self.state_dir)
+            self.sinks[c.id] = Sink(c, self.state_dir, health=self.health)
         self.identity = identity
         self._plant = any(c.role != "bureau" for c in cfgs)  # a sink that takes every point
         states = [st for s in self.sinks.values() if (st := s.queue.read_state())]
@@ -66,7 +68,9 @@ class SinkSet:
         """Serialize once and append to every sink's queue (bureau: allowed points only),
         with `state` (the engine snapshot after these points) in the same transaction.
         Values the line protocol leaves out are appended to `refused` (once, however
-        many sinks)."""
+        many sinks). A queue that fails otherwise than by a disk refusing writes (which
+        it holds in memory) never stops the others: that sink's batch is set aside in
+        its dead-letter file and the failure goes to `health` (docs/delivery.md)."""
         if not points and state is None:
             return
         st: tuple[int, bytes] | None = None
@@ -74,25 +78,27 @@ class SinkSet:
             self._state_seq += 1
             st = (self._state_seq, state)
         lines: list[str] | None = None
-        errors: list[BaseException] = []
         for s in self.sinks.values():
-            try:
-                if s.cfg.role == "bureau":
-                    assert self.identity is not None
-                    # the one uplink path (docs/design.md, "Safety and security")
-                    from lineside.sinks.uplink import prepare_for_uplink
+            if s.cfg.role == "bureau":
+                assert self.identity is not None
+                # the one uplink path (docs/design.md, "Safety and security")
+                from lineside.sinks.uplink import prepare_for_uplink
 
-                    s.queue.put(to_lines(prepare_for_uplink(points, *self.identity),
-                                         None if self._plant else refused), st)
-                else:
-                    if lines is None:
-                        lines = to_lines(points, refused)
-                    s.queue.put(lines, st)
-            except Exception as e:  # one sink's disk trouble must not starve the others
-                log.exception("sink %s: enqueue failed", s.id)
-                errors.append(e)
-        if errors:
-            raise errors[0]
+                mine = to_lines(prepare_for_uplink(points, *self.identity),
+                                None if self._plant else refused)
+            else:
+                if lines is None:
+                    lines = to_lines(points, refused)
+                mine = lines
+            stage = f"queue {s.id}"
+            try:
+                s.queue.put(mine, st)
+            except Exception as e:  # one sink's trouble must not starve the others
+                first = stage not in self.health.failing
+                self.health.failed(stage, e)
+                s.set_aside(mine, e, log_traceback=first)
+            else:
+                self.health.ok(stage)
 
     async def run(self) -> None:
         tasks = [asyncio.create_task(s.run(), name=f"sink-{s.id}") for s in self.sinks.values()]

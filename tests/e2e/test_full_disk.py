@@ -47,9 +47,9 @@ async def test_a_full_state_dir_loses_no_point_and_never_stops_polling(tmp_path:
             agent = Agent(cfg, options=AgentOptions(http=False, bucket_grace_s=0.5))
             deliver = agent._deliver
 
-            def spy(points: Sequence[Point], force_chain: bool = False) -> None:
+            def spy(points: Sequence[Point]) -> None:
                 produced.extend(points)
-                deliver(points, force_chain)
+                deliver(points)
 
             agent._deliver = spy  # type: ignore[method-assign]
             await agent.start()
@@ -63,7 +63,7 @@ async def test_a_full_state_dir_loses_no_point_and_never_stops_polling(tmp_path:
                     await asyncio.sleep(0.5)
                     st = agent.sinks.stats()["keep"]
                     held_max = max(held_max, st.memory_points)
-                    chain = agent._chain
+                    chain = agent.delivery.chain
                     chain_held_max = max(chain_held_max, chain.held)
                     agent.metrics.update_sinks(agent.sinks.stats())
                     agent.metrics.update_chain(chain.held, chain.disk_error, chain.dropped)

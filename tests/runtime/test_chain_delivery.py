@@ -54,8 +54,7 @@ def agent(tmp_path: Path) -> Agent:
     data = demo_data(tmp_path, 1, 2, [{"id": "keep", "type": "local"}])
     cfg = LinesideConfig.model_validate(data)
     a = Agent(cfg, options=AgentOptions(http=False))
-    a.sinks = SinkSet(cfg.sinks, Path(cfg.state_dir))
-    a.engine = Engine(cfg, time.time())
+    a.wire(SinkSet(cfg.sinks, Path(cfg.state_dir)), Engine(cfg, time.time()))
     return a
 
 
@@ -63,19 +62,19 @@ async def test_the_buckets_points_are_queued_and_its_records_follow_in_order(
         agent: Agent, caplog: pytest.LogCaptureFixture) -> None:
     seen: list[Point] = []
     agent.add_listener(seen.extend)
-    agent._deliver([oee(0), record(0)])
-    store = agent._chain
+    agent.delivery.deliver([oee(0), record(0)])
+    store = agent.delivery.chain
     rw = store._db
     store._db = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True,
                                 isolation_level=None, check_same_thread=False)
-    agent._deliver([oee(1), record(1)])  # refused: the oee point goes on, no exception
-    agent._deliver([record(2), oee(2)])
+    agent.delivery.deliver([oee(1), record(1)])  # refused: the oee point goes on, no exception
+    agent.delivery.deliver([record(2), oee(2)])
     assert store.held == 2
-    agent._deliver([], force_chain=True)  # housekeeping's try: still refused
+    agent.delivery.deliver([], force_chain=True)  # housekeeping's try: still refused
     assert store.held == 2
     store._db.close()
     store._db = rw
-    agent._deliver([], force_chain=True)  # the disk takes writes again
+    agent.delivery.deliver([], force_chain=True)  # the disk takes writes again
     assert store.held == 0
     state = Path(agent.cfg.state_dir)
     assert queued(state) == [("oee", None), ("ccp", 1), ("oee", None), ("oee", None),
@@ -88,7 +87,7 @@ async def test_the_buckets_points_are_queued_and_its_records_follow_in_order(
     # a clean stop while the disk refuses: an ERROR with the count of records lost
     store._db = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True,
                                 isolation_level=None, check_same_thread=False)
-    agent._deliver([record(3), record(4), oee(3)])
+    agent.delivery.deliver([record(3), record(4), oee(3)])
     with caplog.at_level(logging.ERROR):
         await agent.stop()
     rw.close()
@@ -102,23 +101,23 @@ async def test_records_a_queue_holds_in_memory_are_not_marked_queued(agent: Agen
     """The chain file takes writes, a queue file does not: the linked records wait in
     the queue's memory, so the chain file must not mark them queued (a kill now would
     lose them from the queue; the next start queues them again from the chain file)."""
-    agent._deliver([record(0)])
-    store = agent._chain
+    agent.delivery.deliver([record(0)])
+    store = agent.delivery.chain
     q = agent.sinks.sinks["keep"].queue
     rw = q._db
     q._db = sqlite3.connect(f"file:{q.path}?mode=ro", uri=True, isolation_level=None,
                             check_same_thread=False)
     try:
-        agent._deliver([record(1), oee(1)])
+        agent.delivery.deliver([record(1), oee(1)])
         assert q.holding and store.held == 0
         assert [p.fields["seq"] for p in store.unqueued()] == [2]
-        agent._mark_chain()  # housekeeping while the queue still holds them
+        agent.delivery.mark_chain()  # housekeeping while the queue still holds them
         assert [p.fields["seq"] for p in store.unqueued()] == [2]
     finally:
         q._db.close()
         q._db = rw
     q.retry_held(force=True)  # the queue's disk takes writes again
     assert not q.holding
-    agent._mark_chain()  # the next housekeeping
+    agent.delivery.mark_chain()  # the next housekeeping
     assert store.unqueued() == []
     await agent.stop()

@@ -45,8 +45,7 @@ def agent(tmp_path: Path) -> Agent:
     data = demo_data(tmp_path, 1, 2, [{"id": "keep", "type": "local"}])
     cfg = LinesideConfig.model_validate(data)
     a = Agent(cfg, options=AgentOptions(http=False), clock=lambda: T0 + 10_000)
-    a.sinks = SinkSet(cfg.sinks, Path(cfg.state_dir))
-    a.engine = Engine(cfg, T0)
+    a.wire(SinkSet(cfg.sinks, Path(cfg.state_dir)), Engine(cfg, T0))
     return a
 
 
@@ -71,9 +70,9 @@ def test_an_overflowing_ccp_record_is_set_aside_and_everything_else_flows(
     fryer = [ln for ln in q if ln.startswith("ccp,") and "ccp=L4-fry1-oil," in ln]
     assert [ln.rsplit(" ", 1)[1] for ln in fryer] == [  # the second and third buckets'
         str(int((T0 + 60 * k) * 1e9)) for k in (1, 2)]
-    assert agent.refusals.counts[("chain", "non_finite")] == 1
+    assert agent.delivery.refusals.counts[("chain", "non_finite")] == 1
     m = AgentMetrics()
-    m.update_refusals(agent.refusals.counts)
+    m.update_refusals(agent.delivery.refusals.counts)
     assert m.registry.get_sample_value("lineside_points_refused_total",
                                        {"stage": "chain", "reason": "non_finite"}) == 1
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR
@@ -89,7 +88,7 @@ def test_non_finite_and_out_of_range_signals_are_counted_and_logged_once(
             agent.on_samples([Sample("L4-fry1.oil_temp", v, Quality.GOOD, T0 + i)])
             agent.on_samples([Sample("L4-fry1.oil_temp", 170.0 + i, Quality.GOOD,
                                      T0 + i + 0.5)])
-    counts = agent.refusals.counts
+    counts = agent.delivery.refusals.counts
     assert counts[("lineproto", "non_finite")] + counts[("lineproto", "int_range")] > 0
     logged = [r.getMessage() for r in caplog.records if "lineproto refused" in r.getMessage()]
     # once per series and field, naming where it comes from and the device

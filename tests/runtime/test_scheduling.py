@@ -1,5 +1,5 @@
 """A PLC that never answers delays nobody: the other devices keep their cycle and the
-buckets close on their wall-clock boundaries (APScheduler jobs, max_instances=1)."""
+buckets close on their wall-clock boundaries (Timers jobs: a run still going skips its boundary)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,136 @@
+"""One direction for a point: engine -> HACCP chain -> every sink's queue.
+
+`Delivery` is the only way from the engine to the queues; the runtime hands it points
+and schedules its housekeeping, nothing more:
+
+    delivery = Delivery(sinks, state_dir, snapshot=engine_state_bytes, device_of=...)
+    delivery.open_chain()        # at start with CCPs: re-queues what a kill left unqueued
+    delivery.deliver(points)     # records linked, then every queue (state when due)
+    delivery.housekeeping()      # held records retried, marks, the state alone
+    delivery.close()             # a last try for held records (sinks closed by the caller)
+
+Stages, in order (docs/delivery.md):
+1. **chain** (`ChainStore.link`): HACCP records linked and committed before they are
+   queued; held in memory while the disk refuses; a record the chain cannot hold goes
+   to its dead-letter file.
+2. **lineproto** and **queue** (`SinkSet.enqueue`): serialized once, appended to every
+   sink's queue with the engine state when the points close a bucket or shift or carry
+   records (a kill never leaves queued points newer than the state a restart resumes
+   from). A value the line protocol cannot take is left out; a queue that fails with
+   something other than a full or read-only disk sets that batch aside in its sink's
+   dead-letter file and says so in `health`.
+3. the chain marks its records queued once no queue holds any in memory.
+
+What a stage refuses is counted and logged by `refusals`; how each stage fares is in
+`health` (`/readyz`, `/healthz`, the watchdog).
+"""
+
+from __future__ import annotations
+
+import logging
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from lineside.haccp.chain import RECORD_MEASUREMENTS
+from lineside.points import Point, Refusal
+from lineside.sinks.chainstore import ChainStore
+from lineside.sinks.refusals import Refusals
+from lineside.sinks.sinkset import SinkSet
+
+log = logging.getLogger(__name__)
+
+CHAIN_FILE = "haccp-chain.db"
+_CLOSES = frozenset(("oee", "oee_shift"))  # points that close a bucket or a shift
+_MEASUREMENT = operator.attrgetter("measurement")
+
+Listener = Callable[[Sequence[Point]], None]
+
+
+class Delivery:
+    def __init__(self, sinks: SinkSet, state_dir: Path | str, snapshot: Callable[[], bytes],
+                 device_of: Mapping[str, str] | None = None) -> None:
+        """`snapshot()`: the engine state as bytes, committed with the points it goes
+        with; `device_of`: machine id -> device, for the refusals' log lines."""
+        self.sinks = sinks
+        self.state_dir = Path(state_dir)
+        self.snapshot = snapshot
+        self.refusals = Refusals(device_of)
+        self.health = sinks.health
+        self.chain: ChainStore | None = None  # opened with the first record
+        self._unmarked = False  # records queued but not yet marked so in the chain file
+        self._listeners: list[Listener] = []
+
+    def add_listener(self, fn: Listener) -> None:
+        """`fn(points)` after every delivery, with the points as queued (records linked)."""
+        self._listeners.append(fn)
+
+    # -- the one path ------------------------------------------------------------------
+    def deliver(self, points: Sequence[Point], force_chain: bool = False) -> None:
+        chain = self.chain
+        held = chain is not None and chain.held > 0
+        if not points and not held:
+            return
+        kinds = set(map(_MEASUREMENT, points))  # one C-level pass, not one per test
+        refused: list[Refusal] = []
+        if held or not kinds.isdisjoint(RECORD_MEASUREMENTS):
+            points = self.open_chain().link(points, force=force_chain, refused=refused)
+            if refused:  # (the store logs each record it refuses)
+                self.refusals.add("chain", refused, log_each=False)
+                refused = []
+            if not points:
+                return
+            kinds = set(map(_MEASUREMENT, points))
+        chained = not kinds.isdisjoint(RECORD_MEASUREMENTS)
+        state = self.snapshot() if chained or not kinds.isdisjoint(_CLOSES) else None
+        self.sinks.enqueue(points, state=state, refused=refused)
+        if refused:
+            self.refusals.add("lineproto", refused)
+        if chained:
+            self._unmarked = True
+            self.mark_chain()
+        for listener in self._listeners:
+            listener(points)
+
+    def open_chain(self) -> ChainStore:
+        """The chain store, opened on first use; what a kill left linked but not queued
+        is queued at once."""
+        if self.chain is None:
+            self.chain = ChainStore(self.state_dir / CHAIN_FILE)
+            again = self.chain.unqueued()
+            if again:
+                self.sinks.enqueue(again)
+                self._unmarked = True
+                self.mark_chain()
+        return self.chain
+
+    @property
+    def chain_exists(self) -> bool:
+        return (self.state_dir / CHAIN_FILE).exists()
+
+    def mark_chain(self) -> None:
+        """Mark the linked records queued once every queue has them in its file: records
+        a queue holds in memory (its disk refuses) are not durable, and a kill before they
+        are written must leave them unmarked, so that the next start queues them again
+        from the chain file."""
+        if self._unmarked and self.chain is not None and not self.sinks.holding:
+            self._unmarked = not self.chain.mark_enqueued()
+
+    # -- housekeeping and stop -----------------------------------------------------------
+    def save_state(self) -> None:
+        """The engine state alone (housekeeping, shutdown), committed in every queue."""
+        self.sinks.enqueue([], state=self.snapshot())
+
+    def housekeeping(self) -> None:
+        """Records held while the disk refused: linked once it takes them, then marked
+        queued once the queues wrote what they held; the engine state saved."""
+        self.deliver([])
+        self.mark_chain()
+        self.save_state()
+
+    def close(self) -> None:
+        """A last try for held records, then the chain file closed (an ERROR with the
+        count of records still held: lost). Call after the sinks' close()."""
+        self.mark_chain()
+        if self.chain is not None:
+            self.chain.close()
