@@ -19,10 +19,11 @@ import pytest
 from lineside.config.models import LinesideConfig
 from lineside.haccp.chain import CHAIN_FIELDS, Record, is_record, verify
 from lineside.points import Point
-from lineside.runtime.hub import CHAIN_FILE, Agent, AgentOptions
+from lineside.runtime.hub import Agent, AgentOptions
 from lineside.simulator.server import SimulatedFactory
 from lineside.sinks.chainstore import ChainStore
 from lineside.sinks.lineproto import to_lines
+from lineside.sinks.pipeline import CHAIN_FILE
 from lineside.sinks.queue import DiskQueue
 from tests.e2e.agent_proc import demo_data
 from tests.e2e.lineproto import parse_line
