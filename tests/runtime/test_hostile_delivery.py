@@ -15,6 +15,7 @@ import pytest
 
 from lineside.config.models import LinesideConfig
 from lineside.engine.core import Engine
+from lineside.points import Point
 from lineside.runtime.hub import Agent, AgentOptions
 from lineside.runtime.metrics import AgentMetrics
 from lineside.samples import Quality, Sample
@@ -79,22 +80,42 @@ def test_an_overflowing_ccp_record_is_set_aside_and_everything_else_flows(
                 and "refused by the chain" not in r.getMessage()]
 
 
-def test_non_finite_and_out_of_range_signals_are_counted_and_logged_once(
-        agent: Agent, caplog: pytest.LogCaptureFixture) -> None:
+def test_hostile_signal_values_never_reach_a_queue_and_the_good_ones_all_do(
+        agent: Agent) -> None:
+    """The engine takes them as BAD (docs/engine.md, plausible values): no point of them."""
     inf = float("inf")
-    hostile = [inf, float("nan"), 2**64 - 1, -inf]
+    for i, v in enumerate([inf, float("nan"), 2**64 - 1, -inf, 1e308] * 3):
+        agent.on_samples([Sample("L4-fry1.oil_temp", v, Quality.GOOD, T0 + i)])
+        agent.on_samples([Sample("L4-fry1.oil_temp", 170.0 + i, Quality.GOOD,
+                                 T0 + i + 0.5)])
+    temps = [ln for ln in lines(Path(agent.cfg.state_dir))
+             if ln.startswith("signal,") and "signal=oil_temp" in ln]
+    assert [field_of(ln, "value") for ln in temps] == [str(170 + i) for i in range(15)]
+    assert not agent.delivery.refusals.counts  # nothing left for the later stages
+
+
+def test_what_the_line_protocol_refuses_is_counted_and_logged_once_per_series(
+        agent: Agent, caplog: pytest.LogCaptureFixture) -> None:
+    """Points that reach delivery by another way than a sample (a code of 2^64-1 in a
+    state change, a non-finite value): the rest of each point and batch goes on."""
+    tags = {"machine": "L4-fry1", "level": "machine"}
     with caplog.at_level(logging.WARNING):
-        for i, v in enumerate(hostile * 3):
-            agent.on_samples([Sample("L4-fry1.oil_temp", v, Quality.GOOD, T0 + i)])
-            agent.on_samples([Sample("L4-fry1.oil_temp", 170.0 + i, Quality.GOOD,
-                                     T0 + i + 0.5)])
+        for i in range(3):
+            agent.delivery.deliver([
+                Point("machine_state", tags, {"state": "idle", "code": 2**64 - 1},
+                      int(T0 * 1e9) + i),
+                Point("signal", {**tags, "signal": "oil_temp"}, {"value": float("inf")},
+                      int(T0 * 1e9) + i),
+                Point("signal", {**tags, "signal": "oil_temp"}, {"value": 171.0},
+                      int(T0 * 1e9) + i + 1)])
     counts = agent.delivery.refusals.counts
-    assert counts[("lineproto", "non_finite")] + counts[("lineproto", "int_range")] > 0
+    assert counts == {("lineproto", "int_range"): 3, ("lineproto", "non_finite"): 3}
     logged = [r.getMessage() for r in caplog.records if "lineproto refused" in r.getMessage()]
-    # once per series and field, naming where it comes from and the device
-    assert 1 <= len(logged) <= 2, logged
-    assert "machine=L4-fry1 signal=oil_temp" in logged[0]
-    assert "(device " in logged[0]
-    # the good values in between were all queued
-    signals = [ln for ln in lines(Path(agent.cfg.state_dir)) if ln.startswith("signal,")]
-    assert len(signals) >= 12
+    assert len(logged) == 2, logged  # once per series and field, not once per point
+    assert "machine=L4-fry1" in logged[0] and "(device " in logged[0]
+    assert "field code = integer 18446744073709551615 (int_range)" in logged[0]
+    assert "field value = float inf (non_finite)" in logged[1]
+    q = lines(Path(agent.cfg.state_dir))
+    assert sum(ln.startswith("machine_state,") and 'state="idle"' in ln
+               and "code=" not in ln for ln in q) == 3
+    assert sum(ln.startswith("signal,") and "value=171 " in ln for ln in q) == 3
