@@ -90,11 +90,10 @@ class Counter:
                 if value < 0:
                     st.counter_dips += 1
                 return 0
-            d = value
             t0 = self.t
             allow = self.credit if t0 is None else self.credit + self.per_s * (ts - t0)
             self.t = ts
-            return self._cap(d, allow, st)
+            return self._cap(value, allow, st)
         v = value & self.mask
         prev_raw = self.raw
         if v == prev_raw:

@@ -261,7 +261,7 @@ def print_table(r: Report, console: Any = None, t: Translator | None = None) -> 
     con.print(escape_markup(period_line(t, r)))  # a paragraph: wraps between words
     # no vertical borders (a rule under the headers only): on an 80-column terminal
     # their cells pushed the OEE column off the right edge
-    narrow = {"box": box.SIMPLE_HEAD, "show_edge": False}
+    narrow: dict[str, Any] = {"box": box.SIMPLE_HEAD, "show_edge": False}
     tbl = Table(show_lines=False, **narrow)
     # Names fold, figures never get cut: a narrow terminal wraps text, not numbers; the
     # name column keeps up to 20 cells so that a company name is not chopped first. The
@@ -302,8 +302,8 @@ def print_table(r: Report, console: Any = None, t: Translator | None = None) -> 
         for i, key in enumerate(("ccp_deviations", "ccp_deviation_min", "ccp_lost_min")):
             c.add_column(h[key], justify="right", overflow="fold",
                          width=_fit(h[key], [row[i] for row in cells]))
-        for e, row in zip(r.enterprises, cells, strict=True):
-            c.add_row(name_cell(e, with_id=False), *row)
+        for e, ccp_row in zip(r.enterprises, cells, strict=True):
+            c.add_row(name_cell(e, with_id=False), *ccp_row)
         con.print(c)
     room = max(40, con.width - name_w - 4)
     for part in _kind_groups(t, kinds, room):
@@ -314,15 +314,15 @@ def print_table(r: Report, console: Any = None, t: Translator | None = None) -> 
         for e in r.enterprises:
             if not e.kinds:
                 continue
-            cells = []
+            rates: list[str] = []
             for kind in part:
                 kf = e.kinds.get(kind)
                 if kf is None or kf.rate is None:
-                    cells.append("")
+                    rates.append("")
                 else:
                     color = "green" if kf.rate >= r.target - 1e-12 else "red"
-                    cells.append(f"[{color}]{pct(kf.rate, 0)}[/]")
-            k.add_row(name_cell(e, with_id=False), *cells)
+                    rates.append(f"[{color}]{pct(kf.rate, 0)}[/]")
+            k.add_row(name_cell(e, with_id=False), *rates)
         con.print(k)
     d = r.district
     s = Table(title=t._("District"), title_justify="left", show_header=False)
