@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from lineside.cli.main import EXIT_INVALID, EXIT_NO_INPUT, EXIT_OK
-from lineside.config.errors import ConfigError, ConfigIssue, ConfigUnreadable
+from lineside.cli.main import EXIT_OK, config_exit
+from lineside.config.errors import ConfigError, ConfigIssue
 from lineside.config.loader import load_config
 from lineside.config.models import LinesideConfig
 from lineside.config.plant import iter_machines
@@ -57,13 +57,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.config, warnings, written,
                           secrets="warnings" if args.offline else "errors")
-    except ConfigError as e:  # ConfigUnreadable: a missing file is no verdict on it
+    except ConfigError as e:  # ConfigUnreadable (66): a missing file is no verdict on it
         if args.json:
             print(json.dumps([{"path": i.path, "line": i.line, "column": i.column,
                                "message": i.message} for i in e.issues], indent=2))
         else:
             print(e.render(), file=sys.stderr)
-        return EXIT_NO_INPUT if isinstance(e, ConfigUnreadable) else EXIT_INVALID
+        return config_exit(e)
     n_machines = sum(1 for _ in iter_machines(cfg.lines))
     for w in warnings:
         print(f"{args.config}:{w.line or '?'}:{w.column or '?'} warning: "

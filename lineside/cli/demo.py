@@ -26,7 +26,7 @@ from rich.table import Table
 
 from lineside.cli.bindfail import bind_failure
 from lineside.cli.liveview import Health, Pager, keys, render_page
-from lineside.cli.main import EXIT_FAILED
+from lineside.cli.main import EXIT_FAILED, config_exit
 from lineside.config.errors import ConfigError
 from lineside.config.listen import parse_listen
 from lineside.config.loader import load_config
@@ -359,7 +359,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = demo_config(args)
     except ConfigError as e:
         print(e.render(), file=sys.stderr)
-        return 2
+        return config_exit(e)
     logging.getLogger("lineside").setLevel(logging.WARNING)
     # the simulated servers share this process: their protocol chatter is not the demo's
     logging.getLogger("asyncua").setLevel(logging.CRITICAL)

@@ -16,7 +16,9 @@ import os
 import sys
 from pathlib import Path
 
+from lineside.cli.main import config_exit
 from lineside.cli.progress import Progress
+from lineside.config.errors import ConfigError
 from lineside.config.loader import load_config
 from lineside.sinks.queue import DiskQueue
 
@@ -50,7 +52,11 @@ def _queue_path(args: argparse.Namespace) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    path = _queue_path(args)
+    try:
+        path = _queue_path(args)
+    except ConfigError as e:  # --config: every problem with its key path and line
+        print(e.render(), file=sys.stderr)
+        return config_exit(e)
     if not path.exists():
         print(f"lineside export: no queue file at {path}", file=sys.stderr)
         return 1

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from lineside.cli.main import config_exit
+from lineside.config.errors import ConfigError
 from lineside.haccp import render
 from lineside.haccp.chain import Record, Verdict, verify
 from lineside.haccp.record import (
@@ -207,6 +209,9 @@ def run(args: argparse.Namespace) -> int:
         t = translator(args.locale or getattr(site, "locale", None))
         ZoneInfo(args.tz)
         scope = _scope(args)
+    except ConfigError as e:  # --config: every problem with its key path and line
+        print(e.render(), file=err)
+        return config_exit(e)
     except (ValueError, ZoneInfoNotFoundError) as e:
         print(f"lineside haccp: {e}", file=err)
         return 2

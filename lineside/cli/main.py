@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from lineside import __version__
+from lineside.config.errors import ConfigError, ConfigUnreadable
 
 # Exit codes of every command (docs/design.md, Command line); sysexits.h where one fits.
 EXIT_OK = 0
@@ -15,6 +16,11 @@ EXIT_FAILED = 1  # the command ran and failed (a query, a server)
 EXIT_INVALID = 2  # an invalid file or argument (argparse's code for a usage error too)
 EXIT_NO_INPUT = 66  # EX_NOINPUT: a file it was given is missing or cannot be read
 EXIT_UNAVAILABLE = 70  # EX_SOFTWARE: the command's libraries are missing
+
+
+def config_exit(e: ConfigError) -> int:
+    """The exit code of a configuration file refused: 66 missing or unreadable, else 2."""
+    return EXIT_NO_INPUT if isinstance(e, ConfigUnreadable) else EXIT_INVALID
 
 # command -> one-line help; `_module` imports the command's module (lineside/cli/<name>.py)
 COMMANDS: dict[str, str] = {

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
+from lineside.cli.main import config_exit
 from lineside.cli.progress import Progress
 from lineside.config.errors import ConfigError
 from lineside.config.loader import load_config
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = load_config(args.config)
     except ConfigError as e:  # every problem, with its key path and YAML line
         print(e.render(), file=sys.stderr)
-        return 2
+        return config_exit(e)
     if not Path(args.samples).exists():
         print(f"replay: no such sample log: {args.samples}", file=sys.stderr)
         return 2

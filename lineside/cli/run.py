@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from lineside.cli.bindfail import bind_failure
-from lineside.cli.main import EXIT_FAILED, EXIT_INVALID, EXIT_NO_INPUT
-from lineside.config.errors import ConfigError, ConfigUnreadable
+from lineside.cli.main import EXIT_FAILED, config_exit
+from lineside.config.errors import ConfigError
 from lineside.config.listen import parse_listen
 from lineside.config.loader import load_config
 from lineside.runtime.hub import Agent, AgentOptions
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = load_config(args.config)
     except ConfigError as e:
         print(e.render(), file=sys.stderr)
-        return EXIT_NO_INPUT if isinstance(e, ConfigUnreadable) else EXIT_INVALID
+        return config_exit(e)
     setup_logging(cfg.logging.level, args.log_format or cfg.logging.format)
     agent = Agent(cfg, config_path=args.config,
                   options=AgentOptions(flush_timeout_s=args.flush_timeout))

@@ -54,6 +54,7 @@ def _state_dir(args: argparse.Namespace) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    from lineside.cli.main import config_exit
     from lineside.config.errors import ConfigError
     from lineside.station.journal import FILE_NAME, verify
     from lineside.station.users import UserError, UserStore
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         state_dir = _state_dir(args)
     except ConfigError as e:
         print(e.render(), file=sys.stderr)
-        return 2
+        return config_exit(e)
     store = UserStore(state_dir)
     try:
         match args.action:

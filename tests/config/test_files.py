@@ -124,3 +124,23 @@ def test_the_agent_reads_secret_files_as_check_does(tmp_path: Path, data: bytes,
             read_password(device)
     else:
         assert read_password(device) == secret
+
+
+@pytest.mark.parametrize("command", [
+    ["check", "{cfg}"], ["run", "{cfg}"], ["replay", "/dev/null", "{cfg}"],
+    ["export", "--config", "{cfg}"],
+    ["haccp", "--config", "{cfg}", "--url", "http://127.0.0.1:9", "--db", "x"],
+], ids=lambda c: c[0])
+@pytest.mark.parametrize(("content", "code"), [(b"site: [\n", 2), (None, 66)],
+                         ids=["invalid: 2", "missing: 66"])
+def test_every_command_that_reads_a_configuration_exits_alike(
+        tmp_path: Path, command: list[str], content: bytes | None, code: int,
+        capsys: pytest.CaptureFixture) -> None:
+    from lineside.cli.main import main
+
+    cfg = tmp_path / "plant.yaml"
+    if content is not None:
+        cfg.write_bytes(content)
+    assert main([a.format(cfg=cfg) for a in command]) == code
+    err = capsys.readouterr().err
+    assert f"{cfg}: 1 error" in err and "Traceback" not in err
