@@ -188,6 +188,7 @@ async def test_hostile_plcs_do_not_stop_the_healthy_one(tmp_path: Path, influxdb
             # (three seconds of 10 MB read every second is enough)
             await asyncio.to_thread(ua.set, "Weight", 12.5, "Double")
             mb_good.offset = ua_good.offset = 0  # back on their course
+            back_at = time.time()
             for _ in range(10):  # 5 s: two buckets and more after the return
                 readiness.append(ready(url))
                 await asyncio.sleep(0.5)
@@ -251,11 +252,18 @@ async def test_hostile_plcs_do_not_stop_the_healthy_one(tmp_path: Path, influxdb
         assert len(stored) + len(refused) >= 4, (ccp, stored, refused)
         if ccp == "healthy-ccp":
             assert len(stored) >= 4 and not refused, (stored, refused)
+    # counting resumed once the counters were back on their course (re-baseline)
+    after = f"time >= {int((back_at // BUCKET_S + 1) * BUCKET_S * 1e9)}"
+    for m in ("mb-1", "ua-1"):
+        counted = rows(influxdb1, db, f"SELECT good_count FROM oee WHERE machine = '{m}' "
+                                      f"AND level = 'machine' AND {after}")
+        assert sum(r["good_count"] or 0 for r in counted) > 0, (m, back_at, counted)
+    # nothing implausible stored: no text beyond the default bound (256 characters)
+    texts = rows(influxdb1, db, "SELECT text FROM signal WHERE machine = 'ua-1'")
+    assert max((len(r["text"] or "") for r in texts), default=0) <= 256
     # InfluxDB refused nothing; the agent counted what it refused itself
     assert metric(body, "lineside_sink_points_dead_lettered_total", sink="plant") == 0
-    assert (metric(body, "lineside_points_refused_total", stage="lineproto",
-                   reason="int_range") or 0) > 0, body  # the 2^64-1 codes
-    refused = sum(v for line in body.splitlines()
-                  if line.startswith("lineside_points_refused_total{")
-                  for v in [float(line.rsplit(" ", 1)[1])])
-    assert refused > 0, body
+    for reason in ("out_of_range", "non_finite", "text_too_long"):  # 2^64-1, NaN, 10 MB
+        assert (metric(body, "lineside_engine_samples_refused_total", reason=reason)
+                or 0) > 0, (reason, body)
+    assert (metric(body, "lineside_engine_counter_excess_units_total") or 0) >= BIG
