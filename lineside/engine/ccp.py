@@ -1,9 +1,11 @@
 """Critical control points (HACCP): excursions, deviations, loss of monitoring, summaries.
 
-Sans-I/O like the rest of the engine: the engine hands over the samples of the monitored
-signals and the `machine_state` points of the CCP machines, with a *horizon* up to which
-every machine state is known; time is only what those say. docs/haccp.md states every
-rule; in short:
+Sans-I/O like the rest of the engine: the engine hands over the readings of the watched
+signals (`Reading`: plausible numbers, at the instant the engine took them) and the state
+changes of the CCP machines (`StateChange`, from the engine's own state), with a
+*horizon* up to which every machine state is known; time is only what those say. Events
+of one instant are applied together, state changes first, before any CCP is judged.
+docs/haccp.md states every rule; in short:
 
 - a good sample's value holds until the next one, for at most `monitoring_interval_s`;
   with no good sample for longer than that the CCP is in *loss of monitoring* from
@@ -24,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from lineside.config.ccp import Ccp
 from lineside.engine.calendar import ShiftInstance, Timeline
@@ -45,6 +47,30 @@ APPLIES_WHILE = frozenset(("producing", "unknown"))
 # Status a CCP can be in (metrics, demo view, `lineside haccp`).
 OK, WARNING, EXCURSION, DEVIATION, LOST_S, NOT_APPLICABLE, NO_DATA = (
     "ok", "warning", "excursion", "deviation", "lost", "not applicable", "no data")
+
+
+class Reading(NamedTuple):
+    """A plausible number read on a watched signal, at the engine's instant for it."""
+
+    t: float
+    key: str  # "<machine>.<signal>"
+    value: float
+
+
+class StateChange(NamedTuple):
+    """A CCP machine's new state, at its exact instant (the engine's, not a point's ns)."""
+
+    t: float
+    machine: str
+    state: str
+
+
+Event = Reading | StateChange
+
+
+def _order(e: Event) -> tuple[float, bool]:
+    """Time order; at one instant the state changes first, then the readings."""
+    return e.t, e.__class__ is Reading
 
 
 def _ns(t: float) -> int:
@@ -414,50 +440,37 @@ class CcpSet:
             self.by_key.setdefault(m.key, []).append(m)
             self.by_machine.setdefault(m.cfg.machine, []).append(m)
         self.machines = frozenset(self.by_machine)
-        # Samples at the horizon wait until the machine states of that instant are known.
-        self.held: list[tuple[float, str, Any, Any]] = []
+        # Events at the horizon wait until the machine states of that instant are known.
+        self.held: list[Event] = []
 
-    def step(self, samples: Iterable[Any], states: list[Point], horizon: float,
-             inclusive: bool, out: list[Point]) -> None:
-        """Process samples and state changes up to the horizon, in time order.
+    def step(self, readings: Iterable[Reading], states: Iterable[StateChange],
+             horizon: float, inclusive: bool, out: list[Point]) -> None:
+        """Process readings and state changes up to the horizon, in time order.
 
         With `inclusive` (a tick), events at the horizon are processed too.
         """
-        events: list[tuple[float, int, str, Any]] = [
-            (p.ts_ns / 1e9, 0, p.tags["machine"], p.fields["state"]) for p in states]
-        for t, key, v, q in self.held:
-            if key:
-                events.append((t, 1, key, (v, q)))
-            else:  # a held state change: (t, "", machine, state)
-                events.append((t, 0, v, q))
+        events: list[Event] = [*self.held, *states, *readings]
         self.held = []
-        by_key = self.by_key
-        for s in samples:
-            if s.signal in by_key:
-                events.append((s.ts, 1, s.signal, (s.value, int(s.quality))))
-        events.sort(key=lambda e: (e[0], e[1]))
+        events.sort(key=_order)
         touched: dict[int, Monitor] = {}
         last_t = None
-        for t, kind, key, payload in events:
+        for e in events:
+            t = e.t
             # Events at the horizon wait: the machine's state at that instant is still
             # to be evaluated by the engine (it is, once time moves past it).
             if t > horizon or (t == horizon and not inclusive):
-                self.held.append((t, key, *payload) if kind == 1 else (t, "", key, payload))
+                self.held.append(e)
                 continue
             if t != last_t:
                 self._settle(touched, out)
                 last_t = t
-            if kind == 0:
-                for m in self.by_machine.get(key, ()):
-                    m.on_state(max(t, m.t), payload, out)
+            if e.__class__ is StateChange:
+                for m in self.by_machine.get(e[1], ()):
+                    m.on_state(max(t, m.t), e[2], out)
                     touched[id(m)] = m
             else:
-                v, q = payload
-                num = _number(v) if q != Quality.BAD else None
-                if num is None:
-                    continue
-                for m in by_key[key]:
-                    m.on_sample(max(t, m.t), num, out)  # late: taken as now
+                for m in self.by_key[e[1]]:
+                    m.on_sample(max(t, m.t), e[2], out)  # late: taken as now
                     touched[id(m)] = m
         self._settle(touched, out)
         for m in self.monitors:
@@ -491,8 +504,12 @@ class CcpSet:
         touched.clear()
 
     def dump(self) -> dict[str, Any]:
+        # held events keep the snapshot's old shape: [t, key, value, quality] for a
+        # reading, [t, "", machine, state] for a state change
+        held = [[e.t, e.key, e.value, 0] if isinstance(e, Reading)
+                else [e.t, "", e.machine, e.state] for e in self.held]
         return {"monitors": {m.cfg.id: m.dump() for m in self.monitors},
-                "held": [list(h) for h in self.held], "partial": self.partial}
+                "held": held, "partial": self.partial}
 
     def load(self, d: dict[str, Any]) -> None:
         known = d.get("monitors", {})
@@ -501,5 +518,11 @@ class CcpSet:
                 m.load(known[m.cfg.id])
         self.partial = {k: list(v) for k, v in d.get("partial", {}).items()
                         if k.split("/", 1)[1] in self.kind_n}
-        self.held = [(float(h[0]), str(h[1]), h[2], h[3]) for h in d.get("held", [])
-                     if str(h[1]) in self.by_key or (h[1] == "" and h[2] in self.machines)]
+        self.held = []
+        for t, key, v, q in d.get("held", []):
+            if key == "" and v in self.machines:
+                self.held.append(StateChange(float(t), str(v), str(q)))
+            elif key in self.by_key and q != Quality.BAD:
+                num = _number(v)  # (a snapshot from before plausibility held any sample)
+                if num is not None:
+                    self.held.append(Reading(float(t), str(key), num))

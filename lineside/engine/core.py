@@ -24,7 +24,7 @@ from lineside.config.plant import STATES
 from lineside.engine import fields as F
 from lineside.engine import periods, plausible, timejump
 from lineside.engine.calendar import Status, Timeline
-from lineside.engine.ccp import CcpSet
+from lineside.engine.ccp import CcpSet, Reading, StateChange
 from lineside.engine.emit import ns
 from lineside.engine.layout import PlantLayout
 from lineside.engine.machine import ON, MachineState, ProcessValue
@@ -133,6 +133,17 @@ class Engine:
         # Downtime reasons (docs/station.md): only with a `station:` section.
         self.reasons = ReasonLedger(cfg.station, {m.id: m.tags for m in self.machines},
                                     self.reason_after_s) if cfg.station else None
+        # What the CCPs learn during one feed / tick, handed over at its end (_ccp_step):
+        # readings at the instant the engine takes them, states from the engine's own.
+        self._ccp_readings: list[Reading] = []
+        self._ccp_states: list[StateChange] = []
+        if self.ccps is not None:
+            for key in self.ccps.by_key:
+                r = self._route.get(key)
+                if r is not None and r[1] == R_PV:
+                    r[0].ccp = True
+            for mid in self.ccps.machines:
+                self.by_id[mid].ccp = True
         if snapshot is not None:
             restore_snapshot(self, snapshot)
         if self.ccps is not None:
@@ -145,26 +156,25 @@ class Engine:
     # =================================================================== feeding samples
     def feed(self, samples: Iterable[Any]) -> list[Point]:
         """Samples in (see _feed); CCPs see them once the machine states are known."""
-        if self.ccps is None:
-            return self._feed(samples)
-        samples = samples if isinstance(samples, list | tuple) else list(samples)
         out = self._feed(samples)
-        self._ccp_step(samples, out, inclusive=False)
+        if self.ccps is not None:
+            self._ccp_step(out, inclusive=False)
         return out
 
-    def _ccp_step(self, samples: Iterable[Any], out: list[Point], inclusive: bool) -> None:
-        """CCPs up to the engine's time: machine states are known before `_now` (after a
-        tick, up to it). A silent CCP machine's `unknown` is dated now rather than at the
-        next segment end: same point, emitted earlier."""
+    def _ccp_step(self, out: list[Point], inclusive: bool) -> None:
+        """CCPs up to the engine's time: machine states are known before `now` (after a
+        tick, up to it), so readings at `now` wait in the CCPs until the states of that
+        instant are (docs/haccp.md, same instant). A silent CCP machine's `unknown` is
+        dated now rather than at the next segment end: same point, emitted earlier."""
         ccp = self.ccps
         assert ccp is not None
         for mid in ccp.machines:
             m = self.by_id[mid]
             if m.stale_at < self.now and m.state != UNKNOWN:
                 self.go_unknown(m, m.stale_at, out)
-        states = [p for p in out if p.measurement == "machine_state"
-                  and p.tags.get("machine") in ccp.machines]
-        ccp.step(samples, states, self.now, inclusive, out)
+        readings, states = self._ccp_readings, self._ccp_states
+        self._ccp_readings, self._ccp_states = [], []
+        ccp.step(readings, states, self.now, inclusive, out)
 
     def _feed(self, samples: Iterable[Any]) -> list[Point]:
         """Samples in (any order of signals; time should not go backwards): points out.
@@ -207,7 +217,7 @@ class Engine:
             q = s.quality
             if role == R_PV:  # ---- process values: most of a plant's signals
                 if q is not BAD:
-                    self._pv(m, s, out)
+                    self._pv(m, s, ts, out)
                 continue
             if role >= R_GOOD and role <= R_TOTAL:  # ---- counters
                 if q is BAD:
@@ -306,7 +316,9 @@ class Engine:
             else m.default_cycle_s
         m.ideal_rate = 60.0 / m.cycle_s
 
-    def _pv(self, pv: ProcessValue, s: Any, out: list[Point]) -> None:
+    def _pv(self, pv: ProcessValue, s: Any, t: float, out: list[Point]) -> None:
+        """A process value read at `t` (the engine's instant for it: a late sample's is
+        `now`); its `signal` point keeps the sample's own timestamp."""
         v = s.value
         if v.__class__ in _NUMBER or isinstance(v, (bool, int, float)):
             try:
@@ -317,6 +329,8 @@ class Engine:
             if not pv.lo <= fv <= pv.hi:  # (NaN fails it too)
                 self._refuse(s, plausible.number(fv, pv.lo, pv.hi) or plausible.OUT_OF_RANGE)
                 return
+            if pv.ccp and v.__class__ is not bool:  # every reading, whatever the deadband
+                self._ccp_readings.append(Reading(t, pv.key, fv))
             last = pv.last
             if last is not None and last.__class__ is not str:
                 dv = abs(fv - last)
@@ -383,7 +397,14 @@ class Engine:
     # ====================================================================== clock ticks
     def clock_step(self, to_ts: float) -> list[Point]:
         """The wall clock stepped to `to_ts`: the rule of engine/timejump.py."""
-        return timejump.jump(self, float(to_ts))
+        before = self.now
+        out = timejump.jump(self, float(to_ts))
+        if self.ccps is not None and self._ccp_states:
+            # states the step derived, all at or before its instant: the CCPs take them
+            # there, with the readings they held for that instant
+            states, self._ccp_states = self._ccp_states, []
+            self.ccps.step((), states, before, True, out)
+        return out
 
     def tick(self, now_ts: float) -> list[Point]:
         """Advance to now_ts: close every bucket and shift ending at or before it."""
@@ -393,7 +414,7 @@ class Engine:
             return out
         self._tick(now_ts, out)
         if self.ccps is not None:
-            self._ccp_step((), out, inclusive=True)
+            self._ccp_step(out, inclusive=True)
         return out
 
     def _tick(self, now_ts: float, out: list[Point]) -> None:
@@ -473,6 +494,8 @@ class Engine:
             self.reasons.transition(m.id, prev, new, t, dur, reason, fields.get("fault_code"),
                                     out)
         out.append(Point("machine_state", m.tags, fields, ns(t)))
+        if m.ccp:  # at its exact instant (a point's ns is rounded to the microsecond)
+            self._ccp_states.append(StateChange(t, m.id, STATES[new]))
         self.stats.state_changes += 1
         m.state = new
         m.state_since = t

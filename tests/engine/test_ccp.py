@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lineside.engine.core import Engine
-from tests.engine.plant import LINK_DOWN, at, cfg, machine, pick, poll, run_split, shift
+from tests.engine.plant import LINK_DOWN, S, at, cfg, machine, pick, poll, run_split, shift
 
 
 def ccp_cfg(shifts: list[dict[str, Any]] | None = None, bucket_s: int = 60,
@@ -334,3 +334,61 @@ def test_split_and_resume_from_a_snapshot_gives_the_same_points(
     resumed = [key(p) for p in run(int(where * len(samples))) if p.measurement.startswith("ccp")]
     assert sorted(whole) == sorted(resumed)
     assert whole
+
+
+# --- the same-instant rule (docs/haccp.md): a state change and a reading of one instant
+# are applied together, state first, whatever order and feed calls bring them in.
+PAST = {"critical": {"min": 72.0}, "applies": "producing", "kind": "pasteurization",
+        "min_duration_s": 0}
+SUB_US = 0.8474337369372327  # a poll stamped below the microsecond (time.time(), OPC UA)
+
+
+def _stop_as_it_cools(order: str, delivery: str, frac: float, drop_before: float) -> list[Any]:
+    """M1 (and M2, another device's machine) produce at 73 °C from 06:00; at 06:05 +
+    `frac` one poll reads M1 stopped and 65 °C (the temperature `drop_before` seconds
+    earlier when > 0: then it is judged while producing)."""
+    line = {"id": "L1", "stages": [{"id": "S1", "kind": "other", "machines": [
+        machine("M1", "running", "temp"), machine("M2", "running")]}]}
+    config = cfg([line], [shift("A", "06:00-07:00")], ccps=[{
+        "id": "past", "hazard": "pathogens", "machine": "M1", "signal": "temp", "unit": "°C",
+        "monitoring_interval_s": 5, **PAST}])
+    t0 = at("06:00") + frac
+    eng = Engine(config, at("06:00"))
+    pts: list[Any] = []
+    for i in range(300):  # 06:00 .. 06:04:59, one poll a second
+        pts += eng.feed([S("M1.running", True, t0 + i), S("M1.temp", 73.0, t0 + i),
+                         S("M2.running", True, t0 + i)])
+    ts = t0 + 300
+    temp, stop = S("M1.temp", 65.0, ts - drop_before), S("M1.running", False, ts)
+    poll = [temp, stop] if order == "value first" else [stop, temp]
+    if delivery == "one feed":
+        pts += eng.feed(poll)
+    elif delivery == "two feeds":
+        pts += eng.feed(poll[:1]) + eng.feed(poll[1:])
+    elif delivery == "tick between":
+        pts += eng.feed(poll[:1]) + eng.tick(ts) + eng.feed(poll[1:])
+    else:  # "late": another device's poll moved the engine's time on first
+        pts += eng.feed([S("M2.running", True, ts + 0.01)]) + eng.feed(poll)
+    for i in range(1, 60):
+        pts += eng.feed([S("M1.running", False, ts + i), S("M1.temp", 65.0, ts + i),
+                         S("M2.running", True, ts + i)])
+    return pts + eng.tick(at("07:00"))
+
+
+@pytest.mark.parametrize("frac", [0.0, SUB_US], ids=["whole second", "below the microsecond"])
+@pytest.mark.parametrize("delivery", ["one feed", "two feeds", "tick between", "late"])
+@pytest.mark.parametrize("order", ["value first", "state first"])
+def test_state_change_and_reading_of_one_instant_are_applied_together(
+        order: str, delivery: str, frac: float) -> None:
+    pts = _stop_as_it_cools(order, delivery, frac, drop_before=0)
+    assert pick(pts, "ccp_deviation", kind="limit") == []
+    (summary,) = pick(pts, "ccp_shift", ccp="past")
+    assert (summary.fields["deviations"], summary.fields["min"]) == (0, 73.0)
+
+
+@pytest.mark.parametrize("delivery", ["one feed", "two feeds"])
+def test_a_reading_one_poll_before_the_stop_is_judged_while_producing(delivery: str) -> None:
+    # The control: 65 °C read one second before the stop is a deviation of 1 s.
+    pts = _stop_as_it_cools("value first", delivery, SUB_US, drop_before=1)
+    assert [(p.tags["event"], p.fields.get("duration_s"))
+            for p in pick(pts, "ccp_deviation", kind="limit")] == [("start", None), ("end", 1.0)]
