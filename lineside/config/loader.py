@@ -194,11 +194,11 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
     if base_dir is not None:
         cfg = _resolve_paths(cfg, base_dir)  # type: ignore[assignment]
     if secrets != "ignore":
-        missing = [issue(loc, msg) for loc, msg in secret_problems(
+        absent = [issue(loc, msg) for loc, msg in secret_problems(
             (("devices", cfg.devices), ("sinks", cfg.sinks)), _secret_names(), env)]
-        if secrets == "errors" and missing:
-            raise ConfigError(source, missing)
-        found += missing
+        if secrets == "errors" and absent:
+            raise ConfigError(source, absent)
+        found += absent
     if warnings is not None:
         warnings += found
     return cfg
