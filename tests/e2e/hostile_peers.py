@@ -91,6 +91,43 @@ class ModbusPlc:
             self._server = None
 
 
+class JunkModbus:
+    """A Modbus TCP port that never answers properly: in turns of `turn` requests, bytes
+    that are no Modbus frame, then the answer to another transaction."""
+
+    def __init__(self, port: int, turn: int = 3) -> None:
+        self.port, self.turn, self.n = port, turn, 0
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> JunkModbus:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        return self
+
+    async def _handle(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await r.readexactly(6)
+                await r.readexactly(int.from_bytes(head[4:6], "big"))
+                garbage = (self.n // self.turn) % 2 == 0
+                self.n += 1
+                if garbage:
+                    w.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+                else:  # one register of 0, for another transaction (never 0: pymodbus
+                    # takes an answer to transaction 0 for any request's)
+                    tid = (int.from_bytes(head[0:2], "big") + 1000) % 65535 + 1
+                    w.write(tid.to_bytes(2, "big") + b"\x00\x00\x00\x05\x01\x01\x02\x00\x00")
+                await w.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            w.close()
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+
+
 class OpcuaPlc:
     """An asyncua server with variables under Objects/Plc, namespace `urn:hostile`,
     addressed as `nsu=urn:hostile;s=<name>`."""

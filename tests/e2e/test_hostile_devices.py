@@ -6,6 +6,9 @@ a state code of 2^64-1 (OPC UA UInt64, Modbus uint64); a Modbus float64 of 1e308
 CCP's signal; a 10 MB string where a number is expected; a counter jumping by 2^31, then
 back on its course. Beside them a healthy Modbus PLC produces steadily under its own CCP.
 
+A fourth PLC answers every request with garbage or with another transaction's answer,
+in turns.
+
 What must hold (docs/design.md, docs/delivery.md "Hostile values"):
 - the healthy machine's points and every CCP's records keep reaching InfluxDB 1.6
   after the hostile values start, and InfluxDB refuses nothing (no dead letter);
@@ -13,12 +16,15 @@ What must hold (docs/design.md, docs/delivery.md "Hostile values"):
 - `/readyz` stays ready through hostile values alone and goes unready when delivery
   stops (the state dir's disk refusing writes, after the bad day), ready again when it
   takes them;
-- SIGTERM still exits 0, with no traceback in the log.
+- SIGTERM still exits 0, with no traceback in the log;
+- the fourth PLC's errors are counted as `garbage` and `transaction_id` (not `timeout`),
+  and logged as one WARNING at each change of kind, every driver line naming its device.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import signal
 import time
@@ -30,7 +36,7 @@ import yaml
 
 from lineside.config.loader import load_config
 from tests.e2e.agent_proc import http_get, metric, start_agent
-from tests.e2e.hostile_peers import ModbusPlc, OpcuaPlc, OpcuaPlcProcess
+from tests.e2e.hostile_peers import JunkModbus, ModbusPlc, OpcuaPlc, OpcuaPlcProcess
 from tests.fixtures.common import free_port
 from tests.fixtures.disk import fill, tmpfs
 
@@ -57,6 +63,8 @@ def plant(tmp: Path, influx_url: str, db: str, ports: dict[str, int]) -> dict[st
         "devices": [
             modbus("healthy", ports["healthy"]),
             modbus("hostile-mb", ports["hostile_mb"]),
+            {**modbus("junk", ports["junk"]), "timeout_s": 0.3, "reconnect_min_s": 0.1,
+             "reconnect_max_s": 0.2},
             # poll: a CCP is never read by subscription (a steady value sends nothing)
             {"id": "hostile-ua", "type": "opcua", "mode": "poll",
              "endpoint": f"opc.tcp://127.0.0.1:{ports['hostile_ua']}/", "interval_s": 1.0,
@@ -80,6 +88,9 @@ def plant(tmp: Path, influx_url: str, db: str, ports: dict[str, int]) -> dict[st
                  "source": "hostile-ua", "state": {"map": "packml"},
                  "signals": {"state": ua("State"), "good": ua("Good"), "temp": ua("Temp"),
                              "weight": ua("Weight")}},
+                {"id": "junk-1", "automation": "automatic", "ideal_rate": 60,
+                 "source": "junk",
+                 "signals": {"running": {"table": "coil", "address": 0, "type": "bool"}}},
             ]}]},
         ],
         "ccps": [
@@ -140,7 +151,7 @@ def rows(influx: Any, db: str, q: str) -> list[dict[str, Any]]:
 async def test_hostile_plcs_do_not_stop_the_healthy_one(tmp_path: Path, influxdb1) -> None:
     db = "e2e_hostile"
     influxdb1.create_db(db)
-    ports = {k: free_port() for k in ("healthy", "hostile_mb", "hostile_ua", "http")}
+    ports = {k: free_port() for k in ("healthy", "hostile_mb", "hostile_ua", "junk", "http")}
     url = f"http://127.0.0.1:{ports['http']}"
     healthy, mb = ModbusPlc(ports["healthy"]), ModbusPlc(ports["hostile_mb"])
     healthy.set("coil", 0, True)
@@ -160,6 +171,7 @@ async def test_hostile_plcs_do_not_stop_the_healthy_one(tmp_path: Path, influxdb
         load_config(cfg_path)
         await healthy.start()
         await mb.start()
+        junk = await JunkModbus(ports["junk"]).start()
         await asyncio.to_thread(ua.start)
         mover = asyncio.create_task(run_plcs(healthy, mb, ua, mb_good, ua_good, stop))
         agent = start_agent(tmp_path, cfg_path)
@@ -224,6 +236,7 @@ async def test_hostile_plcs_do_not_stop_the_healthy_one(tmp_path: Path, influxdb
             agent.stop()
             ua.stop()
             await mb.stop()
+            await junk.stop()
             await healthy.stop()
         kept = state / "haccp-refused.jsonl"  # records the chain refused, kept
         kept_lines = kept.read_text().splitlines() if kept.exists() else []
@@ -237,6 +250,23 @@ async def test_hostile_plcs_do_not_stop_the_healthy_one(tmp_path: Path, influxdb
     log = agent.output()
     assert code == 0, log[-3000:]
     assert "Traceback" not in log, log[-3000:]
+
+    # a PLC that answers with garbage and with other transactions' answers: its errors by
+    # kind, and one WARNING at each change of kind, every line naming the device
+    for kind in ("garbage", "transaction_id"):
+        assert (metric(body, "lineside_device_errors_total", device="junk", kind=kind)
+                or 0) > 0, (kind, body)
+    assert not metric(body, "lineside_device_errors_total", device="junk", kind="timeout")
+    junk_warnings = [ln.rsplit("kind=", 1)[1].rstrip("]") for ln in log.splitlines()
+                     if " WARNING " in ln and "[device=junk " in ln]
+    assert len(junk_warnings) >= 3, log[-3000:]
+    assert all(a != b for a, b in itertools.pairwise(junk_warnings)), \
+        junk_warnings  # each a change
+    assert set(junk_warnings) == {"garbage", "transaction_id"}, junk_warnings
+    assert "[device=junk kind=recovered]" not in log  # it never answered
+    for ln in log.splitlines():
+        if ln[:4].isdigit() and (" lineside.drivers." in ln or " pymodbus" in ln):
+            assert "[device=" in ln, ln
 
     # the healthy machine's points and every CCP's records kept arriving
     since = f"time >= {int(hostile_at * 1e9)}"
