@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from rich.console import Console, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, JustifyMethod, RenderableType
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from lineside.cli.bindfail import bind_failure
-from lineside.cli.liveview import Health, Pager, keys, render_page
+from lineside.cli.liveview import WIDE, Health, Pager, count, keys, over, pct, render_page
 from lineside.cli.main import EXIT_FAILED, config_exit
 from lineside.config.errors import ConfigError
 from lineside.config.listen import parse_listen
@@ -34,7 +36,7 @@ from lineside.config.models import LinesideConfig
 from lineside.engine import fields as F
 from lineside.engine.fields import V
 from lineside.engine.view import Figures, SiteView
-from lineside.i18n import translator
+from lineside.i18n import Translator, translator
 from lineside.runtime.hub import Agent, AgentOptions
 from lineside.runtime.logs import setup_logging
 
@@ -225,8 +227,8 @@ def _window(f0: Figures, f1: Figures) -> dict[str, Any]:
             "run_s": d[V.run_s], "planned_busy_s": d[V.planned_busy_s]}
 
 
-def _machines(view: SiteView) -> dict[str, tuple[str, str, str, Figures]]:
-    return {m.id: (line.id, st.id, m.state, m.figures)
+def _machines(view: SiteView) -> dict[str, tuple[str, str, str, Figures, str]]:
+    return {m.id: (line.id, st.id, m.state, m.figures, m.name)
             for line in view.lines for st in line.stages for m in st.machines}
 
 
@@ -243,8 +245,8 @@ def summary(agent: Agent, sim: Any, v0: SiteView, v1: SiteView, k0: float, k1: f
     truth = truth_oee(sim.truth, agent.cfg, k0, k1) if sim.truth is not None else {}
     base = _machines(v0)
     machines: dict[str, Any] = {}
-    for mid, (line, stage, state, f1) in _machines(v1).items():
-        machines[mid] = {"line": line, "stage": stage, "state": state,
+    for mid, (line, stage, state, f1, name) in _machines(v1).items():
+        machines[mid] = {"line": line, "stage": stage, "state": state, "name": name,
                          "agent": _window(base[mid][3], f1),
                          "truth": dict(truth.get(mid, {}))}
     return {"start": k0, "end": k1, "duration_s": k1 - k0,
@@ -257,19 +259,39 @@ def summary(agent: Agent, sim: Any, v0: SiteView, v1: SiteView, k0: float, k1: f
                       for sid, s in agent.sinks.stats().items()}}
 
 
-def print_summary(console: Console, data: dict[str, Any]) -> None:
-    t = Table(title=f"demo summary: {data['duration_s']:.0f} s, agent vs simulator truth",
-              title_justify="left")
-    for col in ("machine", "A", "A truth", "P", "P truth", "Q", "Q truth", "OEE",
-                "OEE truth", "good", "reject"):
-        t.add_column(col, justify="right")
+def print_summary(console: Console, data: dict[str, Any], t: Translator) -> None:
+    """Per machine (its name), each figure as agent / simulator truth, in fixed widths
+    that fit the terminal (the names shrink, never a number; as in the live view)."""
+    wide = console.width >= WIDE
+    pair = 2 * len(pct(1.0, wide)) + 3  # two figures, their flags and the slash
+    names = [m.get("name") or mid for mid, m in data["machines"].items()]
+    room = console.width - 4 * pair - 2 * 6 - 6  # six one-cell gaps
+    name_w = max(8, min(room, max(map(cell_len, names), default=8)))
+    tb = Table(title=t._("demo summary: {seconds} s, each figure agent / simulator truth")
+               .format(seconds=f"{data['duration_s']:.0f}"), title_justify="left",
+               box=None, padding=(0, 1, 0, 0), pad_edge=False, show_edge=False,
+               collapse_padding=True, header_style="bold underline",
+               width=name_w + 4 * pair + 2 * 6 + 6)
+    ratios = (t.pgettext("live view", "A"), t.pgettext("live view", "P"),
+              t.pgettext("live view", "Q"), t.pgettext("live view", "OEE"))
+    heads: list[tuple[str, int, JustifyMethod]] = [
+        (t._("Machine"), name_w, "left"), *((h, pair, "right") for h in ratios),
+        (t.pgettext("live view", "good"), 6, "right"),
+        (t.pgettext("live view", "reject"), 6, "right")]
+    for head, w, just in heads:
+        tb.add_column(head, justify=just, no_wrap=True, overflow="ellipsis", width=w,
+                      min_width=w, max_width=w)
     for mid, m in data["machines"].items():
         a, tr = m["agent"], m["truth"]
-        t.add_row(mid, _pct(a["availability"]), _pct(tr.get("availability")),
-                  _pct(a["performance"]), _pct(tr.get("performance")), _pct(a["quality"]),
-                  _pct(tr.get("quality")), _pct(a["oee"]), _pct(tr.get("oee")),
-                  str(a["good"]), str(a["reject"]))
-    console.print(t)
+        tb.add_row(Text(m.get("name") or mid),
+                   *(f"{_flagged(a[k], wide)}/{_flagged(tr.get(k), wide)}"
+                     for k in ("availability", "performance", "quality", "oee")),
+                   count(a["good"], 6), count(a["reject"], 6))
+    console.print(tb)
+
+
+def _flagged(v: float | None, wide: bool) -> str:
+    return pct(v, wide) + ("!" if over(v) else "")  # as in the live view's legend
 
 
 async def _show(agent: Agent, console: Console, live_view: bool, stop: asyncio.Event,
@@ -293,7 +315,8 @@ async def _show(agent: Agent, console: Console, live_view: bool, stop: asyncio.E
             for k in typed:
                 if k == "q":
                     stop.set()
-                screen.pager.key(k, time.monotonic())  # type: ignore[union-attr]
+                if screen is not None:  # keys are read only for the live screen
+                    screen.pager.key(k, time.monotonic())
             now = time.monotonic()
             if now - last < 1.0 and not typed:
                 continue
@@ -303,8 +326,9 @@ async def _show(agent: Agent, console: Console, live_view: bool, stop: asyncio.E
                 live.update(screen.render(), refresh=True)
             elif int(time.time()) % 10 == 0:
                 f = agent.engine.view(time.time()).figures
-                console.print(f"site OEE {_pct(f.oee)} automation "
-                              f"{_pct(f.automation_rate)}")
+                console.print(translator(agent.cfg.site.locale)._(
+                    "site OEE {oee} · automation {auto}").format(
+                        oee=_pct(f.oee), auto=_pct(f.automation_rate)))
 
 
 async def _demo(args: argparse.Namespace, cfg: LinesideConfig, console: Console) -> int:
@@ -342,7 +366,7 @@ async def _demo(args: argparse.Namespace, cfg: LinesideConfig, console: Console)
             devices = device_health(agent)  # before stop() closes the connections
             await agent.stop()
         data = summary(agent, sim, v0, v1, k0, k1, devices)
-    print_summary(console, data)
+    print_summary(console, data, translator(cfg.site.locale))
     if args.summary_json:
         args.summary_json.write_text(json.dumps(data, indent=2))
     where = (args.influx_url if args.influx_url else

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.cells import cell_len
-from rich.console import Group, RenderableType
+from rich.console import Group, JustifyMethod, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -293,12 +293,14 @@ def _ccp_table(t: Translator, wide: bool, width: int) -> Table:
     loss_w = max(cell_len(t.pgettext("live view", "losses")), 4)
     status_w = 20 if wide else 12
     name_w = max(MIN_NAME, width - value_w - status_w - dev_w - loss_w - 4)
-    for h, w, just in ((t._("critical control point"), name_w, "left"),
-                       (t.pgettext("live view", "value"), value_w, "right"),
-                       (t.pgettext("live view", "status"), status_w, "left"),
-                       (t.pgettext("live view", "deviations"), dev_w, "right"),
-                       (t.pgettext("live view", "losses"), loss_w, "right")):
-        tb.add_column(h, justify=just, no_wrap=True, width=w, min_width=w, max_width=w,  # type: ignore[arg-type]
+    heads: tuple[tuple[str, int, JustifyMethod], ...] = (
+        (t._("critical control point"), name_w, "left"),
+        (t.pgettext("live view", "value"), value_w, "right"),
+        (t.pgettext("live view", "status"), status_w, "left"),
+        (t.pgettext("live view", "deviations"), dev_w, "right"),
+        (t.pgettext("live view", "losses"), loss_w, "right"))
+    for h, w, just in heads:
+        tb.add_column(h, justify=just, no_wrap=True, width=w, min_width=w, max_width=w,
                       overflow="ellipsis")
     return tb
 

@@ -62,7 +62,7 @@ def test_numbers_are_plausible_and_moving(demo_run: tuple[dict, str]) -> None:
     assert site["automation_rate"] is not None
     for line in ("L1", "L2", "L3", "L4"):
         assert any(m["line"] == line for m in machines)
-    assert "demo summary" in stdout
+    assert "演示小结" in stdout  # the demo plant reads zh-CN (site.locale default)
 
 
 def test_points_are_in_the_local_store(demo_run: tuple[dict, str]) -> None:

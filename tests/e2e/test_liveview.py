@@ -265,7 +265,14 @@ def test_demo_view_in_tmux(tmp_path, width, height, locale):
         if (width, height) == (80, 24):
             assert pages > 1
         tm.keys("q")  # stops the demo, which prints its summary
-        tm.wait(lambda s: any("demo summary" in x or "points written" in x for x in s),
-                timeout=60)
+        end = tm.wait(lambda s: any("points written" in x for x in s), timeout=60)
+        # the summary after it fits the pane too: every machine's figures whole
+        rows = [x for x in end if re.search(r"\d%/(\d|—)", x)]
+        assert rows and all(cell_len(x) <= width for x in end)
+        for row in rows:
+            figs = row.split()[-6:]
+            one = r"(—|\d+(\.\d)?%!?|\d+(\.\d)?x!?)"
+            assert all(re.fullmatch(f"{one}/{one}", f) for f in figs[:4]), row
+            assert all(COUNT.match(f) for f in figs[4:]), row
     finally:
         tm.close()
