@@ -272,7 +272,7 @@ install_unit() {
   log "checking $CONF_DIR/lineside.yaml"
   # --offline: the service's secrets (lineside.env) are not in this environment; an
   # unset *_env is a warning here, an error at ExecStartPre's check
-  run runuser -u "$SERVICE_USER" -- "$PREFIX/venv/bin/lineside" check --offline "$CONF_DIR/lineside.yaml" || rc=$?
+  run runuser -u "$SERVICE_USER" -- "$PREFIX/venv/bin/lineside" check "$CONF_DIR/lineside.yaml" --offline || rc=$?
   # `lineside check` exits 2 for an invalid file; anything else means it did not run
   # (66: the file is missing or unreadable by the service user)
   if ((rc == 2)); then
