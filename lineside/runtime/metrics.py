@@ -156,6 +156,10 @@ class AgentMetrics:
             "lineside_sink_points_dead_lettered",
             "Points the server rejected (400/422), set aside in the dead-letter file",
             ["sink"], registry=r)
+        self.set_aside = Counter(
+            "lineside_sink_points_set_aside",
+            "Points the sink's queue failed to take (not a disk refusing writes), kept in "
+            "the dead-letter file", ["sink"], registry=r)
 
         # what a stage after the drivers refused (docs/delivery.md, "Hostile values")
         self.refused = Counter(
@@ -286,7 +290,7 @@ class AgentMetrics:
             for m in (self.sink_up, self.queue_points, self.queue_bytes, self.memory_points):
                 m.labels(sink_id).set(0)
             self.disk_ok.labels(sink_id).set(1)
-            for c in (self.written, self.retried, self.dead_lettered):
+            for c in (self.written, self.retried, self.dead_lettered, self.set_aside):
                 c.labels(sink_id)
         return known
 
@@ -304,7 +308,8 @@ class AgentMetrics:
         self._sink_bounds.pop(sink_id, None)
         self._deltas.forget(("sink", sink_id))
         for m in (self.sink_up, self.queue_points, self.queue_bytes, self.queue_max_bytes,
-                  self.written, self.retried, self.dead_lettered, self.memory_points,
+                  self.written, self.retried, self.dead_lettered, self.set_aside,
+                  self.memory_points,
                   self.disk_ok):
             _remove(m, sink_id)
         for meas in self._dropped_labels.pop(sink_id, set()):
@@ -351,7 +356,8 @@ class AgentMetrics:
                 gauge.labels(sink_id).set(v)
             for name, counter, v in (("written", self.written, s.written),
                                      ("retried", self.retried, s.retried),
-                                     ("dead_lettered", self.dead_lettered, s.dead_lettered)):
+                                     ("dead_lettered", self.dead_lettered, s.dead_lettered),
+                                     ("set_aside", self.set_aside, s.set_aside)):
                 counter.labels(sink_id).inc(self._deltas.step(("sink", sink_id, name), v))
             for meas, count in s.dropped.items():
                 self._dropped_labels[sink_id].add(meas)

@@ -55,6 +55,7 @@ class SinkStats:
     memory_points: int = 0  # held in memory while the disk refuses writes
     memory_bytes: int = 0
     disk_error: str | None = None  # why the disk refuses writes, None when it takes them
+    set_aside: int = 0  # points the queue failed to take, kept in the dead-letter file
 
 
 async def _outcome(task: asyncio.Task[None]) -> WriteError | None:
@@ -110,7 +111,8 @@ class Sink:
         return SinkStats(self.queue.queue_points, self.queue.queue_bytes, self.written,
                          self.retried, dict(self.queue.dropped), self.dead_lettered,
                          self.last_error, self.up, self.queue.memory_points,
-                         self.queue.memory_bytes, self.queue.disk_error)
+                         self.queue.memory_bytes, self.queue.disk_error,
+                         self.set_aside_points)
 
     # -- loops ----------------------------------------------------------------------
     async def _checkpointer(self) -> None:

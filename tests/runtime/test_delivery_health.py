@@ -97,6 +97,10 @@ async def test_a_queue_that_keeps_failing_makes_it_unready_then_not_alive_and_ba
         f"signal,machine=m1,signal=temp value={20 + i} {signal(i).ts_ns}"
         for i in (1, 2, 3, 9)]
     assert all("status=queue" in ln for ln in dead if ln.startswith("#"))
+    assert a.metrics is not None
+    a.metrics.update_sinks(a.sinks.stats())
+    assert a.metrics.registry.get_sample_value("lineside_sink_points_set_aside_total",
+                                               {"sink": "keep"}) == 4
 
     q._db = good  # the queue works again: ready and alive with the next delivery
     a.delivery.deliver([signal(10)])
