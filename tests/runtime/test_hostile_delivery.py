@@ -1,9 +1,10 @@
 """One hostile value never stops delivery (issue 23, docs/delivery.md "Hostile values").
 
-A real engine on the demo plant, real queue and chain files: an OPC UA Double of 1e308 on
-a CCP's signal overflows the bucket's ∫ value dt to inf. That record goes to the chain's
-dead-letter file, every other point (the same bucket's `oee`, the next buckets' records)
-is queued, and the refusal is counted for `lineside_points_refused_total`.
+A real engine on the demo plant, real queue and chain files. An OPC UA Double of 1e308 on
+a CCP's signal used to overflow the bucket's ∫ value dt to inf and stop every delivery;
+the engine now takes it as BAD, and a record that still reaches the chain with a value it
+cannot hold goes to the chain's dead-letter file while every other point (its batch's
+`oee`, the next buckets' records) is queued, counted in `lineside_points_refused_total`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 
 from lineside.config.models import LinesideConfig
 from lineside.engine.core import Engine
+from lineside.haccp.chain import CHAIN_FIELDS
 from lineside.points import Point
 from lineside.runtime.hub import Agent, AgentOptions
 from lineside.runtime.metrics import AgentMetrics
@@ -50,27 +52,40 @@ def agent(tmp_path: Path) -> Agent:
     return a
 
 
-def test_an_overflowing_ccp_record_is_set_aside_and_everything_else_flows(
+def test_a_record_the_chain_cannot_hold_is_set_aside_and_everything_else_flows(
         agent: Agent, caplog: pytest.LogCaptureFixture) -> None:
-    for i in range(180):  # three buckets of the fryer producing, 1e308 °C for 5 s
-        v = 1e308 if 5 <= i < 10 else 175.0
-        agent.on_samples([Sample("L4-fry1.oil_temp", v, Quality.GOOD, T0 + i),
-                          Sample("L4-fry1.state", 6, Quality.GOOD, T0 + i)])
-        agent.tick(T0 + i)
-    agent.tick(T0 + 185)
+    seen: list[Point] = []
+    agent.add_listener(seen.extend)
+
+    def produce(start: int, end: int) -> None:
+        for i in range(start, end):  # the fryer producing; 1e308 °C for 5 s (BAD now)
+            v = 1e308 if 5 <= i < 10 else 175.0
+            agent.on_samples([Sample("L4-fry1.oil_temp", v, Quality.GOOD, T0 + i),
+                              Sample("L4-fry1.state", 6, Quality.GOOD, T0 + i)])
+            agent.tick(T0 + i)
+
+    produce(0, 125)  # two buckets closed
+    (rec, *_) = [p for p in seen if p.measurement == "ccp" and p.tags["ccp"] == "L4-fry1-oil"]
+    # a record reaching the chain with a sum gone to inf (what 1e308 did before the
+    # engine's plausible ranges), in one batch with a bucket's oee point
+    bad = Point("ccp", rec.tags, {**{k: v for k, v in rec.fields.items()
+                                     if k not in CHAIN_FIELDS}, "value_s": float("inf")},
+                rec.ts_ns + 600_000_000_000)
+    side = Point("oee", {"machine": "L4-fry1", "level": "machine"}, {"oee": 0.5}, bad.ts_ns)
+    agent.delivery.deliver([bad, side])
+    produce(125, 185)  # the next bucket's records chain on
+
     state = Path(agent.cfg.state_dir)
     (entry,) = read_refused(state / REFUSED_FILE)
-    assert entry["record"][0] == "ccp" and entry["field"] == "value_s"
-    assert entry["record"][3] == int(T0 * 1e9)  # the first bucket's record
+    assert entry["field"] == "value_s" and entry["record"][3] == bad.ts_ns
     q = lines(state)
-    # the first bucket's oee points, and the later buckets' records, chained from seq 1
-    assert sum(measurement_of(ln) == "oee" for ln in q) >= 3 * 2
+    assert f"oee,level=machine,machine=L4-fry1 oee=0.5 {side.ts_ns}" in q
     seqs = [field_of(ln, "seq") for ln in q
             if measurement_of(ln) in ("ccp", "ccp_shift", "ccp_deviation")]
     assert seqs == [f"{i}i" for i in range(1, len(seqs) + 1)]  # no gap where set aside
     fryer = [ln for ln in q if ln.startswith("ccp,") and "ccp=L4-fry1-oil," in ln]
-    assert [ln.rsplit(" ", 1)[1] for ln in fryer] == [  # the second and third buckets'
-        str(int((T0 + 60 * k) * 1e9)) for k in (1, 2)]
+    assert [ln.rsplit(" ", 1)[1] for ln in fryer] == [  # its three buckets, not the bad one
+        str(int((T0 + 60 * k) * 1e9)) for k in (0, 1, 2)]
     assert agent.delivery.refusals.counts[("chain", "non_finite")] == 1
     m = AgentMetrics()
     m.update_refusals(agent.delivery.refusals.counts)
