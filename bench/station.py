@@ -87,7 +87,8 @@ async def tablets(port: int, stop: threading.Event, out: dict[str, Any]) -> None
 
     async def tablet(i: int) -> None:
         nonlocal errors
-        async with aiohttp.ClientSession() as s:
+        # unsafe: cookies of an IP-address host (127.0.0.1), which aiohttp refuses by default
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
             page = await (await s.get(base + "/login")).text()
             csrf = re.search(r'name="csrf" value="([^"]+)"', page)
             assert csrf

@@ -1,8 +1,11 @@
 """The station's users: names, roles and argon2id password hashes in one file of the
 state directory (`station-users.json`, mode 0600), managed by `lineside users`.
 
-Only hashes are stored (argon2-cffi's defaults, RFC 9106's second recommendation); a
-hash made with older parameters is replaced at the next good login (`needs_rehash`).
+Only hashes are stored: argon2id with OWASP's parameters for a small machine (19 MiB,
+2 passes, 1 lane), not argon2-cffi's defaults (64 MiB, 4 lanes): on a 2-core gateway a
+burst of logins at shift change with those held 64 MiB and 4 threads per login and
+stalled the PLC polls (bench/station.py). A hash made with other parameters is replaced at
+the next good login (`needs_rehash`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from lineside.station.roles import ROLES
 FILE_NAME = "station-users.json"
 NAME = re.compile(r"^[\w.-]{1,40}$")  # letters of any script: 王伟 is a name
 MIN_PASSWORD = 8
-_HASHER = PasswordHasher()
+_HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # A hash to verify against for an unknown name, so that a login takes as long for a
 # name that does not exist as for a wrong password (no user enumeration by timing).
 _DUMMY = _HASHER.hash("no such user, no such password")
