@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,11 @@ def _duplicates(ids: list[str]) -> set[str]:
 
 def _items(v: Any) -> list[tuple[int, dict]]:
     return [(i, x) for i, x in enumerate(v) if isinstance(x, dict)] if isinstance(v, list) else []
+
+
+def _mapping(v: object) -> dict[str, Any]:
+    """A raw document's mapping, or an empty one where it holds something else."""
+    return v if isinstance(v, dict) else {}
 
 
 def reference_check(data: dict) -> list[Problem]:
@@ -66,8 +72,8 @@ def reference_check(data: dict) -> list[Problem]:
         if source is not None and str(source) not in device_ids:
             add((*mloc, "source"), f"unknown device {source!r}, expected one of "
                                    f"{sorted(device_ids) or 'the ids under devices'}")
-        signals = m.get("signals") if isinstance(m.get("signals"), dict) else {}
-        state = m.get("state") if isinstance(m.get("state"), dict) else {}
+        signals = _mapping(m.get("signals"))
+        state = _mapping(m.get("state"))
         smap = state.get("map", "signals")
         if smap in _STATE_CODE_MAPS and "state" not in signals:
             add((*mloc, "signals"), f"state map {smap!r} needs a `state` signal")
@@ -85,9 +91,9 @@ def reference_check(data: dict) -> list[Problem]:
             elif dtype != "opcua" and is_node:
                 add((*mloc, "signals", name), f"device {source!r} is Modbus: give `address` "
                                               "(and `table`, `type`), not an OPC UA node")
-    cal = data.get("calendar") if isinstance(data.get("calendar"), dict) else {}
-    for oi, dt in _items(cal.get("planned_downtime")):
-        lids = dt.get("lines")
+    cal = _mapping(data.get("calendar"))
+    for oi, down in _items(cal.get("planned_downtime")):
+        lids = down.get("lines")
         # not a list: the model names the type at this key; iterating it here crashed
         for ki, lid in enumerate(lids if isinstance(lids, list) else []):
             if str(lid) not in line_ids:
@@ -107,8 +113,7 @@ def _ccp_references(data: dict, machines: list[dict], unique: Callable[..., list
     problems: list[Problem] = []
     ccps = _items(data.get("ccps"))
     unique("ccps", ccps, "id", "CCP id")
-    signals = {str(m.get("id")): (m.get("signals") if isinstance(m.get("signals"), dict)
-                                  else {}) for m in machines}
+    signals = {str(m.get("id")): _mapping(m.get("signals")) for m in machines}
     for ci, c in ccps:
         mid, sig = c.get("machine"), c.get("signal")
         if mid is None:
@@ -256,11 +261,11 @@ def _output_stage_warnings(cfg: LinesideConfig) -> list[Problem]:
     return out
 
 
-def _minutes(t) -> int:  # type: ignore[no-untyped-def]
+def _minutes(t: dt.time) -> int:
     return t.hour * 60 + t.minute
 
 
-def _break_inside(s, e, overnight: bool, bs, be) -> bool:  # type: ignore[no-untyped-def]
+def _break_inside(s: dt.time, e: dt.time, overnight: bool, bs: dt.time, be: dt.time) -> bool:
     start, end = _minutes(s), _minutes(e) + (1440 if overnight else 0)
     b0, b1 = _minutes(bs), _minutes(be)
     if overnight and b0 < start:

@@ -6,7 +6,7 @@ import functools
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -192,7 +192,7 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
     if warnings is not None:
         found += [issue(loc, msg) for loc, msg in model_warnings(cfg)]
     if base_dir is not None:
-        cfg = _resolve_paths(cfg, base_dir)  # type: ignore[assignment]
+        cfg = _resolve_paths(cfg, base_dir)
     if secrets != "ignore":
         absent = [issue(loc, msg) for loc, msg in secret_problems(
             (("devices", cfg.devices), ("sinks", cfg.sinks)), _secret_names(), env)]
@@ -245,7 +245,10 @@ def _too_big(size: int) -> str:
             "configuration may have: refused without parsing it")
 
 
-def _resolve_paths(model: BaseModel, base: Path) -> BaseModel:
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _resolve_paths(model: _M, base: Path) -> _M:
     """Relative paths in the file are relative to the file's folder, not the cwd."""
     updates: dict[str, Any] = {}
     for name in type(model).model_fields:

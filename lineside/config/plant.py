@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple, get_args
 
 from pydantic import (
     AfterValidator,
@@ -23,19 +23,20 @@ StageKind = Literal[
     "cleaning", "thawing", "cutting", "peeling", "dehairing", "mixing", "frying", "heating",
     "packaging", "other",
 ]
-STAGE_KINDS: tuple[str, ...] = StageKind.__args__  # type: ignore[attr-defined]
+STAGE_KINDS: tuple[str, ...] = get_args(StageKind)
 State = Literal[
     "producing", "idle", "starved", "blocked", "fault", "setup", "cleaning", "maintenance",
     "unknown",
 ]
-STATES: tuple[str, ...] = State.__args__  # type: ignore[attr-defined]
+STATES: tuple[str, ...] = get_args(State)
 # What a mode value means: the machine runs automatically, manually, or is in a state.
 ModeOutcome = Literal[
     "automatic", "manual", "producing", "idle", "starved", "blocked", "fault", "setup",
     "cleaning", "maintenance", "unknown",
 ]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-WEEKDAYS: tuple[str, ...] = Weekday.__args__  # type: ignore[attr-defined]
+WEEKDAYS: tuple[Weekday, ...] = get_args(Weekday)
+_PLANNED_STATES: tuple[State, ...] = ("cleaning", "maintenance")  # the default of planned_states
 IdPattern = r"^[A-Za-z0-9_-]+$"
 
 
@@ -282,7 +283,7 @@ class Metrics(_Strict):
     small_stop_threshold_s: float = Field(120.0, ge=0, le=86400)
     stale_after_s: float = Field(10.0, gt=0, le=86400,
                                  description="no good data for this long: unknown")
-    planned_states: list[State] = Field(default_factory=lambda: ["cleaning", "maintenance"])
+    planned_states: list[State] = Field(default_factory=lambda: [*_PLANNED_STATES])
     reason_after_s: float = Field(300.0, ge=0, le=604800,
                                   description="downtime needing a reason")
     signal_deadband: float = Field(0.0, ge=0, le=1e15)

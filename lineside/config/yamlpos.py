@@ -45,7 +45,7 @@ def _no_duplicates(loader: _Loader, node: yaml.MappingNode, deep: bool = False) 
     for key_node, _ in node.value:
         if key_node.tag == "tag:yaml.org,2002:merge":
             continue  # `<<: *defaults`: merged keys may be overridden, that is the point
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[arg-type]
+        key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 "while constructing a mapping", node.start_mark,
@@ -155,8 +155,10 @@ class _EventBuilder:
         construct = self.loader.yaml_constructors.get(tag)
         if construct is None or tag in (_SEQ, _MAP, _MERGE, _VALUE):
             raise _Fallback
-        value = construct(self.loader, yaml.ScalarNode(tag, ev.value, ev.start_mark,
-                                                       ev.end_mark, ev.style))
+        # the C parser's marks are yaml._yaml.Mark: the same fields, another class
+        value = construct(self.loader, yaml.ScalarNode(
+            tag, ev.value, ev.start_mark, ev.end_mark,  # type: ignore[arg-type]  # see above
+            ev.style))
         # One object per distinct text: the keys and words a plant repeats on every
         # signal ("address", "float32", "temp1") are kept by the validated models.
         return sys.intern(value) if type(value) is str else value

@@ -139,6 +139,7 @@ class Agent:
             self.future_samples += sum(1 for s in samples if s.ts == now)
         if self._sample_log is not None:
             self._sample_log.write(samples)
+        assert self.engine is not None  # built by start()
         self._deliver(self.engine.feed(samples))
         for r in self.engine.take_refusals():  # each signal and reason once (docs/engine.md)
             log.warning("device %s: %s value %s of %s refused (%s) and taken as BAD quality; "
@@ -160,11 +161,13 @@ class Agent:
         if bits and bits is not self._widths_seen.get(drv.device_id):
             self._widths_seen[drv.device_id] = bits
             self._widths.update(bits)
+            assert self.engine is not None
             self.engine.learn_counter_bits(bits)
             if self._sample_log is not None:  # so that a replay counts the same way
                 self._sample_log.write_widths(bits)
 
     def tick(self, now: float | None = None) -> None:
+        assert self.engine is not None
         self._deliver(self.engine.tick(self.clock() if now is None else now))
 
     def add_listener(self, fn: Callable[[Sequence[Point]], None]) -> None:
@@ -214,6 +217,7 @@ class Agent:
                                        ready=self._readiness, alive=self._liveness)
             await self._http.start()
         self.scheduler = Timers(wall=self.clock, on_step=self._on_clock_step)
+        assert self.engine is not None  # wire() set it
         if self.engine.now > now + FUTURE_TOLERANCE_S:
             # stopped while the clock was ahead, started after it was set back: the same
             # rule as a step while running (never rewrite, never stamp the future)
@@ -245,7 +249,10 @@ class Agent:
             self.drivers.append(drv)
             dev = devices[drv.device_id]
             if getattr(dev, "mode", "poll") == "subscribe":
-                await drv.start(lambda samples, d=drv: self.on_samples(samples, d))
+                def emit(samples: Sequence[Sample], d: Driver = drv) -> None:
+                    self.on_samples(samples, d)
+
+                await drv.start(emit)
                 self._subscribed.append(drv)
                 continue
             # Cycles aligned to multiples of the interval (Telegraf's round_interval): every
@@ -276,6 +283,7 @@ class Agent:
         self.on_samples(samples, drv)
         if samples:
             self.cycle_done[drv.device_id] = samples[0].ts
+        assert self.metrics is not None
         self.metrics.observe_poll(drv.device_id, time.perf_counter() - t0, drv.stats)
 
     async def _job_tick(self) -> None:
@@ -283,6 +291,7 @@ class Agent:
 
     async def _job_housekeeping(self) -> None:
         assert self.delivery is not None and self.metrics is not None
+        assert self.sinks is not None and self.engine is not None
         self.metrics.update_sinks(self.sinks.stats())
         self.metrics.update_engine(self.engine.stats)
         self.metrics.update_ccps(self.engine.ccp_view())
@@ -357,6 +366,7 @@ class Agent:
         """Re-read the config; apply it, or keep the running one with a clear error."""
         if self.config_path is None:
             return False
+        assert self.metrics is not None and self.engine is not None  # started
         try:
             new = load_config(self.config_path)
         except ConfigError as e:

@@ -24,7 +24,7 @@ def load_snapshot(committed: bytes | None, state_dir: Path, now: float
     file, else None (a fresh start)."""
     if committed is not None:
         try:
-            return json.loads(committed)  # type: ignore[no-any-return]
+            return json.loads(committed)
         except ValueError as e:
             log.error("engine snapshot in the queue unreadable (%s); starting fresh", e)
             return None
@@ -32,7 +32,7 @@ def load_snapshot(committed: bytes | None, state_dir: Path, now: float
     if not p.exists():
         return None
     try:
-        return json.loads(p.read_text())  # type: ignore[no-any-return]
+        return json.loads(p.read_text())
     except (OSError, ValueError) as e:
         bad = p.with_suffix(f".corrupt-{int(now)}")
         with contextlib.suppress(OSError):
