@@ -470,7 +470,8 @@ class CcpSet:
                     touched[id(m)] = m
             else:
                 for m in self.by_key[e[1]]:
-                    m.on_sample(max(t, m.t), e[2], out)  # late: taken as now
+                    # late: taken as now; e is a Reading (class test above, not isinstance)
+                    m.on_sample(max(t, m.t), e[2], out)  # type: ignore[arg-type]  # a Reading
                     touched[id(m)] = m
         self._settle(touched, out)
         for m in self.monitors:
