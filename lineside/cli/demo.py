@@ -181,6 +181,7 @@ def _view_at(agent: Agent, t: float) -> SiteView:
     what the last cycle read; it closes nothing early: buckets end on whole minutes)."""
     t += 1e-6
     agent.tick(t)
+    assert agent.engine is not None  # started
     return agent.engine.view(t)
 
 
@@ -189,6 +190,7 @@ def _pct(v: float | None) -> str:
 
 
 def health(agent: Agent) -> Health:
+    assert agent.sinks is not None  # started
     return Health(tuple((d.device_id, bool(d.stats.up)) for d in agent.drivers),
                   tuple((sid, int(getattr(st, "written", 0)), int(getattr(st, "queue_points", 0)),
                          str(getattr(st, "last_error", "") or ""))
@@ -202,15 +204,18 @@ class LiveScreen:
         self.agent, self.console = agent, console
         self.t = translator(agent.cfg.site.locale)
         self.pager = Pager(time.monotonic())
+        assert agent.engine is not None  # a started agent's view
         self.view = agent.engine.view(time.time())
         self.pages = 1
 
     def refresh(self) -> None:
+        assert self.agent.engine is not None
         self.view = self.agent.engine.view(time.time())
 
     def render(self) -> RenderableType:
         w, h = self.console.size
         page = self.pager.tick(time.monotonic(), self.pages)
+        assert self.agent.engine is not None
         out, self.pages = render_page(self.view, self.agent.engine.ccp_view(),
                                       health(self.agent), self.t, w, h, page,
                                       self.pager.auto)
@@ -249,6 +254,7 @@ def summary(agent: Agent, sim: Any, v0: SiteView, v1: SiteView, k0: float, k1: f
         machines[mid] = {"line": line, "stage": stage, "state": state, "name": name,
                          "agent": _window(base[mid][3], f1),
                          "truth": dict(truth.get(mid, {}))}
+    assert agent.engine is not None and agent.sinks is not None  # started
     return {"start": k0, "end": k1, "duration_s": k1 - k0,
             "site": {k: getattr(v1.figures, k) for k in F.RATIOS}, "machines": machines,
             "devices": devices,
@@ -298,6 +304,7 @@ async def _show(agent: Agent, console: Console, live_view: bool, stop: asyncio.E
                 deadline: float | None) -> None:
     """Until stopped: the paged live view (keys read four times a second, figures once
     a second), or a line of site figures every 10 s where there is no terminal."""
+    assert agent.engine is not None  # started
     screen = LiveScreen(agent, console) if live_view else None
     with contextlib.ExitStack() as stack:
         live = read = None
