@@ -20,8 +20,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lineside.config.loader import load_config
+from lineside.config.models import LinesideConfig
 from lineside.config.plant import Calendar, Shift, iter_machines
 from lineside.engine.core import Engine
 from lineside.i18n import translator
@@ -68,7 +70,10 @@ def simulate() -> PlantData:
         Shift(name="alpha", start=dt.time(h), end=dt.time((h + 1) % 24)),
         Shift(name="beta", start=dt.time((h + 1) % 24), end=dt.time((h + 2) % 24)),
     ])
-    cfg = cfg.model_copy(update={"calendar": cal})
+    # with the demo's operator station: the engine writes downtime_reason points
+    station = yaml.safe_load((ROOT / "config" / "demo-station.yaml").read_text("utf-8"))
+    cfg = LinesideConfig.model_validate({**cfg.model_dump(), "calendar": cal.model_dump(),
+                                         "station": station})
     t0 = t0_utc.timestamp()
     t_start, t_end = t0 - 600, t0 + 2 * 3600 + 180
     factory = Factory.from_config(cfg, seed=11, start_ts=t_start)
