@@ -13,7 +13,7 @@ from boards.panels import (
     table_panel,
     timeseries_panel,
 )
-from boards.plant import plant_annotations, plant_variables
+from boards.plant import downtime_by_reason, plant_annotations, plant_variables
 from boards.queries import LINE, MACHINE, SHIFT, SITE, STAGE, label, ratio, sums, where
 from boards.site import OEE_TARGET, BoardSite
 
@@ -67,6 +67,7 @@ def machine_drilldown(site: BoardSite) -> db.Dashboard:
         "machine", m), fmt="table")], "Scheduled time by state (hours).", "h",
         [kit.field_override(s, color={"mode": "fixed", "fixedColor": c}) for s, c in colors]),
         6, 8)
+    g.add(downtime_by_reason(site, m), 6, 8)
     g.add(timeseries_panel(t._("Units per interval"), [influx(sums(
         [("good_count", "good"), ("reject_count", "rejects")], "machine", m, by_time=True,
         fill0=True))], unit="short", bars=True, stack=True), 6, 8)

@@ -49,6 +49,21 @@ def ccp_deviations(site: BoardSite, filters: tuple[str, ...]) -> Any:
         "red", text="ccp_name", tags="kind")
 
 
+def downtime_by_reason(site: BoardSite, filters: tuple[str, ...]) -> Any:
+    """The operator station's Pareto (docs/station.md): minutes per reason of the stops
+    that started in the range, on their latest reasons, `unclassified` among them."""
+    return barchart_panel(site.t._("Downtime by reason (minutes)"), [influx(
+        sums([("seconds", "minutes", "/60"), ("stops", "stops")], "machine", filters,
+             ("reason", "reason_name"), measurement="downtime_reason"), fmt="table")],
+        "The operator station's reasons (docs/station.md): Σ seconds of downtime_reason "
+        "by reason over the stops that started in the range, each on its latest reason "
+        "(reclassifications are −/+ entries, so the sums are exact); `unclassified` is "
+        "the share nobody has explained yet. Empty without a station: section.", "m",
+        [kit.transformation("organize", {"excludeByName": {"Time": True, "reason": True,
+                                                           "stops": True}}),
+         kit.sort_by("minutes")])
+
+
 def plant_annotations(site: BoardSite) -> list[Any]:
     """Closed shifts (at their start) and CCP deviations (at theirs) on every graph."""
     return [
@@ -181,16 +196,7 @@ def plant_overview(site: BoardSite) -> db.Dashboard:
         [kit.transformation("reduce", {"reducers": ["sum"], "mode": "seriesToRows",
                                        "includeTimeField": False}),
          kit.sort_by("Total")]), 8, 9)
-    g.add(barchart_panel(t._("Downtime by reason (minutes)"), [influx(
-        sums([("seconds", "minutes", "/60"), ("stops", "stops")], "machine", machines,
-             ("reason", "reason_name"), measurement="downtime_reason"), fmt="table")],
-        "The operator station's reasons (docs/station.md): Σ seconds of downtime_reason "
-        "by reason over the stops that started in the range, each on its latest reason "
-        "(reclassifications are −/+ entries, so the sums are exact); `unclassified` is "
-        "the share nobody has explained yet. Empty without a station: section.", "m",
-        [kit.transformation("organize", {"excludeByName": {"Time": True, "reason": True,
-                                                           "stops": True}}),
-         kit.sort_by("minutes")]), 8, 9)
+    g.add(downtime_by_reason(site, machines), 8, 9)
     g.add(table_panel(t._("Small stops per machine"), [influx(
         sums([("small_stops", "small stops"), ("small_stop_s", "minutes", "/60")],
              "machine", machines, by("line", "machine")), fmt="table")],
