@@ -36,7 +36,7 @@ class DocumentTooLarge(ValueError):
 
 # libyaml's parser when PyYAML was built with it: a 10,000-signal plant file parses in
 # about 1 s instead of 20 (the pure-Python reader dominates); same nodes, same marks.
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # libyaml's if built
     pass
 
 

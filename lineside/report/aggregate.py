@@ -30,6 +30,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from lineside.engine import rollup
 from lineside.report.data import (
@@ -277,7 +278,7 @@ def build_report(
     )
 
 
-def _replace(e: EnterpriseFigures, **kw: object) -> EnterpriseFigures:
+def _replace(e: EnterpriseFigures, **kw: Any) -> EnterpriseFigures:
     from dataclasses import replace
 
-    return replace(e, **kw)  # type: ignore[arg-type]
+    return replace(e, **kw)
