@@ -40,7 +40,7 @@ from tests.e2e.hostile_peers import JunkModbus, ModbusPlc, OpcuaPlc, OpcuaPlcPro
 from tests.fixtures.common import free_port
 from tests.fixtures.disk import fill, tmpfs
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.slow]  # real time: the agent polls them
 
 BUCKET_S = 2
 POLL_S = 0.5

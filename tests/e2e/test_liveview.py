@@ -213,6 +213,7 @@ def _page(screen: list[str]) -> tuple[int, int] | None:
 
 @pytest.mark.parametrize(("width", "height", "locale"),
                          [(80, 24, "zh-CN"), (120, 40, "zh-CN"), (80, 24, "en")])
+@pytest.mark.slow  # the real demo on the wall clock
 def test_demo_view_in_tmux(tmp_path, width, height, locale):
     require_binary("tmux")
     cfg_data = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
