@@ -27,6 +27,8 @@ class Site(_Strict):
                                description="registered with the bureau")
     enterprise_name: str
     site_id: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    site_name: str = Field("", description="the site as people name it, shown beside "
+                                           "site_id (default: the id)")
     gateway_id: str | None = Field(
         None, pattern=r"^[A-Za-z0-9_-]+$",
         description="this agent when a plant is split across several: tags its site- "

@@ -46,7 +46,7 @@ class PlantLayout:
         # join, so a board can only show a name it can GROUP BY. An empty name is the id.
         base = {"enterprise": site.enterprise_id,
                 "enterprise_name": site.enterprise_name or site.enterprise_id,
-                "site": site.site_id}
+                "site": site.site_id, "site_name": site.site_name or site.site_id}
         # Site- and enterprise-level points are this agent's share of the plant: the
         # gateway tag keeps the agents of one plant from overwriting each other.
         self.gateway = site.gateway_id or cfg.lines[0].id

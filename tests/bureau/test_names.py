@@ -38,6 +38,7 @@ def demo() -> tuple[LinesideConfig, list[Point]]:
 def test_every_id_tag_has_its_configured_name(demo):
     cfg, pts = demo
     names = {"enterprise": {cfg.site.enterprise_id: cfg.site.enterprise_name},
+             "site": {cfg.site.site_id: cfg.site.site_name or cfg.site.site_id},
              "line": {ln.id: ln.name or ln.id for ln in cfg.lines},
              "stage": {s.id: s.name or s.id for ln in cfg.lines for s in ln.stages},
              "machine": {pm.machine.id: pm.machine.name or pm.machine.id
@@ -52,6 +53,8 @@ def test_every_id_tag_has_its_configured_name(demo):
     assert {"oee", "machine_state", "signal", "automation", "ccp"} <= set(seen), seen
     assert "Braised beef (卤牛肉)" in names["line"].values()  # the demo's CJK names
     assert any(p.tags.get("line_name") == "Braised beef (卤牛肉)" for p in pts)
+    assert {p.tags.get("site_name") for p in pts if p.measurement == "oee"} == {
+        "Shuangliu plant (双流工厂)"}
 
 
 def test_the_uplink_keeps_the_enterprise_name_and_drops_the_plants_names(demo):
