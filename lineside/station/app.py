@@ -9,6 +9,7 @@ something and each needs its session's CSRF token. docs/station.md has the rules
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -78,6 +79,12 @@ class StationApp:
                                 minutes=views.minutes, pct=views.pct)
         self.env.globals.update(T=self.T, t=self.t, ccp_status=lambda s: ccp_status(self.t, s),
                                 refresh_s=REFRESH_S, lang=self.t.html_lang)
+        # The last closed shift's line figures (its oee_shift points as the engine writes
+        # them), for a handover signed after the shift ended (views.Handover).
+        self.last_shift: views.ClosedShift | None = None
+        add_listener = getattr(backend, "add_listener", None)
+        if add_listener is not None:
+            add_listener(self._on_points)
         self.machines: dict[str, tuple[str, str]] = {
             m.id: (m.name or m.id, line.id) for line in cfg.lines for st in line.stages
             for m in st.machines}
@@ -221,11 +228,11 @@ class StationApp:
         now = self.now()
         lines = [(ln.id, ln.name or ln.id) for ln in self.backend.cfg.lines]
         line = request.query.get("line") or lines[0][0]
-        view = self.backend.engine.view(now)
+        h = self._handover(now)  # between shifts: the one that closed last
         rows = views.stop_rows(self.ledger, now, self.machines, self.T["unclassified"],
-                               line=line, since=view.period_start)
+                               line=line, since=h.start)
         return self._page(request, "stops.html", lines=lines, line=line, rows=rows,
-                          period=self._period(view), tree=self.cfg.categories,
+                          period=h.label, tree=self.cfg.categories,
                           msg=request.query.get("msg"))
 
     async def classify(self, request: web.Request) -> web.StreamResponse:
@@ -281,16 +288,37 @@ class StationApp:
                           end_local=_local_input(end, self.tz))
 
     # -- handover --------------------------------------------------------------------------
+    def _on_points(self, points: Sequence[Any]) -> None:
+        closed = views.closed_shift(points, self.now())
+        if closed is not None:
+            # its end from the calendar (a feed can close it before the clock says so)
+            sh = self.backend.engine.timeline.status(closed.start).shift
+            end = sh.end if sh is not None and sh.start == closed.start else closed.end
+            self.last_shift = dataclasses.replace(closed, end=end)
+
+    def _handover(self, now: float) -> views.Handover:
+        """The open shift's, or between shifts the one that closed last."""
+        view = self.backend.engine.view(now)
+        names = {ln.id: ln.name for ln in view.lines}
+        if view.period.startswith("shift ") or self.last_shift is None:
+            rows = [views.LineFigures(ln.id, ln.name, ln.figures.oee, ln.figures.availability,
+                                      ln.figures.performance, ln.figures.quality)
+                    for ln in view.lines]
+            return views.Handover(self._period(view), view.period, view.period_start,
+                                  now + 1, rows)
+        c = self.last_shift
+        rows = [views.LineFigures(lid, names.get(lid, lid), *f) for lid, f in c.lines.items()]
+        return views.Handover(f"{self.T['shift']} {c.name} {c.date}",
+                              f"shift {c.name} {c.date}", c.start, c.end, rows)
+
     async def handover(self, request: web.Request) -> web.StreamResponse:
         self._deny(request, "view")
         now = self.now()
-        view = self.backend.engine.view(now)
-        start = view.period_start
-        p = views.pareto(self.ledger, start, now + 1, self.T["unclassified"])
-        entries = [e for e in self.journal.entries() if e["ts"] >= start
+        h = self._handover(now)
+        p = views.pareto(self.ledger, h.start, h.end, self.T["unclassified"])
+        entries = [e for e in self.journal.entries() if e["ts"] >= h.start
                    and e["action"] in ("note", "sign")]
-        return self._page(request, "handover.html", view=view, pareto=p,
-                          period=self._period(view),
+        return self._page(request, "handover.html", h=h, pareto=p, period=h.label,
                           top=[r for r in p.rows if r.reason != UNCLASSIFIED][:5],
                           ccps=self.backend.engine.ccp_view(),
                           notes=[e for e in entries if e["action"] == "note"],
@@ -309,12 +337,12 @@ class StationApp:
         self._deny(request, "sign")
         s: Session = request[SESSION]
         now = self.now()
-        view = self.backend.engine.view(now)
-        summary = {ln.id: {"oee": ln.figures.oee, "availability": ln.figures.availability,
-                           "performance": ln.figures.performance,
-                           "quality": ln.figures.quality} for ln in view.lines}
+        h = self._handover(now)
+        summary = {r.id: {"oee": r.oee, "availability": r.availability,
+                          "performance": r.performance, "quality": r.quality}
+                   for r in h.lines}
         self.journal.append(now, s.user or "", s.role or "", "sign",
-                            {"period": view.period, "lines": summary})
+                            {"period": h.period, "lines": summary})
         return _see("/handover")
 
 

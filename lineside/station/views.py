@@ -8,7 +8,9 @@ reason: the same sums as `downtime_reason` points in InfluxDB over the same rang
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from lineside.config.station import UNCLASSIFIED, Station
@@ -48,6 +50,49 @@ class Pareto:
     total_s: float
     unclassified_s: float
     classified_share: float | None  # of the stop time; None without stops
+
+
+@dataclass(frozen=True, slots=True)
+class LineFigures:
+    id: str
+    name: str
+    oee: float | None
+    availability: float | None
+    performance: float | None
+    quality: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedShift:
+    name: str
+    date: str
+    start: float
+    end: float  # when its points came (the close, give or take the agent's tick)
+    lines: dict[str, tuple[float | None, ...]]  # line id -> OEE, A, P, Q
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    label: str  # for the reader
+    period: str  # as the engine names it ("shift day 2026-12-07"), for the journal
+    start: float
+    end: float
+    lines: list[LineFigures]
+
+
+def closed_shift(points: Sequence[Any], now: float) -> ClosedShift | None:
+    """The shift the line-level `oee_shift` points among `points` close, if any (the
+    provisional points of a shutdown carry the same tags: the latest wins)."""
+    found: ClosedShift | None = None
+    for p in points:
+        if p.measurement != "oee_shift" or p.tags.get("level") != "line":
+            continue
+        f = p.fields
+        if found is None:
+            found = ClosedShift(p.tags["shift"], p.tags["shift_date"], p.ts_ns / 1e9, now, {})
+        found.lines[p.tags["line"]] = tuple(
+            f.get(k) for k in ("oee", "availability", "performance", "quality"))
+    return found
 
 
 def reason_name(station: Station, rid: str, unclassified: str) -> str:

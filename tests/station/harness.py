@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +28,26 @@ class EngineBackend:
         self.engine = Engine(cfg, t0)
         self.points: list[Any] = []
         self.samples: list[Sample] = []
+        self.listeners: list[Callable[[Sequence[Any]], None]] = []
 
     def clock(self) -> float:
         return self.t
 
+    def add_listener(self, fn: Callable[[Sequence[Any]], None]) -> None:
+        self.listeners.append(fn)
+
+    def _deliver(self, points: list[Any]) -> None:
+        self.points += points
+        for fn in self.listeners:
+            fn(points)
+
     def on_samples(self, samples: Sequence[Sample]) -> None:
         self.samples += samples
-        self.points += self.engine.feed(samples)
+        self._deliver(self.engine.feed(samples))
+
+    def tick(self, t: float) -> None:
+        self.t = t
+        self._deliver(self.engine.tick(t))
 
 
 def backend_with_a_stop(state_dir: Path, locale: str = "en") -> EngineBackend:

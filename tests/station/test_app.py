@@ -143,3 +143,40 @@ async def test_a_session_expires(client: TestClient, backend: EngineBackend) -> 
     await login(client, "wang")
     backend.t += 480 * 60 + 1  # session_minutes without use
     assert (await client.get("/", allow_redirects=False)).status == 303
+
+
+async def test_between_shifts_the_handover_is_the_shift_that_closed(tmp_path: Path) -> None:
+    """The outgoing lead signs after the end of the shift: the page shows that shift's
+    line figures (its oee_shift points) and its stops, and the signature records them."""
+    import datetime as dt
+    import json
+
+    from lineside.config.plant import Calendar, Shift
+    from lineside.station.users import UserStore
+    from tests.station.test_reasons import IDLE, PRODUCING, states
+    from tests.station.tree import plant
+
+    cfg = plant().model_copy(update={
+        "state_dir": tmp_path, "calendar": Calendar(shifts=[
+            Shift(name="early", start=dt.time(8), end=dt.time(8, 30))])})
+    cfg = cfg.model_copy(update={"site": cfg.site.model_copy(update={"locale": "en"})})
+    b = EngineBackend(cfg, T0)
+    UserStore(tmp_path).add("li", "supervisor", PASSWORDS["li"][1])
+    station = StationApp(b)
+    b.on_samples(sorted(
+        states("M1", [(T0, PRODUCING), (T0 + 600, IDLE), (T0 + 1200, PRODUCING),
+                      (T0 + 2100, PRODUCING)])
+        + states("M2", [(T0, PRODUCING), (T0 + 2100, PRODUCING)]), key=lambda s: s.ts))
+    b.tick(T0 + 2100)  # 08:35: the shift closed at 08:30
+    async with TestClient(TestServer(station.app())) as client:
+        await login(client, "li")
+        page = await (await client.get("/handover")).text()
+        assert "Shift early 2026-11-30" in page
+        # the line: (1800 - 600 + 1800) s producing of 3600 s planned busy
+        row = page[page.index('data-line="L1"'):]
+        assert row.index("83.3%") < row.index("</tr>")
+        assert "Classified: 0.0% of the stop time" in page  # the 600 s stop, unexplained
+        await client.post("/handover/sign", data={"csrf": csrf_of(page)})
+    signed = [json.loads(x) for x in (tmp_path / FILE_NAME).read_text().splitlines()][-1]
+    assert signed["action"] == "sign" and signed["data"]["period"] == "shift early 2026-11-30"
+    assert round(signed["data"]["lines"]["L1"]["availability"], 4) == 0.8333
