@@ -229,7 +229,11 @@ class Agent:
         freeze_heap()
         self.scheduler.start()
         if cfg.station is not None:  # imported only then: aiohttp, Jinja2, argon2
-            from lineside.station.server import StationServer
+            try:
+                from lineside.station.server import StationServer
+            except ImportError as e:
+                raise RuntimeError(f"station: needs the station extra (pip install "
+                                   f"'lineside[station]'): {e}") from e
 
             self.station = StationServer(self)
             await self.station.start()

@@ -136,7 +136,12 @@ class StationApp:
                                                       message=self.T["csrf"])
                 return self._finish(resp, request)
         if session.user is None and request.path != "/login":
+            if request.headers.get("HX-Request"):  # htmx refreshing a part: the whole page
+                return self._finish(web.Response(headers={"HX-Redirect": "/login"}), request)
             return self._finish(_see("/login"), request)
+        if self.backend.engine is None or self.backend.engine.reasons is None:
+            # starting, or a reload took `station:` away: nothing to show until a restart
+            return self._finish(web.Response(status=503, text="station unavailable"), request)
         try:
             resp = await handler(request)
         except web.HTTPException as e:  # as a plain response: headers and cookie added

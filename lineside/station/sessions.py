@@ -92,6 +92,9 @@ class Throttle:
         return max([self._until.get(k, 0.0) - now for k in keys] + [0.0])
 
     def failed(self, keys: list[str], now: float) -> None:
+        if len(self._fails) + len(self._until) > MAX_SESSIONS:  # names made up by the
+            self._fails.clear()  # thousand: forget the counts, keep the running locks
+            self._until = {k: u for k, u in self._until.items() if u > now}
         for k in keys:
             n = self._fails.get(k, 0) + 1
             self._fails[k] = n

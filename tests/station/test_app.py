@@ -53,6 +53,15 @@ async def test_pages_need_a_login(client: TestClient) -> None:
     assert 'hx-get="/live"' in await r.text()
 
 
+async def test_an_expired_login_sends_the_live_refresh_to_the_login_page(
+        client: TestClient) -> None:
+    """htmx swaps what /live answers into the page: an expired session must not put the
+    login form inside the live view, but make the whole page go there."""
+    r = await client.get("/live", headers={"HX-Request": "true"}, allow_redirects=False)
+    assert (r.status, r.headers["HX-Redirect"]) == (200, "/login")
+    assert await r.text() == ""
+
+
 async def test_an_operator_classifies_and_may_not_reclassify(client: TestClient,
                                                              backend: EngineBackend) -> None:
     await login(client, "wang")
