@@ -51,7 +51,10 @@ class PlantLayout:
         # gateway tag keeps the agents of one plant from overwriting each other.
         self.gateway = site.gateway_id or cfg.lines[0].id
         self.site_tags = {**base, "level": "site", "gateway": self.gateway}
-        self.bureau_tags = {"region": site.region, **base}  # of every `automation` point
+        # of every `automation` and `ccp_bureau` point: the bureau's aggregates carry the
+        # enterprise's name, not the site's (which never leaves the factory)
+        self.bureau_tags = {"region": site.region,
+                            **{k: v for k, v in base.items() if k != "site_name"}}
         self.lines: list[Line] = list(cfg.lines)
         self.line_tags: list[dict[str, str]] = []
         self.stage_tags: list[list[dict[str, str]]] = []
