@@ -112,14 +112,20 @@ class ReasonLedger:
         stop.end, stop.seconds = t, round(dur, 6)
         if dur < self.min_stop_s:
             return  # not a stop that needs a reason (a small one is in OEE's small stops)
-        if not stop.by and stop.fault_code is not None:
-            rid = self.by_code.get((stop.machine, stop.fault_code)) \
-                or self.by_code.get((None, stop.fault_code))
-            if rid is not None:
-                stop.reason, stop.by, stop.at = rid, "plc", t
+        rid = self.table_reason(stop)
+        if rid is not None:
+            stop.reason, stop.by, stop.at = rid, "plc", t
         self._entry(stop, stop.reason, +1, stop.by or "engine", "stop", out)
         self.stops[(stop.machine, stop.start_ns)] = stop
         self._prune(t)
+
+    def table_reason(self, stop: Stop) -> str | None:
+        """The fault-code table's reason for a stop nobody has classified (the machine's
+        own entry first); it applies when the stop ends."""
+        if stop.by or stop.fault_code is None:
+            return None
+        return self.by_code.get((stop.machine, stop.fault_code)) \
+            or self.by_code.get((None, stop.fault_code))
 
     def _prune(self, now: float) -> None:
         old = [k for k, s in self.stops.items() if s.start < now - self.keep_s]

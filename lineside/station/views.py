@@ -109,16 +109,19 @@ def stop_rows(ledger: ReasonLedger, now: float, machines: dict[str, tuple[str, s
         name, lid = machines.get(s.machine, (s.machine, ""))
         if (line is not None and lid != line) or (since is not None and s.start < since):
             continue
-        out.append(_row(s, now, name, lid, ledger.cfg, unclassified))
+        out.append(_row(s, now, name, lid, ledger, unclassified))
     return sorted(out, key=lambda r: -r.start)
 
 
-def _row(s: Stop, now: float, name: str, line: str, station: Station,
+def _row(s: Stop, now: float, name: str, line: str, ledger: ReasonLedger,
          unclassified: str) -> StopRow:
     ongoing = s.end is None
+    reason, by = s.reason, s.by
+    if ongoing and (plc := ledger.table_reason(s)) is not None:
+        reason, by = plc, "plc"  # what the PLC's code will give it: not awaiting anyone
     return StopRow(s.machine, name, line, s.start, s.start_ns,
                    now - s.start if ongoing else s.seconds, ongoing, s.fault_code, s.text,
-                   s.reason, reason_name(station, s.reason, unclassified), s.by)
+                   reason, reason_name(ledger.cfg, reason, unclassified), by)
 
 
 def pareto(ledger: ReasonLedger, start: float, end: float, unclassified: str,

@@ -189,3 +189,29 @@ async def test_between_shifts_the_handover_is_the_shift_that_closed(tmp_path: Pa
     signed = [json.loads(x) for x in (tmp_path / FILE_NAME).read_text().splitlines()][-1]
     assert signed["action"] == "sign" and signed["data"]["period"] == "shift early 2026-11-30"
     assert round(signed["data"]["lines"]["L1"]["availability"], 4) == 0.8333
+
+
+async def test_a_lasting_stop_with_a_mapped_fault_code_awaits_nobody(tmp_path: Path) -> None:
+    """The PLC's code 12 gives the stop `motor` when it ends: while it lasts the page
+    shows that reason already, and the line's count of stops awaiting a reason leaves it
+    out (the idle stop before it is still awaited)."""
+    from lineside.station.users import UserStore
+    from tests.station.test_reasons import FAULT, IDLE, PRODUCING, states
+    from tests.station.tree import plant
+
+    cfg = plant().model_copy(update={"state_dir": tmp_path})
+    cfg = cfg.model_copy(update={"site": cfg.site.model_copy(update={"locale": "en"})})
+    b = EngineBackend(cfg, T0)
+    UserStore(tmp_path).add("wang", "operator", PASSWORDS["wang"][1])
+    b.on_samples(sorted(
+        states("M1", [(T0, PRODUCING), (T0 + 60, IDLE), (T0 + 600, FAULT(12)),
+                      (T0 + 1800, FAULT(12))])
+        + states("M2", [(T0, PRODUCING), (T0 + 1800, PRODUCING)]), key=lambda s: s.ts))
+    b.tick(T0 + 1800)
+    async with TestClient(TestServer(StationApp(b).app())) as client:
+        await login(client, "wang")
+        page = await (await client.get("/stops?line=L1")).text()
+        fault = page[page.index(f'id="stop-M1-{ns(T0 + 600)}"'):]
+        assert fault.index("电机过载 · plc") < fault.index("</summary>")
+        live = await (await client.get("/live")).text()
+        assert "1 awaiting a reason" in live
