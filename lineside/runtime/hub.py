@@ -145,7 +145,9 @@ class Agent:
             log.warning("device %s: %s value %s of %s refused (%s) and taken as BAD quality; "
                         "later ones are counted in lineside_engine_samples_refused_total",
                         r.device, r.kind, r.value, r.signal, r.reason,
-                        extra={"device": r.device})
+                        # once per signal and reason already: the limiter, which keys
+                        # on device and template, would keep only a device's first
+                        extra={"device": r.device, "every": True})
 
     def _deliver(self, points: Sequence[Point]) -> None:
         assert self.delivery is not None
