@@ -13,9 +13,10 @@ What must hold (docs/design.md, docs/delivery.md "Hostile values"):
 - the healthy machine's points and every CCP's records keep reaching InfluxDB 1.6
   after the hostile values start, and InfluxDB refuses nothing (no dead letter);
 - the metrics count the refusals (`lineside_points_refused_total`);
-- `/readyz` stays ready through hostile values alone and goes unready when delivery
-  stops (the state dir's disk refusing writes, after the bad day), ready again when it
-  takes them;
+- `/readyz` stays ready through hostile values alone, and through InfluxDB stopped (the
+  queue holds what it could not write, delivered once it is back); it goes unready when
+  delivery stops (the state dir's disk refusing writes, after the bad day), ready again
+  when it takes them;
 - SIGTERM still exits 0, with no traceback in the log;
 - the fourth PLC's errors are counted as `garbage` and `transaction_id` (not `timeout`),
   and logged as one WARNING at each change of kind, every driver line naming its device.
@@ -148,7 +149,9 @@ def rows(influx: Any, db: str, q: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.timeout(90)
-async def test_hostile_plcs_do_not_stop_the_healthy_one(tmp_path: Path, influxdb1) -> None:
+async def test_hostile_plcs_do_not_stop_the_healthy_one(tmp_path: Path,
+                                                       influxdb1_factory) -> None:
+    influxdb1 = await asyncio.to_thread(influxdb1_factory)  # its own: it is stopped below
     db = "e2e_hostile"
     influxdb1.create_db(db)
     ports = {k: free_port() for k in ("healthy", "hostile_mb", "hostile_ua", "junk", "http")}
@@ -212,7 +215,17 @@ async def test_hostile_plcs_do_not_stop_the_healthy_one(tmp_path: Path, influxdb
             mb.set("holding", 0, 6, "uint64")
             await asyncio.to_thread(ua.set, "Temp", 175.0)
             await asyncio.to_thread(ua.set, "State", 6)
-            await asyncio.sleep(BUCKET_S + 2)
+            await asyncio.sleep(BUCKET_S)
+
+            # InfluxDB down is no stop of delivery: the queue holds, still ready
+            outage = [time.time()]
+            await asyncio.to_thread(influxdb1.stop)
+            for _ in range(6):
+                readiness.append(ready(url))
+                await asyncio.sleep(0.5)
+            outage.append(time.time())
+            await asyncio.to_thread(influxdb1.start)
+            assert {c for c, _ in readiness} == {200}, [r for r in readiness if r[0] != 200]
 
             # delivery stops: the state dir's disk refuses writes
             filler = await asyncio.to_thread(fill, state)
@@ -293,6 +306,12 @@ async def test_hostile_plcs_do_not_stop_the_healthy_one(tmp_path: Path, influxdb
         lost = rows(influxdb1, db, f"SELECT * FROM ccp_deviation WHERE ccp = '{ccp}' "
                                    f"AND kind = 'monitoring' AND event = 'start' AND {since}")
         assert bool(lost) == (ccp != "healthy-ccp"), (ccp, lost)
+    # what the outage held was delivered once InfluxDB was back
+    held = rows(influxdb1, db, f"SELECT good_count FROM oee WHERE machine = 'good-1' AND "
+                               f"level = 'machine' AND time >= {int(outage[0] * 1e9)} AND "
+                               f"time < {int(outage[1] * 1e9)}")
+    assert held, outage
+
     # counting resumed once the counters were back on their course (re-baseline)
     after = f"time >= {int((back_at // BUCKET_S + 1) * BUCKET_S * 1e9)}"
     for m in ("mb-1", "ua-1"):
