@@ -14,7 +14,6 @@ transitions. docs/engine.md documents every rule and which module holds it.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -22,12 +21,13 @@ from typing import Any
 from lineside.config.models import LinesideConfig
 from lineside.config.plant import STATES
 from lineside.engine import fields as F
-from lineside.engine import periods, plausible, timejump
-from lineside.engine.calendar import Status, Timeline
+from lineside.engine import plausible, timejump
+from lineside.engine.calendar import Timeline
 from lineside.engine.ccp import CcpSet, Reading, StateChange
 from lineside.engine.emit import ns
 from lineside.engine.layout import PlantLayout
 from lineside.engine.machine import ON, MachineState, ProcessValue
+from lineside.engine.periods import Periods
 from lineside.engine.reasons import EVENT_SIGNAL, ReasonLedger
 from lineside.engine.roles import (
     R_AUTO,
@@ -94,7 +94,8 @@ class Engine:
     """See the module docstring and docs/engine.md."""
 
     def __init__(self, cfg: LinesideConfig, start_ts: float,
-                 snapshot: dict[str, Any] | None = None) -> None:
+                 snapshot: dict[str, Any] | None = None,
+                 stats: EngineStats | None = None) -> None:
         self.cfg = cfg
         met = cfg.metrics
         self.bucket_s = int(met.bucket_s)
@@ -102,7 +103,7 @@ class Engine:
         self.reason_after_s = float(met.reason_after_s)
         self.target = float(met.automation_target)
         self.timeline = Timeline(cfg.calendar, cfg.site.timezone)
-        self.stats = EngineStats()
+        self.stats = EngineStats() if stats is None else stats  # (the replay's own)
         planned = frozenset(SIDX[s] for s in met.planned_states)
         self.plant = PlantLayout(cfg, float(start_ts), planned)
         self.machines = self.plant.machines  # shortcuts of the hot paths
@@ -118,13 +119,9 @@ class Engine:
         self.refusals: list[plausible.Refusal] = []
         self._refused_seen: set[tuple[str, str]] = set()
         self._last_ts, self._last_ts_ns = float("nan"), 0  # _ts_ns cache
-        self.closed_until = -math.inf  # samples before this are late
-        self.written_spans: list[list[float]] = []  # bucket starts already written (timejump)
-        # float: a snapshot restores it as read (engine/snapshot.py)
-        self.bucket_start: float = math.floor(start_ts / self.bucket_s) * self.bucket_s
-        self.seg_start = start_ts
-        self.seg_end = start_ts  # set by open_segment
-        self.status: Status = self.timeline.status(start_ts)  # the open segment's calendar
+        # The open segment, bucket and shift (engine/periods.py).
+        self.periods = Periods(self.plant, self.timeline, self.bucket_s, self.target,
+                               self.stats, start_ts)
         # Critical control points (docs/haccp.md): fed after the machines, see _ccp_step.
         self.ccps = CcpSet(cfg.ccps, {m.id: m.tags for m in self.machines}, self.timeline,
                            self.bucket_s, start_ts,
@@ -151,7 +148,7 @@ class Engine:
                 if mon.fresh:  # not in the snapshot: the machine's state as it is now
                     mon.t = mon.last_good = self.now
                     mon.mstate = STATES[self.by_id[mon.cfg.machine].state]
-        periods.open_segment(self, self.seg_start)
+        self.periods.open_segment(self.periods.seg_start)
 
     # =================================================================== feeding samples
     def feed(self, samples: Iterable[Any]) -> list[Point]:
@@ -186,7 +183,8 @@ class Engine:
         out: list[Point] = []
         route = self._route
         now = self.now
-        seg_end = self.seg_end
+        periods = self.periods
+        seg_end = periods.seg_end
         dirty = self.dirty_machines
         st = self.stats
         n = 0
@@ -199,11 +197,11 @@ class Engine:
                     if dirty:
                         self.derive_states(now, out)
                     if ts >= seg_end:
-                        periods.advance(self, ts, out)
-                        seg_end = self.seg_end
+                        self.advance(ts, out)
+                        seg_end = periods.seg_end
                     now = self.now = ts
                 else:
-                    if ts < self.closed_until:
+                    if ts < periods.closed_until:
                         st.late_samples += 1
                     ts = now  # late: taken as arriving now (never rewrites closed buckets)
             r = route.get(s.signal)
@@ -417,11 +415,22 @@ class Engine:
             self._ccp_step(out, inclusive=True)
         return out
 
+    def advance(self, t: float, out: list[Point]) -> None:
+        """Close every segment ending at or before `t` (and the buckets and shifts they
+        end); machines whose stale deadline passed go unknown first."""
+        p = self.periods
+        while p.seg_end <= t:
+            end = p.seg_end
+            for m in self.machines:
+                if m.stale_at <= end and m.state != UNKNOWN:
+                    self.go_unknown(m, m.stale_at, out)
+            p.close_segment(end, out)
+            p.open_segment(end)
+
     def _tick(self, now_ts: float, out: list[Point]) -> None:
         if self.dirty_machines:
             self.derive_states(self.now, out)
-        if now_ts >= self.seg_end:
-            periods.advance(self, now_ts, out)
+        self.advance(now_ts, out)
         # Machines that went silent: their `unknown` starts at the exact deadline.
         for m in self.machines:
             if m.stale_at <= now_ts and m.state != UNKNOWN:
@@ -432,7 +441,7 @@ class Engine:
         """At shutdown: tick, then provisional points for the open bucket and shift
         (engine/periods.py, provisional_points)."""
         out = self.tick(now_ts)
-        out += periods.provisional_points(self, max(self.now, float(now_ts)))
+        out += self.periods.provisional_points(max(self.now, float(now_ts)), self.now)
         return out
 
     # ================================================================ state transitions
@@ -519,7 +528,7 @@ class Engine:
     def view(self, now_ts: float) -> SiteView:
         """Current shift (or since start without shifts) figures, for the terminal."""
         t = max(float(now_ts), self.now)
-        shift = self.status.shift
+        shift = self.periods.status.shift
         vecs = [F.vector(m.partial(t, [a + b for a, b in zip(m.shift_acc, m.bucket_acc,
                                                              strict=True)], self.now,
                                    m.state_map.derive(m.state_inputs) if m.dirty else None),
@@ -532,7 +541,7 @@ class Engine:
         else:
             period, pstart = "no shift", t
         return site_view(self.plant, vecs, t, self.now, period, pstart,
-                         self.status.scheduled)
+                         self.periods.status.scheduled)
 
     def ccp_view(self) -> list[Any]:
         """Each CCP's status (engine/ccp.py CcpView), for metrics and the demo view."""

@@ -29,9 +29,7 @@ def replay(cfg: Any, samples: Iterable[Sample], until: float | None = None,
     first = next(it, None)
     if first is None:
         return
-    eng = Engine(cfg, first.ts if start is None else min(start, first.ts))
-    if stats is not None:
-        eng.stats = stats
+    eng = Engine(cfg, first.ts if start is None else min(start, first.ts), stats=stats)
     learned: dict[str, int] = {}
 
     def feed(buf: list[Sample]) -> list[Any]:

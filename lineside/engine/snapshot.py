@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -20,11 +19,7 @@ def engine_snapshot(e: Engine) -> dict[str, Any]:
         "version": SNAPSHOT_VERSION,
         "start": e.start,
         "now": e.now,
-        "seg_start": e.seg_start,
-        "bucket_start": e.bucket_start,
-        "bucket_s": e.bucket_s,
-        "closed_until": e.closed_until if math.isfinite(e.closed_until) else None,
-        "spans": e.written_spans,
+        **e.periods.dump(),
         "dirty": [m.id for m in e.dirty_machines],
         "stats": asdict(e.stats),
         "machines": {m.id: m.dump() for m in e.machines},
@@ -42,14 +37,7 @@ def restore_snapshot(e: Engine, snap: dict[str, Any]) -> None:
                          f"{SNAPSHOT_VERSION}")
     e.start = float(snap["start"])
     e.now = float(snap["now"])
-    e.seg_start = float(snap["seg_start"])
-    if int(snap.get("bucket_s", e.bucket_s)) == e.bucket_s:
-        e.bucket_start = float(snap["bucket_start"])
-    else:  # bucket size changed: realign (the open bucket mixes both sizes once)
-        e.bucket_start = math.floor(e.seg_start / e.bucket_s) * e.bucket_s
-    cu = snap.get("closed_until")
-    e.closed_until = -math.inf if cu is None else float(cu)
-    e.written_spans = [[float(a), float(b)] for a, b in snap.get("spans", [])]
+    e.periods.load(snap)
     for k, v in snap.get("stats", {}).items():
         if hasattr(e.stats, k):
             setattr(e.stats, k, int(v))

@@ -14,47 +14,36 @@ The runtime reports a step it detected (wall clock against monotonic clock) with
   keeps its state; its own instants (state start, stale deadline, last good sample,
   open stop) move with the clock, so durations count observed time only.
 - A closed bucket is never written again: the engine keeps the spans of bucket starts
-  it has written (`Engine.written_spans`, in the snapshot; periods.py keeps them), and
+  it has written (`Periods.written_spans`, in the snapshot; periods.py keeps them), and
   a bucket of the new timeline that falls in one is accounted (shift totals keep its
   time and counts) but not written (`EngineStats.buckets_not_rewritten`).
 """
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
-from lineside.engine import periods
+from lineside.engine.machine import NEVER
 from lineside.engine.states import UNKNOWN
 from lineside.points import Point
 
 if TYPE_CHECKING:
     from lineside.engine.core import Engine
 
-NEVER = 1e18
-
 
 def jump(e: Engine, to: float) -> list[Point]:
     out: list[Point] = []
     now = e.now
-    if to == now or (to < now and to >= e.bucket_start):
+    periods = e.periods
+    if to == now or (to < now and to >= periods.bucket_start):
         return out  # absorbed: a small step back inside the open bucket
     if e.dirty_machines:
         e.derive_states(now, out)
-    if now >= e.seg_end:
-        periods.advance(e, now, out)
+    e.advance(now, out)  # the segments that ended before the step
     for m in e.machines:  # silence that ran out before the step: unknown from its deadline
         if m.stale_at <= now and m.state != UNKNOWN:
             e.go_unknown(m, m.stale_at, out)
-    old_shift = e.status.shift
-    periods.close_segment(e, now, out)  # accounts up to `now` into the bucket and the shift
-    if e.bucket_start < now:  # something of the open bucket was observed: close it
-        periods.close_bucket(e, out)
-    new_shift = e.timeline.status(to).shift
-    if old_shift is not None and old_shift.end > now and (
-            new_shift is None or (new_shift.name, new_shift.start)
-            != (old_shift.name, old_shift.start)):
-        periods.close_shift(e, old_shift, out)
+    periods.cut(now, to, out)
     delta = to - now
     for m in e.machines:
         m.state_since += delta
@@ -65,10 +54,6 @@ def jump(e: Engine, to: float) -> list[Point]:
         if m.stop_start is not None:
             m.stop_start += delta
         m.accounted_to = to
-    e.bucket_start = math.floor(to / e.bucket_s) * e.bucket_s
-    e.closed_until = e.bucket_start
     e.now = to
-    periods.open_segment(e, to)
     e.stats.clock_steps += 1
     return out
-
