@@ -166,9 +166,7 @@ class Engine:
         ccp = self.ccps
         assert ccp is not None
         for mid in ccp.machines:
-            m = self.by_id[mid]
-            if m.stale_at < self.now and m.state != UNKNOWN:
-                self.go_unknown(m, m.stale_at, out)
+            self.expire(self.by_id[mid], self.now, out)
         readings, states = self._ccp_readings, self._ccp_states
         self._ccp_readings, self._ccp_states = [], []
         ccp.step(readings, states, self.now, inclusive, out)
@@ -237,10 +235,9 @@ class Engine:
                     acc[F.CG + k] += d
                     acc[F.IG + k] += d * m.cycle_s
             elif role < R_AUTO:  # ---- state signals
-                if ts > m.stale_at and m.state != UNKNOWN:
-                    # The deadline passed in silence: `stale`, as a tick at the deadline
-                    # would have said, whatever quality this later sample has.
-                    self.go_unknown(m, m.stale_at, out)
+                # A deadline passed in silence: `stale` from it, whatever quality this
+                # later sample has (a read at the deadline itself is in time).
+                self.expire(m, ts, out)
                 v = s.value
                 if q is not BAD and v.__class__ is not bool and (
                         v != m.state_inputs[role] or m.state == UNKNOWN):
@@ -422,8 +419,7 @@ class Engine:
         while p.seg_end <= t:
             end = p.seg_end
             for m in self.machines:
-                if m.stale_at <= end and m.state != UNKNOWN:
-                    self.go_unknown(m, m.stale_at, out)
+                self.expire(m, end, out)
             p.close_segment(end, out)
             p.open_segment(end)
 
@@ -431,10 +427,8 @@ class Engine:
         if self.dirty_machines:
             self.derive_states(self.now, out)
         self.advance(now_ts, out)
-        # Machines that went silent: their `unknown` starts at the exact deadline.
-        for m in self.machines:
-            if m.stale_at <= now_ts and m.state != UNKNOWN:
-                self.go_unknown(m, m.stale_at, out)
+        for m in self.machines:  # machines that went silent: unknown from their deadline
+            self.expire(m, now_ts, out)
         self.now = now_ts
 
     def close_open(self, now_ts: float) -> list[Point]:
@@ -460,6 +454,16 @@ class Engine:
                 reason = "no state code" if c is None else f"state code {c}"
             self._set_state(m, new, t, reason, out, m.state_map.code_of(raw))
         self.dirty_machines.clear()
+
+    def expire(self, m: MachineState, t: float, out: list[Point]) -> None:
+        """The stale rule, the one place it is written (docs/engine.md, "Staleness"): a
+        machine with no good state read for longer than its `stale_after_s` is `unknown`
+        from its deadline, `last good read + stale_after_s`. Applied when time moves
+        past the deadline (deadline < t): a good read exactly at the deadline is in time,
+        and a tick exactly at it changes nothing yet. Dated at the deadline, whichever
+        later sample, tick, segment end or clock step applies it."""
+        if m.stale_at < t and m.state != UNKNOWN:
+            self.go_unknown(m, m.stale_at, out)
 
     def go_unknown(self, m: MachineState, t: float, out: list[Point]) -> None:
         reason = "bad quality" if m.read_bad else ("no data" if m.last_good is None else "stale")
@@ -512,6 +516,8 @@ class Engine:
         m.state_code = code
         if new != UNKNOWN:
             m.live_in_bucket = True
+        elif t <= self.periods.bucket_start:  # unknown from the bucket's first instant on
+            m.live_in_bucket = False
 
     def _set_auto(self, m: MachineState, t: float, out: list[Point]) -> None:
         a = m.declared_auto and m.signal_auto and m.mode_auto
@@ -520,8 +526,7 @@ class Engine:
             m.auto = a
 
     def _accum_to(self, m: MachineState, t: float, out: list[Point]) -> None:
-        if t > m.stale_at and m.state != UNKNOWN:
-            self.go_unknown(m, m.stale_at, out)
+        self.expire(m, t, out)
         m.account(t)
 
     # ========================================================================= view

@@ -24,7 +24,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lineside.engine.machine import NEVER
-from lineside.engine.states import UNKNOWN
 from lineside.points import Point
 
 if TYPE_CHECKING:
@@ -41,8 +40,7 @@ def jump(e: Engine, to: float) -> list[Point]:
         e.derive_states(now, out)
     e.advance(now, out)  # the segments that ended before the step
     for m in e.machines:  # silence that ran out before the step: unknown from its deadline
-        if m.stale_at <= now and m.state != UNKNOWN:
-            e.go_unknown(m, m.stale_at, out)
+        e.expire(m, now, out)
     periods.cut(now, to, out)
     delta = to - now
     for m in e.machines:
