@@ -240,8 +240,9 @@ class Engine:
                 self.expire(m, ts, out)
                 v = s.value
                 if q is not BAD and v.__class__ is not bool and (
-                        v != m.state_inputs[role] or m.state == UNKNOWN):
-                    # a new value (an unchanged one was judged when it came)
+                        v != m.state_inputs[role] or v is None or m.state == UNKNOWN):
+                    # a new value (an unchanged one was judged when it came; None is
+                    # also the mark of a role never read)
                     why = plausible.code(v, m.bounds[role])
                     if why is not None:
                         self._refuse(s, why)

@@ -192,3 +192,14 @@ def test_refusals_reach_prometheus_by_reason() -> None:
     assert 'lineside_engine_samples_refused_total{reason="out_of_range"} 5.0' in text
     assert 'lineside_engine_samples_refused_total{reason="text_too_long"} 1.0' in text
     assert 'lineside_engine_samples_refused_total{reason="non_finite"} 0.0' in text
+
+
+def test_a_good_read_without_a_value_is_refused_on_a_role_never_read() -> None:
+    # M1's state is known from `running`; a GOOD `fault` read of null (never read
+    # before, so its stored value is None too) is refused like any null.
+    line = {"id": "L1", "stages": [{"id": "S1", "kind": "frying",
+                                    "machines": [machine("M1", "running", "fault")]}]}
+    eng = Engine(cfg([line], [shift("A", "06:00-07:00")]), at("06:00"))
+    eng.feed([Sample("M1.running", True, Quality.GOOD, at("06:00"))])
+    eng.feed([Sample("M1.fault", None, Quality.GOOD, at("06:00:01"))])
+    assert eng.stats.refused_non_finite == 1
