@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from lineside.config.ccp import Ccp
@@ -71,6 +71,62 @@ Event = Reading | StateChange
 def _order(e: Event) -> tuple[float, bool]:
     """Time order; at one instant the state changes first, then the readings."""
     return e.t, e.__class__ is Reading
+
+
+class When(NamedTuple):
+    """The machine's state and the shift at an event's start (on its points)."""
+
+    state: str
+    shift: str | None = None
+    shift_date: str | None = None
+
+    def fields(self) -> dict[str, Any]:
+        f: dict[str, Any] = {"state": self.state}
+        if self.shift is not None:
+            f["shift"], f["shift_date"] = self.shift, self.shift_date
+        return f
+
+    @classmethod
+    def of(cls, d: dict[str, Any]) -> When:
+        return cls(str(d.get("state", "unknown")), d.get("shift"), d.get("shift_date"))
+
+
+@dataclass(frozen=True, slots=True)
+class Excursion:
+    """An open excursion beyond a critical limit; `qualified` once it is a deviation."""
+
+    start: float
+    side: str  # "max" or "min": the limit first crossed
+    limit: float
+    value: float  # the first value beyond it
+    peak: float  # the most extreme value beyond it
+    qualified: bool
+    when: When
+
+    def dump(self) -> dict[str, Any]:  # the snapshot's shape (snapshots on disk have it)
+        return {"start": self.start, "side": self.side, "limit": self.limit,
+                "value": self.value, "peak": self.peak, "qualified": self.qualified,
+                **self.when.fields()}
+
+    @classmethod
+    def load(cls, d: dict[str, Any]) -> Excursion:
+        return cls(float(d["start"]), str(d["side"]), float(d["limit"]), float(d["value"]),
+                   float(d["peak"]), bool(d["qualified"]), When.of(d))
+
+
+@dataclass(frozen=True, slots=True)
+class Loss:
+    """An open loss of monitoring."""
+
+    start: float
+    when: When
+
+    def dump(self) -> dict[str, Any]:
+        return {"start": self.start, **self.when.fields()}
+
+    @classmethod
+    def load(cls, d: dict[str, Any]) -> Loss:
+        return cls(float(d["start"]), When.of(d))
 
 
 def _ns(t: float) -> int:
@@ -146,8 +202,8 @@ class Monitor:
         self.mstate = "unknown"
         self.value: float | None = None
         self.last_good = start  # the loss-of-monitoring clock starts with the engine
-        self.lost: dict[str, Any] | None = None  # open loss of monitoring
-        self.exc: dict[str, Any] | None = None  # open excursion (qualified or not)
+        self.lost: Loss | None = None  # open loss of monitoring
+        self.exc: Excursion | None = None  # open excursion (qualified or not)
         self.buckets: dict[float, _Acc] = {}
         self.shifts: dict[str, _Acc] = {}
         self.deviations_total = 0
@@ -165,7 +221,7 @@ class Monitor:
         if self.lost is not None:
             return LOST_S
         if self.exc is not None:
-            return DEVIATION if self.exc["qualified"] else EXCURSION
+            return DEVIATION if self.exc.qualified else EXCURSION
         if self.value is None:
             return NO_DATA
         op = self.cfg.operating
@@ -181,8 +237,8 @@ class Monitor:
             # excursion that lasts exactly min_duration_s is a deviation).
             q = math.inf
             exc = self.exc
-            if exc is not None and not exc["qualified"]:
-                q = exc["start"] + self.min_dur
+            if exc is not None and not exc.qualified:
+                q = exc.start + self.min_dur
             # Loss of monitoring: no good sample for *longer than* the interval.
             d = math.inf
             if self.lost is None and self.applicable:
@@ -207,7 +263,7 @@ class Monitor:
         v = self.value
         if appl and self.lost is None and v is not None:
             if self.exc is not None:
-                slot = DEV if self.exc["qualified"] else PEND
+                slot = DEV if self.exc.qualified else PEND
             else:
                 op = self.cfg.operating
                 slot = WARN if (op is not None and op.outside(v)) else WITHIN
@@ -270,12 +326,9 @@ class Monitor:
                                  _ns(acc.start)))
 
     # -- events -------------------------------------------------------------------------
-    def _when(self, t: float) -> dict[str, Any]:
+    def _when(self, t: float) -> When:
         sh = self.timeline.status(t).shift
-        f: dict[str, Any] = {"state": self.mstate}
-        if sh is not None:
-            f["shift"], f["shift_date"] = sh.name, sh.date
-        return f
+        return When(self.mstate) if sh is None else When(self.mstate, sh.name, sh.date)
 
     # Events of one instant are applied together (state changes, then samples), and the
     # value is judged once after them: a machine that starts producing at the instant
@@ -316,43 +369,46 @@ class Monitor:
             return
         if exc is None:
             cr = self.cfg.critical
-            self.exc = {"start": t, "side": side, "limit": cr.max if side == "max" else cr.min,
-                        "value": v, "peak": v, "qualified": False, **self._when(t)}
+            limit = cr.max if side == "max" else cr.min
+            assert limit is not None  # (outside() names a side that has a limit)
+            self.exc = Excursion(t, side, limit, v, v, False, self._when(t))
             if self.min_dur == 0:
                 self._qualify(out)
         else:
-            exc["peak"] = max(exc["peak"], v) if exc["side"] == "max" else min(exc["peak"], v)
+            peak = max(exc.peak, v) if exc.side == "max" else min(exc.peak, v)
+            if peak != exc.peak:
+                self.exc = replace(exc, peak=peak)
 
     def _qualify(self, out: list[Point]) -> None:
         exc = self.exc
         assert exc is not None
-        exc["qualified"] = True
+        self.exc = replace(exc, qualified=True)
         self.deviations_total += 1
         for store in (self.buckets, self.shifts):
             for acc in store.values():
                 acc.v[DEV] += acc.v[PEND]
                 acc.v[PEND] = 0.0
-        for acc in self._accs_at(exc["start"]):
+        for acc in self._accs_at(exc.start):
             acc.v[DEVS] += 1
-        f: dict[str, Any] = {k: exc[k] for k in ("value", "limit", "side", "state", "shift",
-                                                 "shift_date") if k in exc}
+        f: dict[str, Any] = {"value": exc.value, "limit": exc.limit, "side": exc.side,
+                             **exc.when.fields()}
         f["min_duration_s"] = self.min_dur
         out.append(Point("ccp_deviation", {**self.tags, "kind": "limit", "event": "start"},
-                         f, _ns(exc["start"])))
+                         f, _ns(exc.start)))
 
     def _end_excursion(self, t: float, why: str, out: list[Point]) -> None:
         exc = self.exc
         assert exc is not None
         self.exc = None
-        if not exc["qualified"]:  # too short to be a deviation: its time was an excursion
+        if not exc.qualified:  # too short to be a deviation: its time was an excursion
             for store in (self.buckets, self.shifts):
                 for acc in store.values():
                     acc.v[OUT] += acc.v[PEND]
                     acc.v[PEND] = 0.0
             return
-        f: dict[str, Any] = {k: exc[k] for k in ("peak", "limit", "side", "state", "shift",
-                                                 "shift_date") if k in exc}
-        f.update(start_ns=_ns(exc["start"]), duration_s=round(t - exc["start"], 6),
+        f: dict[str, Any] = {"peak": exc.peak, "limit": exc.limit, "side": exc.side,
+                             **exc.when.fields()}
+        f.update(start_ns=_ns(exc.start), duration_s=round(t - exc.start, 6),
                  end_reason=why)
         out.append(Point("ccp_deviation", {**self.tags, "kind": "limit", "event": "end"},
                          f, _ns(t)))
@@ -361,12 +417,11 @@ class Monitor:
         t = self.t  # advance() accounted up to the deadline (or the instant it applies)
         if self.exc is not None:
             self._end_excursion(t, "monitoring lost", out)
-        self.lost = {"start": t, **self._when(t)}
+        self.lost = Loss(t, self._when(t))
         self.losses_total += 1
         for acc in self._accs_at(t):
             acc.v[LOSSES] += 1
-        f: dict[str, Any] = {k: self.lost[k] for k in ("state", "shift", "shift_date")
-                             if k in self.lost}
+        f: dict[str, Any] = self.lost.when.fields()
         f.update(last_good_ns=_ns(self.last_good), interval_s=self.interval)
         out.append(Point("ccp_deviation", {**self.tags, "kind": "monitoring",
                                            "event": "start"}, f, _ns(t)))
@@ -375,22 +430,25 @@ class Monitor:
         lost = self.lost
         assert lost is not None
         self.lost = None
-        f: dict[str, Any] = {k: lost[k] for k in ("state", "shift", "shift_date") if k in lost}
-        f.update(start_ns=_ns(lost["start"]), duration_s=round(t - lost["start"], 6),
+        f: dict[str, Any] = lost.when.fields()
+        f.update(start_ns=_ns(lost.start), duration_s=round(t - lost.start, 6),
                  end_reason=why)
         out.append(Point("ccp_deviation", {**self.tags, "kind": "monitoring",
                                            "event": "end"}, f, _ns(t)))
 
     # -- snapshot -----------------------------------------------------------------------
     def view(self) -> CcpView:
-        open_since = (self.lost or self.exc or {}).get("start")
+        open_ = self.lost if self.lost is not None else self.exc
+        open_since = open_.start if open_ is not None else None
         return CcpView(self.cfg.id, self.cfg.name or self.cfg.id, self.cfg.kind,
                        self.cfg.machine, self.cfg.unit, self.status(), self.value,
                        open_since, self.deviations_total, self.losses_total)
 
     def dump(self) -> dict[str, Any]:
         return {"t": self.t, "mstate": self.mstate, "value": self.value,
-                "last_good": self.last_good, "lost": self.lost, "exc": self.exc,
+                "last_good": self.last_good,
+                "lost": self.lost.dump() if self.lost is not None else None,
+                "exc": self.exc.dump() if self.exc is not None else None,
                 "buckets": [a.dump() for a in self.buckets.values()],
                 "shifts": {k: a.dump() for k, a in self.shifts.items()},
                 "deviations_total": self.deviations_total,
@@ -402,7 +460,9 @@ class Monitor:
         self.mstate = str(d.get("mstate", "unknown"))
         self.value = d.get("value")
         self.last_good = float(d.get("last_good", self.t))
-        self.lost, self.exc = d.get("lost"), d.get("exc")
+        lost, exc = d.get("lost"), d.get("exc")
+        self.lost = Loss.load(lost) if lost else None
+        self.exc = Excursion.load(exc) if exc else None
         self.buckets = {float(a[0]): _Acc.load(a) for a in d.get("buckets", [])}
         self.shifts = {k: _Acc.load(a) for k, a in d.get("shifts", {}).items()}
         self.deviations_total = int(d.get("deviations_total", 0))
