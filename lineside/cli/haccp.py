@@ -185,10 +185,13 @@ def refused_records(state_dir: Path) -> list[tuple[Record, str]]:
         m, tags, fields, ts = cast(list[Any], e["record"])  # JSON: [m, tags, fields, ts]
         rec = Record(str(m), dict(tags), dict(fields), int(ts))
         fld = e.get("field")
-        what = f"field {fld}" if fld else "its timestamp"
-        kind = describe_value(fields.get(fld)) if fld else f"{ts} ns"
-        seen.setdefault(json.dumps([m, sorted(tags.items()), ts]),
-                        (rec, f"{what} is {kind} ({e.get('reason')})"))
+        if e.get("error"):  # the chain itself failed (a damaged chain file)
+            why = f"the chain failed: {e['error']}"
+        else:
+            what = f"field {fld}" if fld else "its timestamp"
+            kind = describe_value(fields.get(fld)) if fld else f"{ts} ns"
+            why = f"{what} is {kind} ({e.get('reason')})"
+        seen.setdefault(json.dumps([m, sorted(tags.items()), ts]), (rec, why))
     return list(seen.values())
 
 

@@ -205,7 +205,7 @@ class Agent:
         delivery = self.wire(sinks, Engine(cfg, now, snapshot=snap))
         self._sink_task = asyncio.create_task(sinks.run(), name="sinks")
         if cfg.ccps or delivery.chain_exists:
-            delivery.open_chain()  # re-queues records a kill left linked but not queued
+            delivery.start_chain()  # re-queues records a kill left linked but not queued
         if cfg.record_samples is not None:
             from lineside.samplelog import SampleLog
 

@@ -74,6 +74,26 @@ def _dump(p: Point) -> str:
                       ensure_ascii=False, separators=(",", ":"))
 
 
+def set_aside(path: Path, bad: Sequence[Refusal], error: str | None = None) -> None:
+    """Append records to the dead-letter file (fsynced) and log each: refused for a value
+    (`field`, `reason`), or, with `error`, because the chain itself failed."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    with open(path, "a", encoding="utf-8") as f:
+        for p, fld, why in bad:
+            entry = {"refused_at": stamp, "field": fld, "reason": why,
+                     "record": [p.measurement, dict(p.tags), dict(p.fields), p.ts_ns]}
+            if error is not None:
+                entry["error"] = error
+            f.write(json.dumps(entry, ensure_ascii=False, default=repr) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    for p, fld, why in bad:
+        what = (f"the chain failed ({error})" if error is not None else
+                f"{f'field {fld}' if fld else 'timestamp'} {why} ({_kind(p, fld)})")
+        log.error("HACCP %s refused by the chain: %s; kept in %s, never linked",
+                  Record(p.measurement, p.tags, {}, p.ts_ns).describe(), what, path)
+
+
 def _kind(p: Point, fld: str | None) -> str:
     return describe_value(p.fields.get(fld)) if fld is not None else f"time {p.ts_ns} ns"
 
@@ -233,20 +253,15 @@ class ChainStore:
         return late, out
 
     def _dead_letter(self, bad: list[Refusal]) -> None:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        with open(self.refused_path, "a", encoding="utf-8") as f:
-            for p, fld, why in bad:
-                f.write(json.dumps({"refused_at": stamp, "field": fld, "reason": why,
-                                    "record": [p.measurement, dict(p.tags), dict(p.fields),
-                                               p.ts_ns]},
-                                   ensure_ascii=False, default=repr) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        for p, fld, why in bad:
-            log.error("HACCP %s refused by the chain: %s %s (%s); kept in %s, never "
-                      "linked", Record(p.measurement, p.tags, {}, p.ts_ns).describe(),
-                      f"field {fld}" if fld else "timestamp", why, _kind(p, fld),
-                      self.refused_path)
+        set_aside(self.refused_path, bad)
+
+    def take_held(self) -> list[Point]:
+        """Every record held, in order, and none held any more (the caller sets them
+        aside: the chain failed otherwise than by a refusing disk)."""
+        with self._lock:
+            out = list(self._held)
+            self._held.clear()
+            return out
 
     def _refused(self, e: Exception) -> None:
         self._retry_at = time.monotonic() + RETRY_S

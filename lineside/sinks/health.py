@@ -1,7 +1,7 @@
 """How the delivery stages fare: what `/readyz`, `/healthz` and the watchdog say of them.
 
-A stage (`queue <sink>`: appending to a sink's queue file; `send <sink>`: the sink's
-delivery loop; `pipeline`: anything else between the engine and the queues) reports
+A stage (`chain`: the HACCP chain file; `queue <sink>`: appending to a sink's queue
+file; `send <sink>`: the sink's delivery loop) reports
 each attempt: `ok(stage)` or `failed(stage, error)`. Failures a stage handles by
 design are not failures here: a full or read-only disk (points held in memory, the
 `disk` check of `/readyz`), a server that is down or refuses a batch (`lineside_sink_up`,

@@ -12,7 +12,8 @@ and schedules its housekeeping, nothing more:
 Stages, in order (docs/delivery.md):
 1. **chain** (`ChainStore.link`): HACCP records linked and committed before they are
    queued; held in memory while the disk refuses; a record the chain cannot hold goes
-   to its dead-letter file.
+   to its dead-letter file; a chain file SQLite cannot use (damaged) sets the records
+   aside there too, and the other points go on.
 2. **lineproto** and **queue** (`SinkSet.enqueue`): serialized once, appended to every
    sink's queue with the engine state when the points close a bucket or shift or carry
    records (a kill never leaves queued points newer than the state a restart resumes
@@ -29,12 +30,13 @@ from __future__ import annotations
 
 import logging
 import operator
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from lineside.haccp.chain import RECORD_MEASUREMENTS
+from lineside.haccp.chain import RECORD_MEASUREMENTS, is_record
 from lineside.points import Point, Refusal
-from lineside.sinks.chainstore import ChainStore
+from lineside.sinks.chainstore import REFUSED_FILE, ChainStore, set_aside
 from lineside.sinks.refusals import Refusals
 from lineside.sinks.sinkset import SinkSet
 
@@ -74,10 +76,7 @@ class Delivery:
         kinds = set(map(_MEASUREMENT, points))  # one C-level pass, not one per test
         refused: list[Refusal] = []
         if held or not kinds.isdisjoint(RECORD_MEASUREMENTS):
-            points = self.open_chain().link(points, force=force_chain, refused=refused)
-            if refused:  # (the store logs each record it refuses)
-                self.refusals.add("chain", refused, log_each=False)
-                refused = []
+            points = self._link(points, force_chain)
             if not points:
                 return
             kinds = set(map(_MEASUREMENT, points))
@@ -91,6 +90,49 @@ class Delivery:
             self.mark_chain()
         for listener in self._listeners:
             listener(points)
+
+    def _link(self, points: Sequence[Point], force: bool) -> list[Point]:
+        """Stage 1: records linked (or held, or refused); the other points returned."""
+        refused: list[Refusal] = []
+        try:
+            out = self.open_chain().link(points, force=force, refused=refused)
+        except Exception as e:  # not a refusing disk (held): a chain file SQLite cannot use
+            stuck = self.chain.take_held() if self.chain is not None else []
+            mine = {id(p) for p in stuck}
+            stuck += [p for p in points if is_record(p) and id(p) not in mine]
+            self._chain_failed(stuck, e)
+            return [p for p in points if not is_record(p)]
+        self.health.ok("chain")
+        if refused:  # (the store logs each record it refuses)
+            self.refusals.add("chain", refused, log_each=False)
+        return out
+
+    def _chain_failed(self, records: list[Point], e: BaseException) -> None:
+        """The chain failed otherwise than by a refusing disk: the records are set aside
+        in its dead-letter file (named by `haccp verify`), the failure goes to `health`,
+        the other points go on."""
+        first = "chain" not in self.health.failing
+        self.health.failed("chain", e)
+        bad = [Refusal(p, None, "error") for p in records]
+        error = f"{type(e).__name__}: {e}"
+        log.error("HACCP chain %s: %s; %d record(s) set aside, the other points go on",
+                  self.state_dir / CHAIN_FILE, error, len(bad), exc_info=e if first else None)
+        try:
+            if bad:
+                set_aside(self.state_dir / REFUSED_FILE, bad, error)
+        except OSError as e2:
+            log.error("HACCP chain: cannot write %s either (%s): %d record(s) lost",
+                      REFUSED_FILE, e2, len(bad))
+            return
+        self.refusals.add("chain", bad, log_each=False)
+
+    def start_chain(self) -> None:
+        """At start with CCPs: open the chain (re-queuing what a kill left unqueued); a
+        chain file SQLite cannot use is a failing stage, not a failed start."""
+        try:
+            self.open_chain()
+        except Exception as e:
+            self._chain_failed([], e)
 
     def open_chain(self) -> ChainStore:
         """The chain store, opened on first use; what a kill left linked but not queued
@@ -114,7 +156,10 @@ class Delivery:
         are written must leave them unmarked, so that the next start queues them again
         from the chain file."""
         if self._unmarked and self.chain is not None and not self.sinks.holding:
-            self._unmarked = not self.chain.mark_enqueued()
+            try:
+                self._unmarked = not self.chain.mark_enqueued()
+            except sqlite3.Error as e:  # unmarked: the next start queues them again
+                self.health.failed("chain", e)
 
     # -- housekeeping and stop -----------------------------------------------------------
     def save_state(self) -> None:

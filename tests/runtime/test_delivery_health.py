@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from lineside.cli.haccp import refused_records
 from lineside.config.models import LinesideConfig
 from lineside.drivers.base import DriverStats
 from lineside.engine.core import Engine
@@ -134,4 +135,37 @@ async def test_a_server_that_is_down_or_refuses_keeps_it_ready(tmp_path: Path) -
     # ... but a delivery task that ended is delivery stopped
     assert a._liveness()["status"] == "delivery stopped"
     a._sink_task = None
+    await a.stop()
+
+
+def record(i: int) -> Point:
+    return Point("ccp", {"site": "s1", "ccp": "cold", "level": "ccp"},
+                 {"span_s": 60.0, "within_s": 60.0}, T0 + i * 60_000_000_000)
+
+
+async def test_a_chain_file_sqlite_cannot_use_sets_records_aside_and_the_rest_goes_on(
+        tmp_path: Path) -> None:
+    """A damaged chain file (not a database) used to make the start fail; now the
+    agent starts, its records go to the dead-letter file (named by verify), every other
+    point is queued, and the failing stage makes /readyz 503."""
+    a, clock = agent_with(tmp_path, [{"id": "keep", "type": "local"}])
+    assert a.delivery is not None
+    state = Path(a.cfg.state_dir)
+    (state / "haccp-chain.db").write_bytes(b"not a database, " * 512)
+    a.delivery.start_chain()  # no exception: a failing stage
+    for i in range(UNREADY_FAILURES):
+        a.delivery.deliver([record(i), signal(i)])
+        clock.t += 1
+    ready, delivery, live = probes(a)
+    assert not ready and live == "ok"
+    assert "not a database" in delivery["failing"]["chain"]["last_error"]
+    assert delivery["failing"]["chain"]["failures"] == UNREADY_FAILURES + 1  # (+ start)
+    named = refused_records(state)
+    assert [r.ts_ns for r, _ in named] == [record(i).ts_ns for i in range(UNREADY_FAILURES)]
+    assert all("the chain failed: DatabaseError: file is not a database" in why
+               for _, why in named)
+    q = a.sinks.sinks["keep"].queue  # type: ignore[union-attr]
+    assert [ln.split(" ")[0] for ln in q.peek(100).lines] == [
+        "signal,machine=m1,signal=temp"] * UNREADY_FAILURES
+    assert a.delivery.refusals.counts[("chain", "error")] == UNREADY_FAILURES
     await a.stop()
