@@ -56,7 +56,8 @@ svg.heatmap{max-width:820px}
 table{border-collapse:collapse;width:100%;font-size:.85rem}
 th,td{padding:4px 6px;border-bottom:1px solid #e3e7ee;text-align:right;white-space:nowrap}
 th{white-space:normal;vertical-align:bottom;font-weight:600;word-break:keep-all}
-th:first-child,td:first-child{text-align:left;white-space:normal;overflow-wrap:anywhere}
+th:first-child,td:first-child{text-align:left;white-space:normal;overflow-wrap:anywhere;
+min-width:9em}
 td.id{color:#5b6474;font-size:.8rem}
 .ok{color:#1a7f37}.bad{color:#c62828}.miss{color:#8a6d00}
 ul{padding-left:1.2rem}
