@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "completion": "print a bash or zsh completion script",
     "man": "print the manual page (roff): lineside man | man -l -",
     "users": "the operator station's users and roles (add, passwd, remove, list, verify)",
+    "lot": "start or end a lot on a machine or line of the running agent",
 }
 
 
@@ -103,6 +104,10 @@ def _module(command: str) -> ModuleType:
             from lineside.cli import users
 
             return users
+        case "lot":
+            from lineside.cli import lot
+
+            return lot
         case _:
             raise KeyError(command)
 

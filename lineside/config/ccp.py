@@ -66,6 +66,12 @@ class Ccp(_Strict):
     monitoring_interval_s: float = Field(
         ge=0.01, le=86400,
         description="no good sample for longer than this is a loss of monitoring")
+    lot_margin_before_s: float = Field(
+        0.0, ge=0, le=604800, description="lots on the machine up to this long before a "
+        "deviation started are affected too (product still in the process; docs/lots.md)")
+    lot_margin_after_s: float = Field(
+        0.0, ge=0, le=604800, description="lots on the machine up to this long after a "
+        "deviation ended are affected too; they are listed once this time has passed")
 
     @model_validator(mode="after")
     def _inside(self) -> Ccp:

@@ -189,6 +189,23 @@ class Machine(_Strict):
     stale_after_s: float | None = Field(
         None, gt=0, le=86400, description="overrides metrics.stale_after_s for this machine")
     signals: dict[str, Signal] = Field(default_factory=dict)
+    lot_signal: str | None = Field(
+        None, description="a process-value signal of this machine carrying the batch or "
+        "lot number (text or number): a new value starts a lot, an empty one or 0 ends it "
+        "(docs/lots.md)")
+
+    @model_validator(mode="after")
+    def _lot_signal(self) -> Machine:
+        name = self.lot_signal
+        if name is None:
+            return self
+        if name in ROLE_SIGNALS:  # a role is read by the engine for its own meaning
+            raise ValueError(f"lot_signal {name!r} is a role signal; name a signal that "
+                             "carries only the batch number")
+        if name not in self.signals:
+            raise ValueError(f"lot_signal {name!r} is not one of this machine's signals "
+                             f"({', '.join(sorted(self.signals)) or 'none'})")
+        return self
 
     @model_validator(mode="after")
     def _rate(self) -> Machine:

@@ -26,6 +26,8 @@ from lineside.engine.calendar import Timeline
 from lineside.engine.ccp import CcpSet, Reading, StateChange
 from lineside.engine.emit import ns
 from lineside.engine.layout import PlantLayout
+from lineside.engine.lots import EVENT_SIGNAL as LOT_SIGNAL
+from lineside.engine.lots import LotBook
 from lineside.engine.machine import ON, MachineState, ProcessValue
 from lineside.engine.periods import Periods
 from lineside.engine.reasons import EVENT_SIGNAL, ReasonLedger
@@ -130,6 +132,14 @@ class Engine:
         # Downtime reasons (docs/station.md): only with a `station:` section.
         self.reasons = ReasonLedger(cfg.station, {m.id: m.tags for m in self.machines},
                                     self.reason_after_s) if cfg.station else None
+        # Lots (docs/lots.md): only when a machine has a lot signal or a command may start
+        # one; always built, since `lineside lot` needs no configuration to be used.
+        self.lots = LotBook({m.id: m.tags for m in self.machines},
+                            {ln.id: [mc.id for st in ln.stages for mc in st.machines]
+                             for ln in cfg.lines},
+                            {m.id: tuple(k for k, n in enumerate(("good", "reject", "total"))
+                                         if n in m.cfg.signals) for m in self.machines},
+                            list(cfg.ccps))
         # What the CCPs learn during one feed / tick, handed over at its end (_ccp_step):
         # readings at the instant the engine takes them, states from the engine's own.
         self._ccp_readings: list[Reading] = []
@@ -156,7 +166,13 @@ class Engine:
         out = self._feed(samples)
         if self.ccps is not None:
             self._ccp_step(out, inclusive=False)
+            self._lots_due(out)
         return out
+
+    def _lots_due(self, out: list[Point]) -> None:
+        """Deviations that ended in `out` and affected-lot records now due (lots.py)."""
+        self.lots.deviations_ended(out)
+        self.lots.due(self.now, out)
 
     def _ccp_step(self, out: list[Point], inclusive: bool) -> None:
         """CCPs up to the engine's time: machine states are known before `now` (after a
@@ -206,6 +222,8 @@ class Engine:
             if r is None:
                 if s.signal == EVENT_SIGNAL and self.reasons is not None:
                     self.reasons.apply(s.value, ts, out)  # a stop classified (reasons.py)
+                elif s.signal == LOT_SIGNAL:
+                    self.lots.apply(s.value, ts, out)  # `lineside lot start|end` (lots.py)
                 else:
                     unknown_sig += 1
                 continue
@@ -230,6 +248,8 @@ class Engine:
                 if iv & c.mask == c.raw and not c.incr:  # unchanged: the common case
                     continue
                 d = c.step(iv, ts, st)  # docs/engine.md, Counters: never invents units
+                if d and m.id in self.lots.open:
+                    self.lots.count(m.id, k, d)
                 if d and m.calendar_mode == ON:
                     acc = m.seg_acc
                     acc[F.CG + k] += d
@@ -327,6 +347,8 @@ class Engine:
                 return
             if pv.ccp and v.__class__ is not bool:  # every reading, whatever the deadband
                 self._ccp_readings.append(Reading(t, pv.key, fv))
+            if pv.lot is not None:
+                self.lots.plc(pv.lot, v, t, out)
             last = pv.last
             if last is not None and last.__class__ is not str:
                 dv = abs(fv - last)
@@ -341,6 +363,8 @@ class Engine:
             if len(sv) > pv.max_chars:
                 self._refuse(s, plausible.TEXT_TOO_LONG)
                 return
+            if pv.lot is not None:
+                self.lots.plc(pv.lot, sv, t, out)
             if sv == pv.last:
                 return
             pv.last = sv
@@ -400,6 +424,8 @@ class Engine:
             # there, with the readings they held for that instant
             states, self._ccp_states = self._ccp_states, []
             self.ccps.step((), states, before, True, out)
+        if self.ccps is not None:
+            self._lots_due(out)
         return out
 
     def tick(self, now_ts: float) -> list[Point]:
@@ -411,6 +437,7 @@ class Engine:
         self._tick(now_ts, out)
         if self.ccps is not None:
             self._ccp_step(out, inclusive=True)
+            self._lots_due(out)
         return out
 
     def advance(self, t: float, out: list[Point]) -> None:

@@ -93,6 +93,8 @@ class PlantLayout:
                             pv = ProcessValue(key, Series({**mt, "signal": name}),
                                               float(met.signal_deadband if db is None else db),
                                               plausible.bounds(spec, PV_RANGE))
+                            if name == mc.lot_signal:
+                                pv.lot = mc.id
                             self.process_values.append(pv)
                             self.route[key] = (pv, R_PV)
                 st_ms.append(ms)

@@ -38,13 +38,14 @@ _ACCUMULATORS = frozenset(("seg_acc", "bucket_acc", "shift_acc"))
 class ProcessValue:
     """A process value reported as a `signal` point on change (with deadband)."""
 
-    __slots__ = ("ccp", "deadband", "hi", "key", "last", "lo", "max_chars", "tags")
+    __slots__ = ("ccp", "deadband", "hi", "key", "last", "lo", "lot", "max_chars", "tags")
 
     def __init__(self, key: str, tags: dict[str, str], deadband: float,
                  bounds: Bounds) -> None:
         self.key, self.tags, self.deadband = key, tags, deadband
         self.lo, self.hi, self.max_chars = bounds  # plausible values (engine/plausible.py)
         self.ccp = False  # a CCP watches it: its readings go to the CCPs too
+        self.lot: str | None = None  # the machine whose lot_signal it is (engine/lots.py)
         self.last: Any = None
 
 

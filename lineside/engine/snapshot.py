@@ -26,6 +26,7 @@ def engine_snapshot(e: Engine) -> dict[str, Any]:
         "signals": {pv.key: pv.last for pv in e.plant.process_values if pv.last is not None},
         "ccps": e.ccps.dump() if e.ccps is not None else {},
         "reasons": e.reasons.dump() if e.reasons is not None else {},
+        "lots": e.lots.dump(),
     }
 
 
@@ -58,6 +59,7 @@ def restore_snapshot(e: Engine, snap: dict[str, Any]) -> None:
         e.ccps.load(snap.get("ccps") or {})
     if e.reasons is not None:
         e.reasons.load(snap.get("reasons") or {})
+    e.lots.load(snap.get("lots") or {})
     # New machines (added to the config) start `unknown` at the resume instant.
     known = snap.get("machines", {})
     for m in e.machines:

@@ -78,7 +78,7 @@ def deviation_queries(sc: Scope) -> list[str]:
 
 def records_query(site: str | None = None) -> str:
     w = f' WHERE "site" = {_s(site)}' if site else ""
-    return f'SELECT * FROM "ccp", "ccp_shift", "ccp_deviation"{w} GROUP BY *'
+    return f'SELECT * FROM "ccp", "ccp_shift", "ccp_deviation", "ccp_lot"{w} GROUP BY *'
 
 
 class AnswerError(RuntimeError):

@@ -49,7 +49,7 @@ from lineside.runtime.schedule import CLOCK_JOBS, schedule_clock_jobs
 from lineside.runtime.systemd import Notifier
 from lineside.runtime.timers import Timers
 from lineside.runtime.wiring import build_drivers
-from lineside.samples import Sample
+from lineside.samples import Quality, Sample
 
 if TYPE_CHECKING:  # imported by start() when the agent runs
     from lineside.config.models import Device
@@ -301,6 +301,7 @@ class Agent:
         self.metrics.update_sinks(self.sinks.stats())
         self.metrics.update_engine(self.engine.stats)
         self.metrics.update_ccps(self.engine.ccp_view())
+        self._take_lot_commands()
         self.delivery.housekeeping()  # held records, chain marks, the engine state
         self.metrics.update_refusals(self.delivery.refusals.counts)
         chain = self.delivery.chain
@@ -308,6 +309,27 @@ class Agent:
             self.metrics.update_chain(chain.held, chain.disk_error, chain.dropped)
         for drv in self._subscribed:  # subscription drivers report their health here
             self.metrics.observe_poll(drv.device_id, None, drv.stats)
+
+    def _take_lot_commands(self) -> None:
+        """`lineside lot start|end` commands waiting in the state folder (lotinbox.py):
+        each an `@lot` sample through on_samples, so the sample log has it."""
+        from lineside.engine.lots import EVENT_SIGNAL
+        from lineside.runtime.lotinbox import take
+
+        engine = self.engine
+        assert engine is not None
+
+        def apply(value: str) -> None:
+            self.on_samples([Sample(EVENT_SIGNAL, value, Quality.GOOD, self.clock())])
+
+        try:
+            _, refused = take(self.cfg.state_dir, engine.lots.refusal, apply)
+        except OSError as e:
+            log.warning("lot commands in %s/lot-inbox cannot be taken: %s",
+                        self.cfg.state_dir, e)
+            return
+        for name, why in refused:
+            log.warning("lot command %s refused: %s", name, why)
 
     # -- time and health -----------------------------------------------------------------
     def _on_clock_step(self, expected: float, actual: float) -> None:
