@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from lineside.cli import haccp_entry
 from lineside.cli.main import config_exit
 from lineside.config.errors import ConfigError
 from lineside.haccp import render
@@ -46,8 +47,12 @@ EXIT_REFUSED = 3  # the chain is whole, but records were refused (never linked)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", nargs="?", choices=("record", "verify"), default="record",
-                   help="record (default): the monitoring record; verify: the hash chain")
+    p.add_argument("action", nargs="?",
+                   choices=("record", "verify", "action", "dispose", "verify-action"),
+                   default="record",
+                   help="record (default): the monitoring record; verify: the hash chain; "
+                        "action, dispose, verify-action: a deviation's corrective action, "
+                        "an affected lot's disposition, the QA verification")
     src = p.add_argument_group("plant InfluxDB (InfluxQL over /query)")
     src.add_argument("--url", default=os.environ.get("LINESIDE_INFLUX_URL",
                                                      "http://127.0.0.1:8086"),
@@ -81,6 +86,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     ver.add_argument("--state-dir", type=Path, default=None,
                      help="the agent's state_dir: its chain head and recent records are "
                           "compared too (finds a rewritten chain and removed last records)")
+    haccp_entry.add_arguments(p)
 
 
 def _source(args: argparse.Namespace) -> Source:
@@ -197,6 +203,8 @@ def refused_records(state_dir: Path) -> list[tuple[Record, str]]:
 
 def run(args: argparse.Namespace) -> int:
     err = sys.stderr
+    if args.action in haccp_entry.ENTRY_ACTIONS:
+        return haccp_entry.run(args)
     try:
         src = _source(args)
         if args.action == "verify":

@@ -46,6 +46,13 @@ class Limits(_Strict):
         return None
 
 
+class CorrectiveAction(_Strict):
+    """One of the plant's corrective actions, chosen when a deviation is answered."""
+
+    id: str = Field(pattern=IdPattern)
+    name: str = Field("", description="as people read it (default: the id)")
+
+
 class Ccp(_Strict):
     id: str = Field(pattern=IdPattern)
     name: str = ""

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from lineside.config.ccp import Ccp
+from lineside.config.ccp import Ccp, CorrectiveAction
 from lineside.config.listen import parse_listen
 from lineside.config.plant import Calendar, Line, Metrics
 from lineside.config.station import Station
@@ -80,6 +80,9 @@ class LinesideConfig(_Strict):
     lines: list[Line] = Field(min_length=1)
     ccps: list[Ccp] = Field(default_factory=list,
                             description="critical control points (HACCP), docs/haccp.md")
+    corrective_actions: list[CorrectiveAction] = Field(
+        default_factory=list, description="the corrective actions a deviation can be "
+        "answered with (plus free text; docs/haccp.md)")
     sinks: list[SinkConfig] = Field(default_factory=list)
     http: Http = Field(default_factory=Http)
     logging: Logging = Field(default_factory=Logging)

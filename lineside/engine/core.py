@@ -22,6 +22,8 @@ from lineside.config.models import LinesideConfig
 from lineside.config.plant import STATES
 from lineside.engine import fields as F
 from lineside.engine import plausible, timejump
+from lineside.engine.actions import EVENT_SIGNAL as ENTRY_SIGNAL
+from lineside.engine.actions import ActionBook
 from lineside.engine.calendar import Timeline
 from lineside.engine.ccp import CcpSet, Reading, StateChange
 from lineside.engine.emit import ns
@@ -140,6 +142,11 @@ class Engine:
                             {m.id: tuple(k for k, n in enumerate(("good", "reject", "total"))
                                          if n in m.cfg.signals) for m in self.machines},
                             list(cfg.ccps))
+        # Corrective actions, dispositions, verifications (actions.py): with CCPs only.
+        self.actions = ActionBook(cfg.site.site_id, {a.id: a.name or a.id
+                                                     for a in cfg.corrective_actions}
+                                  ) if cfg.ccps else None
+        self._entries: list[tuple[Any, int]] = []  # entries of this feed (_lots_due)
         # What the CCPs learn during one feed / tick, handed over at its end (_ccp_step):
         # readings at the instant the engine takes them, states from the engine's own.
         self._ccp_readings: list[Reading] = []
@@ -173,6 +180,11 @@ class Engine:
         """Deviations that ended in `out` and affected-lot records now due (lots.py)."""
         self.lots.deviations_ended(out)
         self.lots.due(self.now, out)
+        if self.actions is not None:  # deviations and their lots, for the entries
+            self.actions.observe(out)
+            entries, self._entries = self._entries, []
+            for value, at_ns in entries:
+                self.actions.apply(value, at_ns, out)
 
     def _ccp_step(self, out: list[Point], inclusive: bool) -> None:
         """CCPs up to the engine's time: machine states are known before `now` (after a
@@ -224,6 +236,10 @@ class Engine:
                     self.reasons.apply(s.value, ts, out)  # a stop classified (reasons.py)
                 elif s.signal == LOT_SIGNAL:
                     self.lots.apply(s.value, ts, out)  # `lineside lot start|end` (lots.py)
+                elif s.signal == ENTRY_SIGNAL and self.actions is not None:
+                    # `lineside haccp action` ...: applied once the CCPs have written
+                    # this feed's deviations and lots (feed), as the agent sees them
+                    self._entries.append((s.value, ns(ts)))
                 else:
                     unknown_sig += 1
                 continue

@@ -27,6 +27,7 @@ def engine_snapshot(e: Engine) -> dict[str, Any]:
         "ccps": e.ccps.dump() if e.ccps is not None else {},
         "reasons": e.reasons.dump() if e.reasons is not None else {},
         "lots": e.lots.dump(),
+        "actions": e.actions.dump() if e.actions is not None else {},
     }
 
 
@@ -60,6 +61,8 @@ def restore_snapshot(e: Engine, snap: dict[str, Any]) -> None:
     if e.reasons is not None:
         e.reasons.load(snap.get("reasons") or {})
     e.lots.load(snap.get("lots") or {})
+    if e.actions is not None:
+        e.actions.load(snap.get("actions") or {})
     # New machines (added to the config) start `unknown` at the resume instant.
     known = snap.get("machines", {})
     for m in e.machines:

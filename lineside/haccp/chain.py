@@ -1,11 +1,11 @@
 """The hash chain over HACCP records (pure: no I/O).
 
-Every point of a record measurement (`ccp`, `ccp_shift`, `ccp_deviation`, `ccp_lot`) gets
-three fields before it is queued: `seq` (1, 2, 3, … per agent), `prev` (the previous record's
-hash, 64 zeros for the first) and `hash` = SHA-256 of the record's canonical form, which
-includes `seq` and `prev`. Changing, removing or inserting a record therefore breaks the
-chain at that record: its own hash no longer matches, or the next one's `prev` does not,
-or `seq` jumps or repeats.
+Every point of a record measurement (`ccp`, `ccp_shift`, `ccp_deviation`, `ccp_lot`,
+`ccp_action`) gets three fields before it is queued: `seq` (1, 2, 3, … per agent),
+`prev` (the previous record's hash, 64 zeros for the first) and `hash` = SHA-256 of the
+record's canonical form, which includes `seq` and `prev`. Changing, removing or inserting
+a record therefore breaks the chain at that record: its own hash no longer matches, or
+the next one's `prev` does not, or `seq` jumps or repeats.
 
 The canonical form is what InfluxDB gives back, so a record read from the database
 hashes like the one written: measurement, non-empty tags sorted, fields sorted (numbers
@@ -29,7 +29,7 @@ from typing import Any
 from lineside.points import TS_NS_MAX, Point, value_problem
 
 RECORD_MEASUREMENTS: frozenset[str] = frozenset({"ccp", "ccp_shift", "ccp_deviation",
-                                                   "ccp_lot"})
+                                                   "ccp_lot", "ccp_action"})
 CHAIN_FIELDS = ("seq", "prev", "hash")
 GENESIS = "0" * 64
 

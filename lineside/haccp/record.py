@@ -78,7 +78,8 @@ def deviation_queries(sc: Scope) -> list[str]:
 
 def records_query(site: str | None = None) -> str:
     w = f' WHERE "site" = {_s(site)}' if site else ""
-    return f'SELECT * FROM "ccp", "ccp_shift", "ccp_deviation", "ccp_lot"{w} GROUP BY *'
+    return ('SELECT * FROM "ccp", "ccp_shift", "ccp_deviation", "ccp_lot", "ccp_action"'
+            f'{w} GROUP BY *')
 
 
 class AnswerError(RuntimeError):

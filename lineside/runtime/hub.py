@@ -311,10 +311,12 @@ class Agent:
             self.metrics.observe_poll(drv.device_id, None, drv.stats)
 
     def _take_lot_commands(self) -> None:
-        """`lineside lot start|end` commands waiting in the state folder (lotinbox.py):
-        each an `@lot` sample through on_samples, so the sample log has it."""
+        """`lineside lot start|end` commands and HACCP entries waiting in the state
+        folder (lotinbox.py): each an `@lot` / `@haccp.entry` sample through on_samples,
+        so the sample log has it."""
+        from lineside.engine.actions import EVENT_SIGNAL as ENTRY_SIGNAL
         from lineside.engine.lots import EVENT_SIGNAL
-        from lineside.runtime.lotinbox import take
+        from lineside.runtime.lotinbox import HACCP_INBOX, take
 
         engine = self.engine
         assert engine is not None
@@ -330,6 +332,21 @@ class Agent:
             return
         for name, why in refused:
             log.warning("lot command %s refused: %s", name, why)
+        if engine.actions is None:
+            return
+
+        def apply_entry(value: str) -> None:
+            self.on_samples([Sample(ENTRY_SIGNAL, value, Quality.GOOD, self.clock())])
+
+        try:
+            _, refused = take(self.cfg.state_dir, engine.actions.refusal, apply_entry,
+                              HACCP_INBOX)
+        except OSError as e:
+            log.warning("HACCP entries in %s/%s cannot be taken: %s", self.cfg.state_dir,
+                        HACCP_INBOX, e)
+            return
+        for name, why in refused:
+            log.warning("HACCP entry %s refused: %s", name, why)
 
     # -- time and health -----------------------------------------------------------------
     def _on_clock_step(self, expected: float, actual: float) -> None:

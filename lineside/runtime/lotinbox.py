@@ -4,7 +4,8 @@ aside, then renamed: the agent never reads half a file); the agent's housekeepin
 5 s) takes the files in name order, feeds each to the engine as an `@lot` sample dated
 when it takes it (so the sample log records it and `replay` reproduces it), and removes
 it; a command the engine refuses is moved to `lot-inbox/refused/` with the reason, where
-the waiting command finds it.
+the waiting command finds it. `lineside haccp action|dispose|verify-action` hand their
+entries over the same way, through `haccp-inbox/` (`@haccp.entry` samples).
 
 Claiming is a rename (`.taken`), so a command that gives up waiting and removes its file
 and an agent that takes it at that moment never both act on it.
@@ -23,13 +24,16 @@ REFUSED = "refused"
 SUFFIX = ".json"
 
 
-def inbox(state_dir: Path) -> Path:
-    return Path(state_dir) / INBOX
+HACCP_INBOX = "haccp-inbox"  # corrective actions, dispositions, verifications
 
 
-def hand_over(state_dir: Path, value: str) -> Path:
+def inbox(state_dir: Path, box: str = INBOX) -> Path:
+    return Path(state_dir) / box
+
+
+def hand_over(state_dir: Path, value: str, box: str = INBOX) -> Path:
     """Write one command for the agent; its path (the command's name)."""
-    d = inbox(state_dir)
+    d = inbox(state_dir, box)
     d.mkdir(parents=True, exist_ok=True)
     name = f"{time.time_ns():020d}-{os.getpid()}{SUFFIX}"
     tmp = d / f".{name}.tmp"
@@ -43,11 +47,11 @@ def hand_over(state_dir: Path, value: str) -> Path:
 
 
 def take(state_dir: Path, refusal: Callable[[str], str | None],
-         apply: Callable[[str], None]) -> tuple[int, list[tuple[str, str]]]:
+         apply: Callable[[str], None], box: str = INBOX) -> tuple[int, list[tuple[str, str]]]:
     """Take every waiting command: `refusal(value)` says why one would change nothing
     (it is then moved aside with that reason), `apply(value)` feeds the others. Returns
     how many were applied and the refused (file name, reason)."""
-    d = inbox(state_dir)
+    d = inbox(state_dir, box)
     if not d.is_dir():
         return 0, []
     applied, refused = 0, []

@@ -1,0 +1,182 @@
+"""Corrective actions, dispositions and verifications of CCP deviations (issue 27,
+docs/haccp.md "Corrective action, disposition, verification"). Pure: no I/O, no clock.
+
+An entry is an input event (a sample of key `EVENT_SIGNAL` whose value is a JSON object,
+recorded in the sample log, so `replay` reproduces it) that the engine turns into one
+`ccp_action` record — a HACCP record, hash-chained like the deviation, so `haccp verify`
+proves it. Entries name their deviation as `site:ccp:kind:start_ns` (`deviation_id`):
+
+- `action`: the corrective action taken, one of the configured `corrective_actions`
+  plus free text;
+- `dispose`: the fate of one affected lot (a `ccp_lot` record of that deviation): hold,
+  rework, destroy, or release with a justification;
+- `verify`: a second person with the QA role confirms the actions; the author of any of
+  its actions is refused, as is a deviation without an action.
+
+A deviation of another site is refused (the deviation id carries its site). Every
+record of one deviation is stamped at its start plus the entry's sequence number in
+nanoseconds, so none overwrites another in InfluxDB.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from lineside.points import Point
+
+EVENT_SIGNAL = "@haccp.entry"
+MEASUREMENT = "ccp_action"
+TYPES = ("action", "dispose", "verify")
+DISPOSITIONS = ("hold", "rework", "destroy", "release")
+VERIFIER_ROLE = "qa"
+MAX_TEXT = 1000
+MAX_ENTRIES = 999  # sequence numbers stay below one microsecond of the deviation's start
+
+
+def deviation_id(site: str, ccp: str, kind: str, start_ns: int) -> str:
+    return f"{site}:{ccp}:{kind}:{int(start_ns)}"
+
+
+def entry_event(kind: str, deviation: str, by: str, role: str, **extra: str) -> str:
+    """The value of an entry sample: canonical JSON, so the log is stable."""
+    d = {"type": kind, "deviation": deviation, "by": by, "role": role, **extra}
+    return json.dumps(d, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+@dataclass(slots=True)
+class Deviation:
+    tags: dict[str, str]  # the CCP's tags and `kind`
+    start_ns: int
+    # affected lots (ccp_lot records) -> the instant they became known (ns): the
+    # deviation's end plus the after-margin, when the engine writes the record
+    lots: dict[str, int] = field(default_factory=dict)
+    authors: list[str] = field(default_factory=list)  # who entered its actions
+    verified_by: str = ""
+    seq: int = 0
+
+    def dump(self) -> list[Any]:
+        return [self.tags, self.start_ns, self.lots, self.authors, self.verified_by, self.seq]
+
+    @classmethod
+    def load(cls, d: list[Any]) -> Deviation:
+        return cls({str(k): str(v) for k, v in d[0].items()}, int(d[1]),
+                   {str(k): int(v) for k, v in d[2].items()}, [str(x) for x in d[3]],
+                   str(d[4]), int(d[5]))
+
+
+class ActionBook:
+    """The deviations the engine wrote and their entries; see the module docstring."""
+
+    def __init__(self, site: str, actions: dict[str, str]) -> None:
+        self.site = site
+        self.actions = actions  # configured corrective action id -> name
+        self.deviations: dict[str, Deviation] = {}
+        self.events_applied = 0
+        self.events_refused = 0
+
+    def observe(self, points: list[Point]) -> None:
+        """Deviations that started and lots they affected, among the engine's points."""
+        for p in points:
+            m = p.measurement
+            if m == "ccp_deviation" and p.tags.get("event") == "start":
+                key = deviation_id(self.site, p.tags["ccp"], p.tags["kind"], p.ts_ns)
+                if key not in self.deviations:
+                    tags = {k: v for k, v in p.tags.items() if k != "event"}
+                    self.deviations[key] = Deviation(tags, p.ts_ns)
+            elif m == "ccp_lot":
+                key = deviation_id(self.site, p.tags["ccp"], p.tags["kind"], p.ts_ns)
+                d = self.deviations.get(key)
+                if d is not None and p.tags["lot"] not in d.lots:
+                    d.lots[p.tags["lot"]] = int(p.fields["deviation_end_ns"]) + round(
+                        float(p.fields["margin_after_s"]) * 1e9)
+
+    def refusal(self, value: Any, at_ns: int | None = None) -> str | None:
+        """Why an entry would change nothing (None: it applies); `at_ns`, the entry's
+        instant: a lot the engine had not yet listed then is no affected lot (so a replay
+        that reads far ahead judges as the agent did)."""
+        try:
+            ev: Any = json.loads(value) if isinstance(value, str) else None
+            kind, dev, by = str(ev["type"]), str(ev["deviation"]), str(ev["by"])
+            role = str(ev.get("role", ""))
+        except (TypeError, ValueError, KeyError):
+            return "not a HACCP entry"
+        if kind not in TYPES:
+            return f"unknown entry {kind!r}"
+        if not by:
+            return "no user"
+        site = dev.split(":", 1)[0]
+        if site != self.site:
+            return f"a deviation of another site ({site!r}; this agent is {self.site!r})"
+        d = self.deviations.get(dev)
+        if d is None:
+            return f"no deviation {dev!r}"
+        if d.seq + 1 > MAX_ENTRIES:
+            return "too many entries"
+        if any(len(str(ev.get(k, ""))) > MAX_TEXT for k in ("text", "justification")):
+            return f"a text longer than {MAX_TEXT} characters"
+        if kind == "action":
+            a = str(ev.get("action", ""))
+            if a not in self.actions:
+                return f"unknown corrective action {a!r} (configured: " \
+                       f"{', '.join(self.actions) or 'none'})"
+            if d.verified_by:
+                return "already verified"
+        elif kind == "dispose":
+            lot, disp = str(ev.get("lot", "")), str(ev.get("disposition", ""))
+            known = d.lots.get(lot)
+            if known is None or (at_ns is not None and known > at_ns):
+                return f"lot {lot!r} is not an affected lot of this deviation"
+            if disp not in DISPOSITIONS:
+                return f"unknown disposition {disp!r} ({', '.join(DISPOSITIONS)})"
+            if disp == "release" and not str(ev.get("justification", "")).strip():
+                return "a release needs a justification"
+        else:
+            if role != VERIFIER_ROLE:
+                return f"a verification needs the {VERIFIER_ROLE} role"
+            if not d.authors:
+                return "no corrective action to verify"
+            if by in d.authors:
+                return "the author of a corrective action cannot verify it"
+            if d.verified_by:
+                return f"already verified by {d.verified_by}"
+        return None
+
+    def apply(self, value: Any, at_ns: int, out: list[Point]) -> bool:
+        """An entry sample at `at_ns`; refused ones change nothing (counted)."""
+        if self.refusal(value, at_ns) is not None:
+            self.events_refused += 1
+            return False
+        ev = json.loads(value)
+        d = self.deviations[str(ev["deviation"])]
+        kind, by = str(ev["type"]), str(ev["by"])
+        d.seq += 1
+        tags = {**d.tags, "entry": {"action": "action", "dispose": "disposition",
+                                    "verify": "verification"}[kind]}
+        fields: dict[str, Any] = {"by": by, "role": str(ev.get("role", "")),
+                                  "deviation_start_ns": d.start_ns, "at_ns": int(at_ns)}
+        if kind == "action":
+            fields["action"] = str(ev["action"])
+            fields["text"] = str(ev.get("text", ""))
+            d.authors.append(by)
+        elif kind == "dispose":
+            tags["lot"] = str(ev["lot"])
+            fields["disposition"] = str(ev["disposition"])
+            fields["justification"] = str(ev.get("justification", ""))
+        else:
+            fields["text"] = str(ev.get("text", ""))
+            d.verified_by = by
+        out.append(Point(MEASUREMENT, tags, fields, d.start_ns + d.seq))
+        self.events_applied += 1
+        return True
+
+    def dump(self) -> dict[str, Any]:
+        return {"deviations": {k: d.dump() for k, d in self.deviations.items()},
+                "applied": self.events_applied, "refused": self.events_refused}
+
+    def load(self, d: dict[str, Any]) -> None:
+        self.deviations = {str(k): Deviation.load(v)
+                           for k, v in d.get("deviations", {}).items()}
+        self.events_applied = int(d.get("applied", 0))
+        self.events_refused = int(d.get("refused", 0))
