@@ -13,11 +13,13 @@ import yaml
 from lineside.cli.main import EXIT_OK, config_exit
 from lineside.config.errors import ConfigError, ConfigIssue
 from lineside.config.loader import load_config
+from lineside.config.messages import localized
 from lineside.config.models import LinesideConfig
 from lineside.config.plant import iter_machines
 from lineside.config.yamlpos import Loc
 from lineside.drivers.modbus.checks import describe_plan
 from lineside.drivers.modbus.settings import ModbusSignal
+from lineside.i18n import DEFAULT_LOCALE, LOCALES, translator
 from lineside.redact import shown_config
 
 
@@ -30,6 +32,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the service's environment and secret files are not here (install "
                         "time, another machine): an unset *_env variable or an unreadable "
                         "*_file secret is a warning, not an error")
+    p.add_argument("--locale", choices=LOCALES, default=None,
+                   help="language of the messages (default: the file's site.locale, else "
+                        "zh-CN); --json stays English")
 
 
 def resolved_dump(cfg: LinesideConfig, written: Mapping[Loc, str]) -> str:
@@ -62,18 +67,23 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps([{"path": i.path, "line": i.line, "column": i.column,
                                "message": i.message} for i in e.issues], indent=2))
         else:
-            print(e.render(), file=sys.stderr)
+            print(e.render(args.locale or e.locale or DEFAULT_LOCALE), file=sys.stderr)
         return config_exit(e)
+    locale = args.locale or cfg.site.locale
+    t = translator(locale)
     n_machines = sum(1 for _ in iter_machines(cfg.lines))
+    warning = t._("warning")
     for w in warnings:
-        print(f"{args.config}:{w.line or '?'}:{w.column or '?'} warning: "
-              f"{w.path or '<root>'}: {w.message}", file=sys.stderr)
+        print(f"{args.config}:{w.line or '?'}:{w.column or '?'} {warning}: "
+              f"{w.path or '<root>'}: {localized(w.message, locale)}", file=sys.stderr)
     if args.print_config:
         print(resolved_dump(cfg, written), end="")
         plans = read_plans(cfg)
         if plans:
             print("# Modbus read plans")
             print("\n".join(plans))
-    print(f"{args.config}: valid ({len(cfg.devices)} devices, {len(cfg.lines)} lines, "
-          f"{n_machines} machines, {len(cfg.sinks)} sinks)", file=sys.stderr)
+    valid = t._("{config}: valid ({devices} devices, {lines} lines, {machines} machines, "
+                "{sinks} sinks)")
+    print(valid.format(config=args.config, devices=len(cfg.devices), lines=len(cfg.lines),
+                       machines=n_machines, sinks=len(cfg.sinks)), file=sys.stderr)
     return EXIT_OK

@@ -12,6 +12,7 @@ from lineside.cli.main import EXIT_FAILED, config_exit
 from lineside.config.errors import ConfigError
 from lineside.config.listen import parse_listen
 from lineside.config.loader import load_config
+from lineside.i18n import DEFAULT_LOCALE, translator
 from lineside.runtime.hub import Agent, AgentOptions
 from lineside.runtime.logs import setup_logging
 from lineside.runtime.systemd import Notifier, install_stall_drill
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.config)
     except ConfigError as e:
-        print(e.render(), file=sys.stderr)
+        print(e.render(e.locale or DEFAULT_LOCALE), file=sys.stderr)
         return config_exit(e)
     setup_logging(cfg.logging.level, args.log_format or cfg.logging.format)
     agent = Agent(cfg, config_path=args.config,
@@ -39,8 +40,9 @@ def run(args: argparse.Namespace) -> int:
         asyncio.run(_run(agent, args.duration))
     except OSError as e:
         port = parse_listen(cfg.http.listen)[1]
-        line = (bind_failure(e, {port: f"http.listen in {args.config}"})
-                or _file_failure(e, cfg.state_dir, args.config))
+        # read by the person at the console: the site's language (docs/design.md, Language)
+        line = (bind_failure(e, {port: f"http.listen in {args.config}"}, cfg.site.locale)
+                or _file_failure(e, cfg.state_dir, args.config, cfg.site.locale))
         if line is None:
             raise
         print(f"lineside run: {line}", file=sys.stderr)
@@ -48,15 +50,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _file_failure(exc: OSError, state_dir: Path, config: Path) -> str | None:
+def _file_failure(exc: OSError, state_dir: Path, config: Path, locale: str = "en"
+                  ) -> str | None:
     """One line for a file or folder the agent cannot create or open (its state_dir on
     a missing mount, a read-only disk at start-up, wrong ownership), naming the key."""
     if not exc.filename:
         return None
     name = Path(str(exc.filename))
-    key = (f" (under state_dir in {config})"
-           if name == state_dir or state_dir in name.parents else "")
-    return f"cannot use {name}{key}: {exc.strerror or exc}"
+    t = translator(locale)
+    line = (t._("cannot use {path} (under state_dir in {config}): {reason}")
+            if name == state_dir or state_dir in name.parents
+            else t._("cannot use {path}: {reason}"))
+    return line.format(path=name, config=config, reason=exc.strerror or exc)
 
 
 async def _run(agent: Agent, duration: float | None) -> None:

@@ -23,18 +23,29 @@ class ConfigError(Exception):
     def __init__(self, source: str, issues: list[ConfigIssue]) -> None:
         self.source = source
         self.issues = sorted(issues, key=lambda i: (i.line or 0, i.column or 0, i.path))
-        super().__init__(self.render())
+        #: the file's own `site.locale` when it parsed that far (loader.py), else None
+        self.locale: str | None = None
+        super().__init__(self.render("en"))  # the exception's text: logs, tracebacks
 
-    def render(self) -> str:
+    def render(self, locale: str = "en") -> str:
+        """For a person: messages in `locale` (config/messages.py); the file name, key
+        paths and line:column as written."""
+        from lineside.i18n import translator
+
+        t = translator(locale)
         n = len(self.issues)
-        head = f"{self.source}: {n} error{'s' if n != 1 else ''}"
-        return "\n".join([head, *(self._line(i) for i in self.issues)])
+        head = t.ngettext("{source}: {n} error", "{source}: {n} errors", n).format(
+            source=self.source, n=n)
+        return "\n".join([head, *(self._line(i, locale) for i in self.issues)])
 
-    def _line(self, i: ConfigIssue) -> str:
+    def _line(self, i: ConfigIssue, locale: str) -> str:
+        from lineside.config.messages import localized
+
+        message = localized(i.message, locale)
         if i.line is None and not i.path:  # about the file itself: unreadable, encoding
-            return f"  {self.source}: {i.message}"
+            return f"  {self.source}: {message}"
         return (f"  {self.source}:{i.line or '?'}:{i.column or '?'} {i.path or '<root>'}: "
-                f"{i.message}")
+                f"{message}")
 
 
 class ConfigUnreadable(ConfigError):

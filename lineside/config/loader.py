@@ -25,6 +25,7 @@ from lineside.config.yamlpos import (
     position,
     resolve,
 )
+from lineside.i18n import LOCALES
 from lineside.redact import shown_message
 from lineside.textfiles import FileEncodingError, FileTooLarge, read_text
 
@@ -170,6 +171,24 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
     if not isinstance(data, dict):
         raise ConfigError(source, [ConfigIssue("", 1, 1, "the file must be a YAML mapping "
                                                "with site, devices, lines, ...")])
+    try:
+        return _validate(data, positions, source, base_dir, warnings, env, written, secrets)
+    except ConfigError as e:
+        e.locale = declared_locale(data)  # `check` speaks the file's language
+        raise
+
+
+def declared_locale(data: dict) -> str | None:
+    """`site.locale` as written, when it is one lineside speaks (the file may be invalid
+    elsewhere)."""
+    site = data.get("site")
+    locale = site.get("locale") if isinstance(site, dict) else None
+    return locale if locale in LOCALES else None
+
+
+def _validate(data: dict, positions: Mapping, source: str, base_dir: Path | None,
+              warnings: list[ConfigIssue] | None, env: Mapping[str, str] | None,
+              written: dict[Loc, str] | None, secrets: SecretsCheck) -> LinesideConfig:
     texts: dict[Loc, str] = {}
     data, env_problems = substitute_env(data, os.environ if env is None else env, texts)
     if written is not None:

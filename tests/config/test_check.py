@@ -301,7 +301,7 @@ def test_cli_prints_warnings_and_exits_0(tmp_path: Path) -> None:
     f = tmp_path / "w.yaml"
     f.write_text(VALID.replace("ideal_rate: 60\n", "ideal_rate: 60\n"
                                "            counters: {bits: 16}\n"))
-    r = subprocess.run([sys.executable, "-m", "lineside.cli", "check", str(f)],
+    r = subprocess.run([sys.executable, "-m", "lineside.cli", "check", "--locale", "en", str(f)],
                        capture_output=True, text=True, timeout=60,
                        env={**os.environ, "INFLUX_TOKEN": "t"})
     assert r.returncode == 0, r.stderr

@@ -94,12 +94,14 @@ def test_check_names_the_unset_variable(tmp_path) -> None:
     path.write_text(text)
     line = text.splitlines().index("    endpoint: opc.tcp://${OPC_HOST}:4840") + 1
     env = {"PATH": "/usr/bin:/bin", "INFLUX_TOKEN": "t"}
-    res = subprocess.run([sys.executable, "-m", "lineside.cli", "check", str(path)],
+    res = subprocess.run([sys.executable, "-m", "lineside.cli", "check", "--locale", "en",
+                          str(path)],
                          capture_output=True, text=True, timeout=60, env=env)
     assert res.returncode == 2
     assert f"{path}:{line}:5 devices[1].endpoint: environment variable OPC_HOST is not set" \
         in res.stderr, res.stderr
-    res = subprocess.run([sys.executable, "-m", "lineside.cli", "check", str(path)],
+    res = subprocess.run([sys.executable, "-m", "lineside.cli", "check", "--locale", "en",
+                          str(path)],
                          capture_output=True, text=True, timeout=60,
                          env={**env, "OPC_HOST": "192.0.2.20"})
     assert res.returncode == 0, res.stderr

@@ -143,4 +143,5 @@ def test_every_command_that_reads_a_configuration_exits_alike(
         cfg.write_bytes(content)
     assert main([a.format(cfg=cfg) for a in command]) == code
     err = capsys.readouterr().err
-    assert f"{cfg}: 1 error" in err and "Traceback" not in err
+    # check and run speak the site's language, zh-CN when the file does not say
+    assert (f"{cfg}: 1 error" in err or f"{cfg}：1 个错误" in err) and "Traceback" not in err

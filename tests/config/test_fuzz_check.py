@@ -126,7 +126,8 @@ def mutant(seed: int, texts: list[str]) -> bytes:
 
 
 def check_in_process(path: Path) -> tuple[int, str, str]:
-    args = argparse.Namespace(config=path, print_config=True, json=False, offline=True)
+    args = argparse.Namespace(config=path, print_config=True, json=False, offline=True,
+                              locale="en")  # the English texts asserted below
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         rc = check.run(args)
@@ -187,7 +188,7 @@ def test_exit_codes_of_the_command(tmp_path: Path, content: bytes | None, code: 
     if content is not None:
         path.write_bytes(content)
     env = {**os.environ, "INFLUX_TOKEN": "t"}
-    r = subprocess.run([sys.executable, "-m", "lineside.cli", "check", str(path)],
-                       capture_output=True, text=True, timeout=60, env=env)
+    r = subprocess.run([sys.executable, "-m", "lineside.cli", "check", "--locale", "en",
+                        str(path)], capture_output=True, text=True, timeout=60, env=env)
     assert r.returncode == code, r.stderr
     assert words in r.stderr and "Traceback" not in r.stderr

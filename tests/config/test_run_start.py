@@ -20,10 +20,11 @@ from lineside.cli.bindfail import bind_failure
 pytestmark = pytest.mark.timeout(60)
 
 
-def _plant(tmp_path: Path, state_dir: Path, port: int) -> Path:
+def _plant(tmp_path: Path, state_dir: Path, port: int, locale: str = "en") -> Path:
     cfg = tmp_path / "plant.yaml"
     cfg.write_text(textwrap.dedent(f"""\
-            site: {{enterprise_id: e, enterprise_name: E, site_id: s, region: "1"}}
+            site: {{enterprise_id: e, enterprise_name: E, site_id: s, region: "1",
+                   locale: {locale}}}
             state_dir: {state_dir}
             http: {{listen: "127.0.0.1:{port}"}}
             devices: [{{id: plc, type: modbus-tcp, host: 127.0.0.1, port: 1}}]
@@ -65,6 +66,25 @@ def test_run_names_a_state_dir_it_cannot_create(tmp_path: Path) -> None:
     assert "Traceback" not in r.stderr
     assert (f"lineside run: cannot use {state} (under state_dir in {cfg}): Not a directory"
             in r.stderr.splitlines()), r.stderr
+
+
+def test_run_tells_the_console_in_the_sites_language(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    state = tmp_path / "a-file" / "state"
+    cfg = _plant(tmp_path, state, 0, locale="zh-CN")
+    r = subprocess.run([sys.executable, "-m", "lineside.cli", "run", str(cfg),
+                        "--duration", "5"], capture_output=True, text=True, timeout=50)
+    assert r.returncode == 1, r.stderr
+    # the path and the key as written, the OS's reason as the OS gives it
+    assert (f"lineside run: 无法使用 {state}（位于 {cfg} 的 state_dir 下）：Not a directory"
+            in r.stderr.splitlines()), r.stderr
+
+
+def test_a_refused_bind_in_chinese_keeps_the_address_and_the_key() -> None:
+    shown = bind_failure(_bind_error("127.0.0.1", 9108, errno.EADDRINUSE,
+                                     "address already in use"), {9108: "http.listen"}, "zh-CN")
+    assert shown == ("无法在 127.0.0.1:9108 上监听（由 http.listen 设置）：address already in "
+                     "use；另一个进程正在监听该端口（`ss -ltnp` 可查看是哪个）：停止它或换一个端口")
 
 
 def _bind_error(host: str, port: int, code: int, reason: str) -> OSError:

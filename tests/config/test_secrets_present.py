@@ -53,7 +53,7 @@ def _check(tmp_path: Path, edits: list[tuple[str, str] | None], token: bytes | N
         (tmp_path / "token.txt").write_bytes(token)  # relative to the file's folder
     parser = argparse.ArgumentParser()
     check.add_arguments(parser)
-    return check.run(parser.parse_args([str(path), *flags]))
+    return check.run(parser.parse_args([str(path), "--locale", "en", *flags]))
 
 
 @pytest.mark.parametrize(("case", "edit", "env", "token", "key", "at", "words"), MISSING,
