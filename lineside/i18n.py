@@ -46,6 +46,12 @@ DOMAIN = "lineside"
 LOCALE_DIR = Path(__file__).parent / "locale"
 
 
+def N_(message: str) -> str:  # gettext's name for a marker
+    """Marks a message where a table defines it (extraction sees it there); the table's
+    reader translates it with `Translator.marked`."""
+    return message
+
+
 def po_path(locale: str) -> Path:
     return LOCALE_DIR / locale.replace("-", "_") / "LC_MESSAGES" / f"{DOMAIN}.po"
 
@@ -89,6 +95,10 @@ class Translator:
 
     def pgettext(self, context: str, message: str) -> str:
         return self._t.pgettext(context, message)
+
+    def marked(self, message: str) -> str:
+        """A message marked with `N_` where it was written (lineside/cli/main.py COMMANDS)."""
+        return self._t.gettext(message)
 
     def state(self, name: str) -> str:
         """A machine state's name (docs/design.md, "Machine states"); unknown ones as is."""
