@@ -42,7 +42,7 @@ from lineside.engine.roles import (
     R_PV,
     R_TOTAL,
 )
-from lineside.engine.snapshot import engine_snapshot, restore_snapshot
+from lineside.engine.snapshot import check_version, engine_snapshot
 from lineside.engine.states import (
     BLOCKED,
     FAULT,
@@ -113,8 +113,7 @@ class Engine:
         self.machines = self.plant.machines  # shortcuts of the hot paths
         self.by_id = self.plant.by_id
         self._route = self.plant.route
-        # The engine's time and open periods; public for its parts (timejump.py,
-        # snapshot.py), read-only for everyone else.
+        # The engine's time: read-only for everyone else (engine/snapshot.py reads it).
         start_ts = float(start_ts)
         self.start = start_ts
         self.now = start_ts  # the latest tick or sample
@@ -159,7 +158,7 @@ class Engine:
             for mid in self.ccps.machines:
                 self.by_id[mid].ccp = True
         if snapshot is not None:
-            restore_snapshot(self, snapshot)
+            self._restore(snapshot)
         if self.ccps is not None:
             for mon in self.ccps.monitors:
                 if mon.fresh:  # not in the snapshot: the machine's state as it is now
@@ -433,8 +432,21 @@ class Engine:
     # ====================================================================== clock ticks
     def clock_step(self, to_ts: float) -> list[Point]:
         """The wall clock stepped to `to_ts`: the rule of engine/timejump.py."""
-        before = self.now
-        out = timejump.jump(self, float(to_ts))
+        to = float(to_ts)
+        out: list[Point] = []
+        before, p = self.now, self.periods
+        if timejump.absorbed(before, to, p.bucket_start):
+            return out
+        if self.dirty_machines:
+            self.derive_states(before, out)
+        self.advance(before, out)  # the segments that ended before the step
+        for m in self.machines:  # silence that ran out before the step
+            self.expire(m, before, out)
+        p.cut(before, to, out)  # the open bucket (and shift) close with what they saw
+        for m in self.machines:
+            m.shift_clock(to - before, to)
+        self.now = to
+        self.stats.clock_steps += 1
         if self.ccps is not None and self._ccp_states:
             # states the step derived, all at or before its instant: the CCPs take them
             # there, with the readings they held for that instant
@@ -597,6 +609,42 @@ class Engine:
         return [m.view() for m in self.ccps.monitors] if self.ccps is not None else []
 
     # ===================================================================== snapshot
+    def _restore(self, snap: dict[str, Any]) -> None:
+        """Load a snapshot into this freshly built engine (its configuration may have
+        changed: machines removed are dropped, new ones start `unknown` at the resume
+        instant)."""
+        check_version(snap)
+        self.start = float(snap["start"])
+        self.now = now = float(snap["now"])
+        self.periods.load(snap)
+        for k, v in snap.get("stats", {}).items():
+            if hasattr(self.stats, k):
+                setattr(self.stats, k, int(v))
+        known = snap.get("machines", {})
+        for mid, d in known.items():
+            m = self.by_id.get(mid)
+            if m is not None:  # machines removed from the config are dropped
+                m.load(d, now)
+        for mid in snap.get("dirty", []):
+            m = self.by_id.get(mid)
+            if m is not None and not m.dirty:
+                m.dirty = True
+                self.dirty_machines.append(m)
+        pvs = {pv.key: pv for pv in self.plant.process_values}
+        for k, v in snap.get("signals", {}).items():
+            if k in pvs:
+                pvs[k].last = v
+        if self.ccps is not None:
+            self.ccps.load(snap.get("ccps") or {})
+        if self.reasons is not None:
+            self.reasons.load(snap.get("reasons") or {})
+        self.lots.load(snap.get("lots") or {})
+        if self.actions is not None:
+            self.actions.load(snap.get("actions") or {})
+        for m in self.machines:  # new machines start `unknown` at the resume instant
+            if m.id not in known:
+                m.state_since = m.accounted_to = now
+
     def snapshot(self) -> dict[str, Any]:
         """Everything needed to resume identically (strict JSON types only)."""
         return engine_snapshot(self)

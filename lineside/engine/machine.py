@@ -207,6 +207,19 @@ class MachineState:
                 self._add_time(acc, b - a, state)
         return acc
 
+    def shift_clock(self, delta: float, to: float) -> None:
+        """A wall-clock step of `delta` to `to` (engine/timejump.py): the machine's own
+        instants move with the clock, so durations count observed time only and the
+        jump makes no machine stale."""
+        self.state_since += delta
+        if self.stale_at < NEVER:
+            self.stale_at += delta
+        if self.last_good is not None:
+            self.last_good += delta
+        if self.stop_start is not None:
+            self.stop_start += delta
+        self.accounted_to = to
+
     # -- snapshot ----------------------------------------------------------------------
     def dump(self) -> dict[str, Any]:
         d = {key: getattr(self, attr) for key, attr in _SNAPSHOT.items()}

@@ -1,7 +1,8 @@
 """When the clock jumps: the engine's rule for a wall-clock step (docs/engine.md).
 
 The runtime reports a step it detected (wall clock against monotonic clock) with
-`Engine.clock_step(to_ts)`; the engine is at `now` (the last tick or sample).
+`Engine.clock_step(to_ts)`, which applies this rule; the engine is at `now` (the last
+tick or sample).
 
 - A step backwards that stays inside the open bucket (`to_ts` >= its start) is absorbed:
   the engine keeps its time, samples read meanwhile count as read at `now` (the
@@ -21,37 +22,8 @@ The runtime reports a step it detected (wall clock against monotonic clock) with
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
-from lineside.engine.machine import NEVER
-from lineside.points import Point
-
-if TYPE_CHECKING:
-    from lineside.engine.core import Engine
-
-
-def jump(e: Engine, to: float) -> list[Point]:
-    out: list[Point] = []
-    now = e.now
-    periods = e.periods
-    if to == now or (to < now and to >= periods.bucket_start):
-        return out  # absorbed: a small step back inside the open bucket
-    if e.dirty_machines:
-        e.derive_states(now, out)
-    e.advance(now, out)  # the segments that ended before the step
-    for m in e.machines:  # silence that ran out before the step: unknown from its deadline
-        e.expire(m, now, out)
-    periods.cut(now, to, out)
-    delta = to - now
-    for m in e.machines:
-        m.state_since += delta
-        if m.stale_at < NEVER:
-            m.stale_at += delta
-        if m.last_good is not None:
-            m.last_good += delta
-        if m.stop_start is not None:
-            m.stop_start += delta
-        m.accounted_to = to
-    e.now = to
-    e.stats.clock_steps += 1
-    return out
+def absorbed(now: float, to: float, bucket_start: float) -> bool:
+    """No step at all, or a small step back inside the open bucket: the engine keeps
+    its time (samples read meanwhile are late, taken as read at `now`)."""
+    return to == now or bucket_start <= to < now
