@@ -32,6 +32,8 @@ TYPES = ("action", "dispose", "verify")
 DISPOSITIONS = ("hold", "rework", "destroy", "release")
 VERIFIER_ROLE = "qa"
 MAX_TEXT = 1000
+BUREAU = "haccp_bureau"
+UNANSWERED_NS = 24 * 3600 * 1_000_000_000  # a deviation without an action this long
 MAX_ENTRIES = 999  # sequence numbers stay below one microsecond of the deviation's start
 
 
@@ -55,32 +57,40 @@ class Deviation:
     authors: list[str] = field(default_factory=list)  # who entered its actions
     verified_by: str = ""
     seq: int = 0
+    dispositions: dict[str, str] = field(default_factory=dict)  # lot -> the latest
 
     def dump(self) -> list[Any]:
-        return [self.tags, self.start_ns, self.lots, self.authors, self.verified_by, self.seq]
+        return [self.tags, self.start_ns, self.lots, self.authors, self.verified_by, self.seq,
+                self.dispositions]
 
     @classmethod
     def load(cls, d: list[Any]) -> Deviation:
         return cls({str(k): str(v) for k, v in d[0].items()}, int(d[1]),
                    {str(k): int(v) for k, v in d[2].items()}, [str(x) for x in d[3]],
-                   str(d[4]), int(d[5]))
+                   str(d[4]), int(d[5]),
+                   {str(k): str(v) for k, v in (d[6] if len(d) > 6 else {}).items()})
 
 
 class ActionBook:
     """The deviations the engine wrote and their entries; see the module docstring."""
 
-    def __init__(self, site: str, actions: dict[str, str]) -> None:
+    def __init__(self, site: str, actions: dict[str, str], bucket_s: int = 60) -> None:
         self.site = site
+        self.bucket_s = int(bucket_s)
         self.actions = actions  # configured corrective action id -> name
         self.deviations: dict[str, Deviation] = {}
         self.events_applied = 0
         self.events_refused = 0
 
     def observe(self, points: list[Point]) -> None:
-        """Deviations that started and lots they affected, among the engine's points."""
+        """Deviations that started and lots they affected, among the engine's points;
+        beside each bucket's `ccp_bureau` point, the bureau's `haccp_bureau` point."""
+        bureau: list[Point] = []
         for p in points:
             m = p.measurement
-            if m == "ccp_deviation" and p.tags.get("event") == "start":
+            if m == "ccp_bureau":
+                bureau.append(self._bureau(p))
+            elif m == "ccp_deviation" and p.tags.get("event") == "start":
                 key = deviation_id(self.site, p.tags["ccp"], p.tags["kind"], p.ts_ns)
                 if key not in self.deviations:
                     tags = {k: v for k, v in p.tags.items() if k != "event"}
@@ -91,6 +101,22 @@ class ActionBook:
                 if d is not None and p.tags["lot"] not in d.lots:
                     d.lots[p.tags["lot"]] = int(p.fields["deviation_end_ns"]) + round(
                         float(p.fields["margin_after_s"]) * 1e9)
+
+        points.extend(bureau)
+
+    def _bureau(self, agg: Point) -> Point:
+        """The safety supervision figures of one CCP kind at the end of `agg`'s bucket:
+        deviations that started 24 h or more before it without a corrective action, and
+        affected lots whose latest disposition is `hold`. Counts only (docs/haccp.md,
+        "Bureau"): no lot id, product, person or text leaves."""
+        end = agg.ts_ns + self.bucket_s * 1_000_000_000
+        kind = agg.tags.get("ccp_kind", "")
+        devs = [d for d in self.deviations.values() if d.tags.get("ccp_kind") == kind
+                and d.start_ns < end]
+        late = sum(1 for d in devs if not d.authors and d.start_ns + UNANSWERED_NS <= end)
+        held = sum(1 for d in devs for v in d.dispositions.values() if v == "hold")
+        return Point(BUREAU, agg.tags, {"unanswered_24h": late, "lots_on_hold": held},
+                     agg.ts_ns)
 
     def refusal(self, value: Any, at_ns: int | None = None) -> str | None:
         """Why an entry would change nothing (None: it applies); `at_ns`, the entry's
@@ -162,6 +188,7 @@ class ActionBook:
             d.authors.append(by)
         elif kind == "dispose":
             tags["lot"] = str(ev["lot"])
+            d.dispositions[tags["lot"]] = str(ev["disposition"])
             fields["disposition"] = str(ev["disposition"])
             fields["justification"] = str(ev.get("justification", ""))
         else:

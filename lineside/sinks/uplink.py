@@ -22,7 +22,7 @@ from lineside.points import FieldValue, Point
 
 #: Measurements that may leave at all.
 UPLINK_MEASUREMENTS: frozenset[str] = frozenset({"automation", "oee", "oee_shift",
-                                                  "ccp_bureau"})
+                                                  "ccp_bureau", "haccp_bureau"})
 
 #: `level` values of oee/oee_shift points that may leave (no stage, no machine).
 UPLINK_OEE_LEVELS: frozenset[str] = frozenset({"line", "site"})
@@ -51,6 +51,9 @@ UPLINK_AUTOMATION_LEVELS: frozenset[str] = frozenset({"stage", "line", "enterpri
 UPLINK_CCP_TAG_KEYS: frozenset[str] = UPLINK_TAG_KEYS | {"ccp_kind"}
 CCP_BUREAU_FIELDS: frozenset[str] = frozenset({
     "ccps", "deviations", "deviation_s", "losses", "lost_s", "monitored_s"})
+#: Safety supervision per CCP kind (issue 27): counts only, never a lot, product or text.
+HACCP_BUREAU_FIELDS: frozenset[str] = frozenset({"unanswered_24h", "lots_on_hold"})
+_KIND_FIELDS = {"ccp_bureau": CCP_BUREAU_FIELDS, "haccp_bureau": HACCP_BUREAU_FIELDS}
 
 #: Tags every uplink point must carry so the bureau can tell enterprises apart.
 REQUIRED_UPLINK_TAGS: tuple[str, ...] = ("enterprise", "region")
@@ -70,8 +73,8 @@ def uplink_refusal(point: Point) -> str | None:
     if m not in UPLINK_MEASUREMENTS:
         return f"measurement {m!r} never leaves the factory"
     tags = point.tags
-    allowed = {"automation": UPLINK_AUTOMATION_TAG_KEYS,
-               "ccp_bureau": UPLINK_CCP_TAG_KEYS}.get(m, UPLINK_TAG_KEYS)
+    allowed = {"automation": UPLINK_AUTOMATION_TAG_KEYS, "ccp_bureau": UPLINK_CCP_TAG_KEYS,
+               "haccp_bureau": UPLINK_CCP_TAG_KEYS}.get(m, UPLINK_TAG_KEYS)
     extra = sorted(k for k, v in tags.items() if k not in allowed and v != "")
     if extra:
         return f"{m}: tag(s) {', '.join(extra)} carry detail the bureau must not receive"
@@ -81,12 +84,12 @@ def uplink_refusal(point: Point) -> str | None:
             return f"{m}: level {level!r} is below line level"
         if m == "oee" and (tags.get("shift") or tags.get("shift_date")):
             return "oee: shift tags belong to oee_shift"
-    elif m == "ccp_bureau":
+    elif m in _KIND_FIELDS:
         if level != "ccp_kind" or not tags.get("ccp_kind"):
-            return "ccp_bureau: only the per-kind aggregate (level ccp_kind) leaves"
-        extra_f = sorted(set(point.fields) - CCP_BUREAU_FIELDS)
+            return f"{m}: only the per-kind aggregate (level ccp_kind) leaves"
+        extra_f = sorted(set(point.fields) - _KIND_FIELDS[m])
         if extra_f:
-            return f"ccp_bureau: field(s) {', '.join(extra_f)} may not leave"
+            return f"{m}: field(s) {', '.join(extra_f)} may not leave"
     elif level not in UPLINK_AUTOMATION_LEVELS:
         return f"automation: level {level!r} is not an aggregate level"
     if not point.fields:

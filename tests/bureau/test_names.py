@@ -45,7 +45,7 @@ def test_every_id_tag_has_its_configured_name(demo):
                          for pm in iter_machines(cfg.lines)},
              "ccp": {c.id: c.name or c.id for c in cfg.ccps}}
     seen: dict[str, int] = {}
-    bureau = ("automation", "ccp_bureau")  # the bureau's aggregates: no site name
+    bureau = ("automation", "ccp_bureau", "haccp_bureau")  # the bureau's aggregates: no site name
     for p in pts:
         if p.measurement in bureau:
             assert "site_name" not in p.tags, p.tags
