@@ -72,6 +72,13 @@ def own_templates(t: Translator) -> list[str]:
         t._("unknown machine {id}, expected one of {expected}"),
         t._("machine {machine} has no signal {signal}; its process values: {values}"),
         t._("unknown IANA timezone (e.g. Asia/Shanghai)"),
+        t._("give `ideal_rate` (units per minute) or `ideal_cycle_s`"),
+        t._("give only one of `ideal_rate` or `ideal_cycle_s`"),
+        t._("a stage needs machines, or `manual: true` when done by hand"),
+        t._("map custom needs a `custom` table of code -> state"),
+        t._("state map {map} needs a `state` signal"),
+        t._("a machine needs a `running` signal (or a `state` signal with a state map) to "
+            "know its state"),
         t._("environment variable {var} is not set here: the agent would have no {name} (set "
             "it in the service's environment, e.g. /etc/lineside/lineside.env; `check "
             "--offline` where it is not)"),

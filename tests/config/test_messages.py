@@ -85,6 +85,8 @@ def test_a_file_problem_and_an_unknown_message_in_chinese_or_as_written() -> Non
     assert localized("cannot read the file: Permission denied", "zh-CN") == \
         "无法读取该文件：Permission denied"
     assert localized("Input should be greater than 0 (got -5)", "zh-CN") == "应大于 0（实际为 -5）"
+    assert localized("state map 'packml' needs a `state` signal", "zh-CN") == \
+        "状态映射 'packml' 需要一个 `state` 信号"
     # a rare message has no template: shown in English rather than half translated
     assert localized("give `min`, `max` or both", "zh-CN") == "give `min`, `max` or both"
 
