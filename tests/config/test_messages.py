@@ -101,3 +101,15 @@ def test_each_pydantic_template_is_pydantics_own_wording(error_type: str) -> Non
     template = pydantic_templates(translator("en"))[error_type]
     ctx = {k: v for k, v in SAMPLE_CTX.items() if "{" + k + "}" in template}
     assert PydanticKnownError(error_type, ctx or None).message() == template.format(**ctx)
+
+
+def test_json_for_tooling_stays_english_whatever_the_locale(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    config = _write(tmp_path, ("-5", "plc", ""), locale=", locale: zh-CN")
+    assert main(["check", "--json", str(config)]) == 2
+    (issue,) = json.loads(capsys.readouterr().out)
+    assert issue["path"] == "lines[0].stages[0].machines[0].ideal_rate"
+    assert issue["line"] == 10
+    assert issue["message"] == "Input should be greater than 0 (got -5)"
