@@ -72,6 +72,16 @@ def own_templates(t: Translator) -> list[str]:
         t._("unknown machine {id}, expected one of {expected}"),
         t._("machine {machine} has no signal {signal}; its process values: {values}"),
         t._("unknown IANA timezone (e.g. Asia/Shanghai)"),
+        # pydantic's too_short / too_long / string_too_short: their {expected_plural} is
+        # English grammar, so singular and plural are two templates here
+        t._("List should have at least {min} item after validation, not {actual}"),
+        t._("List should have at least {min} items after validation, not {actual}"),
+        t._("List should have at most {max} item after validation, not {actual}"),
+        t._("List should have at most {max} items after validation, not {actual}"),
+        t._("String should have at least {min} character"),
+        t._("String should have at least {min} characters"),
+        t._("String should have at most {max} character"),
+        t._("String should have at most {max} characters"),
         t._("give `ideal_rate` (units per minute) or `ideal_cycle_s`"),
         t._("give only one of `ideal_rate` or `ideal_cycle_s`"),
         t._("a stage needs machines, or `manual: true` when done by hand"),

@@ -87,6 +87,8 @@ def test_a_file_problem_and_an_unknown_message_in_chinese_or_as_written() -> Non
     assert localized("Input should be greater than 0 (got -5)", "zh-CN") == "应大于 0（实际为 -5）"
     assert localized("state map 'packml' needs a `state` signal", "zh-CN") == \
         "状态映射 'packml' 需要一个 `state` 信号"
+    assert localized("List should have at least 1 item after validation, not 0", "zh-CN") == \
+        "列表至少应有 1 项，实际为 0 项"
     # a rare message has no template: shown in English rather than half translated
     assert localized("give `min`, `max` or both", "zh-CN") == "give `min`, `max` or both"
 
@@ -101,6 +103,19 @@ def test_each_pydantic_template_is_pydantics_own_wording(error_type: str) -> Non
     template = pydantic_templates(translator("en"))[error_type]
     ctx = {k: v for k, v in SAMPLE_CTX.items() if "{" + k + "}" in template}
     assert PydanticKnownError(error_type, ctx or None).message() == template.format(**ctx)
+
+
+@pytest.mark.parametrize(("error_type", "ctx", "message"), [
+    ("too_short", {"field_type": "List", "min_length": 1, "actual_length": 0},
+     "列表至少应有 1 项，实际为 0 项"),
+    ("too_long", {"field_type": "List", "max_length": 2, "actual_length": 3},
+     "列表最多只能有 2 项，实际为 3 项"),
+    ("string_too_short", {"min_length": 2}, "字符串至少应有 2 个字符"),
+    ("string_too_long", {"max_length": 64}, "字符串最多只能有 64 个字符"),
+])
+def test_pydantics_length_messages_singular_or_plural_are_translated(
+        error_type: str, ctx: dict[str, object], message: str) -> None:
+    assert localized(PydanticKnownError(error_type, ctx).message(), "zh-CN") == message
 
 
 def test_json_for_tooling_stays_english_whatever_the_locale(
