@@ -1,0 +1,84 @@
+"""`lineside haccp action|verify-action` with the real agent running (issue 27): the
+entries reach the engine through the state folder, the agent writes them as chained
+`ccp_action` records to InfluxDB 1.6, and a verification by the action's author is
+refused by the agent with its reason."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from lineside.config.models import LinesideConfig
+from lineside.engine.actions import deviation_id
+from lineside.engine.emit import ns
+from lineside.samples import Quality, Sample
+from lineside.station.users import UserStore
+from tests.fixtures.common import wait_for
+from tests.station.agent_thread import AgentThread, plant_config
+
+pytestmark = [pytest.mark.server, pytest.mark.slow, pytest.mark.timeout(180)]
+
+
+def entry(cfg_path: Path, *args: str, password: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "lineside.cli", "haccp", *args, "--config",
+                           str(cfg_path), "--password-stdin"], input=password + "\n",
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_entries_through_the_running_agent(tmp_path: Path, influxdb1: Any) -> None:
+    db = f"lots_entries_{int(time.time() * 1000)}"
+    influxdb1.create_db(db)
+    d = plant_config(tmp_path / "state", influxdb1.url, db, locale="en").model_dump(
+        mode="json", exclude_none=True)
+    d["lines"][0]["stages"][0]["machines"][0]["signals"]["temp"] = {
+        "address": 5, "type": "int16"}
+    d["ccps"] = [{"id": "oil", "kind": "frying", "hazard": "undercooking", "machine": "M1",
+                  "signal": "temp", "critical": {"min": 160.0},
+                  "monitoring_interval_s": 7200}]
+    d["devices"][0]["interval_s"] = 3600  # check: polled more often than the CCP needs
+    d["corrective_actions"] = [{"id": "reheat"}]
+    cfg = LinesideConfig(**d)
+    cfg_path = tmp_path / "plant.yaml"
+    cfg_path.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
+    store = UserStore(cfg.state_dir)
+    store.add("wang", "qa", "wang-password")
+    store.add("chen", "qa", "chen-password")
+    a = AgentThread(cfg).start()
+    try:
+        def temp(v: float) -> float:
+            t = time.time()
+            a.call(a.agent.on_samples, [Sample("M1.temp", v, Quality.GOOD, t)])
+            return t
+
+        a.plc("M1", running=True)
+        temp(170.0)
+        start = temp(150.0)  # below 160: a deviation at once
+        time.sleep(0.2)
+        temp(170.0)
+        a.call(a.agent.tick)
+        dev = deviation_id("s1", "oil", "limit", ns(start))
+        ok = entry(cfg_path, "action", "--deviation", dev, "--corrective", "reheat",
+                   "--text", "oil reheated", "--by", "wang", password="wang-password")
+        assert ok.returncode == 0, ok.stderr
+        own = entry(cfg_path, "verify-action", "--deviation", dev, "--by", "wang",
+                    password="wang-password")
+        assert own.returncode == 1
+        assert "the author of a corrective action cannot verify it" in own.stderr
+        other = entry(cfg_path, "verify-action", "--deviation", dev, "--by", "chen",
+                      password="chen-password")
+        assert other.returncode == 0, other.stderr
+
+        def rows() -> list[dict[str, Any]]:
+            return influxdb1.rows('SELECT * FROM "ccp_action"', db=db)
+
+        wait_for(lambda: len(rows()) == 2, timeout=30, what="two ccp_action records")
+        got = sorted((r["entry"], r["by"], r["seq"] > 0) for r in rows())
+        assert got == [("action", "wang", True), ("verification", "chen", True)]
+    finally:
+        a.stop()
