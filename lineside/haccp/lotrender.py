@@ -9,6 +9,7 @@ import json
 
 from lineside.haccp.lot import Entry, LotRecord
 from lineside.i18n import Translator
+from lineside.report.html import FONT_STACK
 
 
 def _when(ns: int | None, tz: str) -> str:
@@ -73,7 +74,7 @@ def as_html(rec: LotRecord, t: Translator, tz: str) -> str:
     lot_word, none = t._("Lot"), t._("none")
     parts = [f'<!DOCTYPE html><html lang="{e(t.html_lang)}"><head><meta charset="utf-8">',
              f"<title>{e(lot_word)} {e(rec.lot)}</title><style>",
-             "@page{size:A4 landscape;margin:10mm}body{font-family:sans-serif}"
+             f"@page{{size:A4 landscape;margin:10mm}}body{{font-family:{FONT_STACK}}}"
              "table{border-collapse:collapse;width:100%;margin-bottom:1em}"
              "th,td{border:1px solid #999;padding:2px 4px;overflow-wrap:anywhere}",
              f"</style></head><body><h1>{e(lot_word)} {e(rec.lot)}</h1>"]
