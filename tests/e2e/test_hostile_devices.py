@@ -215,17 +215,7 @@ async def test_hostile_plcs_do_not_stop_the_healthy_one(tmp_path: Path,
             mb.set("holding", 0, 6, "uint64")
             await asyncio.to_thread(ua.set, "Temp", 175.0)
             await asyncio.to_thread(ua.set, "State", 6)
-            await asyncio.sleep(BUCKET_S)
-
-            # InfluxDB down is no stop of delivery: the queue holds, still ready
-            outage = [time.time()]
-            await asyncio.to_thread(influxdb1.stop)
-            for _ in range(6):
-                readiness.append(ready(url))
-                await asyncio.sleep(0.5)
-            outage.append(time.time())
-            await asyncio.to_thread(influxdb1.start)
-            assert {c for c, _ in readiness} == {200}, [r for r in readiness if r[0] != 200]
+            await asyncio.sleep(BUCKET_S + 2)
 
             # delivery stops: the state dir's disk refuses writes
             filler = await asyncio.to_thread(fill, state)
@@ -239,6 +229,17 @@ async def test_hostile_plcs_do_not_stop_the_healthy_one(tmp_path: Path,
             while ready(url)[0] != 200:
                 assert time.monotonic() < deadline, ready(url)
                 await asyncio.sleep(0.5)
+
+            # InfluxDB down is no stop of delivery: the queue holds, still ready
+            outage = [time.time()]
+            await asyncio.to_thread(influxdb1.stop)
+            for _ in range(6):
+                readiness.append(ready(url))
+                await asyncio.sleep(0.5)
+            outage.append(time.time())
+            await asyncio.to_thread(influxdb1.start)
+            assert {c for c, _ in readiness} == {200}, [r for r in readiness if r[0] != 200]
+
             await asyncio.sleep(BUCKET_S + 2)  # what was held is written
             _, body = http_get(f"{url}/metrics")  # (engine counters: every 5 s)
             agent.signal(signal.SIGTERM)
