@@ -574,7 +574,11 @@ class DiskQueue:
             db.execute("INSERT OR REPLACE INTO meta VALUES('head_offset', ?)", (new_head,))
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            # A COMMIT refused by a full disk has already rolled back: a second ROLLBACK
+            # would raise "no transaction is active" and hide the disk's own error.
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
             raise
         for c in gone:
             n, nb = self._index.pop(c)
