@@ -44,9 +44,17 @@ def encode(s: Sample) -> str:
                       separators=(",", ":"), allow_nan=False)
 
 
+# Seconds since 1970 that InfluxDB's int64 nanoseconds can hold (to 2262). A damaged log's
+# +inf or 1e300 would otherwise send the engine's bucket loop towards a time it never reaches.
+TS_MAX = 9.2e9
+
+
 def decode(line: str) -> Sample:
     d = json.loads(line)
-    return Sample(str(d["s"]), d.get("v"), _Q[int(d.get("q", 0))], float(d["t"]))
+    ts = float(d["t"])
+    if not 0.0 <= ts < TS_MAX:  # (false for NaN too)
+        raise ValueError(f"timestamp {d['t']!r} outside 1970..2262")
+    return Sample(str(d["s"]), d.get("v"), _Q[int(d.get("q", 0))], ts)
 
 
 class SampleLog:

@@ -293,3 +293,15 @@ def test_stale_silence_is_unknown_from_the_deadline() -> None:
     (sh,) = pick(pts, "oee_shift", level="machine")
     assert (sh.fields["run_s"], sh.fields["unknown_s"]) == (20, 580)
     assert pick(pts, "machine_state")[-1].fields["reason"] == "stale"
+
+
+@pytest.mark.parametrize("t", ["Infinity", "-Infinity", "NaN", "1e300", "-1"])
+def test_a_sample_log_line_with_an_impossible_timestamp_is_skipped_and_named(
+        tmp_path: Path, t: str, caplog: pytest.LogCaptureFixture) -> None:
+    log = tmp_path / "s.jsonl"
+    log.write_text('{"t":1700000000.0,"s":"m1.state","v":6,"q":0}\n'
+                   f'{{"t":{t},"s":"m1.state","v":4,"q":0}}\n')
+    with caplog.at_level("WARNING"):
+        back = list(read_samples(log))
+    assert [s.ts for s in back] == [1700000000.0]
+    assert f"{log}:2: not a sample" in caplog.text and "outside 1970..2262" in caplog.text
