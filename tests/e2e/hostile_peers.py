@@ -20,6 +20,7 @@ import json
 import logging
 import subprocess
 import sys
+import threading
 from typing import Any
 
 from lineside.drivers.modbus.codec import encode
@@ -192,6 +193,9 @@ class OpcuaPlcProcess:
     def __init__(self, port: int, variables: dict[str, tuple[Any, str]]) -> None:
         self.port, self.variables = port, variables
         self.proc: subprocess.Popen[str] | None = None
+        # the counter mover and the test's timeline call `set` from two threads: one
+        # command and its reply at a time, or the replies interleave ("okok")
+        self._lock = threading.Lock()
 
     def start(self) -> OpcuaPlcProcess:
         self.proc = subprocess.Popen(
@@ -206,9 +210,10 @@ class OpcuaPlcProcess:
     def send(self, command: dict[str, Any]) -> None:
         assert self.proc is not None and self.proc.stdin is not None
         assert self.proc.stdout is not None
-        self.proc.stdin.write(json.dumps(command) + "\n")
-        self.proc.stdin.flush()
-        reply = self.proc.stdout.readline().strip()
+        with self._lock:
+            self.proc.stdin.write(json.dumps(command) + "\n")
+            self.proc.stdin.flush()
+            reply = self.proc.stdout.readline().strip()
         assert reply == "ok", reply
 
     def set(self, name: str, value: Any, vtype: str | None = None) -> None:
