@@ -26,6 +26,7 @@ from lineside.i18n import Translator, translator
 from lineside.samples import Quality, Sample
 from lineside.station import views
 from lineside.station.journal import Journal
+from lineside.station.memory import Memory
 from lineside.station.roles import may
 from lineside.station.sessions import Session, Sessions, Throttle, csrf_ok
 from lineside.station.texts import ccp_status, texts
@@ -79,9 +80,9 @@ class StationApp:
                                 minutes=views.minutes, pct=views.pct)
         self.env.globals.update(T=self.T, t=self.t, ccp_status=lambda s: ccp_status(self.t, s),
                                 refresh_s=REFRESH_S, lang=self.t.html_lang)
-        # The last closed shift's line figures (its oee_shift points as the engine writes
-        # them), for a handover signed after the shift ended (views.Handover).
-        self.last_shift: views.ClosedShift | None = None
+        # The last closed shift's line figures, for a handover signed after the shift
+        # ended, and the corrective-action records: kept across restarts (memory.py).
+        self.memory = Memory(state_dir, cfg.site.site_id)
         add_listener = getattr(backend, "add_listener", None)
         if add_listener is not None:
             add_listener(self._on_points)
@@ -294,24 +295,24 @@ class StationApp:
 
     # -- handover --------------------------------------------------------------------------
     def _on_points(self, points: Sequence[Any]) -> None:
-        closed = views.closed_shift(points, self.now())
+        closed = self.memory.observe(points, self.now())
         if closed is not None:
             # its end from the calendar (a feed can close it before the clock says so)
             sh = self.backend.engine.timeline.status(closed.start).shift
             end = sh.end if sh is not None and sh.start == closed.start else closed.end
-            self.last_shift = dataclasses.replace(closed, end=end)
+            self.memory.closed(dataclasses.replace(closed, end=end))
 
     def _handover(self, now: float) -> views.Handover:
         """The open shift's, or between shifts the one that closed last."""
         view = self.backend.engine.view(now)
         names = {ln.id: ln.name for ln in view.lines}
-        if view.period.startswith("shift ") or self.last_shift is None:
+        if view.period.startswith("shift ") or self.memory.last_shift is None:
             rows = [views.LineFigures(ln.id, ln.name, ln.figures.oee, ln.figures.availability,
                                       ln.figures.performance, ln.figures.quality)
                     for ln in view.lines]
             return views.Handover(self._period(view), view.period, view.period_start,
                                   now + 1, rows)
-        c = self.last_shift
+        c = self.memory.last_shift
         rows = [views.LineFigures(lid, names.get(lid, lid), *f) for lid, f in c.lines.items()]
         return views.Handover(f"{self.T['shift']} {c.name} {c.date}",
                               f"shift {c.name} {c.date}", c.start, c.end, rows)
