@@ -24,7 +24,7 @@ from lineside.engine import fields as F
 from lineside.engine import plausible, timejump
 from lineside.engine.actions import EVENT_SIGNAL as ENTRY_SIGNAL
 from lineside.engine.actions import ActionBook
-from lineside.engine.calendar import Timeline
+from lineside.engine.calendar import ShiftInstance, Timeline
 from lineside.engine.ccp import CcpSet, Reading, StateChange
 from lineside.engine.emit import ns
 from lineside.engine.layout import PlantLayout
@@ -442,7 +442,9 @@ class Engine:
         self.advance(before, out)  # the segments that ended before the step
         for m in self.machines:  # silence that ran out before the step
             self.expire(m, before, out)
+        shift = p.status.shift
         p.cut(before, to, out)  # the open bucket (and shift) close with what they saw
+        self._cut_stops(shift, to, before)
         for m in self.machines:
             m.shift_clock(to - before, to)
         self.now = to
@@ -476,8 +478,16 @@ class Engine:
             end = p.seg_end
             for m in self.machines:
                 self.expire(m, end, out)
+            shift = p.status.shift
             p.close_segment(end, out)
             p.open_segment(end)
+            self._cut_stops(shift, end, end)
+
+    def _cut_stops(self, shift: ShiftInstance | None, at: float, observed_at: float) -> None:
+        """Open stops are cut where the shift instance changes (reasons.py, `cut`)."""
+        now = self.periods.status.shift
+        if self.reasons is not None and (shift and shift.key) != (now and now.key):
+            self.reasons.cut(at, {m.id: observed_at - m.state_since for m in self.machines})
 
     def _tick(self, now_ts: float, out: list[Point]) -> None:
         if self.dirty_machines:

@@ -12,15 +12,23 @@ two, −seconds and −1 stop on the old reason, +seconds and +1 stop on the new
 sum of `seconds` grouped by `reason` over the stops that start in any range is that
 range's Pareto, exactly, whatever was reclassified, and the reasons' sum is the stops'.
 
-Every point of one stop is stamped at its start plus a sequence number in nanoseconds
-(stop starts are whole microseconds), so no two entries of a series share a timestamp
-and InfluxDB keeps every one instead of overwriting.
+A stop that lasts across a change of shift is cut there (`cut`, called by the engine
+when the open shift instance changes: a shift's end, the next one's start): each part
+is written at its own start with its own seconds, so a shift's Pareto (the sum over
+the shift's span) is exactly the stop time inside that shift. The stop counts once:
+`stops` is ±1 on its first part and 0 on the parts after a cut. A reclassification
+moves every part. Whether a stop needs a reason (`min_stop_s`) is judged on its whole
+duration, at its end.
+
+Every point of one stop is stamped at its part's start plus a sequence number in
+nanoseconds (stop starts and shift changes are whole microseconds), so no two entries
+of a series share a timestamp and InfluxDB keeps every one instead of overwriting.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lineside.config.station import UNCLASSIFIED, Station
@@ -48,19 +56,34 @@ class Stop:
     by: str = ""  # who gave `reason`: a user, "plc" for the fault-code table, "" nobody
     at: float | None = None  # when `reason` was given
     seq: int = 0  # entries written for it
+    # cuts at shift changes: (where the next part starts, observed seconds before it)
+    cuts: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def start_ns(self) -> int:
         return ns(self.start)
 
+    def parts(self) -> list[tuple[int, float]]:
+        """(start ns, seconds) of each part: the observed time between its cuts (a clock
+        step is no time), the last part the rest of the stop's seconds."""
+        starts, done, out = [self.start], 0.0, []
+        for at, before in self.cuts:
+            out.append(round(max(before - done, 0.0), 6))
+            starts.append(at)
+            done = max(before, done)
+        out.append(round(max(self.seconds - done, 0.0), 6))
+        return [(ns(a), s) for a, s in zip(starts, out, strict=True)]
+
     def dump(self) -> list[Any]:
         return [self.machine, self.start, self.state, self.fault_code, self.text, self.end,
-                self.reason, self.by, self.at, self.seq, self.seconds]
+                self.reason, self.by, self.at, self.seq, self.seconds,
+                [list(c) for c in self.cuts]]
 
     @classmethod
     def load(cls, d: list[Any]) -> Stop:
+        cuts = [(float(a), float(b)) for a, b in d[11]] if len(d) > 11 else []
         return cls(str(d[0]), float(d[1]), str(d[2]), d[3], str(d[4]), d[5], float(d[10]),
-                   str(d[6]), str(d[7]), d[8], int(d[9]))
+                   str(d[6]), str(d[7]), d[8], int(d[9]), cuts)
 
 
 def classify_event(machine: str, stop_ns: int, reason: str, by: str) -> str:
@@ -108,6 +131,14 @@ class ReasonLedger:
             self.open[machine] = Stop(machine, t, _STATE_NAMES[new],
                                       fault_code if new == FAULT else None, text)
 
+    def cut(self, at: float, observed: dict[str, float]) -> None:
+        """The open shift instance changed at `at` (a shift ended, another began): every
+        open stop that started before it is cut there; `observed[machine]` is the time the
+        machine has been in its state (the engine's, a clock step excluded)."""
+        for mid, stop in self.open.items():
+            if stop.start < at and mid in observed:
+                stop.cuts.append((at, observed[mid]))
+
     def _end(self, stop: Stop, t: float, dur: float, out: list[Point]) -> None:
         stop.end, stop.seconds = t, round(dur, 6)
         if dur < self.min_stop_s:
@@ -134,13 +165,18 @@ class ReasonLedger:
 
     def _entry(self, stop: Stop, reason: str, sign: int, by: str, entry: str,
                out: list[Point]) -> None:
-        stop.seq += 1
-        fields: dict[str, Any] = {"seconds": sign * stop.seconds, "stops": sign,
-                                  "state": stop.state, "by": by, "entry": entry}
-        if stop.fault_code is not None:
-            fields["fault_code"] = stop.fault_code
-        out.append(Point(MEASUREMENT, {**self.tags[stop.machine], **self.reason_tags[reason]},
-                         fields, stop.start_ns + stop.seq))
+        """One entry per part (one part unless the stop was cut at a shift change); a
+        zero-second part after a cut (the stop ended on it) is not written."""
+        tags = {**self.tags[stop.machine], **self.reason_tags[reason]}
+        for i, (start_ns, seconds) in enumerate(stop.parts()):
+            if i and not seconds:
+                continue
+            stop.seq += 1
+            fields: dict[str, Any] = {"seconds": sign * seconds, "stops": sign if i == 0 else 0,
+                                      "state": stop.state, "by": by, "entry": entry}
+            if stop.fault_code is not None:
+                fields["fault_code"] = stop.fault_code
+            out.append(Point(MEASUREMENT, tags, fields, start_ns + stop.seq))
 
     # -- classifications -------------------------------------------------------------
     def find(self, machine: str, stop_ns: int) -> Stop | None:
@@ -170,7 +206,7 @@ class ReasonLedger:
             return "older than reclassify_days"
         if stop.reason == reason:
             return "already that reason"
-        if stop.seq + 2 > MAX_ENTRIES:
+        if stop.seq + 2 * len(stop.parts()) > MAX_ENTRIES:
             return "too many changes"
         return None
 
