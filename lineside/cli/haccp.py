@@ -33,6 +33,7 @@ from lineside.haccp.record import (
     Scope,
     build,
     deviation_queries,
+    entry_queries,
     parse_points,
     records_query,
     summary_query,
@@ -239,10 +240,12 @@ def run(args: argparse.Namespace) -> int:
         summaries = parse_points(fetch(src, summary_query(scope), epoch="ns"))
         devs = [r for q in deviation_queries(scope)
                 for r in parse_points(fetch(src, q, epoch="ns"))]
+        entries = [r for q in entry_queries(devs, scope.site)
+                   for r in parse_points(fetch(src, q, epoch="ns"))]
     except (QueryError, AnswerError) as e:
         print(f"lineside haccp: {e}", file=err)
         return 1
-    rec = build(scope, args.tz, src.describe(), summaries, devs, config)
+    rec = build(scope, args.tz, src.describe(), summaries, devs, config, entries)
     text = {"table": lambda: render.to_table(rec, t), "csv": lambda: render.to_csv(rec, t),
             "json": lambda: render.to_json(rec),
             "html": lambda: render.to_html(rec, t)}[args.format]()

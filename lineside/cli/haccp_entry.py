@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-import time
 from pathlib import Path
 
 ENTRY_ACTIONS = ("action", "dispose", "verify-action")
@@ -42,11 +41,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from lineside.cli.inbox import ask_agent
     from lineside.cli.main import config_exit
     from lineside.config.errors import ConfigError
     from lineside.config.loader import load_config
     from lineside.engine.actions import entry_event
-    from lineside.runtime.lotinbox import HACCP_INBOX, hand_over, outcome
+    from lineside.haccp.entrytext import disposition_name
+    from lineside.i18n import translator
+    from lineside.runtime.lotinbox import HACCP_INBOX
     from lineside.station.users import UserStore
 
     err = sys.stderr
@@ -58,11 +60,13 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(e.render(), file=err)
         return config_exit(e)
+    t = translator(args.locale or cfg.site.locale)
+    prog = f"haccp {args.action}"
     password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin \
-        else getpass.getpass(f"password of {args.by}: ")
+        else getpass.getpass(t._("password of {user}: ").format(user=args.by))
     user = UserStore(Path(cfg.state_dir)).verify(args.by, password)
     if user is None:
-        print(f"haccp {args.action}: wrong user or password", file=err)
+        print(f"{prog}: " + t._("wrong user or password"), file=err)
         return 2
     extra: dict[str, str] = {}
     match args.action:
@@ -71,32 +75,24 @@ def run(args: argparse.Namespace) -> int:
                 print("haccp action: give --corrective ID", file=err)
                 return 2
             kind, extra = "action", {"action": args.corrective, "text": args.text}
+            done = t._("corrective action {action} on {deviation} recorded by {user}")
         case "dispose":
             if not args.lot or not args.disposition:
                 print("haccp dispose: give --lot and --disposition", file=err)
                 return 2
             kind, extra = "dispose", {"lot": args.lot, "disposition": args.disposition,
                                       "justification": args.justification}
+            done = t._("disposition of lot {lot} ({disposition}) on {deviation} recorded "
+                       "by {user}")
         case _:
             kind, extra = "verify", {"text": args.text}
+            done = t._("verification of {deviation} recorded by {user}")
     value = entry_event(kind, args.deviation, user.name, user.role, **extra)
-    path = hand_over(Path(cfg.state_dir), value, HACCP_INBOX)
-    deadline = time.monotonic() + max(0.0, args.wait)
-    while (res := outcome(path)) is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    if res is None:
-        try:
-            path.unlink()
-        except FileNotFoundError:  # taken at this very moment
-            while (res := outcome(path)) is None:
-                time.sleep(0.1)
-        else:
-            print(f"haccp {args.action}: the agent did not take the entry within "
-                  f"{args.wait:g} s (is `lineside run` running with state_dir "
-                  f"{cfg.state_dir}?); withdrawn", file=err)
-            return 1
-    if res:
-        print(f"haccp {args.action}: refused by the agent: {res}", file=err)
-        return 1
-    print(f"{args.action} on {args.deviation} recorded by {user.name}")
+    rc = ask_agent(Path(cfg.state_dir), value, HACCP_INBOX, args.wait, prog, t)
+    if rc:
+        return rc
+    print(done.format(action=args.corrective, lot=args.lot,
+                      disposition=disposition_name(t, args.disposition or ""),
+                      deviation=args.deviation, user=user.name))
     return 0
+

@@ -15,7 +15,6 @@ import argparse
 import getpass
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -83,11 +82,13 @@ def _show(args: argparse.Namespace, lot: str, cfg: Any) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from lineside.cli.inbox import ask_agent
     from lineside.cli.main import config_exit
     from lineside.config.errors import ConfigError
     from lineside.config.loader import load_config
     from lineside.engine.lots import LotBook, lot_event
-    from lineside.runtime.lotinbox import hand_over, outcome
+    from lineside.i18n import translator
+    from lineside.runtime.lotinbox import INBOX
 
     words = list(args.words)
     if len(words) == 1:
@@ -123,26 +124,13 @@ def run(args: argparse.Namespace) -> int:
     if why is not None:
         print(f"lot: {why}", file=sys.stderr)
         return 2
-    path = hand_over(Path(cfg.state_dir), value)
-    deadline = time.monotonic() + max(0.0, args.wait)
-    while (res := outcome(path)) is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    where = f"machine {args.machine}" if args.machine else f"line {args.line}"
-    if res is None:
-        try:
-            path.unlink()
-        except FileNotFoundError:  # taken at this very moment
-            res = outcome(path)
-            while res is None:
-                time.sleep(0.1)
-                res = outcome(path)
-        else:
-            print(f"lot: the agent did not take the command within {args.wait:g} s (is "
-                  f"`lineside run` running with state_dir {cfg.state_dir}?); withdrawn",
-                  file=sys.stderr)
-            return 1
-    if res:
-        print(f"lot: refused by the agent: {res}", file=sys.stderr)
-        return 1
-    print(f"lot {args.lot} {'started' if args.action == 'start' else 'ended'} on {where}")
+    t = translator(args.locale or cfg.site.locale)
+    rc = ask_agent(Path(cfg.state_dir), value, INBOX, args.wait, "lot", t)
+    if rc:
+        return rc
+    where = (t._("machine {machine}").format(machine=args.machine) if args.machine
+             else t._("line {line}").format(line=args.line))
+    done = (t._("lot {lot} started on {where}") if args.action == "start"
+            else t._("lot {lot} ended on {where}"))
+    print(done.format(lot=args.lot, where=where))
     return 0

@@ -7,6 +7,7 @@ import datetime as dt
 import html
 import json
 
+from lineside.haccp.entrytext import disposition_name
 from lineside.haccp.lot import Entry, LotRecord
 from lineside.i18n import Translator
 from lineside.report.html import FONT_STACK
@@ -24,9 +25,7 @@ def _when(ns: int | None, tz: str) -> str:
 def _entry(e: Entry | None, t: Translator, tz: str) -> str:
     if e is None:
         return t._("none")
-    names = {"hold": t._("Hold"), "rework": t._("Rework"), "destroy": t._("Destroy"),
-             "release": t._("Release")}
-    what = names.get(e.disposition, e.disposition) if e.disposition else e.action
+    what = disposition_name(t, e.disposition) if e.disposition else e.action
     extra = e.justification or e.text
     return " ".join(x for x in (what, f"({extra})" if extra else "",
                                 f"— {e.by} {_when(e.at_ns, tz)}") if x)

@@ -15,6 +15,7 @@ from typing import Any
 
 from lineside.haccp.chain import Record
 
+ENTRY_SPAN_NS = 1000  # a deviation's entries: its start + 1 .. 999 ns (engine/actions.py)
 SUMS = ("span_s", "applicable_s", "monitored_s", "within_s", "warning_s", "excursion_s",
         "deviation_s", "lost_s", "value_s", "deviations", "losses")
 
@@ -76,6 +77,20 @@ def deviation_queries(sc: Scope) -> list[str]:
             f'"start_ns" >= {a} AND "start_ns" < {b}{site} GROUP BY *']
 
 
+def entry_queries(deviations: list[Record], site: str | None = None) -> list[str]:
+    """The affected lots (`ccp_lot`, stamped at the deviation's start) and the entries
+    (`ccp_action`, stamped at its start + the entry's sequence number in ns) of the
+    deviations read: one time range from the first start to the last start's entries."""
+    starts = [r.ts_ns if r.tags.get("event") == "start" else int(r.fields.get("start_ns", 0))
+              for r in deviations]
+    if not starts:
+        return []
+    w = f"time >= {min(starts)} AND time < {max(starts) + ENTRY_SPAN_NS}"
+    w += f' AND "site" = {_s(site)}' if site else ""
+    return [f'SELECT * FROM "ccp_lot" WHERE {w} GROUP BY *',
+            f'SELECT * FROM "ccp_action" WHERE {w} GROUP BY *']
+
+
 def records_query(site: str | None = None) -> str:
     w = f' WHERE "site" = {_s(site)}' if site else ""
     return ('SELECT * FROM "ccp", "ccp_shift", "ccp_deviation", "ccp_lot", "ccp_action"'
@@ -128,6 +143,29 @@ class CcpLine:
 
 
 @dataclass
+class Entry:
+    """A corrective action, a lot's disposition or the verification (`ccp_action`)."""
+
+    entry: str  # action | disposition | verification
+    by: str
+    role: str
+    at_ns: int
+    action: str = ""
+    text: str = ""
+    disposition: str = ""
+    justification: str = ""
+    lot: str = ""
+
+    @classmethod
+    def of(cls, r: Record) -> Entry:
+        f = r.fields
+        return cls(r.tags.get("entry", ""), str(f.get("by", "")), str(f.get("role", "")),
+                   int(f.get("at_ns", 0)), str(f.get("action", "")), str(f.get("text", "")),
+                   str(f.get("disposition", "")), str(f.get("justification", "")),
+                   r.tags.get("lot", ""))
+
+
+@dataclass
 class Deviation:
     ccp: str
     kind: str  # limit | monitoring
@@ -135,6 +173,29 @@ class Deviation:
     end_ns: int | None
     fields: dict[str, Any]
     seqs: list[int]
+    site: str = ""
+    actions: list[Entry] = field(default_factory=list)
+    # affected lot -> its latest disposition (None: none yet), in lot order
+    lots: dict[str, Entry | None] = field(default_factory=dict)
+    verification: Entry | None = None
+
+    @property
+    def id(self) -> str:
+        """As the entry commands name it (engine/actions.py `deviation_id`)."""
+        return f"{self.site}:{self.ccp}:{self.kind}:{self.start_ns}"
+
+    def attach(self, r: Record) -> None:
+        """One of its `ccp_lot` or `ccp_action` records."""
+        if r.measurement == "ccp_lot":
+            self.lots.setdefault(r.tags.get("lot", ""), None)
+            return
+        e = Entry.of(r)
+        if e.entry == "action":
+            self.actions.append(e)
+        elif e.entry == "disposition":
+            self.lots[e.lot] = e  # entries come in sequence: the last one stands
+        elif e.entry == "verification":
+            self.verification = e
 
     @property
     def duration_s(self) -> float | None:
@@ -150,11 +211,18 @@ class HaccpRecord:
     ccps: list[CcpLine]
     deviations: list[Deviation]
     generated: dt.datetime
+    action_names: dict[str, str] = field(default_factory=dict)  # corrective action id -> name
+
+    @property
+    def now_ns(self) -> int:
+        return int(self.generated.timestamp() * 1e9)
 
 
 def build(scope: Scope, tz: str, source: str, summaries: list[Record],
-          deviations: list[Record], config: Any = None) -> HaccpRecord:
-    """The record from the answers; `config` (optional) adds names, hazards and limits."""
+          deviations: list[Record], config: Any = None, entries: list[Record] | None = None,
+          now: dt.datetime | None = None) -> HaccpRecord:
+    """The record from the answers; `config` (optional) adds names, hazards and limits;
+    `entries` are the deviations' `ccp_lot` and `ccp_action` records."""
     cfg_ccps = {c.id: c for c in getattr(config, "ccps", [])}
     machine_names = {m.id: m.name for ln in getattr(config, "lines", [])
                      for st in ln.stages for m in st.machines if m.name}
@@ -180,12 +248,12 @@ def build(scope: Scope, tz: str, source: str, summaries: list[Record],
         cl.min_duration_s = c.min_duration_s
     for cl in lines.values():
         cl.machine_name = machine_names.get(cl.machine, "")
-    devs: dict[tuple[str, str, int], Deviation] = {}
+    devs: dict[tuple[str, str, str, int], Deviation] = {}
     for r in deviations:
         kind, event = r.tags.get("kind", ""), r.tags.get("event", "")
         start = r.ts_ns if event == "start" else int(r.fields.get("start_ns", 0))
-        key = (r.tags.get("ccp", ""), kind, start)
-        d = devs.setdefault(key, Deviation(key[0], kind, start, None, {}, []))
+        key = (r.tags.get("site", ""), r.tags.get("ccp", ""), kind, start)
+        d = devs.setdefault(key, Deviation(key[1], kind, start, None, {}, [], key[0]))
         if event == "end":
             d.end_ns = r.ts_ns
         for k, v in r.fields.items():
@@ -193,6 +261,14 @@ def build(scope: Scope, tz: str, source: str, summaries: list[Record],
                 d.fields[k] = v
         if r.seq is not None:
             d.seqs.append(r.seq)
+    # affected lots first (in lot order), then the entries in their sequence
+    for r in sorted(entries or [], key=lambda r: (r.measurement != "ccp_lot", r.ts_ns,
+                                                   r.tags.get("lot", ""))):
+        start = int(r.fields.get("deviation_start_ns", r.ts_ns))
+        owner = devs.get((r.tags.get("site", ""), r.tags.get("ccp", ""),
+                          r.tags.get("kind", ""), start))
+        if owner is not None:
+            owner.attach(r)
     if scope.shift is not None and summaries:  # the shift's own span, not the query's
         t0 = min(r.ts_ns for r in summaries) / 1e9
         span = max(float(r.fields.get("span_s", 0) or 0) for r in summaries)
@@ -202,4 +278,6 @@ def build(scope: Scope, tz: str, source: str, summaries: list[Record],
     return HaccpRecord(scope.label, scope, tz, source,
                        sorted(lines.values(), key=lambda c: (c.line, c.ccp)),
                        sorted(devs.values(), key=lambda d: (d.start_ns, d.ccp, d.kind)),
-                       dt.datetime.now(dt.UTC))
+                       now or dt.datetime.now(dt.UTC),
+                       {a.id: a.name for a in getattr(config, "corrective_actions", [])
+                        if a.name})

@@ -12,12 +12,13 @@ import datetime as dt
 import io
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from lineside import csvcell
+from lineside.haccp import entrytext
 from lineside.haccp.record import CcpLine, Deviation, HaccpRecord
 from lineside.i18n import Translator, plant_stamp, translator
 from lineside.report.html import FONT_STACK
@@ -194,6 +195,22 @@ def dev_cols(t: Translator, rec: HaccpRecord, csv: bool = False) -> list[Col]:
             lambda d: end_reason(t, str(d.fields.get("end_reason") or "")), False),
         Col("seq", t._("Record numbers"), lambda d: ",".join(str(s) for s in sorted(d.seqs)),
             False),
+        *(entry_cols(t, rec) if csv else []),
+    ]
+
+
+def entry_cols(t: Translator, rec: HaccpRecord) -> list[Col]:
+    """What was done about a deviation: the CSV's last columns, and on paper and screen
+    the line under each deviation."""
+    now = rec.now_ns
+    return [
+        Col("id", t._("Deviation ID"), lambda d: d.id, False),
+        Col("actions", t._("Corrective action"),
+            lambda d: entrytext.action_text(d, rec.action_names, t, rec.tz, now), False),
+        Col("lots", t._("Affected lots and their disposition"),
+            lambda d: entrytext.lots_text(d, t, rec.tz), False),
+        Col("verification", t._("Verification"),
+            lambda d: entrytext.verification_text(d, t, rec.tz, now), False),
     ]
 
 
@@ -223,19 +240,29 @@ def to_table(rec: HaccpRecord, t: Translator | None = None) -> str:
 
     t = t or translator()
 
-    def table(cols: list[Col], items: list[Any]) -> list[str]:
+    def table(cols: list[Col], items: list[Any],
+              under: Callable[[Any], list[str]] | None = None) -> list[str]:
         cells = [[c.head for c in cols]] + [[c.cell(x) for c in cols] for x in items]
         w = [max(cell_len(row[i]) for row in cells) for i in range(len(cols))]
 
         def pad(v: str, i: int) -> str:
             gap = " " * (w[i] - cell_len(v))
             return gap + v if cols[i].numeric else v + gap
-        return ["  ".join(pad(v, i) for i, v in enumerate(row)).rstrip() for row in cells]
+        out = []
+        for n, row in enumerate(cells):
+            out.append("  ".join(pad(v, i) for i, v in enumerate(row)).rstrip())
+            if under and n:
+                out += under(items[n - 1])
+        return out
+
+    def entries(d: Deviation) -> list[str]:  # what was done about it, under its row
+        return [f"    {c.head}: {c.cell(d)}" for c in entry_cols(t, rec)]
 
     lines = [title(rec, t), meta(rec, t), ""]
     lines += table(ccp_cols(t), rec.ccps)
     lines += ["", t._("Deviations ({n})").format(n=len(rec.deviations))]
-    lines += table(dev_cols(t, rec), rec.deviations) if rec.deviations else [t._("none")]
+    lines += (table(dev_cols(t, rec), rec.deviations, entries) if rec.deviations
+              else [t._("none")])
     return "\n".join(lines) + "\n"
 
 
@@ -264,7 +291,12 @@ def to_json(rec: HaccpRecord) -> str:
         "end": rec.scope.end.isoformat(), "tz": rec.tz, "source": rec.source,
         "ccps": [{**r, "name": c.name, "hazard": c.hazard, "unit": c.unit}
                  for r, c in zip(rows(rec), rec.ccps, strict=True)],
-        "deviations": [{**r, "start_ns": d.start_ns, "end_ns": d.end_ns}
+        "deviations": [{**r, "id": d.id, "start_ns": d.start_ns, "end_ns": d.end_ns,
+                        "actions": [asdict(a) for a in d.actions],
+                        "lots": [{"lot": k, "disposition": None if e is None else asdict(e)}
+                                 for k, e in d.lots.items()],
+                        "verification": None if d.verification is None
+                        else asdict(d.verification)}
                        for r, d in zip(dev_rows(rec), rec.deviations, strict=True)],
     }, ensure_ascii=False, indent=2) + "\n"
 
@@ -288,16 +320,20 @@ td.l{overflow-wrap:anywhere}
 td.l{text-align:left}td.n{white-space:nowrap}
 small{color:#555}
 .dev{background:#fde2e1}.lost{background:#fff3cd}
+tr.under td{border-top:none;padding:2px 8px 6px}tr.under b{font-weight:600}
+tr.under .missing{color:#a40000;font-weight:600}
 .sign{margin-top:28px;display:flex;gap:48px}.sign div{border-top:1px solid #000;
 width:220px;padding-top:4px;font-size:12px}
 @page{size:A4 landscape;margin:10mm}
 @media print{body{margin:0;font-size:10.5px}table{font-size:10px}
-h2{break-after:avoid}tr{break-inside:avoid}thead{display:table-header-group}}
+h2{break-after:avoid}tr{break-inside:avoid}thead{display:table-header-group}
+tr.dev,tr.lost{break-after:avoid}}
 """.replace("FONT_STACK", FONT_STACK)
 
 
 def _html_table(cols: list[Col], items: list[Any], row_class: Callable[[Any], str],
-                first: Callable[[Any], str] | None = None, cls: str = "") -> str:
+                first: Callable[[Any], str] | None = None, cls: str = "",
+                under: Callable[[Any], str] | None = None) -> str:
     head = "".join(f"<th>{escape(c.head)}</th>" for c in cols)
     body = []
     for x in items:
@@ -307,6 +343,9 @@ def _html_table(cols: list[Col], items: list[Any], row_class: Callable[[Any], st
             cells.append(f"<td class='{'n' if c.numeric else 'l'}'>{text}</td>")
         rc = row_class(x)
         body.append((f"<tr class='{rc}'>" if rc else "<tr>") + "".join(cells) + "</tr>")
+        if under:  # a full-width row under the item (a deviation's actions)
+            body.append(f"<tr class='under'><td class='l' colspan='{len(cols)}'>{under(x)}"
+                        "</td></tr>")
     return (f"<table class='{cls}'><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table>")
 
@@ -338,9 +377,19 @@ def to_html(rec: HaccpRecord, t: Translator | None = None) -> str:
          _html_table(cols, rec.ccps, ccp_class, ccp_cell, "ccps"),
          f"<h2>{escape(devs_h.format(n=len(rec.deviations)))}</h2>"]
     if rec.deviations:
+        ecols = entry_cols(t, rec)
+
+        def entries(d: Deviation) -> str:
+            missing = {"actions": not d.actions, "lots": False,
+                       "verification": d.verification is None}
+            return "".join(
+                f"<div class='{'missing' if missing[c.key] else ''}'><b>{escape(c.head)}</b> "
+                f"{escape(c.cell(d))}</div>" for c in ecols[1:]) + \
+                f"<small>{escape(ecols[0].head)} {escape(d.id)}</small>"
+
         h.append(_html_table(dev_cols(t, rec), rec.deviations,
                              lambda d: "lost" if d.kind == "monitoring" else "dev",
-                             cls="deviations"))
+                             cls="deviations", under=entries))
     else:
         h.append("<p>" + escape(t._("No deviation.")) + "</p>")
     chained = escape(t._("Records are hash-chained (seq, prev, hash); {command} proves none "

@@ -82,6 +82,26 @@ def take(state_dir: Path, refusal: Callable[[str], str | None],
     return applied, refused
 
 
+def submit(state_dir: Path, value: str, box: str, wait_s: float) -> str | None:
+    """Hand one command to the agent and wait up to `wait_s` for its answer: "" taken,
+    the reason it was refused, or None when it was not taken in time (it is then
+    withdrawn: a command applied minutes late would be a wrong record). The one way
+    `lineside lot start|end` and `lineside haccp action|dispose|verify-action` ask."""
+    path = hand_over(state_dir, value, box)
+    deadline = time.monotonic() + max(0.0, wait_s)
+    while (res := outcome(path)) is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if res is not None:
+        return res
+    try:
+        path.unlink()
+    except FileNotFoundError:  # taken at this very moment: its answer follows
+        while (res := outcome(path)) is None:
+            time.sleep(0.1)
+        return res
+    return None
+
+
 def outcome(path: Path) -> str | None:
     """What became of a command handed over: None while it waits, "" once applied, or
     the reason it was refused."""

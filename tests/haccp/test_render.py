@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,13 +46,14 @@ def _config(fryer_name: str = "炸锅油温", fryer_hazard: str = "Undercooked b
 
     fryer = SimpleNamespace(id="F1", name="一号炸锅")
     lines = [SimpleNamespace(stages=[SimpleNamespace(machines=[fryer])])]
-    return SimpleNamespace(lines=lines, ccps=[
+    return SimpleNamespace(lines=lines, corrective_actions=[
+        SimpleNamespace(id="stop-infeed", name="停止投料并隔离产品")], ccps=[
         _Ccp("fryer-oil", fryer_name, "frying", "F1", fryer_hazard, 165, 185, 5),
         _Ccp("cold-room", "冷库一号", "cold_storage", "C1", "Listeria growth above 4 °C",
              None, 4.0, 900)])
 
 
-def record(config: object = None) -> object:
+def record(config: object = None, entries: list[Record] | None = None) -> Any:
     summaries = [
         Record("ccp", {**TAGS, "ccp": "fryer-oil", "ccp_kind": "frying", "machine": "F1"},
                {"span_s": 60.0, "applicable_s": 60.0, "monitored_s": 60.0,
@@ -84,7 +86,40 @@ def record(config: object = None) -> object:
                NS + 80 * S),
     ]
     scope = Scope("day 2026-11-30", DAY, DAY + dt.timedelta(days=1))
-    return build(scope, "UTC", "test", summaries, devs, config)
+    return build(scope, "UTC", "test", summaries, devs, config, entries,
+                 now=DAY + dt.timedelta(days=2, hours=3))
+
+
+LONG = ("油温低于165 °C：停止投料，隔离自 06:00 起生产的全部半成品，通知品控部门复核温度探头并"
+        "重新校准，待油温稳定在 170 °C 以上 10 分钟后恢复生产 — stopped the infeed, isolated "
+        "every part-cooked product since 06:00, probe recalibrated by maintenance")
+
+
+def entries() -> list[Record]:
+    """The fryer's deviation answered (a long free text, Chinese names, two lots, one
+    of them without a disposition, a verification); the cold room's left open."""
+    tags = {**TAGS, "ccp": "fryer-oil", "ccp_kind": "frying", "kind": "limit"}
+    start = NS + 20 * S
+    at = NS + 3600 * S
+    base = {"deviation_start_ns": start, "at_ns": at}
+    return [
+        Record("ccp_lot", {**tags, "lot": "卤牛肉-20261130-早班-001"},
+               {"deviation_start_ns": start, "deviation_end_ns": NS + 30 * S}, start),
+        Record("ccp_lot", {**tags, "lot": "B-1127"},
+               {"deviation_start_ns": start, "deviation_end_ns": NS + 30 * S}, start),
+        Record("ccp_action", {**tags, "entry": "action"},
+               {**base, "by": "王建国", "role": "supervisor", "action": "stop-infeed",
+                "text": LONG}, start + 1),
+        Record("ccp_action", {**tags, "entry": "disposition",
+                              "lot": "卤牛肉-20261130-早班-001"},
+               {**base, "by": "王建国", "role": "supervisor", "disposition": "release",
+                "justification": "复检合格：中心温度 ≥ 75 °C，"
+                                 "微生物检验阴性（报告 QC-2026-1130-07）"},
+               start + 2),
+        Record("ccp_action", {**tags, "entry": "verification"},
+               {**base, "by": "陈晓梅", "role": "qa", "text": "记录与检验报告已核对"},
+               start + 3),
+    ]
 
 
 def test_day_record_sums_buckets_and_pairs_deviation_events() -> None:
@@ -175,3 +210,32 @@ def test_html_record_renders_in_chromium(tmp_path: Path) -> None:
     # the deviation row (pink) and the loss-of-monitoring row (amber) are visible
     assert colours[(0xFD, 0xE2, 0xE1)] > 2000, "no deviation row visible"
     assert colours[(0xFF, 0xF3, 0xCD)] > 2000, "no loss-of-monitoring row visible"
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_each_deviation_carries_what_was_done_or_says_what_is_missing(locale: str) -> None:
+    t = translator(locale)
+    rec = record(_config(), entries())
+    fry, cold = rec.deviations
+    assert fry.id == f"s1:fryer-oil:limit:{NS + 20 * S}"
+    assert list(fry.lots) == ["B-1127", "卤牛肉-20261130-早班-001"]
+    table = render.to_table(rec, t)
+    csv_rows = list(csv.reader(io.StringIO(render.to_csv(rec, t).lstrip("\ufeff"))))
+    page = render.to_html(rec, t)
+    missing_lot = t._("{lot}: no disposition yet").format(lot="B-1127")
+    # the cold room's deviation (still open, two days and three hours old): nothing yet
+    no_action = t._("no action yet ({age} since its start)").format(
+        age=t._("{days} d {hours} h").format(days=2, hours=2))
+    not_verified = t._("not verified ({age} since its start)").format(
+        age=t._("{days} d {hours} h").format(days=2, hours=2))
+    unknown_lots = t._("known once the deviation has ended")
+    for text in (table, page, "\n".join(",".join(r) for r in csv_rows)):
+        assert "停止投料并隔离产品: " + LONG[:30] in text  # the configured name, the text
+        assert "王建国" in text and "陈晓梅" in text and "记录与检验报告已核对" in text
+        assert "QC-2026-1130-07" in text and missing_lot in text
+        assert no_action in text and not_verified in text and unknown_lots in text
+    assert t._("Release") in page and "2026-11-30 01:00" in page
+    js = json.loads(render.to_json(rec))
+    assert [d["id"] for d in js["deviations"]] == [fry.id, cold.id]
+    assert js["deviations"][1]["actions"] == [] and js["deviations"][1]["verification"] is None
+    assert js["deviations"][0]["lots"][0] == {"lot": "B-1127", "disposition": None}

@@ -84,3 +84,12 @@ def test_a_lot_started_and_ended_by_command_reaches_influxdb_and_replays(
                 if p.measurement == "lot" and p.tags["event"] == "end"]
     assert [(p.tags["lot"], p.fields["span_s"]) for p in replayed] == \
         [("B-1126", end["span_s"])]
+    # the answers in the reader's language (the site's, or --locale)
+    assert lot("start", "B-1127", "--machine", "M1", "--config", str(cfg_path),
+               "--by", "zhang", "--locale", "zh-CN") == 0
+    assert "批次 B-1127 已在设备 M1开始" in capsys.readouterr().out
+    assert lot("end", "B-1127", "--machine", "M1", "--config", str(cfg_path),
+               "--by", "zhang", "--locale", "zh-CN") == 0
+    assert lot("end", "B-1127", "--machine", "M1", "--config", str(cfg_path),
+               "--by", "zhang", "--locale", "zh-CN") == 1
+    assert "代理拒绝" in capsys.readouterr().err

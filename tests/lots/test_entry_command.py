@@ -66,6 +66,7 @@ def test_entries_through_the_running_agent(tmp_path: Path, influxdb1: Any) -> No
         ok = entry(cfg_path, "action", "--deviation", dev, "--corrective", "reheat",
                    "--text", "oil reheated", "--by", "wang", password="wang-password")
         assert ok.returncode == 0, ok.stderr
+        assert f"corrective action reheat on {dev} recorded by wang" in ok.stdout
         own = entry(cfg_path, "verify-action", "--deviation", dev, "--by", "wang",
                     password="wang-password")
         assert own.returncode == 1
