@@ -124,8 +124,11 @@ class Record:
         import datetime as dt
 
         when = dt.datetime.fromtimestamp(self.ts_ns / 1e9, dt.UTC).isoformat()
-        what = ", ".join(f"{k}={self.tags[k]}" for k in ("ccp", "kind", "event", "shift",
-                                                         "shift_date") if self.tags.get(k))
+        # enough tags to find it: an affected lot and an entry (action, disposition of a
+        # lot, verification) are named too, since they share their deviation's instant
+        what = ", ".join(f"{k}={self.tags[k]}" for k in ("ccp", "kind", "event", "entry", "lot",
+                                                         "shift", "shift_date")
+                         if self.tags.get(k))
         seq = f" seq {self.seq}" if self.seq is not None else ""
         return f"record{seq} ({self.measurement} {what} at {when})"
 

@@ -129,25 +129,31 @@ def _haccp(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.server
-def test_an_entry_altered_in_influxdb_makes_verify_name_it(influxdb1: Any) -> None:
+@pytest.mark.parametrize(("entry", "field", "forged"), [
+    ("action", "text", "nothing held"),  # the action's free text rewritten
+    ("disposition", "disposition", "release"),  # lot 1201's rework made a release
+    ("verification", "by", "zhao"),  # someone else named as the verifier
+])
+def test_an_entry_altered_in_influxdb_makes_verify_name_it(
+        influxdb1: Any, entry: str, field: str, forged: str) -> None:
     _, out = _run(_cfg())
     points, _, _ = link_all(out)
-    db = "lots_actions"
+    db = f"lots_actions_{entry}"
     write(influxdb1, db, points)
     src = ["--url", influxdb1.url, "--db", db]
     ok = _haccp("verify", *src)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    # someone turns lot 1201's "rework" into "release" in the database
-    (rework,) = [p for p in points if p.measurement == "ccp_action"
-                 and p.fields.get("disposition") == "rework"]
-    forged = type(rework)(rework.measurement, rework.tags,
-                          {**rework.fields, "disposition": "release"}, rework.ts_ns)
-    write(influxdb1, db, [forged])
+    (rec,) = [p for p in points if p.measurement == "ccp_action"
+              and p.tags["entry"] == entry and p.tags.get("lot") in (None, "1201")]
+    assert rec.fields[field] != forged
+    write(influxdb1, db, [type(rec)(rec.measurement, rec.tags, {**rec.fields, field: forged},
+                                    rec.ts_ns)])
     bad = _haccp("verify", *src)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     said = bad.stdout + bad.stderr
-    assert f"seq {rework.fields['seq']}" in said or str(rework.fields["seq"]) in said
-    assert "ccp_action" in said and "altered" in said
+    assert f"seq {rec.fields['seq']}" in said and "ccp_action" in said and "altered" in said
+    assert f"entry={entry}" in said  # which of the deviation's records
+    assert ("lot=1201" in said) == (entry == "disposition")
 
 
 def test_the_command_needs_the_users_password_and_withdraws_what_no_agent_took(
