@@ -28,12 +28,16 @@ A disk that refuses writes (full, read-only, I/O errors) is not damage: the poin
 (and engine state) of each refused `put` are held in memory in order, up to
 `memory_max_bytes` (oldest dropped above it, counted per measurement), written again at
 most once a second (each put, and `retry_held()` from the sink's loop) and in order
-once the disk takes them; `disk_error` says why meanwhile. The file is never touched
-by a refused write (SQLite rolls the transaction back), so it stays intact.
+once the disk takes them, all of them in one transaction (one small write per held put
+would fill the WAL again with page overhead); `disk_error` says why meanwhile. The file
+is never touched by a refused write (SQLite rolls the transaction back), so it stays
+intact.
 
 A file SQLite cannot read (truncated, overwritten, not a database) is renamed to
 `<name>.corrupt-<UTC timestamp>` with an ERROR log line and a fresh queue is started:
-the agent keeps running instead of crash-looping on a bad file.
+the agent keeps running instead of crash-looping on a bad file. Damage found while
+running on a disk that then refuses to create the fresh file leaves the queue without a
+connection: puts are held as above and the next write opens the file.
 """
 
 from __future__ import annotations
@@ -190,7 +194,7 @@ class DiskQueue:
         # left the -wal file behind (SQLite removes it when the last connection closes).
         self._ckpt_lock = threading.Lock()
         self._closed = False
-        self._db: sqlite3.Connection
+        self._db: sqlite3.Connection | None = None  # None: to open at the next write
         self._open_or_recover()
 
     # -- opening and recovery -------------------------------------------------------
@@ -198,6 +202,14 @@ class DiskQueue:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                              timeout=self.busy_timeout_s)
+        try:
+            self._prepare(db)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _prepare(self, db: sqlite3.Connection) -> None:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={_SYNCHRONOUS[self.fsync]}")
         db.execute("PRAGMA journal_size_limit=67108864")
@@ -217,7 +229,6 @@ class DiskQueue:
             db.execute("INSERT INTO meta VALUES('format', ?)", (FORMAT_VERSION,))
         elif row[0] != FORMAT_VERSION:
             raise sqlite3.DatabaseError(f"unknown queue format {row[0]}")
-        return db
 
     def _load(self, db: sqlite3.Connection) -> None:
         index: OrderedDict[int, tuple[int, int]] = OrderedDict()
@@ -270,8 +281,7 @@ class DiskQueue:
                     db.close()
         self._quarantine(reason)
         try:
-            self._db = self._connect()
-            self._load(self._db)
+            self._conn()
         except sqlite3.Error as e:
             raise QueueError(f"cannot create queue file {self.path}: {e}") from e
 
@@ -295,14 +305,42 @@ class DiskQueue:
         )
 
     def _recover_runtime(self, e: sqlite3.DatabaseError) -> None:
-        """Corruption found after opening (e.g. a page went bad): same treatment."""
-        with contextlib.suppress(Exception):
-            self._db.close()
+        """Corruption found after opening (e.g. a page went bad): same treatment. The
+        old file's points are gone with it whatever happens next; a disk that refuses
+        to create the fresh file leaves `_db` None (`_conn` opens it at the next write)
+        and raises its refusal, so the caller holds what it was writing."""
+        if self._db is not None:
+            with contextlib.suppress(Exception):
+                self._db.close()
+            self._db = None
         self._quarantine(f"{e} (while running)")
-        self._db = self._connect()
-        self._load(self._db)
+        self._index, self._bytes, self._points, self._head_offset = OrderedDict(), 0, 0, 0
         self._inflight_upto = 0
         self.generation += 1  # positions of batches read from the old file are void
+        self._conn()
+
+    def _recover_quietly(self, e: sqlite3.DatabaseError) -> None:
+        """`_recover_runtime` where nothing is being written (a read, an ack): a disk that
+        refuses the fresh file is the next write's business."""
+        try:
+            self._recover_runtime(e)
+        except sqlite3.OperationalError as e2:
+            if not is_refusal(e2):
+                raise
+            log.error("queue %s: the disk refuses the fresh file (%s); the next write "
+                      "tries again", self.name, e2, extra={"sink": self.name})
+
+    def _conn(self) -> sqlite3.Connection:
+        """The open connection, or the file opened now (after damage while running)."""
+        if self._db is None:
+            db = self._connect()
+            try:
+                self._load(db)
+            except BaseException:
+                db.close()
+                raise
+            self._db = db
+        return self._db
 
     # -- writing ------------------------------------------------------------------
     def put(self, lines: Sequence[str], state: tuple[int, bytes] | None = None) -> int:
@@ -387,26 +425,24 @@ class DiskQueue:
         with self._lock:
             if not self._held or (not force and time.monotonic() < self._retry_at):
                 return
-            written = 0
-            while self._held:
-                put = self._held[0]
-                try:
-                    self._write(put.chunks, put.state)
-                except sqlite3.OperationalError as e:
-                    if not is_refusal(e):
-                        raise
-                    self._refused(e)
-                    return
-                self._held.popleft()
-                self.memory_points -= put.points
-                self.memory_bytes -= sum(c.nbytes for c in put.chunks)
-                written += put.points
+            rows = [c for put in self._held for c in put.chunks]
+            states = [put.state for put in self._held if put.state is not None]
+            try:
+                self._write(rows, states[-1] if states else None)
+            except sqlite3.OperationalError as e:
+                if not is_refusal(e):
+                    raise
+                self._refused(e)
+                return
+            written = self.memory_points
+            self._held.clear()
+            self.memory_points = self.memory_bytes = 0
             log.warning("queue %s: the disk takes writes again; %d points held in memory "
                         "written", self.name, written, extra={"sink": self.name})
             self.disk_error = None
 
     def _put_rows(self, rows: list[Chunk], state: EngineState | None = None) -> None:
-        db = self._db
+        db = self._conn()
         db.execute("BEGIN IMMEDIATE")
         try:
             cur = db.cursor()
@@ -444,14 +480,15 @@ class DiskQueue:
             victims.append(cid)
             freed += nb
         counts: Counter[str] = Counter()
+        db = self._conn()
         for cid in victims:
-            (data,) = self._db.execute("SELECT data FROM chunks WHERE id=?", (cid,)).fetchone()
+            (data,) = db.execute("SELECT data FROM chunks WHERE id=?", (cid,)).fetchone()
             lines = data.decode().split("\n")
             if cid == next(iter(self._index)):
                 lines = lines[self._head_offset:]
             for ln in lines:
                 counts[measurement_of(ln)] += 1
-        self._db.executemany("DELETE FROM chunks WHERE id=?", [(c,) for c in victims])
+        db.executemany("DELETE FROM chunks WHERE id=?", [(c,) for c in victims])
         self._pending_drop_counts = counts
         return victims
 
@@ -463,8 +500,9 @@ class DiskQueue:
             self._points -= n
             if cid == first:
                 self._head_offset = 0
-                if self._db.execute("SELECT 1 FROM meta WHERE k='head_offset'").fetchone():
-                    self._db.execute("UPDATE meta SET v=0 WHERE k='head_offset'")
+                db = self._conn()
+                if db.execute("SELECT 1 FROM meta WHERE k='head_offset'").fetchone():
+                    db.execute("UPDATE meta SET v=0 WHERE k='head_offset'")
         counts = self._pending_drop_counts
         self.dropped.update(counts)
         log.warning("queue %s full (max %d bytes): dropped %d oldest points (%s)",
@@ -474,6 +512,8 @@ class DiskQueue:
     def read_state(self) -> tuple[int, bytes] | None:
         """The engine snapshot last committed with this queue's points: (seq, data)."""
         with self._lock:
+            if self._db is None:  # the fresh file after damage is not open yet: none
+                return None
             row = self._db.execute("SELECT seq, data FROM state WHERE k='engine'").fetchone()
         return (int(row[0]), bytes(row[1])) if row else None
 
@@ -489,7 +529,7 @@ class DiskQueue:
             except sqlite3.DatabaseError as e:
                 if not is_corruption(e):
                     raise
-                self._recover_runtime(e)
+                self._recover_quietly(e)
                 return self._peek(max_points, None)
 
     def _peek(self, max_points: int, after: Position | None) -> Batch:
@@ -518,7 +558,8 @@ class DiskQueue:
         if not ids:
             return Batch([], [])
         q = ",".join("?" * len(ids))
-        rows = dict(self._db.execute(f"SELECT id, data FROM chunks WHERE id IN ({q})", ids))
+        rows = dict(self._conn().execute(f"SELECT id, data FROM chunks WHERE id IN ({q})",
+                                         ids))
         raw: list[bytes] = []
         want = max_points
         for cid, start in zip(ids, starts, strict=True):
@@ -555,7 +596,7 @@ class DiskQueue:
             except sqlite3.DatabaseError as e:
                 if not is_corruption(e):
                     raise
-                self._recover_runtime(e)
+                self._recover_quietly(e)
 
     def _ack(self, cid: int, off: int) -> None:
         if cid in self._index and off >= self._index[cid][0]:
@@ -565,7 +606,7 @@ class DiskQueue:
             if c >= cid:
                 break
             gone.append(c)
-        db = self._db
+        db = self._conn()
         db.execute("BEGIN IMMEDIATE")
         try:
             if gone:
@@ -598,7 +639,8 @@ class DiskQueue:
             head = self._head_offset
         for k, cid in enumerate(ids):
             with self._lock:
-                row = self._db.execute("SELECT data FROM chunks WHERE id=?", (cid,)).fetchone()
+                row = self._conn().execute("SELECT data FROM chunks WHERE id=?",
+                                           (cid,)).fetchone()
             if row is None:
                 continue
             data = row[0]
@@ -660,6 +702,8 @@ class DiskQueue:
                     self._ckpt_db.close()
                 self._ckpt_db = None
         with self._lock:
+            if self._db is None:
+                return
             with contextlib.suppress(sqlite3.Error):
                 self._db.execute("INSERT OR REPLACE INTO meta VALUES('clean', 1)")
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
