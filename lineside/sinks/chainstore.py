@@ -90,8 +90,10 @@ def set_aside(path: Path, bad: Sequence[Refusal], error: str | None = None) -> N
     for p, fld, why in bad:
         what = (f"the chain failed ({error})" if error is not None else
                 f"{f'field {fld}' if fld else 'timestamp'} {why} ({_kind(p, fld)})")
+        # each record's own line (an auditor's record), past the log rate limit
         log.error("HACCP %s refused by the chain: %s; kept in %s, never linked",
-                  Record(p.measurement, p.tags, {}, p.ts_ns).describe(), what, path)
+                  Record(p.measurement, p.tags, {}, p.ts_ns).describe(), what, path,
+                  extra={"every": True})
 
 
 def _kind(p: Point, fld: str | None) -> str:
@@ -296,8 +298,9 @@ class ChainStore:
     def _unqueued(self, db: sqlite3.Connection) -> list[Point]:
         row = db.execute("SELECT v FROM meta WHERE k='enqueued'").fetchone()
         done = int(row[0]) if row else 0
-        return [_load(s) for (s,) in db.execute(
-            "SELECT point FROM records WHERE seq > ? ORDER BY seq", (done,))]
+        rows = db.execute("SELECT point FROM records WHERE seq > ? ORDER BY seq",
+                          (done,)).fetchall()  # all read first: a row that fails to load
+        return [_load(s) for (s,) in rows]  # must not leave the read (its snapshot) open
 
     def close(self) -> None:
         with self._lock:

@@ -6,7 +6,9 @@ values"). It reports each as a `points.Refusal`; `Refusals` counts them by (stag
 reason) for `lineside_points_refused_total` and logs a WARNING the first time a series
 and field is refused at a stage — naming the measurement, the tags that say where it
 comes from, the device (from the configuration) and the value's kind — so that a PLC
-sending inf every second gives one line, not one a second.
+sending inf every second gives one line, not one a second. Being once per series
+already, these lines pass the log rate limit (`every`): two series refused in the same
+minute are two lines.
 """
 
 from __future__ import annotations
@@ -48,4 +50,5 @@ class Refusals:
                         "(further refusals of this series are counted in "
                         "lineside_points_refused_total)", stage, p.measurement,
                         f" {where}" if where else "", f" (device {dev})" if dev else "",
-                        what, reason, extra={"device": dev} if dev else None)
+                        what, reason, extra={"device": dev, "every": True} if dev
+                        else {"every": True})
