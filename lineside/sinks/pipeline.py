@@ -22,6 +22,10 @@ Stages, in order (docs/delivery.md):
    dead-letter file and says so in `health`.
 3. the chain marks its records queued once no queue holds any in memory.
 
+Records a kill left linked but not queued are queued when the chain opens; if reading
+them fails (a busy or damaged file), the chain still links, nothing is marked queued
+meanwhile, and every delivery and housekeeping tries again (stage `chain unqueued`).
+
 What a stage refuses is counted and logged by `refusals`; how each stage fares is in
 `health` (`/readyz`, `/healthz`, the watchdog).
 """
@@ -61,6 +65,7 @@ class Delivery:
         self.health = sinks.health
         self.chain: ChainStore | None = None  # opened with the first record
         self._unmarked = False  # records queued but not yet marked so in the chain file
+        self._requeue = False  # the chain file's unqueued records not read yet
         self._listeners: list[Listener] = []
 
     def add_listener(self, fn: Listener) -> None:
@@ -136,15 +141,31 @@ class Delivery:
 
     def open_chain(self) -> ChainStore:
         """The chain store, opened on first use; what a kill left linked but not queued
-        is queued at once."""
+        is queued at once (or, if it cannot be read, at a later delivery)."""
         if self.chain is None:
             self.chain = ChainStore(self.state_dir / CHAIN_FILE)
-            again = self.chain.unqueued()
-            if again:
-                self.sinks.enqueue(again)
-                self._unmarked = True
-                self.mark_chain()
+            self._requeue = True
+        if self._requeue:
+            self._requeue_unqueued(self.chain)
         return self.chain
+
+    def _requeue_unqueued(self, chain: ChainStore) -> None:
+        stage = "chain unqueued"
+        try:
+            again = chain.unqueued()
+        except Exception as e:  # linking goes on; marks wait, so that none is forgotten
+            if stage not in self.health.failing:
+                log.error("HACCP chain %s: cannot read the records linked but not queued "
+                          "(%s: %s); trying again at every delivery", self.state_dir /
+                          CHAIN_FILE, type(e).__name__, e)
+            self.health.failed(stage, e)
+            return
+        self._requeue = False
+        self.health.ok(stage)
+        if again:
+            self.sinks.enqueue(again)
+            self._unmarked = True
+            self.mark_chain()
 
     @property
     def chain_exists(self) -> bool:
@@ -155,7 +176,8 @@ class Delivery:
         a queue holds in memory (its disk refuses) are not durable, and a kill before they
         are written must leave them unmarked, so that the next start queues them again
         from the chain file."""
-        if self._unmarked and self.chain is not None and not self.sinks.holding:
+        if (self._unmarked and self.chain is not None and not self._requeue
+                and not self.sinks.holding):
             try:
                 self._unmarked = not self.chain.mark_enqueued()
             except sqlite3.Error as e:  # unmarked: the next start queues them again
@@ -168,7 +190,10 @@ class Delivery:
 
     def housekeeping(self) -> None:
         """Records held while the disk refused: linked once it takes them, then marked
-        queued once the queues wrote what they held; the engine state saved."""
+        queued once the queues wrote what they held; unqueued records read again if that
+        failed; the engine state saved."""
+        if self._requeue and self.chain is not None:
+            self._requeue_unqueued(self.chain)
         self.deliver([])
         self.mark_chain()
         self.save_state()
