@@ -36,6 +36,7 @@ from lineside.engine import rollup
 from lineside.report.data import (
     CCP_SUMS,
     DEFAULT_TARGET,
+    SAFETY_LEVELS,
     STAGE_KINDS,
     DistrictFigures,
     EnterpriseFigures,
@@ -92,6 +93,7 @@ class _Acc:
     ideal_good_s: float = 0.0
     good_count: float = 0.0
     ccp: dict[str, list[float]] = field(default_factory=dict)  # kind -> CCP_SUMS
+    safety: dict[str, list[float]] = field(default_factory=dict)  # kind -> SAFETY_LEVELS
 
 
 def _accumulate(rows: Iterable[Row]) -> tuple[dict[str, _Acc], int]:
@@ -117,6 +119,10 @@ def _accumulate(rows: Iterable[Row]) -> tuple[dict[str, _Acc], int]:
         elif r.measurement == "ccp_bureau":
             acc = a.ccp.setdefault(r.tags.get("ccp_kind", ""), [0.0] * len(CCP_SUMS))
             for i, f in enumerate(CCP_SUMS):
+                acc[i] += r.v(f)
+        elif r.measurement == "haccp_bureau":  # one row per site and gateway: add them
+            acc = a.safety.setdefault(r.tags.get("ccp_kind", ""), [0.0] * len(SAFETY_LEVELS))
+            for i, f in enumerate(SAFETY_LEVELS):
                 acc[i] += r.v(f)
         elif r.measurement == "oee":
             a.line_pbt[line] += r.v("planned_busy_s")
@@ -178,6 +184,7 @@ def _figures(reg: Registered, status_if_seen: str, a: _Acc | None,
         meets_target=None if rate is None else rate >= target - _EPS,
         flags=tuple(flags),
         ccp={k: (v[0], v[1], v[2], v[3]) for k, v in sorted(a.ccp.items())},
+        safety={k: (v[0], v[1]) for k, v in sorted(a.safety.items())},
     )
 
 

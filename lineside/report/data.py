@@ -223,6 +223,8 @@ class LineFigures:
 
 # What the bureau gets of an enterprise's CCPs, per CCP kind (sums of `ccp_bureau`).
 CCP_SUMS = ("deviations", "deviation_s", "losses", "lost_s")
+# Its safety supervision per CCP kind (`haccp_bureau`): levels, the latest of the period.
+SAFETY_LEVELS = ("unanswered_24h", "lots_on_hold")
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +248,9 @@ class EnterpriseFigures:
     flags: tuple[str, ...] = ()
     # CCP kind -> (deviations, deviation_s, losses, lost_s); empty without CCP records
     ccp: Mapping[str, tuple[float, float, float, float]] = field(default_factory=dict)
+    # CCP kind -> (unanswered_24h, lots_on_hold) at the period's end (the latest
+    # `haccp_bureau` point of each site in the period, summed); empty without any
+    safety: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def trend(self) -> float | None:
@@ -256,6 +261,14 @@ class EnterpriseFigures:
     def ccp_total(self, i: int) -> float | None:
         """Sum over CCP kinds of item i (0 deviations, 1 deviation_s, 2 losses, 3 lost_s)."""
         return sum(v[i] for v in self.ccp.values()) if self.ccp else None
+
+    def safety_total(self, i: int) -> float | None:
+        """Sum over CCP kinds of level i (0 unanswered after 24 h, 1 lots on hold)."""
+        return sum(v[i] for v in self.safety.values()) if self.safety else None
+
+    def ccp_kinds(self) -> list[str]:
+        """CCP kinds with deviation sums or safety levels, sorted."""
+        return sorted({*self.ccp, *self.safety})
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from lineside.report.render import (
     pct,
     period_label,
     period_line,
+    safety_cells,
     signed,
     status_name,
 )
@@ -59,6 +60,7 @@ th{white-space:normal;vertical-align:bottom;font-weight:600;word-break:keep-all}
 th:first-child,td:first-child{text-align:left;white-space:normal;overflow-wrap:anywhere;
 min-width:9em}
 td.id{color:#5b6474;font-size:.8rem}
+table.safety td:nth-child(3){white-space:normal;text-align:left}
 .ok{color:#1a7f37}.bad{color:#c62828}.miss{color:#8a6d00}
 ul{padding-left:1.2rem}
 /* A4 landscape: nothing scrolls on paper, so wide things wrap instead of being clipped */
@@ -264,6 +266,25 @@ def _table(r: Report, t: Translator) -> str:
             f'<tbody>{"".join(rows)}</tbody></table>')
 
 
+def _safety_table(r: Report, t: Translator) -> str:
+    """The bureau's safety supervision beside each enterprise's automation rate (issue
+    27): deviations per CCP kind, deviations still without a corrective action after
+    24 h and lots on hold at the period's end; "—" where an enterprise sent none."""
+    h = heads(t, r.target)
+    order = ("enterprise", "automation_rate", "ccp_per_kind", "ccp_unanswered",
+             "ccp_on_hold")
+    rows = []
+    for e in r.enterprises:
+        per_kind, late, held = safety_cells(t, e)
+        cells = [escape(_ename(e)), pct(e.automation_rate), escape(per_kind),
+                 f"<span class='{'bad' if late not in ('—', '0') else ''}'>{late}</span>",
+                 escape(held)]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    head = "".join(f'<th class="{k}">{escape(h[k])}</th>' for k in order)
+    return (f'<table class="safety"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
+
+
 def to_html(r: Report, t: Translator | None = None) -> str:
     t = t or translator()
     d = r.district
@@ -295,6 +316,7 @@ def to_html(r: Report, t: Translator | None = None) -> str:
         ("kinds", t._("Automation rate per stage kind")),
         ("enterprises", t._("Enterprises")),
         ("holdbacks", t._("Stage kinds holding enterprises back")),
+        ("safety", t._("Safety supervision")),
         ("findings", t._("Findings")))}
     title = t._("District food enterprises: automation report")
     return f"""<!doctype html>
@@ -313,6 +335,8 @@ def to_html(r: Report, t: Translator | None = None) -> str:
 <div class="box">{heatmap(r, t)}</div>
 <h2>{h2["enterprises"]}</h2>
 <div class="box">{_table(r, t)}</div>
+<h2>{h2["safety"]}</h2>
+<div class="box">{_safety_table(r, t)}</div>
 <h2>{h2["holdbacks"]}</h2>
 <ul>{hb_items}</ul>
 <h2>{h2["findings"]}</h2>

@@ -18,7 +18,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
-from lineside.report.data import CCP_SUMS, Period, Row
+from lineside.report.data import CCP_SUMS, SAFETY_LEVELS, Period, Row
 
 #: Summed per stage: the sums docs/design.md rebuilds every automation figure from.
 AUTOMATION_SUMS = ("auto_ideal_units", "run_ideal_units", "auto_run_s", "run_s",
@@ -64,6 +64,16 @@ def ccp_query(p: Period) -> str:
     cols = [f"sum({_q(f)}) AS {_q(f)}" for f in CCP_SUMS]
     return (f"SELECT {', '.join(cols)} FROM \"ccp_bureau\" WHERE \"level\" = 'ccp_kind' "
             f"AND {time_filter(p)} GROUP BY \"enterprise\", \"region\", \"ccp_kind\"")
+
+
+def safety_query(p: Period) -> str:
+    """The safety supervision levels per enterprise and CCP kind (`haccp_bureau`, docs/
+    haccp.md): levels, not sums, so the latest point of each site and gateway in the
+    period (the report adds the sites)."""
+    cols = [f"last({_q(f)}) AS {_q(f)}" for f in SAFETY_LEVELS]
+    return (f"SELECT {', '.join(cols)} FROM \"haccp_bureau\" WHERE \"level\" = 'ccp_kind' "
+            f"AND {time_filter(p)} GROUP BY \"enterprise\", \"region\", \"site\", "
+            f"\"gateway\", \"ccp_kind\"")
 
 
 class QueryError(RuntimeError):
@@ -132,7 +142,8 @@ def fetch(src: Source, statement: str, epoch: str = "s") -> dict:
 
 
 def load_rows(src: Source, period: Period) -> list[Row]:
-    """All rows the report needs for one period (three statements)."""
+    """All rows the report needs for one period (four statements)."""
     return (parse_answer("automation", fetch(src, automation_query(period)))
             + parse_answer("oee", fetch(src, oee_query(period)))
-            + parse_answer("ccp_bureau", fetch(src, ccp_query(period))))
+            + parse_answer("ccp_bureau", fetch(src, ccp_query(period)))
+            + parse_answer("haccp_bureau", fetch(src, safety_query(period))))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from lineside import csvcell
@@ -67,10 +68,21 @@ def _enterprise(e: EnterpriseFigures) -> dict[str, Any]:
         "ccp_deviations": _r(e.ccp_total(0), 0),
         "ccp_deviation_min": _r(_min(e.ccp_total(1)), 3),
         "ccp_lost_min": _r(_min(e.ccp_total(3)), 3),
-        "ccp_kinds": {k: {"deviations": _r(v[0], 0), "deviation_min": _r(v[1] / 60, 3),
-                          "losses": _r(v[2], 0), "lost_min": _r(v[3] / 60, 3)}
-                      for k, v in e.ccp.items()},
+        # safety supervision (haccp_bureau): levels at the period's end, null without
+        "ccp_unanswered_24h": _r(e.safety_total(0), 0),
+        "ccp_lots_on_hold": _r(e.safety_total(1), 0),
+        "ccp_kinds": {k: _ccp_kind(e, k) for k in e.ccp_kinds()},
     }
+
+
+def _ccp_kind(e: EnterpriseFigures, k: str) -> dict[str, float | None]:
+    v, s = e.ccp.get(k), e.safety.get(k)
+    return {"deviations": None if v is None else _r(v[0], 0),
+            "deviation_min": None if v is None else _r(v[1] / 60, 3),
+            "losses": None if v is None else _r(v[2], 0),
+            "lost_min": None if v is None else _r(v[3] / 60, 3),
+            "unanswered_24h": None if s is None else _r(s[0], 0),
+            "lots_on_hold": None if s is None else _r(s[1], 0)}
 
 
 def _min(seconds: float | None) -> float | None:
@@ -130,6 +142,17 @@ def ccp_cells(e: EnterpriseFigures) -> tuple[str, str, str]:
     return f"{n:.0f}", minutes(e.ccp_total(1) or 0), minutes(e.ccp_total(3) or 0)
 
 
+def count(x: float | None) -> str:
+    return "—" if x is None else f"{x:.0f}"
+
+
+def safety_cells(t: Translator, e: EnterpriseFigures) -> tuple[str, str, str]:
+    """Deviations per CCP kind ("巴氏杀菌 2 · 冷藏 0"), deviations without a corrective
+    action after 24 h, lots on hold: "—" where the enterprise sent none."""
+    per_kind = " · ".join(f"{t.ccp_kind(k)} {e.ccp[k][0]:.0f}" for k in sorted(e.ccp))
+    return per_kind or "—", count(e.safety_total(0)), count(e.safety_total(1))
+
+
 def meets_cell(t: Translator, e: EnterpriseFigures) -> tuple[str, str]:
     """(css class, text) of the target column: yes, no, or why there is no rate."""
     if e.automation_rate is None:
@@ -152,6 +175,9 @@ def heads(t: Translator, target: float) -> dict[str, str]:
         "ccp_deviations": t._("CCP deviations"),
         "ccp_deviation_min": t._("Time in deviation (min)"),
         "ccp_lost_min": t._("Monitoring lost (min)"),
+        "ccp_per_kind": t._("Deviations per CCP kind"),
+        "ccp_unanswered": t._("Without corrective action after 24 h"),
+        "ccp_on_hold": t._("Lots on hold"),
     }
 
 
@@ -188,7 +214,7 @@ def period_line(t: Translator, r: Report) -> str:
 # --------------------------------------------------------------------------- CSV
 
 
-def csv_heads(t: Translator, kinds: list[str]) -> list[str]:
+def csv_heads(t: Translator, kinds: list[str], ccp_kinds: Sequence[str] = ()) -> list[str]:
     return [
         t._("Enterprise ID"), t._("Enterprise"), t._("Region code"), t._("Status"),
         t._("Automation rate (%)"), t._("Previous period's rate (%)"),
@@ -196,6 +222,8 @@ def csv_heads(t: Translator, kinds: list[str]) -> list[str]:
         t._("OEE (%)"), t._("Good units"), t._("Planned busy time (h)"),
         *(t._("Automation rate of {kind} (%)").format(kind=t.stage_kind(k)) for k in kinds),
         t._("CCP deviations"), t._("Time in deviation (min)"), t._("Monitoring lost (min)"),
+        *(t._("CCP deviations: {kind}").format(kind=t.ccp_kind(k)) for k in ccp_kinds),
+        t._("Without corrective action after 24 h"), t._("Lots on hold"),
     ]
 
 
@@ -213,7 +241,8 @@ def to_csv(r: Report, t: Translator | None = None) -> str:
     buf = io.StringIO()
     w = csvcell.writer(buf)
     put = lambda cells: w.writerow(csvcell.row(cells))  # noqa: E731 (names are untrusted)
-    put(csv_heads(t, kinds))
+    ccp_kinds = sorted({k for e in r.enterprises for k in e.ccp})
+    put(csv_heads(t, kinds, ccp_kinds))
 
     def p(x: float | None) -> str:
         return "" if x is None else f"{x * 100:.4f}"
@@ -230,13 +259,15 @@ def to_csv(r: Report, t: Translator | None = None) -> str:
             p(e.digitized), p(e.oee), f"{e.good_count:.0f}", f"{e.planned_busy_s / 3600:.4f}",
             *(p(e.kinds[k].rate) if k in e.kinds else "" for k in kinds),
             "" if n is None else f"{n:.0f}", m(e.ccp_total(1)), m(e.ccp_total(3)),
+            *(f"{e.ccp[k][0]:.0f}" if k in e.ccp else "" for k in ccp_kinds),
+            *("" if x is None else f"{x:.0f}" for x in (e.safety_total(0), e.safety_total(1))),
         ])
     d = r.district
     put(["*", t._("District"), "",
          t._("{meeting} of {reporting} meet the target").format(meeting=d.meeting,
                                                                  reporting=d.reporting),
          p(d.mean_rate), p(d.previous_mean_rate), p(d.trend), "", "", p(d.mean_oee), "", "",
-         *("" for _ in kinds), "", "", ""])
+         *("" for _ in kinds), "", "", "", *("" for _ in ccp_kinds), "", ""])
     return "\ufeff" + buf.getvalue()
 
 
@@ -295,7 +326,7 @@ def print_table(r: Report, console: Any = None, t: Translator | None = None) -> 
     for e, row in zip(r.enterprises, rows, strict=True):
         tbl.add_row(name_cell(e), *row)
     con.print(tbl)
-    if any(e.ccp for e in r.enterprises):
+    if any(e.ccp or e.safety for e in r.enterprises):
         c = Table(title=t._("Critical control points"), title_justify="left", **narrow)
         names_column(c)
         cells = [ccp_cells(e) for e in r.enterprises]
@@ -305,6 +336,21 @@ def print_table(r: Report, console: Any = None, t: Translator | None = None) -> 
         for e, ccp_row in zip(r.enterprises, cells, strict=True):
             c.add_row(name_cell(e, with_id=False), *ccp_row)
         con.print(c)
+        # safety supervision: its own table, so that 80 columns hold every figure
+        s = Table(title=t._("Safety supervision"), title_justify="left", **narrow)
+        names_column(s)
+        safety = [safety_cells(t, e) for e in r.enterprises]
+        s.add_column(h["automation_rate"], justify="right", overflow="fold",
+                     width=_fit(h["automation_rate"], [pct(e.automation_rate)
+                                                       for e in r.enterprises]))
+        s.add_column(h["ccp_per_kind"], overflow="fold")
+        for i, key in ((1, "ccp_unanswered"), (2, "ccp_on_hold")):
+            s.add_column(h[key], justify="right", overflow="fold",
+                         width=_fit(h[key], [row[i] for row in safety]))
+        for e, srow in zip(r.enterprises, safety, strict=True):
+            s.add_row(name_cell(e, with_id=False), pct(e.automation_rate),
+                      *(escape_markup(x) for x in srow))
+        con.print(s)
     room = max(40, con.width - name_w - 4)
     for part in _kind_groups(t, kinds, room):
         k = Table(title=t._("Automation rate per stage kind"), title_justify="left", **narrow)

@@ -81,6 +81,16 @@ def paper_report() -> Report:
                                        "ccp_kind": "frying"},
                         {"deviations": 2 + i, "deviation_s": 870.0 + 60 * i,
                          "losses": 1, "lost_s": 90.0}))
+        # the safety supervision levels (haccp_bureau), two CCP kinds each
+        for kind, late, held in (("frying", i, 7 + i), ("cold_storage", 0, 11)):
+            if kind != "frying":
+                rows.append(Row("ccp_bureau", {"enterprise": e, "region": "510116",
+                                               "ccp_kind": kind},
+                                {"deviations": 0, "deviation_s": 0.0, "losses": 0,
+                                 "lost_s": 0.0}))
+            rows.append(Row("haccp_bureau", {"enterprise": e, "region": "510116",
+                                             "site": "S1", "ccp_kind": kind},
+                            {"unanswered_24h": late, "lots_on_hold": held}))
     prev = [_k("cd-beef-01", "cutting", 80, 100), _k("ms-dumpling-02", "cutting", 40, 100)]
     return build_report(LONG_REGISTRY, rows, prev, p, previous_period(p),
                         generated_at=dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC))

@@ -56,8 +56,15 @@ def test_report_prints_on_a4_with_every_column(driver, tmp_path: Path, locale: s
     assert sizes and all(s == paper.A4_LANDSCAPE_PT for s in sizes), sizes
     # every figure of every column reached the paper, the CCP columns included
     assert {"14.5", "1.5", "4", "+4.0", "84.0%"} <= set(shown)
+    # the safety supervision beside the rate: unanswered after 24 h (0, 1, 2 + 0), lots
+    # on hold (7 + 11, 8 + 11, 9 + 11), deviations per CCP kind in the locale's words
+    assert {"18", "19", "20"} <= set(shown), shown
+    per_kind = f"{t.ccp_kind('cold_storage')} 0 · {t.ccp_kind('frying')} 3"
+    assert per_kind in page.read_text(encoding="utf-8")  # (a cell that wraps)
     assert paper.missing_from_pdf(shown, pdf) == []
     # company names whole (chart labels wrap, never cut), the title in the locale
     assert paper.missing_from_pdf([e.name for e in LONG_REGISTRY], pdf) == []
+    assert paper.missing_from_pdf([t._("Safety supervision"), t.ccp_kind("cold_storage"),
+                                   t.ccp_kind("frying")], pdf) == []
     title = t._("District food enterprises: automation report")
     assert paper.missing_from_pdf([title], pdf) == []
