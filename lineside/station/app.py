@@ -21,15 +21,20 @@ from multidict import MultiDictProxy
 
 from lineside.config.models import LinesideConfig
 from lineside.config.station import UNCLASSIFIED
+from lineside.engine.actions import DISPOSITIONS, entry_event
+from lineside.engine.actions import EVENT_SIGNAL as ENTRY_SIGNAL
+from lineside.engine.emit import ns
+from lineside.engine.lots import EVENT_SIGNAL as LOT_SIGNAL
+from lineside.engine.lots import lot_event
 from lineside.engine.reasons import EVENT_SIGNAL, ReasonLedger, classify_event
 from lineside.i18n import Translator, translator
 from lineside.samples import Quality, Sample
-from lineside.station import views
+from lineside.station import records, views
 from lineside.station.journal import Journal
 from lineside.station.memory import Memory
 from lineside.station.roles import may
 from lineside.station.sessions import Session, Sessions, Throttle, csrf_ok
-from lineside.station.texts import ccp_status, texts
+from lineside.station.texts import ccp_status, deviation_status, disposition, refusal, texts
 from lineside.station.users import UserStore
 
 HERE = Path(__file__).parent
@@ -79,7 +84,9 @@ class StationApp:
         self.env.filters.update(clock=lambda t, s=False: views.clock(t, self.tz, s),
                                 minutes=views.minutes, pct=views.pct)
         self.env.globals.update(T=self.T, t=self.t, ccp_status=lambda s: ccp_status(self.t, s),
-                                refresh_s=REFRESH_S, lang=self.t.html_lang)
+                                disposition=lambda v: disposition(self.t, v),
+                                deviation_status=lambda v: deviation_status(self.t, v),
+                                may=may, refresh_s=REFRESH_S, lang=self.t.html_lang)
         # The last closed shift's line figures, for a handover signed after the shift
         # ended, and the corrective-action records: kept across restarts (memory.py).
         self.memory = Memory(state_dir, cfg.site.site_id)
@@ -89,6 +96,8 @@ class StationApp:
         self.machines: dict[str, tuple[str, str]] = {
             m.id: (m.name or m.id, line.id) for line in cfg.lines for st in line.stages
             for m in st.machines}
+        self.lines = [(ln.id, ln.name or ln.id) for ln in cfg.lines]
+        self.corrective = [(a.id, a.name or a.id) for a in cfg.corrective_actions]
 
     # -- the application ---------------------------------------------------------------
     def app(self) -> web.Application:
@@ -105,6 +114,13 @@ class StationApp:
         r.add_get("/handover", self.handover)
         r.add_post("/handover/note", self.note)
         r.add_post("/handover/sign", self.sign)
+        r.add_get("/lots", self.lots)
+        r.add_post("/lots/start", self.lot_command)
+        r.add_post("/lots/end", self.lot_command)
+        r.add_get("/deviations", self.deviations)
+        r.add_post("/deviations/action", self.entry)
+        r.add_post("/deviations/dispose", self.entry)
+        r.add_post("/deviations/verify", self.entry)
         r.add_static("/static", HERE / "static", append_version=True)
         return app
 
@@ -350,6 +366,76 @@ class StationApp:
         self.journal.append(now, s.user or "", s.role or "", "sign",
                             {"period": h.period, "lines": summary})
         return _see("/handover")
+
+
+    # -- lots ------------------------------------------------------------------------------
+    async def lots(self, request: web.Request) -> web.StreamResponse:
+        self._deny(request, "view")
+        eng = self.backend.engine
+        line_machines = {lid: [m for m, (_, ln) in self.machines.items() if ln == lid]
+                         for lid, _ in self.lines}
+        return self._page(
+            request, "lots.html", lines=self.lines, msg=request.query.get("msg"),
+            current=records.current_lots(eng.lots, line_machines),
+            rows=records.lot_rows(eng.lots, eng.actions, self.machines, dict(self.lines)))
+
+    async def lot_command(self, request: web.Request) -> web.StreamResponse:
+        """A lot started or ended on a line: the path of `lineside lot start|end`, an
+        `@lot` sample through the agent (docs/lots.md)."""
+        self._deny(request, "lot")
+        form, s = request[FORM], request[SESSION]
+        action = "start" if request.path.endswith("/start") else "end"
+        value = lot_event(action, (_str(form.get("lot")) or "").strip(),
+                          line=_str(form.get("line")) or "", by=s.user or "")
+        why = self.backend.engine.lots.refusal(value)
+        if why is not None:
+            return self._page(request, "message.html", status=409,
+                              message=self.T["refused"].format(why=why))
+        now = self.now()
+        self.journal.append(now, s.user or "", s.role or "", f"lot {action}",
+                            {"event": value})
+        self.backend.on_samples([Sample(LOT_SIGNAL, value, Quality.GOOD, now)])
+        return _see("/lots?msg=saved")
+
+    # -- deviations: corrective actions, dispositions, verification ---------------------------
+    async def deviations(self, request: web.Request) -> web.StreamResponse:
+        self._deny(request, "view")
+        book = self.backend.engine.actions
+        rows = [] if book is None else records.deviation_rows(
+            book, self.memory.records, self.memory.ends)
+        return self._page(request, "deviations.html", rows=rows, ccps=book is not None,
+                          corrective=self.corrective, dispositions=DISPOSITIONS,
+                          msg=request.query.get("msg"))
+
+    async def entry(self, request: web.Request) -> web.StreamResponse:
+        """A corrective action, a lot's disposition or a verification: the path of
+        `lineside haccp action|dispose|verify-action`, an `@haccp.entry` sample through
+        the agent, which the engine writes as a chained `ccp_action` record."""
+        kind = request.path.rsplit("/", 1)[1]
+        self._deny(request, "verify" if kind == "verify" else "act")
+        book = self.backend.engine.actions
+        if book is None:
+            raise web.HTTPNotFound()
+        form, s = request[FORM], request[SESSION]
+
+        def field(name: str) -> str:
+            return (_str(form.get(name)) or "").strip()
+
+        extra = {"action": {"action": field("action"), "text": field("text")},
+                 "dispose": {"lot": field("lot"), "disposition": field("disposition"),
+                             "justification": field("justification")},
+                 "verify": {"text": field("text")}}[kind]
+        dev = field("deviation")
+        value = entry_event(kind, dev, s.user or "", s.role or "", **extra)
+        now = self.now()
+        why = book.refusal(value, ns(now))
+        if why is not None:
+            return self._page(request, "message.html", status=409,
+                              message=self.T["refused"].format(why=refusal(self.t, why)))
+        self.journal.append(now, s.user or "", s.role or "", f"haccp {kind}",
+                            {"event": value})
+        self.backend.on_samples([Sample(ENTRY_SIGNAL, value, Quality.GOOD, now)])
+        return _see(f"/deviations?msg=saved#{records.anchor(dev)}")
 
 
 def _see(url: str) -> web.Response:

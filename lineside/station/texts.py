@@ -70,7 +70,74 @@ def texts(t: Translator) -> dict[str, str]:
         "saved": _("Saved."),
         "refused": _("Not done: {why}"),
         "no_shift": _("No shift is open."),
+        "lots": _("Lots"),
+        "lot": _("Lot"),
+        "current_lot": _("Running now"),
+        "no_lot": _("no lot"),
+        "recent_lots": _("Recent lots"),
+        "no_lots": _("No lots."),
+        "end": _("End"),
+        "machines": _("Machines"),
+        "counts": _("Good / reject / total"),
+        "affected_by": _("Affected by"),
+        "start_lot": _("Start lot"),
+        "end_lot": _("End lot"),
+        "deviations_page": t.pgettext("station page", "Deviations"),
+        "no_deviations": _("No deviations."),
+        "no_ccps": _("No critical control points are configured."),
+        "affected_lots": _("Affected lots"),
+        "no_affected_lots": _("No affected lot (yet: they are listed once the deviation "
+                              "and its margin have passed)."),
+        "disposition": _("Disposition"),
+        "justification": _("Justification"),
+        "dispose": _("Record the disposition"),
+        "corrective_actions": _("Corrective actions"),
+        "no_action": _("No corrective action yet."),
+        "corrective_action": _("Corrective action"),
+        "details": _("Details"),
+        "enter_action": _("Record the action"),
+        "verification": _("Verification"),
+        "verify": _("Verify"),
+        "verified": _("Verified by {name} at {time}"),
+        "not_verified": _("Not verified yet."),
+        "limit": _("Critical limit deviation"),
+        "monitoring": _("Loss of monitoring"),
+        "entered": _("{name}, {time}"),
     }
+
+
+def disposition(t: Translator, value: str) -> str:
+    """A lot's disposition (engine/actions.py DISPOSITIONS)."""
+    names = {"hold": t._("Hold"), "rework": t._("Rework"), "destroy": t._("Destroy"),
+             "release": t._("Release"), "": t._("not decided yet")}  # as haccp/lotrender.py
+    return names.get(value, value)
+
+
+def deviation_status(t: Translator, status: str) -> str:
+    """records.DeviationRow.status."""
+    names = {
+        "open": t.pgettext("deviation status", "awaiting a corrective action"),
+        "unverified": t.pgettext("deviation status", "awaiting verification"),
+        "verified": t.pgettext("deviation status", "verified"),
+    }
+    return names.get(status, status)
+
+
+def refusal(t: Translator, why: str) -> str:
+    """The engine's reason for refusing an entry, in the reader's language where it is
+    one of the fixed ones (engine/actions.py ActionBook.refusal); else as it is."""
+    names = {
+        "the author of a corrective action cannot verify it":
+            t._("the author of a corrective action cannot verify it"),
+        "a release needs a justification": t._("a release needs a justification"),
+        "no corrective action to verify": t._("no corrective action to verify"),
+        "already verified": t._("already verified"),
+        "a verification needs the qa role": t._("a verification needs the QA role"),
+        "too many entries": t._("too many entries"),
+    }
+    if why.startswith("already verified by "):
+        return t._("already verified by {name}").format(name=why[len("already verified by "):])
+    return names.get(why, why)
 
 
 def ccp_status(t: Translator, status: str) -> str:
