@@ -3,10 +3,11 @@ against the real agent delivering to InfluxDB 1.6: an operator starts a lot on t
 lots page, the CCP deviates during it, a QA user records the corrective action and the
 lot's disposition, the same user verifying is refused with the reason shown, a second
 QA user verifies, an operator gets 403; the entries are `ccp_action` records in
-InfluxDB that `lineside haccp verify` proves and `lineside lot` shows."""
+InfluxDB that `lineside haccp` shows and `haccp verify` proves, as does `lineside lot`."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -189,6 +191,15 @@ def test_lot_action_disposition_and_verification(agent: AgentThread, chrome: Any
     ok = subprocess.run([sys.executable, "-m", "lineside.cli", "haccp", "verify", *src],
                         capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stdout + ok.stderr
+    # the HACCP record of the day shows them beside the deviation
+    day = dt.datetime.fromtimestamp(start, ZoneInfo("Asia/Shanghai")).date().isoformat()
+    rec = subprocess.run([sys.executable, "-m", "lineside.cli", "haccp", *src, "--day", day,
+                          "--tz", "Asia/Shanghai", "--format", "json"],
+                         capture_output=True, text=True, timeout=60)
+    assert rec.returncode == 0, rec.stdout + rec.stderr
+    shown = json.dumps(json.loads(rec.stdout), ensure_ascii=False)
+    for said in ("油温回升至 170 °C <b>ok</b>", "复检合格", "chen", "B-1207", dev):
+        assert said in shown, (said, shown[:2000])
     # the lot's traceability record (`lineside lot`, read from InfluxDB) has them
     lot = subprocess.run([sys.executable, "-m", "lineside.cli", "lot", "B-1207", *src,
                           "--format", "json"], capture_output=True, text=True, timeout=60)
