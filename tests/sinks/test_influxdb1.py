@@ -1,8 +1,9 @@
 """Against a real InfluxDB 1.6 (`/write`, read back with InfluxQL).
 
-The outage lasts LINESIDE_TEST_OUTAGE_S seconds (default 15; the issue's minute gives the
-same picture: the retry delay is capped at 1 s here, so after ~3 s every further second
-of outage is the same steady state of capped retries and a growing queue).
+The outage lasts LINESIDE_TEST_OUTAGE_S seconds (default 4; the issue's minute gives the
+same picture: the retry delay is capped at 0.5 s here, so after ~1.5 s every further
+second of outage is the same steady state of capped retries and a growing queue, and 4 s
+queue about 4,000 points, two batches and more).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from tests.sinks.helpers import plant_points, v1
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(120)]
 
-OUTAGE_S = float(os.environ.get("LINESIDE_TEST_OUTAGE_S", "15"))
+OUTAGE_S = float(os.environ.get("LINESIDE_TEST_OUTAGE_S", "4"))
 MEASUREMENTS = ("oee", "machine_state", "signal")
 
 
@@ -65,7 +66,7 @@ async def test_outage_then_every_point_exactly_once(
         influxdb1_factory: Callable[[], InfluxDB1], tmp_path: Path) -> None:
     srv = influxdb1_factory()
     srv.create_db("plant")
-    sinks = SinkSet([v1(srv.url, tmp_path, batch_size=2000, max_retry_delay_s=1.0)], tmp_path)
+    sinks = SinkSet([v1(srv.url, tmp_path, batch_size=2000, max_retry_delay_s=0.5)], tmp_path)
     runner = asyncio.create_task(sinks.run())
     produced: list[Point] = []
     seen_down = seen_queue = 0
@@ -79,7 +80,7 @@ async def test_outage_then_every_point_exactly_once(
             await asyncio.sleep(0.05)  # ~1000 points/s, like a 1,000-signal plant
 
     try:
-        await produce(2)
+        await produce(1)
         srv.kill()  # the server dies (SIGKILL), the factory keeps producing
         before = len(produced)
         t_down = time.monotonic()
@@ -90,7 +91,7 @@ async def test_outage_then_every_point_exactly_once(
             seen_queue = max(seen_queue, st.queue_points)
         during = len(produced) - before
         srv.start()
-        await produce(2)
+        await produce(1)
         assert await sinks.flush(30)
     finally:
         runner.cancel()
