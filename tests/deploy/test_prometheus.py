@@ -149,7 +149,9 @@ def test_prometheus_scrapes_and_metrics_move(prometheus_server):
     with serving(m) as srv:
         worker.start()
         try:
-            prom = prometheus_server([f"127.0.0.1:{srv.port}"], rule_files=[RULES])
+            # scraped and evaluated every 0.2 s, as often as the runtime below changes
+            prom = prometheus_server([f"127.0.0.1:{srv.port}"], rule_files=[RULES],
+                                     interval_s=0.2)
             dev = 'device="plc-frying"'
             prom.wait_value(f"lineside_device_up{{{dev}}}", lambda v: v == 1)
             for name in ("lineside_build_info", "lineside_device_poll_duration_seconds_count",
