@@ -16,6 +16,19 @@ proves it. Entries name their deviation as `site:ccp:kind:start_ns` (`deviation_
 A deviation of another site is refused (the deviation id carries its site). Every
 record of one deviation is stamped at its start plus the entry's sequence number in
 nanoseconds, so none overwrites another in InfluxDB.
+
+The book forgets a deviation once no entry can change it (docs/haccp.md, "When a
+deviation is closed"), so that a gateway running for years does not carry every
+deviation it ever saw in memory and in each snapshot:
+
+- *settled*: verified, ended, its affected lots listed (end + after-margin passed) and
+  every one of them disposed of other than `hold` — any further entry is refused;
+- *aged*: `OPEN_NS` after its start — entries are refused from then on, and what it
+  adds to the bureau's figures (unanswered, lots on hold) is kept as a count per CCP
+  kind, so `unanswered_24h` and `lots_on_hold` stay exact.
+
+A deviation is dropped at the first observe() after the bucket whose end reached one of
+these (never within the feed that closed that bucket: its entries may be older).
 """
 
 from __future__ import annotations
@@ -35,6 +48,9 @@ MAX_TEXT = 1000
 BUREAU = "haccp_bureau"
 UNANSWERED_NS = 24 * 3600 * 1_000_000_000  # a deviation without an action this long
 MAX_ENTRIES = 999  # sequence numbers stay below one microsecond of the deviation's start
+# A deviation takes entries for a week after its start (a HACCP record is reviewed at
+# least weekly; ended lots are kept as long: lots.py KEEP_S); then it is closed as it is.
+OPEN_NS = 7 * 86400 * 1_000_000_000
 
 
 def deviation_id(site: str, ccp: str, kind: str, start_ns: int) -> str:
@@ -58,43 +74,82 @@ class Deviation:
     verified_by: str = ""
     seq: int = 0
     dispositions: dict[str, str] = field(default_factory=dict)  # lot -> the latest
+    listed_ns: int | None = None  # its end plus the after-margin: every lot is known then
+
+    def aged(self, at_ns: int) -> bool:
+        """Its lots listed and a week passed since its start: closed as it is."""
+        return self.listed_ns is not None and at_ns >= max(self.listed_ns,
+                                                          self.start_ns + OPEN_NS)
+
+    def settled(self, at_ns: int) -> bool:
+        """Its lots listed, verified, and every lot disposed of other than `hold`."""
+        return (self.listed_ns is not None and at_ns >= self.listed_ns
+                and bool(self.verified_by)
+                and all(self.dispositions.get(lot, "hold") != "hold" for lot in self.lots))
 
     def dump(self) -> list[Any]:
         return [self.tags, self.start_ns, self.lots, self.authors, self.verified_by, self.seq,
-                self.dispositions]
+                self.dispositions, self.listed_ns]
 
     @classmethod
     def load(cls, d: list[Any]) -> Deviation:
         return cls({str(k): str(v) for k, v in d[0].items()}, int(d[1]),
                    {str(k): int(v) for k, v in d[2].items()}, [str(x) for x in d[3]],
                    str(d[4]), int(d[5]),
-                   {str(k): str(v) for k, v in (d[6] if len(d) > 6 else {}).items()})
+                   {str(k): str(v) for k, v in (d[6] if len(d) > 6 else {}).items()},
+                   int(d[7]) if len(d) > 7 and d[7] is not None
+                   # a snapshot from before pruning: its lots' listing time, if any
+                   else max((int(v) for v in d[2].values()), default=None))
+
+
+def _counts(d: Deviation, end: int) -> tuple[int, int]:
+    """(unanswered 24 h, lots on hold) that `d` adds to a bucket ending at `end`."""
+    if d.start_ns >= end:
+        return 0, 0
+    return (1 if not d.authors and d.start_ns + UNANSWERED_NS <= end else 0,
+            sum(1 for v in d.dispositions.values() if v == "hold"))
 
 
 class ActionBook:
     """The deviations the engine wrote and their entries; see the module docstring."""
 
-    def __init__(self, site: str, actions: dict[str, str], bucket_s: int = 60) -> None:
+    def __init__(self, site: str, actions: dict[str, str], bucket_s: int = 60,
+                 lot_after_s: dict[str, float] | None = None) -> None:
         self.site = site
         self.bucket_s = int(bucket_s)
+        self.bucket_ns = self.bucket_s * 1_000_000_000
         self.actions = actions  # configured corrective action id -> name
+        self.lot_after_ns = {k: round(v * 1e9) for k, v in (lot_after_s or {}).items()}
         self.deviations: dict[str, Deviation] = {}
+        # closed and dropped: what they add to the bureau's figures per CCP kind
+        # (unanswered, lots on hold), and their ids -> start (for a clear refusal)
+        self.closed_bureau: dict[str, list[int]] = {}
+        self.closed: dict[str, int] = {}
+        self.bucket_end: dict[str, int] = {}  # CCP kind -> its latest bureau bucket's end
+        self._fresh: list[Point] = []  # this feed's bureau points (apply)
         self.events_applied = 0
         self.events_refused = 0
 
     def observe(self, points: list[Point]) -> None:
         """Deviations that started and lots they affected, among the engine's points;
         beside each bucket's `ccp_bureau` point, the bureau's `haccp_bureau` point."""
+        self._prune()
+        self._fresh = []
         bureau: list[Point] = []
         for p in points:
             m = p.measurement
             if m == "ccp_bureau":
                 bureau.append(self._bureau(p))
-            elif m == "ccp_deviation" and p.tags.get("event") == "start":
-                key = deviation_id(self.site, p.tags["ccp"], p.tags["kind"], p.ts_ns)
-                if key not in self.deviations:
-                    tags = {k: v for k, v in p.tags.items() if k != "event"}
-                    self.deviations[key] = Deviation(tags, p.ts_ns)
+            elif m == "ccp_deviation":
+                key = deviation_id(self.site, p.tags["ccp"], p.tags["kind"],
+                                   p.ts_ns if p.tags.get("event") == "start"
+                                   else int(p.fields.get("start_ns", p.ts_ns)))
+                if p.tags.get("event") == "start":
+                    if key not in self.deviations and key not in self.closed:
+                        tags = {k: v for k, v in p.tags.items() if k != "event"}
+                        self.deviations[key] = Deviation(tags, p.ts_ns)
+                elif (d := self.deviations.get(key)) is not None:
+                    d.listed_ns = p.ts_ns + self.lot_after_ns.get(p.tags["ccp"], 0)
             elif m == "ccp_lot":
                 key = deviation_id(self.site, p.tags["ccp"], p.tags["kind"], p.ts_ns)
                 d = self.deviations.get(key)
@@ -109,14 +164,41 @@ class ActionBook:
         deviations that started 24 h or more before it without a corrective action, and
         affected lots whose latest disposition is `hold`. Counts only (docs/haccp.md,
         "Bureau"): no lot id, product, person or text leaves."""
-        end = agg.ts_ns + self.bucket_s * 1_000_000_000
+        end = agg.ts_ns + self.bucket_ns
         kind = agg.tags.get("ccp_kind", "")
-        devs = [d for d in self.deviations.values() if d.tags.get("ccp_kind") == kind
-                and d.start_ns < end]
-        late = sum(1 for d in devs if not d.authors and d.start_ns + UNANSWERED_NS <= end)
-        held = sum(1 for d in devs for v in d.dispositions.values() if v == "hold")
-        return Point(BUREAU, agg.tags, {"unanswered_24h": late, "lots_on_hold": held},
-                     agg.ts_ns)
+        self.bucket_end[kind] = max(end, self.bucket_end.get(kind, end))
+        late, held = self.closed_bureau.get(kind, (0, 0))
+        for d in self.deviations.values():
+            if d.tags.get("ccp_kind") == kind:
+                a, b = _counts(d, end)
+                late, held = late + a, held + b
+        p = Point(BUREAU, agg.tags, {"unanswered_24h": late, "lots_on_hold": held}, agg.ts_ns)
+        self._fresh.append(p)
+        return p
+
+    def _prune(self) -> None:
+        """Drop the deviations closed by the end of their kind's latest bureau bucket.
+        Called before a feed's points, never after them: an entry of the feed that closed
+        that bucket may be dated before its end (and judged there, in apply)."""
+        if not self.bucket_end:
+            return
+        for key, d in list(self.deviations.items()):
+            kind = d.tags.get("ccp_kind", "")
+            end = self.bucket_end.get(kind)
+            if end is None or not (d.aged(end) or d.settled(end)):
+                continue
+            # closed at `end` >= start + 24 h (aged) or answered and without a lot on
+            # hold (settled): what it adds to every later bucket is fixed
+            add = _counts(d, end)
+            if any(add):
+                c = self.closed_bureau.setdefault(kind, [0, 0])
+                c[0] += add[0]
+                c[1] += add[1]
+            self.closed[key] = d.start_ns
+            del self.deviations[key]
+        horizon = max(self.bucket_end.values()) - 2 * OPEN_NS
+        if self.closed and min(self.closed.values()) < horizon:
+            self.closed = {k: v for k, v in self.closed.items() if v >= horizon}
 
     def refusal(self, value: Any, at_ns: int | None = None) -> str | None:
         """Why an entry would change nothing (None: it applies); `at_ns`, the entry's
@@ -137,7 +219,13 @@ class ActionBook:
             return f"a deviation of another site ({site!r}; this agent is {self.site!r})"
         d = self.deviations.get(dev)
         if d is None:
+            if dev in self.closed:
+                return f"deviation {dev!r} is closed (verified and every lot disposed " \
+                       "of, or older than 7 days)"
             return f"no deviation {dev!r}"
+        when = at_ns if at_ns is not None else self.bucket_end.get(d.tags.get("ccp_kind", ""))
+        if when is not None and d.aged(when):
+            return "the deviation is closed: it started more than 7 days ago"
         if d.seq + 1 > MAX_ENTRIES:
             return "too many entries"
         if any(len(str(ev.get(k, ""))) > MAX_TEXT for k in ("text", "justification")):
@@ -150,6 +238,10 @@ class ActionBook:
             if d.verified_by:
                 return "already verified"
         elif kind == "dispose":
+            if when is not None and d.settled(when):  # (an action or a verification is
+                # refused as verified already)
+                return "the deviation is closed: verified, and every affected lot " \
+                       "disposed of"
             lot, disp = str(ev.get("lot", "")), str(ev.get("disposition", ""))
             known = d.lots.get(lot)
             if known is None or (at_ns is not None and known > at_ns):
@@ -176,6 +268,12 @@ class ActionBook:
             return False
         ev = json.loads(value)
         d = self.deviations[str(ev["deviation"])]
+        # bureau points of this feed's buckets that ended after the entry count it, as
+        # they do when the agent takes the entry before the bucket closes (replay reads
+        # both in one feed)
+        after = [(i, p) for i, p in enumerate(self._fresh) if p.ts_ns + self.bucket_ns > at_ns
+                 and p.tags.get("ccp_kind") == d.tags.get("ccp_kind")]
+        before = [_counts(d, p.ts_ns + self.bucket_ns) for _, p in after]
         kind, by = str(ev["type"]), str(ev["by"])
         d.seq += 1
         tags = {**d.tags, "entry": {"action": "action", "dispose": "disposition",
@@ -195,15 +293,28 @@ class ActionBook:
             fields["text"] = str(ev.get("text", ""))
             d.verified_by = by
         out.append(Point(MEASUREMENT, tags, fields, d.start_ns + d.seq))
+        for (i, p), (late0, held0) in zip(after, before, strict=True):
+            late, held = _counts(d, p.ts_ns + self.bucket_ns)
+            f = p.fields
+            q = Point(p.measurement, p.tags, {
+                "unanswered_24h": int(f["unanswered_24h"]) + late - late0,
+                "lots_on_hold": int(f["lots_on_hold"]) + held - held0}, p.ts_ns)
+            out[next(j for j, x in enumerate(out) if x is p)] = self._fresh[i] = q
         self.events_applied += 1
         return True
 
     def dump(self) -> dict[str, Any]:
         return {"deviations": {k: d.dump() for k, d in self.deviations.items()},
+                "closed_bureau": self.closed_bureau, "closed": self.closed,
+                "bucket_end": self.bucket_end,
                 "applied": self.events_applied, "refused": self.events_refused}
 
     def load(self, d: dict[str, Any]) -> None:
         self.deviations = {str(k): Deviation.load(v)
                            for k, v in d.get("deviations", {}).items()}
+        self.closed_bureau = {str(k): [int(x) for x in v]
+                              for k, v in d.get("closed_bureau", {}).items()}
+        self.closed = {str(k): int(v) for k, v in d.get("closed", {}).items()}
+        self.bucket_end = {str(k): int(v) for k, v in d.get("bucket_end", {}).items()}
         self.events_applied = int(d.get("applied", 0))
         self.events_refused = int(d.get("refused", 0))
