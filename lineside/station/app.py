@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -37,6 +38,7 @@ from lineside.station.sessions import Session, Sessions, Throttle, csrf_ok
 from lineside.station.texts import ccp_status, deviation_status, disposition, refusal, texts
 from lineside.station.users import UserStore
 
+log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 SESSION = web.RequestKey("session", Session)
 FORM: web.RequestKey[MultiDictProxy[Any]] = web.RequestKey("form", MultiDictProxy)  # POST form
@@ -311,12 +313,16 @@ class StationApp:
 
     # -- handover --------------------------------------------------------------------------
     def _on_points(self, points: Sequence[Any]) -> None:
-        closed = self.memory.observe(points, self.now())
-        if closed is not None:
-            # its end from the calendar (a feed can close it before the clock says so)
-            sh = self.backend.engine.timeline.status(closed.start).shift
-            end = sh.end if sh is not None and sh.start == closed.start else closed.end
-            self.memory.closed(dataclasses.replace(closed, end=end))
+        """After every delivery (the agent's data path): what the pages need to keep."""
+        try:
+            closed = self.memory.observe(points, self.now())
+            if closed is not None:
+                # its end from the calendar (a feed can close it before the clock says so)
+                sh = self.backend.engine.timeline.status(closed.start).shift
+                end = sh.end if sh is not None and sh.start == closed.start else closed.end
+                self.memory.closed(dataclasses.replace(closed, end=end))
+        except Exception:  # the station's memory must never stop the points' delivery
+            log.exception("station: delivered points not taken into its memory")
 
     def _handover(self, now: float) -> views.Handover:
         """The open shift's, or between shifts the one that closed last."""
