@@ -24,8 +24,9 @@ Adding or changing a message: write `t._("...")` in the code, then
 
 and fill in the new `msgstr`. `tests/i18n/test_catalog.py` fails while any message of the
 code is missing from the catalog or has no translation. Values that come from data
-(state, stage-kind and CCP-kind names) go through `state`, `stage_kind`, `ccp_kind`, whose
-tables list every literal so that extraction sees them.
+(state, stage-kind and CCP-kind names) go through `state`, `stage_kind`, `ccp_kind`
+(`name(context, value)`), whose one table lists every literal so that extraction sees
+them.
 """
 
 from __future__ import annotations
@@ -79,9 +80,7 @@ class Translator:
             raise ValueError(f"unknown locale {locale!r} (one of {', '.join(LOCALES)})")
         self.locale = locale
         self._t = _catalog(locale)
-        self._states = _state_names(self)
-        self._stage_kinds = _stage_kind_names(self)
-        self._ccp_kinds = _ccp_kind_names(self)
+        self._names = _data_names(self)
 
     @property
     def html_lang(self) -> str:
@@ -100,15 +99,19 @@ class Translator:
         """A message marked with `N_` where it was written (lineside/cli/main.py COMMANDS)."""
         return self._t.gettext(message)
 
+    def name(self, context: str, value: str) -> str:
+        """A name that comes from data, in its context's table; unknown ones as is."""
+        return self._names[context].get(value, value)
+
     def state(self, name: str) -> str:
-        """A machine state's name (docs/design.md, "Machine states"); unknown ones as is."""
-        return self._states.get(name, name)
+        """A machine state's name (docs/design.md, "Machine states")."""
+        return self.name(_STATE, name)
 
     def stage_kind(self, name: str) -> str:
-        return self._stage_kinds.get(name, name)
+        return self.name(_STAGE_KIND, name)
 
     def ccp_kind(self, name: str) -> str:
-        return self._ccp_kinds.get(name, name)
+        return self.name(_CCP_KIND, name)
 
 
 @functools.cache
@@ -127,48 +130,46 @@ def plant_stamp(when: dt.datetime, tz: str, seconds: bool = False) -> str:
     return f"{local.strftime(fmt)} {zone}"
 
 
-# Literal tables (extraction sees each one); tests/i18n checks they cover the
+# One literal table (extraction sees each message); tests/i18n checks it covers the
 # configuration's STATES, STAGE_KINDS and CCP_KINDS.
+_STATE, _STAGE_KIND, _CCP_KIND = "machine state", "stage kind", "CCP kind"
 
 
-def _state_names(t: Translator) -> dict[str, str]:
+def _data_names(t: Translator) -> dict[str, dict[str, str]]:
+    """Names that come from data, by the context they are translated in."""
     return {
-        "producing": t.pgettext("machine state", "producing"),
-        "idle": t.pgettext("machine state", "idle"),
-        "starved": t.pgettext("machine state", "starved"),
-        "blocked": t.pgettext("machine state", "blocked"),
-        "fault": t.pgettext("machine state", "fault"),
-        "setup": t.pgettext("machine state", "setup"),
-        "cleaning": t.pgettext("machine state", "cleaning"),
-        "maintenance": t.pgettext("machine state", "maintenance"),
-        "unknown": t.pgettext("machine state", "unknown"),
-    }
-
-
-def _stage_kind_names(t: Translator) -> dict[str, str]:
-    return {
-        "cleaning": t.pgettext("stage kind", "cleaning"),
-        "thawing": t.pgettext("stage kind", "thawing"),
-        "cutting": t.pgettext("stage kind", "cutting"),
-        "peeling": t.pgettext("stage kind", "peeling"),
-        "dehairing": t.pgettext("stage kind", "dehairing"),
-        "mixing": t.pgettext("stage kind", "mixing"),
-        "frying": t.pgettext("stage kind", "frying"),
-        "heating": t.pgettext("stage kind", "heating"),
-        "packaging": t.pgettext("stage kind", "packaging"),
-        "other": t.pgettext("stage kind", "other"),
-    }
-
-
-def _ccp_kind_names(t: Translator) -> dict[str, str]:
-    return {
-        "frying": t.pgettext("CCP kind", "frying"),
-        "pasteurization": t.pgettext("CCP kind", "pasteurization"),
-        "cooking": t.pgettext("CCP kind", "cooking"),
-        "blanching": t.pgettext("CCP kind", "blanching"),
-        "chilling": t.pgettext("CCP kind", "chilling"),
-        "cold_storage": t.pgettext("CCP kind", "cold storage"),
-        "freezing": t.pgettext("CCP kind", "freezing"),
-        "metal_detection": t.pgettext("CCP kind", "metal detection"),
-        "other": t.pgettext("CCP kind", "other"),
+        _STATE: {
+            "producing": t.pgettext("machine state", "producing"),
+            "idle": t.pgettext("machine state", "idle"),
+            "starved": t.pgettext("machine state", "starved"),
+            "blocked": t.pgettext("machine state", "blocked"),
+            "fault": t.pgettext("machine state", "fault"),
+            "setup": t.pgettext("machine state", "setup"),
+            "cleaning": t.pgettext("machine state", "cleaning"),
+            "maintenance": t.pgettext("machine state", "maintenance"),
+            "unknown": t.pgettext("machine state", "unknown"),
+        },
+        _STAGE_KIND: {
+            "cleaning": t.pgettext("stage kind", "cleaning"),
+            "thawing": t.pgettext("stage kind", "thawing"),
+            "cutting": t.pgettext("stage kind", "cutting"),
+            "peeling": t.pgettext("stage kind", "peeling"),
+            "dehairing": t.pgettext("stage kind", "dehairing"),
+            "mixing": t.pgettext("stage kind", "mixing"),
+            "frying": t.pgettext("stage kind", "frying"),
+            "heating": t.pgettext("stage kind", "heating"),
+            "packaging": t.pgettext("stage kind", "packaging"),
+            "other": t.pgettext("stage kind", "other"),
+        },
+        _CCP_KIND: {
+            "frying": t.pgettext("CCP kind", "frying"),
+            "pasteurization": t.pgettext("CCP kind", "pasteurization"),
+            "cooking": t.pgettext("CCP kind", "cooking"),
+            "blanching": t.pgettext("CCP kind", "blanching"),
+            "chilling": t.pgettext("CCP kind", "chilling"),
+            "cold_storage": t.pgettext("CCP kind", "cold storage"),
+            "freezing": t.pgettext("CCP kind", "freezing"),
+            "metal_detection": t.pgettext("CCP kind", "metal detection"),
+            "other": t.pgettext("CCP kind", "other"),
+        },
     }

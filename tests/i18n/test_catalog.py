@@ -136,9 +136,9 @@ def test_every_catalog_entry_is_used_and_keeps_its_placeholders(locale: str):
 def test_name_tables_cover_every_state_and_kind():
     for locale in i18n.LOCALES:
         t = i18n.translator(locale)
-        assert set(t._states) == set(STATES)
-        assert set(t._stage_kinds) == set(STAGE_KINDS)
-        assert set(t._ccp_kinds) == set(CCP_KINDS)
+        assert {c: set(names) for c, names in t._names.items()} == {
+            "machine state": set(STATES), "stage kind": set(STAGE_KINDS),
+            "CCP kind": set(CCP_KINDS)}
     zh = i18n.translator("zh-CN")
     # translated, and the two senses of "cleaning" kept apart by their contexts
     assert all(re.search(r"[\u4e00-\u9fff]", zh.state(s)) for s in STATES)
