@@ -3,15 +3,13 @@ the agent serves it."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.fixtures.common import free_port
+from tests.fixtures.footprint import modbus_config, run_and_list
 from tests.station.tree import station
 
 pytestmark = pytest.mark.timeout(60)
@@ -20,37 +18,12 @@ STATION_MODULES = ("lineside.station.app", "aiohttp", "jinja2", "argon2")
 
 
 def config(tmp_path: Path, **extra: Any) -> Path:
-    cfg = {
-        "site": {"enterprise_id": "e1", "enterprise_name": "E", "site_id": "s1",
-                 "region": "510114", "timezone": "UTC"},
-        "state_dir": str(tmp_path / "state"),
-        "devices": [{"id": "plc", "type": "modbus-tcp", "host": "127.0.0.1",
-                     "port": free_port(), "interval_s": 0.5, "timeout_s": 0.3}],
-        "lines": [{"id": "l1", "stages": [{"id": "s1", "kind": "frying", "machines": [
-            {"id": "m1", "automation": "automatic", "ideal_rate": 60, "source": "plc",
-             "signals": {"running": {"address": 0, "type": "bool", "bit": 0}}}]}]}],
-        "sinks": [{"id": "local", "type": "local"}],
-        "http": {"enabled": False},
-        **extra,
-    }
-    path = tmp_path / "plant.yaml"
-    path.write_text(json.dumps(cfg))
-    return path
-
-
-def run_and_list(path: Path, probe: str = "") -> list[str]:
-    code = ("import sys, threading, urllib.request; from lineside.cli.main import main; "
-            f"{probe}"
-            f"rc = main(['run', {str(path)!r}, '--duration', '2', '--flush-timeout', '0.5']); "
-            f"print(rc, sorted(m for m in {STATION_MODULES!r} if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=45, check=False)
-    assert out.returncode == 0, out.stderr[-2000:]
-    return out.stdout.strip().splitlines()
+    return modbus_config(tmp_path, {"running": {"address": 0, "type": "bool", "bit": 0}},
+                         [{"id": "local", "type": "local"}], **extra)
 
 
 def test_without_a_station_section_run_never_imports_it(tmp_path: Path) -> None:
-    assert run_and_list(config(tmp_path))[-1] == "0 []"
+    assert run_and_list(config(tmp_path), STATION_MODULES, 2)[-1] == "0 []"
 
 
 def test_with_a_station_section_run_serves_the_login_page(tmp_path: Path) -> None:
@@ -65,6 +38,7 @@ def test_with_a_station_section_run_serves_the_login_page(tmp_path: Path) -> Non
              "            print('login', r.status, 'csrf' in r.read().decode()); return\n"
              "        except OSError: time.sleep(0.05)\n"
              "threading.Thread(target=get, daemon=True).start()")
-    code_lines = run_and_list(path, probe="exec(" + repr(probe) + "); ")
+    code_lines = run_and_list(path, STATION_MODULES, 2, probe="import threading, urllib."
+                              "request; exec(" + repr(probe) + "); ")
     assert "login 200 True" in code_lines
     assert code_lines[-1] == "0 " + repr(sorted(STATION_MODULES))
