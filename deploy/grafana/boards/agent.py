@@ -12,6 +12,13 @@ from boards.panels import stat_panel, state_timeline_panel, timeseries_panel
 LOAD = steps(("green", None), ("orange", 0.5), ("red", 0.8))
 
 
+def summed(fn: str, metric: str, sel: str, by: str = "") -> str:
+    """`sum [by (...)] (fn(metric{sel}[$__rate_interval]))`: a counter's rate or
+    increase per interval, summed over what `by` leaves apart."""
+    inner = f"({fn}({metric}{{{sel}}}[$__rate_interval]))"
+    return f"sum by ({by}) {inner}" if by else f"sum{inner}"
+
+
 def agent_health() -> db.Dashboard:
     variables = [
         kit.datasource_variable("prometheus"),
@@ -54,8 +61,8 @@ def agent_health() -> db.Dashboard:
                      unit="none", th=steps(("red", None), ("green", 1)), decimals=0, ds=PROM),
           4, 4)
     g.add(stat_panel("Engine samples/s", [prom(
-        f"sum(rate(lineside_engine_samples_total{{{inst}}}[$__rate_interval]))",
-        instant=True)], unit="short", th=blue, ds=PROM), 4, 4)
+        summed("rate", "lineside_engine_samples_total", inst), instant=True)],
+        unit="short", th=blue, ds=PROM), 4, 4)
 
     g.row("Devices")
     g.add(state_timeline_panel("Device up", [prom(f"lineside_device_up{{{dev}}}",
@@ -63,12 +70,12 @@ def agent_health() -> db.Dashboard:
                                "1 when the device's last poll cycle read its signals.",
                                legend=False, mappings=up_map, ds=PROM), 12, 8)
     g.add(timeseries_panel("Poll duration p95", [prom(
-        "histogram_quantile(0.95, sum by (device, le) "
-        f"(rate(lineside_device_poll_duration_seconds_bucket{{{dev}}}[$__rate_interval])))",
+        "histogram_quantile(0.95, " + summed(
+            "rate", "lineside_device_poll_duration_seconds_bucket", dev, "device, le") + ")",
         legend="{{device}}")], unit="s", ds=PROM), 12, 8)
     g.add(timeseries_panel("Errors by kind", [prom(
-        f"sum by (device, kind) (rate(lineside_device_errors_total{{{dev}}}"
-        "[$__rate_interval]))", legend="{{device}} {{kind}}")], unit="reqps", ds=PROM), 12, 8)
+        summed("rate", "lineside_device_errors_total", dev, "device, kind"),
+        legend="{{device}} {{kind}}")], unit="reqps", ds=PROM), 12, 8)
     g.add(timeseries_panel("Age of the last good sample", [prom(
         f"lineside_device_last_good_sample_age_seconds{{{dev}}}", legend="{{device}}")],
         unit="s", ds=PROM, th=steps(("green", None), ("orange", 60), ("red", 300))), 12, 8)
@@ -84,26 +91,26 @@ def agent_health() -> db.Dashboard:
                                                 legend="{{sink}}")],
                                legend=False, mappings=up_map, ds=PROM), 8, 8)
     g.add(timeseries_panel("Points written / failed writes retried, per second", [
-        prom(f"sum by (sink) (rate(lineside_sink_points_written_total{{{snk}}}"
-             "[$__rate_interval]))", "A", "{{sink}} written"),
-        prom(f"sum by (sink) (rate(lineside_sink_write_retries_total{{{snk}}}"
-             "[$__rate_interval]))", "B", "{{sink}} write retries"),
+        prom(summed("rate", "lineside_sink_points_written_total", snk, "sink"), "A",
+             "{{sink}} written"),
+        prom(summed("rate", "lineside_sink_write_retries_total", snk, "sink"), "B",
+             "{{sink}} write retries"),
     ], unit="short", ds=PROM), 12, 8)
     g.add(timeseries_panel("Points lost: dropped (queue full) and dead-lettered", [
-        prom(f"sum by (sink, measurement) (increase(lineside_sink_points_dropped_total"
-             f"{{{snk}}}[$__rate_interval]))", "A", "{{sink}} dropped {{measurement}}"),
-        prom(f"sum by (sink) (increase(lineside_sink_points_dead_lettered_total{{{snk}}}"
-             "[$__rate_interval]))", "B", "{{sink}} dead-lettered"),
+        prom(summed("increase", "lineside_sink_points_dropped_total", snk,
+                    "sink, measurement"), "A", "{{sink}} dropped {{measurement}}"),
+        prom(summed("increase", "lineside_sink_points_dead_lettered_total", snk, "sink"),
+             "B", "{{sink}} dead-lettered"),
     ], unit="short", bars=True, ds=PROM,
         description="Anything here is data that did not reach the sink: see the "
         "LinesideDataDropped and LinesideDeadLetters alerts."), 12, 8)
 
     g.row("Engine")
     g.add(timeseries_panel("Buckets closed / late samples", [
-        prom(f"sum(increase(lineside_engine_buckets_closed_total{{{inst}}}"
-             "[$__rate_interval]))", "A", "buckets closed"),
-        prom(f"sum(increase(lineside_engine_late_samples_total{{{inst}}}"
-             "[$__rate_interval]))", "B", "late samples"),
+        prom(summed("increase", "lineside_engine_buckets_closed_total", inst), "A",
+             "buckets closed"),
+        prom(summed("increase", "lineside_engine_late_samples_total", inst), "B",
+             "late samples"),
     ], unit="short", ds=PROM), 24, 7)
 
     g.row("Process")

@@ -37,12 +37,9 @@ def bureau_board(site: BoardSite) -> db.Dashboard:
     by_ent = influxql.site_rate(B_W, ("enterprise",))
     variables = [
         kit.datasource_variable("influxdb", "数据源 / Data source"),
-        kit.query_variable("region", "地区 / Region",
-                           'SHOW TAG VALUES FROM "automation" WITH KEY = "region"',
-                           all_value=".*"),
-        kit.query_variable("enterprise", "企业 / Enterprise",
-                           'SHOW TAG VALUES FROM "automation" WITH KEY = "enterprise" '
-                           'WHERE "region" =~ /^$region$/', all_value=".*"),
+        kit.tag_variable("region", "地区 / Region", "automation", all_value=".*"),
+        kit.tag_variable("enterprise", "企业 / Enterprise", "automation",
+                         ('"region" =~ /^$region$/',), all_value=".*"),
         *kit.names_variables({"enterprise": "automation"}, site.t),
     ]
     d = kit.dashboard("lineside-bureau",

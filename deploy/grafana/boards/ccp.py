@@ -29,11 +29,9 @@ def ccp_board(site: BoardSite) -> db.Dashboard:
     t = site.t
     variables = [
         kit.datasource_variable("influxdb", t._("Data source")),
-        kit.query_variable("site", t._("Site"), 'SHOW TAG VALUES FROM "ccp" WITH KEY = "site"'),
-        kit.query_variable("ccp_kind", t._("Kind"), 'SHOW TAG VALUES FROM "ccp" WITH KEY = '
-                           '"ccp_kind" WHERE "site" =~ /^$site$/'),
-        kit.query_variable("ccp", t._("CCP"), 'SHOW TAG VALUES FROM "ccp" WITH KEY = "ccp" '
-                           'WHERE "site" =~ /^$site$/ AND "ccp_kind" =~ /^$ccp_kind$/'),
+        kit.tag_variable("site", t._("Site"), "ccp"),
+        kit.tag_variable("ccp_kind", t._("Kind"), "ccp", (SITE,)),
+        kit.tag_variable("ccp", t._("CCP"), "ccp", (SITE, CCP_KIND)),
         *kit.names_variables({"ccp": "ccp"}, t),
     ]
     f = (SITE, CCP, CCP_KIND)

@@ -10,6 +10,7 @@ datasource's query there). Everything else goes through the builders.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from grafana_foundation_sdk.builders import dashboard as db
@@ -64,6 +65,14 @@ def influx(query: str, ref: str = "A", fmt: str = "time_series", alias: str = ""
     if alias:
         t["alias"] = alias
     return Raw(t)
+
+
+def influx_each(queries: Iterable[str], fmt: str = "time_series",
+                aliases: Iterable[str] | None = None) -> list[Raw]:
+    """One target per query, refIds A, B, C, ... in order."""
+    names = list(aliases) if aliases is not None else None
+    return [influx(q, chr(ord("A") + i), fmt, names[i] if names else "")
+            for i, q in enumerate(queries)]
 
 
 def prom(expr: str, ref: str = "A", legend: str = "", instant: bool = False
@@ -127,6 +136,16 @@ def query_variable(name: str, label: str, query: str, multi: bool = True,
     if all_value is not None:
         v.all_value(all_value)
     return v
+
+
+def tag_variable(name: str, label: str, measurement: str, within: tuple[str, ...] = (),
+                 **kw: Any) -> db.QueryVariable:
+    """The values of tag `name` in `measurement`, narrowed by the variables before it
+    (`within`: the filters of boards/queries.py, `"site" =~ /^$site$/`)."""
+    query = f'SHOW TAG VALUES FROM "{measurement}" WITH KEY = "{name}"'
+    if within:
+        query += " WHERE " + " AND ".join(within)
+    return query_variable(name, label, query, **kw)
 
 
 def names_variables(entities: dict[str, str], t: Translator) -> list[Any]:

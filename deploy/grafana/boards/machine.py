@@ -5,7 +5,7 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard as db
 
 from boards import kit
-from boards.kit import Grid, influx, pct_target, steps
+from boards.kit import Grid, influx, influx_each, pct_target, steps
 from boards.panels import (
     piechart_panel,
     stat_panel,
@@ -14,7 +14,19 @@ from boards.panels import (
     timeseries_panel,
 )
 from boards.plant import downtime_by_reason, plant_annotations, plant_variables
-from boards.queries import LINE, MACHINE, SHIFT, SITE, STAGE, label, ratio, sums, where
+from boards.queries import (
+    LINE,
+    MACHINE,
+    RATIOS,
+    SHIFT,
+    SITE,
+    STAGE,
+    label,
+    ratio,
+    ratios,
+    sums,
+    where,
+)
 from boards.site import OEE_TARGET, BoardSite
 
 
@@ -46,16 +58,9 @@ def machine_drilldown(site: BoardSite) -> db.Dashboard:
         'SELECT "state" FROM "machine_state" WHERE ' + where("machine", m)
         + ' GROUP BY "machine", "machine_name"', alias=label("machine"))],
         state_names=site.state_names), 24, 5)
-    g.add(timeseries_panel(t._("OEE, availability, performance, quality"), [
-        influx(ratio("ideal_good_s", "counted_planned_busy_s", "OEE", "machine", m,
-                     by_time=True), "A", alias="OEE"),
-        influx(ratio("run_s", "planned_busy_s", "availability", "machine", m, by_time=True),
-               "B", alias="availability"),
-        influx(ratio("ideal_s", "counted_run_s", "performance", "machine", m, by_time=True),
-               "C", alias="performance"),
-        influx(ratio("good_count", "total_count", "quality", "machine", m, by_time=True),
-               "D", alias="quality"),
-    ], minmax=(0, None)), 12, 8)
+    g.add(timeseries_panel(t._("OEE, availability, performance, quality"), influx_each(
+        ratios(RATIOS, "machine", m, by_time=True), aliases=RATIOS), minmax=(0, None)),
+        12, 8)
     colors = (("producing", "green"), ("fault", "red"), ("setup", "blue"),
               ("starved", "orange"), ("blocked", "purple"), ("idle", "yellow"),
               ("no data", "#808080"), ("planned down", "dark-blue"))
@@ -86,14 +91,7 @@ def machine_drilldown(site: BoardSite) -> db.Dashboard:
             kit.field_override("prev_duration_s", unit="s")]), 12, 8)
     msh, sg = (SITE, LINE, STAGE, MACHINE, SHIFT), ("shift_date", "shift")
     g.add(table_panel(t._("Shifts"), [
-        influx(ratio("ideal_good_s", "counted_planned_busy_s", "OEE", "machine", msh, sg,
-                     measurement="oee_shift"), "A", "table"),
-        influx(ratio("run_s", "planned_busy_s", "availability", "machine", msh, sg,
-                     measurement="oee_shift"), "B", "table"),
-        influx(ratio("ideal_s", "counted_run_s", "performance", "machine", msh, sg,
-                     measurement="oee_shift"), "C", "table"),
-        influx(ratio("good_count", "total_count", "quality", "machine", msh, sg,
-                     measurement="oee_shift"), "D", "table"),
+        *influx_each(ratios(RATIOS, "machine", msh, sg, measurement="oee_shift"), "table"),
         influx(sums([("good_count", "good"), ("reject_count", "rejects"),
                      ("small_stops", "small stops"), ("fault_s", "fault min", "/60")],
                     "machine", msh, sg, measurement="oee_shift"), "E", "table"),

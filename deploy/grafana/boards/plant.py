@@ -7,7 +7,7 @@ from typing import Any
 from grafana_foundation_sdk.builders import dashboard as db
 
 from boards import kit
-from boards.kit import Grid, influx, pct_target, steps
+from boards.kit import Grid, influx, influx_each, pct_target, steps
 from boards.panels import (
     barchart_panel,
     bargauge_panel,
@@ -16,7 +16,22 @@ from boards.panels import (
     table_panel,
     timeseries_panel,
 )
-from boards.queries import LINE, MACHINE, SHIFT, SITE, STAGE, by, group, label, ratio, sums, where
+from boards.queries import (
+    APQ,
+    LINE,
+    MACHINE,
+    RATIOS,
+    SHIFT,
+    SITE,
+    STAGE,
+    by,
+    group,
+    label,
+    ratio,
+    ratios,
+    sums,
+    where,
+)
 from boards.site import OEE_TARGET, BoardSite
 from lineside.report import influxql
 
@@ -25,17 +40,12 @@ def plant_variables(site: BoardSite, machine_multi: bool = True) -> list[Any]:
     t = site.t
     return [
         kit.datasource_variable("influxdb", t._("Data source")),
-        kit.query_variable("site", t._("Site"), 'SHOW TAG VALUES FROM "oee" WITH KEY = "site"'),
-        kit.query_variable("line", t._("Line"), 'SHOW TAG VALUES FROM "oee" WITH KEY = "line" '
-                           'WHERE "site" =~ /^$site$/'),
-        kit.query_variable("stage", t._("Stage"), 'SHOW TAG VALUES FROM "oee" WITH KEY = "stage" '
-                           'WHERE "site" =~ /^$site$/ AND "line" =~ /^$line$/'),
-        kit.query_variable("machine", t._("Machine"),
-                           'SHOW TAG VALUES FROM "oee" WITH KEY = "machine" WHERE "site" =~ '
-                           '/^$site$/ AND "line" =~ /^$line$/ AND "stage" =~ /^$stage$/',
-                           multi=machine_multi, include_all=machine_multi),
-        kit.query_variable("shift", t._("Shift"), 'SHOW TAG VALUES FROM "oee_shift" WITH KEY = '
-                           '"shift" WHERE "site" =~ /^$site$/'),
+        kit.tag_variable("site", t._("Site"), "oee"),
+        kit.tag_variable("line", t._("Line"), "oee", (SITE,)),
+        kit.tag_variable("stage", t._("Stage"), "oee", (SITE, LINE)),
+        kit.tag_variable("machine", t._("Machine"), "oee", (SITE, LINE, STAGE),
+                         multi=machine_multi, include_all=machine_multi),
+        kit.tag_variable("shift", t._("Shift"), "oee_shift", (SITE,)),
         *kit.names_variables({"line": "oee", "stage": "oee", "machine": "oee"}, t),
     ]
 
@@ -123,14 +133,9 @@ def plant_overview(site: BoardSite) -> db.Dashboard:
         "ideal_good_s", "counted_planned_busy_s", "OEE", "line", lines, ln),
         alias=label("line"))], oee_th,
         "A line's OEE is its output stage's (docs/design.md). Ratio of sums."), 6, 8)
-    g.add(bargauge_panel(t._("Availability / performance / quality per line"), [
-        influx(ratio("run_s", "planned_busy_s", "A", "line", lines, ln), "A",
-               alias=label("line", "availability")),
-        influx(ratio("ideal_s", "counted_run_s", "P", "line", lines, ln), "B",
-               alias=label("line", "performance")),
-        influx(ratio("good_count", "total_count", "Q", "line", lines, ln), "C",
-               alias=label("line", "quality")),
-    ], a_th, "Each a ratio of sums over the range, absent when its denominator is 0."), 8, 8)
+    g.add(bargauge_panel(t._("Availability / performance / quality per line"), influx_each(
+        ratios(APQ, "line", lines, ln), aliases=[label("line", n) for n in APQ]),
+        a_th, "Each a ratio of sums over the range, absent when its denominator is 0."), 8, 8)
     g.add(bargauge_panel(t._("OEE per stage"), [influx(ratio(
         "ideal_good_s", "counted_planned_busy_s", "OEE", "stage", stages, sg),
         alias=label("stage"))], oee_th,
@@ -153,14 +158,9 @@ def plant_overview(site: BoardSite) -> db.Dashboard:
                            alias="automation"), alias=label("line"))], th=auto_th,
         minmax=(0, 1), description="Per interval, rebuilt from the stage sums: the stages' "
         "rates weighted by their weight (docs/design.md)."), 12, 8)
-    g.add(bargauge_panel(t._("Availability / performance / quality per stage"), [
-        influx(ratio("run_s", "planned_busy_s", "A", "stage", stages, sg), "A",
-               alias=label("stage", "availability")),
-        influx(ratio("ideal_s", "counted_run_s", "P", "stage", stages, sg), "B",
-               alias=label("stage", "performance")),
-        influx(ratio("good_count", "total_count", "Q", "stage", stages, sg), "C",
-               alias=label("stage", "quality")),
-    ], a_th, "Parallel machines summed, then divided; a stage done by hand has none."), 12, 8)
+    g.add(bargauge_panel(t._("Availability / performance / quality per stage"), influx_each(
+        ratios(APQ, "stage", stages, sg), aliases=[label("stage", n) for n in APQ]),
+        a_th, "Parallel machines summed, then divided; a stage done by hand has none."), 12, 8)
 
     g.row(t._("Machines"))
     g.add(table_panel(t._("Current state of every machine"), [influx(
@@ -219,14 +219,8 @@ def plant_overview(site: BoardSite) -> db.Dashboard:
     g.row(t._("Shifts"))
     sh, shift_group = (SITE, SHIFT), ("shift_date", "shift")
     g.add(table_panel(t._("Site OEE per shift"), [
-        influx(ratio("ideal_good_s", "counted_planned_busy_s", "OEE", "line", sh, shift_group,
-                     measurement="oee_shift"), "A", "table"),
-        influx(ratio("run_s", "planned_busy_s", "availability", "line", sh, shift_group,
-                     measurement="oee_shift"), "B", "table"),
-        influx(ratio("ideal_s", "counted_run_s", "performance", "line", sh, shift_group,
-                     measurement="oee_shift"), "C", "table"),
-        influx(ratio("good_count", "total_count", "quality", "line", sh, shift_group,
-                     measurement="oee_shift"), "D", "table"),
+        *influx_each(ratios(RATIOS, "line", sh, shift_group, measurement="oee_shift"),
+                     "table"),
         influx(sums([("good_count", "good"), ("reject_count", "rejects"),
                      ("planned_busy_s", "planned busy h", "/3600")], "line", sh, shift_group,
                     measurement="oee_shift"), "E", "table"),
@@ -235,10 +229,8 @@ def plant_overview(site: BoardSite) -> db.Dashboard:
         overrides=kit.pct_overrides("OEE", "availability", "performance", "quality")), 12, 9)
     lsh, lgroup = (SITE, LINE, SHIFT), ("shift_date", "shift", *ln)
     g.add(table_panel(t._("Shift table per line"), [
-        influx(ratio("ideal_good_s", "counted_planned_busy_s", "OEE", "line", lsh, lgroup,
-                     measurement="oee_shift"), "A", "table"),
-        influx(ratio("run_s", "planned_busy_s", "availability", "line", lsh, lgroup,
-                     measurement="oee_shift"), "B", "table"),
+        *influx_each(ratios(("OEE", "availability"), "line", lsh, lgroup,
+                            measurement="oee_shift"), "table"),
         # one oee_shift point per line and shift: the engine's own rebuild for the shift
         influx('SELECT max("automation_rate") AS "automation rate" FROM "oee_shift" WHERE '
                + where("line", lsh) + group(lgroup, False), "C", "table"),

@@ -8,6 +8,8 @@ switch selects (`label`: `$tag_${line_label}`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 SITE = "\"site\" =~ /^$site$/"
 LINE = "\"line\" =~ /^$line$/"
 STAGE = "\"stage\" =~ /^$stage$/"
@@ -63,6 +65,21 @@ def ratio(num: str, den: str, alias: str, level: str, filters: tuple[str, ...],
              f"WHERE {where(level, filters, extra)}{group(tags, by_time)}")
     outer = (" GROUP BY " + ", ".join(f'"{t}"' for t in tags)) if tags else ""
     return f'SELECT "n" / "d" AS "{alias}" FROM ({inner}) WHERE "d" > 0{outer}'
+
+
+#: The OEE factors as ratios of sums (docs/design.md): alias -> (numerator, denominator).
+RATIOS = {"OEE": ("ideal_good_s", "counted_planned_busy_s"),
+          "availability": ("run_s", "planned_busy_s"),
+          "performance": ("ideal_s", "counted_run_s"),
+          "quality": ("good_count", "total_count")}
+APQ = ("availability", "performance", "quality")
+
+
+def ratios(names: Iterable[str], level: str, filters: tuple[str, ...],
+           tags: tuple[str, ...] = (), by_time: bool = False,
+           measurement: str = "oee") -> list[str]:
+    """`ratio` of each named factor of `RATIOS`, aliased by its name, in order."""
+    return [ratio(*RATIOS[n], n, level, filters, tags, by_time, measurement) for n in names]
 
 
 def sums(cols: list[tuple[str, ...]], level: str, filters: tuple[str, ...],
