@@ -31,7 +31,8 @@ COMMANDS: dict[str, str] = {
     "run": N_("run the agent"),
     "simulate": N_("run the simulated food factory's PLCs"),
     "demo": N_("simulated factory + agent + live terminal view"),
-    "report": N_("the bureau's automation report from InfluxDB"),
+    "report": N_("the bureau's automation report, or the plant's OEE and downtime "
+                 "Pareto (--config), from InfluxDB"),
     "haccp": N_("HACCP monitoring record of a shift or day; verify"),
     "replay": N_("recompute all points from a sample log"),
     "export": N_("write queued points as line protocol"),
