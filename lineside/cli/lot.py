@@ -15,6 +15,7 @@ import argparse
 import getpass
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _show(args: argparse.Namespace, lot: str, cfg: Any) -> int:
+    from lineside.haccp import lotccp
     from lineside.haccp.lot import build, deviation_queries, lot_queries
     from lineside.haccp.lotrender import as_html, as_json, as_table
     from lineside.haccp.record import AnswerError, parse_points
@@ -69,11 +71,26 @@ def _show(args: argparse.Namespace, lot: str, cfg: Any) -> int:
         print(f"lot: no lot {lot!r} in {src.describe()}", file=sys.stderr)
         return 1
     rec = build(lot, points, affected, entries)
+    # the CCPs' summaries and the product over the lot's runs (lineside/haccp/lotccp.py)
+    now = time.time_ns()
+    metrics = getattr(cfg, "metrics", None)
+    bucket_ns = int(getattr(metrics, "bucket_s", 60)) * 1_000_000_000
+    try:
+        buckets = lotccp.keep([r for q in lotccp.queries(rec.runs, now, args.site)
+                               for r in parse_points(fetch(src, q, epoch="ns"))],
+                              rec.runs, bucket_ns, now)
+    except (QueryError, AnswerError) as e:
+        print(f"lot: {e}", file=sys.stderr)
+        return 1
+    rec.ccps = lotccp.summaries(buckets, bucket_ns, cfg)
+    for run in rec.runs:
+        run.products, run.ideal_rates = lotccp.product(buckets, run.machine, cfg)
     site = getattr(cfg, "site", None)
     t = translator(args.locale or getattr(site, "locale", None))
     tz = args.tz or getattr(site, "timezone", None) or "UTC"
+    names = {a.id: a.name for a in getattr(cfg, "corrective_actions", []) if a.name}
     text = as_json(rec) if args.format == "json" else \
-        as_html(rec, t, tz) if args.format == "html" else as_table(rec, t, tz)
+        as_html(rec, t, tz, names) if args.format == "html" else as_table(rec, t, tz, names)
     if args.output is not None:
         args.output.write_text(text, encoding="utf-8")
     else:

@@ -9,7 +9,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from lineside.haccp.chain import Record
-from lineside.haccp.record import _s
+from lineside.haccp.lotccp import CcpDuring
+from lineside.haccp.record import Entry, _s
 
 COUNTS = ("good_count", "reject_count", "total_count")
 
@@ -46,18 +47,9 @@ class Run:
     end_ns: int | None  # None: still running (no end point yet)
     span_s: float | None
     counts: dict[str, int]
-
-
-@dataclass
-class Entry:
-    entry: str  # action | disposition | verification
-    by: str
-    role: str
-    at_ns: int
-    action: str = ""
-    text: str = ""
-    disposition: str = ""
-    justification: str = ""
+    # what the machine made (from its OEE buckets and the configuration, lotccp.py)
+    products: list[int] = field(default_factory=list)
+    ideal_rates: list[float] = field(default_factory=list)  # units per minute
 
 
 @dataclass
@@ -79,6 +71,7 @@ class LotRecord:
     lot: str
     runs: list[Run]
     deviations: list[AffectingDeviation]
+    ccps: list[CcpDuring] = field(default_factory=list)  # on its machines, during it
 
     def to_json(self) -> dict[str, Any]:
         return {"schema": "lineside.lot/1", **asdict(self)}
@@ -114,10 +107,7 @@ def build(lot: str, points: list[Record], affected: list[Record],
                     (d.ccp, d.kind, a.tags.get("site", "")) or \
                     not start <= e.ts_ns < start + 1000:
                 continue
-            f = e.fields
-            x = Entry(e.tags.get("entry", ""), str(f.get("by", "")), str(f.get("role", "")),
-                      int(f.get("at_ns", 0)), str(f.get("action", "")), str(f.get("text", "")),
-                      str(f.get("disposition", "")), str(f.get("justification", "")))
+            x = Entry.of(e)
             if x.entry == "action":
                 d.actions.append(x)
             elif x.entry == "disposition" and e.tags.get("lot") == lot:
