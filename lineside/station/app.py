@@ -383,7 +383,7 @@ class StationApp:
         return self._page(
             request, "lots.html", lines=self.lines, msg=request.query.get("msg"),
             current=records.current_lots(eng.lots, line_machines),
-            rows=records.lot_rows(eng.lots, eng.actions, self.machines, dict(self.lines)))
+            rows=records.lot_rows(eng.lots, self._known(), self.machines, dict(self.lines)))
 
     async def lot_command(self, request: web.Request) -> web.StreamResponse:
         """A lot started or ended on a line: the path of `lineside lot start|end`, an
@@ -408,10 +408,15 @@ class StationApp:
         self._deny(request, "view")
         book = self.backend.engine.actions
         rows = [] if book is None else records.deviation_rows(
-            book, self.memory.records, self.memory.ends)
+            self._known(), self.memory.records, self.memory.ends, dict(self.corrective))
         return self._page(request, "deviations.html", rows=rows, ccps=book is not None,
                           corrective=self.corrective, dispositions=DISPOSITIONS,
                           msg=request.query.get("msg"))
+
+    def _known(self) -> dict[str, records.Known]:
+        m = self.memory
+        return records.known(self.backend.engine.actions, m.deviations, m.records,
+                             ns(self.now()))
 
     async def entry(self, request: web.Request) -> web.StreamResponse:
         """A corrective action, a lot's disposition or a verification: the path of

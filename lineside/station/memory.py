@@ -5,9 +5,10 @@ beyond them it learns from the points the agent delivers, and keeps here:
 
 - the last closed shift's line figures (its `oee_shift` points), so that a handover
   signed between shifts shows the same figures after a restart;
-- the `ccp_action` records (what each corrective action, disposition and verification
-  said) and the end of each deviation, for the deviations page: the engine keeps only
-  who entered what, which is all its rules need.
+- each deviation (its tags, start, end, affected lots) and its `ccp_action` records
+  (what each corrective action, disposition and verification said), for the deviations
+  and lots pages: the engine keeps only who entered what, which is all its rules need,
+  and drops a deviation once it is closed (docs/haccp.md), while its record stays.
 
 One JSON file, `station-memory.json` in the state directory, written aside, fsynced and
 renamed (as the users file is): a crash leaves the old file or the new one, never half.
@@ -29,7 +30,7 @@ from lineside.station.views import ClosedShift, closed_shift
 log = logging.getLogger(__name__)
 FILE_NAME = "station-memory.json"
 KEEP_DEVIATIONS = 500  # the newest deviations whose records are kept
-_WATCHED = frozenset({"oee_shift", "ccp_action", "ccp_deviation"})
+_WATCHED = frozenset({"oee_shift", "ccp_action", "ccp_deviation", "ccp_lot"})
 
 
 class Memory:
@@ -39,6 +40,8 @@ class Memory:
         self.last_shift: ClosedShift | None = None
         self.records: dict[str, list[dict[str, Any]]] = {}  # deviation id -> its entries
         self.ends: dict[str, float] = {}  # deviation id -> its end (epoch seconds)
+        # deviation id -> {"tags": the CCP's and kind, "start_ns": ..., "lots": [...]}
+        self.deviations: dict[str, dict[str, Any]] = {}
         self._load()
 
     # -- learning from the points ------------------------------------------------------
@@ -63,7 +66,17 @@ class Memory:
                 if all(r["seq"] != rec["seq"] for r in recs):  # a replayed delivery
                     recs.append(rec)
                     changed = True
-            elif p.tags.get("event") == "end":  # ccp_deviation
+            elif m == "ccp_lot":
+                key = deviation_id(self.site, p.tags["ccp"], p.tags["kind"], p.ts_ns)
+                d = self._deviation(key, p)
+                if p.tags["lot"] not in d["lots"]:
+                    d["lots"].append(p.tags["lot"])
+                    changed = True
+            elif p.tags.get("event") == "start":  # ccp_deviation
+                key = deviation_id(self.site, p.tags["ccp"], p.tags["kind"], p.ts_ns)
+                self._deviation(key, p)
+                changed = True
+            elif p.tags.get("event") == "end":
                 key = deviation_id(self.site, p.tags["ccp"], p.tags["kind"],
                                    int(p.fields["start_ns"]))
                 self.ends[key] = p.ts_ns / 1e9
@@ -72,6 +85,13 @@ class Memory:
         if changed and closed is None:
             self._save_or_warn()
         return closed
+
+    def _deviation(self, key: str, p: Any) -> dict[str, Any]:
+        d = self.deviations.get(key)
+        if d is None:
+            tags = {k: v for k, v in p.tags.items() if k not in ("event", "lot")}
+            d = self.deviations[key] = {"tags": tags, "start_ns": _start_ns(key), "lots": []}
+        return d
 
     def closed(self, shift: ClosedShift) -> None:
         self.last_shift = shift
@@ -100,16 +120,19 @@ class Memory:
                 {str(k): tuple(v) for k, v in s["lines"].items()})
         self.records = {str(k): list(v) for k, v in d.get("records", {}).items()}
         self.ends = {str(k): float(v) for k, v in d.get("ends", {}).items()}
+        self.deviations = {str(k): dict(v) for k, v in d.get("deviations", {}).items()}
 
     def save(self) -> None:
-        keep = sorted(set(self.records) | set(self.ends), key=_start_ns)[-KEEP_DEVIATIONS:]
+        keep = sorted(set(self.records) | set(self.ends) | set(self.deviations),
+                      key=_start_ns)[-KEEP_DEVIATIONS:]
         self.records = {k: self.records[k] for k in keep if k in self.records}
         self.ends = {k: self.ends[k] for k in keep if k in self.ends}
+        self.deviations = {k: self.deviations[k] for k in keep if k in self.deviations}
         s = self.last_shift
         data = {"last_shift": None if s is None else {
             "name": s.name, "date": s.date, "start": s.start, "end": s.end,
             "lines": {k: list(v) for k, v in s.lines.items()}},
-            "records": self.records, "ends": self.ends}
+            "records": self.records, "ends": self.ends, "deviations": self.deviations}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".station-memory-")
         try:

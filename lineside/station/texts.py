@@ -119,6 +119,7 @@ def deviation_status(t: Translator, status: str) -> str:
         "open": t.pgettext("deviation status", "awaiting a corrective action"),
         "unverified": t.pgettext("deviation status", "awaiting verification"),
         "verified": t.pgettext("deviation status", "verified"),
+        "closed": t.pgettext("deviation status", "closed without verification"),
     }
     return names.get(status, status)
 

@@ -38,12 +38,13 @@ async def client(tmp_path: Path) -> AsyncIterator[TestClient]:
         "corrective_actions": [CorrectiveAction(id="reprocess", name="Re-pasteurize")]})
     samples = list(read_samples(CASE / "samples.jsonl"))
     b = EngineBackend(cfg, samples[0].ts)
+    station = StationApp(b)  # listening from the start, as in the agent
     b.on_samples(samples)
     b.tick(LATER)
     store = UserStore(tmp_path)
     for name, (role, pw) in USERS.items():
         store.add(name, role, pw)
-    async with TestClient(TestServer(StationApp(b).app())) as c:
+    async with TestClient(TestServer(station.app())) as c:
         c.backend = b  # type: ignore[attr-defined]
         yield c
 
@@ -117,3 +118,33 @@ async def test_who_may_enter_what(client: TestClient) -> None:
     lots = await (await client.get("/lots")).text()
     row = lots[lots.index('data-lot="1201"'):]
     assert "Hold" in row[:row.index("</tr>")]
+
+
+async def test_a_deviation_the_engine_closed_stays_on_the_page(client: TestClient) -> None:
+    """Verified and every lot disposed of: the engine drops it from its book at the next
+    bucket (docs/haccp.md); the page still shows it, from the station's memory, with no
+    form left."""
+    b = client.backend  # type: ignore[attr-defined]
+    csrf = await login(client, "li")
+    for path, form in (("/deviations/action", {"action": "reprocess"}),
+                       ("/deviations/dispose", {"lot": "1201", "disposition": "rework"}),
+                       ("/deviations/dispose", {"lot": "1202", "disposition": "release",
+                                                "justification": "lab test negative"})):
+        r = await client.post(path, data={"csrf": csrf, "deviation": DEV, **form},
+                              allow_redirects=False)
+        assert r.status == 303, await r.text()
+    csrf = await login(client, "chen")
+    r = await client.post("/deviations/verify", data={"csrf": csrf, "deviation": DEV})
+    assert r.status == 200
+    b.tick(LATER + 180)
+    b.on_samples([])  # the next feed drops it
+    b.tick(LATER + 240)
+    assert DEV not in b.engine.actions.deviations
+    page = await (await client.get("/deviations")).text()
+    card = page[page.index(f'data-deviation="{DEV}"'):]
+    assert "Verified by chen" in card and "Re-pasteurize" in card
+    assert "Rework" in card and "lab test negative" in card
+    assert "<form" not in card.replace('action="/logout"', "")
+    lots = await (await client.get("/lots")).text()
+    row = lots[lots.index('data-lot="1202"'):]
+    assert "Release" in row[:row.index("</tr>")]
