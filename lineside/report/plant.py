@@ -97,6 +97,7 @@ class PlantReport:
     site_name: str
     period: Period
     lines: tuple[LineFigures, ...]
+    total: LineFigures  # every line: sums of the lines' sums (line id "*")
     generated_at: dt.datetime
     source: str = ""
     reasons_configured: bool = True  # `station:` in the configuration
@@ -136,7 +137,7 @@ def pareto(sums: Iterable[tuple[str, float, float]],
 def build(cfg: LinesideConfig, rows: Iterable[Row], period: Period, source: str = "",
           generated_at: dt.datetime | None = None) -> PlantReport:
     """Rows of `statements` -> the report; lines in the configuration's order, then any
-    line the database has that the configuration no longer lists."""
+    line the database has that the configuration no longer lists; and all of them."""
     oee: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(OEE_SUMS, 0.0))
     stages: dict[str, list[tuple[float, float | None]]] = defaultdict(list)
     reasons: dict[str, dict[str, list[float]]] = defaultdict(dict)
@@ -161,18 +162,37 @@ def build(cfg: LinesideConfig, rows: Iterable[Row], period: Period, source: str 
     lines = []
     for lid, lname in [*configured, *((x, x) for x in extra)]:
         o = oee.get(lid, dict.fromkeys(OEE_SUMS, 0.0))
-        par = pareto(((k, v[0], v[1]) for k, v in reasons.get(lid, {}).items()), names)
-        lines.append(LineFigures(
-            lid, lname,
-            oee=_ratio(o["ideal_good_s"], o["counted_planned_busy_s"]),
-            availability=_ratio(o["run_s"], o["planned_busy_s"]),
-            performance=_ratio(o["ideal_s"], o["counted_run_s"]),
-            quality=_ratio(o["good_count"], o["total_count"]),
-            automation_rate=rollup.line_rate(stages.get(lid, [])),
-            planned_busy_s=o["planned_busy_s"], good_count=o["good_count"],
-            stop_s=sum(x.seconds for x in par), stops=sum(x.stops for x in par),
-            unclassified_s=sum(x.seconds for x in par if x.reason == UNCLASSIFIED),
-            reasons=par))
+        lines.append(_figures(lid, lname, o, rollup.line_rate(stages.get(lid, [])),
+                              reasons.get(lid, {}), names))
+    # every line: the same ratios of the sums over the lines, the site's automation rule
+    # (line rates weighted by planned busy time), the reasons summed over the lines
+    total = dict.fromkeys(OEE_SUMS, 0.0)
+    all_reasons: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for sums in oee.values():
+        for f in OEE_SUMS:
+            total[f] += sums[f]
+    for by_reason in reasons.values():
+        for k, v in by_reason.items():
+            all_reasons[k][0] += v[0]
+            all_reasons[k][1] += v[1]
+    site_rate = rollup.site_rate((x.planned_busy_s, x.automation_rate) for x in lines)
     return PlantReport(cfg.site.site_id, cfg.site.site_name or cfg.site.site_id, period,
-                       tuple(lines), generated_at or dt.datetime.now(dt.UTC), source,
+                       tuple(lines), _figures("*", "*", total, site_rate, all_reasons, names),
+                       generated_at or dt.datetime.now(dt.UTC), source,
                        cfg.station is not None)
+
+
+def _figures(lid: str, name: str, o: dict[str, float], rate: float | None,
+             sums: dict[str, list[float]],
+             names: dict[str, tuple[str, str, str, str]]) -> LineFigures:
+    par = pareto(((k, v[0], v[1]) for k, v in sums.items()), names)
+    return LineFigures(
+        lid, name,
+        oee=_ratio(o["ideal_good_s"], o["counted_planned_busy_s"]),
+        availability=_ratio(o["run_s"], o["planned_busy_s"]),
+        performance=_ratio(o["ideal_s"], o["counted_run_s"]),
+        quality=_ratio(o["good_count"], o["total_count"]),
+        automation_rate=rate, planned_busy_s=o["planned_busy_s"], good_count=o["good_count"],
+        stop_s=sum(x.seconds for x in par), stops=sum(x.stops for x in par),
+        unclassified_s=sum(x.seconds for x in par if x.reason == UNCLASSIFIED),
+        reasons=par)

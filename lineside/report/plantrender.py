@@ -39,6 +39,10 @@ def reason_name(t: Translator, r: ReasonFigures) -> str:
     return t._("unclassified") if r.reason == UNCLASSIFIED else r.name
 
 
+def line_name(t: Translator, ln: LineFigures) -> str:
+    return t._("All lines") if ln.line == "*" else ln.name
+
+
 def minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f}"
 
@@ -94,8 +98,12 @@ def to_dict(r: PlantReport) -> dict[str, Any]:
         "period": {"kind": p.kind, "label": p.label, "start": p.start.isoformat(),
                    "end": p.end.isoformat(), "tz": p.tz},
         "generated_at": r.generated_at.isoformat(), "source": r.source,
-        "lines": [{
-            "line": ln.line, "name": ln.name, "oee": _r(ln.oee),
+        "all_lines": _line(r.total), "lines": [_line(ln) for ln in r.lines],
+    }
+
+
+def _line(ln: LineFigures) -> dict[str, Any]:
+    return {"line": ln.line, "name": ln.name, "oee": _r(ln.oee),
             "availability": _r(ln.availability), "performance": _r(ln.performance),
             "quality": _r(ln.quality), "automation_rate": _r(ln.automation_rate),
             "planned_busy_s": _r(ln.planned_busy_s, 3), "good_count": _r(ln.good_count, 3),
@@ -105,9 +113,7 @@ def to_dict(r: PlantReport) -> dict[str, Any]:
             "pareto": [{"reason": x.reason, "name": x.name, "category": x.category or None,
                         "category_name": x.category_name or None, "loss": x.loss or None,
                         "seconds": _r(x.seconds, 6), "stops": x.stops, "share": _r(x.share),
-                        "cumulative_share": _r(x.cumulative)} for x in ln.reasons],
-        } for ln in r.lines],
-    }
+                        "cumulative_share": _r(x.cumulative)} for x in ln.reasons]}
 
 
 def to_json(r: PlantReport) -> str:
@@ -136,8 +142,8 @@ def to_csv(r: PlantReport, t: Translator | None = None) -> str:
          t._("Stop time (min)"), t._("Unclassified share (%)"), t._("Reason ID"),
          t._("Reason"), t._("Category"), t._("Big loss"), t._("Downtime (min)"), t._("Stops"),
          t._("Share (%)"), t._("Cumulative share (%)")])
-    for ln in r.lines:
-        head = [ln.line, ln.name, p(ln.oee), p(ln.availability), p(ln.performance),
+    for ln in (*r.lines, r.total):
+        head = [ln.line, line_name(t, ln), p(ln.oee), p(ln.availability), p(ln.performance),
                 p(ln.quality), p(ln.automation_rate), f"{ln.stop_s / 60:.4f}",
                 p(ln.unclassified_share)]
         if not ln.reasons:
@@ -162,9 +168,10 @@ def print_table(r: PlantReport, console: Any = None, t: Translator | None = None
     con = console or Console()
     con.print(f"[bold]{esc(title(t))}[/]")
     con.print(esc(period_text(t, r)))
-    for ln in r.lines:
+    for ln in (r.total, *r.lines):
         con.print()
-        con.print(f"[bold]{esc(ln.name)}[/] ({esc(ln.line)})")
+        con.print(f"[bold]{esc(line_name(t, ln))}[/]"
+                  + ("" if ln.line == "*" else f" ({esc(ln.line)})"))
         con.print(esc(" · ".join(f"{k} {v}" for k, v in summary(t, ln))))
         if not ln.reasons:
             con.print(esc(no_reasons(t, r)))
@@ -211,7 +218,8 @@ def _line_html(t: Translator, r: PlantReport, ln: LineFigures) -> str:
     figs = summary(t, ln)
     head = "".join(f"<th>{escape(k)}</th>" for k, _v in figs)
     vals = "".join(f"<td>{escape(v)}</td>" for _k, v in figs)
-    out = [f"<h2>{escape(ln.name)} <span class='meta'>{escape(ln.line)}</span></h2>",
+    code = "" if ln.line == "*" else f" <span class='meta'>{escape(ln.line)}</span>"
+    out = [f"<h2>{escape(line_name(t, ln))}{code}</h2>",
            f"<div class='box'><table class='line'><thead><tr>{head}</tr></thead>"
            f"<tbody><tr>{vals}</tr></tbody></table></div>"]
     if not ln.reasons:
@@ -237,7 +245,7 @@ def _line_html(t: Translator, r: PlantReport, ln: LineFigures) -> str:
 
 def to_html(r: PlantReport, t: Translator | None = None) -> str:
     t = t or translator()
-    body = "".join(_line_html(t, r, ln) for ln in r.lines)
+    body = "".join(_line_html(t, r, ln) for ln in (r.total, *r.lines))
     return f"""<!doctype html>
 <html lang="{t.html_lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -13,11 +13,13 @@ import json
 import urllib.request
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from lineside.cli import report as cli
 from lineside.config.loader import load_config
 from lineside.engine.replay import replay
+from lineside.report import plant
 from lineside.samplelog import read_samples
 from lineside.sinks.lineproto import to_lines
 from tests.bureau import paper
@@ -62,6 +64,9 @@ def _pareto(line: dict) -> list[tuple[str, float, int, float, float]]:
 
 def test_the_day_per_line(plant_db: str, capsys) -> None:
     rep = json.loads(_run(capsys, *DAY, "--format", "json"))
+    schema = json.loads((Path(plant.__file__).parent / "plant-schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(rep, schema)
     assert rep["schema"] == "lineside.plant-report/1" and rep["site_name"] == "成都一厂"
     assert rep["period"]["start"] == "2026-11-30T00:00:00+00:00"  # the site's zone: UTC
     l1, l2 = rep["lines"]
@@ -84,6 +89,12 @@ def test_the_day_per_line(plant_db: str, capsys) -> None:
     # the packing line never stopped and has no counters: no OEE, not 0
     assert l2["pareto"] == [] and l2["oee"] is None and l2["availability"] == 1.0
     assert l2["unclassified_share"] is None and l2["automation_rate"] == 1.0
+    # all lines: run 3600 + 7200 of 14400 planned; OEE over the lines with counters only
+    # (3540 / 7200); automation (0.5 * 7200 + 1.0 * 7200) / 14400; the fryer's reasons
+    every = rep["all_lines"]
+    assert (every["line"], every["availability"], every["oee"]) == ("*", 0.75,
+                                                                   round(3540 / 7200, 6))
+    assert every["automation_rate"] == 0.75 and _pareto(every) == _pareto(l1)
 
 
 def test_each_shift_has_its_own_part_of_the_cut_stop(plant_db: str, capsys) -> None:
@@ -111,12 +122,15 @@ def test_csv_and_table_in_both_languages(plant_db: str, capsys) -> None:
         ("unclassified", "5.0000", "1", "8.3333", "100.0000")]
     assert l1[0]["OEE (%)"] == "49.1667" and l1[0]["Big loss"] == "breakdown"
     assert [r["Reason ID"] for r in rows if r["Line ID"] == "L2"] == [""]
+    every = [r for r in rows if r["Line ID"] == "*"]
+    assert [r["Reason ID"] for r in every] == ["belt", "motor", "unclassified"]
+    assert every[0]["Line"] == "All lines" and every[0]["Availability (%)"] == "75.0000"
     zh = _run(capsys, *DAY, "--format", "csv")  # the site's locale: zh-CN
     head = next(csv.reader(io.StringIO(zh.lstrip("\ufeff"))))
     assert "原因" in head and "累计占比（%）" in head
     assert "未分类" in zh and "设备故障" in zh
     table = _run(capsys, *DAY)
-    for word in ("卤制线", "输送带卡料", "45.0", "75.0%", "91.7%", "未分类", "8.3%",
+    for word in ("全部产线", "卤制线", "输送带卡料", "45.0", "75.0%", "91.7%", "未分类", "8.3%",
                  "本期无需要原因的停机。"):
         assert word in table, word
     assert "Unclassified share 8.3%" in _run(capsys, *DAY, "--locale", "en")
