@@ -346,6 +346,7 @@ def test_only_allowed_aggregates_reach_the_bureau(world: World):
         allowed = UPLINK_AUTOMATION_TAG_KEYS if m == "automation" else UPLINK_TAG_KEYS
         assert keys <= allowed, (m, keys - allowed)
         fields = influxql(url, f'SHOW FIELD KEYS FROM "{m}"', ADMIN, "bureau")["series"]
+        assert fields, m
         assert all(v[1] != "string" for s in fields for v in s["values"]), m
     for m in ("oee", "oee_shift"):
         levels = {v[1] for s in influxql(url, f'SHOW TAG VALUES FROM "{m}" WITH KEY = '

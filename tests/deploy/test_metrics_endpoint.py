@@ -104,6 +104,7 @@ def test_reload_forgets_devices_and_sinks_no_longer_configured():
     names = {(n, lab) for n, lab in samples(m)}
     assert not any(("device", "plc2") in lab for _, lab in names)
     assert not any(("sink", "influx") in lab for _, lab in names)
+    assert any(("device", "plc1") in lab for _, lab in names)  # what stays is there
     # no sink configured: the implicit local sink of SinkSet, with its default bound
     assert ("lineside_sink_queue_max_bytes", (("sink", "local"),)) in names
     assert ("lineside_device_up", (("device", "plc1"),)) in names

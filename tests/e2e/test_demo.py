@@ -56,6 +56,7 @@ def test_numbers_are_plausible_and_moving(demo_run: tuple[dict, str]) -> None:
     machines = data["machines"].values()
     assert sum(m["agent"]["good"] for m in machines) > 100  # the plant produced
     assert len({m["state"] for m in machines}) >= 2  # not one frozen state everywhere
+    assert data["devices"]
     assert all(d["up"] and d["requests"] > 0 for d in data["devices"].values())
     site = data["site"]
     assert site["oee"] is not None and 0 < site["oee"] <= 1.5

@@ -122,6 +122,7 @@ def test_a_narrower_terminal_loses_whole_columns_not_digits():
     t = translator("en")
     for screen in screens(synthetic(), t, 60, 20):
         assert all(cell_len(x) <= 60 for x in screen)
+        assert machine_rows(screen), screen
         for row in machine_rows(screen):
             figs = row.split()[-6:]  # five ratios and the good count
             assert all(RATIO.match(f) for f in figs[:5]) and COUNT.match(figs[5]), row

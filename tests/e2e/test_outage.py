@@ -134,6 +134,7 @@ def test_sigkill_during_an_outage_loses_nothing_queued(tmp_path: Path,
             agent.stop()
         sim.stop()
     stored = database_points(influx, "killed", measurements)
+    assert expected, "no point was queued during the outage"
     missing = [k for k in expected if k not in stored]
     assert not missing, f"{len(missing)} of {len(expected)} queued points lost: {missing[:3]}"
     assert all(same_fields(f, stored[k]) for k, f in expected.items())

@@ -59,9 +59,11 @@ async def test_dead_devices_do_not_delay_live_ones(modbus_peer):
         gaps = [b - a for a, b in zip(starts[d.device_id], starts[d.device_id][1:], strict=False)]
         assert len(gaps) >= 9
         assert all(abs(g - INTERVAL) <= 0.1 * INTERVAL for g in gaps), (d.device_id, gaps)
+        assert results[d.device_id]
         assert all(s.good for cycle in results[d.device_id] for s in cycle)
         assert abs(statistics.mean(gaps) - INTERVAL) < 0.01
     hung, refused = dead
+    assert results["hung"]
     assert all(not s.good for cycle in results["hung"] for s in cycle)
     assert hung.stats.errors["timeout"] >= 1
     # one timeout per cycle at most (the rest of the cycle is skipped), then backoff

@@ -96,6 +96,7 @@ async def test_small_max_nodes_per_read_splits_the_read(
         await asyncio.sleep(0.25)
         samples = await driver.poll()
         assert driver.conn.limits.max_nodes_per_read == limit
+        assert len(samples) == bulk
         assert all(s.quality is Quality.GOOD for s in samples), driver.stats.last_error
         assert len({s.value for s in samples}) <= 2  # one tick, maybe straddling a change
         stats = peer.stats()
@@ -116,11 +117,13 @@ async def test_undeclared_read_limit_is_learned(opcua_peer, tmp_path: Path) -> N
                          tmp_path / "state")
     try:
         first = await driver.poll()
+        assert len(first) == bulk
         assert all(s.quality is Quality.GOOD for s in first), driver.stats.last_error
         learned = driver.conn.limits.max_nodes_per_read
         assert learned is not None and learned <= limit
         before = driver.stats.requests
         second = await driver.poll()
+        assert len(second) == bulk
         assert all(s.quality is Quality.GOOD for s in second)
         assert driver.stats.requests - before == math.ceil(bulk / learned)  # no more probing
         assert driver.conn.requests["CreateSessionRequest"] == 1

@@ -158,6 +158,7 @@ async def test_poll_mode_outage_gives_bad_then_recovers(recovery_peer, tmp_path:
         t0 = asyncio.get_running_loop().time()
         again = await driver.poll()  # inside the backoff: no connect attempt, instant BAD
         assert asyncio.get_running_loop().time() - t0 < 0.1
+        assert len(again) == len(signals)
         assert all(s.quality is Quality.BAD for s in again)
         peer.start()
         for _ in range(50):

@@ -44,6 +44,7 @@ async def test_trust_and_credentials_walkthrough(
     try:
         # 1. the server's certificate is not in our trust list
         samples = await driver.poll()
+        assert len(samples) == len(signals)
         assert all(s.quality is Quality.BAD for s in samples)
         msg = driver.stats.last_error or ""
         rejected = list((state / "pki" / "rejected").iterdir())

@@ -171,6 +171,7 @@ async def first_error(driver: OpcuaDriver, timeout: float = 20.0) -> str:
     deadline = loop.time() + timeout
     while True:
         samples = await driver.poll()
+        assert samples
         assert all(s.quality is Quality.BAD for s in samples)
         if driver.stats.last_error:
             return driver.stats.last_error
