@@ -75,9 +75,10 @@ def reference_check(data: dict) -> list[Problem]:
         signals = _mapping(m.get("signals"))
         state = _mapping(m.get("state"))
         smap = state.get("map", "signals")
-        if smap in _STATE_CODE_MAPS and "state" not in signals:
+        production = m.get("kind", "production") == "production"  # (else: no state)
+        if production and smap in _STATE_CODE_MAPS and "state" not in signals:
             add((*mloc, "signals"), f"state map {smap!r} needs a `state` signal")
-        if smap == "signals" and not ({"running", "state"} & set(signals)):
+        if production and smap == "signals" and not ({"running", "state"} & set(signals)):
             add((*mloc, "signals"), "a machine needs a `running` signal (or a `state` "
                                     "signal with a state map) to know its state")
         dtype = device_types.get(str(source))
@@ -114,6 +115,7 @@ def _ccp_references(data: dict, machines: list[dict], unique: Callable[..., list
     ccps = _items(data.get("ccps"))
     unique("ccps", ccps, "id", "CCP id")
     signals = {str(m.get("id")): _mapping(m.get("signals")) for m in machines}
+    kinds = {str(m.get("id")): m.get("kind", "production") for m in machines}
     for ci, c in ccps:
         mid, sig = c.get("machine"), c.get("signal")
         if mid is None:
@@ -122,6 +124,11 @@ def _ccp_references(data: dict, machines: list[dict], unique: Callable[..., list
             problems.append((("ccps", ci, "machine"), f"unknown machine {mid!r}, expected one "
                              f"of {sorted(signals) or 'the machine ids under lines'}"))
             continue
+        kind = kinds[str(mid)]
+        if c.get("applies") == "producing" and kind != "production":
+            problems.append((("ccps", ci, "applies"), f"machine {mid!r} is monitoring-only "
+                             f"(kind {kind}): it has no state, so it is never producing; a "
+                             "CCP on it applies `always`"))
         if sig is None:
             continue
         if str(sig) in ROLE_SIGNALS:
@@ -163,8 +170,8 @@ def _output_stage_checks(cfg: LinesideConfig) -> list[Problem]:
     out: list[Problem] = []
     for li, line in enumerate(cfg.lines):
         stage = line.stages[line.output_index]
-        equipped = [s.id for s in line.stages if s.machines]
-        if line.output_stage is not None and not stage.machines and equipped:
+        equipped = [s.id for s in line.stages if s.production]
+        if line.output_stage is not None and not stage.production and equipped:
             out.append((("lines", li, "output_stage"),
                         f"stage {stage.id!r} is done by hand (no machines): it has no OEE "
                         f"to give line {line.id!r}, whose planned busy time would be 0, so "
@@ -203,6 +210,8 @@ def model_warnings(cfg: LinesideConfig) -> list[Problem]:
     """Valid but probably not meant: `lineside check` prints these and exits 0."""
     out: list[Problem] = []
     for _, _, m, mloc in iter_machines(cfg.lines):
+        if m.monitoring_only:  # no counters, no automation: nothing below applies
+            continue
         bits = m.counters.bits
         for name in ("good", "reject", "total"):
             typ = getattr(m.signals.get(name), "type", None)
@@ -241,7 +250,7 @@ def _output_stage_warnings(cfg: LinesideConfig) -> list[Problem]:
     out: list[Problem] = []
     for li, line in enumerate(cfg.lines):
         stage = line.stages[line.output_index]
-        if not any(s.machines for s in line.stages):
+        if not any(s.production for s in line.stages):
             out.append((("lines", li),
                         f"line {line.id!r} has no machines, only stages done by hand: "
                         "nothing is measured on it (no OEE, and no automation rate: a "

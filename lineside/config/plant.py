@@ -13,8 +13,11 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from lineside.drivers.modbus.settings import ModbusSignal
 from lineside.drivers.opcua.settings import OpcuaSignal
@@ -34,6 +37,12 @@ ModeOutcome = Literal[
     "automatic", "manual", "producing", "idle", "starved", "blocked", "fault", "setup",
     "cleaning", "maintenance", "unknown",
 ]
+# What a machine is: production equipment (states, rate, counters, OEE), or equipment
+# only monitored for its CCPs and signals (docs/design.md, "Monitoring-only equipment").
+MachineKind = Literal[
+    "production", "cold_room", "chiller", "freezer", "freezer_tunnel", "monitor",
+]
+MONITOR_KINDS: tuple[str, ...] = get_args(MachineKind)[1:]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = get_args(Weekday)
 _PLANNED_STATES: tuple[State, ...] = ("cleaning", "maintenance")  # the default of planned_states
@@ -174,10 +183,25 @@ ROLE_SIGNALS = (
 )
 
 
+# What a monitoring-only unit cannot have: it makes no product and has no state.
+_PRODUCTION_KEYS = {
+    "automation": "automation", "ideal_rate": "ideal rate", "ideal_cycle_s": "ideal rate",
+    "products": "product rates", "state": "state map", "counters": "counters",
+    "reasons": "fault reasons", "stale_after_s": "state to go stale",
+}
+
+
 class Machine(_Strict):
     id: str = Field(pattern=IdPattern)
     name: str = ""
-    automation: Literal["manual", "mechanized", "automatic"]
+    kind: MachineKind = Field(
+        "production", description="production: states, counters, OEE and automation; "
+        "cold_room, chiller, freezer, freezer_tunnel, monitor: monitoring-only equipment, "
+        "read for its CCPs and signals and left out of every OEE and automation figure "
+        "(no state map, ideal rate or counters)")
+    automation: Literal["manual", "mechanized", "automatic"] | None = Field(
+        None, description="required for production machines (docs/design.md, automation "
+        "rate)")
     ideal_rate: float | None = Field(None, gt=0, le=1e6, description="units per minute")
     ideal_cycle_s: float | None = Field(None, gt=0, le=86400, description="seconds per unit")
     products: dict[int, Annotated[float, Field(gt=0, le=1e6)]] = Field(default_factory=dict,
@@ -207,8 +231,34 @@ class Machine(_Strict):
                              f"({', '.join(sorted(self.signals)) or 'none'})")
         return self
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _kind(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Machine:
+        """What a production machine needs and a monitoring-only unit must not have,
+        each error at its own key (a wrap validator can name it: an `after` one only
+        the machine)."""
+        m: Machine = handler(data)
+        errors: list[InitErrorDetails] = []
+        if m.kind == "production":
+            if m.automation is None:
+                errors.append(InitErrorDetails(type="missing", loc=("automation",),
+                                               input=data))
+        else:
+            raw = data if isinstance(data, dict) else {}  # (quoted as written)
+            for key in sorted(m.model_fields_set & set(_PRODUCTION_KEYS)):
+                errors.append(_monitor_error(m.kind, (key,), _PRODUCTION_KEYS[key],
+                                             raw.get(key, {})))
+            for name in sorted(set(m.signals) & set(ROLE_SIGNALS)):
+                errors.append(_monitor_error(m.kind, ("signals", name), f"`{name}` signal",
+                                             {}))
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return m
+
     @model_validator(mode="after")
     def _rate(self) -> Machine:
+        if self.kind != "production":
+            return self
         if self.ideal_rate is None and self.ideal_cycle_s is None:
             raise ValueError("give `ideal_rate` (units per minute) or `ideal_cycle_s`")
         if self.ideal_rate is not None and self.ideal_cycle_s is not None:
@@ -228,6 +278,11 @@ class Machine(_Strict):
         return self.declared_counter_bits(name) or DEFAULT_COUNTER_BITS
 
     @property
+    def monitoring_only(self) -> bool:
+        """Equipment read for its CCPs and signals only: no state, rate, counters, OEE."""
+        return self.kind != "production"
+
+    @property
     def counts_units(self) -> bool:
         """Has a `good` or `total` counter: the units made, which performance, quality
         and OEE need (a `reject` counter alone gives reject_count only)."""
@@ -239,6 +294,15 @@ class Machine(_Strict):
         return self.ideal_cycle_s if self.ideal_cycle_s else 60.0 / float(self.ideal_rate or 1)
 
 
+def _monitor_error(kind: str, loc: tuple[str, ...], what: str, value: Any) -> InitErrorDetails:
+    key = loc[-1]
+    msg = (f"a monitoring-only unit (kind {kind}) has no {what}: it is read for its CCPs and "
+           f"signals only; remove `{key}`, or make it a production machine "
+           "(kind production)")
+    return InitErrorDetails(type=PydanticCustomError("monitoring_only", msg), loc=loc,
+                            input=value)
+
+
 class Stage(_Strict):
     id: str = Field(pattern=IdPattern)
     name: str = ""
@@ -247,11 +311,21 @@ class Stage(_Strict):
     weight: float = Field(1.0, gt=0, le=1e6, description="weight in the line's automation rate")
     machines: list[Machine] = Field(default_factory=list)
 
+    @property
+    def production(self) -> list[Machine]:
+        """Its production machines: the ones its OEE and automation rate come from."""
+        return [m for m in self.machines if not m.monitoring_only]
+
     @model_validator(mode="after")
     def _machines(self) -> Stage:
         if not self.manual and not self.machines:
             raise ValueError("a stage needs machines, or `manual: true` when done by hand")
-        if self.manual and self.machines:
+        if not self.manual and not self.production:
+            raise ValueError("a stage of monitoring-only units has no production to "
+                             "measure: add its production machines, or `manual: true` when "
+                             "it is done by hand (a cold room sits in the stage whose "
+                             "product it holds)")
+        if self.manual and self.production:
             # both would be read: automation from the machines, digitized 0 from `manual`
             raise ValueError("a stage done by hand (`manual: true`) has no machines: remove "
                              "`manual: true`, or the machines (equipment worked by hand is "
@@ -269,11 +343,11 @@ class Line(_Strict):
     @property
     def output_index(self) -> int:
         """The stage whose OEE is the line's: `output_stage`, else the last one with
-        machines (a stage done by hand has no OEE to give), else the last."""
+        production machines (a stage done by hand has no OEE to give), else the last."""
         ids = [s.id for s in self.stages]
         if self.output_stage in ids:
             return ids.index(self.output_stage)
-        equipped = [i for i, s in enumerate(self.stages) if s.machines]
+        equipped = [i for i, s in enumerate(self.stages) if s.production]
         return equipped[-1] if equipped else len(self.stages) - 1
 
 

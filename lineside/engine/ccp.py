@@ -74,21 +74,23 @@ def _order(e: Event) -> tuple[float, bool]:
 
 
 class When(NamedTuple):
-    """The machine's state and the shift at an event's start (on its points)."""
+    """The machine's state and the shift at an event's start (on its points); a
+    monitoring-only unit has no state ("": no `state` field)."""
 
     state: str
     shift: str | None = None
     shift_date: str | None = None
 
     def fields(self) -> dict[str, Any]:
-        f: dict[str, Any] = {"state": self.state}
+        f: dict[str, Any] = {"state": self.state} if self.state else {}
         if self.shift is not None:
             f["shift"], f["shift_date"] = self.shift, self.shift_date
         return f
 
     @classmethod
     def of(cls, d: dict[str, Any]) -> When:
-        return cls(str(d.get("state", "unknown")), d.get("shift"), d.get("shift_date"))
+        # (every snapshot of a machine's CCP holds its state: none is a unit without one)
+        return cls(str(d.get("state", "")), d.get("shift"), d.get("shift_date"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,7 +126,7 @@ class Engine:
         self.periods = Periods(self.plant, self.timeline, self.bucket_s, self.target,
                                self.stats, start_ts)
         # Critical control points (docs/haccp.md): fed after the machines, see _ccp_step.
-        self.ccps = CcpSet(cfg.ccps, {m.id: m.tags for m in self.machines}, self.timeline,
+        self.ccps = CcpSet(cfg.ccps, self.plant.unit_tags, self.timeline,
                            self.bucket_s, start_ts,
                            {**self.plant.bureau_tags, "gateway": self.plant.gateway}
                            ) if cfg.ccps else None
@@ -135,11 +135,13 @@ class Engine:
                                     self.reason_after_s) if cfg.station else None
         # Lots (docs/lots.md): only when a machine has a lot signal or a command may start
         # one; always built, since `lineside lot` needs no configuration to be used.
-        self.lots = LotBook({m.id: m.tags for m in self.machines},
+        # (a monitoring-only unit holds lots too: its span, never a count)
+        self.lots = LotBook(self.plant.unit_tags,
                             {ln.id: [mc.id for st in ln.stages for mc in st.machines]
                              for ln in cfg.lines},
-                            {m.id: tuple(k for k, n in enumerate(("good", "reject", "total"))
-                                         if n in m.cfg.signals) for m in self.machines},
+                            {**{m.id: tuple(k for k, n in enumerate(("good", "reject", "total"))
+                                            if n in m.cfg.signals) for m in self.machines},
+                             **{mid: () for mid in self.plant.monitors}},
                             list(cfg.ccps))
         # Corrective actions, dispositions, verifications (actions.py): with CCPs only.
         self.actions = ActionBook(cfg.site.site_id, {a.id: a.name or a.id
@@ -156,15 +158,24 @@ class Engine:
                 r = self._route.get(key)
                 if r is not None and r[1] == R_PV:
                     r[0].ccp = True
-            for mid in self.ccps.machines:
-                self.by_id[mid].ccp = True
+            # CCP machines with a state (a monitoring-only unit has none: no state
+            # changes, no staleness; its CCPs apply always, config/checks.py)
+            self._ccp_machines = [self.by_id[mid] for mid in sorted(self.ccps.machines)
+                                  if mid in self.by_id]
+            for m in self._ccp_machines:
+                m.ccp = True
         if snapshot is not None:
             self._restore(snapshot)
         if self.ccps is not None:
             for mon in self.ccps.monitors:
-                if mon.fresh:  # not in the snapshot: the machine's state as it is now
+                machine = self.by_id.get(mon.cfg.machine)
+                if machine is None:
+                    mon.mstate = ""  # no machine state on its records
+                    if mon.fresh:
+                        mon.t = mon.last_good = self.now
+                elif mon.fresh:  # not in the snapshot: the machine's state as it is now
                     mon.t = mon.last_good = self.now
-                    mon.mstate = STATES[self.by_id[mon.cfg.machine].state]
+                    mon.mstate = STATES[machine.state]
         self.periods.open_segment(self.periods.seg_start)
 
     # =================================================================== feeding samples
@@ -193,8 +204,8 @@ class Engine:
         dated now rather than at the next segment end: same point, emitted earlier."""
         ccp = self.ccps
         assert ccp is not None
-        for mid in ccp.machines:
-            self.expire(self.by_id[mid], self.now, out)
+        for m in self._ccp_machines:
+            self.expire(m, self.now, out)
         readings, states = self._ccp_readings, self._ccp_states
         self._ccp_readings, self._ccp_states = [], []
         ccp.step(readings, states, self.now, inclusive, out)
@@ -398,10 +409,9 @@ class Engine:
         if key in self._refused_seen:
             return
         self._refused_seen.add(key)
-        m = self.by_id.get(s.signal.split(".", 1)[0])
+        source = self.plant.source_of.get(s.signal.split(".", 1)[0], "")
         kind, shown = plausible.describe(s.value)
-        self.refusals.append(plausible.Refusal(s.signal, m.cfg.source if m else "", why,
-                                               kind, shown, s.ts))
+        self.refusals.append(plausible.Refusal(s.signal, source, why, kind, shown, s.ts))
 
     def take_refusals(self) -> list[plausible.Refusal]:
         """The refusals not yet taken (each signal and reason once per engine)."""

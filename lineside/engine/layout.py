@@ -60,7 +60,10 @@ class PlantLayout:
         self.stage_tags: list[list[dict[str, str]]] = []
         self.stage_machines: list[list[list[MachineState]]] = []
         self.output: list[int] = []  # index of each line's output stage
-        self.machines: list[MachineState] = []
+        self.machines: list[MachineState] = []  # production machines: every OEE vector
+        # Monitoring-only units (cold rooms, chillers): id -> tags; only their signals
+        # and CCPs are read, so no figure of their line depends on them.
+        self.monitors: dict[str, dict[str, str]] = {}
         # signal key -> (machine record, role) or (process value, R_PV)
         self.route: dict[str, tuple[Any, int]] = {}
         self.process_values: list[ProcessValue] = []
@@ -77,15 +80,21 @@ class PlantLayout:
                 for mc in stage.machines:
                     mt = {**base, **sn, "machine": mc.id,
                           "machine_name": mc.name or mc.id, "level": "machine"}
-                    dev = devices.get(mc.source)
-                    sub = (getattr(dev, "type", None) == "opcua"
-                           and getattr(dev, "mode", None) == "subscribe")
-                    m = MachineState(mc, li, si, mt, met.stale_after_s, planned, start_ts, sub)
-                    ms.append(m)
-                    self.machines.append(m)
+                    m: MachineState | None = None
+                    if mc.monitoring_only:  # (its signals are process values: config)
+                        mt["machine_kind"] = mc.kind
+                        self.monitors[mc.id] = mt
+                    else:
+                        dev = devices.get(mc.source)
+                        sub = (getattr(dev, "type", None) == "opcua"
+                               and getattr(dev, "mode", None) == "subscribe")
+                        m = MachineState(mc, li, si, mt, met.stale_after_s, planned, start_ts,
+                                         sub)
+                        ms.append(m)
+                        self.machines.append(m)
                     for name, spec in mc.signals.items():
                         key = f"{mc.id}.{name}"
-                        role = ROLE.get(name)
+                        role = None if m is None else ROLE.get(name)
                         if role is not None:
                             self.route[key] = (m, role)
                         else:
@@ -102,6 +111,10 @@ class PlantLayout:
             self.stage_machines.append(st_ms)
             self.output.append(line.output_index)
         self.by_id = {m.id: m for m in self.machines}
+        # Tags of every unit a CCP or a lot can sit on: machines and monitoring-only units.
+        self.unit_tags = {**{m.id: m.tags for m in self.machines}, **self.monitors}
+        self.source_of = {mc.id: mc.source for ln in cfg.lines for st in ln.stages
+                          for mc in st.machines}
         # Which entities can measure performance / quality (some machine has a counter).
         self.stage_counts = [[any(m.counts_units for m in ms) for ms in st_ms]
                              for st_ms in self.stage_machines]
