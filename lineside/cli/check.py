@@ -71,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
         return config_exit(e)
     locale = args.locale or cfg.site.locale
     t = translator(locale)
-    n_machines = sum(1 for _ in iter_machines(cfg.lines))
+    placed = list(iter_machines(cfg.lines))
+    n_units = sum(1 for p in placed if p.machine.monitoring_only)
     warning = t._("warning")
     for w in warnings:
         print(f"{args.config}:{w.line or '?'}:{w.column or '?'} {warning}: "
@@ -83,7 +84,10 @@ def run(args: argparse.Namespace) -> int:
             print("# Modbus read plans")
             print("\n".join(plans))
     valid = t._("{config}: valid ({devices} devices, {lines} lines, {machines} machines, "
-                "{sinks} sinks)")
+                "{sinks} sinks)") if not n_units else t._(
+        "{config}: valid ({devices} devices, {lines} lines, {machines} machines, {units} "
+        "monitoring-only units, {sinks} sinks)")  # cold rooms, chillers: no OEE
     print(valid.format(config=args.config, devices=len(cfg.devices), lines=len(cfg.lines),
-                       machines=n_machines, sinks=len(cfg.sinks)), file=sys.stderr)
+                       machines=len(placed) - n_units, units=n_units, sinks=len(cfg.sinks)),
+          file=sys.stderr)
     return EXIT_OK

@@ -85,6 +85,17 @@ def own_templates(t: Translator) -> list[str]:
         t._("give `ideal_rate` (units per minute) or `ideal_cycle_s`"),
         t._("give only one of `ideal_rate` or `ideal_cycle_s`"),
         t._("a stage needs machines, or `manual: true` when done by hand"),
+        t._("a monitoring-only unit (kind {kind}) has no `{key}` signal: it has no state "
+            "map, ideal rate or counters, only signals and CCPs; remove it, or make this a "
+            "production machine (kind production)"),
+        t._("a monitoring-only unit (kind {kind}) has no `{key}`: it has no state map, "
+            "ideal rate or counters, only signals and CCPs; remove it, or make this a "
+            "production machine (kind production)"),
+        t._("a stage of monitoring-only units has no production to measure: add its "
+            "production machines, or `manual: true` when it is done by hand (a cold room "
+            "sits in the stage whose product it holds)"),
+        t._("machine {id} is monitoring-only (kind {kind}): it has no state, so it is never "
+            "producing; a CCP on it applies `always`"),
         t._("map custom needs a `custom` table of code -> state"),
         t._("state map {map} needs a `state` signal"),
         t._("a machine needs a `running` signal (or a `state` signal with a state map) to "

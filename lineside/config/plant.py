@@ -184,11 +184,9 @@ ROLE_SIGNALS = (
 
 
 # What a monitoring-only unit cannot have: it makes no product and has no state.
-_PRODUCTION_KEYS = {
-    "automation": "automation", "ideal_rate": "ideal rate", "ideal_cycle_s": "ideal rate",
-    "products": "product rates", "state": "state map", "counters": "counters",
-    "reasons": "fault reasons", "stale_after_s": "state to go stale",
-}
+_PRODUCTION_KEYS = frozenset((
+    "automation", "ideal_rate", "ideal_cycle_s", "products", "state", "counters", "reasons",
+    "stale_after_s"))
 
 
 class Machine(_Strict):
@@ -245,12 +243,14 @@ class Machine(_Strict):
                                                input=data))
         else:
             raw = data if isinstance(data, dict) else {}  # (quoted as written)
-            for key in sorted(m.model_fields_set & set(_PRODUCTION_KEYS)):
-                errors.append(_monitor_error(m.kind, (key,), _PRODUCTION_KEYS[key],
-                                             raw.get(key, {})))
+            for key in sorted(m.model_fields_set & _PRODUCTION_KEYS):
+                errors.append(_monitor_error(
+                    f"a monitoring-only unit (kind {m.kind}) has no `{key}`", (key,),
+                    raw.get(key, {})))
             for name in sorted(set(m.signals) & set(ROLE_SIGNALS)):
-                errors.append(_monitor_error(m.kind, ("signals", name), f"`{name}` signal",
-                                             {}))
+                errors.append(_monitor_error(
+                    f"a monitoring-only unit (kind {m.kind}) has no `{name}` signal",
+                    ("signals", name), {}))
         if errors:
             raise ValidationError.from_exception_data(cls.__name__, errors)
         return m
@@ -294,11 +294,9 @@ class Machine(_Strict):
         return self.ideal_cycle_s if self.ideal_cycle_s else 60.0 / float(self.ideal_rate or 1)
 
 
-def _monitor_error(kind: str, loc: tuple[str, ...], what: str, value: Any) -> InitErrorDetails:
-    key = loc[-1]
-    msg = (f"a monitoring-only unit (kind {kind}) has no {what}: it is read for its CCPs and "
-           f"signals only; remove `{key}`, or make it a production machine "
-           "(kind production)")
+def _monitor_error(what: str, loc: tuple[str, ...], value: Any) -> InitErrorDetails:
+    msg = (f"{what}: it has no state map, ideal rate or counters, only signals and CCPs; "
+           "remove it, or make this a production machine (kind production)")
     return InitErrorDetails(type=PydanticCustomError("monitoring_only", msg), loc=loc,
                             input=value)
 
