@@ -141,7 +141,7 @@ def mode_names(t: Translator) -> dict[bool | None, str]:
 # ------------------------------------------------------------------------- rows
 @dataclass(slots=True)
 class Row:
-    kind: str  # line | stage | machine | ccp
+    kind: str  # line | stage | machine | unit (monitoring-only) | ccp
     cells: list[Text]
     style: str = ""
 
@@ -193,8 +193,21 @@ def plant_blocks(view: SiteView, t: Translator, cols: Columns) -> tuple[list[Blo
                     state.append(f" ({m.reason})")
                 b.rows.append(Row("machine", [Text(f"  {m.name or m.id}"), state,
                                               Text(modes[m.auto]), *figs]))
+            for u in st.monitors:  # itself, without figures: its CCPs are listed below
+                b.rows.append(Row("unit", [Text(f"  {u.name or u.id}"),
+                                           Text(unit_kind(t, u.kind), style="cyan"),
+                                           Text("—"), *(Text("") for _ in range(7))]))
         blocks.append(b)
     return blocks, flagged
+
+
+def unit_kind(t: Translator, kind: str) -> str:
+    """A monitoring-only unit's kind (config/plant.py MONITOR_KINDS) as people say it."""
+    return {"cold_room": t.pgettext("equipment", "cold room"),
+            "chiller": t.pgettext("equipment", "chiller"),
+            "freezer": t.pgettext("equipment", "freezer"),
+            "freezer_tunnel": t.pgettext("equipment", "freezer tunnel"),
+            "monitor": t.pgettext("equipment", "monitored")}.get(kind, kind)
 
 
 def ccp_rows(ccps: Sequence[Any], now: float, t: Translator) -> list[Row]:

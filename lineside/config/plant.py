@@ -335,7 +335,7 @@ class Line(_Strict):
     id: str = Field(pattern=IdPattern)
     name: str = ""
     output_stage: str | None = Field(None, description="stage whose OEE is the line's; "
-                                                       "default the last with machines")
+                                     "default the last with production machines")
     stages: list[Stage] = Field(min_length=1)
 
     @property

@@ -12,10 +12,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
+from rich.console import Console
 
+from lineside.cli.liveview import Health, render_page
 from lineside.cli.main import main
 from lineside.config.loader import load_config
+from lineside.engine.core import Engine
 from lineside.engine.replay import replay
 from lineside.haccp.chain import Record
 from lineside.haccp.record import Scope, build
@@ -93,3 +97,24 @@ def _day() -> tuple:
 
     start = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
     return start, start + dt.timedelta(days=1)
+
+
+@pytest.mark.parametrize(("locale", "kind"), [("zh-CN", "冷库"), ("en", "cold room")])
+def test_the_live_view_shows_the_cold_room_as_itself(locale: str, kind: str) -> None:
+    cfg = load_config(CASE / "config.yaml")
+    samples = list(read_samples(CASE / "samples.jsonl"))
+    engine = Engine(cfg, samples[0].ts)
+    engine.feed(samples[:12])  # up to 06:05: the cold room at 6.0 °C, in deviation
+    view = engine.view(engine.now)
+    (packing,) = [st for ln in view.lines for st in ln.stages if st.id == "S2"]
+    assert [m.id for m in packing.machines] == ["P1"]  # the unit is no machine
+    assert [(u.id, u.name, u.kind) for u in packing.monitors] == [
+        (UNIT, "成品冷库", "cold_room")]
+    t = translator(locale)
+    page, _ = render_page(view, engine.ccp_view(), Health(), t, 100, 30, 0)
+    console = Console(width=100, height=30, record=True, color_system=None)
+    console.print(page)
+    rows = console.export_text().splitlines()
+    (room,) = [r for r in rows if r.startswith("  成品冷库")]
+    assert kind in room and "%" not in room  # its kind, no figure
+    assert any(r.startswith("成品冷库温度") for r in rows)  # its CCP below
