@@ -347,10 +347,20 @@ class StationApp:
         entries = [e for e in self.journal.entries() if e["ts"] >= h.start
                    and e["action"] in ("note", "sign")]
         return self._page(request, "handover.html", h=h, pareto=p, period=h.label,
+                          devs=self._shift_deviations(h),
                           top=[r for r in p.rows if r.reason != UNCLASSIFIED][:5],
                           ccps=self.backend.engine.ccp_view(),
                           notes=[e for e in entries if e["action"] == "note"],
                           signs=[e for e in entries if e["action"] == "sign"])
+
+    def _shift_deviations(self, h: views.Handover) -> list[records.DeviationRow]:
+        """The deviations that started in the handover's shift, with their status."""
+        if self.backend.engine.actions is None:
+            return []
+        lo, hi = ns(h.start), ns(h.end)
+        shift = {k: d for k, d in self._known().items() if lo <= d.start_ns < hi}
+        return records.deviation_rows(shift, self.memory.records, self.memory.ends,
+                                      dict(self.corrective))[::-1]
 
     async def note(self, request: web.Request) -> web.StreamResponse:
         self._deny(request, "note")
@@ -369,8 +379,9 @@ class StationApp:
         summary = {r.id: {"oee": r.oee, "availability": r.availability,
                           "performance": r.performance, "quality": r.quality}
                    for r in h.lines}
+        devs = {d.id: d.status for d in self._shift_deviations(h)}
         self.journal.append(now, s.user or "", s.role or "", "sign",
-                            {"period": h.period, "lines": summary})
+                            {"period": h.period, "lines": summary, "deviations": devs})
         return _see("/handover")
 
 

@@ -63,11 +63,22 @@ def login(driver: Any, base: str, name: str, password: str | None = None) -> Non
 
 def submit(driver: Any, button: Any) -> None:
     """Click, and wait for the page the form leads to (the old one goes stale)."""
-    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
+    def gone(_: Any) -> bool:
+        try:
+            button.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as e:  # asked while the old document is being replaced
+            if "does not belong to the document" in str(e):
+                return True
+            raise
+        return False
+
     button.click()
-    WebDriverWait(driver, 15).until(ec.staleness_of(button))
+    WebDriverWait(driver, 15).until(gone)
 
 
 def tap_reason(driver: Any, base: str, machine: str, start_ns: int, reason: str) -> None:

@@ -71,6 +71,12 @@ async def test_the_pages_list_lots_and_deviations(client: TestClient) -> None:
     assert 'data-lot="1203"' not in devs  # after the deviation: not affected
     assert "awaiting a corrective action" in devs
     assert "<form" not in devs[devs.index("<main>"):].replace('action="/logout"', "")
+    # the handover of shift A (06:00-07:00, closed) lists it with its status
+    handover = await (await client.get("/handover")).text()
+    assert "Shift A 2026-11-30" in handover
+    row = handover[handover.index(f'data-deviation="{DEV}"'):]
+    row = row[:row.index("</tr>")]
+    assert "1201 (not decided yet)" in row and "awaiting a corrective action" in row
 
 
 async def test_who_may_enter_what(client: TestClient) -> None:
