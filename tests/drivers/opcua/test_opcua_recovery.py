@@ -217,7 +217,9 @@ async def test_session_expired_on_the_server_is_recreated(opcua_shared, tmp_path
     """The server drops the session (timeout, admin, reboot of its stack) while TCP stays
     up: the publish keep-alive stops, the driver re-creates session and subscription."""
     peer, _ = opcua_shared(kind)
-    driver = OpcuaDriver(opcua_device(peer, mode="subscribe", keepalive_s=KEEPALIVE_S),
+    # seen by the keep-alive watchdog: 2 x 0.6 s + the 1 s timeout
+    driver = OpcuaDriver(opcua_device(peer, mode="subscribe", keepalive_s=KEEPALIVE_S,
+                                      timeout_s=1.0),
                          nsu_signals(peer), tmp_path / "state")
     got = Collector()
     await driver.start(got)
