@@ -117,8 +117,10 @@ def test_report_shows_ccp_deviations_beside_the_automation_rate() -> None:
     assert render.ccp_cells(e1) == ("3", "14.5", "1.5")
     assert render.ccp_cells(e2) == ("—", "—", "—")
     d = {x["id"]: x for x in json.loads(render.to_json(rep))["enterprises"]}
+    # no haccp_bureau rows here: the safety-supervision levels are unknown, not zero
     assert d["E1"]["ccp_kinds"]["pasteurization"] == {
-        "deviations": 1, "deviation_min": 4.5, "losses": 1, "lost_min": 1.5}
+        "deviations": 1, "deviation_min": 4.5, "losses": 1, "lost_min": 1.5,
+        "unanswered_24h": None, "lots_on_hold": None}
     assert d["E2"]["ccp_deviations"] is None
     rows_csv = {r["Enterprise ID"]: r for r in english_csv(rep)}
     assert (rows_csv["E1"]["CCP deviations"], rows_csv["E1"]["Time in deviation (min)"],
