@@ -5,11 +5,14 @@ refused by the agent with its reason."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -72,8 +75,9 @@ def test_entries_through_the_running_agent(tmp_path: Path, influxdb1: Any) -> No
         assert own.returncode == 1
         assert "the author of a corrective action cannot verify it" in own.stderr
         other = entry(cfg_path, "verify-action", "--deviation", dev, "--by", "chen",
-                      password="chen-password")
+                      "--locale", "zh-CN", password="chen-password")
         assert other.returncode == 0, other.stderr
+        assert f"偏差 {dev} 的验证已由 chen 记录" in other.stdout  # the reader's language
 
         def rows() -> list[dict[str, Any]]:
             return influxdb1.rows('SELECT * FROM "ccp_action"', db=db)
@@ -81,5 +85,19 @@ def test_entries_through_the_running_agent(tmp_path: Path, influxdb1: Any) -> No
         wait_for(lambda: len(rows()) == 2, timeout=30, what="two ccp_action records")
         got = sorted((r["entry"], r["by"], r["seq"] > 0) for r in rows())
         assert got == [("action", "wang", True), ("verification", "chen", True)]
+        # and `lineside haccp` shows them beside the deviation (the plant's day)
+        wait_for(lambda: len(influxdb1.rows('SELECT * FROM "ccp_deviation"', db=db)) == 2,
+                 timeout=30, what="the deviation's start and end")
+        day = dt.datetime.fromtimestamp(start, ZoneInfo("Asia/Shanghai")).date().isoformat()
+        rec = subprocess.run([sys.executable, "-m", "lineside.cli", "haccp", "--url",
+                              influxdb1.url, "--db", db, "--config", str(cfg_path), "--day",
+                              day, "--format", "json"], capture_output=True, text=True,
+                             timeout=60)
+        assert rec.returncode == 0, rec.stderr
+        (d,) = json.loads(rec.stdout)["deviations"]
+        assert d["id"] == dev
+        assert [(a["action"], a["text"], a["by"]) for a in d["actions"]] == \
+            [("reheat", "oil reheated", "wang")]
+        assert d["verification"]["by"] == "chen"
     finally:
         a.stop()
