@@ -15,7 +15,7 @@ from lineside.config.errors import ConfigError, ConfigIssue
 from lineside.config.loader import load_config
 from lineside.config.messages import localized
 from lineside.config.models import LinesideConfig
-from lineside.config.plant import iter_machines
+from lineside.config.plant import PRODUCTION_KEYS, iter_machines
 from lineside.config.yamlpos import Loc
 from lineside.drivers.modbus.checks import describe_plan
 from lineside.drivers.modbus.settings import ModbusSignal
@@ -40,6 +40,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def resolved_dump(cfg: LinesideConfig, written: Mapping[Loc, str]) -> str:
     """The validated file, defaults filled in, as it may be shown (redact.py)."""
     data = shown_config(cfg.model_dump(mode="json"), written)
+    for line in data["lines"]:  # a monitoring-only unit has none of them: as `check` reads
+        for stage in line["stages"]:
+            for m in stage["machines"]:
+                if m["kind"] != "production":
+                    for key in PRODUCTION_KEYS:
+                        m.pop(key, None)
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 

@@ -184,12 +184,22 @@ ROLE_SIGNALS = (
 
 
 # What a monitoring-only unit cannot have: it makes no product and has no state.
-_PRODUCTION_KEYS = frozenset((
+PRODUCTION_KEYS = frozenset((
     "automation", "ideal_rate", "ideal_cycle_s", "products", "state", "counters", "reasons",
     "stale_after_s"))
 
 
 class Machine(_Strict):
+    # The JSON Schema says what `_kind` checks, so that an editor marks it too: a
+    # monitoring-only unit takes none of the production keys or role signals, a
+    # production machine needs `automation`.
+    model_config = ConfigDict(json_schema_extra={
+        "if": {"properties": {"kind": {"enum": list(MONITOR_KINDS)}}, "required": ["kind"]},
+        "then": {"properties": {
+            **{k: False for k in sorted(PRODUCTION_KEYS)},
+            "signals": {"propertyNames": {"not": {"enum": list(ROLE_SIGNALS)}}}}},
+        "else": {"required": ["automation"]}})
+
     id: str = Field(pattern=IdPattern)
     name: str = ""
     kind: MachineKind = Field(
@@ -243,7 +253,7 @@ class Machine(_Strict):
                                                input=data))
         else:
             raw = data if isinstance(data, dict) else {}  # (quoted as written)
-            for key in sorted(m.model_fields_set & _PRODUCTION_KEYS):
+            for key in sorted(m.model_fields_set & PRODUCTION_KEYS):
                 errors.append(_monitor_error(
                     f"a monitoring-only unit (kind {m.kind}) has no `{key}`", (key,),
                     raw.get(key, {})))

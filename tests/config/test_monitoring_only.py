@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
 import pytest
+import yaml
 
 from lineside.cli.main import main
 from lineside.config.errors import ConfigError, ConfigIssue
@@ -143,6 +145,28 @@ def test_the_schema_knows_the_kinds() -> None:
         assert f'"{kind}"' in schema
 
 
+@pytest.mark.parametrize(("edit", "where"), [
+    (lambda room, packer: None, None),
+    (lambda room, packer: room.update(ideal_rate=60), 1),
+    (lambda room, packer: room.update(state={"map": "packml"}), 1),
+    (lambda room, packer: room["signals"].update(good={"address": 22}), 1),
+    (lambda room, packer: packer.pop("automation"), 0),
+], ids=["valid", "ideal-rate", "state-map", "counter", "production-without-automation"])
+def test_an_editor_marks_it_too(edit, where) -> None:  # type: ignore[no-untyped-def]
+    """`lineside schema` says the same to yaml-language-server as check does: an error
+    on the machine `where` (0 the packer, 1 the cold room), nowhere else."""
+    doc = yaml.safe_load(WITH_ROOM)
+    packer, room = doc["lines"][0]["stages"][1]["machines"]
+    edit(room, packer)
+    errors = list(jsonschema.Draft202012Validator(config_schema()).iter_errors(doc))
+    if where is None:
+        assert errors == []
+    else:
+        assert errors
+        assert {tuple(e.absolute_path)[:6] for e in errors} == {
+            ("lines", 0, "stages", 1, "machines", where)}
+
+
 def test_check_counts_the_units_apart(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "plant.yaml"
     path.write_text(WITH_ROOM.replace("  timezone: Asia/Shanghai\n",
@@ -151,3 +175,17 @@ def test_check_counts_the_units_apart(tmp_path, capsys) -> None:  # type: ignore
     assert main(["check", "--offline", str(path)]) == 0
     out = capsys.readouterr().err
     assert "2 machines" in out and "1 monitoring-only unit" in out
+
+
+def test_check_print_shows_the_unit_as_it_can_be_read_back(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`check --print` fills in defaults; a cold room's printout has none of the keys it
+    may not have, so the printed file checks valid again."""
+    path = tmp_path / "plant.yaml"
+    path.write_text(WITH_ROOM, encoding="utf-8")
+    assert main(["check", "--offline", "--print", str(path)]) == 0
+    printed = capsys.readouterr().out.split("# Modbus read plans")[0]
+    room = next(m for ln in yaml.safe_load(printed)["lines"] for s in ln["stages"]
+                for m in s["machines"] if m["id"] == "room-1")
+    assert room["kind"] == "cold_room" and "automation" not in room and "state" not in room
+    assert parse_config(printed, "printed.yaml").lines[0].stages[1].machines[1] \
+        == parse_config(WITH_ROOM, "plant.yaml").lines[0].stages[1].machines[1]

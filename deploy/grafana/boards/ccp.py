@@ -75,7 +75,8 @@ def ccp_board(site: BoardSite) -> db.Dashboard:
         'SELECT "start_ns" / 1000000 AS "start", "duration_s", "peak", "limit", "side", '
         '"state", "shift", "end_reason" FROM "ccp_deviation" WHERE '
         + where("ccp", f, "\"event\" = 'end'")
-        + ' GROUP BY "ccp", "ccp_name", "kind" ORDER BY time DESC LIMIT 500', fmt="table")],
+        + ' GROUP BY "ccp", "ccp_name", "machine_name", "kind" ORDER BY time DESC LIMIT 500',
+        fmt="table")],
         "Closed deviations ending in the time range, newest first (`lineside haccp` prints "
         "the signed record).", transformations=kit.merge_organize({"Time": "end"}, ()),
         overrides=[kit.field_override("start", unit="dateTimeAsIso"),
