@@ -363,6 +363,8 @@ class DiskQueue:
             rows.append(Chunk(j - i, len(data) + 1, data))
             i = j
         with self._lock:
+            if self._closed:
+                return self._put_after_close(rows, st, n)
             if self._held:  # keep the order: behind what is already held
                 self._hold(Held(rows, st, n))
                 self.retry_held()
@@ -702,9 +704,26 @@ class DiskQueue:
                     self._ckpt_db.close()
                 self._ckpt_db = None
         with self._lock:
-            if self._db is None:
-                return
-            with contextlib.suppress(sqlite3.Error):
-                self._db.execute("INSERT OR REPLACE INTO meta VALUES('clean', 1)")
-                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            self._db.close()
+            self._close_db()
+
+    def _close_db(self) -> None:
+        if self._db is None:
+            return
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES('clean', 1)")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._db.close()
+        self._db = None
+
+    def _put_after_close(self, rows: list[Chunk], state: EngineState | None, n: int) -> int:
+        """A put after close() — points of a poll that finished while the agent stopped
+        — is written through a connection opened for it and closed again: kept in the
+        file for the next start, not set aside. A disk that refuses it raises (nobody is
+        left to retry what would be held)."""
+        log.warning("queue %s: %d points arrived after the queue closed; written to the "
+                    "file for the next start", self.name, n, extra={"sink": self.name})
+        try:
+            self._write(rows, state)
+        finally:
+            self._close_db()
+        return n
