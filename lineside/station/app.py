@@ -35,7 +35,14 @@ from lineside.station.journal import Journal
 from lineside.station.memory import Memory
 from lineside.station.roles import may
 from lineside.station.sessions import Session, Sessions, Throttle, csrf_ok
-from lineside.station.texts import ccp_status, deviation_status, disposition, refusal, texts
+from lineside.station.texts import (
+    ccp_status,
+    deviation_status,
+    disposition,
+    refusal,
+    texts,
+    unit_kind,
+)
 from lineside.station.users import UserStore
 
 log = logging.getLogger(__name__)
@@ -88,6 +95,7 @@ class StationApp:
         self.env.globals.update(T=self.T, t=self.t, ccp_status=lambda s: ccp_status(self.t, s),
                                 disposition=lambda v: disposition(self.t, v),
                                 deviation_status=lambda v: deviation_status(self.t, v),
+                                unit_kind=lambda v: unit_kind(self.t, v),
                                 may=may, refresh_s=REFRESH_S, lang=self.t.html_lang)
         # The last closed shift's line figures, for a handover signed after the shift
         # ended, and the corrective-action records: kept across restarts (memory.py).

@@ -106,6 +106,16 @@ def texts(t: Translator) -> dict[str, str]:
     }
 
 
+def unit_kind(t: Translator, kind: str) -> str:
+    """A monitoring-only unit's kind (config/plant.py MONITOR_KINDS), as the terminal's
+    live view says it (cli/liveview.py)."""
+    return {"cold_room": t.pgettext("equipment", "cold room"),
+            "chiller": t.pgettext("equipment", "chiller"),
+            "freezer": t.pgettext("equipment", "freezer"),
+            "freezer_tunnel": t.pgettext("equipment", "freezer tunnel"),
+            "monitor": t.pgettext("equipment", "monitored")}.get(kind, kind)
+
+
 def disposition(t: Translator, value: str) -> str:
     """A lot's disposition (engine/actions.py DISPOSITIONS)."""
     names = {"hold": t._("Hold"), "rework": t._("Rework"), "destroy": t._("Destroy"),

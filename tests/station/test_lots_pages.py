@@ -154,3 +154,22 @@ async def test_a_deviation_the_engine_closed_stays_on_the_page(client: TestClien
     lots = await (await client.get("/lots")).text()
     row = lots[lots.index('data-lot="1202"'):]
     assert "Release" in row[:row.index("</tr>")]
+
+
+async def test_a_cold_room_is_shown_as_itself(tmp_path: Path) -> None:
+    """Monitoring-only equipment (case cold-room-beside-the-line) on the live view: by
+    its name and kind, no state or figures."""
+    case = CASE.parent / "cold-room-beside-the-line"
+    cfg = load_config(case / "config.yaml")
+    cfg = cfg.model_copy(update={
+        "site": cfg.site.model_copy(update={"locale": "en"}), "state_dir": tmp_path,
+        "station": Station(categories=TREE)})
+    samples = list(read_samples(case / "samples.jsonl"))
+    b = EngineBackend(cfg, samples[0].ts)
+    station = StationApp(b)
+    b.on_samples(samples)
+    UserStore(tmp_path).add("zhao", *USERS["zhao"])
+    async with TestClient(TestServer(station.app())) as c:
+        await login(c, "zhao")
+        live = await (await c.get("/live")).text()
+    assert '<li class="unit"><b>成品冷库</b> cold room</li>' in live
