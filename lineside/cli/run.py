@@ -13,6 +13,7 @@ from lineside.config.errors import ConfigError
 from lineside.config.listen import parse_listen
 from lineside.config.loader import load_config
 from lineside.i18n import DEFAULT_LOCALE, translator
+from lineside.runtime.clock import from_env
 from lineside.runtime.hub import Agent, AgentOptions
 from lineside.runtime.logs import setup_logging
 from lineside.runtime.systemd import Notifier, install_stall_drill
@@ -20,7 +21,8 @@ from lineside.runtime.systemd import Notifier, install_stall_drill
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", type=Path, help="YAML configuration file")
-    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--duration", type=float, default=None,
+                   help="stop after this many seconds (of simulated time with LINESIDE_CLOCK)")
     p.add_argument("--log-format", choices=("text", "json"), default=None,
                    help="override logging.format")
     p.add_argument("--flush-timeout", type=float, default=10.0,
@@ -34,7 +36,12 @@ def run(args: argparse.Namespace) -> int:
         print(e.render(e.locale or DEFAULT_LOCALE), file=sys.stderr)
         return config_exit(e)
     setup_logging(cfg.logging.level, args.log_format or cfg.logging.format)
-    agent = Agent(cfg, config_path=args.config,
+    try:  # simulated time, for tests and replays (CONTRIBUTING.md, "Simulated time")
+        clock = from_env()
+    except ValueError as e:
+        print(f"lineside run: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    agent = Agent(cfg, config_path=args.config, clock=clock,
                   options=AgentOptions(flush_timeout_s=args.flush_timeout))
     try:
         asyncio.run(_run(agent, args.duration))

@@ -47,10 +47,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 async def _serve(args: argparse.Namespace) -> int:
     from lineside.config.loader import load_config
+    from lineside.runtime.clock import ScaledClock, from_env
     from lineside.simulator.profiles import load_overrides
     from lineside.simulator.server import SimulatedFactory, demo_config_path
 
     cfg = load_config(args.config or demo_config_path())
+    # LINESIDE_CLOCK: on an agent's simulated time (runtime/clock.py), its speed and
+    # epoch, refreshed as often in simulated seconds as at speed 1
+    clock = from_env()
+    scaled = clock if isinstance(clock, ScaledClock) else None
+    speed = scaled.speed if scaled else args.speed
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -59,14 +65,16 @@ async def _serve(args: argparse.Namespace) -> int:
     sim = SimulatedFactory(cfg, seed=args.seed, host=args.host, modbus_port=args.modbus_port,
                            opcua_port=args.opcua_port, truth_path=args.truth,
                            modbus_rtu_port=args.modbus_rtu_port,
-                           speed=args.speed, profiles=load_overrides(args.profiles),
-                           keep_truth=False, ccp_origin=args.ccp_origin)
+                           profiles=load_overrides(args.profiles),
+                           keep_truth=False, ccp_origin=args.ccp_origin, speed=speed,
+                           epoch=scaled.epoch if scaled else None,
+                           update_s=max(0.02, 0.1 / speed) if scaled else 0.1)
     async with sim:
         assert sim.factory is not None
         n = len(sim.factory.machines)
         opc = (f"opc.tcp://{args.host}:{args.opcua_port}/{sim.opcua.path}"
                if sim.opcua.signals else "no OPC UA devices")
-        print(f"simulated factory: {n} machines, seed {args.seed}, speed {args.speed:g}x\n"
+        print(f"simulated factory: {n} machines, seed {args.seed}, speed {sim.speed:g}x\n"
               f"  Modbus TCP {args.host}:{args.modbus_port} units {sim.modbus.units}\n"
               f"  OPC UA     {opc}\n"
               + (f"  RTU/TCP    {args.host}:{args.modbus_rtu_port} units "

@@ -42,6 +42,7 @@ from lineside.config.plant import iter_machines
 from lineside.drivers.base import Driver
 from lineside.points import Point
 from lineside.runtime import probes
+from lineside.runtime.clock import REAL, Clock, WallClock, wait_for
 from lineside.runtime.heap import freeze_heap, thaw_heap
 from lineside.runtime.reload import changed_devices
 from lineside.runtime.restore import load_snapshot
@@ -79,11 +80,14 @@ class AgentOptions:
 class Agent:
     def __init__(self, cfg: LinesideConfig, config_path: Path | None = None,
                  options: AgentOptions | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Clock | Callable[[], float] = REAL) -> None:
         self.cfg = cfg
         self.config_path = config_path
         self.options = options or AgentOptions()
-        self.clock = clock
+        # the agent's time (runtime/clock.py); a bare function is a fixed or faked wall
+        # clock with real waits (tests of the data path)
+        self.time: Clock = clock if not callable(clock) else WallClock(clock)
+        self.clock: Callable[[], float] = self.time.wall
         # Built by start() (imported there: `lineside check` and the tests construct an
         # Agent without loading the engine, the sinks or prometheus_client).
         self.engine: Engine | None = None
@@ -218,7 +222,7 @@ class Agent:
             self._http = MetricsServer(self.metrics.registry, cfg.http.listen,
                                        ready=self._readiness, alive=self._liveness)
             await self._http.start()
-        self.scheduler = Timers(wall=self.clock, on_step=self._on_clock_step)
+        self.scheduler = Timers(on_step=self._on_clock_step, clock=self.time)
         assert self.engine is not None  # wire() set it
         if self.engine.now > now + FUTURE_TOLERANCE_S:
             # stopped while the clock was ahead, started after it was set back: the same
@@ -227,7 +231,7 @@ class Agent:
                         "clock step", self.engine.now - now)
             self._deliver(self.engine.clock_step(now))
         self._schedule_clock_jobs()
-        await self._start_drivers(build_drivers(cfg))
+        await self._start_drivers(build_drivers(cfg, clock=self.time.wall))
         freeze_heap()
         self.scheduler.start()
         if cfg.station is not None:  # imported only then: aiohttp, Jinja2, argon2
@@ -265,14 +269,14 @@ class Agent:
             # device samples on the same wall-clock grid, so buckets see whole cycles.
             self.scheduler.every(f"poll-{drv.device_id}", dev.interval_s, self._job_poll,
                                  drv, dev, offset_s=self.options.collection_offset_s)
-            self._cycle_mono[drv.device_id] = time.monotonic()
+            self._cycle_mono[drv.device_id] = self.time.monotonic()
             # (no immediate first run: it would set the phase of every later cycle)
 
     async def _job_poll(self, drv: Driver, dev: Device) -> None:
         try:
             await self._poll(drv, dev)
         finally:  # a cycle that failed still completed: scheduling is alive
-            self._cycle_mono[drv.device_id] = time.monotonic()
+            self._cycle_mono[drv.device_id] = self.time.monotonic()
 
     async def _poll(self, drv: Driver, dev: Device) -> None:
         t0 = time.perf_counter()
@@ -364,7 +368,7 @@ class Agent:
 
     def _liveness(self) -> dict[str, Any]:
         return probes.liveness(self._cycle_mono, {d.id: d for d in self.cfg.devices},
-                               self.stall_s, time.monotonic(),
+                               self.stall_s, self.time.monotonic(),
                                self.delivery.health if self.delivery else None,
                                self._sink_task)
 
@@ -446,7 +450,8 @@ class Agent:
                 self.scheduler.remove(name)
         self._schedule_clock_jobs()
         if changed & {d.id for d in new.devices}:
-            await self._start_drivers(build_drivers(new, only=changed))
+            await self._start_drivers(build_drivers(new, only=changed,
+                                                    clock=self.time.wall))
         self.metrics.register(new)
         freeze_heap()
         self.metrics.record_reload(True)
@@ -476,7 +481,7 @@ class Agent:
                 await self._stop.wait()
             else:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), timeout=duration_s)
+                    await wait_for(self._stop.wait(), duration_s, self.time)
         finally:
             notifier.stopping()
             try:
@@ -493,3 +498,4 @@ class Agent:
         finally:  # a rejected file leaves the previous config running: still ready
             notifier.ready(f"running: {len(self.drivers)} devices, "
                            f"{len(self.cfg.lines)} lines")
+

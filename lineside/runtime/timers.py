@@ -22,6 +22,9 @@ its target. NTP slews (at most 0.5 ms/s) never reach the threshold.
 
 A job whose previous run has not finished is skipped for that boundary (counted), as
 APScheduler's `max_instances=1, coalesce=True` did.
+
+Wall, monotonic time and the waits come from one `Clock` (runtime/clock.py): a scaled
+(simulated) clock moves its wall and monotonic time together, so it is no step.
 """
 
 from __future__ import annotations
@@ -30,10 +33,11 @@ import asyncio
 import contextlib
 import logging
 import math
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from lineside.runtime.clock import REAL, Clock, wait_for
 
 log = logging.getLogger("lineside.agent.timers")
 
@@ -76,17 +80,20 @@ class _Job:
 
 
 class Timers:
-    """The agent's jobs; `wall` is the wall clock (time.time unless a test fakes it)."""
+    """The agent's jobs on `clock` (real by default); `wall` or `mono` given replace the
+    clock's own (a test fakes a step of the wall clock that way)."""
 
-    def __init__(self, wall: Callable[[], float] = time.time,
-                 mono: Callable[[], float] = time.monotonic,
-                 on_step: StepHook | None = None) -> None:
-        self.wall, self.mono = wall, mono
+    def __init__(self, wall: Callable[[], float] | None = None,
+                 mono: Callable[[], float] | None = None,
+                 on_step: StepHook | None = None, clock: Clock = REAL) -> None:
+        self.clock = clock
+        self.wall = wall or clock.wall
+        self.mono = mono or clock.monotonic
         self.on_step = on_step
         self.jobs: dict[str, _Job] = {}
         self.steps = 0
         self.last_step_s = 0.0
-        self._base = (wall(), mono())
+        self._base = (self.wall(), self.mono())
         self._detector: asyncio.Task[None] | None = None
         self._woken: list[_Job] = []  # woken this turn of the event loop, to start in order
         self.running = False
@@ -157,7 +164,7 @@ class Timers:
 
     async def _watch(self) -> None:
         while True:
-            await asyncio.sleep(STEP_CHECK_S)
+            await self.clock.sleep(STEP_CHECK_S)
             self.check_step()
 
     # -- one job -------------------------------------------------------------------
@@ -170,14 +177,14 @@ class Timers:
             if job.capped:  # calendar job: a step makes its (long) wait wrong, wake it
                 job.wake.clear()
                 try:
-                    await asyncio.wait_for(job.wake.wait(), MAX_WAIT_S if cut else delay)
+                    await wait_for(job.wake.wait(), MAX_WAIT_S if cut else delay, self.clock)
                     continue  # a step: compute the target on the new time
                 except TimeoutError:
                     pass
                 if cut:
                     continue
             else:  # grid job: the wait is at most a period; run when it ends, then re-align
-                await asyncio.sleep(delay)
+                await self.clock.sleep(delay)
             self.check_step()  # the engine hears of a step before the job sees the time
             self._due(job)
 

@@ -324,12 +324,13 @@ class OpcuaSim:
             srv_log.setLevel(level)
         self._server = server
 
-    async def update(self, values: dict[str, Any]) -> None:
+    async def update(self, values: dict[str, Any], ts: float | None = None) -> None:
+        """Serve `values`, stamped `ts` (simulated time; default: now)."""
         if self._server is None:
             return
         from asyncua import ua
 
-        now = dt.datetime.now(dt.UTC)
+        now = dt.datetime.now(dt.UTC) if ts is None else dt.datetime.fromtimestamp(ts, dt.UTC)
         for key, (nid, vt) in self._nodes.items():
             v = values.get(key)
             if v is None or v == self._last.get(key):
@@ -358,7 +359,7 @@ class SimulatedFactory:
                  start_ts: float | None = None, update_s: float = 0.1,
                  profiles: dict[str, Any] | None = None, keep_truth: bool = True,
                  scan_s: float | None = None, modbus_rtu_port: int | None = None,
-                 ccp_origin: float | None = None) -> None:
+                 ccp_origin: float | None = None, epoch: float | None = None) -> None:
         self.source_config = cfg
         self.ccp_origin = ccp_origin
         self.config = with_ports(cfg, host, modbus_port, opcua_port, modbus_rtu_port)
@@ -392,9 +393,19 @@ class SimulatedFactory:
                               host, opcua_port or 0)
         self._writer: TruthWriter | None = None
         self._task: asyncio.Task[None] | None = None
+        # epoch: simulated time is epoch + (wall - epoch) * speed, the time base of a
+        # ScaledClock(speed, epoch) (runtime/clock.py) that an agent shares
+        self._epoch = epoch
         self._wall0 = 0.0
         self.sim_t0 = 0.0
         self.updates = 0
+
+    def follow(self, speed: float, epoch: float) -> None:
+        """From now on run on a ScaledClock(speed, epoch)'s time (runtime/clock.py): for a
+        simulator started at speed 1 whose servers took their time to start, with `epoch`
+        now, so that simulated time goes on without a jump."""
+        self.sim_t0 = self.sim_time(epoch)
+        self._wall0, self.speed = epoch, speed
 
     def sim_time(self, wall: float | None = None) -> float:
         """Simulated time for a wall-clock instant (equal to it when speed is 1)."""
@@ -402,7 +413,7 @@ class SimulatedFactory:
         return self.sim_t0 + (w - self._wall0) * self.speed
 
     async def start(self) -> SimulatedFactory:
-        self._wall0 = time.time()
+        self._wall0 = time.time() if self._epoch is None else self._epoch
         self.sim_t0 = self._start_ts if self._start_ts is not None else self._wall0
         recorders: list[Any] = []
         if self.truth is not None:
@@ -470,7 +481,7 @@ class SimulatedFactory:
     async def _run(self) -> None:
         while True:
             values = self.step()
-            await self.opcua.update(values)
+            await self.opcua.update(values, self.sim_time() if self.speed != 1 else None)
             # After falling behind (slow machine, huge --speed) this carries on from
             # now instead of spiralling.
             await asyncio.sleep(max(0.0, self._next_wake() - time.time()))

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import yaml
 
 from lineside.config.loader import load_config
+from lineside.runtime.clock import ENV, ScaledClock
 from lineside.simulator.server import demo_config_path, with_ports
 from tests.fixtures.common import free_port, port_open, wait_for
 
@@ -52,10 +54,32 @@ class Proc:
         return self.log.read_text(errors="replace")
 
 
-def start_simulator(tmp: Path, seed: int = 3) -> tuple[Proc, int, int]:
+class SimTime:
+    """Simulated time shared by the test, `lineside simulate` and `lineside run`
+    (LINESIDE_CLOCK, runtime/clock.py): tests that only wait for buckets, shifts and
+    outages wait `speed` times less; their figures stay in simulated seconds."""
+
+    def __init__(self, speed: float) -> None:
+        self.speed = speed
+        self.clock = ScaledClock(speed)
+        self.env = {ENV: self.clock.env()}  # the processes' environment
+
+    def wall(self) -> float:
+        return self.clock.wall()
+
+    def sleep_until(self, wall: float) -> None:
+        """Sleep (real time) until this clock shows `wall`."""
+        time.sleep(max(0.0, self.clock.real_at(wall) - time.time()))
+
+    def sleep(self, s: float) -> None:
+        time.sleep(s / self.speed)
+
+
+def start_simulator(tmp: Path, seed: int = 3, env: dict[str, str] | None = None
+                    ) -> tuple[Proc, int, int]:
     mb, ua = free_port(), free_port()
     sim = Proc([*CLI, "simulate", "--seed", str(seed), "--modbus-port", str(mb),
-                "--opcua-port", str(ua)], tmp / "simulate.log").start()
+                "--opcua-port", str(ua)], tmp / "simulate.log", env=env).start()
     wait_for(lambda: port_open(mb) and port_open(ua), timeout=30, what="simulator ports")
     return sim, mb, ua
 

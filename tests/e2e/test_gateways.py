@@ -4,7 +4,9 @@ The simulated factory runs under two `lineside run` processes — lines L1, L2 o
 (gateway id left to its default, the first line's id), L3, L4 on the other (gateway id
 `hall-b`) — writing to one plant database and, through their bureau uplinks, to one
 bureau database; and at the same time under one `lineside run` with every line, into
-databases of its own. Buckets are 10 s so a few close in well under a minute.
+databases of its own. Buckets are 10 s so a few close in well under a minute; all of
+them run on simulated time, SPEED times the real clock (LINESIDE_CLOCK): the times below
+are simulated ones.
 
 - the two agents never overwrite each other: every bucket has one site-level point per
   gateway;
@@ -33,6 +35,7 @@ from tests.bureau.test_rebuild import panel_query, run_panel
 from tests.e2e.agent_proc import (
     CLI,
     Proc,
+    SimTime,
     demo_data,
     http_get,
     metric,
@@ -40,8 +43,9 @@ from tests.e2e.agent_proc import (
 )
 from tests.fixtures.common import free_port, wait_for
 
-pytestmark = [pytest.mark.server, pytest.mark.slow]  # real time: waits for buckets
+pytestmark = [pytest.mark.server]
 
+SPEED = 4.0  # three agents on the demo plant: 4 polls of every device a second each
 BUCKET_S = 10
 SPLIT = {"g1": (["L1", "L2"], None), "g2": (["L3", "L4", "L5"], "hall-b"),
          "one": (["L1", "L2", "L3", "L4", "L5"], None)}
@@ -51,7 +55,8 @@ TOL = 1e-6
 JITTER = 0.05
 
 
-def _agent(tmp: Path, name: str, mb: int, ua: int, influx: str) -> tuple[Proc, str]:
+def _agent(tmp: Path, name: str, mb: int, ua: int, influx: str, env: dict[str, str]
+           ) -> tuple[Proc, str]:
     lines, gateway = SPLIT[name]
     d = tmp / name
     d.mkdir()
@@ -79,7 +84,7 @@ def _agent(tmp: Path, name: str, mb: int, ua: int, influx: str) -> tuple[Proc, s
     path = d / "agent.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     load_config(path)
-    proc = Proc([*CLI, "run", str(path)], d / "agent.log").start()
+    proc = Proc([*CLI, "run", str(path)], d / "agent.log", env=env).start()
     return proc, f"http://{data['http']['listen']}/metrics"
 
 
@@ -136,19 +141,20 @@ def test_two_gateways_give_the_figures_of_one(tmp_path: Path, influxdb1) -> None
     for db in ("gw_two", "gw_one"):
         influxdb1.create_db(db)
         influxdb1.create_db(f"{db}_bureau")
-    sim, mb, ua = start_simulator(tmp_path)
+    clock = SimTime(SPEED)
+    sim, mb, ua = start_simulator(tmp_path, env=clock.env)
     agents: dict[str, tuple[Proc, str]] = {}
     try:
         for name in SPLIT:
-            agents[name] = _agent(tmp_path, name, mb, ua, influxdb1.url)
+            agents[name] = _agent(tmp_path, name, mb, ua, influxdb1.url, clock.env)
         for name, (_proc, url) in agents.items():
             wait_for(lambda u=url: (metric(http_get(u)[1], "lineside_engine_samples_total")
                                     or 0) > 0, timeout=40, what=f"agent {name} polling")
         # one whole bucket after every agent polls, then three to compare
-        lo = (math.floor(time.time() / BUCKET_S) + 2) * BUCKET_S
+        lo = (math.floor(clock.wall() / BUCKET_S) + 2) * BUCKET_S
         hi = lo + 3 * BUCKET_S
-        while time.time() < hi + 3:  # the bucket grace for in-flight polls
-            time.sleep(0.5)
+        while clock.wall() < hi + 3:  # the bucket grace for in-flight polls
+            time.sleep(0.2)
             for proc, _ in agents.values():
                 assert proc.proc is not None and proc.proc.poll() is None, \
                     proc.output()[-2000:]

@@ -8,6 +8,9 @@ within one poll interval of the truth. The agent is then SIGKILLed and restarted
 gap is a loss of monitoring of every CCP and the chain goes on without a fork
 (`verify` intact). Then one stored record is altered and `lineside haccp verify` must
 fail naming it.
+
+Simulator and agent run on simulated time, SPEED times the real clock (LINESIDE_CLOCK):
+every figure below is in simulated seconds, the timestamps stored are simulated ones.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import json
 import math
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -25,10 +27,12 @@ import yaml
 
 from lineside.config.loader import load_config
 from lineside.simulator.ccp import truth_deviations
-from tests.e2e.agent_proc import CLI, Proc, start_agent
+from tests.e2e.agent_proc import CLI, Proc, SimTime, start_agent
 from tests.fixtures.common import free_port, port_open, wait_for
 
-pytestmark = [pytest.mark.server, pytest.mark.slow]  # real time: a scripted 80 s
+pytestmark = [pytest.mark.server]
+SPEED = 5.0  # a scripted 80 s in 16
+START_S = 8.0  # real seconds the simulator and the agent get to start polling
 POLL_S = 1.0
 BUCKET_S = 5  # summaries are written once their bucket is over: short ones for the test
 SLACK_S = 0.35  # the simulator refreshes its registers every 0.1 s; scheduling jitter
@@ -81,38 +85,45 @@ def test_scripted_deviations_reach_the_record_once_and_verify_finds_an_alteratio
         tmp_path: Path, influxdb1) -> None:
     db = "e2e_haccp"
     influxdb1.create_db(db)
-    now = time.time()
-    if (now + 120) % 86400 < 120:  # the record is of one UTC day: do not straddle midnight
-        time.sleep(120 - (now + 120) % 86400 + 1)
+    clock = SimTime(SPEED)
+    span = START_S * SPEED + 160  # the simulated seconds this test covers
+    now = clock.wall()
+    if (now + span) % 86400 < span:  # the record is of one UTC day: do not straddle midnight
+        clock.sleep_until(now + span - (now + span) % 86400 + 1)
     mb = free_port()
     data = plant(tmp_path, influxdb1.url, db, mb)
     cfg_path = tmp_path / "plant.yaml"
     cfg_path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     cfg = load_config(cfg_path)
-    origin = math.floor(time.time()) + 3
+    # the script's first event comes FIRST_S (8 s) after the origin: the agent polls by then
+    origin = math.floor(clock.wall() + START_S * SPEED) - 8
     sim = Proc([*CLI, "simulate", "--config", str(cfg_path), "--modbus-port", str(mb),
                 "--opcua-port", str(free_port()), "--ccp-origin", str(origin)],
-               tmp_path / "simulate.log").start()
+               tmp_path / "simulate.log", env=clock.env).start()
     agent = None
+    http_port = int(data["http"]["listen"].rpartition(":")[2])
     try:
         wait_for(lambda: port_open(mb), timeout=30, what="simulator port")
-        agent = start_agent(tmp_path, cfg_path)
+        agent = start_agent(tmp_path, cfg_path, env=clock.env)
+        wait_for(lambda: port_open(http_port), timeout=30, what="agent's metrics port")
+        assert clock.wall() < origin + 6, "the agent started too late for the script"
         truth = truth_deviations(cfg.ccps, origin, origin, origin + 80)
         assert {(d.ccp, d.kind) for d in truth} == {
             (c, k) for c in ("fryer-oil", "pasteurizer", "cold-room")
             for k in ("limit", "monitoring")} and len(truth) == 6
         last_end = max(d.end for d in truth)
         # until the bucket holding the last end is closed (bucket-close job: 2 s grace)
-        time.sleep(max(0.0, (last_end // BUCKET_S + 1) * BUCKET_S + 3.5 - time.time()))
+        clock.sleep_until((last_end // BUCKET_S + 1) * BUCKET_S + 3.5)
         # SIGKILL, and back: the chain must go on from where it was, without a fork
-        t_kill = time.time()
+        t_kill = clock.wall()
         agent.signal(signal.SIGKILL)
         agent.wait(timeout=30)
         # down for longer than the monitoring interval (3 s), however fast the restart:
         # a gap shorter than the interval is, rightly, no loss of monitoring
-        time.sleep(4.5)
-        agent = start_agent(tmp_path, cfg_path)
-        time.sleep(max(0.0, (time.time() // BUCKET_S + 2) * BUCKET_S + 3.5 - time.time()))
+        clock.sleep(4.5)
+        agent = start_agent(tmp_path, cfg_path, env=clock.env)
+        wait_for(lambda: port_open(http_port), timeout=30, what="agent's metrics port")
+        clock.sleep_until((clock.wall() // BUCKET_S + 2) * BUCKET_S + 3.5)
         agent.signal(signal.SIGTERM)
         assert agent.wait(timeout=30) == 0, agent.output()[-3000:]
     finally:

@@ -7,7 +7,8 @@ check`. Only read function codes 1-4 are ever sent (see `link`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from lineside.drivers.base import SignalRef
@@ -21,10 +22,11 @@ __all__ = ["MODBUS_TYPES", "ModbusDriver", "build_modbus_drivers"]
 
 
 def build_modbus_drivers(devices: Iterable[Any],
-                         signals_by_device: Mapping[str, Sequence[SignalRef]]
-                         ) -> list[ModbusDriver]:
+                         signals_by_device: Mapping[str, Sequence[SignalRef]],
+                         clock: Callable[[], float] = time.time) -> list[ModbusDriver]:
     """One driver per enabled Modbus device; devices on one serial port (or one serial
-    gateway) share its `Link`, so their requests take turns on the bus."""
+    gateway) share its `Link`, so their requests take turns on the bus. `clock`: the
+    wall clock samples are stamped with."""
     shared: dict[tuple[Any, ...], Link] = {}  # ("tcp", host, port) or ("serial", port)
     first_on_port: dict[str, Any] = {}
     drivers: list[ModbusDriver] = []
@@ -50,5 +52,6 @@ def build_modbus_drivers(devices: Iterable[Any],
                 stopbits=dev.stopbits, bytesize=dev.bytesize, timeout=dev.timeout_s)
             shared[key] = link
             link.pause_s = max(link.pause_s, dev.pause_s)
-        drivers.append(ModbusDriver(dev, list(signals_by_device.get(dev.id, ())), link))
+        drivers.append(ModbusDriver(dev, list(signals_by_device.get(dev.id, ())), link,
+                                    clock=clock))
     return drivers

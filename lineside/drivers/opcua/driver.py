@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from asyncua import ua
@@ -52,8 +52,10 @@ _SESSION_GONE = {
 
 
 class OpcuaDriver:
-    def __init__(self, device: OpcuaDevice, signals: list[SignalRef], state_dir: Path) -> None:
+    def __init__(self, device: OpcuaDevice, signals: list[SignalRef], state_dir: Path,
+                 clock: Callable[[], float] = time.time) -> None:
         self.device = device
+        self._clock = clock  # the wall clock samples are stamped with (the agent's)
         self.device_id = device.id
         self.signals = list(signals)
         self.stats = DriverStats()
@@ -92,7 +94,7 @@ class OpcuaDriver:
         return self.conn.client is not None and not self._lost.is_set()
 
     def _bad_all(self, ts: float | None = None) -> list[Sample]:
-        t = time.time() if ts is None else ts
+        t = self._clock() if ts is None else ts
         return [bad(s.key, t) for s in self.signals]
 
     def _who(self) -> str:
@@ -195,7 +197,7 @@ class OpcuaDriver:
         return samples
 
     async def _poll_locked(self) -> list[Sample]:
-        now = time.time()
+        now = self._clock()
         if self._closing:
             return self._bad_all(now)
         if not self.connected:
@@ -261,7 +263,7 @@ class OpcuaDriver:
             self._task = asyncio.create_task(self._run(), name=f"opcua-{self.device_id}")
 
     def _deliver(self, samples: Sequence[Sample]) -> None:
-        self.stats.last_good_ts = time.time()
+        self.stats.last_good_ts = self._clock()
         assert self._emit is not None
         self._emit(samples)
 
@@ -274,7 +276,8 @@ class OpcuaDriver:
                 async with self._lock:
                     await self._open()
                     connecting = False
-                    subs = SubscriptionSet(self.device, self._deliver, self._mark_lost)
+                    subs = SubscriptionSet(self.device, self._deliver, self._mark_lost,
+                                           self._clock)
                     self._subs = subs
                     items = [Item(s.key, spec, nid)
                              for s, spec, nid in zip(self.signals, self.specs, self.nodeids,
@@ -289,7 +292,7 @@ class OpcuaDriver:
                     )
                 for key, why in subs.refused.items():
                     self.signal_errors[key] = f"monitored item refused: {why}"
-                now = time.time()
+                now = self._clock()
                 unresolved = [bad(s.key, now) for s, n in zip(self.signals, self.nodeids,
                                                              strict=True)
                               if not isinstance(n, ua.NodeId)]

@@ -71,8 +71,10 @@ class SubscriptionSet:
     """One subscription on one session, with its items; re-created from scratch each time."""
 
     def __init__(self, device: OpcuaDevice, emit: Callable[[Sequence[Sample]], None],
-                 on_dead: Callable[[str, str], None]) -> None:
+                 on_dead: Callable[[str, str], None],
+                 clock: Callable[[], float] = time.time) -> None:
         self.device = device
+        self._clock = clock  # the wall clock samples are stamped with
         self.emit = emit
         self.on_dead = on_dead
         stamp = device.timestamp or "source"
@@ -105,7 +107,7 @@ class SubscriptionSet:
                             * max(1, result.RevisedMaxKeepAliveCount))
         self.last_publish = time.monotonic()
         refused: list[Sample] = []
-        now = time.time()
+        now = self._clock()
         handle = 0
         for start in range(0, len(items), batch):
             part = items[start : start + batch]
@@ -139,7 +141,7 @@ class SubscriptionSet:
         data = result.NotificationMessage.NotificationData
         if not data:
             return
-        now = time.time()
+        now = self._clock()
         samples: list[Sample] = []
         handles = self.handles
         use_source = self.use_source
