@@ -205,7 +205,7 @@ class ChainStore:
         bad: list[Refusal] = []
         try:
             db = self._open()
-            late = self._unqueued(db) if self._opened_late else []
+            late, late_read = self._late_unqueued(db)
             db.execute("BEGIN IMMEDIATE")
             out: dict[int, Point | None] = {}
             try:
@@ -244,7 +244,7 @@ class ChainStore:
         self.refused += len(bad)
         if refused is not None:
             refused += bad
-        self._opened_late = False
+        self._opened_late = not late_read
         if self.disk_error is not None:
             log.warning("HACCP chain: the disk takes writes again; %d records held in "
                         "memory linked, in order (%d dropped above the bound meanwhile)",
@@ -253,6 +253,22 @@ class ChainStore:
             self._dropped_now = 0
         self._held.clear()
         return late, out
+
+    def _late_unqueued(self, db: sqlite3.Connection) -> tuple[list[Point], bool]:
+        """For a store opened late, the records a kill left unqueued, and whether they
+        could be read: if not (a damaged row), linking goes on, nothing is marked queued
+        (`_opened_late` stays), and the next link reads them again."""
+        if not self._opened_late:
+            return [], True
+        try:
+            return self._unqueued(db), True
+        except (sqlite3.DatabaseError, ValueError) as e:
+            if isinstance(e, sqlite3.OperationalError) and is_refusal(e):
+                raise
+            log.error("HACCP chain %s: cannot read the records linked but not queued (%s: "
+                      "%s); linking goes on, they are read again with the next records",
+                      self.path, type(e).__name__, e)
+            return [], False
 
     def _dead_letter(self, bad: list[Refusal]) -> None:
         set_aside(self.refused_path, bad)

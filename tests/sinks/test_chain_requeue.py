@@ -4,6 +4,7 @@ marked queued meanwhile (issue 23; sinks/pipeline.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -34,9 +35,20 @@ def queued_seqs(state: Path) -> list[int]:
 
 
 def enqueued_mark(state: Path) -> int:
-    with sqlite3.connect(state / CHAIN_FILE) as db:
+    with contextlib.closing(sqlite3.connect(state / CHAIN_FILE)) as db:
         row = db.execute("SELECT v FROM meta WHERE k='enqueued'").fetchone()
     return int(row[0]) if row else 0
+
+
+def set_point(state: Path, seq: int, text: str) -> None:
+    """Another process's write to a row (closed again: no -wal or -shm kept open)."""
+    with contextlib.closing(sqlite3.connect(state / CHAIN_FILE)) as db, db:
+        db.execute("UPDATE records SET point=? WHERE seq=?", (text, seq))
+
+
+def get_point(state: Path, seq: int) -> str:
+    with contextlib.closing(sqlite3.connect(state / CHAIN_FILE)) as db:
+        return str(db.execute("SELECT point FROM records WHERE seq=?", (seq,)).fetchone()[0])
 
 
 def test_unqueued_records_that_cannot_be_read_at_start_are_queued_later(
@@ -45,9 +57,8 @@ def test_unqueued_records_that_cannot_be_read_at_start_are_queued_later(
     linked = [p for p in store.link([record(i) for i in range(3)]) if is_record(p)]
     assert [p.fields["seq"] for p in linked] == [1, 2, 3]
     store.close()
-    with sqlite3.connect(tmp_path / CHAIN_FILE) as db:  # one row unreadable for a while
-        (good,) = db.execute("SELECT point FROM records WHERE seq=2").fetchone()
-        db.execute("UPDATE records SET point='[\"ccp\", {' WHERE seq=2")
+    good = get_point(tmp_path, 2)
+    set_point(tmp_path, 2, '["ccp", {')  # one row unreadable for a while
 
     sinks = SinkSet([LocalSink(type="local", id="keep")], tmp_path)
     delivery = Delivery(sinks, tmp_path, snapshot=lambda: b"state")
@@ -59,8 +70,7 @@ def test_unqueued_records_that_cannot_be_read_at_start_are_queued_later(
         assert delivery.health.readiness()["failing"]["chain unqueued"]["failures"] == 3
         assert enqueued_mark(tmp_path) == 0
 
-        with sqlite3.connect(tmp_path / CHAIN_FILE) as db:
-            db.execute("UPDATE records SET point=? WHERE seq=2", (good,))
+        set_point(tmp_path, 2, good)
         delivery.housekeeping()
         assert "chain unqueued" not in delivery.health.failing
     finally:
@@ -70,3 +80,40 @@ def test_unqueued_records_that_cannot_be_read_at_start_are_queued_later(
     seqs = queued_seqs(tmp_path)
     assert sorted(set(seqs)) == [1, 2, 3, 4]  # seq 4 twice: InfluxDB keeps it once
     assert enqueued_mark(tmp_path) == 4
+
+
+def test_a_chain_opened_late_links_on_while_its_unqueued_records_cannot_be_read(
+        tmp_path: Path) -> None:
+    """The disk refused the chain file at start (opened by the first link once it takes
+    writes) and a row of the unqueued records is unreadable then: the new records are
+    still linked and queued, not set aside as a failed chain; the unqueued ones follow
+    once they can be read, and only then is anything marked queued."""
+    from tests.fixtures.disk import fill, tmpfs
+
+    state = tmp_path / "state"
+    with tmpfs(state):
+        store = ChainStore(state / CHAIN_FILE)
+        store.link([record(i) for i in range(3)])  # seq 1-3, a kill before queuing
+        store.close()
+        good = get_point(state, 2)
+        set_point(state, 2, '["ccp", {')
+        sinks = SinkSet([LocalSink(type="local", id="keep")], state)
+        delivery = Delivery(sinks, state, snapshot=lambda: b"state")
+        try:
+            filler = fill(state)
+            delivery.start_chain()  # the disk refuses the chain file: opened late
+            assert delivery.chain is not None and delivery.chain.disk_error
+            filler.unlink()
+            delivery.deliver([record(3)])  # linked as seq 4 and queued
+            assert not delivery.health.failing, delivery.health.readiness()
+            assert not (state / "haccp-refused.jsonl").exists()
+            assert enqueued_mark(state) == 0
+            set_point(state, 2, good)
+            delivery.deliver([record(4)])  # seq 5, with 1-4 read again
+            delivery.housekeeping()
+        finally:
+            delivery.close()
+            for s in sinks.sinks.values():
+                s.queue.close()
+        assert sorted(set(queued_seqs(state))) == [1, 2, 3, 4, 5]
+        assert enqueued_mark(state) == 5
