@@ -173,3 +173,35 @@ async def test_a_cold_room_is_shown_as_itself(tmp_path: Path) -> None:
         await login(c, "zhao")
         live = await (await c.get("/live")).text()
     assert '<li class="unit"><b>成品冷库</b> cold room</li>' in live
+
+
+async def test_a_lot_started_and_ended_at_the_station_has_its_counts(tmp_path: Path) -> None:
+    """An operator starts lot A-7 on the line and ends it: `@lot` samples like `lineside
+    lot start|end`; the units M1's good counter added meanwhile are the lot's count."""
+    from lineside.samples import Quality, Sample
+    from tests.station.harness import PASSWORDS, backend_with_a_stop
+
+    b = backend_with_a_stop(tmp_path, locale="en")  # M1 and M2 (good counters) on L1
+    t = b.t
+    b.on_samples([Sample("M1.good", 100, Quality.GOOD, t), Sample("M2.good", 7, Quality.GOOD, t)])
+    async with TestClient(TestServer(StationApp(b).app())) as c:
+        page = await (await c.get("/login")).text()
+        await c.post("/login", data={"csrf": csrf_of(page), "user": "wang",
+                                     "password": PASSWORDS["wang"][1]})
+        csrf = csrf_of(await (await c.get("/lots")).text())
+        r = await c.post("/lots/start", data={"csrf": csrf, "line": "L1", "lot": "A-7"})
+        assert r.status == 200 and "Saved." in await r.text()
+        r = await c.post("/lots/start", data={"csrf": csrf, "line": "L9", "lot": "A-8"})
+        assert r.status == 409 and "no line" in await r.text()
+        b.t = t + 60
+        b.on_samples([Sample("M1.good", 160, Quality.GOOD, t + 60)])
+        r = await c.post("/lots/end", data={"csrf": csrf, "line": "L1", "lot": "A-7"})
+        lots = await r.text()
+        b.t = t + 120
+        csrf = csrf_of(lots)
+        r = await c.post("/lots/end", data={"csrf": csrf, "line": "L1", "lot": "A-7"})
+        assert r.status == 409  # not running any more
+    row = lots[lots.index('data-lot="A-7"'):]
+    row = row[:row.index("</tr>")]
+    assert "M1" in row and "60 / – / –" in row and "0 / – / –" in row, row
+    assert [s.signal for s in b.samples].count("@lot") == 2
