@@ -26,6 +26,7 @@ from lineside.haccp.record import Scope, build
 from lineside.haccp.render import to_table
 from lineside.i18n import translator
 from lineside.samplelog import read_samples
+from lineside.samples import Quality, Sample
 
 CASE = Path(__file__).resolve().parents[1] / "cases" / "cold-room-beside-the-line"
 UNIT, UNIT_CCP, UNIT_CCP_KIND = "CR1", "cold-store", "cold_storage"
@@ -118,3 +119,41 @@ def test_the_live_view_shows_the_cold_room_as_itself(locale: str, kind: str) -> 
     (room,) = [r for r in rows if r.startswith("  成品冷库")]
     assert kind in room and "%" not in room  # its kind, no figure
     assert any(r.startswith("成品冷库温度") for r in rows)  # its CCP below
+
+
+def test_a_line_lot_runs_through_the_cold_room() -> None:
+    """A lot of the line is on the cold room too (its span, no counts), so the room's
+    deviation lists it among the affected lots."""
+    cfg = load_config(CASE / "config.yaml")
+    samples = list(read_samples(CASE / "samples.jsonl"))
+    t0 = samples[0].ts
+    start = {"action": "start", "by": "zhang", "line": "L1", "lot": "B-1"}
+    lot = Sample("@lot", json.dumps(start), Quality.GOOD, t0)
+    points = list(replay(cfg, [*samples[:6], lot, *samples[6:]]))
+    on_room = [p for p in points if p.measurement == "lot" and p.tags["machine"] == UNIT]
+    assert [(p.tags["lot"], p.tags["event"]) for p in on_room] == [("B-1", "start")]
+    (affected,) = [p for p in points if p.measurement == "ccp_lot"]
+    assert (affected.tags["ccp"], affected.tags["lot"]) == (UNIT_CCP, "B-1")
+
+
+def test_a_restart_in_the_cold_rooms_deviation_writes_the_same_points() -> None:
+    """Resumed from a snapshot taken while the deviation is open, the engine writes the
+    points of an engine that never stopped (the unit's CCP keeps having no state)."""
+    cfg = load_config(CASE / "config.yaml")
+    samples = list(read_samples(CASE / "samples.jsonl"))
+    end = samples[-1].ts
+
+    def run(split: int | None) -> list[str]:
+        engine = Engine(cfg, samples[0].ts)
+        out = engine.feed(samples[:split] if split else samples)
+        if split:
+            snap = json.loads(json.dumps(engine.snapshot()))
+            engine = Engine(cfg, engine.now, snapshot=snap)
+            out += engine.feed(samples[split:])
+        out += engine.tick(end)
+        return sorted(f"{p.measurement} {sorted(p.tags.items())} {sorted(p.fields.items())} "
+                      f"{p.ts_ns}" for p in out if p.tags.get("machine") == UNIT)
+
+    whole = run(None)
+    assert any(line.startswith("ccp_deviation") for line in whole)
+    assert run(12) == whole  # inside the 06:05 poll: the excursion qualifying, still open
