@@ -392,7 +392,6 @@ class StationApp:
                             {"period": h.period, "lines": summary, "deviations": devs})
         return _see("/handover")
 
-
     # -- lots ------------------------------------------------------------------------------
     async def lots(self, request: web.Request) -> web.StreamResponse:
         self._deny(request, "view")
