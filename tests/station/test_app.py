@@ -215,3 +215,11 @@ async def test_a_lasting_stop_with_a_mapped_fault_code_awaits_nobody(tmp_path: P
         assert fault.index("电机过载 · plc") < fault.index("</summary>")
         live = await (await client.get("/live")).text()
         assert "1 awaiting a reason" in live
+
+
+async def test_without_ccps_or_lots_the_pages_say_so(client: TestClient) -> None:
+    await login(client, "wang")
+    devs = await (await client.get("/deviations")).text()
+    assert "No critical control points are configured." in devs
+    lots = await (await client.get("/lots")).text()
+    assert "No lots." in lots and lots.count('class="lot-now">no lot<') == 1
