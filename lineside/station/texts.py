@@ -39,7 +39,7 @@ def texts(t: Translator) -> dict[str, str]:
         "unclassified": _("Unclassified"),
         "ongoing": _("ongoing"),
         "no_stops": _("No stops."),
-        "shift": _("Shift"),
+        "shift": t.pgettext("pareto range", "Shift"),  # this shift (本班), not a column
         "day": _("Day"),
         "range": _("Range"),
         "from": _("From"),
