@@ -4,6 +4,9 @@ Without `--influx-url` points go to the local store (the delivery queue file und
 `--state-dir`; `lineside export` prints them as line protocol). `--duration` stops by
 itself and prints a summary: per machine the agent's A/P/Q/OEE/automation next to the
 simulator's ground truth for the same period (`--summary-json` writes it for tools).
+`--speed X` fast-forwards: the simulator and the agent share one simulated clock
+running X times the wall clock (runtime/clock.py), so buckets, shifts and the summary
+are in simulated seconds, and so is `--duration`.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from lineside.engine import fields as F
 from lineside.engine.fields import V
 from lineside.engine.view import Figures, SiteView
 from lineside.i18n import Translator, translator
+from lineside.runtime.clock import REAL, Clock, ScaledClock
 from lineside.runtime.hub import Agent, AgentOptions
 from lineside.runtime.logs import setup_logging
 
@@ -45,7 +49,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, default=None,
                    help="plant configuration (default: the demo plant, config/demo.yaml)")
     p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
-                   help="stop after this many seconds and print a summary")
+                   help="stop after this many (simulated) seconds and print a summary")
+    p.add_argument("--speed", type=_speed_arg, default=1.0, metavar="X",
+                   help="fast-forward: the plant and the agent run X times the wall clock "
+                        "(default 1: real time)")
     p.add_argument("--seed", type=int, default=1, help="simulator seed")
     p.add_argument("--modbus-port", type=int, default=15020, help="0: any free port")
     p.add_argument("--opcua-port", type=int, default=14840, help="0: any free port")
@@ -157,6 +164,16 @@ SCAN_S = 1.0  # simulated PLC scan period
 VIEW_PHASE = 0.9  # read views this far into a scan: after the mid-scan polls completed
 
 
+def _speed_arg(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        x = 0.0
+    if not 0 < x <= 100:
+        raise argparse.ArgumentTypeError(f"{text!r}: a factor above 0, at most 100")
+    return x
+
+
 async def _sleep_to_grid(after: float, agent: Agent) -> float:
     """Sleep until scan k >= `after` has been polled by every device; return k.
 
@@ -165,14 +182,15 @@ async def _sleep_to_grid(after: float, agent: Agent) -> float:
     """
     import math
 
+    clock = agent.time
     k = math.ceil(after / SCAN_S) * SCAN_S
-    await asyncio.sleep(max(0.0, k + VIEW_PHASE * SCAN_S - time.time()))
+    await clock.sleep(max(0.0, k + VIEW_PHASE * SCAN_S - clock.wall()))
     cycle = k + SCAN_S / 2 - 1e-3
     polled = [d.id for d in agent.cfg.devices if getattr(d, "mode", "poll") == "poll"]
     for _ in range(40):
         if all(agent.cycle_done.get(dev, 0.0) >= cycle for dev in polled):
             break
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # real time: a late poll on a loaded machine
     return k
 
 
@@ -205,12 +223,12 @@ class LiveScreen:
         self.t = translator(agent.cfg.site.locale)
         self.pager = Pager(time.monotonic())
         assert agent.engine is not None  # a started agent's view
-        self.view = agent.engine.view(time.time())
+        self.view = agent.engine.view(agent.clock())
         self.pages = 1
 
     def refresh(self) -> None:
         assert self.agent.engine is not None
-        self.view = self.agent.engine.view(time.time())
+        self.view = self.agent.engine.view(self.agent.clock())
 
     def render(self) -> RenderableType:
         w, h = self.console.size
@@ -314,7 +332,7 @@ async def _show(agent: Agent, console: Console, live_view: bool, stop: asyncio.E
                                             auto_refresh=False))
         last = 0.0
         while not stop.is_set():
-            if deadline is not None and time.monotonic() >= deadline:
+            if deadline is not None and agent.time.monotonic() >= deadline:
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=0.25)
@@ -332,10 +350,20 @@ async def _show(agent: Agent, console: Console, live_view: bool, stop: asyncio.E
                 screen.refresh()
                 live.update(screen.render(), refresh=True)
             elif int(time.time()) % 10 == 0:
-                f = agent.engine.view(time.time()).figures
+                f = agent.engine.view(agent.clock()).figures
                 console.print(translator(agent.cfg.site.locale)._(
                     "site OEE {oee} · automation {auto}").format(
                         oee=_pct(f.oee), auto=_pct(f.automation_rate)))
+
+
+def _import_agent_modules(cfg: LinesideConfig) -> None:
+    """What Agent.start() imports (the station's web stack the slowest)."""
+    import importlib
+
+    names = ["lineside.engine.core", "lineside.runtime.metrics", "lineside.sinks.sinkset"]
+    for name in names + (["lineside.station.server"] if cfg.station is not None else []):
+        with contextlib.suppress(ImportError):  # Agent.start() says what is missing
+            importlib.import_module(name)
 
 
 async def _demo(args: argparse.Namespace, cfg: LinesideConfig, console: Console) -> int:
@@ -350,25 +378,32 @@ async def _demo(args: argparse.Namespace, cfg: LinesideConfig, console: Console)
     async with SimulatedFactory(cfg, seed=args.seed, modbus_port=args.modbus_port,
                                 opcua_port=args.opcua_port, truth_path=args.truth,
                                 scan_s=SCAN_S) as sim:
+        # fast-forward from here: the servers' start-up (seconds) and the agent's imports
+        # run in real time, so that the agent polls before the CCP script's first event
+        clock: Clock = REAL
+        if args.speed != 1:
+            _import_agent_modules(cfg)
+            clock = ScaledClock(args.speed)
+            sim.follow(clock.speed, clock.epoch)
         # The simulated PLCs publish their image once per scan (whole seconds); the agent
         # samples mid-scan, so agent and truth look at the same instants (summary below).
         agent = Agent(cfg, options=AgentOptions(http=cfg.http.enabled, restore_snapshot=False,
-                                                collection_offset_s=SCAN_S / 2))
+                                                collection_offset_s=SCAN_S / 2), clock=clock)
         await agent.start()
         if agent.metrics_url:
             console.print(f"metrics on {agent.metrics_url}")
         if agent.station is not None:
             console.print(station_banner(agent.station.url, Path(cfg.state_dir)))
         # Baseline after the first complete cycle, at a fixed phase of the scan grid.
-        k0 = await _sleep_to_grid(time.time() + 2 * SCAN_S, agent)
+        k0 = await _sleep_to_grid(clock.wall() + 2 * SCAN_S, agent)
         # Views at the cycle's own timestamp (k + offset): the window then holds exactly
         # the scans k0 .. k1-1, as the truth does.
         v0 = _view_at(agent, k0 + SCAN_S / 2)
-        deadline = None if args.duration is None else time.monotonic() + args.duration
+        deadline = None if args.duration is None else clock.monotonic() + args.duration
         try:
             await _show(agent, console, live_view, stop, deadline)
         finally:
-            k1 = await _sleep_to_grid(time.time(), agent)
+            k1 = await _sleep_to_grid(clock.wall(), agent)
             v1 = _view_at(agent, k1 + SCAN_S / 2)
             devices = device_health(agent)  # before stop() closes the connections
             await agent.stop()

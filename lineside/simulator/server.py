@@ -403,9 +403,12 @@ class SimulatedFactory:
     def follow(self, speed: float, epoch: float) -> None:
         """From now on run on a ScaledClock(speed, epoch)'s time (runtime/clock.py): for a
         simulator started at speed 1 whose servers took their time to start, with `epoch`
-        now, so that simulated time goes on without a jump."""
+        now, so that simulated time goes on without a jump. The CCP script, unless given
+        its origin, plays from here (not from the servers' start)."""
         self.sim_t0 = self.sim_time(epoch)
         self._wall0, self.speed = epoch, speed
+        if self.ccp_origin is None and self.factory is not None and self.factory.ccp:
+            self.factory.ccp.origin = math.floor(self.sim_t0)
 
     def sim_time(self, wall: float | None = None) -> float:
         """Simulated time for a wall-clock instant (equal to it when speed is 1)."""

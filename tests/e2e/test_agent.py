@@ -6,18 +6,21 @@
   change is applied without a restart;
 - a real Prometheus scrapes the agent: devices up, then down when the PLCs die; the queue
   grows while InfluxDB is away and drains when it returns.
+
+Simulator and agent run on simulated time, SPEED times the wall clock (LINESIDE_CLOCK):
+polls, buckets and the stored timestamps are simulated; signals and scrapes are real.
 """
 
 from __future__ import annotations
 
 import signal
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.e2e.agent_proc import (
+    SimTime,
     agent_config,
     http_get,
     metric,
@@ -26,7 +29,8 @@ from tests.e2e.agent_proc import (
 )
 from tests.fixtures.common import wait_for
 
-pytestmark = [pytest.mark.server, pytest.mark.slow]  # real time: waits for buckets
+pytestmark = [pytest.mark.server]
+SPEED = 4.0
 
 
 def _metrics_url(data: dict) -> str:
@@ -35,15 +39,16 @@ def _metrics_url(data: dict) -> str:
 
 def test_sigterm_closes_the_bucket_and_flushes_everything(tmp_path: Path, influxdb1) -> None:
     influxdb1.create_db("e2e_term")
-    sim, mb, ua = start_simulator(tmp_path)
+    clock = SimTime(SPEED)
+    sim, mb, ua = start_simulator(tmp_path, env=clock.env)
     try:
         cfg, data = agent_config(tmp_path, mb, ua, [
             {"id": "plant", "type": "influxdb-v1", "url": influxdb1.url, "database": "e2e_term",
              "flush_interval_s": 0.5}])
-        agent = start_agent(tmp_path, cfg)
+        agent = start_agent(tmp_path, cfg, env=clock.env)
         wait_for(lambda: (metric(http_get(_metrics_url(data))[1], "lineside_engine_samples_total")
                           or 0) > 500, timeout=30, what="agent polling")
-        t_stop = time.time()
+        t_stop = clock.wall()
         agent.signal(signal.SIGTERM)
         assert agent.wait(timeout=30) == 0, agent.output()[-2000:]
     finally:
@@ -69,11 +74,12 @@ def test_sigterm_closes_the_bucket_and_flushes_everything(tmp_path: Path, influx
 
 
 def test_sighup_rejects_a_bad_file_and_applies_a_good_one(tmp_path: Path) -> None:
-    sim, mb, ua = start_simulator(tmp_path)
+    clock = SimTime(SPEED)
+    sim, mb, ua = start_simulator(tmp_path, env=clock.env)
     agent = None
     try:
         cfg, data = agent_config(tmp_path, mb, ua, [])
-        agent = start_agent(tmp_path, cfg)
+        agent = start_agent(tmp_path, cfg, env=clock.env)
         url = _metrics_url(data)
         wait_for(lambda: metric(http_get(url)[1], "lineside_device_up", device="plc-l1") == 1,
                  timeout=30, what="plc-l1 up")
@@ -113,13 +119,14 @@ def test_prometheus_scrapes_the_running_agent(tmp_path: Path, influxdb1_factory,
                                               prometheus_server) -> None:
     influx = influxdb1_factory()
     influx.create_db("e2e_prom")
-    sim, mb, ua = start_simulator(tmp_path)
+    clock = SimTime(SPEED)
+    sim, mb, ua = start_simulator(tmp_path, env=clock.env)
     agent = None
     try:
         cfg, data = agent_config(tmp_path, mb, ua, [
             {"id": "plant", "type": "influxdb-v1", "url": influx.url, "database": "e2e_prom",
              "flush_interval_s": 0.5, "max_retry_delay_s": 1}])
-        agent = start_agent(tmp_path, cfg)
+        agent = start_agent(tmp_path, cfg, env=clock.env)
         prom = prometheus_server([data["http"]["listen"]])
         prom.wait_value("min(lineside_device_up)", lambda v: v == 1, timeout=40,
                         what="every device up")

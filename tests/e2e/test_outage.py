@@ -7,6 +7,10 @@
   seconds, so a longer outage only adds queue (as in tests/sinks, docs/delivery.md);
 - the agent SIGKILLed during an outage and restarted: every point that was queued when
   it died reaches the database.
+
+The factory and the agent run on simulated time, SPEED times the wall clock
+(runtime/clock.py): the waits for buckets and the outage are in simulated seconds; the
+sink's retries and the drain are real (they are InfluxDB's).
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ import pytest
 
 from lineside.config.models import LinesideConfig
 from lineside.points import Point
+from lineside.runtime.clock import ScaledClock
 from lineside.runtime.hub import Agent, AgentOptions
 from lineside.simulator.server import SimulatedFactory
 from lineside.sinks.queue import DiskQueue
 from tests.e2e.agent_proc import (
+    SimTime,
     agent_config,
     demo_data,
     http_get,
@@ -35,7 +41,8 @@ from tests.e2e.agent_proc import (
 from tests.e2e.lineproto import database_points, parse_line, same_fields
 from tests.fixtures.common import free_port, wait_for
 
-pytestmark = [pytest.mark.server, pytest.mark.slow]  # real time: waits for buckets
+pytestmark = [pytest.mark.server]
+SPEED = 4.0
 OUTAGE_S = float(os.environ.get("LINESIDE_TEST_OUTAGE_S", "20"))
 
 
@@ -56,22 +63,24 @@ async def test_influxdb_away_while_the_factory_runs_loses_nothing(tmp_path: Path
     data["metrics"]["bucket_s"] = 10
     cfg = LinesideConfig.model_validate(data)
     produced: dict[tuple, dict] = {}
-    async with SimulatedFactory(cfg, seed=11, modbus_port=mb, opcua_port=ua):
-        agent = Agent(cfg, options=AgentOptions(http=False, flush_timeout_s=60))
+    clock = ScaledClock(SPEED)
+    async with SimulatedFactory(cfg, seed=11, modbus_port=mb, opcua_port=ua, speed=SPEED,
+                                epoch=clock.epoch, update_s=0.1 / SPEED):
+        agent = Agent(cfg, options=AgentOptions(http=False, flush_timeout_s=60), clock=clock)
         agent.add_listener(lambda pts: produced.update({_key(p): dict(p.fields) for p in pts}))
         await agent.start()
-        await asyncio.sleep(12)
+        await clock.sleep(12)
         influx.stop()
-        t_down = time.monotonic()
-        await asyncio.sleep(OUTAGE_S)
+        t_down = clock.monotonic()
+        await clock.sleep(OUTAGE_S)
         queued = agent.sinks.stats()["plant"].queue_points
         influx.start()
-        t_up = time.monotonic()
+        t_up = clock.monotonic()
         for _ in range(240):  # the backlog drains (new points keep coming: not to 0)
             if agent.sinks.stats()["plant"].queue_points < 100:
                 break
             await asyncio.sleep(0.25)
-        drained_s = time.monotonic() - t_up
+        drained_s = (clock.monotonic() - t_up) / SPEED  # real seconds
         await agent.stop()  # flushes the rest within its deadline
         left = agent.sinks.stats()["plant"].queue_points
     assert left == 0
@@ -94,14 +103,15 @@ def test_sigkill_during_an_outage_loses_nothing_queued(tmp_path: Path,
                                                        influxdb1_factory) -> None:
     influx = influxdb1_factory()
     influx.create_db("killed")
-    sim, mb, ua = start_simulator(tmp_path, seed=12)
+    clock = SimTime(SPEED)
+    sim, mb, ua = start_simulator(tmp_path, seed=12, env=clock.env)
     agent = None
     try:
         cfg, data = agent_config(tmp_path, mb, ua, [
             {"id": "plant", "type": "influxdb-v1", "url": influx.url, "database": "killed",
              "flush_interval_s": 0.5, "max_retry_delay_s": 1}])
         url = f"http://{data['http']['listen']}/metrics"
-        agent = start_agent(tmp_path, cfg)
+        agent = start_agent(tmp_path, cfg, env=clock.env)
         wait_for(lambda: (metric(http_get(url)[1], "lineside_sink_points_written_total",
                                  sink="plant") or 0) > 0, timeout=40, what="first writes")
         influx.stop()
@@ -118,7 +128,7 @@ def test_sigkill_during_an_outage_loses_nothing_queued(tmp_path: Path,
         finally:
             q.close()
         assert len(lines) > 200
-        agent = start_agent(tmp_path, cfg)  # same state dir: the queue is picked up
+        agent = start_agent(tmp_path, cfg, env=clock.env)  # the queue is picked up
         time.sleep(3)
         influx.start()
         expected = dict(parse_line(ln) for ln in lines)

@@ -7,13 +7,13 @@ same bucket again with less data (good_count 3, then 2), and InfluxDB kept which
 write came last. Now the snapshot is committed in the same SQLite transaction as the
 points (docs/delivery.md). A `local` sink keeps every point the agent enqueued, in
 order, across the restarts, so a second version of a bucket would be seen.
+Simulator and agent run on simulated time, SPEED times the wall clock (LINESIDE_CLOCK).
 """
 
 from __future__ import annotations
 
 import random
 import signal
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -21,11 +21,19 @@ import pytest
 import yaml
 
 from lineside.sinks.queue import DiskQueue
-from tests.e2e.agent_proc import agent_config, http_get, metric, start_agent, start_simulator
+from tests.e2e.agent_proc import (
+    SimTime,
+    agent_config,
+    http_get,
+    metric,
+    start_agent,
+    start_simulator,
+)
 from tests.e2e.lineproto import parse_line
 from tests.fixtures.common import wait_for
 
-pytestmark = [pytest.mark.server, pytest.mark.slow]  # real time: waits for buckets
+pytestmark = [pytest.mark.server]
+SPEED = 4.0
 
 KILLS = 5
 BUCKET = 2
@@ -34,18 +42,19 @@ BUCKET = 2
 def test_kills_at_random_moments_never_give_a_bucket_two_sets_of_values(
         tmp_path: Path) -> None:
     rng = random.Random(14)
-    sim, mb, ua = start_simulator(tmp_path)
+    clock = SimTime(SPEED)
+    sim, mb, ua = start_simulator(tmp_path, env=clock.env)
     try:
         cfg, data = agent_config(tmp_path, mb, ua, [{"id": "keep", "type": "local"}])
         data["metrics"]["bucket_s"] = BUCKET
         cfg.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
         url = f"http://{data['http']['listen']}/metrics"
         for k in range(KILLS + 1):
-            agent = start_agent(tmp_path, cfg)
+            agent = start_agent(tmp_path, cfg, env=clock.env)
             try:
                 wait_for(lambda: (metric(http_get(url)[1], "lineside_engine_buckets_closed_total")
                                   or 0) >= 1, timeout=30, what="a bucket closed")
-                time.sleep(rng.uniform(0.0, 2.5 * BUCKET))  # anywhere in a bucket cycle
+                clock.sleep(rng.uniform(0.0, 2.5 * BUCKET))  # anywhere in a bucket cycle
                 if k < KILLS:
                     agent.signal(signal.SIGKILL)
                     agent.wait(timeout=10)
