@@ -14,25 +14,29 @@ the control port of node-opcua), `lineside run` polls both, and what lands in In
   (5 s) inside the Manual phase has auto_run_s 0 and run_s 5; one inside Production has
   auto_run_s = run_s = 5. Widths come from the Modbus `type` and, for OPC UA, from the
   nodes' DataType read at connect (the config declares none).
+
+The agent runs on simulated time, SPEED times the wall clock (LINESIDE_CLOCK): steps,
+polls and buckets are in simulated seconds, the test sets each step's values at its
+simulated second.
 """
 
 from __future__ import annotations
 
 import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.e2e.agent_proc import http_get, metric, start_agent
+from tests.e2e.agent_proc import SimTime, http_get, metric, start_agent
 from tests.fixtures.common import free_port, port_open, wait_for
 from tests.fixtures.modbus_peers import libmodbus_binary
 from tests.fixtures.opcua_peers import NS_URI
 
-pytestmark = [pytest.mark.server, pytest.mark.slow]  # real time: waits for buckets
+pytestmark = [pytest.mark.server]
+SPEED = 3.0
 
 STEPS, PHASE = 36, 12  # steps of 1 s; UnitMode changes every PHASE steps
 DG, DR, DS = 5, 1, 3  # per step: good, reject, signed
@@ -124,13 +128,14 @@ def test_mixed_width_signed_counters_and_packml_unitmode_into_influxdb(
     mb_port = free_port()
     cp = CPeer(mb_port)
     agent = None
-    phases: list[tuple[int, float]] = []  # (UnitMode, wall time it was shown)
+    phases: list[tuple[int, float]] = []  # (UnitMode, simulated time it was shown)
+    clock = SimTime(SPEED)
     try:
         _show(cp, ua, G0, R0, S0, 1)
         data = _config(tmp_path, mb_port, ua.endpoint, influxdb1.url)
         cfg = tmp_path / "agent.yaml"
         cfg.write_text(yaml.safe_dump(data, sort_keys=False))
-        agent = start_agent(tmp_path, cfg)
+        agent = start_agent(tmp_path, cfg, env=clock.env)
         url = f"http://{data['http']['listen']}/metrics"
 
         def polled(dev: str) -> float:
@@ -138,15 +143,15 @@ def test_mixed_width_signed_counters_and_packml_unitmode_into_influxdb(
 
         wait_for(lambda: metric(http_get(url)[1], "lineside_device_up", device="plc-ua") == 1
                  and polled("plc-mb") >= 3, timeout=40, what="both PLCs polled")
-        time.sleep(1.0)  # the baselines are read
+        t0 = clock.wall() + 1.0  # the baselines are read
         for k in range(1, STEPS + 1):
+            clock.sleep_until(t0 + k - 1)  # one step a simulated second
             mode = 3 if PHASE <= k - 1 < 2 * PHASE else 1
             if not phases or phases[-1][0] != mode:
-                phases.append((mode, time.time()))
+                phases.append((mode, clock.wall()))
             ua_good = G0 + DG * (k - 1) - 1 if k == DIP_STEP else None
             _show(cp, ua, G0 + DG * k, R0 + DR * k, S0 + DS * k, mode, ua_good)
-            time.sleep(1.0)
-        time.sleep(1.5)  # the last values are read
+        clock.sleep_until(t0 + STEPS + 1.5)  # the last values are read
         body = http_get(url)[1]
         assert metric(body, "lineside_engine_counter_dips_total") == 1
         assert metric(body, "lineside_engine_counter_excess_units_total") == 0
