@@ -279,6 +279,7 @@ def summary(agent: Agent, sim: Any, v0: SiteView, v1: SiteView, k0: float, k1: f
             "ccps": {c.id: {"kind": c.kind, "status": c.status, "value": c.value,
                             "deviations": c.deviations, "losses": c.losses}
                      for c in agent.engine.ccp_view()},
+            "open_actions": open_actions(agent),
             "sinks": {sid: {"written": s.written, "queue_points": s.queue_points}
                       for sid, s in agent.sinks.stats().items()}}
 
@@ -351,9 +352,39 @@ async def _show(agent: Agent, console: Console, live_view: bool, stop: asyncio.E
                 live.update(screen.render(), refresh=True)
             elif int(time.time()) % 10 == 0:
                 f = agent.engine.view(agent.clock()).figures
-                console.print(translator(agent.cfg.site.locale)._(
-                    "site OEE {oee} · automation {auto}").format(
-                        oee=_pct(f.oee), auto=_pct(f.automation_rate)))
+                t = translator(agent.cfg.site.locale)
+                console.print(t._("site OEE {oee} · automation {auto}").format(
+                    oee=_pct(f.oee), auto=_pct(f.automation_rate))
+                    + open_actions_text(agent, t, short=True))
+
+
+def open_actions(agent: Agent) -> list[dict[str, Any]]:
+    """The deviations still without a corrective action (engine/actions.py), oldest
+    first, with the CCP's name: what `lineside haccp action` or the station must answer."""
+    book = agent.engine.actions if agent.engine is not None else None
+    names = {c.id: c.name or c.id for c in agent.cfg.ccps}
+    return [{"deviation": k, "ccp": d.tags.get("ccp", ""),
+             "ccp_name": names.get(d.tags.get("ccp", ""), ""), "kind": d.tags.get("kind", ""),
+             "start_ns": d.start_ns} for k, d in (book.unanswered() if book else [])]
+
+
+def open_actions_text(agent: Agent, t: Translator, short: bool = False,
+                      where: str = "lineside haccp action") -> str:
+    """' · open corrective actions N' (short) or the sentence after the summary, naming
+    the oldest and `where` to answer it; '' without CCPs."""
+    if agent.engine is None or agent.engine.actions is None:
+        return ""
+    devs = open_actions(agent)
+    if short:
+        return " · " + t._("open corrective actions {n}").format(n=len(devs))
+    if not devs:
+        return t._("open corrective actions: none")
+    old = devs[0]
+    when = time.strftime("%H:%M:%S", time.localtime(old["start_ns"] / 1e9))
+    return t._("open corrective actions: {n} deviations without one, the oldest {ccp} at "
+               "{when} ({id}); answer them on {where}").format(
+                   n=len(devs), ccp=old["ccp_name"], when=when, id=old["deviation"],
+                   where=where)
 
 
 def _import_agent_modules(cfg: LinesideConfig) -> None:
@@ -392,8 +423,13 @@ async def _demo(args: argparse.Namespace, cfg: LinesideConfig, console: Console)
         await agent.start()
         if agent.metrics_url:
             console.print(f"metrics on {agent.metrics_url}")
+        answer = "lineside haccp action"  # where the open corrective actions are answered
         if agent.station is not None:
             console.print(station_banner(agent.station.url, Path(cfg.state_dir)))
+            answer = f"{agent.station.url}deviations"
+            if cfg.ccps:
+                console.print(translator(cfg.site.locale)._(
+                    "CCP deviations and their corrective actions: {url}").format(url=answer))
         # Baseline after the first complete cycle, at a fixed phase of the scan grid.
         k0 = await _sleep_to_grid(clock.wall() + 2 * SCAN_S, agent)
         # Views at the cycle's own timestamp (k + offset): the window then holds exactly
@@ -408,7 +444,10 @@ async def _demo(args: argparse.Namespace, cfg: LinesideConfig, console: Console)
             devices = device_health(agent)  # before stop() closes the connections
             await agent.stop()
         data = summary(agent, sim, v0, v1, k0, k1, devices)
+        still_open = open_actions_text(agent, translator(cfg.site.locale), where=answer)
     print_summary(console, data, translator(cfg.site.locale))
+    if still_open:
+        console.print(still_open)
     if args.summary_json:
         args.summary_json.write_text(json.dumps(data, indent=2))
     where = (args.influx_url if args.influx_url else

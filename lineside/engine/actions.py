@@ -200,6 +200,12 @@ class ActionBook:
         if self.closed and min(self.closed.values()) < horizon:
             self.closed = {k: v for k, v in self.closed.items() if v >= horizon}
 
+    def unanswered(self) -> list[tuple[str, Deviation]]:
+        """(id, deviation) of those still without a corrective action, oldest first: the
+        open corrective actions a person has to enter (`lineside demo` shows them)."""
+        return sorted(((k, d) for k, d in self.deviations.items() if not d.authors),
+                      key=lambda kd: (kd[1].start_ns, kd[0]))
+
     def refusal(self, value: Any, at_ns: int | None = None) -> str | None:
         """Why an entry would change nothing (None: it applies); `at_ns`, the entry's
         instant: a lot the engine had not yet listed then is no affected lot (so a replay

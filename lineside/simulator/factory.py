@@ -35,6 +35,7 @@ from lineside.simulator.codes import (
     WS_STATE,
     expressible_states,
 )
+from lineside.simulator.lots import LOT_NAMES, LOT_S, LineLots
 from lineside.simulator.profiles import SimProfile, profile_for
 from lineside.simulator.schedule import CalendarIndex
 
@@ -130,6 +131,7 @@ class MachineSim:
         self.forced: list[tuple[int, int, str]] = []
         self.force_at = math.inf
         self.neighbours: list[tuple[MachineSim, str]] = []  # (machine, state it imposes)
+        self.lots: LineLots | None = None  # its line's batch numbers (simulator/lots.py)
         self.state = "idle"
         self.since = start_ts
         self.until = float(first)  # decide the first real state on the first whole second
@@ -258,6 +260,8 @@ class MachineSim:
         if prev == "setup" and self.products:
             self.product_i = (self.product_i + 1) % len(self.products)
             self.product = self.products[self.product_i]
+            if self.lots is not None:  # a product change starts the line's next lot
+                self.lots.product_changed(t)
         cal, p = self.cal, self.prof
         self.off_shift = False
         if not cal.busy(t):
@@ -408,7 +412,10 @@ class MachineSim:
         sec = int(t)
         n = _noise(self.idx, zlib.crc32(name.encode()) & 0xFFFF, sec)
         lname = name.lower()
-        if getattr(spec, "type", None) == "string" or lname in ("batch", "lot", "recipe"):
+        if lname in LOT_NAMES and self.lots is not None:  # the line's batch number
+            n = self.lots.at(t)  # text in a string register or an OPC UA node
+            return str(n) if getattr(spec, "type", "string") in ("string", None) else n
+        if getattr(spec, "type", None) == "string" or lname == "recipe":
             return f"B{self.product:02d}-{self.product_i + 1:03d}"
         if "temp" in lname:
             return round(self.temp_at(t) + 0.6 * n, 3)
@@ -427,7 +434,8 @@ class Factory:
     def __init__(self, cfg: LinesideConfig, seed: int, start_ts: float,
                  profiles: dict[str, Any] | None = None,
                  recorders: Sequence[Recorder] = (), warmup_s: float = 1800.0,
-                 ccp_origin: float | None = None) -> None:
+                 ccp_origin: float | None = None,
+                 lot_s: tuple[float, float] = LOT_S) -> None:
         self.cfg, self.seed, self.start_ts = cfg, seed, float(start_ts)
         # CCP signals play a script (simulator/ccp.py) from this origin
         self.ccp = (CcpScript(cfg.ccps, math.floor(start_ts if ccp_origin is None
@@ -439,6 +447,9 @@ class Factory:
         tz = ZoneInfo(cfg.site.timezone)
         self.machines: list[MachineSim] = []
         self.line_of: dict[str, str] = {}
+        # each line's batch numbers (simulator/lots.py), from the warm-up on
+        self.lots = {line.id: LineLots(i + 1, _stream(seed, line.id, "lots"), t_init, lot_s)
+                     for i, line in enumerate(cfg.lines)}
         for line in cfg.lines:
             cal = CalendarIndex(cfg.calendar, tz, line.id)
             for stage in line.stages:
@@ -446,6 +457,7 @@ class Factory:
                     prof = profile_for(stage.kind, m.id, profiles)
                     self.machines.append(MachineSim(len(self.machines), line, stage, m, prof,
                                                     cal, seed, t_init))
+                    self.machines[-1].lots = self.lots[line.id]
                     self.line_of[m.id] = line.id
         self.by_id = {m.cfg.id: m for m in self.machines}
         self._couple(cfg)
@@ -458,8 +470,9 @@ class Factory:
     def from_config(cls, cfg: LinesideConfig, seed: int, start_ts: float,
                     profiles: dict[str, Any] | None = None,
                     recorders: Sequence[Recorder] = (), warmup_s: float = 1800.0,
-                    ccp_origin: float | None = None) -> Factory:
-        return cls(cfg, seed, start_ts, profiles, recorders, warmup_s, ccp_origin)
+                    ccp_origin: float | None = None,
+                    lot_s: tuple[float, float] = LOT_S) -> Factory:
+        return cls(cfg, seed, start_ts, profiles, recorders, warmup_s, ccp_origin, lot_s)
 
     def _couple(self, cfg: LinesideConfig) -> None:
         """Adjacent automated stages share a buffer: a breakdown of a stage's only machine

@@ -128,8 +128,12 @@ def test_values_have_the_declared_shape(demo_cfg: LinesideConfig) -> None:
                     typ = getattr(spec, "type", None)
                     if name in ("running", "fault", "starved", "blocked", "auto_mode"):
                         assert isinstance(v, bool)
-                    elif typ == "string" or name == "batch":
+                    elif typ in ("string", None) and name == "batch":  # OPC UA: text
+                        assert isinstance(v, str) and v.isdigit()
+                    elif typ == "string":
                         assert isinstance(v, str)
+                    elif name == "batch":  # the line's batch number in a register
+                        assert isinstance(v, int) and v > 100_000
                     elif name in ("state", "mode", "program", "fault_code", "product", "good",
                                   "reject", "total"):
                         assert isinstance(v, int) and not isinstance(v, bool)
