@@ -6,15 +6,17 @@ site's language."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from lineside.i18n import Translator
 
 
 def ask_agent(state_dir: Path, value: str, box: str, wait_s: float, prog: str,
-              t: Translator) -> int:
-    """0 taken; 1 refused by the agent (its reason printed) or not taken within
-    `wait_s` (withdrawn). The caller prints the confirmation."""
+              t: Translator, explain: Callable[[str], str] = str) -> int:
+    """0 taken; 1 refused by the agent (its reason printed, through `explain` into the
+    reader's language where it is a known one) or not taken within `wait_s`
+    (withdrawn). The caller prints the confirmation."""
     from lineside.runtime.lotinbox import submit
 
     res = submit(state_dir, value, box, wait_s)
@@ -25,7 +27,7 @@ def ask_agent(state_dir: Path, value: str, box: str, wait_s: float, prog: str,
               file=sys.stderr)
         return 1
     if res:
-        print(prog + ": " + t._("refused by the agent: {reason}").format(reason=res),
+        print(prog + ": " + t._("refused by the agent: {reason}").format(reason=explain(res)),
               file=sys.stderr)
         return 1
     return 0

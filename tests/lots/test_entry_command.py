@@ -1,7 +1,9 @@
 """`lineside haccp action|verify-action` with the real agent running (issue 27): the
 entries reach the engine through the state folder, the agent writes them as chained
 `ccp_action` records to InfluxDB 1.6, and a verification by the action's author is
-refused by the agent with its reason."""
+refused by the agent with its reason. The answers name the action and the deviation as
+people know them (configured names, kind, start in plant time), in en and zh-CN; ids
+only where one must be typed (an unknown --corrective lists the configured ones)."""
 
 from __future__ import annotations
 
@@ -41,11 +43,13 @@ def test_entries_through_the_running_agent(tmp_path: Path, influxdb1: Any) -> No
         mode="json", exclude_none=True)
     d["lines"][0]["stages"][0]["machines"][0]["signals"]["temp"] = {
         "address": 5, "type": "int16"}
-    d["ccps"] = [{"id": "oil", "kind": "frying", "hazard": "undercooking", "machine": "M1",
+    d["ccps"] = [{"id": "oil", "name": "炸油温度", "kind": "frying", "hazard": "undercooking",
+                  "machine": "M1",
                   "signal": "temp", "critical": {"min": 160.0},
                   "monitoring_interval_s": 7200}]
     d["devices"][0]["interval_s"] = 3600  # check: polled more often than the CCP needs
-    d["corrective_actions"] = [{"id": "reheat"}]
+    d["corrective_actions"] = [{"id": "reheat", "name": "复热至 175 °C"},
+                               {"id": "discard", "name": "Oil changed"}]
     cfg = LinesideConfig(**d)
     cfg_path = tmp_path / "plant.yaml"
     cfg_path.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
@@ -66,18 +70,32 @@ def test_entries_through_the_running_agent(tmp_path: Path, influxdb1: Any) -> No
         temp(170.0)
         a.call(a.agent.tick)
         dev = deviation_id("s1", "oil", "limit", ns(start))
+        since = dt.datetime.fromtimestamp(start, ZoneInfo("Asia/Shanghai")).strftime(
+            "%Y-%m-%d %H:%M")  # the deviation's start in plant time
+        # an action that is not configured: refused before the password, with the ids
+        # one may type beside their names
+        for locale, head in (("en", "unknown corrective action boil"),
+                             ("zh-CN", "未知的纠偏措施 boil")):
+            bad = entry(cfg_path, "action", "--deviation", dev, "--corrective", "boil",
+                        "--by", "wang", "--locale", locale, password="wang-password")
+            assert bad.returncode == 2, bad.stderr
+            assert head in bad.stderr
+            assert "\n  reheat  复热至 175 °C\n  discard  Oil changed" in bad.stderr
         ok = entry(cfg_path, "action", "--deviation", dev, "--corrective", "reheat",
-                   "--text", "oil reheated", "--by", "wang", password="wang-password")
+                   "--text", "oil reheated", "--by", "wang", "--locale", "en",
+                   password="wang-password")
         assert ok.returncode == 0, ok.stderr
-        assert f"corrective action reheat on {dev} recorded by wang" in ok.stdout
+        assert ok.stdout == ("corrective action “复热至 175 °C” for the deviation of 炸油温度 "
+                             f"(beyond a critical limit since {since}) recorded by wang\n")
         own = entry(cfg_path, "verify-action", "--deviation", dev, "--by", "wang",
-                    password="wang-password")
+                    "--locale", "zh-CN", password="wang-password")
         assert own.returncode == 1
-        assert "the author of a corrective action cannot verify it" in own.stderr
+        # the agent's reason in the reader's language
+        assert "代理拒绝：纠偏措施的记录人不能验证该措施" in own.stderr
         other = entry(cfg_path, "verify-action", "--deviation", dev, "--by", "chen",
                       "--locale", "zh-CN", password="chen-password")
         assert other.returncode == 0, other.stderr
-        assert f"偏差 {dev} 的验证已由 chen 记录" in other.stdout  # the reader's language
+        assert other.stdout == f"炸油温度的偏差（{since} 起超出关键限值）的验证已由 chen 记录\n"
 
         def rows() -> list[dict[str, Any]]:
             return influxdb1.rows('SELECT * FROM "ccp_action"', db=db)
