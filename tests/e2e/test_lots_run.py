@@ -2,14 +2,16 @@
 changing on a timeline and a pasteurizer's holding temperature dropping below its limit
 three times, the real `lineside run` polling it and writing to InfluxDB 1.6, then the
 corrective actions, dispositions and verifications entered with `lineside haccp
-action|dispose|verify-action`.
+action|dispose|verify-action`. The PLC script, the agent and its records run on
+simulated time, SPEED times the wall clock (LINESIDE_CLOCK, CONTRIBUTING.md).
 
 The test computes each deviation's affected lots from its own script and the margins
 (docs/lots.md: the lots that ran at some instant of [start - before, end + after]), with
-at least a second between any scripted change and a window's edge so that polling
-cannot move a lot across it, and asserts that InfluxDB holds exactly those `ccp_lot`
-records; that the entries appear in `lineside haccp` and `lineside lot`; and that one
-of them altered in the database makes `lineside haccp verify` exit 1 naming it."""
+two simulated seconds (two thirds of a real one) between any scripted change and a
+window's edge so that polling cannot move a lot across it, and asserts that InfluxDB
+holds exactly those `ccp_lot` records; that the entries appear in `lineside haccp` and
+`lineside lot`; and that one of them altered in the database makes `lineside haccp
+verify` exit 1 naming it."""
 
 from __future__ import annotations
 
@@ -30,18 +32,21 @@ from lineside.config.loader import load_config
 from lineside.haccp.record import parse_points
 from lineside.points import Point
 from lineside.station.users import UserStore
-from tests.e2e.agent_proc import CLI, Proc
+from tests.e2e.agent_proc import CLI, Proc, SimTime
 from tests.e2e.hostile_peers import ModbusPlc
 from tests.fixtures.common import free_port, wait_for
 from tests.haccp.test_influx import write
 
 pytestmark = [pytest.mark.server, pytest.mark.slow, pytest.mark.timeout(150)]
 
-# The script, in seconds after its start T: batch numbers and the spells below 72 °C.
-LOTS = [(0.0, 1001), (5.0, 1002), (10.0, 1003)]
-LOW = [(1.5, 2.5), (4.0, 6.0), (11.5, 12.0)]
-BEFORE, AFTER = 2.5, 1.0  # the CCP's lot margins
-END = 13.5  # the last window's end (12 + AFTER) and a little
+SPEED = 3.0
+# The script, in simulated seconds after its start: batch numbers and the spells below
+# 72 °C.
+LOTS = [(0.0, 1001), (10.0, 1002), (20.0, 1003)]
+LOW = [(3.0, 5.0), (8.0, 12.0), (23.0, 24.0)]
+BEFORE, AFTER = 5.0, 2.0  # the CCP's lot margins
+END = 27.0  # the last window's end (24 + AFTER) and a little
+CLEAR = 2.0  # simulated seconds between a scripted change and a window's edge
 
 
 def expected_lots() -> list[set[str]]:
@@ -61,7 +66,7 @@ def test_expected_lots_of_the_script() -> None:
     assert expected_lots() == [{"1001"}, {"1001", "1002"}, {"1002", "1003"}]
     edges = [t for t, _ in LOTS[1:]]
     for a, b in LOW:  # every scripted change a second or more from a window's edge
-        assert all(abs(t - x) >= 1.0 for t in edges for x in (a - BEFORE, b + AFTER))
+        assert all(abs(t - x) >= CLEAR for t in edges for x in (a - BEFORE, b + AFTER))
 
 
 def plant(tmp: Path, plc_port: int, influx: str, db: str) -> tuple[Path, dict[str, Any]]:
@@ -71,7 +76,7 @@ def plant(tmp: Path, plc_port: int, influx: str, db: str) -> tuple[Path, dict[st
         "state_dir": str(tmp / "state"),
         "http": {"listen": f"127.0.0.1:{free_port()}"},
         "devices": [{"id": "plc", "type": "modbus-tcp", "host": "127.0.0.1",
-                     "port": plc_port, "interval_s": 0.2, "timeout_s": 0.5}],
+                     "port": plc_port, "interval_s": 0.5, "timeout_s": 1.5}],
         "calendar": {"shifts": [{"name": "day", "start": "00:00", "end": "23:59"}]},
         "lines": [{"id": "L1", "stages": [{"id": "S1", "kind": "heating", "machines": [
             {"id": "past", "name": "Pasteurizer", "automation": "automatic",
@@ -82,7 +87,7 @@ def plant(tmp: Path, plc_port: int, influx: str, db: str) -> tuple[Path, dict[st
         "ccps": [{"id": "hold", "name": "Holding tube", "kind": "pasteurization",
                   "hazard": "survival of pathogens below 72 °C", "machine": "past",
                   "signal": "hold_temp", "unit": "°C", "critical": {"min": 72.0},
-                  "min_duration_s": 0, "monitoring_interval_s": 5,
+                  "min_duration_s": 0, "monitoring_interval_s": 20,
                   "lot_margin_before_s": BEFORE, "lot_margin_after_s": AFTER}],
         "corrective_actions": [{"id": "reprocess", "name": "Held and re-pasteurized"}],
         "sinks": [{"id": "plant", "type": "influxdb-v1", "url": influx, "database": db,
@@ -106,12 +111,13 @@ def records(influx: Any, db: str, measurement: str) -> list[Any]:
         return parse_points(json.loads(r.read()))
 
 
-async def play(plc: ModbusPlc, t0: float) -> None:
-    """The script from t0 on: batch numbers and the holding temperature, each at its time."""
+async def play(plc: ModbusPlc, clock: SimTime, t0: float) -> None:
+    """The script from simulated t0 on: batch numbers and the holding temperature, each
+    at its simulated time."""
     events = sorted([(t, "batch", lot) for t, lot in LOTS[1:]]
                     + [(a, "temp", 70.0) for a, _ in LOW] + [(b, "temp", 74.0) for _, b in LOW])
     for t, what, v in events:
-        await asyncio.sleep(max(0.0, t0 + t - time.time()))
+        await asyncio.sleep(max(0.0, clock.clock.real_at(t0 + t) - time.time()))
         if what == "batch":
             plc.set("holding", 2, v, "uint32")
         else:
@@ -130,15 +136,16 @@ async def test_scripted_lots_and_deviations_through_lineside_run(tmp_path: Path,
     users = UserStore(tmp_path / "state")
     users.add("wang", "qa", "wang-password")  # a QA user too: the author rule, not the role
     users.add("chen", "qa", "chen-password")
-    agent = Proc([*CLI, "run", str(cfg_path)], tmp_path / "agent.log").start()
+    clock = SimTime(SPEED)
+    agent = Proc([*CLI, "run", str(cfg_path)], tmp_path / "agent.log", env=clock.env).start()
     try:
         def lot_started() -> bool:
             return bool(influxdb1.rows('SELECT * FROM "lot" WHERE "lot" = \'1001\'', db=db))
 
         await asyncio.to_thread(wait_for, lot_started, timeout=30, what="the first lot")
-        t0 = time.time() + 0.5
-        await play(plc, t0)
-        await asyncio.sleep(max(0.0, t0 + END - time.time()))
+        t0 = clock.wall() + 1.5
+        await play(plc, clock, t0)
+        await asyncio.sleep(max(0.0, clock.clock.real_at(t0 + END) - time.time()))
 
         def lots_by_deviation() -> dict[int, set[str]]:
             out: dict[int, set[str]] = {}
@@ -154,7 +161,7 @@ async def test_scripted_lots_and_deviations_through_lineside_run(tmp_path: Path,
         devs = sorted(got)
         # each recorded deviation is a scripted one (its start within a poll or two)
         assert [round(s / 1e9 - t0, 1) for s in devs] == pytest.approx(
-            [a for a, _ in LOW], abs=0.6)
+            [a for a, _ in LOW], abs=CLEAR - 0.5)
         assert [got[s] for s in devs] == want
         starts = {r.ts_ns for r in records(influxdb1, db, "ccp_deviation")
                   if r.tags["event"] == "start"}
