@@ -1,7 +1,9 @@
 """`lineside lot start|end` with the real agent running (issue 27): the command hands the
 lot to the agent through its state folder, the agent writes the `lot` points to a real
 InfluxDB 1.6 and records the command in its sample log, whose replay gives the same
-lot; a command the agent refuses exits 1 with its reason."""
+lot; a command the agent refuses exits 1 with its reason. The agent runs on simulated
+time, SPEED times the wall clock (runtime/clock.py): a command waits for its
+housekeeping, every 5 simulated seconds."""
 
 from __future__ import annotations
 
@@ -16,11 +18,13 @@ import yaml
 
 from lineside.cli.main import main
 from lineside.engine.replay import replay
+from lineside.runtime.clock import ScaledClock
 from lineside.samplelog import read_samples
 from tests.fixtures.common import wait_for
 from tests.station.agent_thread import AgentThread, plant_config
 
-pytestmark = [pytest.mark.server, pytest.mark.slow, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.server, pytest.mark.timeout(180)]
+SPEED = 5.0
 
 
 @pytest.fixture
@@ -32,7 +36,7 @@ def agent(tmp_path: Path, influxdb1: Any) -> Iterator[tuple[AgentThread, Path]]:
     path = tmp_path / "plant.yaml"  # what `lineside lot --config` reads
     path.write_text(yaml.safe_dump(cfg.model_dump(mode="json", exclude_none=True),
                                    allow_unicode=True), encoding="utf-8")
-    a = AgentThread(cfg).start()
+    a = AgentThread(cfg, ScaledClock(SPEED)).start()
     a.db = db  # type: ignore[attr-defined]
     try:
         yield a, path
@@ -54,13 +58,13 @@ def test_a_lot_started_and_ended_by_command_reaches_influxdb_and_replays(
         agent: tuple[AgentThread, Path], influxdb1: Any, capsys: Any) -> None:
     a, cfg_path = agent
     a.plc("M1", running=True)
-    t0 = time.time()
+    t0 = a.agent.clock()
     assert lot("start", "B-1126", "--machine", "M1", "--config", str(cfg_path),
                "--by", "zhang") == 0
-    time.sleep(1.0)
+    time.sleep(1.0 / SPEED)  # a simulated second
     assert lot("end", "B-1126", "--machine", "M1", "--config", str(cfg_path),
                "--by", "zhang") == 0
-    t1 = time.time()
+    t1 = a.agent.clock()
     assert "lot B-1126 ended on machine M1" in capsys.readouterr().out
     # the same lot cannot end twice: the agent refuses it, the command says why
     assert lot("end", "B-1126", "--machine", "M1", "--config", str(cfg_path),

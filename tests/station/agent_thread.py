@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from lineside.config.models import LinesideConfig
+from lineside.runtime.clock import REAL, Clock
 from lineside.runtime.hub import Agent, AgentOptions
 from lineside.samples import Quality, Sample
 from tests.fixtures.common import free_port, wait_for
@@ -43,8 +43,9 @@ def plant_config(state_dir: Path, influx_url: str, db: str, locale: str = "zh-CN
 
 
 class AgentThread:
-    def __init__(self, cfg: LinesideConfig) -> None:
-        self.agent = Agent(cfg, options=AgentOptions(http=False, flush_timeout_s=5))
+    def __init__(self, cfg: LinesideConfig, clock: Clock = REAL) -> None:
+        self.agent = Agent(cfg, options=AgentOptions(http=False, flush_timeout_s=5),
+                           clock=clock)
         self.loop = asyncio.new_event_loop()
         self._stop = asyncio.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="agent")
@@ -82,8 +83,9 @@ class AgentThread:
         return asyncio.run_coroutine_threadsafe(wrap(), self.loop).result(10)
 
     def plc(self, machine: str, running: bool, fault: bool = False, code: int = 0) -> float:
-        """The PLC shows a state now: its samples through the agent; returns their time."""
-        t = time.time()
+        """The PLC shows a state now: its samples through the agent; returns their time
+        (the agent's clock: simulated time with a ScaledClock)."""
+        t = self.agent.clock()
         samples: Sequence[Sample] = [
             Sample(f"{machine}.running", running, Quality.GOOD, t),
             Sample(f"{machine}.fault", fault, Quality.GOOD, t),
