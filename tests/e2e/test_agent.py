@@ -127,7 +127,7 @@ def test_prometheus_scrapes_the_running_agent(tmp_path: Path, influxdb1_factory,
             {"id": "plant", "type": "influxdb-v1", "url": influx.url, "database": "e2e_prom",
              "flush_interval_s": 0.5, "max_retry_delay_s": 1}])
         agent = start_agent(tmp_path, cfg, env=clock.env)
-        prom = prometheus_server([data["http"]["listen"]])
+        prom = prometheus_server([data["http"]["listen"]], interval_s=0.25)
         prom.wait_value("min(lineside_device_up)", lambda v: v == 1, timeout=40,
                         what="every device up")
         prom.wait_value('lineside_sink_points_written_total{sink="plant"}', lambda v: v > 0,

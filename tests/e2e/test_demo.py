@@ -89,7 +89,6 @@ def test_demo_writes_to_influxdb_when_given_a_url(tmp_path, influxdb1) -> None:
     assert rows and rows[0]["count"] >= 1  # the bucket closed at shutdown was delivered
 
 
-@pytest.mark.slow  # real time: its devices must be seen up before the demo ends
 def test_demo_serves_metrics_on_an_ipv6_address(tmp_path) -> None:
     import socket
     import urllib.request
@@ -102,8 +101,8 @@ def test_demo_serves_metrics_on_an_ipv6_address(tmp_path) -> None:
         port = s.getsockname()[1]
     proc = subprocess.Popen(
         [sys.executable, "-m", "lineside.cli", "demo", "--duration", "10", "--no-live",
-         "--modbus-port", "0", "--opcua-port", "0", "--state-dir", str(tmp_path / "state"),
-         "--metrics", f"[::1]:{port}"],
+         "--speed", SPEED, "--modbus-port", "0", "--opcua-port", "0",
+         "--state-dir", str(tmp_path / "state"), "--metrics", f"[::1]:{port}"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     scraped: dict[str, str] = {}
 
