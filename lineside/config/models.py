@@ -83,6 +83,10 @@ class LinesideConfig(_Strict):
     corrective_actions: list[CorrectiveAction] = Field(
         default_factory=list, description="the corrective actions a deviation can be "
         "answered with (plus free text; docs/haccp.md)")
+    deviation_open_days: float = Field(
+        7.0, ge=1, le=366, description="a deviation with no lot on hold takes corrective "
+        "actions, dispositions and verifications this many days after its start, then is "
+        "closed; one with a lot on hold stays open until none is (docs/haccp.md)")
     sinks: list[SinkConfig] = Field(default_factory=list)
     http: Http = Field(default_factory=Http)
     logging: Logging = Field(default_factory=Logging)

@@ -23,9 +23,11 @@ deviation it ever saw in memory and in each snapshot:
 
 - *settled*: verified, ended, its affected lots listed (end + after-margin passed) and
   every one of them disposed of other than `hold` — any further entry is refused;
-- *aged*: `OPEN_NS` after its start — entries are refused from then on, and what it
-  adds to the bureau's figures (unanswered, lots on hold) is kept as a count per CCP
-  kind, so `unanswered_24h` and `lots_on_hold` stay exact.
+- *aged*: the configured `deviation_open_days` (default 7) after its start and no lot
+  on hold — entries are refused from then on, and what it adds to the bureau's figures
+  (unanswered) is kept as a count per CCP kind, so `unanswered_24h` stays exact. A lot
+  on hold keeps its deviation open however old (lab results take their time): the book
+  holds at most the deviations of the last days plus those with a lot really on hold.
 
 A deviation is dropped at the first observe() after the bucket whose end reached one of
 these (never within the feed that closed that bucket: its entries may be older).
@@ -48,9 +50,12 @@ MAX_TEXT = 1000
 BUREAU = "haccp_bureau"
 UNANSWERED_NS = 24 * 3600 * 1_000_000_000  # a deviation without an action this long
 MAX_ENTRIES = 999  # sequence numbers stay below one microsecond of the deviation's start
-# A deviation takes entries for a week after its start (a HACCP record is reviewed at
-# least weekly; ended lots are kept as long: lots.py KEEP_S); then it is closed as it is.
-OPEN_NS = 7 * 86400 * 1_000_000_000
+# By default a deviation without a lot on hold takes entries for a week after its start
+# (a HACCP record is reviewed at least weekly); then it is closed as it is. Configured by
+# `deviation_open_days` (config/models.py).
+OPEN_DAYS = 7
+DAY_NS = 86400 * 1_000_000_000
+OPEN_NS = OPEN_DAYS * DAY_NS
 
 
 def deviation_id(site: str, ccp: str, kind: str, start_ns: int) -> str:
@@ -75,11 +80,17 @@ class Deviation:
     seq: int = 0
     dispositions: dict[str, str] = field(default_factory=dict)  # lot -> the latest
     listed_ns: int | None = None  # its end plus the after-margin: every lot is known then
+    open_ns: int = OPEN_NS  # the book's age limit (not in the snapshot: configuration)
+
+    def on_hold(self) -> int:
+        """Its affected lots whose latest disposition is `hold`."""
+        return sum(1 for v in self.dispositions.values() if v == "hold")
 
     def aged(self, at_ns: int) -> bool:
-        """Its lots listed and a week passed since its start: closed as it is."""
-        return self.listed_ns is not None and at_ns >= max(self.listed_ns,
-                                                          self.start_ns + OPEN_NS)
+        """Its lots listed, the age limit passed since its start and no lot on hold:
+        closed as it is."""
+        return (self.listed_ns is not None and not self.on_hold()
+                and at_ns >= max(self.listed_ns, self.start_ns + self.open_ns))
 
     def settled(self, at_ns: int) -> bool:
         """Its lots listed, verified, and every lot disposed of other than `hold`."""
@@ -106,27 +117,31 @@ def _counts(d: Deviation, end: int) -> tuple[int, int]:
     """(unanswered 24 h, lots on hold) that `d` adds to a bucket ending at `end`."""
     if d.start_ns >= end:
         return 0, 0
-    return (1 if not d.authors and d.start_ns + UNANSWERED_NS <= end else 0,
-            sum(1 for v in d.dispositions.values() if v == "hold"))
+    return (1 if not d.authors and d.start_ns + UNANSWERED_NS <= end else 0, d.on_hold())
 
 
 class ActionBook:
     """The deviations the engine wrote and their entries; see the module docstring."""
 
     def __init__(self, site: str, actions: dict[str, str], bucket_s: int = 60,
-                 lot_after_s: dict[str, float] | None = None) -> None:
+                 lot_after_s: dict[str, float] | None = None,
+                 open_days: float = OPEN_DAYS) -> None:
         self.site = site
+        self.open_days = open_days
+        self.open_ns = round(open_days * DAY_NS)
         self.bucket_s = int(bucket_s)
         self.bucket_ns = self.bucket_s * 1_000_000_000
         self.actions = actions  # configured corrective action id -> name
         self.lot_after_ns = {k: round(v * 1e9) for k, v in (lot_after_s or {}).items()}
         self.deviations: dict[str, Deviation] = {}
         # closed and dropped: what they add to the bureau's figures per CCP kind
-        # (unanswered, lots on hold), and their ids -> start (for a clear refusal)
+        # (unanswered, lots on hold), and their ids -> when they closed (for a clear
+        # refusal, during twice the age limit)
         self.closed_bureau: dict[str, list[int]] = {}
         self.closed: dict[str, int] = {}
         self.bucket_end: dict[str, int] = {}  # CCP kind -> its latest bureau bucket's end
         self._fresh: list[Point] = []  # this feed's bureau points (apply)
+        self._fresh_at: list[int] = []  # and their index in the feed's points
         self.events_applied = 0
         self.events_refused = 0
 
@@ -147,7 +162,7 @@ class ActionBook:
                 if p.tags.get("event") == "start":
                     if key not in self.deviations and key not in self.closed:
                         tags = {k: v for k, v in p.tags.items() if k != "event"}
-                        self.deviations[key] = Deviation(tags, p.ts_ns)
+                        self.deviations[key] = Deviation(tags, p.ts_ns, open_ns=self.open_ns)
                 elif (d := self.deviations.get(key)) is not None:
                     d.listed_ns = p.ts_ns + self.lot_after_ns.get(p.tags["ccp"], 0)
             elif m == "ccp_lot":
@@ -157,6 +172,7 @@ class ActionBook:
                     d.lots[p.tags["lot"]] = int(p.fields["deviation_end_ns"]) + round(
                         float(p.fields["margin_after_s"]) * 1e9)
 
+        self._fresh_at = list(range(len(points), len(points) + len(bureau)))
         points.extend(bureau)
 
     def _bureau(self, agg: Point) -> Point:
@@ -187,16 +203,16 @@ class ActionBook:
             end = self.bucket_end.get(kind)
             if end is None or not (d.aged(end) or d.settled(end)):
                 continue
-            # closed at `end` >= start + 24 h (aged) or answered and without a lot on
-            # hold (settled): what it adds to every later bucket is fixed
+            # closed at `end` >= start + 24 h (aged) or answered (settled), without a lot
+            # on hold either way: what it adds to every later bucket is fixed
             add = _counts(d, end)
             if any(add):
                 c = self.closed_bureau.setdefault(kind, [0, 0])
                 c[0] += add[0]
                 c[1] += add[1]
-            self.closed[key] = d.start_ns
+            self.closed[key] = end  # remembered from when it closed, not its start
             del self.deviations[key]
-        horizon = max(self.bucket_end.values()) - 2 * OPEN_NS
+        horizon = max(self.bucket_end.values()) - 2 * self.open_ns
         if self.closed and min(self.closed.values()) < horizon:
             self.closed = {k: v for k, v in self.closed.items() if v >= horizon}
 
@@ -227,11 +243,12 @@ class ActionBook:
         if d is None:
             if dev in self.closed:
                 return f"deviation {dev!r} is closed (verified and every lot disposed " \
-                       "of, or older than 7 days)"
+                       f"of, or older than {self.open_days:g} days without a lot on hold)"
             return f"no deviation {dev!r}"
         when = at_ns if at_ns is not None else self.bucket_end.get(d.tags.get("ccp_kind", ""))
         if when is not None and d.aged(when):
-            return "the deviation is closed: it started more than 7 days ago"
+            return f"the deviation is closed: it started more than {self.open_days:g} " \
+                   "days ago and no lot is on hold"
         if d.seq + 1 > MAX_ENTRIES:
             return "too many entries"
         if any(len(str(ev.get(k, ""))) > MAX_TEXT for k in ("text", "justification")):
@@ -305,7 +322,11 @@ class ActionBook:
             q = Point(p.measurement, p.tags, {
                 "unanswered_24h": int(f["unanswered_24h"]) + late - late0,
                 "lots_on_hold": int(f["lots_on_hold"]) + held - held0}, p.ts_ns)
-            out[next(j for j, x in enumerate(out) if x is p)] = self._fresh[i] = q
+            # where observe() put it (a replay's feed holds days of points: no search)
+            j = self._fresh_at[i]
+            if j >= len(out) or out[j] is not p:
+                j = next(j for j, x in enumerate(out) if x is p)
+            out[j] = self._fresh[i] = q
         self.events_applied += 1
         return True
 
@@ -318,6 +339,8 @@ class ActionBook:
     def load(self, d: dict[str, Any]) -> None:
         self.deviations = {str(k): Deviation.load(v)
                            for k, v in d.get("deviations", {}).items()}
+        for dev in self.deviations.values():
+            dev.open_ns = self.open_ns
         self.closed_bureau = {str(k): [int(x) for x in v]
                               for k, v in d.get("closed_bureau", {}).items()}
         self.closed = {str(k): int(v) for k, v in d.get("closed", {}).items()}

@@ -146,8 +146,8 @@ class Engine:
         # Corrective actions, dispositions, verifications (actions.py): with CCPs only.
         self.actions = ActionBook(cfg.site.site_id, {a.id: a.name or a.id
                                                      for a in cfg.corrective_actions},
-                                  self.bucket_s, {c.id: c.lot_margin_after_s for c in cfg.ccps}
-                                  ) if cfg.ccps else None
+                                  self.bucket_s, {c.id: c.lot_margin_after_s for c in cfg.ccps},
+                                  cfg.deviation_open_days) if cfg.ccps else None
         self._entries: list[tuple[Any, int]] = []  # entries of this feed (_lots_due)
         # What the CCPs learn during one feed / tick, handed over at its end (_ccp_step):
         # readings at the instant the engine takes them, states from the engine's own.
