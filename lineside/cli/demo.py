@@ -30,7 +30,17 @@ from rich.table import Table
 from rich.text import Text
 
 from lineside.cli.bindfail import bind_failure
-from lineside.cli.liveview import WIDE, Health, Pager, count, keys, over, pct, render_page
+from lineside.cli.liveview import (
+    WIDE,
+    Health,
+    OpenActions,
+    Pager,
+    count,
+    keys,
+    over,
+    pct,
+    render_page,
+)
 from lineside.cli.main import EXIT_FAILED, config_exit
 from lineside.config.errors import ConfigError
 from lineside.config.listen import parse_listen
@@ -236,8 +246,19 @@ class LiveScreen:
         assert self.agent.engine is not None
         out, self.pages = render_page(self.view, self.agent.engine.ccp_view(),
                                       health(self.agent), self.t, w, h, page,
-                                      self.pager.auto)
+                                      self.pager.auto, live_actions(self.agent, self.view.ts))
         return out
+
+
+def live_actions(agent: Agent, now: float) -> OpenActions | None:
+    """The live view's open corrective actions (None without CCPs)."""
+    if agent.engine is None or agent.engine.actions is None:
+        return None
+    devs = open_actions(agent)
+    if not devs:
+        return OpenActions()
+    old = devs[0]
+    return OpenActions(len(devs), old["ccp_name"], max(0.0, now - old["start_ns"] / 1e9))
 
 
 def _window(f0: Figures, f1: Figures) -> dict[str, Any]:

@@ -6,7 +6,9 @@ shrinks first. A page holds whole lines where it can; `n`/space/PgDn and `p`/PgU
 by hand, `a` goes back to turning pages by itself. A figure over 100% carries a `!`
 (the legend says why: the configured ideal rate is likely too low). Headings, states,
 modes and stage kinds are in the site's locale (lineside.i18n); rich measures the
-double-width CJK cells.
+double-width CJK cells. With CCPs, a row above the legend counts the deviations still
+without a corrective action and names the oldest with its age: what someone has to
+answer (engine/actions.py `ActionBook.unanswered`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lineside.engine.view import Figures, SiteView
+from lineside.haccp.entrytext import age
 from lineside.i18n import Translator
 
 STATE_STYLE = {"producing": "green", "idle": "white", "starved": "yellow", "blocked": "yellow",
@@ -46,6 +49,15 @@ class Health:
 
     devices: tuple[tuple[str, bool], ...] = ()  # (device id, up)
     sinks: tuple[tuple[str, int, int, str], ...] = ()  # (sink id, written, queued, error)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenActions:
+    """The deviations without a corrective action, as the live view's row shows them."""
+
+    count: int = 0
+    oldest_ccp: str = ""  # the oldest one's CCP, by its name
+    oldest_age_s: float = 0.0  # since that deviation started
 
 
 # ----------------------------------------------------------------------- figures
@@ -318,14 +330,26 @@ def _ccp_table(t: Translator, wide: bool, width: int) -> Table:
     return tb
 
 
+def actions_line(a: OpenActions, t: Translator, width: int) -> Text:
+    """'open corrective actions: 2 · oldest: <CCP>, 3 h 20 min ago' (or none)."""
+    if not a.count:
+        s = Text(t._("open corrective actions: none"), style="green")
+    else:
+        s = Text(t._("open corrective actions: {n} · oldest: {ccp}, {age} ago").format(
+            n=a.count, ccp=a.oldest_ccp, age=age(a.oldest_age_s, t)), style="bold red")
+    s.truncate(width, overflow="ellipsis")
+    return s
+
+
 def render_page(view: SiteView, ccps: Sequence[Any], health: Health, t: Translator,
-                width: int, height: int, page: int, auto: bool = True
-                ) -> tuple[RenderableType, int]:
+                width: int, height: int, page: int, auto: bool = True,
+                actions: OpenActions | None = None) -> tuple[RenderableType, int]:
     """The view for a `width` x `height` terminal, page `page` (modulo the page count);
-    returns it with the number of pages."""
+    returns it with the number of pages. `actions` (with CCPs): one more row."""
     cols = columns(width, t, view)
     blocks, flagged = plant_blocks(view, t, cols)
-    pages = paginate(blocks, ccp_rows(ccps, view.ts, t), height - CHROME_ROWS)
+    chrome = CHROME_ROWS + (actions is not None)
+    pages = paginate(blocks, ccp_rows(ccps, view.ts, t), height - chrome)
     n = len(pages)
     pg = pages[page % n]
     f = view.figures
@@ -344,6 +368,8 @@ def render_page(view: SiteView, ccps: Sequence[Any], health: Health, t: Translat
         for r in pg.ccps:
             ct.add_row(*r.cells)
         parts.append(ct)
+    if actions is not None:
+        parts.append(actions_line(actions, t, width))
     legend = Text(t._("! over 100%: ideal rate too low?"),
                   style="bold yellow" if flagged else "")
     legend.append(" · ")

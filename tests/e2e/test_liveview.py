@@ -22,6 +22,7 @@ from rich.console import Console
 
 from lineside.cli.liveview import (
     Health,
+    OpenActions,
     Pager,
     columns,
     count,
@@ -80,13 +81,14 @@ def synthetic(lines: int = 4, machines: int = 3) -> SiteView:
                     tuple(lv), _fig(0.9, 0.9))
 
 
-def screens(view: SiteView, t, width: int, height: int) -> list[list[str]]:
+def screens(view: SiteView, t, width: int, height: int,
+            actions: OpenActions | None = None) -> list[list[str]]:
     """Every page as the terminal shows it."""
     health = Health((("plc-1", True), ("plc-2", False)), (("local", 10, 5, ""),))
-    _, pages = render_page(view, [], health, t, width, height, 0)
+    _, pages = render_page(view, [], health, t, width, height, 0, actions=actions)
     out = []
     for page in range(pages):
-        r, _ = render_page(view, [], health, t, width, height, page)
+        r, _ = render_page(view, [], health, t, width, height, page, actions=actions)
         console = Console(width=width, height=height, record=True, color_system=None)
         console.print(r)
         out.append(console.export_text().rstrip("\n").split("\n"))
@@ -116,6 +118,33 @@ def test_every_page_fits_and_every_machine_figure_is_whole(locale, width, height
     assert any("1.23M" in x or "1234567" in x for x in seen)
     legend = t._("! over 100%: ideal rate too low?")
     assert any(legend in x for screen in screens(synthetic(), t, width, height) for x in screen)
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+@pytest.mark.parametrize(("width", "height"), [(80, 24), (120, 40)])
+def test_open_corrective_actions_show_on_every_page(locale, width, height):
+    """The count and the oldest (its CCP, its age) whole on every page, the plant still
+    complete over the pages; none said as such."""
+    t = translator(locale)
+    open3 = OpenActions(3, "油温 fryer oil", 2 * 86400 + 4 * 3600 + 600)
+    want = t._("open corrective actions: {n} · oldest: {ccp}, {age} ago").format(
+        n=3, ccp="油温 fryer oil", age=t._("{days} d {hours} h").format(days=2, hours=4))
+    pages = screens(synthetic(), t, width, height, open3)
+    assert len(pages) >= 1
+    seen = []
+    for screen in pages:
+        assert len(screen) <= height and all(cell_len(x) <= width for x in screen), screen
+        assert [x.strip() for x in screen if want in x] == [want], screen
+        seen += [r for r in machine_rows(screen) if readable(machine_figures(r))]
+    assert len(seen) == 4 * 2 * 3
+    assert ("2 天 4 小时前" if locale == "zh-CN" else "oldest: 油温 fryer oil, 2 d 4 h ago") in want
+    none = t._("open corrective actions: none")
+    for screen in screens(synthetic(), t, width, height, OpenActions()):
+        assert any(x.strip() == none for x in screen), screen
+    # without CCPs (actions None) the row is not there and the page is one row longer
+    plain = screens(synthetic(), t, width, height)
+    assert not any(none in x or want in x for screen in plain for x in screen)
+    assert len(plain) <= len(pages)
 
 
 def test_a_narrower_terminal_loses_whole_columns_not_digits():
@@ -262,6 +291,9 @@ def test_demo_view_in_tmux(tmp_path, width, height, locale):
         assert len(rows) == len(names), (names - set().union(*(f for f, _ in rows)), screens)
         assert set().union(*(f for f, _ in rows)) == names
         assert any(t.pgettext("live view", "state") in x for x in screen)  # the header
+        # the demo plant has CCPs: the open corrective actions on every page
+        opened = t._("open corrective actions: none").split(":")[0].split("：")[0]
+        assert all(any(x.startswith(opened) for x in sc) for sc in screens), screens
         if locale == "zh-CN":
             assert any("生产" in r for _, r in rows)
         if (width, height) == (80, 24):
