@@ -148,6 +148,12 @@ class ChainStore:
         return db
 
     @property
+    def pending(self) -> bool:
+        """Held records, or a file not opened yet (the disk refused it at start) whose
+        unqueued records are not queued yet: `link([])` tries again."""
+        return bool(self._held) or self._opened_late
+
+    @property
     def held(self) -> int:
         """Records held in memory while the disk refuses the chain's writes."""
         return len(self._held)
@@ -163,13 +169,17 @@ class ChainStore:
         by held records the disk takes now; records the disk refuses are held instead
         (see the module docstring), the other points are always returned. Records the
         chain cannot hold go to the dead-letter file and into `refused`."""
-        if not self._held and not any(is_record(p) for p in points):
+        if (not self._held and not self._opened_late
+                and not any(is_record(p) for p in points)):
             return list(points)
         with self._lock:
             backlog = bool(self._held)
             for p in points:
                 if is_record(p):
                     self._hold(p)
+            # nothing to link: only the file the disk refused at start is tried (once a
+            # RETRY_S, as held records); opened, it hands over what a kill left unqueued
+            backlog = backlog or not self._held
             done = None
             if not backlog or force or time.monotonic() >= self._retry_at:
                 done = self._commit_held(refused)

@@ -75,7 +75,7 @@ class Delivery:
     # -- the one path ------------------------------------------------------------------
     def deliver(self, points: Sequence[Point], force_chain: bool = False) -> None:
         chain = self.chain
-        held = chain is not None and chain.held > 0
+        held = chain is not None and chain.pending  # (or its file not open yet)
         if not points and not held:
             return
         kinds = set(map(_MEASUREMENT, points))  # one C-level pass, not one per test

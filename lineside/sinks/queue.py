@@ -31,7 +31,11 @@ most once a second (each put, and `retry_held()` from the sink's loop) and in or
 once the disk takes them, all of them in one transaction (one small write per held put
 would fill the WAL again with page overhead); `disk_error` says why meanwhile. The file
 is never touched by a refused write (SQLite rolls the transaction back), so it stays
-intact.
+intact. A disk that refuses the file when the queue opens (an agent restarted on a full
+disk) is the same case, not a failed start: the queue starts unopened and holds, the
+engine state is read without writing (`read_state`), and the first write the disk takes
+opens the file (checked and loaded as at start) before the held points go in behind
+the ones it already had.
 
 A file SQLite cannot read (truncated, overwritten, not a database) is renamed to
 `<name>.corrupt-<UTC timestamp>` with an ERROR log line and a fresh queue is started:
@@ -195,6 +199,8 @@ class DiskQueue:
         self._ckpt_lock = threading.Lock()
         self._closed = False
         self._db: sqlite3.Connection | None = None  # None: to open at the next write
+        self._unopened = False  # the disk refused the file at start: open it fully later
+        self._start_state: EngineState | None = None  # its engine state, read meanwhile
         self._open_or_recover()
 
     # -- opening and recovery -------------------------------------------------------
@@ -253,6 +259,24 @@ class DiskQueue:
         self._index, self._bytes, self._points, self._head_offset = index, total_b, total_n, head
 
     def _open_or_recover(self) -> None:
+        """At start: a disk that refuses the file (full, read-only) leaves the queue
+        unopened instead of failing the agent: puts are held as when it refuses while
+        running, and the next write (or `retry_held`) opens the file."""
+        try:
+            self._open_file()
+        except sqlite3.OperationalError as e:
+            if not is_refusal(e):
+                raise QueueError(f"cannot open queue file {self.path}: {e}") from e
+            self._unopened = True  # (and nothing loaded: reads wait for the open)
+            self._index, self._bytes, self._points, self._head_offset = OrderedDict(), 0, 0, 0
+            self._start_state = self._peek_state()
+            self._refused(e, at_start=True)
+        except sqlite3.Error as e:
+            raise QueueError(f"cannot open queue file {self.path}: {e}") from e
+
+    def _open_file(self) -> None:
+        """Open, check and load the file (sets `_db`); a damaged one is moved aside and a
+        fresh one created. A disk's refusal propagates, nothing kept open."""
         db: sqlite3.Connection | None = None
         try:
             db = self._connect()
@@ -267,23 +291,44 @@ class DiskQueue:
                     raise sqlite3.DatabaseError(f"quick_check: {res and res[0]}")
             self._load(db)
             db.execute("INSERT OR REPLACE INTO meta VALUES('clean', 0)")
-            self._db = db
-            if self._points:
-                log.info("queue %s: resuming with %d points (%d bytes) not yet delivered",
-                         self.path, self.queue_points, self._bytes)
-            return
         except sqlite3.DatabaseError as e:
-            if not is_corruption(e):
-                raise QueueError(f"cannot open queue file {self.path}: {e}") from e
-            reason = str(e)
             if db is not None:
                 with contextlib.suppress(Exception):
                     db.close()
-        self._quarantine(reason)
+            if not is_corruption(e):
+                raise
+            self._quarantine(str(e))
+            db = self._connect()
+            try:
+                self._load(db)
+            except BaseException:
+                db.close()
+                raise
+        self._db = db
+        self._unopened = False
+        self._start_state = None
+        if self._points:
+            log.info("queue %s: resuming with %d points (%d bytes) not yet delivered",
+                     self.path, self.queue_points, self._bytes)
+
+    def _peek_state(self) -> EngineState | None:
+        """The engine snapshot of a file the disk refused to open for writing, read
+        without writing (so the engine resumes where it stopped); None if unreadable.
+        `immutable` skips the -wal/-shm files SQLite would create: only when no -wal
+        file exists (a clean stop), else the file alone may be behind."""
+        if not self.path.exists() or not self.path.stat().st_size:
+            return None  # (SQLite left an empty file: no state yet)
+        wal = Path(f"{self.path}-wal")
+        mode = "ro" if wal.exists() and wal.stat().st_size else "ro&immutable=1"
         try:
-            self._conn()
+            with contextlib.closing(sqlite3.connect(f"{self.path.as_uri()}?mode={mode}",
+                                                    uri=True)) as db:
+                row = db.execute("SELECT seq, data FROM state WHERE k='engine'").fetchone()
         except sqlite3.Error as e:
-            raise QueueError(f"cannot create queue file {self.path}: {e}") from e
+            log.warning("queue %s: cannot read the engine state either (%s); the engine "
+                        "starts afresh", self.name, e, extra={"sink": self.name})
+            return None
+        return EngineState(int(row[0]), bytes(row[1])) if row else None
 
     def _quarantine(self, reason: str) -> None:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
@@ -331,7 +376,10 @@ class DiskQueue:
                       "tries again", self.name, e2, extra={"sink": self.name})
 
     def _conn(self) -> sqlite3.Connection:
-        """The open connection, or the file opened now (after damage while running)."""
+        """The open connection, or the file opened now (after damage while running, or
+        a disk that refused it at start)."""
+        if self._db is None and self._unopened:
+            self._open_file()
         if self._db is None:
             db = self._connect()
             try:
@@ -376,6 +424,9 @@ class DiskQueue:
                     raise
                 self._refused(e)
                 self._hold(Held(rows, st, n))
+            else:
+                if self.disk_error is not None:  # refused at start, nothing held since
+                    self._takes_writes(0)
         return n
 
     def _write(self, rows: list[Chunk], state: EngineState | None) -> None:
@@ -388,13 +439,19 @@ class DiskQueue:
             self._put_rows(rows, state)
 
     # -- a disk that refuses writes ---------------------------------------------------
-    def _refused(self, e: sqlite3.OperationalError) -> None:
+    def _refused(self, e: sqlite3.OperationalError, at_start: bool = False) -> None:
         self._retry_at = time.monotonic() + RETRY_HELD_S
         if self.disk_error is None:
-            log.error("queue %s: the disk refuses writes (%s): holding points in memory "
-                      "(up to %d bytes) and retrying every %gs", self.name, e,
+            what = "the queue file at start" if at_start else "writes"
+            log.error("queue %s: the disk refuses %s (%s): holding points in memory "
+                      "(up to %d bytes) and retrying every %gs", self.name, what, e,
                       self.memory_max_bytes, RETRY_HELD_S, extra={"sink": self.name})
         self.disk_error = str(e)
+
+    def _takes_writes(self, written: int) -> None:
+        log.warning("queue %s: the disk takes writes again; %d points held in memory "
+                    "written", self.name, written, extra={"sink": self.name})
+        self.disk_error = None
 
     def _hold(self, put: Held) -> None:
         if not put.chunks and self._held and not self._held[-1].chunks:
@@ -425,6 +482,8 @@ class DiskQueue:
         """Write the held points, in order, if the disk takes them again (at most once a
         `RETRY_HELD_S` unless forced)."""
         with self._lock:
+            if not self._held and self._unopened and not self._closed:
+                self._retry_open(force)  # refused at start, nothing to write yet
             if not self._held or (not force and time.monotonic() < self._retry_at):
                 return
             rows = [c for put in self._held for c in put.chunks]
@@ -439,9 +498,20 @@ class DiskQueue:
             written = self.memory_points
             self._held.clear()
             self.memory_points = self.memory_bytes = 0
-            log.warning("queue %s: the disk takes writes again; %d points held in memory "
-                        "written", self.name, written, extra={"sink": self.name})
-            self.disk_error = None
+            self._takes_writes(written)
+
+    def _retry_open(self, force: bool) -> None:
+        """Open the file the disk refused at start (at most once a `RETRY_HELD_S`)."""
+        if not force and time.monotonic() < self._retry_at:
+            return
+        try:
+            self._conn()
+        except sqlite3.OperationalError as e:
+            if not is_refusal(e):
+                raise
+            self._refused(e)
+            return
+        self._takes_writes(0)
 
     def _put_rows(self, rows: list[Chunk], state: EngineState | None = None) -> None:
         db = self._conn()
@@ -514,8 +584,9 @@ class DiskQueue:
     def read_state(self) -> tuple[int, bytes] | None:
         """The engine snapshot last committed with this queue's points: (seq, data)."""
         with self._lock:
-            if self._db is None:  # the fresh file after damage is not open yet: none
-                return None
+            if self._db is None:  # not open yet: what the unopened file said, if anything
+                st = self._start_state
+                return (st.seq, st.data) if st is not None else None
             row = self._db.execute("SELECT seq, data FROM state WHERE k='engine'").fetchone()
         return (int(row[0]), bytes(row[1])) if row else None
 
@@ -664,6 +735,8 @@ class DiskQueue:
                 self._checkpoint()
 
     def _checkpoint(self) -> None:
+        if self._db is None:  # not open (yet): nothing to copy; never create the file here
+            return
         try:
             if self._ckpt_db is None or self._ckpt_gen != self.generation:
                 if self._ckpt_db is not None:
