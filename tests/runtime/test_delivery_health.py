@@ -47,7 +47,9 @@ class Clock:
 
 def agent_with(tmp_path: Path, sinks: list[dict[str, Any]]) -> tuple[Agent, Clock]:
     cfg = LinesideConfig.model_validate(demo_data(tmp_path, 1, 2, sinks))
-    a = Agent(cfg, options=AgentOptions(http=False))
+    # stop() drains for at most 1 s: the servers here are down (the default 10 s is
+    # a shutdown's deadline, not what these tests look at)
+    a = Agent(cfg, options=AgentOptions(http=False, flush_timeout_s=1.0))
     sinkset = SinkSet(cfg.sinks, Path(cfg.state_dir))
     clock = Clock()
     sinkset.health.clock = clock
