@@ -44,6 +44,7 @@ log = logging.getLogger("lineside.agent.timers")
 STEP_CHECK_S = 1.0
 STEP_THRESHOLD_S = 2.0
 MAX_WAIT_S = 30.0  # calendar jobs look at the wall clock again at least this often
+STOP_GRACE_S = 5.0  # runs in progress at stop: a poll's own timeout is usually shorter
 
 NextAfter = Callable[[float], float]
 StepHook = Callable[[float, float], None]
@@ -126,8 +127,13 @@ class Timers:
                 job.loop_task = asyncio.create_task(self._loop(job), name=f"timer-{job.name}")
         self._detector = asyncio.create_task(self._watch(), name="timer-step-detector")
 
-    async def stop(self) -> None:
-        """Stop every job loop (runs in progress are left to finish or be cancelled)."""
+    async def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Stop every job loop; runs in progress get `grace_s` (real seconds) to finish.
+
+        A poll that has read its PLC then hands its samples over before the caller
+        closes the sinks (left running, it delivered after the queues had closed); a run
+        still going after the grace (a PLC that never answers) is cancelled.
+        """
         self.running = False
         tasks = [j.loop_task for j in self.jobs.values() if j.loop_task is not None]
         if self._detector is not None:
@@ -135,6 +141,17 @@ class Timers:
         for t in tasks:
             t.cancel()
         for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        runs = [j.run_task for j in self.jobs.values()
+                if j.run_task is not None and not j.run_task.done()]
+        if not runs:
+            return
+        _, late = await asyncio.wait(runs, timeout=grace_s)
+        for t in late:
+            log.warning("stop: %s still running after %.0f s, cancelled", t.get_name(), grace_s)
+            t.cancel()
+        for t in late:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
 

@@ -96,6 +96,45 @@ async def test_a_run_still_going_skips_its_boundary() -> None:
     assert 3 <= len(started) <= 4 and job.skipped >= 5
 
 
+async def test_stop_lets_a_run_in_progress_finish_before_it_returns() -> None:
+    """A poll that has read its PLC hands its samples over before the sinks close."""
+    delivered: list[int] = []
+    started = asyncio.Event()
+
+    async def poll() -> None:
+        started.set()
+        await asyncio.sleep(PERIOD)  # the PLC's answer on its way
+        delivered.append(1)
+
+    timers = Timers(wall=Wall())
+    timers.every("poll", 10 * PERIOD, poll)
+    timers.start()
+    await asyncio.wait_for(started.wait(), 20 * PERIOD)
+    await timers.stop()
+    assert delivered == [1]  # finished before stop returned, not after
+
+
+async def test_stop_cancels_a_run_that_outlasts_the_grace() -> None:
+    started, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def hung() -> None:  # a PLC that never answers
+        started.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    timers = Timers(wall=Wall())
+    timers.every("hung", 10 * PERIOD, hung)
+    timers.start()
+    await asyncio.wait_for(started.wait(), 20 * PERIOD)
+    t0 = time.monotonic()
+    await timers.stop(grace_s=PERIOD)
+    assert cancelled.is_set()
+    assert time.monotonic() - t0 < 10 * PERIOD
+
+
 async def test_jobs_sharing_a_boundary_start_in_the_order_they_were_added() -> None:
     # The waits end in one turn of the event loop in no set order; a poll that stamps
     # its samples when it starts must not wait behind another's synchronous stretch
