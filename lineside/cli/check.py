@@ -8,8 +8,6 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-import yaml
-
 from lineside.cli.main import EXIT_OK, config_exit
 from lineside.config.errors import ConfigError, ConfigIssue
 from lineside.config.loader import load_config
@@ -21,6 +19,7 @@ from lineside.drivers.modbus.checks import describe_plan
 from lineside.drivers.modbus.settings import ModbusSignal
 from lineside.i18n import DEFAULT_LOCALE, LOCALES, translator
 from lineside.redact import shown_config
+from lineside.yamldump import safe_dump
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -46,7 +45,7 @@ def resolved_dump(cfg: LinesideConfig, written: Mapping[Loc, str]) -> str:
                 if m["kind"] != "production":
                     for key in PRODUCTION_KEYS:
                         m.pop(key, None)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return safe_dump(data)
 
 
 def read_plans(cfg: LinesideConfig) -> list[str]:
