@@ -12,9 +12,11 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    SerializerFunctionWrapHandler,
     Tag,
     ValidationError,
     ValidatorFunctionWrapHandler,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -264,6 +266,16 @@ class Machine(_Strict):
         if errors:
             raise ValidationError.from_exception_data(cls.__name__, errors)
         return m
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A monitoring-only unit dumps without the production keys (their defaults),
+        so that a dumped configuration validates again (`lineside demo` rewrites one)."""
+        d: dict[str, Any] = handler(self)
+        if self.kind != "production":
+            for key in PRODUCTION_KEYS:
+                d.pop(key, None)
+        return d
 
     @model_validator(mode="after")
     def _rate(self) -> Machine:

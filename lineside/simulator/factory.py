@@ -8,6 +8,11 @@ Every machine is an event-driven state machine: state changes happen on whole ep
 seconds, production is integrated exactly between events, and every random draw comes
 from per-machine streams, so the values at an instant do not depend on how `advance`
 was stepped. `recorders` receive the ground truth once per whole second.
+
+A monitoring-only unit (a cold room, chiller or freezer: `kind` other than production)
+is a `MonitorSim`: no state, no counters, only process values (a steady temperature at
+its kind's setpoint; its CCP's script adds the excursions); it has no truth row, so it
+stays out of the OEE ground truth as the engine keeps it out of the figures.
 """
 
 from __future__ import annotations
@@ -428,6 +433,34 @@ class MachineSim:
         return round(50.0 + 10.0 * math.sin(t / 600.0 + self.idx) + n, 3)
 
 
+# A monitoring-only unit's temperature when all is well, by kind (°C).
+MONITOR_SETPOINT = {"cold_room": 2.0, "chiller": 1.0, "freezer": -20.0,
+                    "freezer_tunnel": -35.0, "monitor": 20.0}
+
+
+class MonitorSim:
+    """One monitoring-only unit: signal values only (module docstring)."""
+
+    def __init__(self, idx: int, m: Machine) -> None:
+        self.idx, self.cfg = idx, m
+        self.setpoint = MONITOR_SETPOINT.get(m.kind, 20.0)
+        self.lots: LineLots | None = None
+
+    def signal_value(self, name: str, spec: Any, t: float) -> Value:
+        lname = name.lower()
+        if lname in LOT_NAMES and self.lots is not None:  # its line's batch number
+            n = self.lots.at(t)
+            return str(n) if getattr(spec, "type", "string") in ("string", None) else n
+        noise = _noise(self.idx, zlib.crc32(name.encode()) & 0xFFFF, int(t))
+        if "temp" in lname:
+            return round(self.setpoint + 0.4 * noise, 3)
+        if "humid" in lname:
+            return round(85.0 + 4.0 * noise, 3)
+        if getattr(spec, "type", None) == "bool":
+            return False  # a door or an alarm contact: closed, quiet
+        return round(50.0 + 10.0 * math.sin(t / 600.0 + self.idx) + noise, 3)
+
+
 class Factory:
     """Every machine of a config, advanced together, observable as signal values."""
 
@@ -446,6 +479,7 @@ class Factory:
         t_init = self.start_ts - warmup_s
         tz = ZoneInfo(cfg.site.timezone)
         self.machines: list[MachineSim] = []
+        self.monitors: list[MonitorSim] = []  # monitoring-only units: no truth rows
         self.line_of: dict[str, str] = {}
         # each line's batch numbers (simulator/lots.py), from the warm-up on
         self.lots = {line.id: LineLots(i + 1, _stream(seed, line.id, "lots"), t_init, lot_s)
@@ -454,11 +488,15 @@ class Factory:
             cal = CalendarIndex(cfg.calendar, tz, line.id)
             for stage in line.stages:
                 for m in stage.machines:
+                    self.line_of[m.id] = line.id
+                    if m.monitoring_only:  # numbered apart: machines' noise unchanged
+                        self.monitors.append(MonitorSim(1000 + len(self.monitors), m))
+                        self.monitors[-1].lots = self.lots[line.id]
+                        continue
                     prof = profile_for(stage.kind, m.id, profiles)
                     self.machines.append(MachineSim(len(self.machines), line, stage, m, prof,
                                                     cal, seed, t_init))
                     self.machines[-1].lots = self.lots[line.id]
-                    self.line_of[m.id] = line.id
         self.by_id = {m.cfg.id: m for m in self.machines}
         self._couple(cfg)
         self._run_to(self.start_ts)
@@ -482,13 +520,14 @@ class Factory:
         for line in cfg.lines:
             stages = line.stages
             for i, st in enumerate(stages):
-                if st.manual or len(st.machines) != 1:
+                # production machines only: a cold room beside them buffers nothing
+                if st.manual or len(st.production) != 1:
                     continue
-                src = self.by_id[st.machines[0].id]
+                src = self.by_id[st.production[0].id]
                 for j, state in ((i + 1, "starved"), (i - 1, "blocked")):
                     if 0 <= j < len(stages) and not stages[j].manual:
                         src.neighbours += [(self.by_id[m.id], state)
-                                           for m in stages[j].machines]
+                                           for m in stages[j].production]
 
     def _run_to(self, to: float) -> None:
         """Advance every machine to `to`, events in global time order (a machine's
@@ -537,7 +576,8 @@ class Factory:
         """Signal key -> engineering value, as each configured signal declares it."""
         out: dict[str, Value] = {}
         t = self.now
-        for m in self.machines:
+        units: list[MachineSim | MonitorSim] = [*self.machines, *self.monitors]
+        for m in units:
             for name, spec in m.cfg.signals.items():
                 out[f"{m.cfg.id}.{name}"] = m.signal_value(name, spec, t)
         if self.ccp is not None:
@@ -545,4 +585,4 @@ class Factory:
         return out
 
 
-__all__ = ["STATES", "Factory", "MachineSim", "Recorder", "TruthRow"]
+__all__ = ["STATES", "Factory", "MachineSim", "MonitorSim", "Recorder", "TruthRow"]

@@ -172,7 +172,7 @@ def truth_oee(truth: Truth, cfg: LinesideConfig, start_ts: float,
         down = {s: downtime_at(cfg.calendar, tz, line.id, s) for s in range(lo, hi)} \
             if cfg.calendar.planned_downtime else {}
         for stage in line.stages:
-            for m in stage.machines:
+            for m in stage.production:  # monitoring-only units have no OEE
                 mt = truth.machines.get(m.id)
                 if mt is None:
                     continue

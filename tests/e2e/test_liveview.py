@@ -252,7 +252,10 @@ def test_demo_view_in_tmux(tmp_path, width, height, locale):
     cfg_file.write_text(yaml.safe_dump(cfg_data, allow_unicode=True), encoding="utf-8")
     cfg = load_config(cfg_file)
     t = translator(locale)
-    names = {pm.machine.name or pm.machine.id for pm in iter_machines(cfg.lines)}
+    names = {pm.machine.name or pm.machine.id for pm in iter_machines(cfg.lines)
+             if not pm.machine.monitoring_only}
+    units = [pm.machine for pm in iter_machines(cfg.lines) if pm.machine.monitoring_only]
+    assert units  # the demo's cold room: its name and kind, no figures
     states = {t.state(s) for s in ("producing", "idle", "starved", "blocked", "fault",
                                    "setup", "cleaning", "maintenance", "unknown")}
     exe = Path(sys.executable).with_name("lineside")
@@ -291,6 +294,10 @@ def test_demo_view_in_tmux(tmp_path, width, height, locale):
         assert len(rows) == len(names), (names - set().union(*(f for f, _ in rows)), screens)
         assert set().union(*(f for f, _ in rows)) == names
         assert any(t.pgettext("live view", "state") in x for x in screen)  # the header
+        kind = t.pgettext("equipment", "cold room")
+        unit_rows = [x for sc in screens for x in sc if x.startswith("  ") and kind in x]
+        assert len(unit_rows) == len(units), screens
+        assert not any(readable(machine_figures(x)) for x in unit_rows)
         # the demo plant has CCPs: the open corrective actions on every page
         opened = t._("open corrective actions: none").split(":")[0].split("：")[0]
         assert all(any(x.startswith(opened) for x in sc) for sc in screens), screens

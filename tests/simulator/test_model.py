@@ -58,7 +58,7 @@ def test_machines_only_enter_states_their_signals_can_show(demo_cfg, demo_day) -
     _, truth = demo_day
     for line in demo_cfg.lines:
         for stage in line.stages:
-            for m in stage.machines:
+            for m in stage.production:  # a monitoring-only unit has no state
                 seen = {STATES[s] for s in set(truth.machines[m.id].state)}
                 assert seen <= expressible_states(m), (m.id, seen - expressible_states(m))
 
@@ -126,7 +126,8 @@ def test_values_have_the_declared_shape(demo_cfg: LinesideConfig) -> None:
                 for name, spec in m.signals.items():
                     v = vals[f"{m.id}.{name}"]
                     typ = getattr(spec, "type", None)
-                    if name in ("running", "fault", "starved", "blocked", "auto_mode"):
+                    if name in ("running", "fault", "starved", "blocked", "auto_mode") \
+                            or typ == "bool":  # a cold room's door contact
                         assert isinstance(v, bool)
                     elif typ in ("string", None) and name == "batch":  # OPC UA: text
                         assert isinstance(v, str) and v.isdigit()
@@ -149,7 +150,7 @@ def test_signals_carry_the_true_state_through_the_engine_maps(demo_cfg, demo_day
     maps = {}
     for line in demo_cfg.lines:
         for stage in line.stages:
-            for m in stage.machines:
+            for m in stage.production:
                 maps[m.id] = (m, states.StateMap(m))
     f = Factory.from_config(demo_cfg, seed=11, start_ts=DAY0)
     roles = ("state", "running", "fault", "starved", "blocked", "mode", "program",

@@ -134,7 +134,7 @@ def test_demo_day_oee_is_plausible(demo_cfg, demo_day) -> None:
     _, truth = demo_day
     multi = {m.id for ln in demo_cfg.lines for st in ln.stages for m in st.machines
              if m.products}
-    uncounted = {m.id for ln in demo_cfg.lines for st in ln.stages for m in st.machines
+    uncounted = {m.id for ln in demo_cfg.lines for st in ln.stages for m in st.production
                  if "reject" not in m.signals and "total" not in m.signals}
     assert uncounted == {"L1-wash1", "L2-mix1", "L3-vwash1", "L3-mix1", "L4-thaw1", "L4-wash1"}
     r = truth_oee(truth, demo_cfg, DAY0, DAY0 + 86400)
