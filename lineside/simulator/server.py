@@ -34,6 +34,7 @@ from lineside.drivers.modbus.settings import (
     ModbusSignal,
     ModbusTcpDevice,
 )
+from lineside.simulator.aspace import init_server
 from lineside.simulator.encode import Placed, RegisterImage, protocol_address, table_of
 from lineside.simulator.factory import Factory
 from lineside.simulator.truth import Truth, TruthWriter
@@ -263,7 +264,7 @@ class OpcuaSim:
         from asyncua import Server, ua
 
         server = Server()
-        await server.init()
+        await init_server(server)  # the standard address space from the user's cache
         server.set_endpoint(f"opc.tcp://{self.host}:{self.port}/{self.path}")
         server.set_server_name("lineside simulated factory")
         server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
