@@ -126,13 +126,18 @@ def _row(s: Stop, now: float, name: str, line: str, ledger: ReasonLedger,
 
 def pareto(ledger: ReasonLedger, start: float, end: float, unclassified: str,
            machines: set[str] | None = None) -> Pareto:
-    """The stops that started in [start, end) and ended, by their latest reason."""
+    """The ended stops' time in [start, end), by their latest reason: each part of a stop
+    cut at a shift change counts where it starts, the stop itself (its count) where its
+    first part does — the sums of the `downtime_reason` points over the same range."""
     secs: dict[str, float] = {}
     count: dict[str, int] = {}
     for s in ledger.stops.values():
-        if start <= s.start < end and (machines is None or s.machine in machines):
-            secs[s.reason] = secs.get(s.reason, 0.0) + s.seconds
-            count[s.reason] = count.get(s.reason, 0) + 1
+        if machines is not None and s.machine not in machines:
+            continue
+        for i, (start_ns, seconds) in enumerate(s.parts()):
+            if start <= start_ns / 1e9 < end:
+                secs[s.reason] = secs.get(s.reason, 0.0) + seconds
+                count[s.reason] = count.get(s.reason, 0) + (i == 0)
     total = sum(secs.values())
     rows = []
     for rid, v in sorted(secs.items(), key=lambda kv: (-kv[1], kv[0])):
