@@ -346,6 +346,14 @@ class OpcuaSim:
 
     async def stop(self) -> None:
         if self._server is not None:
+            # asyncua's stop waits for its ServerStatus clock loop to wake from its 1 s
+            # sleep (0.5 s a stop on average): that loop is ended here instead
+            iserver = self._server.iserver
+            tick, iserver.time_task = iserver.time_task, None
+            if tick is not None:
+                tick.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await tick
             with contextlib.suppress(Exception):
                 await self._server.stop()
             self._server = None

@@ -45,7 +45,12 @@ async def start_and_read(cfg: LinesideConfig) -> dict[str, Any]:
                            update_s=3600.0, start_ts=1795708800.0)
     async with sim:
         await asyncio.sleep(0.05)  # the first update, then none for an hour (update_s)
-        return await seen(sim)
+        got = await seen(sim)
+        tick = sim.opcua._server.iserver.time_task  # asyncua's ServerStatus clock loop
+    assert tick is not None and tick.done()  # stop() ends it instead of waiting out 1 s
+    with pytest.raises(OSError):  # and the server is gone
+        await asyncio.open_connection("127.0.0.1", sim.opcua_port)
+    return got
 
 
 async def test_cached_address_space_serves_what_the_built_one_does(
