@@ -200,6 +200,7 @@ class DiskQueue:
         self._closed = False
         self._db: sqlite3.Connection | None = None  # None: to open at the next write
         self._unopened = False  # the disk refused the file at start: open it fully later
+        self._checked = False  # its quick_check passed (not repeated at each retry)
         self._start_state: EngineState | None = None  # its engine state, read meanwhile
         self._open_or_recover()
 
@@ -283,12 +284,16 @@ class DiskQueue:
             # quick_check reads every page (a few seconds per GiB on eMMC): done for small
             # files and after an unclean stop (kill -9, power cut), when damage is likely.
             # Damage found later while reading is handled the same way (_recover_runtime).
+            # Checked once: a disk that refuses the open after the check (the `clean`
+            # mark) is retried every second, and the file cannot change meanwhile.
             row = db.execute("SELECT v FROM meta WHERE k='clean'").fetchone()
             clean = bool(row and row[0])
-            if not clean or self.path.stat().st_size <= QUICK_CHECK_ALWAYS_BYTES:
+            if not self._checked and (not clean or self.path.stat().st_size
+                                      <= QUICK_CHECK_ALWAYS_BYTES):
                 res = db.execute("PRAGMA quick_check").fetchone()
                 if res is None or res[0] != "ok":
                     raise sqlite3.DatabaseError(f"quick_check: {res and res[0]}")
+            self._checked = True
             self._load(db)
             db.execute("INSERT OR REPLACE INTO meta VALUES('clean', 0)")
         except sqlite3.DatabaseError as e:
