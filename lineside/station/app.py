@@ -107,6 +107,7 @@ class StationApp:
             m.id: (m.name or m.id, line.id) for line in cfg.lines for st in line.stages
             for m in st.machines}
         self.lines = [(ln.id, ln.name or ln.id) for ln in cfg.lines]
+        self._live_cache: tuple[int, str] | None = None  # (second, the /live fragment)
         self.corrective = [(a.id, a.name or a.id) for a in cfg.corrective_actions]
 
     # -- the application ---------------------------------------------------------------
@@ -251,8 +252,15 @@ class StationApp:
         return self._page(request, "live.html", **self._live_ctx())
 
     async def live_fragment(self, request: web.Request) -> web.StreamResponse:
+        """What htmx fetches every 2 s: rendered once per second of the clock and shared
+        by every tablet (it holds nothing of the session; bench/README.md)."""
         self._deny(request, "view")
-        return self._page(request, "_live.html", **self._live_ctx())
+        second = int(self.now())
+        if self._live_cache is None or self._live_cache[0] != second:
+            html = self.env.get_template("_live.html").render(**self._live_ctx())
+            self._live_cache = (second, html)
+        return web.Response(text=self._live_cache[1], content_type="text/html",
+                            charset="utf-8")
 
     # -- stops -----------------------------------------------------------------------------
     async def stops(self, request: web.Request) -> web.StreamResponse:
