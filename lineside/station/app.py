@@ -40,6 +40,7 @@ from lineside.station.texts import (
     deviation_status,
     disposition,
     refusal,
+    role_name,
     texts,
     unit_kind,
 )
@@ -96,6 +97,7 @@ class StationApp:
                                 disposition=lambda v: disposition(self.t, v),
                                 deviation_status=lambda v: deviation_status(self.t, v),
                                 unit_kind=lambda v: unit_kind(self.t, v),
+                                role_name=lambda v: role_name(self.t, v),
                                 may=may, refresh_s=REFRESH_S, lang=self.t.html_lang)
         # The last closed shift's line figures, for a handover signed after the shift
         # ended, and the corrective-action records: kept across restarts (memory.py).
@@ -294,7 +296,7 @@ class StationApp:
         line = self.machines.get(machine, ("", ""))[1]
         if why is not None:
             return self._page(request, "message.html", status=409,
-                              message=self.T["refused"].format(why=why))
+                              message=self.T["refused"].format(why=refusal(self.t, why)))
         self.journal.append(now, s.user or "", s.role or "", action,
                             {"machine": machine, "stop": stop_ns, "from": stop.reason,
                              "reason": reason})
@@ -422,7 +424,7 @@ class StationApp:
         why = self.backend.engine.lots.refusal(value)
         if why is not None:
             return self._page(request, "message.html", status=409,
-                              message=self.T["refused"].format(why=why))
+                              message=self.T["refused"].format(why=refusal(self.t, why)))
         now = self.now()
         self.journal.append(now, s.user or "", s.role or "", f"lot {action}",
                             {"event": value})

@@ -6,7 +6,9 @@ babel.cfg` finds them like every other message.
 
 from __future__ import annotations
 
-from lineside.i18n import Translator
+import re
+
+from lineside.i18n import N_, Translator
 
 
 def texts(t: Translator) -> dict[str, str]:
@@ -145,10 +147,46 @@ def refusal(t: Translator, why: str) -> str:
         "already verified": t._("already verified"),
         "a verification needs the qa role": t._("a verification needs the QA role"),
         "too many entries": t._("too many entries"),
+        "no user": t._("no user"),
+        "name a machine or a line": t._("name a machine or a line"),
+        "no such stop (or older than reclassify_days)":
+            t._("no such stop (or older than its reclassification window)"),
+        "older than reclassify_days": t._("older than its reclassification window"),
+        "already that reason": t._("already that reason"),
+        "too many changes": t._("too many changes"),
     }
-    if why.startswith("already verified by "):
-        return t._("already verified by {name}").format(name=why[len("already verified by "):])
-    return names.get(why, why)
+    if why in names:
+        return names[why]
+    for pattern, msgid in _PATTERNS:
+        if (m := pattern.fullmatch(why)) is not None:
+            return t.marked(msgid).format(**m.groupdict())
+    return why
+
+
+#: the engine's refusals that carry a value (engine/actions.py, lots.py, reasons.py), each
+#: a pattern of its English text and the message it reads as
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), m) for p, m in (
+        (r"already verified by (?P<name>.+)", N_("already verified by {name}")),
+        (r"lot '(?P<lot>.*)' is not running there",
+         N_("lot {lot} is not running there")),
+        (r"not a lot id: '(?P<lot>.*)' \(1 to (?P<n>\d+) characters, not 0\)",
+         N_("not a lot id: {lot} (1 to {n} characters)")),
+        (r"no line '(?P<line>.*)'", N_("no line {line}")),
+        (r"no machine '(?P<machine>.*)'", N_("no machine {machine}")),
+        (r"unknown reason '(?P<reason>.*)'", N_("unknown reason {reason}")),
+    ))
+
+
+def role_name(t: Translator, role: str) -> str:
+    """A station role (station/roles.py) as the reader calls it."""
+    names = {
+        "operator": t.pgettext("station role", "operator"),
+        "supervisor": t.pgettext("station role", "supervisor"),
+        "qa": t.pgettext("station role", "QA"),
+        "viewer": t.pgettext("station role", "viewer"),
+    }
+    return names.get(role, role)
 
 
 def ccp_status(t: Translator, status: str) -> str:

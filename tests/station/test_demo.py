@@ -38,7 +38,7 @@ def test_the_demo_serves_the_station_with_its_users(tmp_path: Path) -> None:
         form = urllib.parse.urlencode({"csrf": csrf.group(1), "user": "operator",
                                        "password": operator_pw}).encode()
         live = web.open(url + "login", data=form, timeout=10).read().decode()
-        assert "operator · operator" in live
+        assert "operator · 操作工" in live  # the user, and the role in the demo's zh-CN
         assert len(re.findall(r'<article class="line"', live)) >= 4  # the demo's lines
     finally:
         proc.terminate()
