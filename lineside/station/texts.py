@@ -154,6 +154,8 @@ def refusal(t: Translator, why: str) -> str:
         "older than reclassify_days": t._("older than its reclassification window"),
         "already that reason": t._("already that reason"),
         "too many changes": t._("too many changes"),
+        "the deviation is closed: verified, and every affected lot disposed of":
+            t._("the deviation is closed: verified, and every affected lot disposed of"),
     }
     if why in names:
         return names[why]
@@ -175,6 +177,20 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"no line '(?P<line>.*)'", N_("no line {line}")),
         (r"no machine '(?P<machine>.*)'", N_("no machine {machine}")),
         (r"unknown reason '(?P<reason>.*)'", N_("unknown reason {reason}")),
+        (r"a deviation of another site \('(?P<site>.*)'; this agent is '(?P<here>.*)'\)",
+         N_("a deviation of another site ({site}; this agent is {here})")),
+        (r"deviation '(?P<dev>.*)' is closed \(verified and every lot disposed of, or "
+         r"older than (?P<days>[\d.]+) days without a lot on hold\)",
+         N_("the deviation is closed (verified and every lot disposed of, or older than "
+            "{days} days without a lot on hold)")),
+        (r"no deviation '(?P<dev>.*)'", N_("no deviation {dev}")),
+        (r"the deviation is closed: it started more than (?P<days>[\d.]+) days ago and no "
+         r"lot is on hold",
+         N_("the deviation is closed: it started more than {days} days ago and no lot is "
+            "on hold")),
+        (r"a text longer than (?P<n>\d+) characters", N_("a text longer than {n} characters")),
+        (r"lot '(?P<lot>.*)' is not an affected lot of this deviation",
+         N_("lot {lot} is not an affected lot of this deviation")),
     ))
 
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from lineside.engine.actions import ActionBook, entry_event
 from lineside.engine.lots import LotBook
 from lineside.i18n import Translator
 from lineside.station.roles import ROLES
@@ -32,6 +33,20 @@ def _lots_refusal(event: dict[str, str]) -> str:
 def test_a_lot_refusal_reads_in_the_sites_language(event: dict[str, str], zh: str,
                                                    en: str) -> None:
     why = _lots_refusal(event)
+    assert refusal(Translator("zh-CN"), why) == zh
+    assert refusal(Translator("en"), why) == en
+
+
+@pytest.mark.parametrize(("deviation", "zh", "en"), [
+    ("other:ccp1:limit:1", "其他场所的偏差（other；本网关属于 plant）",
+     "a deviation of another site (other; this agent is plant)"),
+    ("plant:ccp1:limit:1", "没有偏差 plant:ccp1:limit:1", "no deviation plant:ccp1:limit:1"),
+])
+def test_an_entry_refusal_reads_in_the_sites_language(deviation: str, zh: str,
+                                                       en: str) -> None:
+    book = ActionBook("plant", {"reheat": "Reheat"})
+    why = book.refusal(entry_event("action", deviation, "li", "qa", action="reheat"))
+    assert why is not None
     assert refusal(Translator("zh-CN"), why) == zh
     assert refusal(Translator("en"), why) == en
 
