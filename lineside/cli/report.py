@@ -21,6 +21,7 @@ import argparse
 import datetime as dt
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -174,18 +175,23 @@ def run(args: argparse.Namespace) -> int:
         progress.stage(f"building the report from {len(rows):,} rows")
         report = build_report(registry, rows, prev_rows, period, previous,
                               target=args.target, source=src.describe())
-    outputs = {
+    return _write(args, {
         "csv": lambda: render.to_csv(report, t),
         "json": lambda: render.to_json(report),
         "html": lambda: html_render.to_html(report, t),
-    }
+    }, lambda: render.print_table(report, t=t))
+
+
+def _write(args: argparse.Namespace, outputs: dict[str, Callable[[], str]],
+           table: Callable[[], None]) -> int:
+    """Each of --csv/--json/--html to its file, then --format to stdout."""
     for fmt in ("csv", "json", "html"):
         path: Path | None = getattr(args, fmt)
         if path is not None:
             # utf-8-sig would add a second BOM to CSV; the CSV text carries its own
             path.write_text(outputs[fmt](), encoding="utf-8")
     if args.format == "table":
-        render.print_table(report, t=t)
+        table()
     else:
         sys.stdout.write(outputs[args.format]())
     return 0
@@ -265,17 +271,8 @@ def run_plant(args: argparse.Namespace) -> int:
             print(f"lineside report: {e}", file=err)
             return 1
     rep = plant.build(cfg, rows, period, source=src.describe())
-    outputs = {
+    return _write(args, {
         "csv": lambda: plantrender.to_csv(rep, t),
         "json": lambda: plantrender.to_json(rep),
         "html": lambda: plantrender.to_html(rep, t),
-    }
-    for fmt in ("csv", "json", "html"):
-        path: Path | None = getattr(args, fmt)
-        if path is not None:
-            path.write_text(outputs[fmt](), encoding="utf-8")
-    if args.format == "table":
-        plantrender.print_table(rep, t=t)
-    else:
-        sys.stdout.write(outputs[args.format]())
-    return 0
+    }, lambda: plantrender.print_table(rep, t=t))
