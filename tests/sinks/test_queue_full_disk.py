@@ -13,22 +13,9 @@ import pytest
 import lineside.sinks.queue as qmod
 from lineside.sinks.queue import DiskQueue
 from tests.fixtures.disk import fill, tmpfs
+from tests.sinks.queuefiles import lines, queued
 
 pytestmark = pytest.mark.server  # needs mount (root), as tests/e2e/test_full_disk.py
-
-
-def lines(start: int, n: int) -> list[str]:
-    return [f"signal,machine=m{i % 7} value={i} {1_700_000_000_000_000_000 + i}"
-            for i in range(start, start + n)]
-
-
-def queued(path: Path) -> list[str]:
-    q = DiskQueue(path, name="check")
-    try:
-        assert not q.quarantined
-        return [ln for c in q.iter_chunks() for ln in c.decode().split("\n")]
-    finally:
-        q.close()
 
 
 def free(filler: Path, nbytes: int) -> None:
