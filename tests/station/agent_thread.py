@@ -5,8 +5,9 @@ through `Agent.on_samples`, the path every driver's samples take."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from lineside.config.models import LinesideConfig
 from lineside.runtime.clock import REAL, Clock
 from lineside.runtime.hub import Agent, AgentOptions
 from lineside.samples import Quality, Sample
+from lineside.station.users import UserStore
 from tests.fixtures.common import free_port, wait_for
 from tests.station.tree import station
 
@@ -97,3 +99,24 @@ class AgentThread:
         self.loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(30)
         assert self.error is None, self.error
+
+
+def add_users(state_dir: Path, users: dict[str, tuple[str, str]]) -> None:
+    """The station's users (name -> (role, password)) in `state_dir`."""
+    store = UserStore(state_dir)
+    for name, (role, pw) in users.items():
+        store.add(name, role, pw)
+
+
+@contextlib.contextmanager
+def running(cfg: LinesideConfig, db: str,
+            users: dict[str, tuple[str, str]]) -> Iterator[AgentThread]:
+    """The agent on `cfg` with the station's `users`, stopped at the end; `.db`: the
+    InfluxDB database it writes to."""
+    add_users(cfg.state_dir, users)
+    a = AgentThread(cfg).start()
+    a.db = db  # type: ignore[attr-defined]
+    try:
+        yield a
+    finally:
+        a.stop()

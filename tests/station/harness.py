@@ -10,7 +10,7 @@ from typing import Any
 from lineside.config.models import LinesideConfig
 from lineside.engine.core import Engine
 from lineside.samples import Sample
-from lineside.station.users import UserStore
+from tests.station.agent_thread import add_users
 from tests.station.test_reasons import IDLE, PRODUCING, T0, states
 from tests.station.tree import plant
 
@@ -60,9 +60,7 @@ def backend_with_a_stop(state_dir: Path, locale: str = "en") -> EngineBackend:
                  + states("M2", [(T0, PRODUCING), (T0 + 1800, PRODUCING)]))
     b.t = T0 + 1800
     b.points += b.engine.tick(b.t)
-    store = UserStore(state_dir)
-    for name, (role, pw) in PASSWORDS.items():
-        store.add(name, role, pw)
+    add_users(state_dir, PASSWORDS)
     return b
 
 

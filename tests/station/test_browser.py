@@ -17,10 +17,9 @@ from typing import Any
 import pytest
 
 from lineside.engine.emit import ns
-from lineside.station.users import UserStore
 from tests.bureau.paper import browser
 from tests.fixtures.common import wait_for
-from tests.station.agent_thread import AgentThread, plant_config
+from tests.station.agent_thread import AgentThread, plant_config, running
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(180)]
 
@@ -32,15 +31,8 @@ def agent(tmp_path: Path, influxdb1: Any) -> Iterator[AgentThread]:
     db = f"station_{int(time.time() * 1000)}"
     influxdb1.create_db(db)
     cfg = plant_config(tmp_path / "state", influxdb1.url, db)
-    store = UserStore(cfg.state_dir)
-    for name, (role, pw) in USERS.items():
-        store.add(name, role, pw)
-    a = AgentThread(cfg).start()
-    a.db = db  # type: ignore[attr-defined]
-    try:
+    with running(cfg, db, USERS) as a:
         yield a
-    finally:
-        a.stop()
 
 
 @pytest.fixture

@@ -23,9 +23,8 @@ from lineside.config.models import LinesideConfig
 from lineside.engine.actions import deviation_id
 from lineside.engine.emit import ns
 from lineside.samples import Quality, Sample
-from lineside.station.users import UserStore
 from tests.fixtures.common import wait_for
-from tests.station.agent_thread import AgentThread, plant_config
+from tests.station.agent_thread import AgentThread, plant_config, running
 from tests.station.test_browser import chrome, post_status, submit  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.server, pytest.mark.slow, pytest.mark.timeout(240)]
@@ -49,15 +48,8 @@ def agent(tmp_path: Path, influxdb1: Any) -> Iterator[AgentThread]:
     d["corrective_actions"] = [{"id": "reheat", "name": "重新加热"},
                                {"id": "oil-change", "name": "换油"}]
     cfg = LinesideConfig(**d)
-    store = UserStore(cfg.state_dir)
-    for name, (role, pw) in USERS.items():
-        store.add(name, role, pw)
-    a = AgentThread(cfg).start()
-    a.db = db  # type: ignore[attr-defined]
-    try:
+    with running(cfg, db, USERS) as a:
         yield a
-    finally:
-        a.stop()
 
 
 def login(driver: Any, base: str, name: str) -> None:

@@ -19,6 +19,7 @@ from lineside.samplelog import read_samples
 from lineside.station.app import StationApp
 from lineside.station.journal import FILE_NAME, verify
 from lineside.station.users import UserStore
+from tests.station.agent_thread import add_users
 from tests.station.harness import EngineBackend, csrf_of
 from tests.station.tree import TREE
 
@@ -41,9 +42,7 @@ async def client(tmp_path: Path) -> AsyncIterator[TestClient]:
     station = StationApp(b)  # listening from the start, as in the agent
     b.on_samples(samples)
     b.tick(LATER)
-    store = UserStore(tmp_path)
-    for name, (role, pw) in USERS.items():
-        store.add(name, role, pw)
+    add_users(tmp_path, USERS)
     async with TestClient(TestServer(station.app())) as c:
         c.backend = b  # type: ignore[attr-defined]
         yield c
