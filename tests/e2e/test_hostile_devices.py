@@ -20,6 +20,12 @@ What must hold (docs/design.md, docs/delivery.md "Hostile values"):
 - SIGTERM still exits 0, with no traceback in the log;
 - the fourth PLC's errors are counted as `garbage` and `transaction_id` (not `timeout`),
   and logged as one WARNING at each change of kind, every driver line naming its device.
+
+The agent and the PLCs' counters run on simulated time (`LINESIDE_CLOCK`, CONTRIBUTING.md
+"Simulated time"), SPEED times faster: polls, buckets, CCP monitoring and the readiness
+staleness are in simulated seconds. What stays real: the drivers' request timeouts, the
+sink's retry delays, InfluxDB's restart and the disk fill; the test waits on what they
+produce (a refusal logged, a retry counted, a row stored), never for a fixed time.
 """
 
 from __future__ import annotations
@@ -36,13 +42,18 @@ import pytest
 import yaml
 
 from lineside.config.loader import load_config
-from tests.e2e.agent_proc import http_get, metric, start_agent
+from lineside.runtime.clock import ScaledClock
+from lineside.sinks.health import UNREADY_FAILURES
+from tests.e2e.agent_proc import SimTime, http_get, metric, start_agent
 from tests.e2e.hostile_peers import JunkModbus, ModbusPlc, OpcuaPlc, OpcuaPlcProcess
 from tests.fixtures.common import free_port
 from tests.fixtures.disk import fill, tmpfs
 
-pytestmark = [pytest.mark.server, pytest.mark.slow]  # real time: the agent polls them
+pytestmark = [pytest.mark.server]
 
+# 4: a 10 MB OPC UA read (about 1 s real, more under load) stays well inside the
+# readiness staleness of 13 simulated s (3 x interval + 10) = 3.2 s real
+SPEED = 4.0
 BUCKET_S = 2
 POLL_S = 0.5
 BIG = 2**31  # the counter's jump
@@ -115,25 +126,33 @@ def plant(tmp: Path, influx_url: str, db: str, ports: dict[str, int]) -> dict[st
 
 
 class Counter:
-    """A PLC's good counter: +1 every 0.5 s (the ideal rate), plus an offset the test sets
-    (the jump)."""
+    """A PLC's good counter: +1 every 0.5 s of the agent's (simulated) clock, the ideal
+    rate, plus an offset the test sets (the jump)."""
 
-    def __init__(self) -> None:
-        self.t0 = time.monotonic()
+    def __init__(self, clock: ScaledClock) -> None:
+        self.clock = clock
+        self.t0 = clock.monotonic()
         self.offset = 0
 
+    def course(self) -> int:
+        return int((self.clock.monotonic() - self.t0) * 2)
+
     def value(self) -> int:
-        return (int((time.monotonic() - self.t0) * 2) + self.offset) % 2**32
+        return (self.course() + self.offset) % 2**32
 
 
 async def run_plcs(healthy: ModbusPlc, mb: ModbusPlc, ua: OpcuaPlcProcess, mb_good: Counter,
                    ua_good: Counter, stop: asyncio.Event) -> None:
     """Keep the counters moving (the rest is set by the test's timeline)."""
     while not stop.is_set():
-        healthy.set("holding", 0, int((time.monotonic() - mb_good.t0) * 2), "uint32")
+        healthy.set("holding", 0, mb_good.course(), "uint32")
         mb.set("holding", 4, mb_good.value(), "uint32")
         await asyncio.to_thread(ua.set, "Good", ua_good.value())
-        await asyncio.sleep(0.2)
+        await mb_good.clock.sleep(0.2)  # 0.2 simulated s: the fastest poll is 0.5
+
+
+def refused(log: str, key: str, reason: str) -> bool:
+    return f" of {key} refused ({reason})" in log
 
 
 def ready(url: str) -> tuple[int, dict[str, Any]]:
@@ -164,7 +183,8 @@ async def test_hostile_plcs_do_not_stop_the_healthy_one(tmp_path: Path,
     ua = OpcuaPlcProcess(ports["hostile_ua"], {
         "State": (6, "UInt64"), "Good": (0, "UInt32"), "Temp": (175.0, "Double"),
         "Weight": (12.5, "Double")})
-    mb_good, ua_good = Counter(), Counter()
+    sim = SimTime(SPEED)
+    mb_good, ua_good = Counter(sim.clock), Counter(sim.clock)
     stop = asyncio.Event()
     state = tmp_path / "state"
     with tmpfs(state, size="256m"):  # room for 10 MB texts until it is filled
@@ -177,17 +197,17 @@ async def test_hostile_plcs_do_not_stop_the_healthy_one(tmp_path: Path,
         junk = await JunkModbus(ports["junk"]).start()
         await asyncio.to_thread(ua.start)
         mover = asyncio.create_task(run_plcs(healthy, mb, ua, mb_good, ua_good, stop))
-        agent = start_agent(tmp_path, cfg_path)
+        agent = start_agent(tmp_path, cfg_path, env=sim.env)
         try:
             # a good day first: every device polled (ready), healthy points stored
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 30
             while ready(url)[0] != 200 or not rows(
                     influxdb1, db, "SELECT count(value) FROM signal WHERE machine = 'good-1'"):
                 assert time.monotonic() < deadline, agent.output()[-3000:]
                 await asyncio.sleep(0.5)
 
             # the bad day
-            hostile_at = time.time()
+            hostile_at = sim.wall()
             await asyncio.to_thread(ua.set, "Temp", 1e308)
             await asyncio.to_thread(ua.set, "State", 2**64 - 1)
             mb.set("input", 0, 1e308, "float64")
@@ -195,18 +215,31 @@ async def test_hostile_plcs_do_not_stop_the_healthy_one(tmp_path: Path,
             mb_good.offset = ua_good.offset = BIG
             # 10 MB of text where a number was
             await asyncio.to_thread(ua.set_repeated, "Weight", "7", TEN_MB, "String")
+            # ready every 0.5 s through at least 3 s, until the agent has refused each
+            # value and counted the jump (the metrics: every 5 simulated s)
             readiness: list[tuple[int, dict]] = []
-            for _ in range(6):  # 3 s
+            deadline = time.monotonic() + 30
+            while len(readiness) < 6 or not (
+                    all(refused(agent.output(), k, r) for k, r in (
+                        ("mb-1.state", "out_of_range"), ("mb-1.temp", "out_of_range"),
+                        ("ua-1.temp", "out_of_range"), ("ua-1.weight", "text_too_long")))
+                    and (metric(http_get(f"{url}/metrics")[1],
+                                "lineside_engine_counter_excess_units_total") or 0) >= BIG):
+                assert time.monotonic() < deadline, agent.output()[-3000:]
                 readiness.append(ready(url))
-                await asyncio.sleep(0.5)
+                await sim.clock.sleep(0.5)
             await asyncio.to_thread(ua.set, "Temp", "NaN")
-            # (three seconds of 10 MB read every second is enough)
             await asyncio.to_thread(ua.set, "Weight", 12.5, "Double")
             mb_good.offset = ua_good.offset = 0  # back on their course
-            back_at = time.time()
-            for _ in range(6):  # 3 s: more than a bucket after the return
+            back_at = sim.wall()
+            n = len(readiness)
+            deadline = time.monotonic() + 30
+            # 3 s: more than a bucket after the return, and NaN refused
+            while len(readiness) < n + 6 or not refused(agent.output(), "ua-1.temp",
+                                                        "non_finite"):
+                assert time.monotonic() < deadline, agent.output()[-3000:]
                 readiness.append(ready(url))
-                await asyncio.sleep(0.5)
+                await sim.clock.sleep(0.5)
             assert readiness and {c for c, _ in readiness} == {200}, \
                 [r for r in readiness if r[0] != 200]
 
@@ -215,7 +248,7 @@ async def test_hostile_plcs_do_not_stop_the_healthy_one(tmp_path: Path,
             mb.set("holding", 0, 6, "uint64")
             await asyncio.to_thread(ua.set, "Temp", 175.0)
             await asyncio.to_thread(ua.set, "State", 6)
-            await asyncio.sleep(BUCKET_S + 2)
+            await sim.clock.sleep(BUCKET_S + 2)
 
             # delivery stops: the state dir's disk refuses writes
             filler = await asyncio.to_thread(fill, state)
@@ -230,18 +263,41 @@ async def test_hostile_plcs_do_not_stop_the_healthy_one(tmp_path: Path,
                 assert time.monotonic() < deadline, ready(url)
                 await asyncio.sleep(0.5)
 
-            # InfluxDB down is no stop of delivery: the queue holds, still ready
-            outage = [time.time()]
+            # InfluxDB down is no stop of delivery: the queue holds, still ready, through
+            # more failed writes than make a failing stage unready (the sink's retries
+            # are on the real clock: wait for them, not for a time)
+            def retries() -> float:
+                return metric(http_get(f"{url}/metrics")[1],
+                              "lineside_sink_write_retries_total", sink="plant") or 0
+
+            retried = retries()
+            outage = [sim.wall()]
             await asyncio.to_thread(influxdb1.stop)
-            for _ in range(6):
+            n = len(readiness)
+            deadline = time.monotonic() + 30
+            while True:
                 readiness.append(ready(url))
-                await asyncio.sleep(0.5)
-            outage.append(time.time())
+                if len(readiness) >= n + 6 and retries() >= retried + UNREADY_FAILURES:
+                    readiness.append(ready(url))  # after them
+                    break
+                assert time.monotonic() < deadline, (retried, agent.output()[-3000:])
+                await asyncio.sleep(0.25)
+            outage.append(sim.wall())
             await asyncio.to_thread(influxdb1.start)
             assert {c for c, _ in readiness} == {200}, [r for r in readiness if r[0] != 200]
 
-            await asyncio.sleep(BUCKET_S + 2)  # what was held is written
-            _, body = http_get(f"{url}/metrics")  # (engine counters: every 5 s)
+            held_q = (f"SELECT good_count FROM oee WHERE machine = 'good-1' AND "
+                      f"level = 'machine' AND time >= {int(outage[0] * 1e9)} AND "
+                      f"time < {int(outage[1] * 1e9)}")
+            deadline = time.monotonic() + 30  # what was held is written
+            while not rows(influxdb1, db, held_q) and time.monotonic() < deadline:
+                await asyncio.sleep(0.25)
+            while True:  # (the engine counters reach the metrics every 5 s)
+                _, body = http_get(f"{url}/metrics")
+                if (metric(body, "lineside_engine_samples_refused_total",
+                           reason="non_finite") or 0) > 0 or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.25)
             agent.signal(signal.SIGTERM)
             code = await asyncio.to_thread(agent.wait, 30)
         finally:
@@ -308,10 +364,7 @@ async def test_hostile_plcs_do_not_stop_the_healthy_one(tmp_path: Path,
                                    f"AND kind = 'monitoring' AND event = 'start' AND {since}")
         assert bool(lost) == (ccp != "healthy-ccp"), (ccp, lost)
     # what the outage held was delivered once InfluxDB was back
-    held = rows(influxdb1, db, f"SELECT good_count FROM oee WHERE machine = 'good-1' AND "
-                               f"level = 'machine' AND time >= {int(outage[0] * 1e9)} AND "
-                               f"time < {int(outage[1] * 1e9)}")
-    assert held, outage
+    assert rows(influxdb1, db, held_q), outage
 
     # counting resumed once the counters were back on their course (re-baseline)
     after = f"time >= {int((back_at // BUCKET_S + 1) * BUCKET_S * 1e9)}"
