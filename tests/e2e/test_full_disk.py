@@ -5,12 +5,15 @@ chain's writes; the agent keeps polling, holds the points and the records in mem
 (bounded, docs/delivery.md and docs/haccp.md), says so in its metrics and `/readyz`,
 and writes them in order once space returns. Every point the engine produced is in the
 queue file afterwards, every record linked in one unbroken chain, and the file intact.
+
+The factory and the agent run on simulated time, SPEED times the wall clock
+(runtime/clock.py): the 2 s buckets, the 8 s the disk stays full and the 2 s stall bound
+are simulated seconds; the sink's retries and the drain after the disk is freed are real.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +22,7 @@ import pytest
 from lineside.config.models import LinesideConfig
 from lineside.haccp.chain import CHAIN_FIELDS, Record, is_record, verify
 from lineside.points import Point
+from lineside.runtime.clock import ScaledClock
 from lineside.runtime.hub import Agent, AgentOptions
 from lineside.simulator.server import SimulatedFactory
 from lineside.sinks.chainstore import ChainStore
@@ -30,7 +34,10 @@ from tests.e2e.lineproto import parse_line
 from tests.fixtures.common import free_port
 from tests.fixtures.disk import fill, tmpfs
 
-pytestmark = [pytest.mark.server, pytest.mark.slow]  # real time: waits for buckets
+pytestmark = [pytest.mark.server]
+# A stall is a device without a completed cycle for 2 simulated seconds (2 polls): 0.67 s
+# real at 3x, well above a loaded poll's lateness; the 8 s full spell is 2.7 s real.
+SPEED = 3.0
 
 
 @pytest.mark.timeout(120)
@@ -43,9 +50,12 @@ async def test_a_full_state_dir_loses_no_point_and_never_stops_polling(tmp_path:
     cfg = LinesideConfig.model_validate(data)
     state = Path(data["state_dir"])
     produced: list[Point] = []  # everything the engine gave the agent to deliver
+    clock = ScaledClock(SPEED)
     with tmpfs(state):
-        async with SimulatedFactory(cfg, seed=5, modbus_port=mb, opcua_port=ua):
-            agent = Agent(cfg, options=AgentOptions(http=False, bucket_grace_s=0.5))
+        async with SimulatedFactory(cfg, seed=5, modbus_port=mb, opcua_port=ua, speed=SPEED,
+                                    epoch=clock.epoch, update_s=0.1 / SPEED):
+            agent = Agent(cfg, options=AgentOptions(http=False, bucket_grace_s=0.5),
+                          clock=clock)
             deliver = agent._deliver
 
             def spy(points: Sequence[Point]) -> None:
@@ -55,13 +65,13 @@ async def test_a_full_state_dir_loses_no_point_and_never_stops_polling(tmp_path:
             agent._deliver = spy  # type: ignore[method-assign]
             await agent.start()
             try:
-                await asyncio.sleep(3)
+                await clock.sleep(3)
                 filler = await asyncio.to_thread(fill, state)
                 held_max = chain_held_max = 0
                 ready_during = []
-                t0 = time.monotonic()
-                while time.monotonic() - t0 < 8:
-                    await asyncio.sleep(0.5)
+                t0 = clock.monotonic()
+                while clock.monotonic() - t0 < 8:
+                    await clock.sleep(0.5)
                     st = agent.sinks.stats()["keep"]
                     held_max = max(held_max, st.memory_points)
                     chain = agent.delivery.chain
@@ -71,12 +81,12 @@ async def test_a_full_state_dir_loses_no_point_and_never_stops_polling(tmp_path:
                     disk = agent._readiness()["checks"]["disk"]
                     ready_during.append((disk["ok"], bool(disk["haccp_chain"])))
                 # polling went on: every polled device completed a cycle in the last 2 s
-                now = time.monotonic()
+                now = clock.monotonic()  # the clock of the agent's _cycle_mono
                 stalls = {d: round(now - t, 1) for d, t in agent._cycle_mono.items()
                           if now - t > 2.0}
                 filler.unlink()
-                for _ in range(20):
-                    await asyncio.sleep(0.5)
+                for _ in range(100):  # real time: the sink's own retries
+                    await asyncio.sleep(0.1)
                     if agent.sinks.stats()["keep"].memory_points == 0 and not chain.held:
                         break
                 after = agent.sinks.stats()["keep"]

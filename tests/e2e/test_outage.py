@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -129,14 +128,16 @@ def test_sigkill_during_an_outage_loses_nothing_queued(tmp_path: Path,
             q.close()
         assert len(lines) > 200
         agent = start_agent(tmp_path, cfg, env=clock.env)  # the queue is picked up
-        time.sleep(3)
+        # up (its queue opened before its HTTP server) while InfluxDB is still away
+        wait_for(lambda: http_get(url.replace("/metrics", "/healthz"))[0] == 200,
+                 timeout=30, what="the agent restarted")
         influx.start()
         expected = dict(parse_line(ln) for ln in lines)
         measurements = {k[0] for k in expected}
         # the factory keeps producing, so wait for what was queued, not an empty queue
         wait_for(lambda: set(expected) <= set(database_points(influx, "killed",
                                                               measurements)),
-                 timeout=90, interval=2, what="the queued points in the database")
+                 timeout=90, interval=0.5, what="the queued points in the database")
         agent.signal(signal.SIGTERM)
         assert agent.wait(timeout=30) == 0
     finally:
