@@ -33,6 +33,9 @@ class _SinkCommon(_Strict):
     flush_interval_s: float = Field(1.0, gt=0, le=3600)
     timeout_s: float = Field(10.0, gt=0, le=3600)
     gzip: bool = True
+    min_retry_delay_s: float = Field(
+        0.25, gt=0, le=3600,
+        description="first delay of the exponential backoff (doubled per failed attempt)")
     max_retry_delay_s: float = Field(60.0, gt=0, le=86400)
     max_in_flight: int = Field(2, ge=1, le=8,
                                description="batches sent concurrently (acked in order)")

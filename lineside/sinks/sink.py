@@ -35,7 +35,6 @@ from lineside.sinks.writers import Transport, V1Transport, V2Transport, WriteErr
 
 log = logging.getLogger(__name__)
 
-BACKOFF_BASE_S = 0.25
 RETRY_AFTER_CAP_S = 3600.0
 POLL_S = 0.05
 CHECKPOINT_S = 1.0
@@ -100,7 +99,7 @@ class Sink:
         self.set_aside_points = 0  # lines the queue failed to take, in the dead-letter file
         self.last_error: str | None = None
         self.up = True
-        self._backoff = Backoff(BACKOFF_BASE_S, cfg.max_retry_delay_s)
+        self._backoff = Backoff(cfg.min_retry_delay_s, cfg.max_retry_delay_s)
         self._lock = asyncio.Lock()
         self._last_send = 0.0
         self._last_auth_log = -1e9

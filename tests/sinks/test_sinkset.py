@@ -39,11 +39,17 @@ async def test_full_queue_drops_oldest_and_reports_per_measurement(tmp_path: Pat
 
 
 async def test_flush_respects_its_deadline_while_the_server_is_down(tmp_path: Path) -> None:
-    sinks = SinkSet([v1(f"http://127.0.0.1:{free_port()}", tmp_path, max_retry_delay_s=30)],
-                    tmp_path)
+    # a first retry delay of 5 s (jitter: 2.5-5 s): after the first failed attempt the
+    # run loop holds the sink through a multi-second backoff at once, no need to wait
+    # for the doubling to get there
+    sinks = SinkSet([v1(f"http://127.0.0.1:{free_port()}", tmp_path, min_retry_delay_s=5,
+                        max_retry_delay_s=30)], tmp_path)
     task = asyncio.create_task(sinks.run())
     sinks.enqueue(plant_points(10))
-    await asyncio.sleep(2.5)  # the run loop is now in a multi-second backoff
+    deadline = time.monotonic() + 10
+    while not sinks.stats()["plant"].retried and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    assert sinks.stats()["plant"].retried == 1, "one failed attempt, then the backoff"
     t = time.monotonic()
     assert not await sinks.flush(0.5)
     assert time.monotonic() - t < 1.5

@@ -149,9 +149,10 @@ async def test_auth_failure_keeps_everything_and_says_so(
     http_standin.default = (status, {}, '{"code":"unauthorized","message":"unauthorized access"}')
     caplog.set_level(logging.ERROR)
     pts = plant_points(300)
-    sinks = SinkSet([v2(http_standin.url, tmp_path)], tmp_path)
+    # retries 0.05 s apart at first: two of them well inside half a second
+    sinks = SinkSet([v2(http_standin.url, tmp_path, min_retry_delay_s=0.05)], tmp_path)
     sinks.enqueue(pts)
-    assert not await sinks.flush(1.0)
+    assert not await sinks.flush(0.5)
     st = sinks.stats()["v2"]
     assert st.queue_points == 300 and st.written == 0 and st.dead_lettered == 0
     assert not st.up and st.retried >= 2
@@ -216,15 +217,18 @@ async def test_429_honours_retry_after(http_standin: Standin, tmp_path: Path,
 async def test_503_backs_off_exponentially_with_jitter(
         http_standin: Standin, tmp_path: Path) -> None:
     http_standin.script(503, 503, 503, 503)
-    sinks = SinkSet([v1(http_standin.url, tmp_path, max_retry_delay_s=10)], tmp_path)
+    # first delay 0.1 s (default 0.25): 0.1, 0.2, 0.4, 0.8 s still tell doubling from a
+    # constant delay against the bounds below, in 1.1 s of backoff instead of 2.8 s
+    sinks = SinkSet([v1(http_standin.url, tmp_path, min_retry_delay_s=0.1,
+                        max_retry_delay_s=10)], tmp_path)
     sinks.enqueue(plant_points(10))
     assert await deliver(sinks)
     t = [r.at for r in http_standin.requests]
     gaps = [b - a for a, b in itertools.pairwise(t)]
     assert len(gaps) == 4
-    # base 0.25 s doubling, "equal jitter" keeps each delay in [d/2, d]
+    # min_retry_delay_s doubling, "equal jitter" keeps each delay in [d/2, d]
     for k, g in enumerate(gaps):
-        d = 0.25 * 2 ** k
+        d = 0.1 * 2 ** k
         assert d / 2 - 0.02 <= g <= d + 0.6, (k, g)  # upper slack: a loaded CI box
     st = sinks.stats()["plant"]
     assert st.retried == 4 and st.up and st.written == 10
