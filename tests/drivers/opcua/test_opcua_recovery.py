@@ -3,8 +3,8 @@
 The tests that stop, restart or freeze a server share one unsecured peer per kind for
 the module (`recovery_peer`): a peer start costs 2-3 s (node-opcua more). Each test
 closes its sessions; the fixture thaws the peer after it and starts it again if it was
-left stopped. The keep-alive is 0.5 s, so a frozen server or a dropped session is seen
-within ~2 s.
+left stopped. The keep-alive is 0.2 s (node-opcua: 0.4 s), so a frozen server or a
+dropped session is seen within ~1.5 s (the driver checks twice a second).
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ from tests.fixtures.opcua_peers import (
 
 pytestmark = pytest.mark.server
 
-KEEPALIVE_S = 0.5  # revised by the servers to 3 publishing intervals of 0.2 s: 0.6 s
+# the smallest the peers grant: asyncua keeps 1 publishing interval of 0.2 s, node-opcua
+# revises the count to 2 (0.4 s); a lost keep-alive is seen after 2 x that + timeout_s
+KEEPALIVE_S = 0.2
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +97,10 @@ async def test_server_restart_resumes_subscription_with_one_session(
         outage = {s.signal for s in got.samples if s.quality is Quality.BAD}
         assert outage >= {s.key for s in signals}  # every signal marked, none left stale
         assert not driver.stats.up
-        await asyncio.sleep(0.5)  # the driver retries against a closed port meanwhile
+        # the driver retries against a closed port meanwhile: one failed attempt at least
+        failed = sum(driver.stats.errors.values())
+        await got.wait(lambda: sum(driver.stats.errors.values()) > failed,
+                       what="a reconnect refused by the closed port")
         peer.restart(ns_padding=peer.ns_padding + 2)
         await got.wait(lambda: good_after_bad(got, "m1.counter"), timeout=20,
                        what="counter GOOD again after the restart")
@@ -131,7 +136,8 @@ async def test_frozen_server_is_detected_by_keepalive_and_session_not_duplicated
         t0 = loop.time()
         await got.wait(lambda: got.latest("m1.counter").quality is Quality.BAD, timeout=10,
                        what="BAD after the keep-alive timeout")
-        # the driver gives up after 2 x keep-alive (0.6 s revised) + timeout (1 s) = 2.2 s
+        # the driver gives up after 2 x keep-alive (0.2 s asyncua, 0.4 s node revised)
+        # + timeout (1 s): 1.4-1.8 s
         assert loop.time() - t0 < 4.5
         assert "keep-alive" in (driver.stats.last_error or "")
         await asyncio.sleep(0.5)
@@ -217,7 +223,7 @@ async def test_session_expired_on_the_server_is_recreated(opcua_shared, tmp_path
     """The server drops the session (timeout, admin, reboot of its stack) while TCP stays
     up: the publish keep-alive stops, the driver re-creates session and subscription."""
     peer, _ = opcua_shared(kind)
-    # seen by the keep-alive watchdog: 2 x 0.6 s + the 1 s timeout
+    # seen by the keep-alive watchdog: 2 x 0.2-0.4 s + the 1 s timeout
     driver = OpcuaDriver(opcua_device(peer, mode="subscribe", keepalive_s=KEEPALIVE_S,
                                       timeout_s=1.0),
                          nsu_signals(peer), tmp_path / "state")
