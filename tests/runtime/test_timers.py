@@ -1,6 +1,11 @@
 """Timers (runtime/timers.py): jobs on wall-clock boundaries that a clock step cannot stop.
 
-The wall clock is a variable the test steps; waits run on the real monotonic clock.
+The wall clock is the Timers' clock plus an offset the test steps. Where a test checks
+Timers' logic (steps, skipped runs, order) the clock is simulated time at `SPEED`; the
+figures are in its seconds, and the tightest bound there, a run late by 3/4 of a period
+in the step test, is 75 ms of real time (a wake-up on this 2-core box at load 7 is up to
+~35 ms late). The grid test's bound, a run's phase within a quarter period, stays 50 ms
+of real time on the real clock.
 """
 
 from __future__ import annotations
@@ -11,37 +16,47 @@ import time
 
 import pytest
 
+from lineside.runtime.clock import REAL, Clock, ScaledClock
 from lineside.runtime.timers import STEP_THRESHOLD_S, Timers, grid
 
-PERIOD = 0.2  # long enough that a loaded 2-core box's jitter stays well inside
+PERIOD = 0.2  # seconds of the test's clock (real: a loaded box's jitter stays well inside)
+SPEED = 2.0  # the tests of Timers' logic: a PERIOD is 0.1 s of real time (module text)
 
 
 class Wall:
-    """time.time() plus an offset the test changes (a step)."""
+    """The clock's wall time plus an offset the test changes (a step)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock = REAL) -> None:
+        self.clock = clock
         self.offset = 0.0
 
     def __call__(self) -> float:
-        return time.time() + self.offset
+        return self.clock.wall() + self.offset
+
+
+def soon(wall: Wall, period_s: float) -> float:
+    """The offset that puts the next boundary of a `period_s` grid half a PERIOD from now:
+    a test of stop() needs one run, not a wait of up to `period_s` for the first."""
+    return (wall() + PERIOD / 2) % period_s
 
 
 @pytest.mark.parametrize("step_s", [-3600.0, 3600.0, -86400.0 * 30])
 async def test_a_step_neither_pauses_nor_bursts_a_job(step_s: float) -> None:
-    wall = Wall()
+    clock = ScaledClock(SPEED)
+    wall = Wall(clock)
     steps: list[tuple[float, float]] = []
-    runs: list[float] = []  # monotonic instants of the runs
+    runs: list[float] = []  # monotonic instants of the runs (simulated)
 
     async def job() -> None:
-        runs.append(time.monotonic())
+        runs.append(clock.monotonic())
 
-    timers = Timers(wall=wall, on_step=lambda a, b: steps.append((a, b)))
+    timers = Timers(wall=wall, on_step=lambda a, b: steps.append((a, b)), clock=clock)
     timers.every("poll", PERIOD, job)
     timers.start()
     try:
-        await asyncio.sleep(5.5 * PERIOD)
+        await clock.sleep(5.5 * PERIOD)
         wall.offset += step_s
-        await asyncio.sleep(6 * PERIOD)
+        await clock.sleep(6 * PERIOD)
     finally:
         await timers.stop()
     gaps = [b - a for a, b in itertools.pairwise(runs)]
@@ -78,18 +93,18 @@ async def test_runs_land_on_the_wall_clock_grid_again_after_a_step() -> None:
 
 
 async def test_a_run_still_going_skips_its_boundary() -> None:
-    wall = Wall()
+    clock = ScaledClock(SPEED)
     started: list[float] = []
 
     async def slow() -> None:
-        started.append(time.monotonic())
-        await asyncio.sleep(2.5 * PERIOD)
+        started.append(clock.monotonic())
+        await clock.sleep(2.5 * PERIOD)
 
-    timers = Timers(wall=wall)
+    timers = Timers(wall=Wall(clock), clock=clock)
     timers.every("slow", PERIOD, slow)
     timers.start()
     try:
-        await asyncio.sleep(10 * PERIOD)
+        await clock.sleep(10 * PERIOD)
     finally:
         await timers.stop()
     job = timers.jobs["slow"]
@@ -106,8 +121,9 @@ async def test_stop_lets_a_run_in_progress_finish_before_it_returns() -> None:
         await asyncio.sleep(PERIOD)  # the PLC's answer on its way
         delivered.append(1)
 
-    timers = Timers(wall=Wall())
-    timers.every("poll", 10 * PERIOD, poll)
+    wall = Wall()
+    timers = Timers(wall=wall)
+    timers.every("poll", 10 * PERIOD, poll, offset_s=soon(wall, 10 * PERIOD))
     timers.start()
     await asyncio.wait_for(started.wait(), 20 * PERIOD)
     await timers.stop()
@@ -125,8 +141,9 @@ async def test_stop_cancels_a_run_that_outlasts_the_grace() -> None:
             cancelled.set()
             raise
 
-    timers = Timers(wall=Wall())
-    timers.every("hung", 10 * PERIOD, hung)
+    wall = Wall()
+    timers = Timers(wall=wall)
+    timers.every("hung", 10 * PERIOD, hung, offset_s=soon(wall, 10 * PERIOD))
     timers.start()
     await asyncio.wait_for(started.wait(), 20 * PERIOD)
     t0 = time.monotonic()
@@ -146,13 +163,14 @@ async def test_jobs_sharing_a_boundary_start_in_the_order_they_were_added() -> N
             order.append([])
         order[-1].append(name)
 
-    timers = Timers(wall=Wall())
+    clock = ScaledClock(SPEED)
+    timers = Timers(wall=Wall(clock), clock=clock)
     names = ["a", *(f"j{i:02d}" for i in range(20))]
     for name in names:
         timers.every(name, PERIOD, job, name)
     timers.start()
     try:
-        await asyncio.sleep(6.5 * PERIOD)
+        await clock.sleep(6.5 * PERIOD)
     finally:
         await timers.stop()
     whole = [o for o in order if len(o) == len(names)]
