@@ -47,9 +47,9 @@ class Clock:
 
 def agent_with(tmp_path: Path, sinks: list[dict[str, Any]]) -> tuple[Agent, Clock]:
     cfg = LinesideConfig.model_validate(demo_data(tmp_path, 1, 2, sinks))
-    # stop() drains for at most 1 s: the servers here are down (the default 10 s is
-    # a shutdown's deadline, not what these tests look at)
-    a = Agent(cfg, options=AgentOptions(http=False, flush_timeout_s=1.0))
+    # stop() drains for at most 0.2 s: the servers here are down (the default 10 s is
+    # a shutdown's deadline, not what these tests look at; a local queue drains at once)
+    a = Agent(cfg, options=AgentOptions(http=False, flush_timeout_s=0.2))
     sinkset = SinkSet(cfg.sinks, Path(cfg.state_dir))
     clock = Clock()
     sinkset.health.clock = clock
@@ -124,10 +124,13 @@ async def test_a_server_that_is_down_or_refuses_keeps_it_ready(tmp_path: Path) -
     task = asyncio.create_task(a.sinks.run())
     a._sink_task = task
     try:
-        for i in range(20):
+        for i in range(20):  # 200 s of the health clock, past STOPPED_S, while it is down
             a.delivery.deliver([signal(i)])
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.05)
             clock.t += 10
+        deadline = time.monotonic() + 10  # retries every 0.1-0.2 s: about 1 s for three
+        while a.sinks.stats()["plant"].retried < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         stats = a.sinks.stats()["plant"]
         assert not stats.up and stats.retried >= 3  # the server was tried, and is down
         assert probes(a) == (True, {"ok": True, "failing": {}}, "ok")
