@@ -13,6 +13,7 @@ import signal
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from tests.e2e.agent_proc import agent_config, http_get, start_agent, start_simu
 pytestmark = [pytest.mark.server, pytest.mark.slow]  # real time: waits for buckets
 
 WATCHDOG_S = 0.6  # pings every 0.3 s
-STALL_S = 2.0
+STALL_S = 1.0  # longer than WatchdogSec: systemd would kill the agent; 3 pings missed
 
 
 class NotifySocket:
@@ -53,9 +54,10 @@ class NotifySocket:
                 return self.messages[-1]
         raise AssertionError(f"no {field} in {timeout}s; got {self.messages[-5:]}")
 
-    def collect(self, seconds: float) -> None:
+    def collect(self, seconds: float, until: Callable[[], bool] = lambda: False) -> None:
+        """Every message for `seconds`, or until `until()` holds."""
         deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
+        while (left := deadline - time.monotonic()) > 0 and not until():
             self._recv(left)
 
     def pings(self, since: float = 0.0) -> list[float]:
@@ -86,10 +88,11 @@ def test_ready_watchdog_stall_and_stopping(tmp_path: Path) -> None:
         assert len(pings) >= 5, notify.messages
         assert max(b - a for a, b in pairwise(pings)) < WATCHDOG_S
 
-        # block the loop for 2 s: silence inside the stall, pings again after it
+        # block the loop for 1 s: silence inside the stall, pings again after it (two
+        # within 1.5 s)
         t_block = time.monotonic()
         agent.signal(signal.SIGUSR2)
-        notify.collect(STALL_S + 1.5)
+        notify.collect(STALL_S + 1.5, until=lambda: len(notify.pings(t_block + STALL_S)) >= 2)
         during = [t for t in notify.pings(since=t_block) if t < t_block + STALL_S - 0.2]
         after = notify.pings(since=t_block + STALL_S)
         # at most one ping sent before the handler ran; none after it for the whole stall
@@ -99,7 +102,7 @@ def test_ready_watchdog_stall_and_stopping(tmp_path: Path) -> None:
         agent.signal(signal.SIGTERM)
         notify.wait_for("STOPPING=1", timeout=20)
         assert agent.wait(timeout=30) == 0, agent.output()[-2000:]
-        assert "SIGUSR2: blocking the event loop for 2s" in agent.output()
+        assert f"SIGUSR2: blocking the event loop for {STALL_S:g}s" in agent.output()
     finally:
         if agent is not None:
             agent.stop()
