@@ -119,21 +119,31 @@ async def test_healthz_fails_when_polling_stalls_and_recovers_when_it_resumes(
     data = demo_data(tmp_path, mb, ua, [], http={"listen": f"127.0.0.1:{free_port()}"})
     cfg = LinesideConfig.model_validate(data)
     url = f"http://{data['http']['listen']}/healthz"
+
+    async def healthz_within(seconds: float, status: int) -> tuple[int, str]:
+        """/healthz once it answers `status`, or what it answers after `seconds` (the
+        fixed waits this test had, now their bounds)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            got = await asyncio.to_thread(http_get, url)
+            if got[0] == status or time.monotonic() >= deadline:
+                return got
+            await asyncio.sleep(0.05)
+
     async with SimulatedFactory(cfg, seed=5, modbus_port=mb, opcua_port=ua):
         agent = Agent(cfg, options=AgentOptions(bucket_grace_s=0.5))
         agent.stall_s = lambda dev: 1.5  # type: ignore[method-assign]
         await agent.start()
         try:
+            # polled for longer than the stall limit (every 1 s): no stall seen
             await asyncio.sleep(2.5)
             ok = await asyncio.to_thread(http_get, url)
             assert agent.scheduler is not None
             job = agent.scheduler.jobs["poll-plc-l2"]
             agent.scheduler.remove("poll-plc-l2")  # what the old scheduler did after a step
-            await asyncio.sleep(2.5)
-            stalled = await asyncio.to_thread(http_get, url)
+            stalled = await healthz_within(2.5, 503)
             agent.scheduler.every("poll-plc-l2", 1.0, job.fn, *job.args)
-            await asyncio.sleep(1.8)
-            again = await asyncio.to_thread(http_get, url)
+            again = await healthz_within(1.8, 200)
         finally:
             await agent.stop()
     assert ok[0] == 200, ok
