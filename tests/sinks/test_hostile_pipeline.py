@@ -42,11 +42,15 @@ pytestmark = [pytest.mark.server, pytest.mark.timeout(300)]
 RATE = 60.0  # ideal units per minute
 CONFIG = cfg([{"id": "L1", "stages": [{"id": "S1", "kind": "heating", "machines": [
     machine("M1", "state", "good", "temp", "recipe", rate=RATE, smap="packml")]}]}],
-    [shift("A", "06:00-07:00")], metrics={"bucket_s": 10},
+    [shift("A", "06:00-06:05")], metrics={"bucket_s": 10},
     ccps=[{"id": "pasteur", "kind": "pasteurization", "hazard": "pathogens survive below 72 °C",
            "machine": "M1", "signal": "temp", "unit": "°C", "critical": {"min": 72.0},
            "min_duration_s": 2, "monitoring_interval_s": 5}])
 T0 = at("06:00")
+# the shift outlasts the longest stream (40 polls 7 s apart: 280 s); the tick goes 100 s
+# past its end, so it closes and the machine goes stale after every stream (an hour-long
+# shift made each example 10x the buckets and CCP records, the same ones over and over)
+SHIFT_END = at("06:05")
 
 hostile_numbers = st.one_of(
     st.sampled_from([math.nan, math.inf, -math.inf, 1e308, -1e308, 3.4e38, 2**64 - 1,
@@ -130,7 +134,7 @@ def test_hostile_streams_are_delivered_whole_and_true(influx: InfluxDB1, tmp_pat
     db = state.name
     influx.create_db(db)
     engine = Engine(CONFIG, T0)
-    points = engine.feed(samples) + engine.tick(samples[-1].ts + 3700)  # the shift closes
+    points = engine.feed(samples) + engine.tick(SHIFT_END + 100)  # the shift closes
 
     store = ChainStore(state / "haccp-chain.db")
     chain_refused: list[Refusal] = []
