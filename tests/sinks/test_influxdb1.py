@@ -80,7 +80,9 @@ async def test_outage_then_every_point_exactly_once(
             await asyncio.sleep(0.05)  # ~1000 points/s, like a 1,000-signal plant
 
     try:
-        await produce(1)
+        # half a second of normal delivery before the outage and after it: a few
+        # batches each way at ~1000 points/s (the outage is what the test is about)
+        await produce(0.5)
         srv.kill()  # the server dies (SIGKILL), the factory keeps producing
         before = len(produced)
         t_down = time.monotonic()
@@ -91,7 +93,7 @@ async def test_outage_then_every_point_exactly_once(
             seen_queue = max(seen_queue, st.queue_points)
         during = len(produced) - before
         srv.start()
-        await produce(1)
+        await produce(0.5)
         assert await sinks.flush(30)
     finally:
         runner.cancel()

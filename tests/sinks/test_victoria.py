@@ -71,14 +71,16 @@ async def test_outage_then_every_value_exactly_once(
 
     seen_down = 0
     try:
-        await produce(1)
+        # half a second of normal delivery before the outage and after it: a few
+        # batches each way at ~1000 points/s (the outage is what the test is about)
+        await produce(0.5)
         vm.stop()  # SIGTERM: VM flushes what it acknowledged (SIGKILL may lose ~1 s of it)
         t_down = time.monotonic()
         while time.monotonic() - t_down < OUTAGE_S:
             await produce(0.5)
             seen_down += not sinks.stats()["v2"].up
         vm.start()
-        await produce(1)
+        await produce(0.5)
         assert await sinks.flush(30)
     finally:
         runner.cancel()
