@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 
 from lineside.config.ccp import Ccp
 from lineside.engine.calendar import ShiftInstance, Timeline
+from lineside.engine.periods import written
 from lineside.points import Point
 from lineside.samples import Quality
 
@@ -104,16 +105,19 @@ class Excursion:
     peak: float  # the most extreme value beyond it
     qualified: bool
     when: When
+    skipped: float = 0.0  # clock steps since `start` (engine/timejump.py): no time
 
     def dump(self) -> dict[str, Any]:  # the snapshot's shape (snapshots on disk have it)
-        return {"start": self.start, "side": self.side, "limit": self.limit,
-                "value": self.value, "peak": self.peak, "qualified": self.qualified,
-                **self.when.fields()}
+        d = {"start": self.start, "side": self.side, "limit": self.limit,
+             "value": self.value, "peak": self.peak, "qualified": self.qualified,
+             **self.when.fields()}
+        return {**d, "skipped_s": self.skipped} if self.skipped else d
 
     @classmethod
     def load(cls, d: dict[str, Any]) -> Excursion:
         return cls(float(d["start"]), str(d["side"]), float(d["limit"]), float(d["value"]),
-                   float(d["peak"]), bool(d["qualified"]), When.of(d))
+                   float(d["peak"]), bool(d["qualified"]), When.of(d),
+                   float(d.get("skipped_s", 0.0)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,13 +126,15 @@ class Loss:
 
     start: float
     when: When
+    skipped: float = 0.0  # clock steps since `start`: no time
 
     def dump(self) -> dict[str, Any]:
-        return {"start": self.start, **self.when.fields()}
+        d = {"start": self.start, **self.when.fields()}
+        return {**d, "skipped_s": self.skipped} if self.skipped else d
 
     @classmethod
     def load(cls, d: dict[str, Any]) -> Loss:
-        return cls(float(d["start"]), When.of(d))
+        return cls(float(d["start"]), When.of(d), float(d.get("skipped_s", 0.0)))
 
 
 def _ns(t: float) -> int:
@@ -154,13 +160,14 @@ class CcpView:
 class _Acc:
     """One summary being filled: a bucket or a shift instance of one CCP."""
 
-    __slots__ = ("end", "extra", "hi", "lo", "start", "v")
+    __slots__ = ("cut", "end", "extra", "hi", "lo", "start", "v")
 
     def __init__(self, start: float, end: float, extra: dict[str, str]) -> None:
         self.start, self.end, self.extra = start, end, extra
         self.v = [0.0] * SLOT_N
         self.lo: float | None = None
         self.hi: float | None = None
+        self.cut = False  # closed by a clock step with what it saw: final
 
     def fields(self) -> dict[str, Any]:
         v = self.v
@@ -176,13 +183,15 @@ class _Acc:
         return f
 
     def dump(self) -> list[Any]:
-        return [self.start, self.end, self.extra, self.v, self.lo, self.hi]
+        d = [self.start, self.end, self.extra, self.v, self.lo, self.hi]
+        return [*d, True] if self.cut else d
 
     @classmethod
     def load(cls, d: list[Any]) -> _Acc:
         a = cls(float(d[0]), float(d[1]), dict(d[2]))
         a.v = (list(d[3]) + [0.0] * SLOT_N)[:SLOT_N]
         a.lo, a.hi = d[4], d[5]
+        a.cut = len(d) > 6 and bool(d[6])
         return a
 
 
@@ -190,7 +199,7 @@ class Monitor:
     """One CCP: its value, its open excursion or loss of monitoring, its summaries."""
 
     def __init__(self, cfg: Ccp, tags: dict[str, str], timeline: Timeline, bucket_s: int,
-                 start: float) -> None:
+                 start: float, written: list[list[float]] | None = None) -> None:
         self.cfg = cfg
         self.tags = {**tags, "ccp": cfg.id, "ccp_name": cfg.name or cfg.id,
                      "ccp_kind": cfg.kind, "level": "ccp"}
@@ -211,6 +220,9 @@ class Monitor:
         self.deviations_total = 0
         self.losses_total = 0
         self.fresh = True  # not restored from a snapshot
+        # bucket starts written before the last clock step (periods.py spans): a bucket
+        # of the new timeline among them is accounted in its shift, never written again
+        self.written: list[list[float]] = [] if written is None else written
 
     # -- status -------------------------------------------------------------------------
     @property
@@ -240,7 +252,7 @@ class Monitor:
             q = math.inf
             exc = self.exc
             if exc is not None and not exc.qualified:
-                q = exc.start + self.min_dur
+                q = exc.start + exc.skipped + self.min_dur
             # Loss of monitoring: no good sample for *longer than* the interval.
             d = math.inf
             if self.lost is None and self.applicable:
@@ -298,16 +310,40 @@ class Monitor:
 
     def _bucket(self, bs: float) -> _Acc:
         acc = self.buckets.get(bs)
-        if acc is None:
+        if acc is None or acc.cut:
+            if acc is not None or written(self.written, bs):  # closed before a step
+                return _Acc(bs, bs + self.bucket_s, {})  # accounted, not written
             acc = self.buckets[bs] = _Acc(bs, bs + self.bucket_s, {})
         return acc
 
     def _shift(self, sh: ShiftInstance) -> _Acc:
         acc = self.shifts.get(sh.key)
+        if acc is not None and acc.cut:  # closed by a step: a second instance is not written
+            return _Acc(sh.start, sh.end, dict(acc.extra))
         if acc is None:
             acc = self.shifts[sh.key] = _Acc(sh.start, sh.end,
                                              {"shift": sh.name, "shift_date": sh.date})
         return acc
+
+    def cut(self, now: float, to: float) -> None:
+        """A clock step from `now` (accounted up to it) to `to` (engine/timejump.py): the
+        open bucket is final with what it saw, so is the open shift unless `to` is inside
+        it; the time between did not happen, so the CCP's own instants move with the
+        clock (the loss-of-monitoring deadline and the open excursion's or loss's
+        duration count observed time; their start records keep their instants)."""
+        for acc in self.buckets.values():  # (ended ones may still wait for a decision)
+            acc.cut = True
+        new = self.timeline.status(to).shift
+        for key, acc in self.shifts.items():
+            if acc.end <= now or new is None or new.key != key:
+                acc.cut = True
+        delta = to - now
+        self.last_good += delta
+        if self.exc is not None:
+            self.exc = replace(self.exc, skipped=self.exc.skipped + delta)
+        if self.lost is not None:
+            self.lost = replace(self.lost, skipped=self.lost.skipped + delta)
+        self.t = to
 
     def _accs_at(self, t: float) -> list[_Acc]:
         accs = [self._bucket(math.floor(t / self.bucket_s) * self.bucket_s)]
@@ -322,7 +358,8 @@ class Monitor:
         stores: tuple[tuple[dict[Any, _Acc], str], ...] = (
             (self.buckets, "ccp"), (self.shifts, "ccp_shift"))
         for store, meas in stores:
-            for k in [k for k, a in store.items() if a.end <= self.t and a.v[PEND] == 0]:
+            for k in [k for k, a in store.items()
+                      if (a.cut or a.end <= self.t) and a.v[PEND] == 0]:
                 acc = store.pop(k)
                 out.append(Point(meas, {**self.tags, **acc.extra}, acc.fields(),
                                  _ns(acc.start)))
@@ -410,7 +447,7 @@ class Monitor:
             return
         f: dict[str, Any] = {"peak": exc.peak, "limit": exc.limit, "side": exc.side,
                              **exc.when.fields()}
-        f.update(start_ns=_ns(exc.start), duration_s=round(t - exc.start, 6),
+        f.update(start_ns=_ns(exc.start), duration_s=round(t - exc.start - exc.skipped, 6),
                  end_reason=why)
         out.append(Point("ccp_deviation", {**self.tags, "kind": "limit", "event": "end"},
                          f, _ns(t)))
@@ -433,7 +470,7 @@ class Monitor:
         assert lost is not None
         self.lost = None
         f: dict[str, Any] = lost.when.fields()
-        f.update(start_ns=_ns(lost.start), duration_s=round(t - lost.start, 6),
+        f.update(start_ns=_ns(lost.start), duration_s=round(t - lost.start - lost.skipped, 6),
                  end_reason=why)
         out.append(Point("ccp_deviation", {**self.tags, "kind": "monitoring",
                                            "event": "end"}, f, _ns(t)))
@@ -486,8 +523,9 @@ class CcpSet:
                  bureau_tags: dict[str, str] | None = None) -> None:
         # `gateway`: the agent (one hash chain each) when several share a site
         gw = {"gateway": bureau_tags["gateway"]} if bureau_tags else {}
+        self.written: list[list[float]] = []  # the engine's written spans at the last step
         self.monitors = [Monitor(c, {**machine_tags[c.machine], **gw}, timeline, bucket_s,
-                                 start) for c in ccps]
+                                 start, self.written) for c in ccps]
         # The bureau's aggregate per CCP kind and bucket (`ccp_bureau`): written once
         # every CCP of the kind has written that bucket. No value, no machine: counts
         # and durations only (docs/bureau.md).
@@ -538,11 +576,25 @@ class CcpSet:
         self._settle(touched, out)
         for m in self.monitors:
             m.advance(max(horizon, m.t), out)
-            k0 = len(out)
-            m.emit_closed(out)
-            for p in out[k0:]:
-                if p.measurement == "ccp":
-                    self._bureau(p, out)
+            self._emit(m, out)
+
+    def _emit(self, m: Monitor, out: list[Point]) -> None:
+        k0 = len(out)
+        m.emit_closed(out)
+        for p in out[k0:]:
+            if p.measurement == "ccp":
+                self._bureau(p, out)
+
+    def cut(self, now: float, to: float, written: list[list[float]],
+            out: list[Point]) -> None:
+        """A clock step (engine/timejump.py), after `step` up to `now` inclusive: every
+        CCP's open summaries close with what they saw and it resumes at `to`; buckets
+        the engine has written (`written`, periods.py) are never written again."""
+        self.written[:] = [list(s) for s in written]
+        for m in self.monitors:
+            m.advance(max(now, m.t), out)
+            m.cut(max(now, m.t), to)
+            self._emit(m, out)
 
     def _bureau(self, p: Point, out: list[Point]) -> None:
         kind = p.tags["ccp_kind"]
@@ -571,8 +623,9 @@ class CcpSet:
         # reading, [t, "", machine, state] for a state change
         held = [[e.t, e.key, e.value, 0] if isinstance(e, Reading)
                 else [e.t, "", e.machine, e.state] for e in self.held]
-        return {"monitors": {m.cfg.id: m.dump() for m in self.monitors},
-                "held": held, "partial": self.partial}
+        d = {"monitors": {m.cfg.id: m.dump() for m in self.monitors},
+             "held": held, "partial": self.partial}
+        return {**d, "written": self.written} if self.written else d
 
     def load(self, d: dict[str, Any]) -> None:
         known = d.get("monitors", {})
@@ -581,6 +634,7 @@ class CcpSet:
                 m.load(known[m.cfg.id])
         self.partial = {k: list(v) for k, v in d.get("partial", {}).items()
                         if k.split("/", 1)[1] in self.kind_n}
+        self.written[:] = [[float(a), float(b)] for a, b in d.get("written", [])]
         self.held = []
         for t, key, v, q in d.get("held", []):
             if key == "" and v in self.machines:

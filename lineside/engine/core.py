@@ -460,12 +460,13 @@ class Engine:
             m.shift_clock(to - before, to)
         self.now = to
         self.stats.clock_steps += 1
-        if self.ccps is not None and self._ccp_states:
+        if self.ccps is not None:
             # states the step derived, all at or before its instant: the CCPs take them
-            # there, with the readings they held for that instant
+            # there, with the readings they held for that instant, then cut as the
+            # machines did (the buckets written so far are never written again)
             states, self._ccp_states = self._ccp_states, []
             self.ccps.step((), states, before, True, out)
-        if self.ccps is not None:
+            self.ccps.cut(before, to, p.written_spans, out)
             self._lots_due(out)
         return out
 

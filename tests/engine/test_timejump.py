@@ -14,6 +14,7 @@ import pytest
 
 from lineside.engine.core import Engine
 from tests.engine.plant import S, at, cfg, one_machine_line, pick, shift
+from tests.engine.test_ccp import ccp_cfg
 
 BUCKET_NS = 60 * 10**9
 
@@ -109,3 +110,95 @@ def test_snapshot_keeps_the_written_spans_across_a_restart() -> None:
     got = buckets(pts)
     assert got[int(at("11:00"))]["run_s"] == 30  # the one written before the restart
     assert eng2.stats.buckets_not_rewritten == 1
+
+
+# -- the CCPs follow the same rule (engine/ccp.py `cut`) ---------------------------------
+def watched(eng: Engine, a: float, b: float, temp: float | dict[float, float],
+            every: float = 5.0) -> list:
+    """M1 producing, its temperature read every `every` s in [a, b): `temp` is one value
+    or {from_t: value}."""
+    out = []
+    t = a
+    while t < b:
+        v = temp if isinstance(temp, float) else temp[max(k for k in temp if k <= t)]
+        out += eng.feed([S("M1.running", True, t), S("M1.temp", v, t)])
+        out += eng.tick(t)
+        t += every
+    return out + eng.tick(b)
+
+
+def ccp_buckets(points: list, meas: str = "ccp") -> dict[int, dict]:
+    """A CCP measurement's points by bucket start (seconds); each bucket written once."""
+    seen = Counter(p.ts_ns for p in pick(points, meas))
+    assert seen and all(n == 1 for n in seen.values()), seen
+    return {p.ts_ns // 10**9: p.fields for p in pick(points, meas)}
+
+
+def test_a_ccp_sees_no_time_in_a_forward_step() -> None:
+    eng = Engine(ccp_cfg(monitoring_interval_s=10), at("10:00"))
+    pts = watched(eng, at("10:00"), at("10:00:30"), 3.0)
+    pts += eng.clock_step(at("11:00:30"))
+    pts += watched(eng, at("11:00:30"), at("11:02"), 3.0)
+    got = ccp_buckets(pts)
+    # as the machine's buckets: 10:00 closed at the step with its 30 s, nothing of the
+    # gap, 11:00 from the step; every second monitored (the gap is no silence)
+    assert sorted(got) == [int(at(t)) for t in ("10:00", "11:00", "11:01")]
+    assert [got[int(at(t))]["span_s"] for t in ("10:00", "11:00", "11:01")] == [30, 30, 60]
+    assert all(f["monitored_s"] == f["span_s"] and f["lost_s"] == 0 for f in got.values())
+    assert pick(pts, "ccp_deviation") == []
+    bureau = ccp_buckets(pts, "ccp_bureau")
+    assert {k: f["monitored_s"] for k, f in bureau.items()} == {
+        k: f["monitored_s"] for k, f in got.items()}
+
+
+def test_a_ccp_never_rewrites_a_bucket_after_a_backward_step() -> None:
+    eng = Engine(ccp_cfg(monitoring_interval_s=15), at("11:00"))
+    pts = watched(eng, at("11:00"), at("11:00:30"), 3.0)
+    pts += eng.clock_step(at("10:00:30"))  # the clock was an hour ahead
+    pts += watched(eng, at("10:00:30"), at("11:02"), 3.0, every=10)
+    got = ccp_buckets(pts)  # (each once)
+    assert got[int(at("11:00"))]["span_s"] == 30  # the first timeline's, never again
+    assert got[int(at("10:00"))]["span_s"] == 30 and got[int(at("10:30"))]["span_s"] == 60
+    assert got[int(at("11:01"))]["span_s"] == 60
+    assert len(got) == 1 + 60 + 1
+    assert sorted(ccp_buckets(pts, "ccp_bureau")) == sorted(got)
+    assert pick(pts, "ccp_deviation") == []
+
+
+@pytest.mark.parametrize("min_dur", [
+    0,  # a deviation at once
+    30,  # qualified at 11:00:40: 20 s before the step + 10 s after it, observed time
+])
+def test_a_deviation_across_a_step_counts_observed_time(min_dur: int) -> None:
+    eng = Engine(ccp_cfg(min_duration_s=min_dur, monitoring_interval_s=10), at("10:00"))
+    temp = {at("10:00"): 3.0, at("10:00:10"): 6.0, at("11:01:00"): 3.0}
+    pts = watched(eng, at("10:00"), at("10:00:30"), temp)
+    pts += eng.clock_step(at("11:00:30"))
+    pts += watched(eng, at("11:00:30"), at("11:00:35"), temp)
+    # qualified once the excursion has lasted min_duration_s of observed time, not at
+    # the step
+    assert [p.ts_ns for p in pick(pts, "ccp_deviation", event="start")] == (
+        [int(at("10:00:10")) * 10**9] if min_dur == 0 else [])
+    pts += watched(eng, at("11:00:35"), at("11:02"), temp)
+    (s,) = pick(pts, "ccp_deviation", event="start")
+    (e,) = pick(pts, "ccp_deviation", event="end")
+    assert s.ts_ns == int(at("10:00:10")) * 10**9 and e.fields["start_ns"] == s.ts_ns
+    assert e.ts_ns == int(at("11:01:00")) * 10**9
+    assert e.fields["duration_s"] == 20 + 30  # 10:00:10-10:00:30, 11:00:30-11:01:00
+    assert pick(pts, "ccp_deviation", kind="monitoring") == []
+    got = ccp_buckets(pts)  # deviation time: all of the excursion, once qualified
+    assert {k: f["deviation_s"] for k, f in got.items()} == {
+        int(at("10:00")): 20, int(at("11:00")): 30, int(at("11:01")): 0}
+
+
+def test_a_snapshot_keeps_what_the_ccps_must_not_rewrite() -> None:
+    c = ccp_cfg(monitoring_interval_s=15)
+    eng = Engine(c, at("11:00"))
+    pts = watched(eng, at("11:00"), at("11:00:30"), 3.0)
+    pts += eng.clock_step(at("10:59:00"))
+    snap = json.loads(json.dumps(eng.snapshot()))
+    eng2 = Engine(c, at("10:59"), snapshot=snap)
+    pts += watched(eng2, at("10:59"), at("11:01:10"), 3.0)
+    got = ccp_buckets(pts)
+    assert got[int(at("11:00"))]["span_s"] == 30  # the one written before the restart
+    assert got[int(at("10:59"))]["span_s"] == 60
