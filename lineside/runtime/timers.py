@@ -97,6 +97,8 @@ class Timers:
         self._base = (self.wall(), self.mono())
         self._detector: asyncio.Task[None] | None = None
         self._woken: list[_Job] = []  # woken this turn of the event loop, to start in order
+        self._boundaries: dict[float, asyncio.Future[None]] = {}  # one wait per boundary
+        self._rings: set[asyncio.Task[None]] = set()
         self.running = False
 
     # -- jobs ----------------------------------------------------------------------
@@ -136,6 +138,7 @@ class Timers:
         """
         self.running = False
         tasks = [j.loop_task for j in self.jobs.values() if j.loop_task is not None]
+        tasks += self._rings
         if self._detector is not None:
             tasks.append(self._detector)
         for t in tasks:
@@ -201,15 +204,36 @@ class Timers:
                 if cut:
                     continue
             else:  # grid job: the wait is at most a period; run when it ends, then re-align
-                await self.clock.sleep(delay)
+                await asyncio.shield(self._boundary(target, delay))
             self.check_step()  # the engine hears of a step before the job sees the time
             self._due(job)
+
+    def _boundary(self, target: float, delay: float) -> asyncio.Future[None]:
+        """The one wait of every grid job whose next boundary is `target`: they all wake
+        in one turn of the event loop (see `_due`)."""
+        fut = self._boundaries.get(target)
+        if fut is None:
+            fut = self._boundaries[target] = asyncio.get_running_loop().create_future()
+            ring = asyncio.create_task(self._ring(target, delay, fut), name="timer-boundary")
+            self._rings.add(ring)
+            ring.add_done_callback(self._rings.discard)
+        return fut
+
+    async def _ring(self, target: float, delay: float, fut: asyncio.Future[None]) -> None:
+        try:
+            await self.clock.sleep(delay)
+            fut.set_result(None)
+        finally:
+            self._boundaries.pop(target, None)
+            if not fut.done():  # (stopped)
+                fut.cancel()
 
     def _due(self, job: _Job) -> None:
         """Queue `job` to start; the jobs woken together start in the order they were added.
 
-        The waits of jobs sharing a boundary end in one turn of the event loop, but in no
-        set order (their deadlines differ by microseconds). Started in that order, a
+        Grid jobs sharing a boundary share one wait (`_boundary`), so they wake in one
+        turn of the event loop; with a wait each, deadlines microseconds apart woke them
+        in no set order and, under load, in two turns (two batches). Started so, a
         device whose poll begins with a long synchronous stretch (an OPC UA Read of
         2,500 nodes is encoded before the first await) delayed, in some cycles, the
         polls that stamp their samples when they start, and housekeeping published the
