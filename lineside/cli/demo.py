@@ -481,25 +481,45 @@ def run(args: argparse.Namespace) -> int:
     setup_logging("warning")
     # a pipe or a log file still gets the whole summary table
     console = Console() if sys.stdout.isatty() else Console(width=150)
-    try:
-        cfg = demo_config(args)
-    except ConfigError as e:
-        print(e.render(), file=sys.stderr)
-        return config_exit(e)
-    logging.getLogger("lineside").setLevel(logging.WARNING)
-    # the simulated servers share this process: their protocol chatter is not the demo's
-    logging.getLogger("asyncua").setLevel(logging.CRITICAL)
-    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
-    try:
-        return asyncio.run(_demo(args, cfg, console))
-    except OSError as e:
-        owners = {args.modbus_port: "--modbus-port", args.opcua_port: "--opcua-port"}
-        if cfg.http.enabled:
-            owners[parse_listen(cfg.http.listen)[1]] = "--metrics"
-        if cfg.station is not None:
-            owners[parse_listen(cfg.station.listen)[1]] = "--station"
-        line = bind_failure(e, owners)
-        if line is None:
-            raise
-        print(f"lineside demo: {line}", file=sys.stderr)
-        return EXIT_FAILED
+    free = {"modbus_port": args.modbus_port == 0, "opcua_port": args.opcua_port == 0}
+    for attempt in range(3):
+        try:
+            cfg = demo_config(args)
+        except ConfigError as e:
+            print(e.render(), file=sys.stderr)
+            return config_exit(e)
+        logging.getLogger("lineside").setLevel(logging.WARNING)
+        # the simulated servers share this process: their protocol chatter is not the demo's
+        logging.getLogger("asyncua").setLevel(logging.CRITICAL)
+        logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+        from lineside.simulator.server import ServeRefused
+
+        try:
+            return asyncio.run(_demo(args, cfg, console))
+        except ServeRefused as e:
+            if attempt < 2 and e.port in {getattr(args, k) for k, f in free.items() if f}:
+                # a free port picked for the simulated PLCs was taken before their server
+                # bound it (any program can get it in between): pick again
+                for k, f in free.items():
+                    if f:
+                        setattr(args, k, 0)
+                continue
+            print(f"lineside demo: {e}", file=sys.stderr)  # (it names the option)
+            return EXIT_FAILED
+        except OSError as e:
+            return _bind_failed(e, args, cfg)
+    raise AssertionError("unreachable")  # (the last attempt returns or raises)
+
+
+def _bind_failed(e: OSError, args: argparse.Namespace, cfg: LinesideConfig) -> int:
+    """One line naming the option whose port could not be bound (bindfail.py)."""
+    owners = {args.modbus_port: "--modbus-port", args.opcua_port: "--opcua-port"}
+    if cfg.http.enabled:
+        owners[parse_listen(cfg.http.listen)[1]] = "--metrics"
+    if cfg.station is not None:
+        owners[parse_listen(cfg.station.listen)[1]] = "--station"
+    line = bind_failure(e, owners)
+    if line is None:
+        raise e
+    print(f"lineside demo: {line}", file=sys.stderr)
+    return EXIT_FAILED

@@ -114,6 +114,14 @@ def place_modbus(cfg: LinesideConfig, types: tuple[str, ...] = ("modbus-tcp",)
     return placed
 
 
+class ServeRefused(OSError):
+    """A simulated PLC's server could not listen on `port` (taken, or not this host's)."""
+
+    def __init__(self, message: str, port: int) -> None:
+        super().__init__(message)
+        self.port = port
+
+
 class ModbusSim:
     """pymodbus server whose register blocks are refreshed from a `RegisterImage`."""
 
@@ -204,8 +212,8 @@ class ModbusSim:
             self._server = None
             what = "Modbus RTU over TCP" if self.rtu else "Modbus TCP"
             opt = "--modbus-rtu-port" if self.rtu else "--modbus-port"
-            raise OSError(f"cannot serve {what} on {self.host}:{self.port} "
-                          f"(port in use? try {opt}): {e}") from None
+            raise ServeRefused(f"cannot serve {what} on {self.host}:{self.port} "
+                               f"(port in use? try {opt}): {e}", self.port) from None
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -319,8 +327,8 @@ class OpcuaSim:
         try:
             await server.start()
         except OSError as e:
-            raise OSError(f"cannot serve OPC UA on {self.host}:{self.port} "
-                          f"(port in use? try --opcua-port): {e.strerror or e}") from None
+            raise ServeRefused(f"cannot serve OPC UA on {self.host}:{self.port} (port in "
+                               f"use? try --opcua-port): {e.strerror or e}", self.port) from None
         finally:
             srv_log.setLevel(level)
         self._server = server
