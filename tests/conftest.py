@@ -24,7 +24,7 @@ def _cost_class(item: pytest.Item) -> int:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The long files start first: real-time tests (`slow`), then those with real servers,
-    then the rest. With two workers taking one file at a time, a long file taken last
+    then the rest. With workers taking one file at a time, a long file taken last
     would run alone at the end. scripts/test passes `--no-loadscope-reorder`, or xdist
     would reorder the files by their number of tests and take the one-test files (often
     the long ones) last."""
