@@ -5,7 +5,9 @@ then picks again instead of failing; a port the person chose is never changed.""
 
 from __future__ import annotations
 
+import logging
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,19 @@ import pytest
 from lineside.cli import demo
 from lineside.cli.main import main
 from tests.fixtures.common import free_port
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """The demo runs in this process and sets up logging for its console (levels of
+    `lineside`, asyncua and pymodbus, the root's handlers): the next test of this
+    worker gets them back as they were."""
+    loggers = [logging.getLogger(n) for n in ("", "lineside", "asyncua", "pymodbus")]
+    saved = [(lg.level, list(lg.handlers)) for lg in loggers]
+    yield
+    for lg, (level, handlers) in zip(loggers, saved, strict=True):
+        lg.setLevel(level)
+        lg.handlers[:] = handlers
 
 
 def _taken() -> socket.socket:
