@@ -303,12 +303,7 @@ class DiskQueue:
             if not is_corruption(e):
                 raise
             self._quarantine(str(e))
-            db = self._connect()
-            try:
-                self._load(db)
-            except BaseException:
-                db.close()
-                raise
+            db = self._connect_loaded()
         self._db = db
         self._unopened = False
         self._start_state = None
@@ -386,14 +381,18 @@ class DiskQueue:
         if self._db is None and self._unopened:
             self._open_file()
         if self._db is None:
-            db = self._connect()
-            try:
-                self._load(db)
-            except BaseException:
-                db.close()
-                raise
-            self._db = db
+            self._db = self._connect_loaded()
         return self._db
+
+    def _connect_loaded(self) -> sqlite3.Connection:
+        """A new connection with the queue's state read from it; closed if that fails."""
+        db = self._connect()
+        try:
+            self._load(db)
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     # -- writing ------------------------------------------------------------------
     def put(self, lines: Sequence[str], state: tuple[int, bytes] | None = None) -> int:
