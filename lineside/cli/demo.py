@@ -481,34 +481,34 @@ def run(args: argparse.Namespace) -> int:
     setup_logging("warning")
     # a pipe or a log file still gets the whole summary table
     console = Console() if sys.stdout.isatty() else Console(width=150)
-    free = {"modbus_port": args.modbus_port == 0, "opcua_port": args.opcua_port == 0}
-    for attempt in range(3):
+    logging.getLogger("lineside").setLevel(logging.WARNING)
+    # the simulated servers share this process: their protocol chatter is not the demo's
+    logging.getLogger("asyncua").setLevel(logging.CRITICAL)
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+    from lineside.simulator.server import ServeRefused
+
+    picked = [k for k in ("modbus_port", "opcua_port") if getattr(args, k) == 0]
+    tries = 3
+    while True:
         try:
-            cfg = demo_config(args)
+            cfg = demo_config(args)  # (picks the free ports)
         except ConfigError as e:
             print(e.render(), file=sys.stderr)
             return config_exit(e)
-        logging.getLogger("lineside").setLevel(logging.WARNING)
-        # the simulated servers share this process: their protocol chatter is not the demo's
-        logging.getLogger("asyncua").setLevel(logging.CRITICAL)
-        logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
-        from lineside.simulator.server import ServeRefused
-
         try:
             return asyncio.run(_demo(args, cfg, console))
         except ServeRefused as e:
-            if attempt < 2 and e.port in {getattr(args, k) for k, f in free.items() if f}:
+            tries -= 1
+            if tries and e.port in {getattr(args, k) for k in picked}:
                 # a free port picked for the simulated PLCs was taken before their server
                 # bound it (any program can get it in between): pick again
-                for k, f in free.items():
-                    if f:
-                        setattr(args, k, 0)
+                for k in picked:
+                    setattr(args, k, 0)
                 continue
             print(f"lineside demo: {e}", file=sys.stderr)  # (it names the option)
             return EXIT_FAILED
         except OSError as e:
             return _bind_failed(e, args, cfg)
-    raise AssertionError("unreachable")  # (the last attempt returns or raises)
 
 
 def _bind_failed(e: OSError, args: argparse.Namespace, cfg: LinesideConfig) -> int:
